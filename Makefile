@@ -1,0 +1,39 @@
+# Shidian — every command a user or CI needs. `make test` is what CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck unit demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck unit
+
+# Generate a demo city, settle a year of DRG payment, print the summary, write the reports.
+demo: $(STAMP)
+	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --seed 2020
+	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
+
+bench: $(STAMP)
+	$(BIN)/python bench/drg_settle.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
