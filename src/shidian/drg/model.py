@@ -1,0 +1,108 @@
+"""The DRG data model (DRG付费数据模型): the core's inputs, parameters and results.
+
+The core takes Arrow tables with the column types below and returns Arrow tables; adapters
+(``shidian.drg.io``) turn files into these tables and back. Money columns are
+``decimal128(18, 2)`` (yuan, fen precision), points and coefficients ``decimal128(38, 8)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pyarrow as pa
+
+from shidian.problems import Problem
+
+MONEY = pa.decimal128(18, 2)
+POINTS = pa.decimal128(38, 8)
+
+#: Case categories (病例类型), Article 11 and 14.
+NORMAL, HIGH, LOW, WHOLE_GROUP = "normal", "high", "low", "whole_group"
+CATEGORIES = (NORMAL, HIGH, LOW, WHOLE_GROUP)
+CATEGORY_LABELS = {NORMAL: "正常病例", HIGH: "高倍率病例", LOW: "低倍率病例", WHOLE_GROUP: "整组单议病例"}
+
+HOSPITALS_SCHEMA = pa.schema([("hospital_id", pa.string()), ("name", pa.string()), ("level", pa.int64())])
+GROUPS_SCHEMA = pa.schema(
+    [("drg_code", pa.string()), ("name", pa.string()), ("weight", POINTS), ("basic", pa.int8())]
+)
+CASES_SCHEMA = pa.schema(
+    [
+        ("case_id", pa.string()),
+        ("hospital_id", pa.string()),
+        ("discharge_date", pa.date32()),
+        ("drg_code", pa.string()),
+        ("total_cost", MONEY),
+        ("fund_paid", MONEY),
+        ("patient_cash", MONEY),
+        ("self_pay", MONEY),
+        ("unreasonable_cost", MONEY),
+        ("review_approved", pa.int8()),
+        ("new_technology", pa.int8()),
+    ]
+)
+REFERENCE_SCHEMA = pa.schema([("drg_code", pa.string()), ("level", pa.int64()), ("total_cost", MONEY)])
+ASSESSMENT_SCHEMA = pa.schema([("hospital_id", pa.string()), ("coefficient", POINTS)])
+DEDUCTIONS_SCHEMA = pa.schema(
+    [("hospital_id", pa.string()), ("month", pa.int64()), ("amount", MONEY), ("points", POINTS)]
+)
+
+
+@dataclass(frozen=True)
+class SettlementParams:
+    """settlement.toml: the year, the annual DRG budget (DRG总额预算) and monthly shares."""
+
+    year: int
+    drg_budget: Decimal
+    monthly_shares: tuple[Decimal, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DrgInputs:
+    """Everything one settlement reads. Optional tables are None when not given.
+
+    Each table may carry a ``_row`` int column (the row in its source file) so that problems
+    found by the core name the row; ``sources`` maps a table name to its file name.
+    """
+
+    params: SettlementParams
+    hospitals: pa.Table
+    groups: pa.Table
+    cases: pa.Table
+    reference: pa.Table | None = None
+    assessment: pa.Table | None = None
+    deductions: pa.Table | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def source(self, table: str) -> str:
+        return self.sources.get(table, f"{table}.csv")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One invariant the settlement verified (结算自检): name, article, passed, detail."""
+
+    name: str
+    description: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class SettlementResult:
+    """The tables a settlement produces, its warnings, invariant checks and totals."""
+
+    case_points: pa.Table
+    monthly: pa.Table
+    monthly_payments: pa.Table
+    annual: pa.Table
+    standards: pa.Table
+    coefficients: pa.Table
+    warnings: tuple[Problem, ...]
+    checks: tuple[Check, ...]
+    totals: Mapping[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)

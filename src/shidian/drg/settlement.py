@@ -1,0 +1,282 @@
+"""DRG settlement (DRG点数法结算): composes the rules into one year's run for a pooling region.
+
+``settle(inputs, policy)`` validates the inputs, then runs, in one in-memory DuckDB
+connection: reference statistics and standards (第十、十一、十三、十五条), case classes and
+points (第十一、十四、十六条), monthly point values and prepayments (第十八条), and the year-end
+settlement (第十九条, or 篇5's incentive pool). It returns Arrow tables in a documented total
+order, so equal inputs give byte-identical outputs, with warnings and invariant checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from shidian.drg import checks, point_value, points, reference
+from shidian.drg.model import (
+    ASSESSMENT_SCHEMA,
+    DEDUCTIONS_SCHEMA,
+    DrgInputs,
+    SettlementResult,
+)
+from shidian.drg.policy import DrgPolicy
+from shidian.drg.validate import validate_inputs
+from shidian.money import ZERO, split_largest_remainder, sql_round
+from shidian.problems import Problem, Source, has_errors
+
+Progress = Callable[[str], None]
+
+
+def settle(
+    inputs: DrgInputs, policy: DrgPolicy, progress: Progress | None = None
+) -> tuple[SettlementResult | None, list[Problem]]:
+    """Settle one year. Returns (None, problems) when the inputs have any error."""
+    step = progress or (lambda _label: None)
+    step("校验输入 validating inputs")
+    problems = validate_inputs(inputs)
+    if has_errors(problems):
+        return None, problems
+    con = duckdb.connect(":memory:")
+    try:
+        _register_inputs(con, inputs)
+        step("病组标准与差异系数 reference statistics")
+        reference.build_reference(con, inputs.reference is not None)
+        reference.build_standards(con, policy)
+        reference.build_coefficients(con, policy)
+        step("病例分类与点数 case points")
+        points.build_case_points(con, policy)
+        step("月度点值与预拨 monthly prepayment")
+        monthly = point_value.monthly_point_values(con, inputs.params, policy)
+        con.register("monthly", monthly)
+        point_value.build_monthly_payments(con, policy)
+        step("年终清算 year-end settlement")
+        year_value = _build_annual(con, inputs, policy)
+        step("自检 invariant checks")
+        result = SettlementResult(
+            case_points=_case_points(con),
+            monthly=monthly,
+            monthly_payments=con.sql("SELECT * FROM monthly_payments ORDER BY hospital_id, month").to_arrow_table(),
+            annual=con.sql("SELECT * FROM annual ORDER BY hospital_id").to_arrow_table(),
+            standards=con.sql("SELECT * FROM standards ORDER BY drg_code").to_arrow_table(),
+            coefficients=con.sql("SELECT * FROM coefficients ORDER BY drg_code, level").to_arrow_table(),
+            warnings=tuple(problems + _warnings(con, monthly)),
+            checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)),
+            totals=_totals(con, inputs, year_value),
+        )
+    finally:
+        con.close()
+    return result, problems
+
+
+def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
+    con.register("cases", inputs.cases)
+    con.register("hospitals", inputs.hospitals)
+    con.register("groups", inputs.groups)
+    if inputs.reference is not None:
+        con.register("reference", inputs.reference)
+    con.register("assessment", inputs.assessment if inputs.assessment is not None else ASSESSMENT_SCHEMA.empty_table())
+    con.register("deductions", inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table())
+
+
+def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
+    """``annual``: the year-end settlement per hospital (第十九条 / 篇5 激励基金池).
+
+    Returns the year point value.
+    """
+    con.execute(
+        """
+        CREATE TABLE hospital_year AS
+        WITH c AS (
+            SELECT hospital_id, count(*)::BIGINT AS cases,
+                   sum(final_points)::DECIMAL(38,8) AS final_points,
+                   sum(total_cost)::DECIMAL(38,2) AS total_cost,
+                   sum(fund_paid)::DECIMAL(38,2) AS fund_paid,
+                   sum(total_cost - fund_paid)::DECIMAL(38,2) AS non_fund,
+                   sum(self_pay)::DECIMAL(38,2) AS self_pay
+            FROM case_calc GROUP BY hospital_id
+        ), m AS (
+            SELECT hospital_id, sum(amount)::DECIMAL(38,2) AS monthly_paid,
+                   sum(audit_deduction)::DECIMAL(38,2) AS audit_deductions,
+                   sum(deducted_points)::DECIMAL(38,8) AS deducted_points,
+                   sum(withheld)::DECIMAL(38,2) AS withheld
+            FROM monthly_payments GROUP BY hospital_id
+        )
+        SELECT h.hospital_id, coalesce(c.cases, 0) AS cases,
+               coalesce(c.final_points, 0)::DECIMAL(38,8) AS final_points,
+               m.deducted_points,
+               (coalesce(c.final_points, 0) - m.deducted_points)::DECIMAL(38,8) AS year_points,
+               coalesce(c.total_cost, 0)::DECIMAL(38,2) AS total_cost,
+               coalesce(c.fund_paid, 0)::DECIMAL(38,2) AS fund_paid,
+               coalesce(c.non_fund, 0)::DECIMAL(38,2) AS patient_cash,
+               coalesce(c.self_pay, 0)::DECIMAL(38,2) AS self_pay,
+               m.monthly_paid, m.audit_deductions, m.withheld,
+               coalesce(a.coefficient, 1)::DECIMAL(38,8) AS assessment_coefficient
+        FROM hospitals h
+        LEFT JOIN c USING (hospital_id)
+        JOIN m USING (hospital_id)
+        LEFT JOIN assessment a USING (hospital_id)
+        """
+    )
+    total_cost, fund_paid, year_points = con.execute(
+        "SELECT sum(total_cost), sum(fund_paid), sum(year_points) FROM hospital_year"
+    ).fetchone() or (ZERO, ZERO, ZERO)
+    year_value = point_value.year_point_value(
+        Decimal(total_cost or 0), Decimal(fund_paid or 0), inputs.params.drg_budget, Decimal(year_points or 0)
+    )
+    if policy.year_end_method == "point_value":
+        entitlement = sql_round(f"year_points * {year_value} * assessment_coefficient", 2)
+        con.execute(
+            f"CREATE TABLE annual_base AS SELECT *, NULL::DECIMAL(38,2) AS incentive, {entitlement} AS entitlement "
+            "FROM hospital_year"
+        )
+    else:
+        _incentive_pool(con)
+    surplus_cut, self_pay_cut = "0", "0"
+    if policy.apply_caps:
+        surplus_cut = sql_round(
+            f"greatest(0, entitlement - total_cost - total_cost * {policy.surplus_cap_ratio})", 2
+        )
+        self_pay_cut = sql_round(f"greatest(0, self_pay - total_cost * {policy.self_pay_cap_ratio})", 2)
+    con.execute(
+        f"""
+        CREATE TABLE annual AS
+        WITH cuts AS (
+            SELECT *, CAST({year_value} AS DECIMAL(38,8)) AS year_point_value,
+                   ({surplus_cut})::DECIMAL(38,2) AS surplus_cut,
+                   ({self_pay_cut})::DECIMAL(38,2) AS self_pay_cut
+            FROM annual_base
+        )
+        SELECT hospital_id, year_points, year_point_value, assessment_coefficient, entitlement,
+               surplus_cut, self_pay_cut, patient_cash, monthly_paid,
+               (entitlement - surplus_cut - self_pay_cut - patient_cash - monthly_paid - audit_deductions)
+                   ::DECIMAL(38,2) AS settlement,
+               audit_deductions, cases, final_points, deducted_points, total_cost, fund_paid, self_pay,
+               withheld, incentive
+        FROM cuts
+        """
+    )
+    return year_value
+
+
+def _incentive_pool(con: duckdb.DuckDBPyConnection) -> None:
+    """篇5 激励机制基金池: share the withheld money by withheld × 鼓励系数, largest remainder.
+
+    The entitlement is what makes the year-end settlement equal the incentive: the hospital's
+    monthly payments, audit deductions, non-fund payments and the incentive.
+    """
+    rows = con.execute(
+        "SELECT hospital_id, withheld, assessment_coefficient FROM hospital_year ORDER BY hospital_id"
+    ).fetchall()
+    pool = sum((Decimal(r[1]) for r in rows), ZERO)
+    weights = [max(ZERO, Decimal(r[1])) * Decimal(r[2]) for r in rows]
+    if rows and sum(weights, ZERO) > 0:
+        shares = split_largest_remainder(pool, weights, scale=2)
+    else:
+        shares = [ZERO] * len(rows)
+    con.register(
+        "incentives",
+        pa.table(
+            {"hospital_id": [r[0] for r in rows], "incentive": shares},
+            schema=pa.schema([("hospital_id", pa.string()), ("incentive", pa.decimal128(38, 2))]),
+        ),
+    )
+    con.execute(
+        """
+        CREATE TABLE annual_base AS
+        SELECT y.*, i.incentive,
+               (y.monthly_paid + y.audit_deductions + y.patient_cash + i.incentive)::DECIMAL(38,2) AS entitlement
+        FROM hospital_year y JOIN incentives i USING (hospital_id)
+        """
+    )
+
+
+def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    return con.sql(
+        """
+            SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
+                   prepay_points, final_points, level, cost, extra_multiple, extra_points, rule
+            FROM case_calc ORDER BY case_id
+        """
+    ).to_arrow_table()
+
+
+def _warnings(con: duckdb.DuckDBPyConnection, monthly: pa.Table) -> list[Problem]:
+    found: list[Problem] = []
+    for drg_code, level, lower, higher_level, higher in reference.level_inversions(con):
+        found.append(
+            Problem(
+                "drg.coefficient.level_inversion",
+                f"病组 {drg_code}: {level}级医疗机构差异系数 {lower} 高于 {higher_level}级的 {higher}, "
+                "须由医保经办机构组织专家讨论确定 (000 篇6 第十三条(一))",
+                Source("<run>", key=f"coefficients.{drg_code}.{level}"),
+                "warning",
+                {"drg_code": drg_code, "level": str(level)},
+            )
+        )
+    for month, points_total in zip(monthly.column("month").to_pylist(), monthly.column("total_points").to_pylist(), strict=True):
+        if points_total == 0:
+            found.append(
+                Problem(
+                    "drg.month.no_cases",
+                    f"{month}月无出院病例, 当月点值为0, 月度预算留待年终清算",
+                    Source("<run>", key=f"monthly.{month}"),
+                    "warning",
+                )
+            )
+    for hospital_id, month, amount in con.execute(
+        "SELECT hospital_id, month, amount FROM monthly_payments WHERE amount < 0 ORDER BY hospital_id, month"
+    ).fetchall():
+        found.append(
+            Problem(
+                "drg.payment.negative_month",
+                f"医疗机构 {hospital_id} {month}月预拨金额为负 ({amount} 元): 患者现金或扣款超过点数价值",
+                Source("<run>", key=f"monthly_payments.{hospital_id}.{month}"),
+                "warning",
+            )
+        )
+    for hospital_id, surplus_cut, self_pay_cut in con.execute(
+        "SELECT hospital_id, surplus_cut, self_pay_cut FROM annual "
+        "WHERE surplus_cut > 0 OR self_pay_cut > 0 ORDER BY hospital_id"
+    ).fetchall():
+        found.append(
+            Problem(
+                "drg.annual.cap_applied",
+                f"医疗机构 {hospital_id}: 结余超限扣减 {surplus_cut} 元, 自费超限扣减 {self_pay_cut} 元 (000 篇6 第十九条(三))",
+                Source("<run>", key=f"annual.{hospital_id}"),
+                "warning",
+            )
+        )
+    return found
+
+
+def _totals(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, year_value: Decimal) -> dict[str, str]:
+    row = con.execute(
+        """
+        SELECT count(*), sum(total_cost), sum(fund_paid), sum(final_points),
+               count(*) FILTER (WHERE category = 'normal'), count(*) FILTER (WHERE category = 'high'),
+               count(*) FILTER (WHERE category = 'low'), count(*) FILTER (WHERE category = 'whole_group')
+        FROM case_calc
+        """
+    ).fetchone()
+    annual = con.execute(
+        "SELECT sum(entitlement), sum(monthly_paid), sum(settlement), sum(surplus_cut), sum(self_pay_cut) FROM annual"
+    ).fetchone()
+    assert row is not None and annual is not None
+    names = ("cases", "total_cost", "fund_paid", "final_points", "normal", "high", "low", "whole_group")
+    totals = {k: str(v) for k, v in zip(names, row, strict=True)}
+    totals.update(
+        {
+            "year": str(inputs.params.year),
+            "drg_budget": str(inputs.params.drg_budget),
+            "year_point_value": str(year_value),
+            "entitlement": str(annual[0]),
+            "monthly_paid": str(annual[1]),
+            "settlement": str(annual[2]),
+            "surplus_cut": str(annual[3]),
+            "self_pay_cut": str(annual[4]),
+        }
+    )
+    return totals

@@ -1,0 +1,188 @@
+"""Cross-table checks of DRG inputs (输入校验): what a single file's types cannot catch.
+
+Unknown hospitals and DRG codes, discharge dates outside the settlement year, amounts that
+exceed the total cost, monthly shares that do not sum to 1. Every problem names the file, the
+row (from the ``_row`` column the file adapter adds; else the position + 2) and the column.
+Columnar: each check is one query returning at most ``limit`` offending rows.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from shidian.drg.model import DrgInputs
+from shidian.money import ONE, ZERO
+from shidian.problems import Problem, Source
+
+#: (code, table, column, SQL condition over the table aliased t, message template)
+_ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "drg.case.unknown_hospital",
+        "cases",
+        "hospital_id",
+        "t.hospital_id NOT IN (SELECT hospital_id FROM hospitals)",
+        "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
+    ),
+    (
+        "drg.case.unknown_drg",
+        "cases",
+        "drg_code",
+        "t.drg_code IS NOT NULL AND t.drg_code NOT IN (SELECT drg_code FROM groups)",
+        "DRG编码 {drg_code} 不在 drg_groups 中 (unknown DRG)",
+    ),
+    (
+        "drg.case.date_outside_year",
+        "cases",
+        "discharge_date",
+        "year(t.discharge_date) <> $year",
+        "出院日期 {discharge_date} 不在结算年度内 (outside the settlement year)",
+    ),
+    (
+        "drg.case.fund_above_total",
+        "cases",
+        "fund_paid",
+        "t.fund_paid > t.total_cost",
+        "统筹基金支付 {fund_paid} 大于医疗总费用 {total_cost}",
+    ),
+    (
+        "drg.case.self_pay_above_total",
+        "cases",
+        "self_pay",
+        "t.self_pay > t.total_cost",
+        "自费费用 {self_pay} 大于医疗总费用 {total_cost}",
+    ),
+    (
+        "drg.case.cash_above_total",
+        "cases",
+        "patient_cash",
+        "t.fund_paid + t.patient_cash > t.total_cost",
+        "统筹基金支付 {fund_paid} 与个人现金支付 {patient_cash} 之和大于医疗总费用 {total_cost}",
+    ),
+    (
+        "drg.case.unreasonable_above_total",
+        "cases",
+        "unreasonable_cost",
+        "t.unreasonable_cost > t.total_cost",
+        "不合理费用 {unreasonable_cost} 大于医疗总费用 {total_cost}",
+    ),
+    (
+        "drg.deduction.unknown_hospital",
+        "deductions",
+        "hospital_id",
+        "t.hospital_id NOT IN (SELECT hospital_id FROM hospitals)",
+        "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
+    ),
+    (
+        "drg.deduction.bad_month",
+        "deductions",
+        "month",
+        "t.month NOT BETWEEN 1 AND 12",
+        "月份 {month} 应在 1–12 之间",
+    ),
+    (
+        "drg.assessment.unknown_hospital",
+        "assessment",
+        "hospital_id",
+        "t.hospital_id NOT IN (SELECT hospital_id FROM hospitals)",
+        "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
+    ),
+    (
+        "drg.hospital.bad_level",
+        "hospitals",
+        "level",
+        "t.level NOT IN (1, 2, 3)",
+        "医院等级 {level} 应为 1、2 或 3",
+    ),
+)
+
+
+def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
+    """All cross-table problems of ``inputs`` (errors), at most ``limit`` per check."""
+    problems = _param_problems(inputs)
+    con = duckdb.connect(":memory:")
+    try:
+        tables = {
+            "cases": inputs.cases,
+            "hospitals": inputs.hospitals,
+            "groups": inputs.groups,
+            "deductions": inputs.deductions,
+            "assessment": inputs.assessment,
+            "reference": inputs.reference,
+        }
+        for name, table in tables.items():
+            if table is not None:
+                con.register(name, _with_rows(table))
+        for code, table_name, column, condition, template in _ROW_CHECKS:
+            if tables[table_name] is None:
+                continue
+            cursor = con.execute(
+                f"SELECT * FROM {table_name} t WHERE {condition} ORDER BY _row LIMIT {limit}",
+                {"year": inputs.params.year} if "$year" in condition else None,
+            )
+            names = [d[0] for d in cursor.description]
+            for values in cursor.fetchall():
+                row = dict(zip(names, values, strict=True))
+                shown = {k: ("(空)" if v is None else v) for k, v in row.items()}
+                problems.append(
+                    Problem(code, template.format(**shown), Source(inputs.source(table_name), int(row["_row"]), column))
+                )
+        reference_name = "reference" if inputs.reference is not None else "cases"
+        grouped = con.execute(f"SELECT count(*) FROM {reference_name} WHERE drg_code IS NOT NULL").fetchone()
+        if grouped is not None and grouped[0] == 0 and not any(p.code == "drg.case.unknown_drg" for p in problems):
+            problems.append(
+                Problem(
+                    "drg.reference.empty",
+                    "没有可用于计算例均费用的已入组参考病例 (no grouped reference cases)",
+                    Source(inputs.source(reference_name)),
+                )
+            )
+    finally:
+        con.close()
+    return problems
+
+
+def _with_rows(table: pa.Table) -> pa.Table:
+    if "_row" in table.column_names:
+        return table
+    import pyarrow.compute as pc
+
+    rows = pc.add(pa.array(range(table.num_rows), pa.int64()), 2)
+    return table.append_column("_row", rows)
+
+
+def _param_problems(inputs: DrgInputs) -> list[Problem]:
+    params = inputs.params
+    source = inputs.source("settlement")
+    found: list[Problem] = []
+    if params.drg_budget <= 0:
+        found.append(
+            Problem("drg.settlement.bad_budget", f"DRG总额预算应为正数, 实际为 {params.drg_budget}", Source(source, key="drg_budget"))
+        )
+    if params.drg_budget != params.drg_budget.quantize(Decimal("0.01")):
+        found.append(
+            Problem("drg.settlement.bad_budget", f"DRG总额预算最多两位小数, 实际为 {params.drg_budget}", Source(source, key="drg_budget"))
+        )
+    shares = params.monthly_shares
+    if shares is not None:
+        if len(shares) != 12:
+            found.append(
+                Problem(
+                    "drg.settlement.bad_shares",
+                    f"monthly_shares 应有12个月份占比, 实际为 {len(shares)} 个",
+                    Source(source, key="monthly_shares"),
+                )
+            )
+        elif any(s < 0 for s in shares):
+            found.append(Problem("drg.settlement.bad_shares", "月份占比不得为负数", Source(source, key="monthly_shares")))
+        elif sum(shares, ZERO) != ONE:
+            found.append(
+                Problem(
+                    "drg.settlement.bad_shares",
+                    f"12个月份占比之和应为1, 实际为 {sum(shares, ZERO)}",
+                    Source(source, key="monthly_shares"),
+                )
+            )
+    return found
