@@ -197,7 +197,9 @@ def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return con.sql(
         """
             SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
-                   prepay_points, final_points, level, cost, extra_multiple, extra_points, rule
+                   prepay_points, final_points, level, total_cost, unreasonable_cost, cost,
+                   review_approved::INTEGER AS review_approved, new_technology::INTEGER AS new_technology,
+                   high_multiple, extra_multiple, extra_points, rule
             FROM case_calc ORDER BY case_id
         """
     ).to_arrow_table()
@@ -267,6 +269,8 @@ def _totals(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, year_value: Decim
     assert row is not None and annual is not None
     names = ("cases", "total_cost", "fund_paid", "final_points", "normal", "high", "low", "whole_group")
     totals = {k: str(v) for k, v in zip(names, row, strict=True)}
+    n_all, sum_all = con.execute("SELECT n_all, sum_all FROM all_stats").fetchone() or (0, 0)
+    totals.update({"reference_cases": str(n_all), "reference_cost": str(sum_all)})
     totals.update(
         {
             "year": str(inputs.params.year),

@@ -1,0 +1,21 @@
+"""The ``shidian`` command line: one Typer app, one sub-app per domain."""
+
+from __future__ import annotations
+
+import typer
+
+from shidian.cli import demo, drg
+
+app = typer.Typer(
+    name="shidian",
+    help="Shidian (试点): 医改试点的结算与管理 — DRG点数法付费等。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(drg.app, name="drg")
+app.add_typer(demo.app, name="demo")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,170 @@
+"""``shidian drg``: DRG point-method settlement (总额预算下DRG点数法付费)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.table import Table
+
+from shidian.cli.output import err, fail_with_problems, out, progress_steps
+from shidian.drg.explain import explain_case
+from shidian.drg.io import read_inputs, write_outputs
+from shidian.drg.policy import PARAMS, DrgPolicy, parse_drg_policy
+from shidian.drg.settlement import settle
+from shidian.policy import read_reference_policy, reference_policy_names
+from shidian.problems import Problem, Source
+
+app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
+
+PolicyOption = Annotated[str, typer.Option("--policy", help="参考政策名, 如 guigang-2020 或 shanwei-2021")]
+PolicyFileOption = Annotated[
+    Path | None, typer.Option("--policy-file", help="自定义政策文件 (TOML), 优先于 --policy")
+]
+
+
+def load_drg_policy(name: str, policy_file: Path | None) -> tuple[DrgPolicy | None, list[Problem]]:
+    """The policy named, or the file given; problems name the file, key and line."""
+    if policy_file is not None:
+        if not policy_file.is_file():
+            return None, [Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))]
+        return parse_drg_policy(policy_file.read_text(encoding="utf-8"), str(policy_file))
+    try:
+        text, source = read_reference_policy("drg", name)
+    except FileNotFoundError:
+        known = ", ".join(reference_policy_names("drg"))
+        return None, [Problem("policy.unknown", f"没有名为 {name} 的DRG政策 (可选: {known})", Source("--policy"))]
+    return parse_drg_policy(text, source)
+
+
+@app.command("settle")
+def settle_command(
+    data_dir: Annotated[Path, typer.Argument(help="输入目录: hospitals, drg_groups, cases, settlement.toml …")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录 (只在全部成功后写入)")],
+    policy: PolicyOption = "guigang-2020",
+    policy_file: PolicyFileOption = None,
+    report_cases: Annotated[
+        bool | None,
+        typer.Option("--report-cases/--no-report-cases", help="report.xlsx 是否包含病例明细 (默认: 放得下就包含)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
+) -> None:
+    """结算一个统筹区一个年度: 病例点数、月度点值与预拨、年终清算, 写出报表 (settle a year)."""
+    loaded, problems = load_drg_policy(policy, policy_file)
+    if loaded is None:
+        fail_with_problems(problems, as_json)
+    assert loaded is not None
+    if not data_dir.is_dir():
+        fail_with_problems(
+            [Problem("drg.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))], as_json
+        )
+    with progress_steps(not as_json) as step:
+        step("读取输入 reading inputs")  # type: ignore[operator]
+        inputs, problems, manifest = read_inputs(data_dir)
+        result = None
+        if inputs is not None:
+            result, problems = settle(inputs, loaded, progress=step)  # type: ignore[arg-type]
+        if result is not None and result.ok and inputs is not None:
+            step("写出结果 writing outputs")  # type: ignore[operator]
+            record = write_outputs(
+                result, out, policy=loaded, manifest=manifest, hospitals=inputs.hospitals, report_cases=report_cases
+            )
+    if result is None:
+        fail_with_problems(problems, as_json)
+    assert result is not None
+    if not result.ok:
+        failed = [
+            Problem("drg.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name))
+            for c in result.checks
+            if not c.ok
+        ]
+        fail_with_problems(failed, as_json, exit_code=3)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "run": record}, ensure_ascii=False, indent=2))
+        return
+    _print_summary(result.totals, loaded, out, len(result.warnings))
+
+
+def _print_summary(totals: dict[str, str] | object, policy: DrgPolicy, out_dir: Path, warnings: int) -> None:
+    t = dict(totals)  # type: ignore[call-overload]
+    table = Table(title=f"DRG结算 {t['year']} · {policy.source.meta.name} ({policy.name})", show_header=False)
+    table.add_column("项目")
+    table.add_column("数值", justify="right")
+    for label, key in (
+        ("病例数", "cases"),
+        ("正常 / 高倍率 / 低倍率 / 整组单议", None),
+        ("DRG总额预算(元)", "drg_budget"),
+        ("年度总点数", "final_points"),
+        ("年度点值", "year_point_value"),
+        ("应得金额合计(元)", "entitlement"),
+        ("已预拨合计(元)", "monthly_paid"),
+        ("年终清算合计(元)", "settlement"),
+    ):
+        value = f"{t['normal']} / {t['high']} / {t['low']} / {t['whole_group']}" if key is None else t[key]
+        table.add_row(label, value)
+    out.print(table)
+    out.print(f"自检全部通过; 警告 {warnings} 条 (warnings.csv); 结果已写入 {out_dir}")
+
+
+@app.command("explain")
+def explain_command(
+    case_id: Annotated[str, typer.Argument(help="病案号")],
+    run: Annotated[Path, typer.Option("--run", help="结算输出目录 (含 run.json 和 case_points.csv)")],
+    policy_file: PolicyFileOption = None,
+) -> None:
+    """说明一个病例的类型、例均费用、判定界值与点数计算 (explain one case)."""
+    record_path = run / "run.json"
+    if not record_path.is_file():
+        fail_with_problems([Problem("drg.run.missing", f"不是结算输出目录: 缺少 {record_path}", Source(str(run)))], False)
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    loaded, problems = load_drg_policy(record["policy"]["id"], policy_file)
+    if loaded is None:
+        fail_with_problems(problems, False)
+    assert loaded is not None
+    con = duckdb.connect(":memory:")
+
+    def one(file: str, where: str, params: list[object]) -> dict[str, object] | None:
+        cursor = con.execute(f"SELECT * FROM read_csv('{run / file}', all_varchar=true) WHERE {where}", params)
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    case = one("case_points.csv", "case_id = ?", [case_id])
+    if case is None:
+        fail_with_problems(
+            [Problem("drg.case.not_found", f"结算结果中没有病案号 {case_id}", Source(str(run / "case_points.csv")))], False
+        )
+    assert case is not None
+    standard = coefficient = None
+    if case.get("drg_code"):
+        standard = one("drg_standards.csv", "drg_code = ?", [case["drg_code"]])
+        coefficient = one("coefficients.csv", "drg_code = ? AND level = ?", [case["drg_code"], case["level"]])
+    explanation = explain_case(case, standard, coefficient, record["totals"], loaded)
+    out.print(explanation.text(), markup=False, highlight=False)
+    if not explanation.consistent:
+        raise typer.Exit(3)
+
+
+@app.command("policy")
+def policy_command(
+    name: Annotated[str, typer.Argument(help="参考政策名")] = "guigang-2020",
+    policy_file: PolicyFileOption = None,
+) -> None:
+    """显示DRG政策参数及其依据条款 (show a policy's parameters and their articles)."""
+    loaded, problems = load_drg_policy(name, policy_file)
+    if loaded is None:
+        fail_with_problems(problems, False)
+    assert loaded is not None
+    meta = loaded.source.meta
+    table = Table(title=f"{meta.name} ({meta.id}, 版本 {meta.version}, 依据 {meta.seed}, 自 {meta.effective_from} 起)")
+    for header in ("参数", "取值", "依据", "说明"):
+        table.add_column(header)
+    for param in PARAMS:
+        value = loaded.source.values[param.key]
+        if isinstance(value, tuple):
+            value = "; ".join(f"≤{r['max_base_points']}: {r['multiple']}" for r in value)
+        table.add_row(param.key, str(value), param.article, param.help)
+    out.print(table)
+    err.print(f"sha256 {loaded.source.sha256}")

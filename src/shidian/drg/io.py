@@ -1,0 +1,345 @@
+"""DRG file adapter (文件读写): DATA_DIR → ``DrgInputs``; ``SettlementResult`` → OUT_DIR.
+
+Reading goes through ``shidian.tables`` (CSV in UTF-8 or GBK, or Excel; English or Chinese
+headers) and reports every problem with file, row and column. Writing is all or nothing: the
+files are built in a temporary folder next to OUT_DIR and moved in only when all are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from shidian import __version__
+from shidian.drg.model import DrgInputs, SettlementParams, SettlementResult
+from shidian.drg.policy import DrgPolicy
+from shidian.drg.report import write_report
+from shidian.money import D
+from shidian.problems import Problem, Source
+from shidian.tables import Column, TableSpec, find_table, read_table
+
+ZERO_TEXT = "0"
+
+HOSPITALS = TableSpec(
+    "hospitals",
+    (
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
+        Column("name", "str", ("医疗机构名称", "机构名称"), label="医疗机构名称"),
+        Column("level", "int", ("医院等级", "等级", "医疗机构等级"), min=Decimal(1), max=Decimal(3), label="医院等级"),
+    ),
+    key=("hospital_id",),
+)
+GROUPS = TableSpec(
+    "drg_groups",
+    (
+        Column("drg_code", "str", ("DRG编码", "病组编码"), label="DRG编码"),
+        Column("name", "str", ("DRG名称", "病组名称"), label="DRG名称"),
+        Column("weight", "decimal", ("权重",), required=False, nullable=True, min=Decimal(0), label="权重"),
+        Column("basic", "flag", ("基础病组",), required=False, default=ZERO_TEXT, label="基础病组"),
+    ),
+    key=("drg_code",),
+)
+_MONEY_MIN = Decimal(0)
+CASES = TableSpec(
+    "cases",
+    (
+        Column("case_id", "str", ("病案号", "病例编号"), label="病案号"),
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
+        Column("discharge_date", "date", ("出院日期",), label="出院日期"),
+        Column("drg_code", "str", ("DRG编码", "病组编码"), nullable=True, label="DRG编码"),
+        Column("total_cost", "money", ("医疗总费用", "总费用"), min=_MONEY_MIN, label="医疗总费用"),
+        Column("fund_paid", "money", ("统筹基金支付",), min=_MONEY_MIN, label="统筹基金支付"),
+        Column("patient_cash", "money", ("个人现金支付",), min=_MONEY_MIN, label="个人现金支付"),
+        Column("self_pay", "money", ("自费费用",), min=_MONEY_MIN, label="自费费用"),
+        Column(
+            "unreasonable_cost", "money", ("不合理费用",), required=False, default=ZERO_TEXT, min=_MONEY_MIN,
+            label="不合理费用",
+        ),
+        Column("review_approved", "flag", ("特病单议核准",), required=False, default=ZERO_TEXT, label="特病单议核准"),
+        Column("new_technology", "flag", ("新技术",), required=False, default=ZERO_TEXT, label="新技术"),
+    ),
+    key=("case_id",),
+)
+ASSESSMENT = TableSpec(
+    "assessment",
+    (
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
+        Column("coefficient", "decimal", ("考核系数", "鼓励系数"), min=Decimal(0), label="考核系数"),
+    ),
+    key=("hospital_id",),
+)
+DEDUCTIONS = TableSpec(
+    "deductions",
+    (
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
+        Column("month", "int", ("月份",), min=Decimal(1), max=Decimal(12), label="月份"),
+        Column("amount", "money", ("审核扣款",), required=False, default=ZERO_TEXT, min=_MONEY_MIN, label="审核扣款"),
+        Column("points", "points", ("扣除点数",), required=False, default=ZERO_TEXT, min=_MONEY_MIN, label="扣除点数"),
+    ),
+)
+REFERENCE = TableSpec(
+    "reference_cases",
+    (
+        Column("drg_code", "str", ("DRG编码", "病组编码"), nullable=True, label="DRG编码"),
+        Column("total_cost", "money", ("医疗总费用", "总费用"), min=_MONEY_MIN, label="医疗总费用"),
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), required=False, nullable=True, label="医疗机构编码"),
+        Column("level", "int", ("医院等级", "等级"), required=False, nullable=True, min=Decimal(1), max=Decimal(3),
+               label="医院等级"),
+    ),
+)
+SETTLEMENT_FILE = "settlement.toml"
+
+
+def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[str, dict[str, Any]]]:
+    """Read every input table of DATA_DIR. Returns (inputs or None, problems, file manifest).
+
+    The manifest maps each file read to its sha256 and row count, for ``run.json``.
+    """
+    problems: list[Problem] = []
+    manifest: dict[str, dict[str, Any]] = {}
+    tables: dict[str, pa.Table | None] = {}
+    sources: dict[str, str] = {}
+    for key, spec, required in (
+        ("hospitals", HOSPITALS, True),
+        ("groups", GROUPS, True),
+        ("cases", CASES, True),
+        ("assessment", ASSESSMENT, False),
+        ("deductions", DEDUCTIONS, False),
+        ("reference", REFERENCE, False),
+    ):
+        path = find_table(data_dir, spec.name)
+        if path is None:
+            tables[key] = None
+            if required:
+                problems.append(
+                    Problem("drg.input.missing_file", f"缺少输入文件 {spec.name}.csv 或 {spec.name}.xlsx", Source(f"{spec.name}.csv"))
+                )
+            continue
+        table, found = read_table(path, spec)
+        problems += found
+        tables[key] = table
+        sources[key] = path.name
+        manifest[path.name] = {"sha256": file_sha256(path), "rows": table.num_rows if table is not None else None}
+    params, found = read_settlement(data_dir / SETTLEMENT_FILE)
+    problems += found
+    if (data_dir / SETTLEMENT_FILE).is_file():
+        manifest[SETTLEMENT_FILE] = {"sha256": file_sha256(data_dir / SETTLEMENT_FILE)}
+    sources["settlement"] = SETTLEMENT_FILE
+    if problems or params is None:
+        return None, problems, manifest
+    hospitals, groups, cases = tables["hospitals"], tables["groups"], tables["cases"]
+    assert hospitals is not None and groups is not None and cases is not None
+    reference = None
+    if tables["reference"] is not None:
+        reference, found = _reference_levels(tables["reference"], hospitals, sources["reference"])
+        problems += found
+    if problems:
+        return None, problems, manifest
+    inputs = DrgInputs(
+        params=params,
+        hospitals=hospitals,
+        groups=groups,
+        cases=cases,
+        reference=reference,
+        assessment=tables["assessment"],
+        deductions=tables["deductions"],
+        sources=sources,
+    )
+    return inputs, [], manifest
+
+
+def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]:
+    """settlement.toml: ``year``, ``drg_budget`` (a decimal string), optional ``monthly_shares``."""
+    name = path.name
+    if not path.is_file():
+        return None, [Problem("drg.input.missing_file", f"缺少输入文件 {name}", Source(name))]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return None, [Problem("drg.settlement.syntax", f"无法解析: {exc}", Source(name))]
+    problems: list[Problem] = []
+    year = data.get("year")
+    if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 2200:
+        problems.append(Problem("drg.settlement.bad_year", f"year 应为年份整数, 实际为 {year!r}", Source(name, key="year")))
+    budget = _decimal_value(data.get("drg_budget"))
+    if budget is None:
+        problems.append(
+            Problem(
+                "drg.settlement.bad_budget",
+                f"drg_budget 应为金额 (如 \"123456789.00\"), 实际为 {data.get('drg_budget')!r}",
+                Source(name, key="drg_budget"),
+            )
+        )
+    shares: tuple[Decimal, ...] | None = None
+    if "monthly_shares" in data:
+        raw = data["monthly_shares"]
+        parsed = [_decimal_value(v) for v in raw] if isinstance(raw, list) else [None]
+        if any(v is None for v in parsed):
+            problems.append(
+                Problem("drg.settlement.bad_shares", "monthly_shares 应为12个小数", Source(name, key="monthly_shares"))
+            )
+        else:
+            shares = tuple(v for v in parsed if v is not None)
+    unknown = sorted(set(data) - {"year", "drg_budget", "monthly_shares"})
+    for key in unknown:
+        problems.append(Problem("drg.settlement.unknown_key", f"未知参数 {key}", Source(name, key=key)))
+    if problems:
+        return None, problems
+    assert isinstance(year, int) and budget is not None
+    return SettlementParams(year, budget, shares), []
+
+
+def _decimal_value(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        return None
+    try:
+        return D(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def _reference_levels(reference: pa.Table, hospitals: pa.Table, source: str) -> tuple[pa.Table | None, list[Problem]]:
+    """Give every reference case its level: from ``level``, else from its hospital."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("reference", reference)
+        con.register("hospitals", hospitals)
+        bad = con.execute(
+            """
+            SELECT r._row, r.hospital_id FROM reference r LEFT JOIN hospitals h USING (hospital_id)
+            WHERE r.level IS NULL AND h.level IS NULL ORDER BY r._row LIMIT 200
+            """
+        ).fetchall()
+        if bad:
+            return None, [
+                Problem(
+                    "drg.reference.no_level",
+                    f"参考病例须给出医院等级, 或属于 hospitals 中的医疗机构 (医疗机构编码 {hid or '(空)'})",
+                    Source(source, int(row), "hospital_id"),
+                )
+                for row, hid in bad
+            ]
+        table = con.sql(
+            """
+            SELECT r.drg_code, coalesce(r.level, h.level)::BIGINT AS level, r.total_cost, r._row
+            FROM reference r LEFT JOIN hospitals h USING (hospital_id) ORDER BY r._row
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table, []
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+OUTPUT_TABLES = {
+    "case_points.csv": "case_points",
+    "monthly.csv": "monthly",
+    "monthly_payments.csv": "monthly_payments",
+    "annual.csv": "annual",
+    "drg_standards.csv": "standards",
+    "coefficients.csv": "coefficients",
+}
+
+
+def write_outputs(
+    result: SettlementResult,
+    out_dir: Path,
+    *,
+    policy: DrgPolicy,
+    manifest: Mapping[str, Mapping[str, Any]],
+    hospitals: pa.Table,
+    report_cases: bool | None = None,
+) -> dict[str, Any]:
+    """Write every output file into OUT_DIR at once; returns the run record written to run.json.
+
+    ``report_cases``: put the cases into report.xlsx — None means "when they fit in a sheet".
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        con = duckdb.connect(":memory:")
+        try:
+            for file_name, attr in OUTPUT_TABLES.items():
+                con.register("t", getattr(result, attr))
+                con.execute(f"COPY t TO '{staging / file_name}' (HEADER, DELIMITER ',')")
+                con.unregister("t")
+        finally:
+            con.close()
+        _write_warnings(result, staging / "warnings.csv")
+        write_report(result, staging / "report.xlsx", policy=policy, hospitals=hospitals, report_cases=report_cases)
+        outputs = {name: file_sha256(staging / name) for name in sorted(os.listdir(staging))}
+        record = run_record(result, policy, manifest, outputs)
+        (staging / "run.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(os.listdir(staging)):
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return record
+
+
+def _write_warnings(result: SettlementResult, path: Path) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["code", "where", "message"])
+        for problem in result.warnings:
+            writer.writerow([problem.code, str(problem.where), problem.message])
+
+
+def run_record(
+    result: SettlementResult,
+    policy: DrgPolicy,
+    manifest: Mapping[str, Mapping[str, Any]],
+    outputs: Mapping[str, str],
+) -> dict[str, Any]:
+    """The run record (run.json): what was run on what, with what result. No clock inside:
+    the same inputs and policy give the same record."""
+    meta = policy.source.meta
+    identity = hashlib.sha256(
+        json.dumps(
+            {"code": __version__, "policy": policy.source.sha256, "inputs": manifest}, sort_keys=True
+        ).encode()
+    ).hexdigest()
+    return {
+        "run_id": identity[:16],
+        "kind": "drg.settlement",
+        "code_version": __version__,
+        "policy": {
+            "id": meta.id,
+            "name": meta.name,
+            "version": meta.version,
+            "seed": meta.seed,
+            "source": policy.source.source,
+            "sha256": policy.source.sha256,
+        },
+        "inputs": dict(sorted(manifest.items())),
+        "totals": dict(result.totals),
+        "checks": [
+            {"name": c.name, "description": c.description, "ok": c.ok, "detail": c.detail} for c in result.checks
+        ],
+        "warnings": len(result.warnings),
+        "outputs": dict(outputs),
+        "supersedes": None,
+    }
