@@ -1,0 +1,120 @@
+"""Shared fixtures: reference policies and a small in-code region builder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from shidian.drg.model import (
+    ASSESSMENT_SCHEMA,
+    CASES_SCHEMA,
+    DEDUCTIONS_SCHEMA,
+    GROUPS_SCHEMA,
+    HOSPITALS_SCHEMA,
+    DrgInputs,
+    SettlementParams,
+)
+from shidian.drg.policy import DrgPolicy, parse_drg_policy
+from shidian.policy import read_reference_policy
+
+HANDWORKED = Path(__file__).parent / "drg" / "data" / "handworked"
+
+
+def drg_policy(name: str = "guigang-2020", **overrides: str) -> DrgPolicy:
+    """A shipped DRG policy, optionally with ``key = value`` TOML lines replaced."""
+    text, source = read_reference_policy("drg", name)
+    lines = text.splitlines()
+    for key, value in overrides.items():
+        lines = [f"{key} = {value}" if line.split("=")[0].strip() == key else line for line in lines]
+    policy, problems = parse_drg_policy("\n".join(lines), source)
+    assert policy is not None, problems
+    return policy
+
+
+@pytest.fixture
+def guigang() -> DrgPolicy:
+    return drg_policy("guigang-2020")
+
+
+def case(
+    case_id: str,
+    hospital_id: str,
+    drg_code: str | None,
+    total_cost: str,
+    *,
+    month: int = 1,
+    fund_paid: str | None = None,
+    patient_cash: str | None = None,
+    self_pay: str = "0",
+    unreasonable_cost: str = "0",
+    review_approved: int = 0,
+    new_technology: int = 0,
+    year: int = 2020,
+) -> dict[str, object]:
+    """One case row; fund 70% and patient cash 30% of the total unless given."""
+    total = Decimal(total_cost)
+    fund = Decimal(fund_paid) if fund_paid is not None else (total * Decimal("0.7")).quantize(Decimal("0.01"))
+    cash = Decimal(patient_cash) if patient_cash is not None else total - fund
+    return {
+        "case_id": case_id,
+        "hospital_id": hospital_id,
+        "discharge_date": dt.date(year, month, 15),
+        "drg_code": drg_code,
+        "total_cost": total,
+        "fund_paid": fund,
+        "patient_cash": cash,
+        "self_pay": Decimal(self_pay),
+        "unreasonable_cost": Decimal(unreasonable_cost),
+        "review_approved": review_approved,
+        "new_technology": new_technology,
+    }
+
+
+def region(
+    hospitals: list[tuple[str, int]],
+    groups: list[tuple[str, str | None, int]],
+    cases: list[dict[str, object]],
+    budget: str,
+    *,
+    year: int = 2020,
+    shares: tuple[Decimal, ...] | None = None,
+    assessment: dict[str, str] | None = None,
+    deductions: list[tuple[str, int, str, str]] | None = None,
+) -> DrgInputs:
+    """DrgInputs from plain Python values: hospitals (id, level), groups (code, weight, basic)."""
+    return DrgInputs(
+        params=SettlementParams(year, Decimal(budget), shares),
+        hospitals=pa.Table.from_pylist(
+            [{"hospital_id": h, "name": h, "level": lv} for h, lv in hospitals], schema=HOSPITALS_SCHEMA
+        ),
+        groups=pa.Table.from_pylist(
+            [
+                {"drg_code": g, "name": g, "weight": None if w is None else Decimal(w), "basic": b}
+                for g, w, b in groups
+            ],
+            schema=GROUPS_SCHEMA,
+        ),
+        cases=pa.Table.from_pylist(cases, schema=CASES_SCHEMA),
+        assessment=None
+        if assessment is None
+        else pa.Table.from_pylist(
+            [{"hospital_id": h, "coefficient": Decimal(c)} for h, c in assessment.items()], schema=ASSESSMENT_SCHEMA
+        ),
+        deductions=None
+        if deductions is None
+        else pa.Table.from_pylist(
+            [
+                {"hospital_id": h, "month": m, "amount": Decimal(a), "points": Decimal(p)}
+                for h, m, a, p in deductions
+            ],
+            schema=DEDUCTIONS_SCHEMA,
+        ),
+    )
+
+
+def rows_by(table: pa.Table, key: str) -> dict[object, dict[str, object]]:
+    return {row[key]: row for row in table.to_pylist()}
