@@ -21,7 +21,7 @@ def fail_with_problems(problems: list[Problem], as_json: bool, exit_code: int = 
     if as_json:
         sys.stdout.write('{"ok": false, "problems": ' + problems_json(problems) + "}\n")
     else:
-        err.print(format_problems(problems), markup=False, highlight=False)
+        typer.echo(format_problems(problems), err=True)  # plain lines: editors and scripts parse them
         errors = sum(1 for p in problems if p.severity == "error")
         err.print(f"[bold red]共 {errors} 个错误, 未写入任何文件 ({errors} errors; nothing written)[/]")
     raise typer.Exit(exit_code)
