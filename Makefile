@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench clean
+.PHONY: install test lint typecheck unit demo docs bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --seed 2020
 	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
+
+docs: $(STAMP)
+	$(BIN)/python -m shidian.docs .
 
 bench: $(STAMP)
 	$(BIN)/python bench/drg_settle.py

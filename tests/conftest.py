@@ -102,7 +102,8 @@ def region(
         assessment=None
         if assessment is None
         else pa.Table.from_pylist(
-            [{"hospital_id": h, "coefficient": Decimal(c)} for h, c in assessment.items()], schema=ASSESSMENT_SCHEMA
+            [{"hospital_id": h, "coefficient": Decimal(c)} for h, c in assessment.items()],
+            schema=ASSESSMENT_SCHEMA,
         ),
         deductions=None
         if deductions is None

@@ -11,9 +11,15 @@ from hypothesis import strategies as st
 
 from shidian.money import D, div_round, round_fen, round_points, split_largest_remainder, sql_div, sql_round
 
-amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False, allow_infinity=False)
-positive = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1e9"), places=2, allow_nan=False, allow_infinity=False)
-points = st.decimals(min_value=Decimal("0"), max_value=Decimal("1e6"), places=8, allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False, allow_infinity=False
+)
+positive = st.decimals(
+    min_value=Decimal("0.01"), max_value=Decimal("1e9"), places=2, allow_nan=False, allow_infinity=False
+)
+points = st.decimals(
+    min_value=Decimal("0"), max_value=Decimal("1e6"), places=8, allow_nan=False, allow_infinity=False
+)
 
 
 def test_round_half_up_is_not_bankers_rounding():
@@ -57,7 +63,10 @@ def test_sql_div_and_round_match_python(pairs):
         assert inverse == (div_round(d, n, 2) if n != 0 else None)
 
 
-@given(positive, st.lists(st.decimals(min_value=0, max_value=1000, places=4, allow_nan=False), min_size=1, max_size=30))
+@given(
+    positive,
+    st.lists(st.decimals(min_value=0, max_value=1000, places=4, allow_nan=False), min_size=1, max_size=30),
+)
 def test_largest_remainder_conserves_the_total(total, weights):
     if sum(weights) == 0:
         return

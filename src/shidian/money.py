@@ -148,9 +148,7 @@ def sql_div(numerator: str, denominator: str, scale: int, input_scale: int = POI
     """
     n = sql_scaled_int(numerator, input_scale)
     d = sql_scaled_int(denominator, input_scale)
-    q = (
-        f"(sign({n}) * sign({d}) * ((2 * abs({n}) * {10**scale} + abs({d})) // (2 * abs({d}))))"
-    )
+    q = f"(sign({n}) * sign({d}) * ((2 * abs({n}) * {10**scale} + abs({d})) // (2 * abs({d}))))"
     return (
         f"(CASE WHEN ({denominator}) = 0 THEN NULL ELSE "
         f"CAST({q} AS DECIMAL(38,0)) * CAST({Decimal(1).scaleb(-scale)} AS DECIMAL(18,{scale})) END)"

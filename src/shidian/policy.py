@@ -87,7 +87,9 @@ def integer(min: int | None = None, max: int | None = None) -> Converter:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"应为整数 (an integer), 实际为 {value!r}")
-        _check_range(Decimal(value), None if min is None else Decimal(min), None if max is None else Decimal(max))
+        _check_range(
+            Decimal(value), None if min is None else Decimal(min), None if max is None else Decimal(max)
+        )
         return value
 
     return convert
@@ -169,7 +171,11 @@ def load_policy(text: str, source: str, params: tuple[Param, ...]) -> tuple[Poli
         if param.key not in flat:
             if param.required and param.default is None:
                 problems.append(
-                    Problem("policy.param.missing", f"缺少参数 {param.key} ({param.help}; {param.article})", where(param.key))
+                    Problem(
+                        "policy.param.missing",
+                        f"缺少参数 {param.key} ({param.help}; {param.article})",
+                        where(param.key),
+                    )
                 )
             else:
                 values[param.key] = param.default
@@ -177,7 +183,13 @@ def load_policy(text: str, source: str, params: tuple[Param, ...]) -> tuple[Poli
         try:
             values[param.key] = param.convert(flat[param.key])
         except ValueError as exc:
-            problems.append(Problem("policy.param.invalid", f"参数 {param.key} 无效: {exc} ({param.article})", where(param.key)))
+            problems.append(
+                Problem(
+                    "policy.param.invalid",
+                    f"参数 {param.key} 无效: {exc} ({param.article})",
+                    where(param.key),
+                )
+            )
     for key in flat:
         if not key.startswith("meta.") and key not in known:
             problems.append(Problem("policy.param.unknown", f"未知参数 {key}", where(key)))
@@ -257,3 +269,19 @@ def read_reference_policy(domain: str, name: str) -> tuple[str, str]:
         known = ", ".join(reference_policy_names(domain)) or "none"
         raise FileNotFoundError(f"no policy {name!r} for {domain} (shipped: {known})")
     return path.read_text(encoding="utf-8"), f"policies/{domain}/{name}.toml"
+
+
+def params_markdown(title: str, params: tuple[Param, ...]) -> str:
+    """The reference page of a domain's parameters (docs/policies/<domain>.md), from ``params``."""
+    lines = [
+        f"# {title}",
+        "",
+        "Generated from the `PARAMS` table by `make docs`; `tests/test_docs.py` checks it is current.",
+        "",
+        "| key | article | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for p in params:
+        default = "required" if p.default is None else f"`{p.default}`"
+        lines.append(f"| `{p.key}` | {p.article} | {default} | {p.help} |")
+    return "\n".join(lines) + "\n"

@@ -40,7 +40,9 @@ def regions(draw, scale: int = 1):
             )
         )
     budget = Decimal(draw(st.integers(1_000_00, 10_000_000_00))) / 100
-    groups = [(g, draw(st.sampled_from([None, None, "0.85", "1.7"])), draw(st.integers(0, 1))) for g in GROUPS]
+    groups = [
+        (g, draw(st.sampled_from([None, None, "0.85", "1.7"])), draw(st.integers(0, 1))) for g in GROUPS
+    ]
     return hospitals, groups, cases, str(budget)
 
 
@@ -72,7 +74,10 @@ def test_each_month_points_times_value_is_the_budget(data):
     assert result is not None
     for month in result.monthly.to_pylist():
         if month["total_points"] > 0:
-            assert abs(month["total_points"] * month["point_value"] - month["budget"]) <= month["total_points"] * POINT / 2
+            assert (
+                abs(month["total_points"] * month["point_value"] - month["budget"])
+                <= month["total_points"] * POINT / 2
+            )
 
 
 @PROPERTY
@@ -80,7 +85,13 @@ def test_each_month_points_times_value_is_the_budget(data):
 def test_scaling_every_cost_leaves_points_unchanged(data, k):
     hospitals, groups, cases, budget = data
     scaled = [
-        {**c, **{f: c[f] * k for f in ("total_cost", "fund_paid", "patient_cash", "self_pay", "unreasonable_cost")}}
+        {
+            **c,
+            **{
+                f: c[f] * k
+                for f in ("total_cost", "fund_paid", "patient_cash", "self_pay", "unreasonable_cost")
+            },
+        }
         for c in cases
     ]
     first, _ = settle(region(hospitals, groups, cases, budget), drg_policy())

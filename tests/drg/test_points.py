@@ -80,7 +80,8 @@ def test_000p6_art13_lower_level_above_higher_is_reported_not_changed():
     inputs = region(
         [("L1", 1), ("L3", 3)],
         [("A", None, 0)],
-        [case(f"a{i}", "L1", "A", "3000") for i in range(3)] + [case(f"b{i}", "L3", "A", "1000") for i in range(3)],
+        [case(f"a{i}", "L1", "A", "3000") for i in range(3)]
+        + [case(f"b{i}", "L3", "A", "1000") for i in range(3)],
         "1200.00",
     )
     res, _ = settle(inputs, drg_policy())
@@ -127,7 +128,9 @@ def test_000p6_art16_2_low_ratio_points_capped_at_base_points():
     # x = 2000 < 0.3 × (32000 / 4 = 8000) → low; raw = 100 × 2000 × 34 ÷ 35000 = 194.28… > 100 → 100.
     cases = [case(f"a{i:02}", "L1", "A", "100") for i in range(30)]
     cases += [case(f"b{i}", "L3", "A", "10000") for i in range(3)]
-    inputs = region([("L1", 1), ("L3", 3)], [("A", "1", 0)], [*cases, case("x", "L3", "A", "2000")], "1000.00")
+    inputs = region(
+        [("L1", 1), ("L3", 3)], [("A", "1", 0)], [*cases, case("x", "L3", "A", "2000")], "1000.00"
+    )
     res, _ = settle(inputs, drg_policy())
     x = rows_by(res.case_points, "case_id")["x"]
     assert x["category"] == "low"

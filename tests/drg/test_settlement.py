@@ -24,7 +24,9 @@ def six_cases(self_pay_p2: str = "50") -> list[dict[str, object]]:
 
 def run(policy_name: str = "guigang-2020", budget: str = "4800.00", **kwargs):
     overrides = kwargs.pop("overrides", {})
-    inputs = region([("P1", 2), ("P2", 2)], [("A", None, 0)], kwargs.pop("cases", six_cases()), budget, **kwargs)
+    inputs = region(
+        [("P1", 2), ("P2", 2)], [("A", None, 0)], kwargs.pop("cases", six_cases()), budget, **kwargs
+    )
     result, problems = settle(inputs, drg_policy(policy_name, **overrides))
     assert result is not None, problems
     assert result.ok, [c for c in result.checks if not c.ok]
@@ -32,7 +34,9 @@ def run(policy_name: str = "guigang-2020", budget: str = "4800.00", **kwargs):
 
 
 def payment(result, hospital: str, month: int):
-    return next(r for r in result.monthly_payments.to_pylist() if r["hospital_id"] == hospital and r["month"] == month)
+    return next(
+        r for r in result.monthly_payments.to_pylist() if r["hospital_id"] == hospital and r["month"] == month
+    )
 
 
 def test_000p6_art18_monthly_budget_follows_last_years_shares():

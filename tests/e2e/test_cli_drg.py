@@ -63,8 +63,20 @@ def test_settle_writes_the_contract_and_is_reproducible(data: Path, tmp_path: Pa
     assert all(check["ok"] for check in record["checks"])
     assert record["inputs"]["cases.csv"]["rows"] == 12
     book = openpyxl.load_workbook(tmp_path / "out1" / "report.xlsx", read_only=True)
-    assert book.sheetnames == ["汇总", "月度点值", "月度拨付", "年终清算", "病组标准", "差异系数", "警告", "病例"]
-    assert [c.value for c in next(book["年终清算"].iter_rows(max_row=1))][:2] == ["医疗机构名称", "医疗机构编码"]
+    assert book.sheetnames == [
+        "汇总",
+        "月度点值",
+        "月度拨付",
+        "年终清算",
+        "病组标准",
+        "差异系数",
+        "警告",
+        "病例",
+    ]
+    assert [c.value for c in next(book["年终清算"].iter_rows(max_row=1))][:2] == [
+        "医疗机构名称",
+        "医疗机构编码",
+    ]
 
 
 def test_report_without_cases_says_where_they_are(data: Path, tmp_path: Path):
@@ -137,11 +149,19 @@ def edit_cell(path: Path, row: int, column: str, value: str) -> None:
         ("cases.csv", 7, "total_cost", "12a.5", "cases.csv:7:total_cost: table.cell.not_number"),
         ("cases.csv", 8, "self_pay", "99999.00", "cases.csv:8:self_pay: drg.case.self_pay_above_total"),
         ("cases.csv", 9, "fund_paid", "99999.00", "cases.csv:9:fund_paid: drg.case.fund_above_total"),
-        ("cases.csv", 10, "discharge_date", "2021-01-03", "cases.csv:10:discharge_date: drg.case.date_outside_year"),
+        (
+            "cases.csv",
+            10,
+            "discharge_date",
+            "2021-01-03",
+            "cases.csv:10:discharge_date: drg.case.date_outside_year",
+        ),
         ("hospitals.csv", 2, "level", "4", "hospitals.csv:2:level: table.cell.above_max"),
     ],
 )
-def test_bad_input_names_file_row_column_and_writes_nothing(data, tmp_path, file, row, column, value, expected):
+def test_bad_input_names_file_row_column_and_writes_nothing(
+    data, tmp_path, file, row, column, value, expected
+):
     edit_cell(data / file, row, column, value)
     out = tmp_path / "out"
     result = settle(data, out)
@@ -165,7 +185,10 @@ def test_all_problems_are_reported_at_once(data: Path, tmp_path: Path):
     ("content", "code"),
     [
         ('year = 2020\ndrg_budget = "abc"\n', "drg.settlement.bad_budget"),
-        ('year = 2020\ndrg_budget = "1000.00"\nmonthly_shares = ["0.5", "0.5"]\n', "drg.settlement.bad_shares"),
+        (
+            'year = 2020\ndrg_budget = "1000.00"\nmonthly_shares = ["0.5", "0.5"]\n',
+            "drg.settlement.bad_shares",
+        ),
         (
             'year = 2020\ndrg_budget = "1000.00"\nmonthly_shares = [' + ", ".join(['"0.1"'] * 12) + "]\n",
             "drg.settlement.bad_shares",
@@ -200,5 +223,7 @@ def test_bad_policy_file_names_key_and_line(data: Path, tmp_path: Path):
     assert result.exit_code == 1
     line = next(i for i, t in enumerate(text.splitlines(), start=1) if t.startswith("low_ratio"))
     assert f"bad.toml:{line}:classes.low_ratio: policy.param.invalid" in result.output
-    unknown = runner.invoke(app, ["drg", "settle", str(data), "--out", str(tmp_path / "o"), "--policy", "nowhere-1999"])
+    unknown = runner.invoke(
+        app, ["drg", "settle", str(data), "--out", str(tmp_path / "o"), "--policy", "nowhere-1999"]
+    )
     assert unknown.exit_code == 1 and "guigang-2020" in unknown.output

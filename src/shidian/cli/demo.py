@@ -24,7 +24,7 @@ def generate(
     from shidian.demo.drg import generate_drg_region
 
     with progress_steps() as step:
-        step(f"生成 {cases:,} 个病例 generating")  # type: ignore[operator]
+        step(f"生成 {cases:,} 个病例 generating")
         counts = generate_drg_region(out_dir, cases=cases, hospitals=hospitals, seed=seed, year=year)
     for name, rows in counts.items():
         err.print(f"  {name}: {rows:,}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -30,25 +31,33 @@ def load_drg_policy(name: str, policy_file: Path | None) -> tuple[DrgPolicy | No
     """The policy named, or the file given; problems name the file, key and line."""
     if policy_file is not None:
         if not policy_file.is_file():
-            return None, [Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))]
+            return None, [
+                Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))
+            ]
         return parse_drg_policy(policy_file.read_text(encoding="utf-8"), str(policy_file))
     try:
         text, source = read_reference_policy("drg", name)
     except FileNotFoundError:
         known = ", ".join(reference_policy_names("drg"))
-        return None, [Problem("policy.unknown", f"没有名为 {name} 的DRG政策 (可选: {known})", Source("--policy"))]
+        return None, [
+            Problem("policy.unknown", f"没有名为 {name} 的DRG政策 (可选: {known})", Source("--policy"))
+        ]
     return parse_drg_policy(text, source)
 
 
 @app.command("settle")
 def settle_command(
-    data_dir: Annotated[Path, typer.Argument(help="输入目录: hospitals, drg_groups, cases, settlement.toml …")],
+    data_dir: Annotated[
+        Path, typer.Argument(help="输入目录: hospitals, drg_groups, cases, settlement.toml …")
+    ],
     out: Annotated[Path, typer.Option("--out", help="输出目录 (只在全部成功后写入)")],
     policy: PolicyOption = "guigang-2020",
     policy_file: PolicyFileOption = None,
     report_cases: Annotated[
         bool | None,
-        typer.Option("--report-cases/--no-report-cases", help="report.xlsx 是否包含病例明细 (默认: 放得下就包含)"),
+        typer.Option(
+            "--report-cases/--no-report-cases", help="report.xlsx 是否包含病例明细 (默认: 放得下就包含)"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
 ) -> None:
@@ -62,22 +71,29 @@ def settle_command(
             [Problem("drg.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))], as_json
         )
     with progress_steps(not as_json) as step:
-        step("读取输入 reading inputs")  # type: ignore[operator]
+        step("读取输入 reading inputs")
         inputs, problems, manifest = read_inputs(data_dir)
         result = None
         if inputs is not None:
-            result, problems = settle(inputs, loaded, progress=step)  # type: ignore[arg-type]
+            result, problems = settle(inputs, loaded, progress=step)
         if result is not None and result.ok and inputs is not None:
-            step("写出结果 writing outputs")  # type: ignore[operator]
+            step("写出结果 writing outputs")
             record = write_outputs(
-                result, out, policy=loaded, manifest=manifest, hospitals=inputs.hospitals, report_cases=report_cases
+                result,
+                out,
+                policy=loaded,
+                manifest=manifest,
+                hospitals=inputs.hospitals,
+                report_cases=report_cases,
             )
     if result is None:
         fail_with_problems(problems, as_json)
     assert result is not None
     if not result.ok:
         failed = [
-            Problem("drg.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name))
+            Problem(
+                "drg.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
+            )
             for c in result.checks
             if not c.ok
         ]
@@ -88,8 +104,7 @@ def settle_command(
     _print_summary(result.totals, loaded, out, len(result.warnings))
 
 
-def _print_summary(totals: dict[str, str] | object, policy: DrgPolicy, out_dir: Path, warnings: int) -> None:
-    t = dict(totals)  # type: ignore[call-overload]
+def _print_summary(t: Mapping[str, str], policy: DrgPolicy, out_dir: Path, warnings: int) -> None:
     table = Table(title=f"DRG结算 {t['year']} · {policy.source.meta.name} ({policy.name})", show_header=False)
     table.add_column("项目")
     table.add_column("数值", justify="right")
@@ -118,7 +133,9 @@ def explain_command(
     """说明一个病例的类型、例均费用、判定界值与点数计算 (explain one case)."""
     record_path = run / "run.json"
     if not record_path.is_file():
-        fail_with_problems([Problem("drg.run.missing", f"不是结算输出目录: 缺少 {record_path}", Source(str(run)))], False)
+        fail_with_problems(
+            [Problem("drg.run.missing", f"不是结算输出目录: 缺少 {record_path}", Source(str(run)))], False
+        )
     record = json.loads(record_path.read_text(encoding="utf-8"))
     loaded, problems = load_drg_policy(record["policy"]["id"], policy_file)
     if loaded is None:
@@ -127,14 +144,23 @@ def explain_command(
     con = duckdb.connect(":memory:")
 
     def one(file: str, where: str, params: list[object]) -> dict[str, object] | None:
-        cursor = con.execute(f"SELECT * FROM read_csv('{run / file}', all_varchar=true) WHERE {where}", params)
+        cursor = con.execute(
+            f"SELECT * FROM read_csv('{run / file}', all_varchar=true) WHERE {where}", params
+        )
         row = cursor.fetchone()
         return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     case = one("case_points.csv", "case_id = ?", [case_id])
     if case is None:
         fail_with_problems(
-            [Problem("drg.case.not_found", f"结算结果中没有病案号 {case_id}", Source(str(run / "case_points.csv")))], False
+            [
+                Problem(
+                    "drg.case.not_found",
+                    f"结算结果中没有病案号 {case_id}",
+                    Source(str(run / "case_points.csv")),
+                )
+            ],
+            False,
         )
     assert case is not None
     standard = coefficient = None
@@ -158,7 +184,9 @@ def policy_command(
         fail_with_problems(problems, False)
     assert loaded is not None
     meta = loaded.source.meta
-    table = Table(title=f"{meta.name} ({meta.id}, 版本 {meta.version}, 依据 {meta.seed}, 自 {meta.effective_from} 起)")
+    table = Table(
+        title=f"{meta.name} ({meta.id}, 版本 {meta.version}, 依据 {meta.seed}, 自 {meta.effective_from} 起)"
+    )
     for header in ("参数", "取值", "依据", "说明"):
         table.add_column(header)
     for param in PARAMS:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from shidian.problems import Problem, format_problems, problems_json
 
@@ -28,21 +28,23 @@ def fail_with_problems(problems: list[Problem], as_json: bool, exit_code: int = 
 
 
 @contextmanager
-def progress_steps(enabled: bool = True) -> Iterator[object]:
+def progress_steps(enabled: bool = True) -> Iterator[Callable[[str], None]]:
     """A Rich progress display whose ``step(label)`` marks the start of a stage."""
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, disable=not enabled
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled,
     )
-    state: dict[str, object] = {}
+    tasks: list[TaskID] = []
 
     def step(label: str) -> None:
-        previous = state.get("task")
-        if previous is not None:
-            progress.update(previous, completed=1, total=1)  # type: ignore[arg-type]
-        state["task"] = progress.add_task(label, total=None)
+        if tasks:
+            progress.update(tasks[-1], completed=1, total=1)
+        tasks.append(progress.add_task(label, total=None))
 
     with progress:
         yield step
-        last = state.get("task")
-        if last is not None:
-            progress.update(last, completed=1, total=1)  # type: ignore[arg-type]
+        if tasks:
+            progress.update(tasks[-1], completed=1, total=1)

@@ -30,7 +30,9 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[object, ...]:
     return tuple(row)
 
 
-def budgets_sum_to_annual(con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
+def budgets_sum_to_annual(
+    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
+) -> Check:
     total = sum(monthly_budgets(params), ZERO)
     return Check(
         "monthly_budgets_sum",
@@ -40,7 +42,9 @@ def budgets_sum_to_annual(con: duckdb.DuckDBPyConnection, params: SettlementPara
     )
 
 
-def every_case_classified(con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
+def every_case_classified(
+    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
+) -> Check:
     cases, calc, bad = _one(
         con,
         """
@@ -70,7 +74,9 @@ def monthly_points_value_budget(
     worst = ZERO
     ok = True
     for _month, budget, non_fund, points_total, value in rows:
-        numerator = Decimal(budget) + (Decimal(non_fund) if policy.monthly_formula == "non_fund_inclusive" else ZERO)
+        numerator = Decimal(budget) + (
+            Decimal(non_fund) if policy.monthly_formula == "non_fund_inclusive" else ZERO
+        )
         gap = abs(Decimal(points_total) * Decimal(value) - numerator)
         tolerance = Decimal(points_total) * HALF_POINT  # the point value is rounded to 8 decimals
         worst = max(worst, gap)
@@ -100,7 +106,9 @@ def year_value_conserved(
     )
 
 
-def annual_reconciles(con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
+def annual_reconciles(
+    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
+) -> Check:
     bad, points_bad = _one(
         con,
         """
@@ -118,7 +126,9 @@ def annual_reconciles(con: duckdb.DuckDBPyConnection, params: SettlementParams, 
     )
 
 
-def case_points_add_up(con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
+def case_points_add_up(
+    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
+) -> Check:
     (gap,) = _one(
         con,
         """

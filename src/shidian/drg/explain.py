@@ -15,7 +15,7 @@ from decimal import Decimal
 from shidian.drg.model import CATEGORY_LABELS
 from shidian.drg.points import RULES
 from shidian.drg.policy import DrgPolicy
-from shidian.money import D, ZERO, div_round, round_points
+from shidian.money import ZERO, D, div_round, round_points
 
 Row = Mapping[str, object]
 
@@ -71,7 +71,9 @@ def explain_case(
         base, coef = _d(standard, "base_points"), _d(coefficient, "coefficient")
         n_drg, sum_drg = int(str(standard["n_drg"])), _d(standard, "sum_drg")
         thr_n, thr_sum = int(str(coefficient["threshold_n"])), _d(coefficient, "threshold_sum")
-        weight_note = "省级权重" if str(standard.get("weight_given")).lower() in ("true", "1") else "本地测算权重"
+        weight_note = (
+            "省级权重" if str(standard.get("weight_given")).lower() in ("true", "1") else "本地测算权重"
+        )
         level_avg = div_round(thr_sum, D(thr_n), 8)
         multiple = _d(case, "high_multiple")
         normal = round_points(base * coef)
@@ -109,9 +111,7 @@ def explain_case(
                 lines.append("未经特病单议核准, 无追加点数 (第十四条): 病例点数 = 正常点数")
     prepay = _d(case, "prepay_points")
     if category == "whole_group":
-        lines.append(
-            f"月度预拨点数 = {final} × {policy.whole_group_prepay_ratio} = {prepay} (第十八条(二)5)"
-        )
+        lines.append(f"月度预拨点数 = {final} × {policy.whole_group_prepay_ratio} = {prepay} (第十八条(二)5)")
     elif category == "high":
         lines.append(f"月度预拨点数 = 正常点数 {prepay} (第十八条(二)3; 追加点数年终清算)")
     else:
@@ -122,5 +122,3 @@ def explain_case(
     if not consistent:
         lines.append(f"注意: 复算结果 {expected} 与结算结果 {final} 不一致")
     return Explanation(str(case["case_id"]), category, final, tuple(lines), consistent)
-
-

@@ -36,7 +36,14 @@ HOSPITALS = TableSpec(
     (
         Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
         Column("name", "str", ("医疗机构名称", "机构名称"), label="医疗机构名称"),
-        Column("level", "int", ("医院等级", "等级", "医疗机构等级"), min=Decimal(1), max=Decimal(3), label="医院等级"),
+        Column(
+            "level",
+            "int",
+            ("医院等级", "等级", "医疗机构等级"),
+            min=Decimal(1),
+            max=Decimal(3),
+            label="医院等级",
+        ),
     ),
     key=("hospital_id",),
 )
@@ -63,10 +70,22 @@ CASES = TableSpec(
         Column("patient_cash", "money", ("个人现金支付",), min=_MONEY_MIN, label="个人现金支付"),
         Column("self_pay", "money", ("自费费用",), min=_MONEY_MIN, label="自费费用"),
         Column(
-            "unreasonable_cost", "money", ("不合理费用",), required=False, default=ZERO_TEXT, min=_MONEY_MIN,
+            "unreasonable_cost",
+            "money",
+            ("不合理费用",),
+            required=False,
+            default=ZERO_TEXT,
+            min=_MONEY_MIN,
             label="不合理费用",
         ),
-        Column("review_approved", "flag", ("特病单议核准",), required=False, default=ZERO_TEXT, label="特病单议核准"),
+        Column(
+            "review_approved",
+            "flag",
+            ("特病单议核准",),
+            required=False,
+            default=ZERO_TEXT,
+            label="特病单议核准",
+        ),
         Column("new_technology", "flag", ("新技术",), required=False, default=ZERO_TEXT, label="新技术"),
     ),
     key=("case_id",),
@@ -84,8 +103,24 @@ DEDUCTIONS = TableSpec(
     (
         Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
         Column("month", "int", ("月份",), min=Decimal(1), max=Decimal(12), label="月份"),
-        Column("amount", "money", ("审核扣款",), required=False, default=ZERO_TEXT, min=_MONEY_MIN, label="审核扣款"),
-        Column("points", "points", ("扣除点数",), required=False, default=ZERO_TEXT, min=_MONEY_MIN, label="扣除点数"),
+        Column(
+            "amount",
+            "money",
+            ("审核扣款",),
+            required=False,
+            default=ZERO_TEXT,
+            min=_MONEY_MIN,
+            label="审核扣款",
+        ),
+        Column(
+            "points",
+            "points",
+            ("扣除点数",),
+            required=False,
+            default=ZERO_TEXT,
+            min=_MONEY_MIN,
+            label="扣除点数",
+        ),
     ),
 )
 REFERENCE = TableSpec(
@@ -93,9 +128,24 @@ REFERENCE = TableSpec(
     (
         Column("drg_code", "str", ("DRG编码", "病组编码"), nullable=True, label="DRG编码"),
         Column("total_cost", "money", ("医疗总费用", "总费用"), min=_MONEY_MIN, label="医疗总费用"),
-        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), required=False, nullable=True, label="医疗机构编码"),
-        Column("level", "int", ("医院等级", "等级"), required=False, nullable=True, min=Decimal(1), max=Decimal(3),
-               label="医院等级"),
+        Column(
+            "hospital_id",
+            "str",
+            ("医疗机构编码", "机构编码"),
+            required=False,
+            nullable=True,
+            label="医疗机构编码",
+        ),
+        Column(
+            "level",
+            "int",
+            ("医院等级", "等级"),
+            required=False,
+            nullable=True,
+            min=Decimal(1),
+            max=Decimal(3),
+            label="医院等级",
+        ),
     ),
 )
 SETTLEMENT_FILE = "settlement.toml"
@@ -123,14 +173,21 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
             tables[key] = None
             if required:
                 problems.append(
-                    Problem("drg.input.missing_file", f"缺少输入文件 {spec.name}.csv 或 {spec.name}.xlsx", Source(f"{spec.name}.csv"))
+                    Problem(
+                        "drg.input.missing_file",
+                        f"缺少输入文件 {spec.name}.csv 或 {spec.name}.xlsx",
+                        Source(f"{spec.name}.csv"),
+                    )
                 )
             continue
         table, found = read_table(path, spec)
         problems += found
         tables[key] = table
         sources[key] = path.name
-        manifest[path.name] = {"sha256": file_sha256(path), "rows": table.num_rows if table is not None else None}
+        manifest[path.name] = {
+            "sha256": file_sha256(path),
+            "rows": table.num_rows if table is not None else None,
+        }
     params, found = read_settlement(data_dir / SETTLEMENT_FILE)
     problems += found
     if (data_dir / SETTLEMENT_FILE).is_file():
@@ -171,13 +228,17 @@ def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]
     problems: list[Problem] = []
     year = data.get("year")
     if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 2200:
-        problems.append(Problem("drg.settlement.bad_year", f"year 应为年份整数, 实际为 {year!r}", Source(name, key="year")))
+        problems.append(
+            Problem(
+                "drg.settlement.bad_year", f"year 应为年份整数, 实际为 {year!r}", Source(name, key="year")
+            )
+        )
     budget = _decimal_value(data.get("drg_budget"))
     if budget is None:
         problems.append(
             Problem(
                 "drg.settlement.bad_budget",
-                f"drg_budget 应为金额 (如 \"123456789.00\"), 实际为 {data.get('drg_budget')!r}",
+                f'drg_budget 应为金额 (如 "123456789.00"), 实际为 {data.get("drg_budget")!r}',
                 Source(name, key="drg_budget"),
             )
         )
@@ -187,7 +248,11 @@ def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]
         parsed = [_decimal_value(v) for v in raw] if isinstance(raw, list) else [None]
         if any(v is None for v in parsed):
             problems.append(
-                Problem("drg.settlement.bad_shares", "monthly_shares 应为12个小数", Source(name, key="monthly_shares"))
+                Problem(
+                    "drg.settlement.bad_shares",
+                    "monthly_shares 应为12个小数",
+                    Source(name, key="monthly_shares"),
+                )
             )
         else:
             shares = tuple(v for v in parsed if v is not None)
@@ -209,7 +274,9 @@ def _decimal_value(value: object) -> Decimal | None:
         return None
 
 
-def _reference_levels(reference: pa.Table, hospitals: pa.Table, source: str) -> tuple[pa.Table | None, list[Problem]]:
+def _reference_levels(
+    reference: pa.Table, hospitals: pa.Table, source: str
+) -> tuple[pa.Table | None, list[Problem]]:
     """Give every reference case its level: from ``level``, else from its hospital."""
     con = duckdb.connect(":memory:")
     try:
@@ -286,10 +353,14 @@ def write_outputs(
         finally:
             con.close()
         _write_warnings(result, staging / "warnings.csv")
-        write_report(result, staging / "report.xlsx", policy=policy, hospitals=hospitals, report_cases=report_cases)
+        write_report(
+            result, staging / "report.xlsx", policy=policy, hospitals=hospitals, report_cases=report_cases
+        )
         outputs = {name: file_sha256(staging / name) for name in sorted(os.listdir(staging))}
         record = run_record(result, policy, manifest, outputs)
-        (staging / "run.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (staging / "run.json").write_text(
+            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in sorted(os.listdir(staging)):
             os.replace(staging / name, out_dir / name)
@@ -337,7 +408,8 @@ def run_record(
         "inputs": dict(sorted(manifest.items())),
         "totals": dict(result.totals),
         "checks": [
-            {"name": c.name, "description": c.description, "ok": c.ok, "detail": c.detail} for c in result.checks
+            {"name": c.name, "description": c.description, "ok": c.ok, "detail": c.detail}
+            for c in result.checks
         ],
         "warnings": len(result.warnings),
         "outputs": dict(outputs),

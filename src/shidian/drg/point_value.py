@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from shidian.drg.model import MONEY, POINTS, SettlementParams
 from shidian.drg.policy import DrgPolicy
-from shidian.money import ONE, ZERO, div_round, sql_round, split_largest_remainder
+from shidian.money import ONE, ZERO, div_round, split_largest_remainder, sql_round
 
 MONTHS = tuple(range(1, 13))
 
@@ -47,7 +47,13 @@ def monthly_point_values(
             """
         ).fetchall()
     }
-    rows: dict[str, list[object]] = {"month": [], "budget": [], "total_points": [], "non_fund": [], "point_value": []}
+    rows: dict[str, list[object]] = {
+        "month": [],
+        "budget": [],
+        "total_points": [],
+        "non_fund": [],
+        "point_value": [],
+    }
     for month, budget in zip(MONTHS, monthly_budgets(params), strict=True):
         points, non_fund = sums.get(month, (ZERO, ZERO))
         numerator = budget + non_fund if policy.monthly_formula == "non_fund_inclusive" else budget
@@ -125,7 +131,9 @@ def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) ->
     )
 
 
-def year_point_value(total_cost: Decimal, fund_paid: Decimal, drg_budget: Decimal, year_points: Decimal) -> Decimal:
+def year_point_value(
+    total_cost: Decimal, fund_paid: Decimal, drg_budget: Decimal, year_points: Decimal
+) -> Decimal:
     """年度点值 = (年度住院医疗总费用 − 年度住院统筹基金费用 + DRG基金总额) ÷ 年度总点数 (第十九条(一))."""
     if year_points <= 0:
         return ZERO

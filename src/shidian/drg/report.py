@@ -128,15 +128,25 @@ def write_report(
             "message": [w.message for w in result.warnings],
         }
     )
-    _table(book, "警告", warnings, (("code", "代码", "text"), ("where", "位置", "text"), ("message", "说明", "text")), formats)
+    _table(
+        book,
+        "警告",
+        warnings,
+        (("code", "代码", "text"), ("where", "位置", "text"), ("message", "说明", "text")),
+        formats,
+    )
     if include_cases:
         _table(book, "病例", result.case_points, CASE_COLUMNS, formats)
     book.close()
 
 
 def _with_names(annual: pa.Table, hospitals: pa.Table) -> pa.Table:
-    names = dict(zip(hospitals.column("hospital_id").to_pylist(), hospitals.column("name").to_pylist(), strict=True))
-    return annual.append_column("name", pa.array([names.get(h, "") for h in annual.column("hospital_id").to_pylist()]))
+    names = dict(
+        zip(hospitals.column("hospital_id").to_pylist(), hospitals.column("name").to_pylist(), strict=True)
+    )
+    return annual.append_column(
+        "name", pa.array([names.get(h, "") for h in annual.column("hospital_id").to_pylist()])
+    )
 
 
 def _cell(value: Any, kind: str) -> Any:
@@ -151,7 +161,9 @@ def _cell(value: Any, kind: str) -> Any:
     return value
 
 
-def _table(book: Any, title: str, table: pa.Table, columns: tuple[tuple[str, str, str], ...], formats: dict[str, Any]) -> None:
+def _table(
+    book: Any, title: str, table: pa.Table, columns: tuple[tuple[str, str, str], ...], formats: dict[str, Any]
+) -> None:
     sheet = book.add_worksheet(title)
     present = [c for c in columns if c[0] in table.column_names]
     for j, (_, header, kind) in enumerate(present):
@@ -168,7 +180,12 @@ def _table(book: Any, title: str, table: pa.Table, columns: tuple[tuple[str, str
 
 
 def _summary(
-    book: Any, result: SettlementResult, policy: DrgPolicy, include_cases: bool, fits: bool, formats: dict[str, Any]
+    book: Any,
+    result: SettlementResult,
+    policy: DrgPolicy,
+    include_cases: bool,
+    fits: bool,
+    formats: dict[str, Any],
 ) -> None:
     sheet = book.add_worksheet("汇总")
     sheet.set_column(0, 0, 28)
@@ -191,7 +208,10 @@ def _summary(
         ("应得金额合计(元)", Decimal(t["entitlement"])),
         ("已预拨合计(元)", Decimal(t["monthly_paid"])),
         ("年终清算合计(元)", Decimal(t["settlement"])),
-        ("自检", "全部通过" if result.ok else "未通过: " + ", ".join(c.name for c in result.checks if not c.ok)),
+        (
+            "自检",
+            "全部通过" if result.ok else "未通过: " + ", ".join(c.name for c in result.checks if not c.ok),
+        ),
         ("警告数", len(result.warnings)),
     ]
     if not include_cases:

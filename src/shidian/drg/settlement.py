@@ -58,7 +58,9 @@ def settle(
         result = SettlementResult(
             case_points=_case_points(con),
             monthly=monthly,
-            monthly_payments=con.sql("SELECT * FROM monthly_payments ORDER BY hospital_id, month").to_arrow_table(),
+            monthly_payments=con.sql(
+                "SELECT * FROM monthly_payments ORDER BY hospital_id, month"
+            ).to_arrow_table(),
             annual=con.sql("SELECT * FROM annual ORDER BY hospital_id").to_arrow_table(),
             standards=con.sql("SELECT * FROM standards ORDER BY drg_code").to_arrow_table(),
             coefficients=con.sql("SELECT * FROM coefficients ORDER BY drg_code, level").to_arrow_table(),
@@ -77,8 +79,12 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
     con.register("groups", inputs.groups)
     if inputs.reference is not None:
         con.register("reference", inputs.reference)
-    con.register("assessment", inputs.assessment if inputs.assessment is not None else ASSESSMENT_SCHEMA.empty_table())
-    con.register("deductions", inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table())
+    con.register(
+        "assessment", inputs.assessment if inputs.assessment is not None else ASSESSMENT_SCHEMA.empty_table()
+    )
+    con.register(
+        "deductions", inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table()
+    )
 
 
 def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
@@ -218,7 +224,9 @@ def _warnings(con: duckdb.DuckDBPyConnection, monthly: pa.Table) -> list[Problem
                 {"drg_code": drg_code, "level": str(level)},
             )
         )
-    for month, points_total in zip(monthly.column("month").to_pylist(), monthly.column("total_points").to_pylist(), strict=True):
+    for month, points_total in zip(
+        monthly.column("month").to_pylist(), monthly.column("total_points").to_pylist(), strict=True
+    ):
         if points_total == 0:
             found.append(
                 Problem(

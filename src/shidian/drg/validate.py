@@ -127,11 +127,19 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
                 row = dict(zip(names, values, strict=True))
                 shown = {k: ("(空)" if v is None else v) for k, v in row.items()}
                 problems.append(
-                    Problem(code, template.format(**shown), Source(inputs.source(table_name), int(row["_row"]), column))
+                    Problem(
+                        code,
+                        template.format(**shown),
+                        Source(inputs.source(table_name), int(row["_row"]), column),
+                    )
                 )
         reference_name = "reference" if inputs.reference is not None else "cases"
         grouped = con.execute(f"SELECT count(*) FROM {reference_name} WHERE drg_code IS NOT NULL").fetchone()
-        if grouped is not None and grouped[0] == 0 and not any(p.code == "drg.case.unknown_drg" for p in problems):
+        if (
+            grouped is not None
+            and grouped[0] == 0
+            and not any(p.code == "drg.case.unknown_drg" for p in problems)
+        ):
             problems.append(
                 Problem(
                     "drg.reference.empty",
@@ -159,11 +167,19 @@ def _param_problems(inputs: DrgInputs) -> list[Problem]:
     found: list[Problem] = []
     if params.drg_budget <= 0:
         found.append(
-            Problem("drg.settlement.bad_budget", f"DRG总额预算应为正数, 实际为 {params.drg_budget}", Source(source, key="drg_budget"))
+            Problem(
+                "drg.settlement.bad_budget",
+                f"DRG总额预算应为正数, 实际为 {params.drg_budget}",
+                Source(source, key="drg_budget"),
+            )
         )
     if params.drg_budget != params.drg_budget.quantize(Decimal("0.01")):
         found.append(
-            Problem("drg.settlement.bad_budget", f"DRG总额预算最多两位小数, 实际为 {params.drg_budget}", Source(source, key="drg_budget"))
+            Problem(
+                "drg.settlement.bad_budget",
+                f"DRG总额预算最多两位小数, 实际为 {params.drg_budget}",
+                Source(source, key="drg_budget"),
+            )
         )
     shares = params.monthly_shares
     if shares is not None:
@@ -176,7 +192,11 @@ def _param_problems(inputs: DrgInputs) -> list[Problem]:
                 )
             )
         elif any(s < 0 for s in shares):
-            found.append(Problem("drg.settlement.bad_shares", "月份占比不得为负数", Source(source, key="monthly_shares")))
+            found.append(
+                Problem(
+                    "drg.settlement.bad_shares", "月份占比不得为负数", Source(source, key="monthly_shares")
+                )
+            )
         elif sum(shares, ZERO) != ONE:
             found.append(
                 Problem(
