@@ -1,0 +1,538 @@
+"""Input tables (输入表): the generic file adapter from CSV or Excel to a typed Arrow table.
+
+A user uploads a table as CSV (UTF-8, UTF-8 with BOM, or GBK/GB18030 as Chinese Excel saves
+it) or as ``.xlsx``, with English or Chinese headers. ``read_table`` reads it against a
+``TableSpec`` and returns ``(table, problems)``:
+
+* every cell is first read as text (CSV through ``pyarrow.csv``; Excel through openpyxl, numbers
+  turned into their shortest text of at most 15 significant digits as Excel shows them, dates
+  into ``YYYY-MM-DD``), then validated and cast
+  column by column in one DuckDB query: no Python loop per row on the CSV path, no float for
+  money or points. Only the bad rows, at most ``limit`` of them, become Python objects;
+* EVERY bad cell is a ``Problem`` with ``Source(file, row, column)``: ``row`` is the sheet row
+  (the header is row 1, the first data row is row 2), ``column`` the header as written in the
+  file (the canonical name when the column is absent). Problems are sorted by row, then column
+  position; after ``limit`` of them one ``table.problems.truncated`` says how many more exist;
+* with any error the table is ``None``; otherwise it has the spec's columns, typed, in spec
+  order, plus ``_row`` (int32, the sheet row) at the end. Unknown columns are dropped; rows whose
+  every cell is blank are skipped (Excel writes them after formatted ranges).
+
+Text rules: cells are trimmed of blanks (also full-width and no-break spaces); numbers accept
+thousands separators (``1,234.50``) but not scientific notation; money keeps 2 decimals and
+points/decimal 8 (``12.500`` is fine, ``12.345`` is ``too_many_decimals``: never rounded);
+dates are ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYYMMDD``, optionally followed by a time that is
+dropped; flags are ``0/1``, ``是/否``, ``true/false``.
+
+Problem codes: ``table.file.{unreadable,encoding}``, ``table.column.{missing,duplicate}``,
+``table.row.{wrong_field_count,duplicate_key}``, ``table.cell.{required,not_integer,not_number,
+too_many_decimals,below_min,above_max,not_date,not_flag,not_allowed}``, ``table.problems.truncated``.
+A CSV row with the wrong number of fields is reported alone (cells are not checked then).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import functools
+import io
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+
+from shidian.money import MONEY_SCALE, MONEY_SQL_TYPE, POINT_SCALE, POINTS_SQL_TYPE
+from shidian.problems import Problem, Source
+
+ColumnKind = Literal["str", "int", "money", "points", "decimal", "date", "flag"]
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "money": pa.decimal128(18, MONEY_SCALE),
+    "points": pa.decimal128(38, POINT_SCALE),
+    "decimal": pa.decimal128(38, POINT_SCALE),
+    "date": pa.date32(),
+    "flag": pa.int8(),
+}
+_DECIMAL_SQL = {"money": (MONEY_SQL_TYPE, MONEY_SCALE), "points": (POINTS_SQL_TYPE, POINT_SCALE)}
+_DECIMAL_SQL["decimal"] = _DECIMAL_SQL["points"]
+_NUMERIC = ("int", "money", "points", "decimal")
+_BLANKS = " \t\r\n\u00a0\u3000"
+_INT_RE = r"[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)"
+_NUM_RE = _INT_RE + r"(\.[0-9]+)?"
+_TIME_RE = r"( ([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
+_DATE_RE = rf"[0-9]{{4}}(-[0-9]{{1,2}}-[0-9]{{1,2}}|/[0-9]{{1,2}}/[0-9]{{1,2}}){_TIME_RE}|[0-9]{{8}}"
+_FLAGS = {"1": 1, "true": 1, "是": 1, "0": 0, "false": 0, "否": 0}
+_HEAD_BYTES = 1 << 20
+
+# Error numbers computed in SQL -> (problem code, zh-CN message template with English gist).
+_CELL_ERRORS = {
+    1: ("table.cell.required", "{label} 不能为空 (required)"),
+    2: ("table.cell.not_integer", '{label} "{value}" 不是整数 (not an integer)'),
+    3: ("table.cell.not_number", '{label} "{value}" 不是数字 (not a number)'),
+    4: ("table.cell.too_many_decimals", '{label} "{value}" 小数超过 {scale} 位 (too many decimals)'),
+    5: ("table.cell.below_min", '{label} "{value}" 小于最小值 {min} (below minimum)'),
+    6: ("table.cell.above_max", '{label} "{value}" 大于最大值 {max} (above maximum)'),
+    7: ("table.cell.not_date", '{label} "{value}" 不是有效日期，应为 YYYY-MM-DD (not a date)'),
+    8: ("table.cell.not_flag", '{label} "{value}" 应为 0/1、是/否 (not a flag)'),
+    9: ("table.cell.not_allowed", '{label} "{value}" 不是允许的值：{choices} (not allowed)'),
+    10: ("table.cell.not_number", '{label} "{value}" 超出可表示的范围 (number out of range)'),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table (输入列): canonical name, kind, accepted headers, rules.
+
+    ``nullable`` allows blank cells; they become ``default`` when set, else null. ``default`` also
+    fills an absent optional column. ``min``/``max`` are inclusive bounds for numeric kinds,
+    ``choices`` the allowed values of a ``str`` column; ``label`` is the Chinese name in messages.
+    """
+
+    name: str
+    kind: ColumnKind
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+    nullable: bool = False
+    default: str | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    choices: tuple[str, ...] | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier() or self.name.startswith("_"):
+            raise ValueError(f"column name {self.name!r} must be an identifier not starting with _")
+        if self.kind not in _ARROW_TYPES:
+            raise ValueError(f"column {self.name}: unknown kind {self.kind!r}")
+        if self.choices is not None and self.kind != "str":
+            raise ValueError(f"column {self.name}: choices need kind 'str'")
+        if (self.min is not None or self.max is not None) and self.kind not in _NUMERIC:
+            raise ValueError(f"column {self.name}: min/max need a numeric kind")
+        if self.default is not None and not _valid_default(self, self.default):
+            raise ValueError(f"column {self.name}: default {self.default!r} is not a valid {self.kind}")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """An input table (输入表): file stem, columns, and the unique key (唯一键) if any."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for col in self.columns:
+            headers = {h.casefold() for h in (col.name, *col.aliases)}
+            if headers & seen:
+                raise ValueError(f"table {self.name}: header {sorted(headers & seen)} is ambiguous")
+            seen |= headers
+        unknown = set(self.key) - {c.name for c in self.columns}
+        if unknown:
+            raise ValueError(f"table {self.name}: key columns {sorted(unknown)} are not columns")
+
+
+def find_table(data_dir: Path, name: str) -> Path | None:
+    """The file for table ``name`` in ``data_dir``: ``name.csv`` or ``name.xlsx`` (suffix in any case).
+
+    When both exist the CSV is returned; a caller that must refuse ambiguity checks for both.
+    """
+    if not data_dir.is_dir():
+        return None
+    files = sorted(p for p in data_dir.iterdir() if p.stem == name and p.is_file())
+    for suffix in (".csv", ".xlsx"):
+        for path in files:
+            if path.suffix.lower() == suffix:
+                return path
+    return None
+
+
+def read_table(
+    path: Path, spec: TableSpec, *, display_name: str | None = None, limit: int = 1000
+) -> tuple[pa.Table | None, list[Problem]]:
+    """Read ``path`` (CSV or .xlsx) as ``spec``: the typed table, or ``None`` and every Problem."""
+    file = display_name or path.name
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError as exc:
+        return None, [_file_problem(file, "unreadable", f"无法打开文件 (cannot open): {exc}")]
+    if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
+        read = _read_xlsx(path, file)
+    else:
+        read = _read_csv(path, file, head, limit)
+    if isinstance(read, list):
+        return None, read
+    headers, raw = read
+    return _validate(raw, headers, spec, file, limit)
+
+
+# ---- reading: every cell as text, plus the sheet row ---------------------------------------
+
+
+# Both readers return the header texts and a table of trimmed cells c0, c1, … plus ``_row``.
+
+
+def _read_csv(path: Path, file: str, head: bytes, limit: int) -> tuple[list[str], pa.Table] | list[Problem]:
+    if not head.strip():
+        return [_file_problem(file, "unreadable", "文件是空的 (empty file)")]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return [_file_problem(file, "encoding", "不支持 UTF-16，请另存为 CSV UTF-8 (UTF-16 not supported)")]
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return [_file_problem(file, "unreadable", "旧版 .xls 不支持，请另存为 .xlsx (legacy .xls)")]
+    final = len(head) < _HEAD_BYTES
+    encodings = ["utf8"] if head.startswith(codecs.BOM_UTF8) else ["utf8", "gb18030"]
+    for encoding in encodings:
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(head, final=final)
+            headers = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), [])
+            if not headers:
+                return [_file_problem(file, "unreadable", "第 1 行没有表头 (no header in row 1)")]
+            return _read_csv_as(path, file, headers, encoding, limit)
+        except (UnicodeDecodeError, pa.ArrowException) as exc:
+            if not isinstance(exc, UnicodeDecodeError) and "invalid UTF8" not in str(exc):
+                return [_file_problem(file, "unreadable", f"无法解析 CSV (cannot parse CSV): {exc}")]
+        except csv.Error as exc:
+            return [_file_problem(file, "unreadable", f"无法解析表头 (cannot parse header): {exc}")]
+    return [_file_problem(file, "encoding", "既不是 UTF-8 也不是 GBK 编码 (neither UTF-8 nor GBK)")]
+
+
+def _read_csv_as(
+    path: Path, file: str, headers: list[str], encoding: str, limit: int
+) -> tuple[list[str], pa.Table] | list[Problem]:
+    names = [f"c{i}" for i in range(len(headers))]
+    bad_rows: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        bad_rows.append(row)
+        return "skip"
+
+    def read(threads: bool) -> pa.Table:
+        return pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(
+                column_names=names, skip_rows=1, encoding=encoding, use_threads=threads, block_size=1 << 24
+            ),
+            parse_options=pv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    raw = read(threads=True)
+    if bad_rows:  # rows with a wrong number of fields: read again, in one thread, for row numbers
+        bad_rows.clear()
+        read(threads=False)
+        return [
+            Problem(
+                "table.row.wrong_field_count",
+                f"第 {r.number} 行有 {r.actual_columns} 个字段，表头有 {r.expected_columns} 列 "
+                f"(expected {r.expected_columns} fields, got {r.actual_columns})",
+                Source(file, row=r.number),
+                details={"text": r.text[:200]},
+            )
+            for r in bad_rows[:limit]
+        ] + _truncation(file, len(bad_rows) - limit)
+    for i in range(raw.num_columns):  # trim column by column, so each untrimmed one is freed at once
+        raw = raw.set_column(i, names[i], pc.utf8_trim(raw.column(i), _BLANKS))
+    rows = _connect().sql(f"SELECT range::INTEGER AS _row FROM range(2, {raw.num_rows + 2})")
+    return headers, raw.append_column("_row", rows.to_arrow_table().column(0))
+
+
+def _read_xlsx(path: Path, file: str) -> tuple[list[str], pa.Table] | list[Problem]:
+    import openpyxl  # an adapter dependency, loaded only for Excel files
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
+        return [_file_problem(file, "unreadable", f"无法打开 Excel 文件 (cannot open workbook): {exc}")]
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # trust the cells, not the stored dimension
+        rows = sheet.iter_rows(values_only=True)
+        headers = [_cell_text(v) for v in next(rows, ())]
+        while headers and not headers[-1].strip():  # formatted but empty columns on the right
+            headers.pop()
+        columns: list[list[str]] = [[] for _ in headers]
+        for values in rows:  # gaps come as empty rows, so sheet rows stay aligned
+            cells = list(values)[: len(headers)]
+            cells += [None] * (len(headers) - len(cells))
+            for column, value in zip(columns, cells, strict=True):
+                column.append(_cell_text(value).strip(_BLANKS))
+    except Exception as exc:
+        return [_file_problem(file, "unreadable", f"无法读取 Excel 文件 (cannot read workbook): {exc}")]
+    finally:
+        book.close()
+    count = len(columns[0]) if columns else 0
+    arrays = [pa.array(c, pa.string()) for c in columns] + [pa.array(range(2, count + 2), pa.int32())]
+    return headers, pa.table(arrays, names=[f"c{i}" for i in range(len(headers))] + ["_row"])
+
+
+def _cell_text(value: object) -> str:
+    """An Excel value as the text a user sees: shortest float text (at most Excel's 15 digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        if value.is_integer():
+            return str(int(value))
+        number = Decimal(repr(value))
+        if len(number.as_tuple().digits) > 15:  # float noise beyond what Excel stores and shows
+            number = Decimal(format(value, ".15g"))
+        return format(number, "f")
+    return str(value)
+
+
+# ---- validation: one columnar pass in DuckDB ------------------------------------------------
+
+
+def _validate(
+    raw: pa.Table, headers: list[str], spec: TableSpec, file: str, limit: int
+) -> tuple[pa.Table | None, list[Problem]]:
+    headers = [h.replace("\ufeff", "").strip() for h in headers]
+    layout, problems = _match_headers(headers, spec, file)
+    found = layout.found
+    texts: list[str] = []
+    values: list[str] = []
+    errors: list[str] = []
+    for i, col in enumerate(spec.columns):
+        t, m, v = f"t{i}", f"m{i}", _quote(col.name)
+        error = _error_sql(col, t, m, v)
+        if col.name in found:
+            text = f"c{found[col.name]}"
+            if col.default is not None:
+                text = f"CASE WHEN {text} = '' THEN {_lit(col.default)} ELSE {text} END"
+        elif col.default is not None:
+            text = _lit(col.default)
+        else:  # an absent optional column without default: all null, nothing to check
+            text, error = "NULL::VARCHAR", "NULL"
+        match = "NULL" if (pattern := _pattern(col)) is None else f"regexp_full_match({t}, {_lit(pattern)})"
+        texts.append(f"{text} AS {t}, {match} AS {m}")
+        values.append(f"{t}, {m}, {_value_sql(col, t, m)} AS {v}")
+        errors.append(f"CAST({error} AS TINYINT) AS _e{i}")
+    blank_row = " AND ".join(f"c{i} = ''" for i in range(len(headers))) or "TRUE"
+    sql = (
+        f"SELECT _row, {', '.join(_quote(c.name) for c in spec.columns)}, {', '.join(errors)} FROM ("
+        f"SELECT _row, {', '.join(values)} FROM (SELECT _row, {', '.join(texts)} FROM raw "
+        f"WHERE NOT ({blank_row})))"
+    )
+    con = _connect()
+    con.register("raw", raw)
+    result = con.sql(sql).to_arrow_table()
+    error_names = [f"_e{i}" for i in range(len(spec.columns))]
+    total = len(problems) + sum(len(result) - result[e].null_count for e in error_names)
+    if total > len(problems):
+        mask = functools.reduce(pc.or_, [pc.is_valid(result[e]) for e in error_names])
+        bad = result.select(["_row", *error_names]).filter(mask).slice(0, limit).to_pylist()
+        problems += _cell_problems(bad, raw, spec, layout)
+    if spec.key:
+        con.register("result", result)
+        duplicates, more = _duplicate_keys(con, spec, layout, limit)
+        problems, total = problems + duplicates, total + more
+    position = {header: index for index, header in reversed(list(enumerate(headers)))}
+    problems.sort(key=lambda p: (p.where.row or 0, position.get(p.where.column or "", -1)))
+    problems = problems[:limit] + _truncation(file, total - limit)
+    if problems:
+        return None, problems
+    names = [c.name for c in spec.columns]
+    schema = pa.schema([(c.name, _ARROW_TYPES[c.kind]) for c in spec.columns] + [("_row", pa.int32())])
+    return result.select([*names, "_row"]).cast(schema), []
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the spec's columns are in one file: canonical name -> position of its header."""
+
+    file: str
+    headers: list[str]
+    found: dict[str, int]
+
+    def header(self, name: str) -> str:
+        """The header as written in the file, or the canonical name of an absent column."""
+        return self.headers[self.found[name]] if name in self.found else name
+
+
+def _match_headers(headers: list[str], spec: TableSpec, file: str) -> tuple[_Layout, list[Problem]]:
+    """Map each spec column to the file position of its header; missing and duplicate headers."""
+    problems: list[Problem] = []
+    found: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        for col in spec.columns:
+            if header.casefold() == col.name.casefold() or header in col.aliases:
+                if col.name in found:
+                    first = headers[found[col.name]]
+                    message = f'列 "{header}" 与列 "{first}" 重复，都是 {col.name} (duplicate column)'
+                    problems.append(Problem("table.column.duplicate", message, Source(file, 1, header)))
+                else:
+                    found[col.name] = index
+                break
+    for col in spec.columns:
+        if col.required and col.name not in found:
+            names = "、".join(n for n in dict.fromkeys([col.label, col.name, *col.aliases]) if n)
+            message = f"缺少列 {names} (missing required column)"
+            problems.append(Problem("table.column.missing", message, Source(file, None, col.name)))
+    return _Layout(file, headers, found), problems
+
+
+def _pattern(col: Column) -> str | None:
+    """The text shape a valid cell has (RE2 syntax, also valid for Python ``re``)."""
+    if col.kind == "int":
+        return _INT_RE
+    if col.kind in _DECIMAL_SQL:  # at most `scale` decimals, not counting trailing zeros
+        return _INT_RE + rf"(\.[0-9]{{1,{_DECIMAL_SQL[col.kind][1]}}}0*)?"
+    return _DATE_RE if col.kind == "date" else None
+
+
+def _value_sql(col: Column, t: str, m: str) -> str:
+    if col.kind == "str":
+        return f"NULLIF({t}, '')"
+    if col.kind == "int":
+        return f"CASE WHEN {m} THEN TRY_CAST(replace({t}, ',', '') AS BIGINT) END"
+    if col.kind == "date":  # the shape is checked, so only the separators and the time need care
+        iso = f"CASE WHEN {t}[5] IN ('-', '/') THEN replace(split_part({t}, ' ', 1), '/', '-') "
+        iso += f"ELSE concat_ws('-', {t}[1:4], {t}[5:6], {t}[7:8]) END"
+        return f"CASE WHEN {m} THEN TRY_CAST({iso} AS DATE) END"
+    if col.kind == "flag":
+        cases = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in _FLAGS.items())
+        return f"CAST(CASE lower({t}) {cases} END AS TINYINT)"
+    return f"CASE WHEN {m} THEN TRY_CAST(replace({t}, ',', '') AS {_DECIMAL_SQL[col.kind][0]}) END"
+
+
+def _error_sql(col: Column, t: str, m: str, v: str) -> str:
+    blank = "NULL" if col.nullable else "1"
+    checks = [f"WHEN {t} = '' THEN {blank}"]
+    if col.kind == "str" and col.choices is not None:
+        checks.append(f"WHEN {t} NOT IN ({', '.join(map(_lit, col.choices))}) THEN 9")
+    elif col.kind == "int":
+        checks += [f"WHEN NOT {m} THEN 2", f"WHEN {v} IS NULL THEN 10"]
+    elif col.kind in _DECIMAL_SQL:
+        number = f"regexp_full_match({t}, {_lit(_NUM_RE)})"
+        checks += [f"WHEN NOT {m} THEN CASE WHEN {number} THEN 4 ELSE 3 END", f"WHEN {v} IS NULL THEN 10"]
+    elif col.kind in ("date", "flag"):
+        checks.append(f"WHEN {v} IS NULL THEN {7 if col.kind == 'date' else 8}")
+    if col.min is not None:
+        checks.append(f"WHEN {v} < {_dec_lit(col.min)} THEN 5")
+    if col.max is not None:
+        checks.append(f"WHEN {v} > {_dec_lit(col.max)} THEN 6")
+    return f"CASE {' '.join(checks)} END"
+
+
+def _cell_problems(
+    bad: list[dict[str, Any]], raw: pa.Table, spec: TableSpec, layout: _Layout
+) -> list[Problem]:
+    """Problems for the bad rows only; texts are fetched by position (sheet row - 2)."""
+    indices = pa.array([row["_row"] - 2 for row in bad], pa.int64())
+    problems = []
+    for i, col in enumerate(spec.columns):
+        position = layout.found.get(col.name)
+        cells = raw.column(position).take(indices).to_pylist() if position is not None else []
+        header = layout.header(col.name)
+        for n, row in enumerate(bad):
+            number = row[f"_e{i}"]
+            if number is None:
+                continue
+            code, template = _CELL_ERRORS[number]
+            value = cells[n] if cells else col.default or ""
+            scale = _DECIMAL_SQL.get(col.kind, ("", 0))[1]
+            message = template.format(
+                label=col.label or header or col.name,
+                value=value,
+                scale=scale,
+                min=col.min,
+                max=col.max,
+                choices="、".join((col.choices or ())[:10]) + ("…" if len(col.choices or ()) > 10 else ""),
+            )
+            where = Source(layout.file, row["_row"], header)
+            problems.append(Problem(code, message, where, details={"column": col.name, "value": value}))
+    return problems
+
+
+def _duplicate_keys(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, layout: _Layout, limit: int
+) -> tuple[list[Problem], int]:
+    """Every row whose key repeats an earlier row's key (重复的键), naming the first row."""
+    keys = ", ".join(map(_quote, spec.key))
+    present = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in spec.key)
+    count_sql = f"SELECT count(*) - 1 AS n FROM result WHERE {present} GROUP BY {keys} HAVING count(*) > 1"
+    count = con.execute(f"SELECT coalesce(sum(n), 0) FROM ({count_sql})").fetchone()
+    total = int(count[0]) if count else 0
+    if not total:
+        return [], 0
+    rows = con.execute(
+        f"SELECT _row, _first, {keys} FROM (SELECT _row, {keys}, min(_row) OVER (PARTITION BY {keys}) AS _first "
+        f"FROM result WHERE {present}) WHERE _row > _first ORDER BY _row LIMIT {limit}"
+    ).fetchall()
+    where = Source(layout.file, None, layout.header(spec.key[0]))
+    problems = []
+    for row, first_row, *values in rows:
+        shown = ", ".join(f"{k}={v}" for k, v in zip(spec.key, values, strict=True))
+        message = f"键 {shown} 与第 {first_row} 行重复 (duplicate key, first in row {first_row})"
+        details = {"first_row": str(first_row), "key": shown}
+        problems.append(Problem("table.row.duplicate_key", message, replace(where, row=row), details=details))
+    return problems, total
+
+
+# ---- small helpers --------------------------------------------------------------------------
+
+
+def _valid_default(col: Column, text: str) -> bool:
+    """Whether a spec's default text is a valid value of its column (checked once, in Python)."""
+    if col.kind == "str":
+        return col.choices is None or text in col.choices
+    if col.kind == "flag":
+        return text.lower() in _FLAGS
+    if col.kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat() == text
+        except ValueError:
+            return False
+    return re.fullmatch(_pattern(col) or "", text) is not None
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB, quiet (no progress bar on the user's terminal)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _dec_lit(value: Decimal) -> str:
+    exponent = value.as_tuple().exponent
+    scale = max(0, -exponent) if isinstance(exponent, int) else 0
+    return f"CAST({_lit(format(value, 'f'))} AS DECIMAL(38, {min(scale, 37)}))"
+
+
+def _file_problem(file: str, reason: str, message: str) -> Problem:
+    return Problem(f"table.file.{reason}", message, Source(file))
+
+
+def _truncation(file: str, more: int) -> list[Problem]:
+    if more <= 0:
+        return []
+    message = f"另有 {more} 个问题未列出 ({more} more problems not listed)"
+    return [Problem("table.problems.truncated", message, Source(file), details={"more": str(more)})]
