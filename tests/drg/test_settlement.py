@@ -134,3 +134,13 @@ def test_000p5_incentive_pool_returns_withheld_money_by_encouragement_coefficien
     assert annual["P1"]["settlement"] == D(80)
     neutral = rows_by(run("shanwei-2021").annual, "hospital_id")
     assert neutral["P1"]["incentive"] == neutral["P1"]["withheld"] == D(60)
+
+
+def test_000p6_art18_3_prepayment_is_rounded_once():
+    """预算 4800.12 → 每月 400.01; 点值 (400.01 + 600) ÷ 200 = 5.00005;
+    (100 × 5.00005 − 300) × 90% = 200.005 × 0.9 = 180.0045 → 180.00 (rounding 200.005 first would give 180.01)."""
+    result = run(budget="4800.12", overrides={"monthly_formula": '"non_fund_inclusive"'})
+    p1 = payment(result, "P1", 1)
+    assert result.monthly.to_pylist()[0]["point_value"] == D("5.00005")
+    assert p1["amount"] == D("180.00")
+    assert (p1["allocation"], p1["withheld"]) == (D("200.01"), D("20.01"))

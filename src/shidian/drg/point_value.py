@@ -80,15 +80,16 @@ def monthly_point_values(
 def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None:
     """``monthly_payments``: each hospital's prepayment for each month (第十八条(三)).
 
-    allocation = round_fen(预拨总点数 × 月度点值 − 减项), the subtracted amount being the month's
-    patient cash (as_written) or non-fund payments (non_fund_inclusive);
-    amount = round_fen(allocation × 预拨比例) − round_fen(扣除点数 × 月度点值) − 审核扣款;
-    withheld = allocation − round_fen(allocation × 预拨比例) (质量保证金 or 激励基金池).
+    amount = round_fen((预拨总点数 × 月度点值 − 减项) × 预拨比例) − round_fen(扣除点数 × 月度点值) − 审核扣款,
+    rounded once as the article writes it, the subtracted amount being the month's patient cash
+    (as_written) or non-fund payments (non_fund_inclusive); allocation = round_fen(预拨总点数 ×
+    月度点值 − 减项) and withheld = allocation − the prepaid part (质量保证金 or 激励基金池).
     Requires ``case_calc``, ``monthly`` (registered), ``hospitals`` and ``deductions``.
     """
     subtracted = "patient_cash" if policy.monthly_formula == "as_written" else "non_fund"
-    allocation = sql_round(f"prepay_points * point_value - {subtracted}", 2)
-    prepaid = sql_round(f"allocation * {policy.prepay_ratio}", 2)
+    value = f"(prepay_points * point_value - {subtracted})"
+    allocation = sql_round(value, 2)
+    prepaid = sql_round(f"{value} * {policy.prepay_ratio}", 2)
     con.execute(
         f"""
         CREATE TABLE monthly_payments AS
