@@ -42,7 +42,8 @@ def explain_case(
 ) -> Explanation:
     """The explanation of one case. ``standard``/``coefficient`` are None for ungroupable cases."""
     category = str(case["category"])
-    cost, total_cost, unreasonable = _d(case, "cost"), _d(case, "total_cost"), _d(case, "unreasonable_cost")
+    cost, unreasonable = _d(case, "cost"), _d(case, "unreasonable_cost")
+    total_cost = cost + unreasonable
     final = _d(case, "final_points")
     lines = [
         f"病例 {case['case_id']} · 医疗机构 {case['hospital_id']} ({case['level']}级) · {case['month']}月出院 · "
@@ -75,7 +76,7 @@ def explain_case(
             "省级权重" if str(standard.get("weight_given")).lower() in ("true", "1") else "本地测算权重"
         )
         level_avg = div_round(thr_sum, D(thr_n), 8)
-        multiple = _d(case, "high_multiple")
+        multiple = _d(coefficient, "high_multiple")
         normal = round_points(base * coef)
         lines += [
             f"基准点数 = 权重 {_d(standard, 'weight')} ({weight_note}) × 100 = {base} (第十条、第十五条)",

@@ -68,7 +68,7 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
     normal = sql_round("s.base_points * k.coefficient", 8)
     con.execute(
         f"""
-        CREATE TABLE case_base AS
+        CREATE VIEW case_base AS
         SELECT c.case_id, c.hospital_id, h.level, month(c.discharge_date)::INTEGER AS month, c.drg_code,
                c.total_cost, c.fund_paid, c.patient_cash, c.self_pay, c.unreasonable_cost,
                (c.total_cost - c.unreasonable_cost)::DECIMAL(18,2) AS cost,
@@ -86,7 +86,7 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
     )
     con.execute(
         f"""
-        CREATE TABLE case_class AS
+        CREATE VIEW case_class AS
         SELECT *,
                CASE
                    WHEN drg_code IS NULL OR NOT stable OR new_technology THEN 'whole_group'
@@ -104,7 +104,7 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
     whole = sql_div("cost * a.n_all * 100", "a.sum_all", 8, input_scale=2)
     con.execute(
         f"""
-        CREATE TABLE case_points_raw AS
+        CREATE VIEW case_points_raw AS
         SELECT c.*,
                CASE WHEN category = 'high' AND review_approved THEN {extra_multiple} END AS extra_multiple,
                CAST(CASE WHEN category = 'high' AND review_approved THEN {extra} ELSE 0 END

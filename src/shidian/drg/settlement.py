@@ -203,9 +203,8 @@ def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return con.sql(
         """
             SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
-                   prepay_points, final_points, level, total_cost, unreasonable_cost, cost,
-                   review_approved::INTEGER AS review_approved, new_technology::INTEGER AS new_technology,
-                   high_multiple, extra_multiple, extra_points, rule
+                   prepay_points, final_points, level, cost, unreasonable_cost, extra_points,
+                   review_approved::TINYINT AS review_approved, new_technology::TINYINT AS new_technology
             FROM case_calc ORDER BY case_id
         """
     ).to_arrow_table()
