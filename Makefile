@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || echo "chromium not installed: browser tests will be skipped"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -31,6 +32,9 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --seed 2020
 	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
+	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian demo web var/demo/data
+	@echo "Shidian is serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
+	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian serve --host 127.0.0.1 --port 8000
 
 docs: $(STAMP)
 	$(BIN)/python -m shidian.docs .

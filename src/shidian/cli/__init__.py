@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shidian.cli import demo, drg
+from shidian.cli import demo, drg, web
 
 app = typer.Typer(
     name="shidian",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(drg.app, name="drg")
 app.add_typer(demo.app, name="demo")
+app.command("serve")(web.serve)
+demo.app.command("web")(web.demo_web)
 
 
 def main() -> None:

@@ -1,0 +1,41 @@
+"""``shidian serve`` and ``shidian demo web``: the web application from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shidian.cli.output import err, out
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    workers: Annotated[int, typer.Option(help="进程数 (production: one per core)")] = 1,
+) -> None:
+    """启动网页服务 (run the web application; configuration from SHIDIAN_* variables)."""
+    import uvicorn
+
+    uvicorn.run(
+        "shidian.web.main:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"
+    )
+
+
+def demo_web(
+    data_dir: Annotated[Path, typer.Argument(help="演示数据目录 (shidian demo generate 的输出)")],
+) -> None:
+    """建立演示用户、导入演示数据并发布一次结算 (demo users, data and a published settlement)."""
+    from shidian.web.db.engine import make_engine, upgrade
+    from shidian.web.demo import setup_demo
+    from shidian.web.settings import Settings
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    accounts = setup_demo(settings, engine, data_dir)
+    out.print("演示用户 (demo users) — 用户名 / 密码 / 角色:")
+    for username, password, role in accounts:
+        out.print(f"  {username:<12} {password:<22} {role}")
+    err.print(f"数据库 {settings.database_url}; 文件 {settings.var_dir}")

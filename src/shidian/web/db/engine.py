@@ -1,0 +1,37 @@
+"""Engines and migrations: ``connect(url)`` makes an engine, ``upgrade(engine)`` runs Alembic."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for SQLite (the embedded default) or PostgreSQL (production)."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def alembic_config(engine: sa.Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("shidian.web.db") / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the database schema to ``revision`` (Alembic)."""
+    command.upgrade(alembic_config(engine), revision)

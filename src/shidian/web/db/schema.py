@@ -1,0 +1,131 @@
+"""The database schema (数据库表), SQLAlchemy Core: the same tables on SQLite and PostgreSQL.
+
+Metadata, users, units, runs and audit records live here; bulk results (case points, claims)
+stay columnar, as Parquet files per run queried with DuckDB (``shidian.web.store``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Roles (角色), from PRODUCT.md "Who uses it".
+ROLES = {
+    "admin": "系统管理员",
+    "settlement_officer": "医保经办",
+    "hospital": "定点医疗机构",
+    "pilot_office": "试点办",
+    "reporting_unit": "填报单位",
+    "mental_health_doctor": "精防医生",
+    "leader": "领导/审计 (只读)",
+}
+
+#: Unit kinds (单位类型).
+UNIT_KINDS = {
+    "bureau": "医保局",
+    "commission": "卫健委",
+    "hospital": "医疗机构",
+    "city": "市",
+    "county": "县/区",
+    "township": "乡镇/街道",
+    "village": "村/社区",
+    "office": "试点办",
+}
+
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("units.id"), nullable=True),
+    sa.Column("hospital_id", sa.String(64), nullable=True, index=True),
+    sa.Column("region_code", sa.String(12), nullable=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("success", sa.Boolean, nullable=False),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("username", sa.String(64), nullable=True),
+    sa.Column("role", sa.String(32), nullable=True),
+    sa.Column("unit_id", sa.Integer, nullable=True),
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("target", sa.String(255), nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+    sa.Column("user_agent", sa.String(255), nullable=True),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("domain", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("uploaded_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("manifest", sa.JSON, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("domain", sa.String(32), nullable=False),
+    sa.Column("dataset_id", sa.String(32), sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("policy_id", sa.String(64), nullable=False),
+    sa.Column("policy_version", sa.String(32), nullable=True),
+    sa.Column("policy_sha256", sa.String(64), nullable=True),
+    # queued → running → draft → published; or failed. A published run is never edited.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.String(200), nullable=True),
+    sa.Column("corrects_run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("published_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("totals", sa.JSON, nullable=True),
+    sa.Column("checks", sa.JSON, nullable=True),
+    sa.Column("warnings", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+)

@@ -1,0 +1,71 @@
+"""Demo set-up for the web app (演示环境): units, users for every role, a settled region."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from shidian.drg.io import read_inputs
+from shidian.web.accounts import create_unit, create_user
+from shidian.web.db.schema import users
+from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
+from shidian.web.settings import Settings
+
+#: (username, password, role, unit code, display name): printed by ``shidian demo web``.
+DEMO_USERS = (
+    ("admin", "admin-2020-demo", "admin", "BUREAU", "系统管理员"),
+    ("officer", "officer-2020-demo", "settlement_officer", "BUREAU", "医保经办 王芳"),
+    ("leader", "leader-2020-demo", "leader", "BUREAU", "分管领导 李强"),
+    ("pilot", "pilot-2020-demo", "pilot_office", "OFFICE", "试点办 陈静"),
+    ("reporter", "reporter-2020-demo", "reporting_unit", "TOWN-01", "乡镇填报员 赵磊"),
+    ("doctor", "doctor-2020-demo", "mental_health_doctor", "TOWN-01", "精防医生 刘洋"),
+)
+HOSPITAL_PASSWORD = "hospital-2020-demo"
+
+
+def setup_demo(settings: Settings, engine: sa.Engine, data_dir: Path, hospital_users: int = 3) -> list[tuple[str, str, str]]:
+    """Create units and users (idempotent), import ``data_dir`` and publish one settlement.
+
+    Returns (username, password, role label) of every demo user.
+    """
+    inputs, problems, _ = read_inputs(data_dir)
+    if inputs is None:
+        raise ValueError("demo data has problems: " + "; ".join(map(str, problems[:5])))
+    created: list[tuple[str, str, str]] = []
+    with engine.begin() as conn:
+        bureau = create_unit(conn, "BUREAU", "贵港市医疗保障局", "bureau")
+        create_unit(conn, "OFFICE", "DRG付费改革试点工作领导小组办公室", "office")
+        county = create_unit(conn, "450802", "港北区", "county", region_code="450802")
+        create_unit(conn, "TOWN-01", "港城街道", "township", parent_id=county, region_code="450802001")
+        units = {"BUREAU": bureau}
+        for hospital_id, name in zip(
+            inputs.hospitals.column("hospital_id").to_pylist(), inputs.hospitals.column("name").to_pylist(), strict=True
+        ):
+            units[hospital_id] = create_unit(conn, hospital_id, name, "hospital", parent_id=bureau, hospital_id=hospital_id)
+        from shidian.web.db.schema import units as units_table
+
+        unit_ids = dict(conn.execute(sa.select(units_table.c.code, units_table.c.id)).all())
+        accounts = list(DEMO_USERS)
+        for hospital_id in inputs.hospitals.column("hospital_id").to_pylist()[:hospital_users]:
+            accounts.append((hospital_id.lower(), HOSPITAL_PASSWORD, "hospital", hospital_id, f"{hospital_id} 医保办"))
+        for username, password, role, unit_code, display in accounts:
+            if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
+                create_user(conn, username, password, role, unit_ids[unit_code], display)
+            created.append((username, password, role))
+    staging, problems, manifest = check_files((p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file())
+    if manifest is None:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ValueError("demo data has problems: " + "; ".join(map(str, problems[:5])))
+    with engine.begin() as conn:
+        admin_id = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar()
+        dataset_id = commit_dataset(conn, settings.var_dir, staging, manifest, f"演示数据 {manifest['year']}", admin_id)
+        run_id = create_run(conn, dataset_id, "guigang-2020", admin_id, None, "演示结算")
+    executor = RunExecutor(engine, settings.var_dir)
+    executor.submit(run_id).result()
+    executor.shutdown()
+    with engine.begin() as conn:
+        assert admin_id is not None
+        publish_run(conn, run_id, int(admin_id))
+    return created

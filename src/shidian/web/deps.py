@@ -1,0 +1,85 @@
+"""Request dependencies: the database connection, the signed-in user, CSRF, permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, HTTPException, Request
+
+from shidian.web.access import can
+from shidian.web.accounts import User, get_user
+from shidian.web.security import same_token
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(Exception):
+    """Raised when a page needs a signed-in user; pages redirect, the API answers 401."""
+
+
+def get_engine(request: Request) -> sa.Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def connection(request: Request) -> Iterator[sa.Connection]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    with get_engine(request).begin() as conn:
+        yield conn
+
+
+Conn = Annotated[sa.Connection, Depends(connection)]
+
+
+def current_user(request: Request, conn: Conn) -> User:
+    user_id = request.session.get("uid")
+    if user_id is None:
+        raise LoginRequired()
+    user = get_user(conn, int(user_id))
+    if user is None or not user.active or request.session.get("v") != _version(conn, user.id):
+        request.session.clear()
+        raise LoginRequired()
+    request.state.user = user
+    return user
+
+
+def _version(conn: sa.Connection, user_id: int) -> str:
+    from shidian.web.db.schema import users
+
+    stamp = conn.execute(sa.select(users.c.password_changed_at).where(users.c.id == user_id)).scalar()
+    return str(stamp)
+
+
+def session_version(conn: sa.Connection, user_id: int) -> str:
+    """Bound into the session at login: a password change signs every old session out."""
+    return _version(conn, user_id)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(action: str) -> Callable[[User], User]:
+    def check(user: CurrentUser) -> User:
+        if not can(user, action):
+            raise HTTPException(status_code=403, detail="无权访问 (forbidden)")
+        return user
+
+    return check
+
+
+async def check_csrf(request: Request) -> None:
+    """Unsafe methods need the session's CSRF token, in the header (HTMX, API) or a form field."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not same_token(expected, given):
+        raise HTTPException(status_code=403, detail="CSRF 校验失败, 请刷新页面后重试 (CSRF check failed)")

@@ -1,0 +1,64 @@
+"""Sign in and out (登录/退出), with throttling and an audit record for each attempt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from shidian.web import audit
+from shidian.web.accounts import authenticate
+from shidian.web.deps import Conn, CurrentUser, check_csrf, session_version
+from shidian.web.security import new_csrf_token, recent_failures, record_attempt
+from shidian.web.templating import gettext, render
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: an open redirect would let a link send users elsewhere after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/") -> Response:
+    request.session.setdefault("csrf", new_csrf_token())
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def login(
+    request: Request,
+    conn: Conn,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    settings = request.app.state.settings
+    ip = request.client.host if request.client else "-"
+    username = username.strip()
+    if recent_failures(conn, username, settings.login_window_seconds) >= settings.login_max_failures:
+        audit.record(conn, request, None, "auth.login_throttled", username)
+        message = gettext("Too many failed attempts. Try again in %(minutes)s minutes.",
+                          minutes=settings.login_window_seconds // 60)
+        return render(request, "login.html", {"next": _safe_next(next), "error": message}, 429)
+    user = authenticate(conn, username, password)
+    record_attempt(conn, username, ip, user is not None)
+    if user is None:
+        audit.record(conn, request, None, "auth.login_failed", username)
+        message = gettext("Wrong user name or password.")
+        return render(request, "login.html", {"next": _safe_next(next), "error": message}, 401)
+    request.session.clear()
+    request.session.update({"uid": user.id, "v": session_version(conn, user.id), "csrf": new_csrf_token()})
+    audit.record(conn, request, user, "auth.login", username)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def logout(request: Request, conn: Conn, user: CurrentUser) -> Response:
+    audit.record(conn, request, user, "auth.logout", user.username)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,65 @@
+"""Web settings (运行配置), read once from the environment and frozen.
+
+* ``SHIDIAN_DATABASE_URL``: SQLAlchemy URL; default a SQLite file ``var/shidian.db``;
+  production: ``postgresql+psycopg://user@host/db``.
+* ``SHIDIAN_VAR_DIR``: where run results (Parquet), uploads and the secret key live (``var``).
+* ``SHIDIAN_SECRET_KEY``: signs session cookies; default: a random key kept in ``var/secret_key``.
+* ``SHIDIAN_SECURE_COOKIES``: ``1`` in production behind HTTPS (cookies marked Secure).
+* ``SHIDIAN_LOGIN_MAX_FAILURES`` / ``SHIDIAN_LOGIN_WINDOW_SECONDS``: login throttling (5 in 900 s).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    secret_key: str
+    secure_cookies: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    session_max_age_seconds: int = 8 * 3600
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.var_dir / "runs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.var_dir / "datasets"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("SHIDIAN_VAR_DIR", "var")).resolve()
+        database_url = env.get("SHIDIAN_DATABASE_URL") or f"sqlite:///{var_dir / 'shidian.db'}"
+        secret = env.get("SHIDIAN_SECRET_KEY") or _stored_secret(var_dir)
+        try:
+            return cls(
+                database_url=database_url,
+                var_dir=var_dir,
+                secret_key=secret,
+                secure_cookies=env.get("SHIDIAN_SECURE_COOKIES", "0") == "1",
+                login_max_failures=int(env.get("SHIDIAN_LOGIN_MAX_FAILURES", "5")),
+                login_window_seconds=int(env.get("SHIDIAN_LOGIN_WINDOW_SECONDS", "900")),
+            )
+        except ValueError as exc:
+            raise ValueError(f"bad SHIDIAN_* setting: {exc}") from exc
+
+
+def _stored_secret(var_dir: Path) -> str:
+    path = var_dir / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,56 @@
+"""Files of datasets and runs (数据集与结算结果文件), under ``var/``.
+
+* ``datasets/<id>/``: the input files as uploaded (CSV or Excel), read again by every run;
+* ``runs/<id>/``: the settlement outputs (CSV, report.xlsx, run.json) and ``case_points.parquet``,
+  sorted by hospital and case so that a hospital's page reads only its own row groups.
+
+Pages query the Parquet files with DuckDB; the database holds only metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+_ID = re.compile(r"^[0-9a-f]{8,32}$")
+
+
+def _checked(identifier: str) -> str:
+    if not _ID.match(identifier):
+        raise ValueError(f"bad identifier {identifier!r}")
+    return identifier
+
+
+def dataset_dir(var_dir: Path, dataset_id: str) -> Path:
+    return var_dir / "datasets" / _checked(dataset_id)
+
+
+def run_dir(var_dir: Path, run_id: str) -> Path:
+    return var_dir / "runs" / _checked(run_id)
+
+
+def write_case_parquet(case_points: pa.Table, path: Path) -> None:
+    """Cases sorted by (hospital_id, case_id), in row groups small enough to skip by hospital."""
+    ordered = case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+    pq.write_table(ordered, path, row_group_size=64 * 1024, compression="zstd")
+
+
+def query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Run one read-only DuckDB query (over Parquet/CSV paths in the SQL) and return dict rows."""
+    con = duckdb.connect(":memory:")
+    try:
+        cursor = con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def sql_path(path: Path) -> str:
+    """A path as a SQL string literal (paths come from our own ids, never from users)."""
+    return "'" + str(path).replace("'", "''") + "'"

@@ -1,0 +1,49 @@
+"""Rendering pages: Jinja2 with per-request language, the user, the CSRF token and the nav."""
+
+from __future__ import annotations
+
+import contextvars
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from shidian.web.access import can
+from shidian.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
+
+language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+def _gettext(message: str, **variables: Any) -> str:
+    text = translations(language.get()).gettext(message)
+    return text % variables if variables else text
+
+
+def _ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = translations(language.get()).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+templates = Jinja2Templates(directory=str(resources.files("shidian.web") / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.globals["LANGUAGES"] = LANGUAGES
+
+
+def gettext(message: str, **variables: Any) -> str:
+    """Translate a message for the current request's language (Python side)."""
+    return _gettext(message, **variables)
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    user = getattr(request.state, "user", None)
+    base = {
+        "request": request,
+        "user": user,
+        "can": (lambda action: user is not None and can(user, action)),
+        "csrf_token": request.session.get("csrf", ""),
+        "lang": language.get(),
+    }
+    return templates.TemplateResponse(request, template, {**base, **(context or {})}, status_code=status_code)
