@@ -18,7 +18,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.users": frozenset({"admin"}),
     "admin.audit": frozenset({"admin", "leader"}),
     "policies.view": frozenset(
-        {"admin", "settlement_officer", "leader", "pilot_office", "hospital", "reporting_unit", "mental_health_doctor"}
+        {
+            "admin",
+            "settlement_officer",
+            "leader",
+            "pilot_office",
+            "hospital",
+            "reporting_unit",
+            "mental_health_doctor",
+        }
     ),
 }
 

@@ -85,12 +85,19 @@ def create_unit(
         conn.execute(
             units.update()
             .where(units.c.id == existing)
-            .values(name=name, kind=kind, parent_id=parent_id, hospital_id=hospital_id, region_code=region_code)
+            .values(
+                name=name, kind=kind, parent_id=parent_id, hospital_id=hospital_id, region_code=region_code
+            )
         )
         return int(existing)
     result = conn.execute(
         units.insert().values(
-            code=code, name=name, kind=kind, parent_id=parent_id, hospital_id=hospital_id, region_code=region_code
+            code=code,
+            name=name,
+            kind=kind,
+            parent_id=parent_id,
+            hospital_id=hospital_id,
+            region_code=region_code,
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -105,7 +112,12 @@ class AccountError(ValueError):
 
 
 def create_user(
-    conn: sa.Connection, username: str, password: str, role: str, unit_id: int, display_name: str | None = None
+    conn: sa.Connection,
+    username: str,
+    password: str,
+    role: str,
+    unit_id: int,
+    display_name: str | None = None,
 ) -> int:
     username = username.strip()
     if not username or len(username) > 64:

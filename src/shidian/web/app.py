@@ -26,7 +26,9 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = None, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, engine: sa.Engine | None = None, migrate: bool = True
+) -> FastAPI:
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
     if migrate:
@@ -78,7 +80,9 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     )
 
 
-def error_body(status: int, code: str, message: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    status: int, code: str, message: str, extra: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The one JSON error shape: ``{"ok": false, "status": …, "problems": [...]}``."""
     return {"ok": False, "status": status, "problems": extra or [{"code": code, "message": message}]}
 
@@ -91,20 +95,32 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:
         if _wants_json(request):
-            return JSONResponse(error_body(401, "auth.required", "请先登录 (login required)"), status_code=401)
+            return JSONResponse(
+                error_body(401, "auth.required", "请先登录 (login required)"), status_code=401
+            )
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {403: "auth.forbidden", 404: "not_found", 429: "auth.throttled"}.get(exc.status_code, "http.error")
+        code = {403: "auth.forbidden", 404: "not_found", 429: "auth.throttled"}.get(
+            exc.status_code, "http.error"
+        )
         if _wants_json(request):
-            return JSONResponse(error_body(exc.status_code, code, str(exc.detail)), status_code=exc.status_code)
-        return render(request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code)
+            return JSONResponse(
+                error_body(exc.status_code, code, str(exc.detail)), status_code=exc.status_code
+            )
+        return render(
+            request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            {"code": "request.invalid", "message": str(e.get("msg")), "where": ".".join(map(str, e.get("loc", ())))}
+            {
+                "code": "request.invalid",
+                "message": str(e.get("msg")),
+                "where": ".".join(map(str, e.get("loc", ()))),
+            }
             for e in exc.errors()
         ]
         return JSONResponse(error_body(422, "request.invalid", "", problems), status_code=422)

@@ -25,7 +25,9 @@ DEMO_USERS = (
 HOSPITAL_PASSWORD = "hospital-2020-demo"
 
 
-def setup_demo(settings: Settings, engine: sa.Engine, data_dir: Path, hospital_users: int = 3) -> list[tuple[str, str, str]]:
+def setup_demo(
+    settings: Settings, engine: sa.Engine, data_dir: Path, hospital_users: int = 3
+) -> list[tuple[str, str, str]]:
     """Create units and users (idempotent), import ``data_dir`` and publish one settlement.
 
     Returns (username, password, role label) of every demo user.
@@ -41,26 +43,36 @@ def setup_demo(settings: Settings, engine: sa.Engine, data_dir: Path, hospital_u
         create_unit(conn, "TOWN-01", "港城街道", "township", parent_id=county, region_code="450802001")
         units = {"BUREAU": bureau}
         for hospital_id, name in zip(
-            inputs.hospitals.column("hospital_id").to_pylist(), inputs.hospitals.column("name").to_pylist(), strict=True
+            inputs.hospitals.column("hospital_id").to_pylist(),
+            inputs.hospitals.column("name").to_pylist(),
+            strict=True,
         ):
-            units[hospital_id] = create_unit(conn, hospital_id, name, "hospital", parent_id=bureau, hospital_id=hospital_id)
+            units[hospital_id] = create_unit(
+                conn, hospital_id, name, "hospital", parent_id=bureau, hospital_id=hospital_id
+            )
         from shidian.web.db.schema import units as units_table
 
         unit_ids = dict(conn.execute(sa.select(units_table.c.code, units_table.c.id)).all())
         accounts = list(DEMO_USERS)
         for hospital_id in inputs.hospitals.column("hospital_id").to_pylist()[:hospital_users]:
-            accounts.append((hospital_id.lower(), HOSPITAL_PASSWORD, "hospital", hospital_id, f"{hospital_id} 医保办"))
+            accounts.append(
+                (hospital_id.lower(), HOSPITAL_PASSWORD, "hospital", hospital_id, f"{hospital_id} 医保办")
+            )
         for username, password, role, unit_code, display in accounts:
             if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
                 create_user(conn, username, password, role, unit_ids[unit_code], display)
             created.append((username, password, role))
-    staging, problems, manifest = check_files((p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file())
+    staging, problems, manifest = check_files(
+        (p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file()
+    )
     if manifest is None:
         shutil.rmtree(staging, ignore_errors=True)
         raise ValueError("demo data has problems: " + "; ".join(map(str, problems[:5])))
     with engine.begin() as conn:
         admin_id = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar()
-        dataset_id = commit_dataset(conn, settings.var_dir, staging, manifest, f"演示数据 {manifest['year']}", admin_id)
+        dataset_id = commit_dataset(
+            conn, settings.var_dir, staging, manifest, f"演示数据 {manifest['year']}", admin_id
+        )
         run_id = create_run(conn, dataset_id, "guigang-2020", admin_id, None, "演示结算")
     executor = RunExecutor(engine, settings.var_dir)
     executor.submit(run_id).result()

@@ -64,7 +64,12 @@ def check_files(files: Iterable[tuple[str, bytes]]) -> tuple[Path, list[Problem]
 
 
 def commit_dataset(
-    conn: sa.Connection, var_dir: Path, staging: Path, manifest: dict[str, Any], name: str, user_id: int | None
+    conn: sa.Connection,
+    var_dir: Path,
+    staging: Path,
+    manifest: dict[str, Any],
+    name: str,
+    user_id: int | None,
 ) -> str:
     dataset_id = new_id()
     target = dataset_dir(var_dir, dataset_id)
@@ -109,7 +114,9 @@ class RunExecutor:
 
         with self.engine.begin() as conn:
             run = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().one()
-            conn.execute(runs.update().where(runs.c.id == run_id).values(status="running", progress="读取输入"))
+            conn.execute(
+                runs.update().where(runs.c.id == run_id).values(status="running", progress="读取输入")
+            )
         try:
             policy, problems = load_drg_policy(run["policy_id"], None)
             if policy is None:
@@ -146,7 +153,12 @@ class RunExecutor:
                 conn.execute(
                     runs.update()
                     .where(runs.c.id == run_id)
-                    .values(status="failed", progress="失败", finished_at=now(), error=f"{exc}\n{traceback.format_exc()[-2000:]}")
+                    .values(
+                        status="failed",
+                        progress="失败",
+                        finished_at=now(),
+                        error=f"{exc}\n{traceback.format_exc()[-2000:]}",
+                    )
                 )
 
     def shutdown(self) -> None:
@@ -154,7 +166,12 @@ class RunExecutor:
 
 
 def create_run(
-    conn: sa.Connection, dataset_id: str, policy_id: str, user_id: int | None, corrects: str | None, note: str | None
+    conn: sa.Connection,
+    dataset_id: str,
+    policy_id: str,
+    user_id: int | None,
+    corrects: str | None,
+    note: str | None,
 ) -> str:
     dataset = conn.execute(sa.select(datasets).where(datasets.c.id == dataset_id)).mappings().first()
     if dataset is None:
@@ -195,3 +212,32 @@ def publish_run(conn: sa.Connection, run_id: str, user_id: int) -> None:
 
 def run_record(var_dir: Path, run_id: str) -> dict[str, Any]:
     return json.loads((run_dir(var_dir, run_id) / "run.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def get_run(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def list_runs(conn: sa.Connection, *, published_only: bool = False) -> list[dict[str, Any]]:
+    query = sa.select(runs).order_by(runs.c.created_at.desc())
+    if published_only:
+        query = query.where(runs.c.status == "published")
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def list_datasets(conn: sa.Connection) -> list[dict[str, Any]]:
+    return [
+        dict(r) for r in conn.execute(sa.select(datasets).order_by(datasets.c.uploaded_at.desc())).mappings()
+    ]
+
+
+def latest_published(conn: sa.Connection) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            sa.select(runs).where(runs.c.status == "published").order_by(runs.c.published_at.desc()).limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)

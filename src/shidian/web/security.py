@@ -68,7 +68,9 @@ def recent_failures(conn: sa.Connection, username: str, window_seconds: int) -> 
         login_attempts.c.username == username,
         login_attempts.c.success.is_(False),
         login_attempts.c.at >= since,
-        sa.or_(last_success.scalar_subquery().is_(None), login_attempts.c.at > last_success.scalar_subquery()),
+        sa.or_(
+            last_success.scalar_subquery().is_(None), login_attempts.c.at > last_success.scalar_subquery()
+        ),
     )
     return int(conn.execute(query).scalar_one())
 

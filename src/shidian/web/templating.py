@@ -37,7 +37,9 @@ def gettext(message: str, **variables: Any) -> str:
     return _gettext(message, **variables)
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     user = getattr(request.state, "user", None)
     base = {
         "request": request,

@@ -85,10 +85,16 @@ def audit_page(
     page: int = 1,
 ) -> Response:
     page = max(page, 1)
-    rows = conn.execute(
-        _audit_query(action, username).limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)
-    ).mappings().all()
-    actions = conn.execute(sa.select(audit_events.c.action).distinct().order_by(audit_events.c.action)).scalars().all()
+    rows = (
+        conn.execute(_audit_query(action, username).limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE))
+        .mappings()
+        .all()
+    )
+    actions = (
+        conn.execute(sa.select(audit_events.c.action).distinct().order_by(audit_events.c.action))
+        .scalars()
+        .all()
+    )
     return render(
         request,
         "admin/audit.html",

@@ -42,8 +42,10 @@ def login(
     username = username.strip()
     if recent_failures(conn, username, settings.login_window_seconds) >= settings.login_max_failures:
         audit.record(conn, request, None, "auth.login_throttled", username)
-        message = gettext("Too many failed attempts. Try again in %(minutes)s minutes.",
-                          minutes=settings.login_window_seconds // 60)
+        message = gettext(
+            "Too many failed attempts. Try again in %(minutes)s minutes.",
+            minutes=settings.login_window_seconds // 60,
+        )
         return render(request, "login.html", {"next": _safe_next(next), "error": message}, 429)
     user = authenticate(conn, username, password)
     record_attempt(conn, username, ip, user is not None)

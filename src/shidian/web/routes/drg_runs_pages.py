@@ -1,0 +1,5 @@
+"""Placeholder: being built."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
