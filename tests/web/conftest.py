@@ -70,7 +70,15 @@ def web_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     var_dir = tmp_path_factory.mktemp("var")
     settings = Settings(database_url=database_url, var_dir=var_dir, secret_key="test-secret-" + "x" * 40)
     app = create_app(settings)
-    engine = app.state.engine
+    seed(app)
+    yield app
+    app.state.engine.dispose()
+    shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def seed(app: FastAPI) -> None:
+    """Units, a user of every role (password ``PASSWORD``) and a published hand-worked run."""
+    engine, var_dir = app.state.engine, app.state.settings.var_dir
     with engine.begin() as conn:
         units = {
             "BUREAU": create_unit(conn, "BUREAU", "贵港市医疗保障局", "bureau"),
@@ -92,9 +100,6 @@ def web_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         publish_run(conn, run_id, 1)
     app.state.test_run_id = run_id
     app.state.test_dataset_id = dataset_id
-    yield app
-    engine.dispose()
-    shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:
