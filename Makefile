@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo docs bench clean
+.PHONY: install test lint typecheck unit demo docs i18n bench clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ demo: $(STAMP)
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian demo web var/demo/data
 	@echo "Shidian is serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian serve --host 127.0.0.1 --port 8000
+
+# Re-extract translatable messages and update the catalogs (then translate the new zh_CN entries).
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -o var/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i var/messages.pot -d src/shidian/web/locale -D messages --no-fuzzy-matching --ignore-obsolete
 
 docs: $(STAMP)
 	$(BIN)/python -m shidian.docs .
