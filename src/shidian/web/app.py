@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shidian import __version__
 from shidian.web.db.engine import make_engine, upgrade
 from shidian.web.deps import LoginRequired
+from shidian.web.drg_runs import RunExecutor
 from shidian.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from shidian.web.settings import Settings
 from shidian.web.templating import language, render
@@ -40,9 +44,12 @@ def create_app(
         docs_url=None,  # Swagger UI loads assets from a CDN: not on an intranet
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
+    # Settlements run in the background, one at a time; routes create a run, then submit it.
+    app.state.executor = RunExecutor(engine, settings.runs_dir.parent)
     _install_middleware(app, settings)
     app.mount("/static", StaticFiles(packages=[("shidian.web", "static")]), name="static")
     from shidian.web.routes import ROUTERS
@@ -51,6 +58,15 @@ def create_app(
         app.include_router(router)
     _install_error_handlers(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, wait for the running settlement; a fresh executor lets the app start again."""
+    yield
+    executor: RunExecutor = app.state.executor
+    await anyio.to_thread.run_sync(executor.shutdown)
+    app.state.executor = RunExecutor(executor.engine, executor.var_dir)
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
