@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 from rich.table import Table
 
 from shidian.cli.output import err, fail_with_problems, out, progress_steps
-from shidian.drg.explain import explain_case
 from shidian.drg.io import read_inputs, write_outputs
 from shidian.drg.policy import PARAMS, DrgPolicy, parse_drg_policy
+from shidian.drg.run_files import load_case_explanation, read_run_record
 from shidian.drg.settlement import settle
 from shidian.policy import read_reference_policy, reference_policy_names
 from shidian.problems import Problem, Source
@@ -136,22 +135,13 @@ def explain_command(
         fail_with_problems(
             [Problem("drg.run.missing", f"不是结算输出目录: 缺少 {record_path}", Source(str(run)))], False
         )
-    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record = read_run_record(run)
     loaded, problems = load_drg_policy(record["policy"]["id"], policy_file)
     if loaded is None:
         fail_with_problems(problems, False)
     assert loaded is not None
-    con = duckdb.connect(":memory:")
-
-    def one(file: str, where: str, params: list[object]) -> dict[str, object] | None:
-        cursor = con.execute(
-            f"SELECT * FROM read_csv('{run / file}', all_varchar=true) WHERE {where}", params
-        )
-        row = cursor.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-    case = one("case_points.csv", "case_id = ?", [case_id])
-    if case is None:
+    found = load_case_explanation(run, case_id, loaded)
+    if found is None:
         fail_with_problems(
             [
                 Problem(
@@ -162,12 +152,8 @@ def explain_command(
             ],
             False,
         )
-    assert case is not None
-    standard = coefficient = None
-    if case.get("drg_code"):
-        standard = one("drg_standards.csv", "drg_code = ?", [case["drg_code"]])
-        coefficient = one("coefficients.csv", "drg_code = ? AND level = ?", [case["drg_code"], case["level"]])
-    explanation = explain_case(case, standard, coefficient, record["totals"], loaded)
+    assert found is not None
+    explanation = found.explanation
     out.print(explanation.text(), markup=False, highlight=False)
     if not explanation.consistent:
         raise typer.Exit(3)

@@ -1,5 +1,196 @@
-"""Placeholder: being built."""
+"""The DRG overview (DRG付费总览): budget, points, point values, payments, case mix, warnings.
 
-from fastapi import APIRouter
+For roles that see every hospital (``drg.view_all``). Every number comes from the run's
+files (``run.json``, ``monthly.csv``, ``annual.csv``, ``warnings.csv``, one GROUP BY over
+``case_points.parquet``), read once per run and kept in memory (``shidian.web.drg_results``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from shidian.money import D
+from shidian.web.accounts import User
+from shidian.web.deps import Conn, require
+from shidian.web.drg_api import error_responses
+from shidian.web.drg_models import ANNUAL_LABELS, NUMBERS, Overview, RunFilesSummary, RunInfo, grouped, plain
+from shidian.web.drg_results import once_per_key, open_run, run_files_summary, run_near_caps, selectable_runs
+from shidian.web.templating import language, render, templates
 
 router = APIRouter()
+Viewer = Annotated[User, Depends(require("drg.view_all"))]
+
+#: Warning codes an officer acts on, in the order the overview lists them.
+WARNING_CODES = {
+    "drg.coefficient.level_inversion": "差异系数倒挂, 须专家论证 (第十三条(一))",
+    "drg.annual.cap_applied": "已执行年终清算限制 (第十九条(三))",
+    "drg.payment.negative_month": "月度预拨金额为负",
+    "drg.month.no_cases": "当月无出院病例",
+}
+WARNINGS_SHOWN = 200
+
+
+def _overview(request: Request, conn: Conn, user: User, run_id: str | None) -> Overview:
+    opened = open_run(request.app.state.settings.var_dir, conn, user, run_id)
+    summary = run_files_summary(opened.path, opened.dataset)
+    overview = Overview(
+        run=RunInfo.of(opened.run),
+        totals=summary.totals,
+        policy=summary.policy,
+        months=summary.months,
+        hospitals=summary.hospitals,
+        case_mix=summary.case_mix,
+        warnings=summary.warnings,
+        near_caps=run_near_caps(opened.path, opened.dataset, str(opened.run["policy_id"])),
+    )
+    return overview
+
+
+def _money(value: str | None) -> str:
+    return "—" if value is None else grouped(D(value))
+
+
+def kpis(totals: dict[str, str]) -> list[dict[str, str]]:
+    """The headline numbers (关键指标) from run.json's totals."""
+    mix = " / ".join(totals.get(k, "—") for k in ("normal", "high", "low", "whole_group"))
+    return [
+        {"label": "DRG总额预算 (元)", "value": _money(totals.get("drg_budget"))},
+        {"label": "病例数", "value": _money(totals.get("cases"))},
+        {"label": "正常 / 高倍率 / 低倍率 / 整组单议", "value": mix},
+        {"label": "年度总点数", "value": _money(totals.get("final_points"))},
+        {"label": "年度点值", "value": plain(totals.get("year_point_value"))},
+        {"label": "应得金额合计 (元)", "value": _money(totals.get("entitlement"))},
+        {"label": "月度已预拨合计 (元)", "value": _money(totals.get("monthly_paid"))},
+        {"label": "年终清算合计 (元)", "value": _money(totals.get("settlement"))},
+    ]
+
+
+def charts(summary: RunFilesSummary) -> dict[str, dict[str, Any]]:
+    """ECharts options, drawn by static/js/app.js. Numbers stay exact strings."""
+    months = [f"{m.month}月" for m in summary.months]
+    names = [h.name for h in summary.hospitals]
+    many = len(names) > 15
+    zoom = [{"type": "slider", "end": 100 if not many else 15 * 100 // len(names)}] if many else []
+    axis_label = {"interval": 0, "rotate": 30} if len(names) > 6 else {"interval": 0}
+    mix_names = [m.name for m in summary.case_mix]
+    return {
+        "chart-months": {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["月度预算 (元)", "月度点值"]},
+            "grid": {"left": 70, "right": 70},
+            "xAxis": {"type": "category", "data": months},
+            "yAxis": [{"type": "value", "name": "元"}, {"type": "value", "name": "点值"}],
+            "series": [
+                {"name": "月度预算 (元)", "type": "bar", "data": [plain(m.budget) for m in summary.months]},
+                {
+                    "name": "月度点值",
+                    "type": "line",
+                    "yAxisIndex": 1,
+                    "data": [plain(m.point_value) for m in summary.months],
+                },
+            ],
+        },
+        "chart-payments": {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["月度已预拨 (元)", "年终清算 (元)"]},
+            "grid": {"left": 90, "bottom": 90 if len(names) > 6 else 40},
+            "xAxis": {"type": "category", "data": names, "axisLabel": axis_label},
+            "yAxis": {"type": "value", "name": "元"},
+            "dataZoom": zoom,
+            "series": [
+                {
+                    "name": "月度已预拨 (元)",
+                    "type": "bar",
+                    "stack": "paid",
+                    "data": [plain(h.monthly_paid) for h in summary.hospitals],
+                },
+                {
+                    "name": "年终清算 (元)",
+                    "type": "bar",
+                    "stack": "paid",
+                    "data": [plain(h.settlement) for h in summary.hospitals],
+                },
+            ],
+        },
+        "chart-case-mix": {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": ["高倍率 %", "低倍率 %", "整组单议 %"]},
+            "grid": {"left": 60, "bottom": 90 if len(mix_names) > 6 else 40},
+            "xAxis": {"type": "category", "data": mix_names, "axisLabel": axis_label},
+            "yAxis": {"type": "value", "name": "%"},
+            "dataZoom": zoom,
+            "series": [
+                {
+                    "name": label,
+                    "type": "bar",
+                    "stack": "share",
+                    "data": [plain(getattr(m, key)) for m in summary.case_mix],
+                }
+                for label, key in (
+                    ("高倍率 %", "high_pct"),
+                    ("低倍率 %", "low_pct"),
+                    ("整组单议 %", "whole_group_pct"),
+                )
+            ],
+        },
+    }
+
+
+@once_per_key(maxsize=32)
+def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: str) -> Markup:
+    """The overview's body (KPIs, charts, warnings, hospitals) of a run in a language.
+
+    It is the same for every user who may see the overview, and a run's files never change,
+    so it is rendered once per run and language (``lang`` is the key; the current request's
+    language renders it).
+    """
+    summary = run_files_summary(run, dataset)
+    warnings = sorted(
+        summary.warnings, key=lambda w: list(WARNING_CODES).index(w.code) if w.code in WARNING_CODES else 99
+    )
+    counts: dict[str, int] = {}
+    for w in summary.warnings:
+        counts[w.code] = counts.get(w.code, 0) + 1
+    context = {
+        "run": {"id": run_id},
+        "summary": summary,
+        "near_caps": run_near_caps(run, dataset, policy_id),
+        "mix": {m.hospital_id: m for m in summary.case_mix},
+        "kpis": kpis(summary.totals),
+        "charts": charts(summary),
+        "warnings": warnings[:WARNINGS_SHOWN],
+        "warning_counts": counts,
+        "warning_labels": WARNING_CODES,
+        "annual_labels": ANNUAL_LABELS,
+        **NUMBERS,
+    }
+    return Markup(templates.get_template("drg/_overview_body.html").render(context))
+
+
+@router.get("/drg/overview", include_in_schema=False)
+def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = None) -> Response:
+    opened = open_run(request.app.state.settings.var_dir, conn, user, run)
+    body = overview_body(opened.path, opened.dataset, str(opened.run["policy_id"]), opened.id, language.get())
+    return render(
+        request,
+        "drg/overview.html",
+        {
+            "run": RunInfo.of(opened.run),
+            "policy_name": run_files_summary(opened.path, opened.dataset).policy.get("name", ""),
+            "runs": selectable_runs(conn, user),
+            "body": body,
+        },
+    )
+
+
+@router.get(
+    "/api/drg/runs/{run_id}/overview", response_model=Overview, responses=error_responses(401, 403, 404, 409)
+)
+def overview_api(request: Request, conn: Conn, user: Viewer, run_id: str) -> Overview:
+    """The overview's numbers: totals, months, hospitals' year rows, case mix, warnings, near caps."""
+    return _overview(request, conn, user, run_id)

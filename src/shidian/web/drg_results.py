@@ -1,0 +1,473 @@
+"""Settlement results for pages and API (结算结果查询): DuckDB over a run's files, cached per run.
+
+A run folder never changes once written (PRODUCT.md principle 4), so every small result —
+the run record, monthly and annual rows, the case mix per hospital, warnings, hospital names,
+DRG standards, the case index, the policy — is computed once per process and kept in memory,
+keyed by the folder. A hospital's case list is one query over ``case_points.parquet`` with the
+filters pushed down: the file is sorted by hospital, so DuckDB reads only that hospital's row
+groups. Python touches at most the 50 rows of a page, or one row per month or hospital.
+
+The models are the typed results: pages render them and the API returns them, decimals as
+strings (pydantic writes ``Decimal`` as a JSON string), never floats.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from fastapi import HTTPException
+
+from shidian.drg.model import CATEGORIES, CATEGORY_LABELS
+from shidian.drg.policy import DrgPolicy, parse_drg_policy
+from shidian.drg.run_files import (
+    CASE_POINTS_PARQUET,
+    CaseExplanation,
+    RunReference,
+    load_case_explanation,
+    read_run_record,
+    read_run_reference,
+)
+from shidian.money import ZERO, D, div_round
+from shidian.policy import read_reference_policy
+from shidian.web.access import can
+from shidian.web.access_runs import visible_run
+from shidian.web.accounts import User
+from shidian.web.drg_models import (
+    CaseFilters,
+    CaseMix,
+    CasePage,
+    CaseRow,
+    HospitalYear,
+    MonthRow,
+    NearCap,
+    PaymentRow,
+    RunFilesSummary,
+    RunWarning,
+)
+from shidian.web.drg_runs import list_runs
+from shidian.web.store import dataset_dir, run_dir
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+#: "near the caps" (000 篇6 第十九条(三)): within this share of total cost of the self-pay cap …
+NEAR_SELF_PAY_MARGIN = Decimal("0.01")
+#: … or a surplus of at least this fraction of the surplus cap.
+NEAR_SURPLUS_FRACTION = Decimal("0.9")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: One in-memory DuckDB database per process; each query runs on its own cursor. Parquet
+#: footers are cached (run files never change once written).
+_DATABASE = duckdb.connect(":memory:")
+_DATABASE.execute("SET GLOBAL parquet_metadata_cache = true")
+_CURSOR_LOCK = threading.Lock()
+
+
+def once_per_key(maxsize: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``lru_cache`` whose misses are computed once: concurrent requests for a run that is not
+    cached yet wait for the first one instead of each reading the files (a cold run under load
+    would otherwise be read by every worker thread at once)."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        cached = lru_cache(maxsize=maxsize)(function)
+        lock = threading.RLock()
+
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with lock:
+                return cached(*args, **kwargs)  # type: ignore[arg-type]
+
+        return wrapper
+
+    return decorate
+
+
+def query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """One DuckDB query on a cursor of the process's in-memory database (cheap to open)."""
+    with _CURSOR_LOCK:
+        cursor = _DATABASE.cursor()
+    try:
+        result = cursor.execute(sql, params or [])
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _csv(path: Path) -> str:
+    """A run's CSV as text columns: amounts stay exact strings until ``D`` reads them."""
+    return f"read_csv({_literal(path)}, all_varchar=true, header=true)"
+
+
+def _parquet(run: Path) -> str:
+    return f"read_parquet({_literal(run / CASE_POINTS_PARQUET)})"
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else D(value)
+
+
+def _int(value: Any) -> int:
+    return int(str(value))
+
+
+def _plain(value: Decimal) -> Decimal:
+    """``10.00`` → ``10``, ``0.50`` → ``0.5`` (never ``1E+1``): for percentages shown to people."""
+    return Decimal(format(value.normalize(), "f"))
+
+
+# ---- per-run cached reads ----------------------------------------------------------------
+
+
+@once_per_key(maxsize=16)
+def drg_policy(policy_id: str) -> DrgPolicy | None:
+    """A shipped DRG policy by id (a run names the policy it was settled under); None if unknown."""
+    try:
+        text, source = read_reference_policy("drg", policy_id)
+    except FileNotFoundError:
+        return None
+    policy, _ = parse_drg_policy(text, source)
+    return policy
+
+
+@once_per_key(maxsize=64)
+def run_record(run: Path) -> dict[str, Any]:
+    return read_run_record(run)
+
+
+@once_per_key(maxsize=64)
+def run_reference(run: Path) -> RunReference:
+    return read_run_reference(run)
+
+
+@once_per_key(maxsize=64)
+def hospital_names(dataset: Path) -> dict[str, str]:
+    """Hospital id → name from the dataset's hospitals table (CSV or Excel, any header)."""
+    from shidian.drg.io import HOSPITALS
+    from shidian.tables import find_table, read_table
+
+    path = find_table(dataset, HOSPITALS.name) if dataset.is_dir() else None
+    if path is None:
+        return {}
+    table, _ = read_table(path, HOSPITALS)
+    if table is None:
+        return {}
+    ids, names = table.column("hospital_id").to_pylist(), table.column("name").to_pylist()
+    return dict(zip(ids, names, strict=True))
+
+
+@once_per_key(maxsize=16)
+def run_files_summary(run: Path, dataset: Path) -> RunFilesSummary:
+    """Totals, months, hospitals' year rows, case mix and warnings of a run (read once)."""
+    record = run_record(run)
+    names = hospital_names(dataset)
+    months = [
+        MonthRow(
+            month=_int(r["month"]),
+            budget=D(r["budget"]),
+            total_points=D(r["total_points"]),
+            non_fund=D(r["non_fund"]),
+            point_value=D(r["point_value"]),
+        )
+        for r in query(f"SELECT * FROM {_csv(run / 'monthly.csv')} ORDER BY month::INTEGER")
+    ]
+    hospitals = [_hospital_year(r, names) for r in query(f"SELECT * FROM {_csv(run / 'annual.csv')}")]
+    mix_rows = query(
+        f"""SELECT hospital_id, count(*) AS cases,
+                   count(*) FILTER (WHERE category = 'normal') AS normal,
+                   count(*) FILTER (WHERE category = 'high') AS high,
+                   count(*) FILTER (WHERE category = 'low') AS low,
+                   count(*) FILTER (WHERE category = 'whole_group') AS whole_group
+            FROM {_parquet(run)} GROUP BY hospital_id ORDER BY hospital_id"""
+    )
+    case_mix = [_case_mix(r, names) for r in mix_rows]
+    warnings = [
+        RunWarning(code=r["code"], where=r["where"] or "", message=r["message"] or "")
+        for r in query(f"SELECT * FROM {_csv(run / 'warnings.csv')}")
+    ]
+    return RunFilesSummary(
+        totals={k: str(v) for k, v in record["totals"].items()},
+        policy={k: str(v) for k, v in record["policy"].items()},
+        months=months,
+        hospitals=hospitals,
+        case_mix=case_mix,
+        warnings=warnings,
+    )
+
+
+def _hospital_year(r: dict[str, Any], names: dict[str, str]) -> HospitalYear:
+    values: dict[str, Any] = {
+        k: _dec(r.get(k)) for k in HospitalYear.model_fields if k not in ("hospital_id", "name", "cases")
+    }
+    values["cases"] = _int(r["cases"])
+    for key in ("audit_deductions", "deducted_points"):
+        values[key] = values[key] or ZERO
+    hid = str(r["hospital_id"])
+    return HospitalYear(hospital_id=hid, name=names.get(hid, hid), **values)
+
+
+def _pct(part: int, whole: int) -> Decimal:
+    return div_round(D(part * 100), D(whole), 2) if whole else ZERO
+
+
+def _case_mix(r: dict[str, Any], names: dict[str, str]) -> CaseMix:
+    cases = int(r["cases"])
+    return CaseMix(
+        hospital_id=r["hospital_id"],
+        name=names.get(r["hospital_id"], r["hospital_id"]),
+        cases=cases,
+        normal=int(r["normal"]),
+        high=int(r["high"]),
+        low=int(r["low"]),
+        whole_group=int(r["whole_group"]),
+        high_pct=_pct(int(r["high"]), cases),
+        low_pct=_pct(int(r["low"]), cases),
+        whole_group_pct=_pct(int(r["whole_group"]), cases),
+    )
+
+
+def near_caps(hospitals: list[HospitalYear], policy: DrgPolicy) -> list[NearCap]:
+    """Hospitals near the year-end caps (000 篇6 第十九条(三)), for an officer's attention.
+
+    * self-pay: self-pay cost at least (cap − 1 percentage point) of total cost;
+    * surplus: surplus (entitlement − total cost) at least 90% of the surplus cap
+      (``surplus_cap_ratio`` × total cost).
+
+    Hospitals already over a cap are listed too (their cut is in annual.csv). None when the
+    policy does not apply the caps.
+    """
+    if not policy.apply_caps:
+        return []
+    found: list[NearCap] = []
+    self_pay_floor = policy.self_pay_cap_ratio - NEAR_SELF_PAY_MARGIN
+    for h in hospitals:
+        if h.total_cost <= 0:
+            continue
+        if h.self_pay >= self_pay_floor * h.total_cost:
+            actual = div_round(h.self_pay * 100, h.total_cost, 2)
+            cap = _plain(policy.self_pay_cap_ratio * 100)
+            found.append(
+                NearCap(
+                    hospital_id=h.hospital_id,
+                    name=h.name,
+                    cap="self_pay",
+                    actual_pct=actual,
+                    cap_pct=cap,
+                    message=f"自费费用占医疗总费用 {actual}%, 上限 {cap}%",
+                )
+            )
+        surplus_cap = policy.surplus_cap_ratio * h.total_cost
+        surplus = h.entitlement - h.total_cost
+        if surplus_cap > 0 and surplus >= NEAR_SURPLUS_FRACTION * surplus_cap:
+            actual = div_round(surplus * 100, h.total_cost, 2)
+            cap = _plain(policy.surplus_cap_ratio * 100)
+            found.append(
+                NearCap(
+                    hospital_id=h.hospital_id,
+                    name=h.name,
+                    cap="surplus",
+                    actual_pct=actual,
+                    cap_pct=cap,
+                    message=f"结余 {surplus} 元, 占实际消费总额 {actual}%, 上限 {cap}%",
+                )
+            )
+    return found
+
+
+@once_per_key(maxsize=16)
+def run_near_caps(run: Path, dataset: Path, policy_id: str) -> list[NearCap]:
+    """``near_caps`` of a run under its policy (none when the policy is not shipped)."""
+    policy = drg_policy(policy_id)
+    return [] if policy is None else near_caps(run_files_summary(run, dataset).hospitals, policy)
+
+
+@lru_cache(maxsize=512)
+def payments(run: Path, hospital_id: str) -> list[PaymentRow]:
+    """The hospital's twelve months of monthly_payments.csv."""
+    rows = query(
+        f"SELECT * FROM {_csv(run / 'monthly_payments.csv')} WHERE hospital_id = ? ORDER BY month::INTEGER",
+        [hospital_id],
+    )
+    keys = [k for k in PaymentRow.model_fields if k not in ("month", "cases")]
+    return [
+        PaymentRow(month=_int(r["month"]), cases=_int(r["cases"]), **{k: D(r[k]) for k in keys}) for r in rows
+    ]
+
+
+# ---- cases ---------------------------------------------------------------------------------
+
+_CASE_COLUMNS = (
+    "case_id, hospital_id, month, drg_code, category, base_points, coefficient, prepay_points, "
+    "final_points, level, cost, unreasonable_cost, extra_points, review_approved, new_technology"
+)
+
+
+def _case_row(r: dict[str, Any]) -> CaseRow:
+    return CaseRow(category_label=CATEGORY_LABELS.get(r["category"], r["category"]), **r)
+
+
+def _case_where(hospital_id: str, filters: CaseFilters) -> tuple[str, list[Any]]:
+    where: list[str] = ["hospital_id = ?"]
+    params: list[Any] = [hospital_id]
+    if filters.category:
+        where.append("category = ?")
+        params.append(filters.category)
+    if filters.drg_code:
+        where.append("drg_code = ?")
+        params.append(filters.drg_code)
+    if filters.month is not None:
+        where.append("month = ?")
+        params.append(filters.month)
+    if filters.q:
+        where.append("contains(case_id, ?)")
+        params.append(filters.q)
+    return " AND ".join(where), params
+
+
+@lru_cache(maxsize=1024)
+def case_count(run: Path, hospital_id: str, filters: CaseFilters) -> int:
+    """How many of the hospital's cases match (kept: paging does not count again)."""
+    where, params = _case_where(hospital_id, filters)
+    return int(query(f"SELECT count(*) AS n FROM {_parquet(run)} WHERE {where}", params)[0]["n"])
+
+
+@lru_cache(maxsize=2048)
+def case_page(
+    run: Path, run_id: str, hospital_id: str, filters: CaseFilters, page: int, page_size: int
+) -> CasePage:
+    """One page of a hospital's cases, in case id order, and the count of all that match.
+
+    ``case_points.parquet`` is written sorted by (hospital_id, case_id) (``store``), and
+    DuckDB returns a scan's rows in file order unless told otherwise (its default
+    ``preserve_insertion_order``), so the page needs no sort: LIMIT/OFFSET over the
+    hospital's row groups, filters pushed down.
+    """
+    total = case_count(run, hospital_id, filters)
+    offset = (page - 1) * page_size
+    rows: list[dict[str, Any]] = []
+    if offset < total:
+        where, params = _case_where(hospital_id, filters)
+        rows = query(
+            f"SELECT {_CASE_COLUMNS} FROM {_parquet(run)} WHERE {where} LIMIT {int(page_size)} OFFSET {int(offset)}",
+            params,
+        )
+    return CasePage(
+        run_id=run_id,
+        hospital_id=hospital_id,
+        filters=filters,
+        total=total,
+        page=page,
+        page_size=page_size,
+        pages=max(1, -(-total // page_size)),
+        cases=[_case_row(r) for r in rows],
+    )
+
+
+@once_per_key(maxsize=2)
+def _case_index(run: Path) -> tuple[pa.Array, pa.Array]:
+    """Case ids in sorted order with their hospital (dictionary-encoded): ~26 MB per million cases."""
+    table = pq.read_table(run / CASE_POINTS_PARQUET, columns=["case_id", "hospital_id"])
+    table = table.sort_by("case_id")
+    return table.column("case_id").combine_chunks(), pc.dictionary_encode(
+        table.column("hospital_id")
+    ).combine_chunks()
+
+
+def hospital_of_case(run: Path, case_id: str) -> str | None:
+    """The hospital of a case, by binary search in the run's case index; None if no such case."""
+    ids, hospitals = _case_index(run)
+    lo, hi = 0, len(ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ids[mid].as_py() < case_id:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < len(ids) and ids[lo].as_py() == case_id:
+        return str(hospitals[lo].as_py())
+    return None
+
+
+def explain(
+    run: Path, case_id: str, policy: DrgPolicy, hospital_ids: Collection[str] | None
+) -> CaseExplanation | None:
+    """The explanation of a case among ``hospital_ids`` (None: any hospital), or None.
+
+    The case index names the case's hospital first, so the row is read from that hospital's
+    row groups only, and a case outside ``hospital_ids`` is never read at all.
+    """
+    hospital = hospital_of_case(run, case_id)
+    if hospital is None or (hospital_ids is not None and hospital not in hospital_ids):
+        return None
+    with _CURSOR_LOCK:
+        cursor = _DATABASE.cursor()
+    try:
+        return load_case_explanation(
+            run, case_id, policy, reference=run_reference(run), hospital_ids={hospital}, con=cursor
+        )
+    finally:
+        cursor.close()
+
+
+def case_row_from_text(row: dict[str, str | None]) -> CaseRow:
+    """A case row read as text (the explanation's row) as a typed row."""
+    values: dict[str, Any] = dict(row)
+    for key in ("month", "level", "review_approved", "new_technology"):
+        values[key] = _int(row[key])
+    for key in ("base_points", "coefficient", "prepay_points", "final_points", "cost", "unreasonable_cost",
+                "extra_points"):  # fmt: skip
+        values[key] = _dec(row.get(key))
+    return _case_row({k: values.get(k) for k in CaseRow.model_fields if k != "category_label"})
+
+
+def valid_category(category: str) -> bool:
+    return category in CATEGORIES
+
+
+# ---- which run a request shows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """A run the user may see, with its result folder and its dataset folder."""
+
+    run: dict[str, Any]
+    path: Path
+    dataset: Path
+
+    @property
+    def id(self) -> str:
+        return str(self.run["id"])
+
+
+def open_run(var_dir: Path, conn: sa.Connection, user: User, run_id: str | None) -> OpenRun:
+    """The run asked for (latest published when None), if visible; else 404 (409 while running)."""
+    run = visible_run(conn, user, run_id or None)
+    path = run_dir(var_dir, str(run["id"]))
+    if not (path / "run.json").is_file() or not (path / CASE_POINTS_PARQUET).is_file():
+        raise HTTPException(status_code=404, detail="结算结果文件不存在 (run files missing)")
+    return OpenRun(run, path, dataset_dir(var_dir, str(run["dataset_id"])))
+
+
+def selectable_runs(conn: sa.Connection, user: User) -> list[dict[str, Any]]:
+    """Runs for the run selector: published ones, and drafts for those who see every hospital."""
+    everything = can(user, "drg.view_all")
+    statuses = ("draft", "published") if everything else ("published",)
+    return [r for r in list_runs(conn, published_only=not everything) if r["status"] in statuses]
