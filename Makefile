@@ -38,7 +38,7 @@ demo: $(STAMP)
 
 # Re-extract translatable messages and update the catalogs (then translate the new zh_CN entries).
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -o var/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -o var/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i var/messages.pot -d src/shidian/web/locale -D messages --no-fuzzy-matching --ignore-obsolete
 
 docs: $(STAMP)
