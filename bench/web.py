@@ -55,7 +55,9 @@ def prepare(cases: int, workdir: Path, database_url: str, var_dir: Path) -> tupl
     engine = make_engine(database_url)
     upgrade(engine)
     started = time.perf_counter()
-    staging, problems, manifest = check_files((p.name, p.read_bytes()) for p in sorted(data.iterdir()) if p.is_file())
+    staging, problems, manifest = check_files(
+        (p.name, p.read_bytes()) for p in sorted(data.iterdir()) if p.is_file()
+    )
     assert manifest is not None, problems[:5]
     with engine.begin() as conn:
         bureau = create_unit(conn, "BUREAU", "医疗保障局", "bureau")
@@ -73,7 +75,9 @@ def prepare(cases: int, workdir: Path, database_url: str, var_dir: Path) -> tupl
     import duckdb
 
     parquet = var_dir / "runs" / run_id / "case_points.parquet"
-    hospitals = [r[0] for r in duckdb.sql(f"SELECT DISTINCT hospital_id FROM '{parquet}' ORDER BY 1").fetchall()]
+    hospitals = [
+        r[0] for r in duckdb.sql(f"SELECT DISTINCT hospital_id FROM '{parquet}' ORDER BY 1").fetchall()
+    ]
     sample = [r[0] for r in duckdb.sql(f"SELECT case_id FROM '{parquet}' USING SAMPLE 2000 ROWS").fetchall()]
     with engine.begin() as conn:
         for hospital_id in hospitals[:25]:
@@ -88,14 +92,20 @@ async def sign_in(base: str, username: str) -> httpx.AsyncClient:
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token, "no CSRF token on /login"
-    response = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    response = await client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     assert response.status_code in (200, 303), response.status_code
     return client
 
 
-async def load(base: str, run_id: str, hospitals: list[str], sample: list[str], clients: int, requests: int) -> dict[str, list[float]]:
+async def load(
+    base: str, run_id: str, hospitals: list[str], sample: list[str], clients: int, requests: int
+) -> dict[str, list[float]]:
     officers = [await sign_in(base, "officer") for _ in range(clients // 2)]
-    hospital_clients = [(h, await sign_in(base, h.lower())) for h in (hospitals * clients)[: clients - len(officers)]]
+    hospital_clients = [
+        (h, await sign_in(base, h.lower())) for h in (hospitals * clients)[: clients - len(officers)]
+    ]
     timings: dict[str, list[float]] = {"overview": [], "case list": [], "case explanation": []}
     rng = random.Random(7)
 
@@ -112,7 +122,13 @@ async def load(base: str, run_id: str, hospitals: list[str], sample: list[str], 
         officer = officers[i % len(officers)]
         hospital, hospital_client = hospital_clients[i % len(hospital_clients)]
         jobs.append(("overview", officer, f"/drg/overview?run={run_id}"))
-        jobs.append(("case list", hospital_client, f"/drg/hospitals/{hospital}/cases?run={run_id}&page={rng.randint(1, 20)}"))
+        jobs.append(
+            (
+                "case list",
+                hospital_client,
+                f"/drg/hospitals/{hospital}/cases?run={run_id}&page={rng.randint(1, 20)}",
+            )
+        )
         jobs.append(("case explanation", officer, f"/drg/runs/{run_id}/cases/{rng.choice(sample)}"))
     rng.shuffle(jobs)
     queue: asyncio.Queue[tuple[str, httpx.AsyncClient, str]] = asyncio.Queue()
@@ -155,7 +171,14 @@ def main() -> int:
         port = free_port()
         env = {**os.environ, "SHIDIAN_DATABASE_URL": database_url, "SHIDIAN_VAR_DIR": str(var_dir)}
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("shidian")), "serve", "--port", str(port), "--workers", str(args.workers)],
+            [
+                str(Path(sys.executable).with_name("shidian")),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -168,8 +191,12 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         timings = asyncio.run(load(base, run_id, hospitals, sample, args.clients, args.requests))
-        print(f"\n{args.cases:,} cases, {args.clients} concurrent clients, {args.workers} server processes, PostgreSQL")
-        print(f"{'page':<18}{'requests':>10}{'p50 ms':>10}{'p99 ms':>10}  target p99 < {TARGET_P99_MS:.0f} ms")
+        print(
+            f"\n{args.cases:,} cases, {args.clients} concurrent clients, {args.workers} server processes, PostgreSQL"
+        )
+        print(
+            f"{'page':<18}{'requests':>10}{'p50 ms':>10}{'p99 ms':>10}  target p99 < {TARGET_P99_MS:.0f} ms"
+        )
         failed = False
         for kind, values in timings.items():
             p50, p99 = statistics.median(values), percentile(values, 0.99)

@@ -45,7 +45,9 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a fresh SQLite database with seeded users and a published run; its base URL."""
     var_dir = tmp_path_factory.mktemp("browser-var")
-    settings = Settings(database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="b" * 48)
+    settings = Settings(
+        database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="b" * 48
+    )
     app = create_app(settings)
     seed(app)
     port = _free_port()

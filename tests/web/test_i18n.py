@@ -41,5 +41,7 @@ def test_catalog_has_every_message_of_the_templates_and_code():
     }
     path = resources.files("shidian.web") / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
-        catalog = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle, locale="zh_CN") if m.id}
+        catalog = {
+            m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle, locale="zh_CN") if m.id
+        }
     assert not sorted(found - catalog), f"run `make i18n`: {sorted(found - catalog)}"

@@ -27,6 +27,12 @@ class User:
     unit_kind: str
     hospital_id: str | None
     active: bool
+    password_changed_at: object = None
+
+    @property
+    def session_stamp(self) -> str:
+        """Bound into the session at sign-in: a password change signs every old session out."""
+        return str(self.password_changed_at)
 
     @property
     def role_label(self) -> str:
@@ -44,6 +50,7 @@ def _user_query() -> sa.Select[tuple[object, ...]]:
         units.c.kind.label("unit_kind"),
         units.c.hospital_id,
         users.c.active,
+        users.c.password_changed_at,
     ).join(units, units.c.id == users.c.unit_id)
 
 

@@ -13,21 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.sessions import SessionMiddleware
 
 from shidian import __version__
 from shidian.web.db.engine import make_engine, upgrade
 from shidian.web.deps import LoginRequired
 from shidian.web.drg_runs import RunExecutor
-from shidian.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from shidian.web.middleware import LanguageAndHeaders
 from shidian.web.settings import Settings
-from shidian.web.templating import language, render
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
-)
+from shidian.web.templating import render
 
 
 def create_app(
@@ -70,22 +64,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    async def headers_and_language(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        chosen = request.query_params.get("lang") or request.cookies.get("lang") or DEFAULT_LANGUAGE
-        token = language.set(chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE)
-        try:
-            response = await call_next(request)
-        finally:
-            language.reset(token)
-        if "lang" in request.query_params and request.query_params["lang"] in LANGUAGES:
-            response.set_cookie("lang", request.query_params["lang"], samesite="lax", httponly=True)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
-    app.add_middleware(BaseHTTPMiddleware, dispatch=headers_and_language)
+    app.add_middleware(LanguageAndHeaders)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -34,27 +34,16 @@ Conn = Annotated[sa.Connection, Depends(connection)]
 
 
 def current_user(request: Request, conn: Conn) -> User:
+    """The signed-in user (one query), or LoginRequired when signed out, disabled or stale."""
     user_id = request.session.get("uid")
     if user_id is None:
         raise LoginRequired()
     user = get_user(conn, int(user_id))
-    if user is None or not user.active or request.session.get("v") != _version(conn, user.id):
+    if user is None or not user.active or request.session.get("v") != user.session_stamp:
         request.session.clear()
         raise LoginRequired()
     request.state.user = user
     return user
-
-
-def _version(conn: sa.Connection, user_id: int) -> str:
-    from shidian.web.db.schema import users
-
-    stamp = conn.execute(sa.select(users.c.password_changed_at).where(users.c.id == user_id)).scalar()
-    return str(stamp)
-
-
-def session_version(conn: sa.Connection, user_id: int) -> str:
-    """Bound into the session at login: a password change signs every old session out."""
-    return _version(conn, user_id)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -59,8 +59,8 @@ def check_files(files: Iterable[tuple[str, bytes]]) -> tuple[Path, list[Problem]
     if problems:
         return staging, problems, None
     assert inputs is not None
-    manifest = {"files": manifest, "year": inputs.params.year, "cases": inputs.cases.num_rows}
-    return staging, [], manifest
+    dataset: dict[str, Any] = {"files": manifest, "year": inputs.params.year, "cases": inputs.cases.num_rows}
+    return staging, [], dataset
 
 
 def commit_dataset(

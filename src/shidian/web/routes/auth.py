@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from shidian.web import audit
 from shidian.web.accounts import authenticate
-from shidian.web.deps import Conn, CurrentUser, check_csrf, session_version
+from shidian.web.deps import Conn, CurrentUser, check_csrf
 from shidian.web.security import new_csrf_token, recent_failures, record_attempt
 from shidian.web.templating import gettext, render
 
@@ -54,7 +54,7 @@ def login(
         message = gettext("Wrong user name or password.")
         return render(request, "login.html", {"next": _safe_next(next), "error": message}, 401)
     request.session.clear()
-    request.session.update({"uid": user.id, "v": session_version(conn, user.id), "csrf": new_csrf_token()})
+    request.session.update({"uid": user.id, "v": user.session_stamp, "csrf": new_csrf_token()})
     audit.record(conn, request, user, "auth.login", username)
     return RedirectResponse(_safe_next(next), status_code=303)
 
