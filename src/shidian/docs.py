@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from shidian.drg.policy import PARAMS as DRG_PARAMS
+from shidian.insurance.policy import PARAMS as INSURANCE_PARAMS
 from shidian.policy import params_markdown
 
-PAGES = {
+PAGES: dict[str, Callable[[], str]] = {
     "docs/policies/drg.md": lambda: params_markdown("DRG policy parameters (DRG付费政策参数)", DRG_PARAMS),
+    "docs/policies/insurance.md": lambda: params_markdown(
+        "Resident insurance policy parameters (新农合/城乡居民医保政策参数)", INSURANCE_PARAMS
+    ),
 }
 
 

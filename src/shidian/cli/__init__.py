@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shidian.cli import demo, drg, web
+from shidian.cli import demo, drg, insurance, web
 
 app = typer.Typer(
     name="shidian",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(drg.app, name="drg")
 app.add_typer(demo.app, name="demo")
+app.add_typer(insurance.app, name="insurance")
 app.command("serve")(web.serve)
 demo.app.command("web")(web.demo_web)
 

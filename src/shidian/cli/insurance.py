@@ -1,0 +1,145 @@
+"""``shidian insurance``: resident medical insurance (城乡居民医保 / 新农合)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shidian.cli.output import err, fail_with_problems, out, progress_steps
+from shidian.insurance.batch import reimburse
+from shidian.insurance.io import read_inputs, write_outputs
+from shidian.insurance.policy import PARAMS, InsurancePolicy, parse_insurance_policy
+from shidian.policy import read_reference_policy, reference_policy_names
+from shidian.problems import Problem, Source
+
+app = typer.Typer(help="城乡居民医保/新农合补偿 (resident medical insurance).", no_args_is_help=True)
+
+DEFAULT_POLICY = "county-2010"
+PolicyOption = Annotated[str, typer.Option("--policy", help="参考政策名, 如 county-2010")]
+PolicyFileOption = Annotated[
+    Path | None, typer.Option("--policy-file", help="自定义政策文件 (TOML), 优先于 --policy")
+]
+
+
+def load_insurance_policy(
+    name: str, policy_file: Path | None
+) -> tuple[InsurancePolicy | None, list[Problem]]:
+    """The policy named, or the file given; problems name the file, key and line."""
+    if policy_file is not None:
+        if not policy_file.is_file():
+            return None, [
+                Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))
+            ]
+        return parse_insurance_policy(policy_file.read_text(encoding="utf-8"), str(policy_file))
+    try:
+        text, source = read_reference_policy("insurance", name)
+    except FileNotFoundError:
+        known = ", ".join(reference_policy_names("insurance"))
+        return None, [
+            Problem("policy.unknown", f"没有名为 {name} 的医保政策 (可选: {known})", Source("--policy"))
+        ]
+    return parse_insurance_policy(text, source)
+
+
+@app.command("reimburse")
+def reimburse_command(
+    data_dir: Annotated[
+        Path, typer.Argument(help="输入目录: persons, institutions, claims (及可选 villages, prior_year)")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录 (只在全部成功后写入)")],
+    policy: PolicyOption = DEFAULT_POLICY,
+    policy_file: PolicyFileOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
+) -> None:
+    """结算一个县一个年度的补偿: 逐笔补偿、基金台账、机构月度结算、村级公示、健康体检名单."""
+    loaded, problems = load_insurance_policy(policy, policy_file)
+    if loaded is None:
+        fail_with_problems(problems, as_json)
+    assert loaded is not None
+    if not data_dir.is_dir():
+        missing = Problem("insurance.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
+        fail_with_problems([missing], as_json)
+    record = None
+    with progress_steps(not as_json) as step:
+        step("读取输入 reading inputs")
+        inputs, problems, manifest = read_inputs(data_dir)
+        result = None
+        if inputs is not None:
+            result, problems = reimburse(inputs, loaded, progress=step)
+        if result is not None and result.ok and inputs is not None:
+            step("写出结果 writing outputs")
+            record = write_outputs(result, inputs, out_dir, policy=loaded, manifest=manifest)
+    if result is None:
+        fail_with_problems(problems, as_json)
+    assert result is not None
+    if not result.ok:
+        failed = [
+            Problem(
+                "insurance.check.failed",
+                f"自检未通过: {c.description}: {c.detail}",
+                Source("<run>", key=c.name),
+            )
+            for c in result.checks
+            if not c.ok
+        ]
+        fail_with_problems(failed, as_json, exit_code=3)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "run": record}, ensure_ascii=False, indent=2))
+        return
+    _print_summary(result.totals, loaded, out_dir, len(result.warnings))
+
+
+def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path, warnings: int) -> None:
+    table = Table(
+        title=f"新农合补偿 {t['year']} · {policy.source.meta.name} ({policy.name})", show_header=False
+    )
+    table.add_column("项目")
+    table.add_column("数值", justify="right")
+    for label, key in (
+        ("参合人数", "insured"),
+        ("就诊笔数", "claims"),
+        ("补偿 / 拒付", None),
+        ("基金收入(元)", "income"),
+        ("补偿支出(元)", "reimbursements"),
+        ("当年结余(元)", "balance"),
+        ("基金使用率", "use_ratio"),
+        ("目录外药品超标扣款(元)", "catalogue_deduction"),
+        ("机构应拨付合计(元)", "payable"),
+        ("公示行数", "notice_rows"),
+        ("健康体检名单(人)", "health_checks"),
+    ):
+        table.add_row(label, f"{t['paid']} / {t['rejected']}" if key is None else t[key])
+    out.print(table)
+    out.print(f"自检全部通过; 警告 {warnings} 条 (warnings.csv); 结果已写入 {out_dir}")
+
+
+@app.command("policy")
+def policy_command(
+    name: Annotated[str, typer.Argument(help="参考政策名")] = DEFAULT_POLICY,
+    policy_file: PolicyFileOption = None,
+) -> None:
+    """显示医保政策参数及其依据 (show a policy's parameters and the seed sentences behind them)."""
+    loaded, problems = load_insurance_policy(name, policy_file)
+    if loaded is None:
+        fail_with_problems(problems, False)
+    assert loaded is not None
+    meta = loaded.source.meta
+    table = Table(
+        title=f"{meta.name} ({meta.id}, 版本 {meta.version}, 依据 {meta.seed}, 自 {meta.effective_from} 起)"
+    )
+    for header in ("参数", "取值", "依据", "说明"):
+        table.add_column(header)
+    for param in PARAMS:
+        value = loaded.source.values[param.key]
+        if isinstance(value, tuple) and value and isinstance(value[0], Mapping):
+            value = "; ".join(f"{r['code']} {r['name']}: {r['annual_amount']} × {r['ratio']}" for r in value)
+        elif isinstance(value, tuple):
+            value = ", ".join(str(v) for v in value)
+        table.add_row(param.key, str(value), param.article, param.help)
+    out.print(table)
+    err.print(f"sha256 {loaded.source.sha256}")

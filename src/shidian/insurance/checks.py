@@ -1,0 +1,187 @@
+"""Invariants every insurance batch verifies about itself (自检).
+
+Each check is a plain function of a connection holding the batch's tables (``priced``,
+``claims_in``, ``institutions``, ``contributions``, ``ledger_reimbursements``,
+``ledger_monthly``, ``settlement``, ``village_summary``) returning one ``Check``. All are exact:
+every amount is a sum of fen, nothing is divided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+import duckdb
+
+from shidian.insurance.model import Check
+from shidian.insurance.policy import InsurancePolicy
+
+CheckFn = Callable[[duckdb.DuckDBPyConnection, InsurancePolicy, Mapping[str, str]], Check]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[object, ...]:
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def claims_priced_once(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
+) -> Check:
+    given, priced, distinct, bad = _one(
+        con,
+        """
+        SELECT (SELECT count(*) FROM claims_in), count(*), count(DISTINCT claim_id),
+               count(*) FILTER (WHERE status NOT IN ('paid', 'rejected') OR reason IS NULL OR reason = ''
+                                OR (status = 'rejected') <> (reject_code IS NOT NULL))
+        FROM priced
+        """,
+    )
+    return Check(
+        "claims_priced_once",
+        "每笔就诊恰好结算一次, 状态为 paid 或 rejected, 且有补偿计算说明",
+        given == priced == distinct and bad == 0,
+        f"输入 {given} 笔, 结算 {priced} 笔 (不同编号 {distinct}), 异常 {bad}",
+    )
+
+
+def amounts_bounded(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]) -> Check:
+    (bad,) = _one(
+        con,
+        """
+        SELECT count(*) FROM priced WHERE
+            reimbursement < 0 OR deductible < 0 OR reimbursable < 0
+            OR reimbursement > reimbursable OR reimbursable > total_cost
+            OR reimbursement + other_insurance_paid > total_cost AND status = 'paid'
+            OR status = 'rejected' AND (reimbursement <> 0 OR reimbursable <> 0 OR deductible <> 0)
+        """,
+    )
+    return Check(
+        "amounts_bounded",
+        "0 ≤ 报销金额 ≤ 可补偿费用 ≤ 医疗总费用; 报销 + 其他保险 ≤ 医疗总费用; 拒付为 0",
+        bad == 0,
+        f"违反的就诊 {bad} 笔",
+    )
+
+
+def caps_respected(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]) -> Check:
+    buckets, inpatient = _one(
+        con,
+        f"""
+        SELECT (SELECT count(*) FROM (SELECT person_id, cap_bucket, sum(cap_used) AS used, max(cap) AS cap
+                                      FROM priced WHERE cap_bucket IS NOT NULL GROUP BY ALL) WHERE used > cap),
+               (SELECT count(*) FROM (SELECT person_id, sum(reimbursement) AS r FROM priced
+                                      WHERE kind = 'inpatient' GROUP BY ALL) WHERE r > {policy.inpatient_cap})
+        """,
+    )
+    return Check(
+        "caps_respected",
+        f"每人每年住院补偿合计不超过封顶线 {policy.inpatient_cap}; 门诊统筹、病种定额等各封顶线亦然",
+        buckets == 0 and inpatient == 0,
+        f"超过封顶线的人·项 {buckets}, 住院超过封顶线的人 {inpatient}",
+    )
+
+
+def deductibles_bounded(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
+) -> Check:
+    highest = max(terms.deductible for terms in policy.levels.values())
+    (bad,) = _one(
+        con,
+        f"""
+        SELECT count(*) FROM (SELECT episode_id, sum(deductible) AS d FROM priced
+                              WHERE episode_id IS NOT NULL GROUP BY ALL) WHERE d > {highest}
+        """,
+    )
+    return Check(
+        "deductibles_bounded",
+        "同一疾病连续转诊 (一个住院过程) 的起付线合计不超过最高级别医院的起付线",
+        bad == 0,
+        f"超过的住院过程 {bad}",
+    )
+
+
+def ledger_reconciles(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, summary: Mapping[str, str]
+) -> Check:
+    claims, by_type, by_month, income = _one(
+        con,
+        """
+        SELECT (SELECT coalesce(sum(reimbursement), 0) FROM priced),
+               (SELECT coalesce(sum(amount), 0) FROM ledger_reimbursements),
+               (SELECT coalesce(sum(reimbursements), 0) FROM ledger_monthly),
+               (SELECT coalesce(sum(amount), 0) FROM contributions)
+        """,
+    )
+    ok = (
+        Decimal(str(claims))
+        == Decimal(str(by_type))
+        == Decimal(str(by_month))
+        == Decimal(summary["reimbursements"])
+        and Decimal(str(income)) == Decimal(summary["income"])
+        and Decimal(summary["balance"]) == Decimal(summary["income"]) - Decimal(summary["reimbursements"])
+    )
+    return Check(
+        "ledger_reconciles",
+        "基金台账: 按类型、按月的补偿支出之和 = 就诊补偿之和; 筹资之和 = 收入; 结余 = 收入 − 支出",
+        ok,
+        f"就诊 {claims}, 按类型 {by_type}, 按月 {by_month}; 筹资 {income}, 收入 {summary['income']}",
+    )
+
+
+def settlement_reconciles(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
+) -> Check:
+    claims, statements, direct, bad = _one(
+        con,
+        f"""
+        SELECT (SELECT coalesce(sum(reimbursement), 0) FROM priced WHERE year(end_date) = {policy.year}),
+               (SELECT coalesce(sum(approved), 0) FROM settlement),
+               (SELECT coalesce(sum(p.reimbursement), 0) FROM priced p JOIN institutions i USING (institution_id)
+                WHERE i.designated = 0 AND year(p.end_date) = {policy.year}),
+               (SELECT count(*) FROM settlement WHERE payable <> advanced - rejected_amount - adjustment
+                                                                 - catalogue_deduction
+                                                  OR catalogue_deduction < 0)
+        """,
+    )
+    ok = Decimal(str(claims)) == Decimal(str(statements)) + Decimal(str(direct)) and bad == 0
+    return Check(
+        "settlement_reconciles",
+        "机构月度结算: 应付 = 垫付 − 拒付 − 调整 − 目录外药品扣款; Σ核准 + 非定点直接报销 = Σ就诊补偿",
+        ok,
+        f"就诊补偿 {claims}, 机构核准 {statements}, 直接报销 {direct}, 不平衡 {bad}",
+    )
+
+
+def notice_reconciles(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]) -> Check:
+    claims, villages, listed = _one(
+        con,
+        """
+        SELECT (SELECT coalesce(sum(reimbursement), 0) FROM priced WHERE status = 'paid'),
+               (SELECT coalesce(sum(reimbursement), 0) FROM village_summary),
+               (SELECT coalesce(sum(listed_amount) + sum(outpatient_amount), 0) FROM village_summary)
+        """,
+    )
+    return Check(
+        "notice_reconciles",
+        "公示: 各村公示金额与汇总之和 = 就诊补偿之和",
+        Decimal(str(claims)) == Decimal(str(villages)) == Decimal(str(listed)),
+        f"就诊补偿 {claims}, 各村合计 {villages}, 公示与门诊汇总 {listed}",
+    )
+
+
+CHECKS: tuple[CheckFn, ...] = (
+    claims_priced_once,
+    amounts_bounded,
+    caps_respected,
+    deductibles_bounded,
+    ledger_reconciles,
+    settlement_reconciles,
+    notice_reconciles,
+)
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, summary: Mapping[str, str]
+) -> list[Check]:
+    return [check(con, policy, summary) for check in CHECKS]

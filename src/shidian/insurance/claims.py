@@ -1,0 +1,357 @@
+"""Claims (报销): reimbursable cost, deductible, reimbursement and rule trail, for many or one.
+
+``price_claims(claims, persons, institutions, policy, prior)`` is the one implementation the
+county-year batch and the discharge desk share. Claims are priced per person in the order
+``(start_date, end_date, claim_id)``, after everything ``prior`` records; so pricing a year in
+one batch, or one claim at a time with ``state_after`` carried from claim to claim, gives the
+same rows to the fen (pinned by a hypothesis test).
+
+The work is columnar: an Arrow claim frame (``frame.claim_frame``) and DuckDB projections over
+it, each appending its columns by position. What depends on a person's earlier claims uses
+window functions, never a loop per claim:
+
+* a cap (封顶线): ``paid_i = min(cap, used + Σ_{j≤i} a_j) − min(cap, used + Σ_{j<i} a_j)``
+  over the claims of one person and cap bucket, ``used`` coming from ``prior``;
+* the deductible of an inpatient stay: waivers, the transfer rule and the county rule, as
+  windows over the person's and the episode's earlier stays (``deductible.py``).
+
+Rules and their seed sentences: ``docs/insurance.md``; rule ids: ``model.RULE_LABELS``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shidian.insurance import trail
+from shidian.insurance.deductible import inpatient_deductibles
+from shidian.insurance.frame import align, claim_frame, query
+from shidian.insurance.model import EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
+from shidian.insurance.policy import InsurancePolicy
+from shidian.money import sql_round
+
+__all__ = ["PRICED_COLUMNS", "price_claims", "reverse_claim", "state_after"]
+
+#: Columns of a priced claim, in order (claims_out.csv). Money is DECIMAL(18,2).
+PRICED_COLUMNS = (
+    "claim_id",
+    "person_id",
+    "institution_id",
+    "kind",
+    "start_date",
+    "end_date",
+    "month",
+    "status",
+    "rule",
+    "reject_code",
+    "level",
+    "total_cost",
+    "self_pay",
+    "partial_total",
+    "partial_counted",
+    "reimbursable",
+    "deductible",
+    "deductible_rule",
+    "pooled_cost",
+    "ratio",
+    "general_fee_paid",
+    "amount_before_cap",
+    "coordination_limit",
+    "cap_bucket",
+    "cap",
+    "cap_before",
+    "cap_used",
+    "cap_after",
+    "reimbursement",
+    "other_insurance_paid",
+    "desk_paid",
+    "drug_cost",
+    "catalogue_external_drug_cost",
+    "episode_id",
+    "deductible_basis",
+    "county_counted",
+    "reason",
+)
+
+
+def _money(value: Decimal) -> str:
+    return f"CAST('{value}' AS DECIMAL(18,2))"
+
+
+def _ratio(value: Decimal) -> str:
+    return f"CAST('{value}' AS DECIMAL(9,4))"
+
+
+def _in(values: tuple[object, ...]) -> str:
+    return (
+        "(" + ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values) + ")"
+        if values
+        else "(NULL)"
+    )
+
+
+def price_claims(
+    claims: pa.Table,
+    persons: pa.Table,
+    institutions: pa.Table,
+    policy: InsurancePolicy,
+    prior: PriorState | None = None,
+) -> pa.Table:
+    """Price ``claims`` after ``prior``: one row per claim, ``PRICED_COLUMNS``, by claim_id.
+
+    ``claims`` has ``model.CLAIMS_SCHEMA``'s columns; ``persons`` at least ``person_id,
+    category, insured``; ``institutions`` at least ``institution_id, level, designated,
+    in_county``. Never raises for bad data: a claim the fund does not pay is ``rejected`` with
+    its reason (cross-table input problems are ``validate.validate_inputs``'s job).
+    """
+    state = prior or PriorState()
+    frame = claim_frame(claims, persons, institutions, policy)
+    n = frame.num_rows
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = true")
+        con.register("prior_usage", state.usage)
+        con.register("prior_episodes", state.episodes)
+        con.register("frame", frame)
+        frame = _append(frame, _projection(con, _base_sql(policy), n))
+        con.register("frame", frame)
+        con.execute(
+            "CREATE TABLE ip AS SELECT rid, claim_id, person_id, ord, level, transfer_of, rule, category, "
+            "total_cost, tcm_cost FROM frame WHERE kind = 'inpatient'"
+        )
+        frame = _append(frame, align(inpatient_deductibles(con, policy, n), n))
+        con.register("frame", frame)
+        frame = _append(frame, _projection(con, _amounts_sql(policy), n))
+        con.register("frame", frame)
+        frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
+        con.register("frame", frame)
+        columns = ", ".join(PRICED_COLUMNS[:-1])
+        final = f"SELECT rid, {columns}, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
+        return _projection(con, final, n)
+    finally:
+        con.close()
+
+
+def _append(frame: pa.Table, columns: pa.Table) -> pa.Table:
+    for name in columns.column_names:
+        frame = frame.append_column(name, columns.column(name))
+    return frame
+
+
+def _projection(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> pa.Table:
+    """Run a row-by-row query over ``frame`` (first column ``rid``); check the order held."""
+    result = query(con, sql, n)
+    rid = result.column("rid").to_numpy()
+    if len(rid) != n or not np.array_equal(rid, np.arange(n)):
+        raise AssertionError("a projection over the claim frame changed the row order")
+    return result.drop_columns(["rid"])
+
+
+def _partial_counted_sql(policy: InsurancePolicy) -> str:
+    """部分支付项目计入可补偿费用的金额 (rounded once, half up, to the fen)."""
+    items = ("special_exam", "special_treatment", "blood", "special_material")
+    total = " + ".join(items)
+    if policy.partial_reading == "formula_line":
+        excluded = (
+            f"(special_exam + special_treatment + blood) * {_ratio(policy.formula_items_excluded)}"
+            f" + special_material * {_ratio(policy.formula_material_excluded)}"
+        )
+        return f"({total}) - {sql_round(excluded, 2)}"
+    limit = _money(policy.partial_threshold)
+    within, above = _ratio(policy.partial_share_within), _ratio(policy.partial_share_above)
+    if policy.partial_bands == "banded":
+        parts = [f"{within} * least({i}, {limit}) + {above} * greatest({i} - {limit}, 0)" for i in items]
+    else:
+        parts = [f"CASE WHEN {i} <= {limit} THEN {within} * {i} ELSE {above} * {i} END" for i in items]
+    return f"CASE WHEN {total} = 0 THEN 0 ELSE {sql_round(' + '.join(parts), 2)} END"
+
+
+def _base_sql(policy: InsurancePolicy) -> str:
+    """Status, reason code, rule and the reimbursable amount of each claim (no other claim needed)."""
+    listed = "self_pay + special_exam + special_treatment + blood + special_material + tcm_cost + general_fee"
+    out_of_area = "(kind = 'inpatient' AND certificate = 1 AND in_county = 0)"
+    return f"""
+        SELECT rid, reject_code, CASE WHEN reject_code IS NULL THEN 'paid' ELSE 'rejected' END AS status,
+               CASE WHEN reject_code IS NOT NULL THEN 'rejected'
+                    WHEN kind = 'inpatient' AND delivery = 'normal' THEN 'delivery'
+                    WHEN kind = 'inpatient' THEN 'inpatient'
+                    WHEN cataract_eyes > 0 THEN 'cataract'
+                    WHEN chronic_code IS NOT NULL THEN 'chronic'
+                    WHEN tcm_fracture = 1 THEN 'tcm_fracture'
+                    ELSE 'outpatient' END AS rule,
+               month(end_date)::BIGINT AS month, partial_total,
+               CASE WHEN reject_code IS NULL THEN counted ELSE 0 END::DECIMAL(18,2) AS partial_counted,
+               CASE WHEN reject_code IS NULL THEN total_cost - self_pay - (partial_total - counted) ELSE 0 END
+                   ::DECIMAL(18,2) AS reimbursable
+        FROM (
+            SELECT rid, kind, delivery, cataract_eyes, chronic_code, tcm_fracture, end_date, total_cost, self_pay,
+                   (special_exam + special_treatment + blood + special_material)::DECIMAL(18,2) AS partial_total,
+                   ({_partial_counted_sql(policy)})::DECIMAL(18,2) AS counted,
+                   CASE
+                       WHEN insured IS NULL OR insured = 0 THEN 'not_insured'
+                       WHEN level IS NULL THEN 'unknown_institution'
+                       WHEN year(end_date) <> {policy.year} THEN 'outside_year'
+                       WHEN {listed} > total_cost THEN 'items_exceed_total'
+                       WHEN designated = 0 AND NOT {out_of_area} THEN 'not_designated'
+                       WHEN in_county = 0 AND NOT {out_of_area} AND referral = 0 AND transfer_of IS NULL
+                           THEN 'not_referred'
+                       WHEN kind = 'outpatient' AND cataract_eyes = 0 AND chronic_code IS NULL AND tcm_fracture = 0
+                            AND level NOT IN {_in(policy.outpatient_levels)} THEN 'outpatient_level'
+                   END AS reject_code
+            FROM frame
+        )
+    """
+
+
+def _amounts_sql(policy: InsurancePolicy) -> str:
+    """Each claim's reimbursement before its cap: ratio, fixed amounts, 一般诊疗费, coordination."""
+    level_ratio = (
+        "CASE level "
+        + " ".join(f"WHEN {lv} THEN {_ratio(t.ratio)}" for lv, t in policy.levels.items())
+        + " END"
+    )
+    increase = _ratio(policy.tcm_ratio_increase)
+    if policy.tcm_increase_mode == "points":
+        tcm_ratio = f"least(1, {level_ratio} + {increase})"
+    else:
+        tcm_ratio = f"least(1, {sql_round(f'({level_ratio}) * (1 + {increase})', 4)})"
+    return f"""
+        SELECT rid, deductible, deductible_rule, ratio, general_due, coordination_limit, pooled_cost, computed,
+               general_fee_paid,
+               least(computed, coalesce(coordination_limit, 0) - general_fee_paid)::DECIMAL(18,2) AS amount_before_cap,
+               CASE rule WHEN 'inpatient' THEN 'inpatient' WHEN 'delivery' THEN 'inpatient'
+                         WHEN 'outpatient' THEN 'outpatient' WHEN 'tcm_fracture' THEN 'tcm_fracture'
+                         WHEN 'chronic' THEN 'chronic:' || chronic_code END AS cap_bucket,
+               CASE rule WHEN 'inpatient' THEN {_money(policy.inpatient_cap)}
+                         WHEN 'delivery' THEN {_money(policy.inpatient_cap)}
+                         WHEN 'outpatient' THEN {_money(policy.outpatient_cap)}
+                         WHEN 'tcm_fracture' THEN {_money(policy.tcm_fracture_cap)}
+                         WHEN 'chronic' THEN chronic_amount END::DECIMAL(18,2) AS cap
+        FROM (
+            SELECT *,
+                   CASE WHEN rule IN ('inpatient', 'outpatient', 'chronic', 'tcm_fracture')
+                            THEN {sql_round("pooled_cost * ratio", 2)}
+                        WHEN rule = 'delivery' THEN least({_money(policy.delivery_amount)}, pooled_cost)
+                        WHEN rule = 'cataract'
+                            THEN least({_money(policy.cataract_amount_per_eye)} * cataract_eyes, pooled_cost)
+                        ELSE 0 END::DECIMAL(18,2) AS computed,
+                   least(general_due, coalesce(coordination_limit, 0))::DECIMAL(18,2) AS general_fee_paid
+            FROM (
+                SELECT *,
+                       CASE WHEN rule = 'inpatient' THEN greatest(reimbursable - deductible, 0)
+                            WHEN rule = 'outpatient' THEN reimbursable - general_due
+                            ELSE reimbursable END::DECIMAL(18,2) AS pooled_cost
+                FROM (
+                    SELECT rid, rule, chronic_code, chronic_amount, cataract_eyes, reimbursable,
+                           coalesce(stay_deductible, 0)::DECIMAL(18,2) AS deductible,
+                           CASE WHEN rule <> 'inpatient' THEN 'none'
+                                WHEN waive IS NOT NULL THEN waive
+                                WHEN level >= {policy.county_level} AND county_other > 0 THEN 'county_repeat'
+                                WHEN episode_before > 0 THEN 'transfer'
+                                ELSE 'standard' END AS deductible_rule,
+                           CASE WHEN rule = 'inpatient' AND tcm THEN {tcm_ratio}
+                                WHEN rule = 'inpatient' THEN {level_ratio}
+                                WHEN rule = 'outpatient' THEN {_ratio(policy.outpatient_ratio)}
+                                WHEN rule = 'chronic' THEN chronic_ratio
+                                WHEN rule = 'tcm_fracture' THEN {_ratio(policy.tcm_fracture_ratio)}
+                           END::DECIMAL(9,4) AS ratio,
+                           CASE WHEN rule = 'outpatient' AND level IN {_in(policy.general_fee_levels)}
+                                THEN least(general_fee, {_money(policy.general_fee_amount)}) ELSE 0 END
+                               ::DECIMAL(18,2) AS general_due,
+                           CASE WHEN status = 'paid' THEN greatest(total_cost - other_insurance_paid, 0) END
+                               ::DECIMAL(18,2) AS coordination_limit
+                    FROM frame
+                )
+            )
+        )
+    """
+
+
+_CAPS_SQL = """
+    WITH u AS (
+        SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL
+    ), s AS (
+        SELECT f.rid, f.cap, f.amount_before_cap, coalesce(u.prior_used, 0) AS prior_used,
+               sum(f.amount_before_cap) OVER (PARTITION BY f.person_id, f.cap_bucket ORDER BY f.ord
+                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+        FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket
+        WHERE f.cap IS NOT NULL
+    ), b AS (
+        SELECT s.*, least(cap, prior_used + running - amount_before_cap) AS lo, least(cap, prior_used + running) AS hi
+        FROM s
+    )
+    SELECT rid, (cap - lo)::DECIMAL(18,2) AS cap_before, (hi - lo)::DECIMAL(18,2) AS cap_used,
+           (cap - hi)::DECIMAL(18,2) AS cap_after
+    FROM b
+"""
+
+_REIMBURSEMENT_SQL = """
+    SELECT *, (general_fee_paid + coalesce(cap_used, amount_before_cap))::DECIMAL(18,2) AS reimbursement FROM frame
+"""
+
+
+def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState:
+    """The state a person's year is in after ``prior`` and the ``priced`` claims (both applied).
+
+    The desk keeps it per person, or rebuilds it from the person's stored priced claims with
+    ``state_after(stored)``. Rows are sorted, so equal states compare equal.
+    """
+    state = prior or PriorState()
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("priced", priced)
+        con.register("prior_usage", state.usage)
+        con.register("prior_episodes", state.episodes)
+        usage = con.sql(
+            """
+            SELECT person_id, bucket, sum(used)::DECIMAL(18,2) AS used FROM (
+                SELECT person_id, bucket, used FROM prior_usage
+                UNION ALL
+                SELECT person_id, cap_bucket, cap_used FROM priced WHERE cap_bucket IS NOT NULL
+            ) GROUP BY ALL ORDER BY person_id, bucket
+            """
+        ).to_arrow_table()
+        episodes = con.sql(
+            """
+            WITH rows AS (
+                SELECT claim_id, person_id, episode_id, episode_deductible AS d,
+                       episode_county_admissions AS county, TRUE AS old FROM prior_episodes
+                UNION ALL
+                SELECT claim_id, person_id, episode_id, deductible_basis, county_counted, FALSE
+                FROM priced WHERE kind = 'inpatient'
+            ), agg AS (
+                SELECT episode_id, max(d) AS d,
+                       coalesce(max(county) FILTER (WHERE old), 0) + coalesce(sum(county) FILTER (WHERE NOT old), 0) AS n
+                FROM rows GROUP BY episode_id
+            )
+            SELECT r.claim_id, r.person_id, r.episode_id, agg.d::DECIMAL(18,2) AS episode_deductible,
+                   agg.n::BIGINT AS episode_county_admissions
+            FROM rows r JOIN agg USING (episode_id) ORDER BY r.person_id, r.claim_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return PriorState(usage.cast(USAGE_SCHEMA), episodes.cast(EPISODES_SCHEMA))
+
+
+def reverse_claim(
+    claims: pa.Table,
+    claim_id: str,
+    persons: pa.Table,
+    institutions: pa.Table,
+    policy: InsurancePolicy,
+) -> tuple[pa.Table, PriorState]:
+    """冲正: recompute the person's year without ``claim_id``.
+
+    ``claims`` are all of the person's claims of the policy year (the one reversed among
+    them). Returns the re-priced remaining claims and the state they leave, which frees what
+    the reversed claim used of every cap and deductible.
+    """
+    remaining = claims.filter(pc.not_equal(claims.column("claim_id"), pa.scalar(claim_id)))
+    priced = price_claims(remaining, persons, institutions, policy)
+    return priced, state_after(priced)

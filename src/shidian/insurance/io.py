@@ -1,0 +1,382 @@
+"""Insurance file adapter (文件读写): DATA_DIR → ``InsuranceInputs``; results → OUT_DIR.
+
+Reading goes through ``shidian.tables`` (CSV in UTF-8 or GBK, or Excel; English or Chinese
+headers) and reports every problem with file, row and column. Writing is all or nothing: every
+file is built in a temporary folder next to OUT_DIR and moved in only when all are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shidian import __version__
+from shidian.insurance.model import CATEGORIES, DELIVERIES, KINDS, InsuranceInputs, ReimbursementResult
+from shidian.insurance.notice_pdf import write_notice_pdf
+from shidian.insurance.policy import InsurancePolicy
+from shidian.insurance.report import write_ledger_workbook, write_notice_workbook, write_statement
+from shidian.problems import Problem, Source
+from shidian.tables import Column, TableSpec, find_table, read_table
+
+_ZERO = Decimal(0)
+
+
+def _money(name: str, aliases: tuple[str, ...], label: str, *, required: bool = False) -> Column:
+    default = None if required else "0"
+    return Column(name, "money", aliases, required=required, default=default, min=_ZERO, label=label)
+
+
+def _flag(name: str, aliases: tuple[str, ...], label: str, default: str) -> Column:
+    return Column(name, "flag", aliases, required=False, default=default, label=label)
+
+
+PERSON_ID = Column("person_id", "str", ("人员编号", "个人编号", "参合人员编号"), label="人员编号")
+PERSONS = TableSpec(
+    "persons",
+    (
+        PERSON_ID,
+        Column("id_number", "str", ("身份证号", "身份证号码", "公民身份号码"), label="身份证号"),
+        Column("name", "str", ("姓名",), label="姓名"),
+        Column("household_id", "str", ("家庭编号", "户编号", "户号"), label="家庭编号"),
+        Column("category", "str", ("人员类别",), choices=CATEGORIES, label="人员类别"),
+        Column("village_code", "str", ("行政村代码", "村代码"), label="行政村代码"),
+        _flag("insured", ("本年度参合", "是否参合"), "本年度参合", "1"),
+    ),
+    key=("person_id",),
+)
+INSTITUTION_ID = Column("institution_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码")
+INSTITUTIONS = TableSpec(
+    "institutions",
+    (
+        INSTITUTION_ID,
+        Column("name", "str", ("医疗机构名称", "机构名称"), label="医疗机构名称"),
+        Column(
+            "level", "int", ("医院等级", "等级", "机构等级"), min=Decimal(1), max=Decimal(3), label="医院等级"
+        ),
+        Column("designated", "flag", ("定点医疗机构", "是否定点", "定点"), label="定点医疗机构"),
+        _flag("in_county", ("县内机构", "是否县内"), "县内机构", "1"),
+    ),
+    key=("institution_id",),
+)
+CLAIMS = TableSpec(
+    "claims",
+    (
+        Column("claim_id", "str", ("就诊编号", "报销单号"), label="就诊编号"),
+        PERSON_ID,
+        INSTITUTION_ID,
+        Column("kind", "str", ("就诊类型",), choices=KINDS, label="就诊类型"),
+        Column("start_date", "date", ("入院日期", "就诊日期", "开始日期"), label="开始日期"),
+        Column("end_date", "date", ("出院日期", "结束日期"), label="结束日期"),
+        _money("total_cost", ("医疗总费用", "总费用"), "医疗总费用", required=True),
+        _money("self_pay", ("自费费用", "自费"), "自费费用", required=True),
+        _money("special_exam", ("特检费",), "特检费"),
+        _money("special_treatment", ("特治费",), "特治费"),
+        _money("blood", ("血液费",), "血液费"),
+        _money("special_material", ("特材费", "特殊材料费"), "特殊材料费"),
+        _money("tcm_cost", ("中医药费用",), "中医药费用"),
+        Column(
+            "delivery",
+            "str",
+            ("分娩类型",),
+            required=False,
+            nullable=True,
+            choices=DELIVERIES,
+            label="分娩类型",
+        ),
+        Column(
+            "cataract_eyes",
+            "int",
+            ("白内障患眼数",),
+            required=False,
+            default="0",
+            min=_ZERO,
+            max=Decimal(2),
+            label="白内障患眼数",
+        ),
+        _money("other_insurance_paid", ("其他保险已付", "社保或商业保险已付"), "其他保险已付"),
+        Column(
+            "transfer_of",
+            "str",
+            ("转诊来源", "转自就诊编号"),
+            required=False,
+            nullable=True,
+            label="转诊来源",
+        ),
+        _flag("certificate", ("外出务工或上学证明", "外出证明"), "外出务工或上学证明", "0"),
+        _flag("referral", ("转诊手续",), "转诊手续", "0"),
+        Column(
+            "chronic_disease",
+            "str",
+            ("慢性病病种", "慢性病编码"),
+            required=False,
+            nullable=True,
+            label="慢性病病种",
+        ),
+        _flag("tcm_fracture", ("中医骨折非手术治疗",), "中医骨折非手术治疗", "0"),
+        _money("general_fee", ("一般诊疗费",), "一般诊疗费"),
+        _money("drug_cost", ("药品费用",), "药品费用"),
+        _money("catalogue_external_drug_cost", ("目录外药品费用",), "目录外药品费用"),
+        Column(
+            "desk_paid",
+            "money",
+            ("窗口垫付", "已垫付"),
+            required=False,
+            nullable=True,
+            min=_ZERO,
+            label="窗口垫付",
+        ),
+    ),
+    key=("claim_id",),
+)
+VILLAGES = TableSpec(
+    "villages",
+    (
+        Column("village_code", "str", ("行政村代码", "村代码"), label="行政村代码"),
+        Column("name", "str", ("行政村名称", "村名"), label="行政村名称"),
+    ),
+    key=("village_code",),
+)
+PRIOR_YEAR = TableSpec(
+    "prior_year",
+    (
+        PERSON_ID,
+        _money("reimbursement", ("上年度补偿金额", "补偿金额"), "上年度补偿金额", required=True),
+        _flag("health_check", ("上年度健康体检",), "上年度健康体检", "0"),
+    ),
+    key=("person_id",),
+)
+SPECS = (
+    ("persons", PERSONS, True),
+    ("institutions", INSTITUTIONS, True),
+    ("claims", CLAIMS, True),
+    ("villages", VILLAGES, False),
+    ("prior_year", PRIOR_YEAR, False),
+)
+
+
+def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], dict[str, dict[str, Any]]]:
+    """Read every input table of DATA_DIR. Returns (inputs or None, problems, file manifest)."""
+    problems: list[Problem] = []
+    manifest: dict[str, dict[str, Any]] = {}
+    tables: dict[str, pa.Table | None] = {}
+    sources: dict[str, str] = {}
+    for key, spec, required in SPECS:
+        path = find_table(data_dir, spec.name)
+        tables[key] = None
+        if path is None:
+            if required:
+                problems.append(
+                    Problem(
+                        "insurance.input.missing_file",
+                        f"缺少输入文件 {spec.name}.csv 或 {spec.name}.xlsx",
+                        Source(f"{spec.name}.csv"),
+                    )
+                )
+            continue
+        table, found = read_table(path, spec)
+        problems += found
+        tables[key] = table
+        sources[key] = path.name
+        manifest[path.name] = {"sha256": file_sha256(path), "rows": None if table is None else table.num_rows}
+    if problems:
+        return None, problems, manifest
+    persons, institutions, claims = tables["persons"], tables["institutions"], tables["claims"]
+    assert persons is not None and institutions is not None and claims is not None
+    inputs = InsuranceInputs(
+        persons=persons,
+        institutions=institutions,
+        claims=claims,
+        villages=tables["villages"],
+        prior_year=tables["prior_year"],
+        sources=sources,
+    )
+    return inputs, [], manifest
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+STATEMENTS_DIR = "statements"
+NOTICES_DIR = "notices"
+
+
+def write_outputs(
+    result: ReimbursementResult,
+    inputs: InsuranceInputs,
+    out_dir: Path,
+    *,
+    policy: InsurancePolicy,
+    manifest: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Write every output into OUT_DIR at once; returns the run record written to run.json."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        csv_tables = {
+            "claims_out.csv": result.claims,
+            "ledger_contributions.csv": result.ledger.contributions,
+            "ledger_reimbursements.csv": result.ledger.reimbursements,
+            "ledger_monthly.csv": result.ledger.monthly,
+            "settlement.csv": result.settlement,
+            "notice.csv": result.notice,
+            "notice_villages.csv": result.villages,
+            "health_checks.csv": result.health_checks,
+        }
+        con = duckdb.connect(":memory:")
+        try:
+            for file_name, table in csv_tables.items():
+                con.register("t", table)
+                con.execute(f"COPY t TO '{staging / file_name}' (HEADER, DELIMITER ',')")
+                con.unregister("t")
+        finally:
+            con.close()
+        _write_warnings(result, staging / "warnings.csv")
+        write_ledger_workbook(result, staging / "ledger.xlsx", policy=policy)
+        _write_statements(result, inputs, staging / STATEMENTS_DIR, policy)
+        _write_notices(result, staging / NOTICES_DIR, policy)
+        outputs = {
+            str(path.relative_to(staging)): file_sha256(path)
+            for path in sorted(staging.rglob("*"))
+            if path.is_file()
+        }
+        record = run_record(result, policy, manifest, outputs)
+        (staging / "run.json").write_text(
+            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(os.listdir(staging)):
+            target = out_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(staging / name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return record
+
+
+def _groups(table: pa.Table, key: str) -> list[tuple[str, pa.Table]]:
+    """Consecutive runs of equal ``key`` in a table sorted by it, as zero-copy slices."""
+    n = table.num_rows
+    if n == 0:
+        return []
+    values = table.column(key).combine_chunks()
+    changes = pc.not_equal(values.slice(1), values.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(changes) + 1).tolist()]
+    ends = [*starts[1:], n]
+    return [(str(values[s].as_py()), table.slice(s, e - s)) for s, e in zip(starts, ends, strict=True)]
+
+
+def _write_statements(
+    result: ReimbursementResult, inputs: InsuranceInputs, folder: Path, policy: InsurancePolicy
+) -> None:
+    """One workbook per designated institution with claims: 月度结算 and 拒付明细."""
+    folder.mkdir()
+    names = dict(
+        zip(
+            inputs.institutions.column("institution_id").to_pylist(),
+            inputs.institutions.column("name").to_pylist(),
+            strict=True,
+        )
+    )
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("priced", result.claims)
+        con.register("settlement", result.settlement)
+        rejected = con.sql(
+            f"""
+            SELECT p.institution_id, p.claim_id, p.person_id, p.kind, p.start_date, p.end_date, p.month,
+                   p.total_cost, coalesce(p.desk_paid, 0)::DECIMAL(18,2) AS desk_paid, p.reason
+            FROM priced p WHERE p.status = 'rejected' AND year(p.end_date) = {policy.year}
+              AND p.institution_id IN (SELECT institution_id FROM settlement)
+            ORDER BY p.institution_id, p.end_date, p.claim_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    rejected_by = dict(_groups(rejected, "institution_id"))
+    for institution_id, months in _groups(result.settlement, "institution_id"):
+        write_statement(
+            folder / f"{institution_id}.xlsx",
+            institution_id=institution_id,
+            name=names.get(institution_id, ""),
+            months=months,
+            rejected=rejected_by.get(institution_id, rejected.slice(0, 0)),
+            policy=policy,
+        )
+
+
+def _write_notices(result: ReimbursementResult, folder: Path, policy: InsurancePolicy) -> None:
+    """One workbook and one printable PDF per village (公示), masked."""
+    folder.mkdir()
+    rows_by = dict(_groups(result.notice, "village_code"))
+    for summary in result.villages.to_pylist():
+        code = summary["village_code"]
+        rows = rows_by.get(code, result.notice.slice(0, 0))
+        write_notice_workbook(folder / f"{code}.xlsx", summary=summary, rows=rows, policy=policy)
+        write_notice_pdf(folder / f"{code}.pdf", summary=summary, rows=rows, policy=policy)
+
+
+def _write_warnings(result: ReimbursementResult, path: Path) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["code", "where", "message"])
+        for problem in result.warnings:
+            writer.writerow([problem.code, str(problem.where), problem.message])
+
+
+def run_record(
+    result: ReimbursementResult,
+    policy: InsurancePolicy,
+    manifest: Mapping[str, Mapping[str, Any]],
+    outputs: Mapping[str, str],
+) -> dict[str, Any]:
+    """The run record (run.json). No clock inside: the same inputs and policy give the same record."""
+    meta = policy.source.meta
+    identity = hashlib.sha256(
+        json.dumps(
+            {"code": __version__, "policy": policy.source.sha256, "inputs": manifest}, sort_keys=True
+        ).encode()
+    ).hexdigest()
+    return {
+        "run_id": identity[:16],
+        "kind": "insurance.reimbursement",
+        "code_version": __version__,
+        "policy": {
+            "id": meta.id,
+            "name": meta.name,
+            "version": meta.version,
+            "seed": meta.seed,
+            "source": policy.source.source,
+            "sha256": policy.source.sha256,
+        },
+        "inputs": dict(sorted(manifest.items())),
+        "totals": dict(result.totals),
+        "checks": [
+            {"name": c.name, "description": c.description, "ok": c.ok, "detail": c.detail}
+            for c in result.checks
+        ],
+        "warnings": len(result.warnings),
+        "outputs": dict(outputs),
+        "supersedes": None,
+    }

@@ -1,0 +1,195 @@
+"""The fund ledger (新农合基金台账): income by source and person category, spending, balance.
+
+Income (004 篇6 三(二)): every insured person brings ``funding.individual`` (paid by civil
+affairs for the categories in ``funding.civil_affairs_categories``), ``central``, ``region``,
+``city`` and ``county`` yuan. Spending: the reimbursements of paid claims, by type and
+institution level; the 一般诊疗费 part of an outpatient claim is its own type. 以收定支
+(三(三)): a month whose cumulative spending exceeds ``income × months elapsed ÷ 12 ×
+ledger.pace_ratio`` is a warning, and so is a year that spends more than it collects.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from shidian.insurance.model import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    MONEY,
+    RATIO,
+    RULE_LABELS,
+    SOURCE_LABELS,
+    Ledger,
+)
+from shidian.insurance.policy import InsurancePolicy
+from shidian.money import ZERO, div_round, round_fen
+from shidian.problems import Problem, Source
+
+TYPE_LABELS = {**RULE_LABELS, "outpatient": "门诊统筹补偿 (比例部分)", "general_fee": "一般诊疗费 (基金支付)"}
+TYPES = ("inpatient", "delivery", "outpatient", "general_fee", "chronic", "cataract", "tcm_fracture")
+
+
+def build_ledger(
+    persons: pa.Table, priced: pa.Table, policy: InsurancePolicy
+) -> tuple[Ledger, list[Problem]]:
+    """The year's ledger and its 以收定支 warnings."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("persons", persons)
+        con.register("priced", priced)
+        insured = dict(
+            con.execute(
+                "SELECT category, count(*) FROM persons WHERE insured = 1 GROUP BY category"
+            ).fetchall()
+        )
+        contributions = _contributions(insured, policy)
+        income = sum(contributions.column("amount").to_pylist(), ZERO)
+        reimbursements = con.sql(
+            f"""
+            WITH parts AS (
+                SELECT CASE WHEN rule = 'outpatient' THEN 'outpatient' ELSE rule END AS type, level,
+                       total_cost, reimbursement - general_fee_paid AS amount
+                FROM priced WHERE status = 'paid' AND reimbursement - general_fee_paid > 0
+                UNION ALL
+                SELECT 'general_fee', level, NULL, general_fee_paid FROM priced
+                WHERE status = 'paid' AND general_fee_paid > 0
+            )
+            SELECT type, level, count(*)::BIGINT AS claims, sum(total_cost)::DECIMAL(18,2) AS total_cost,
+                   sum(amount)::DECIMAL(18,2) AS amount
+            FROM parts GROUP BY type, level
+            ORDER BY list_position({list(TYPES)}, type), level
+            """
+        ).to_arrow_table()
+        labels = [TYPE_LABELS[t] for t in reimbursements.column("type").to_pylist()]
+        reimbursements = reimbursements.add_column(1, "type_label", pa.array(labels, pa.string()))
+        by_month = dict(
+            con.execute(
+                "SELECT month, sum(reimbursement) FROM priced WHERE status = 'paid' GROUP BY month"
+            ).fetchall()
+        )
+        counts = con.execute(
+            "SELECT count(*) FILTER (WHERE status = 'paid'), count(*) FILTER (WHERE status = 'rejected'), "
+            "coalesce(sum(reimbursement), 0) FROM priced"
+        ).fetchone()
+    finally:
+        con.close()
+    assert counts is not None
+    spent = Decimal(counts[2])
+    monthly, warnings = _monthly(by_month, income, policy)
+    summary = {
+        "year": str(policy.year),
+        "insured": str(sum(insured.values())),
+        "income": str(income),
+        "reimbursements": str(spent),
+        "balance": str(income - spent),
+        "use_ratio": "" if income == 0 else str(div_round(spent, income, 4)),
+        "claims_paid": str(counts[0]),
+        "claims_rejected": str(counts[1]),
+    }
+    for source in SOURCE_LABELS:
+        amounts = [
+            a
+            for s, a in zip(
+                contributions.column("source").to_pylist(),
+                contributions.column("amount").to_pylist(),
+                strict=True,
+            )
+            if s == source
+        ]
+        summary[f"income_{source}"] = str(sum(amounts, ZERO))
+    if spent > income:
+        warnings.append(
+            Problem(
+                "insurance.ledger.deficit",
+                f"{policy.year}年补偿支出 {spent} 元超过当年基金收入 {income} 元, 违背以收定支、收支平衡 (004 篇6 三(三))",
+                Source("<run>", key="ledger"),
+                "warning",
+            )
+        )
+    return Ledger(contributions, reimbursements, monthly, summary), warnings
+
+
+def _contributions(insured: dict[str, int], policy: InsurancePolicy) -> pa.Table:
+    """One row per source and category (in the orders of ``SOURCE_LABELS`` and ``CATEGORIES``)."""
+    rows = []
+    for source, source_label in SOURCE_LABELS.items():
+        for category in CATEGORIES:
+            civil = category in policy.civil_affairs_categories
+            if (source == "individual" and civil) or (source == "civil_affairs" and not civil):
+                continue
+            persons = insured.get(category, 0)
+            per_person = policy.per_person(source)
+            rows.append(
+                {
+                    "source": source,
+                    "source_label": source_label,
+                    "category": category,
+                    "category_label": CATEGORY_LABELS[category],
+                    "persons": persons,
+                    "per_person": per_person,
+                    "amount": per_person * persons,
+                }
+            )
+    schema = pa.schema(
+        [
+            ("source", pa.string()),
+            ("source_label", pa.string()),
+            ("category", pa.string()),
+            ("category_label", pa.string()),
+            ("persons", pa.int64()),
+            ("per_person", MONEY),
+            ("amount", MONEY),
+        ]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _monthly(
+    by_month: dict[int, Decimal], income: Decimal, policy: InsurancePolicy
+) -> tuple[pa.Table, list[Problem]]:
+    """Cumulative spending against the pro-rata income, month by month (12 rows)."""
+    rows = []
+    warnings: list[Problem] = []
+    cumulative = ZERO
+    for month in range(1, 13):
+        spent = Decimal(by_month.get(month, ZERO))
+        cumulative += spent
+        pro_rata = div_round(income * month, Decimal(12), 2)
+        limit = round_fen(pro_rata * policy.ledger_pace_ratio)
+        ahead = cumulative > limit
+        rows.append(
+            {
+                "month": month,
+                "reimbursements": spent,
+                "cumulative": cumulative,
+                "income_to_date": pro_rata,
+                "pace_limit": limit,
+                "use_ratio": None if income == 0 else div_round(cumulative, income, 4),
+                "ahead": int(ahead),
+            }
+        )
+        if ahead:
+            warnings.append(
+                Problem(
+                    "insurance.ledger.pace",
+                    f"{month}月累计补偿支出 {cumulative} 元超过当年收入按月均摊的 {limit} 元 "
+                    f"(收入 {income} × {month}/12 × {policy.ledger_pace_ratio}), 支出进度快于收入 (以收定支, 004 篇6 三(三))",
+                    Source("<run>", key=f"ledger.monthly.{month}"),
+                    "warning",
+                )
+            )
+    schema = pa.schema(
+        [
+            ("month", pa.int64()),
+            ("reimbursements", MONEY),
+            ("cumulative", MONEY),
+            ("income_to_date", MONEY),
+            ("pace_limit", MONEY),
+            ("use_ratio", RATIO),
+            ("ahead", pa.int8()),
+        ]
+    )
+    return pa.Table.from_pylist(rows, schema=schema), warnings

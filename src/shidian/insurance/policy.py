@@ -1,0 +1,432 @@
+"""Resident-insurance policy (新农合/城乡居民医保政策参数): 004 篇6's parameters, declared once.
+
+``PARAMS`` is the table every insurance policy file is validated against; ``InsurancePolicy``
+is the frozen, typed view the core computes with. ``docs/policies/insurance.md`` is generated
+from ``PARAMS``. Section numbers are 004 篇6's (三(四)1 = 三、主要内容 (四) 1.补偿范围).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shidian.insurance.model import CATEGORIES
+from shidian.policy import (
+    Converter,
+    Param,
+    Policy,
+    boolean,
+    choice,
+    decimal,
+    integer,
+    load_policy,
+    table_list,
+)
+from shidian.problems import Problem, Source
+
+ZERO, ONE = Decimal(0), Decimal(1)
+LEVELS = (1, 2, 3)
+
+
+def string_list(*options: str) -> Converter:
+    """A TOML array of distinct strings, each one of ``options`` (may be empty)."""
+
+    def convert(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or any(v not in options for v in value):
+            raise ValueError(f"应为 {' / '.join(options)} 组成的数组, 实际为 {value!r}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"数组中有重复值: {value!r}")
+        return tuple(str(v) for v in value)
+
+    return convert
+
+
+def level_list() -> Converter:
+    """A non-empty TOML array of distinct institution levels (1, 2, 3)."""
+
+    def convert(value: Any) -> tuple[int, ...]:
+        if (
+            not isinstance(value, list)
+            or not value
+            or any(isinstance(v, bool) or v not in LEVELS for v in value)
+            or len(set(value)) != len(value)
+        ):
+            raise ValueError(f"应为由 1、2、3 组成的非空数组, 实际为 {value!r}")
+        return tuple(sorted(int(v) for v in value))
+
+    return convert
+
+
+def _money() -> Converter:
+    def convert(value: Any) -> Decimal:
+        number: Decimal = decimal(min=ZERO)(value)
+        if number != number.quantize(Decimal("0.01")):
+            raise ValueError(f"金额最多两位小数, 实际为 {number}")
+        return number.quantize(Decimal("0.01"))
+
+    return convert
+
+
+def _ratio() -> Converter:
+    def convert(value: Any) -> Decimal:
+        number: Decimal = decimal(min=ZERO, max=ONE)(value)
+        if number != number.quantize(Decimal("0.0001")):
+            raise ValueError(f"比例最多四位小数, 实际为 {number}")
+        return number
+
+    return convert
+
+
+_LEVEL_PARAMS = tuple(
+    p
+    for level in LEVELS
+    for p in (
+        Param(
+            f"inpatient.level_{level}.deductible",
+            _money(),
+            "004 篇6 三(四)3",
+            f"{level}级医院住院起付线 (inpatient deductible at a level-{level} hospital), 元",
+        ),
+        Param(
+            f"inpatient.level_{level}.ratio",
+            _ratio(),
+            "004 篇6 三(四)3",
+            f"{level}级医院住院补偿比例 (inpatient reimbursement ratio at level {level})",
+        ),
+        Param(
+            f"catalogue.level_{level}.external_drug_limit",
+            _ratio(),
+            "004 篇6 三(四)1",
+            f"{level}级医院《基本目录》外药品费用占药品费用比例上限 (catalogue-external drug share limit)",
+        ),
+    )
+)
+
+PARAMS: tuple[Param, ...] = (
+    Param("fund.year", integer(min=1990, max=2200), "004 篇6 三(二)1", "政策年度 (the policy year)"),
+    Param("funding.individual", _money(), "004 篇6 三(二)1", "农民个人缴费, 元/人·年 (individual share)"),
+    Param("funding.central", _money(), "004 篇6 三(二)3", "中央财政补助, 元/人·年 (central subsidy)"),
+    Param("funding.region", _money(), "004 篇6 三(二)3", "自治区财政补助, 元/人·年 (region subsidy)"),
+    Param("funding.city", _money(), "004 篇6 三(二)3", "市级财政补助, 元/人·年 (city subsidy)"),
+    Param("funding.county", _money(), "004 篇6 三(二)3", "县级财政补助, 元/人·年 (county subsidy)"),
+    Param(
+        "funding.civil_affairs_categories",
+        string_list(*CATEGORIES),
+        "004 篇6 三(二)1",
+        "个人缴费由民政医疗救助基金支出的人员类别 (categories whose individual share civil affairs pays)",
+    ),
+    *_LEVEL_PARAMS,
+    Param(
+        "inpatient.annual_cap",
+        _money(),
+        "004 篇6 三(四)3",
+        "住院补偿封顶线, 元/人·年 (annual inpatient cap, includes flat delivery payments)",
+    ),
+    Param(
+        "inpatient.waived_categories",
+        string_list(*CATEGORIES),
+        "004 篇6 三(四)1",
+        "凭有效证件报销不设起付线的人员类别 (categories without a deductible)",
+    ),
+    Param(
+        "inpatient.county_level",
+        integer(min=1, max=3),
+        "004 篇6 三(四)1",
+        "“县级以上医院”的最低等级 (lowest level counted as county-level or above)",
+    ),
+    Param(
+        "inpatient.repeat_deductible",
+        choice("first_charged", "first_admission"),
+        "004 篇6 三(四)1 (本系统约定)",
+        "县级以上医院多次住院只计首次起付线: first_charged 首次计算了起付线的住院; "
+        "first_admission 首次住院, 即使其免起付线",
+    ),
+    Param(
+        "partial_pay.reading",
+        choice("sentence", "formula_line"),
+        "004 篇6 三(四)1 与 三(四)3 (两处矛盾, 本系统约定)",
+        "部分支付项目: sentence 按三(四)1 原句 1000元以内60%、以上50%计入可补偿费用; "
+        "formula_line 按三(四)3 公式行扣除 (特检+特治+血液)×60% + 特材×50%",
+    ),
+    Param(
+        "partial_pay.bands",
+        choice("banded", "step"),
+        "004 篇6 三(四)1 (本系统约定)",
+        "sentence 读法下 1000 元界值: banded 分段累进 (前1000元×60% + 超出部分×50%); step 整额按一档",
+    ),
+    Param("partial_pay.threshold", _money(), "004 篇6 三(四)1", "部分支付项目分段界值 (band limit), 元"),
+    Param(
+        "partial_pay.share_within",
+        _ratio(),
+        "004 篇6 三(四)1",
+        "界值以内计入可补偿费用的比例 (share counted up to the limit)",
+    ),
+    Param(
+        "partial_pay.share_above",
+        _ratio(),
+        "004 篇6 三(四)1",
+        "界值以上计入可补偿费用的比例 (share counted above the limit)",
+    ),
+    Param(
+        "partial_pay.formula_items_excluded",
+        _ratio(),
+        "004 篇6 三(四)3 公式",
+        "formula_line 读法: 特检、特治、血液费用扣除比例 (share of exam/treatment/blood subtracted)",
+    ),
+    Param(
+        "partial_pay.formula_material_excluded",
+        _ratio(),
+        "004 篇6 三(四)3 公式",
+        "formula_line 读法: 特殊材料费用扣除比例 (share of special materials subtracted)",
+    ),
+    Param(
+        "outpatient.ratio", _ratio(), "004 篇6 三(四)3", "门诊统筹每次补偿比例 (outpatient ratio per visit)"
+    ),
+    Param(
+        "outpatient.annual_cap",
+        _money(),
+        "004 篇6 三(四)2 (金额见另附门诊统筹方案, 本政策取值)",
+        "门诊统筹封顶线, 元/人·年 (annual outpatient cap)",
+    ),
+    Param(
+        "outpatient.pooled_levels",
+        level_list(),
+        "004 篇6 三(四)2、三(四)4",
+        "门诊统筹补偿的定点医疗机构等级 (levels where ordinary outpatient visits are pooled)",
+    ),
+    Param(
+        "outpatient.chronic_diseases",
+        table_list(code=str, name=str, annual_amount=_money(), ratio=_ratio()),
+        "004 篇6 三(四)3 (病种与定额本政策取值)",
+        "特殊病种(慢性病)门诊按病种定额补偿: 病种编码、名称、年度定额(元)、定额内补偿比例",
+    ),
+    Param(
+        "general_fee.amount",
+        _money(),
+        "002 篇四 二(二)",
+        "一般诊疗费收费标准, 在医保基金中支付 (general consultation fee paid by the fund), 元/次",
+    ),
+    Param(
+        "general_fee.levels",
+        level_list(),
+        "002 篇四 二(二)",
+        "执行一般诊疗费的基层医疗机构等级 (levels of primary institutions charging it)",
+    ),
+    Param(
+        "delivery.normal_amount",
+        _money(),
+        "004 篇6 三(四)1",
+        "住院分娩正常产每次定额补偿 (flat payment per normal delivery), 元",
+    ),
+    Param(
+        "cataract.amount_per_eye",
+        _money(),
+        "004 篇6 三(四)1",
+        "白内障门诊人工晶体植入每例患眼补偿 (flat payment per eye), 元",
+    ),
+    Param(
+        "tcm.inpatient_share",
+        _ratio(),
+        "004 篇6 三(四)1",
+        "中医药服务住院费用占总费用的比例下限 (含) (TCM share of an admission's cost)",
+    ),
+    Param(
+        "tcm.waive_deductible",
+        boolean(),
+        "004 篇6 三(四)1",
+        "中医药费用达到比例的住院不设起付线 (no deductible for such admissions)",
+    ),
+    Param(
+        "tcm.ratio_increase",
+        _ratio(),
+        "004 篇6 三(四)1",
+        "中医药费用达到比例的住院补偿比例提高幅度 (ratio increase)",
+    ),
+    Param(
+        "tcm.increase_mode",
+        choice("points", "relative"),
+        "004 篇6 三(四)1 (本系统约定)",
+        "“补偿比例同时提高10%”: points 加10个百分点; relative 乘以 1.1",
+    ),
+    Param(
+        "tcm.fracture_cap",
+        _money(),
+        "004 篇6 三(四)1",
+        "中医门诊骨折非手术治疗封顶线, 元/人·年 (annual cap)",
+    ),
+    Param(
+        "tcm.fracture_ratio",
+        _ratio(),
+        "004 篇6 三(四)1 (比例未载明, 本系统约定)",
+        "中医门诊骨折非手术治疗补偿比例 (ratio within the cap)",
+    ),
+    Param(
+        "notice.id_keep_head",
+        integer(min=0, max=10),
+        "004 篇6 三(五)2; PRODUCT 个人隐私",
+        "公示身份证号保留前几位 (leading ID digits shown)",
+    ),
+    Param(
+        "notice.id_keep_tail",
+        integer(min=0, max=8),
+        "004 篇6 三(五)2; PRODUCT 个人隐私",
+        "公示身份证号保留后几位 (trailing ID characters shown)",
+    ),
+    Param(
+        "notice.list_outpatient",
+        boolean(),
+        "004 篇6 三(五)2 (本系统约定)",
+        "公示是否逐笔列出普通门诊统筹补偿 (false: 按村汇总人次与金额)",
+    ),
+    Param(
+        "ledger.pace_ratio",
+        decimal(min=Decimal("0.01"), max=Decimal(10)),
+        "004 篇6 三(三)",
+        "以收定支预警: 累计支出超过 当年收入 × 已过月数/12 × 此比例 时预警 (pace warning ratio)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class LevelTerms:
+    """One institution level's terms: deductible, inpatient ratio, external drug limit."""
+
+    deductible: Decimal
+    ratio: Decimal
+    external_drug_limit: Decimal
+
+
+@dataclass(frozen=True)
+class ChronicDisease:
+    """特殊慢性病: code, name, annual fixed amount (年度定额) and the ratio within it."""
+
+    code: str
+    name: str
+    annual_amount: Decimal
+    ratio: Decimal
+
+
+@dataclass(frozen=True)
+class InsurancePolicy:
+    """A validated resident-insurance policy, typed. ``source`` keeps id, version and hash."""
+
+    source: Policy
+    year: int
+    funding: Mapping[str, Decimal]
+    civil_affairs_categories: tuple[str, ...]
+    levels: Mapping[int, LevelTerms]
+    inpatient_cap: Decimal
+    waived_categories: tuple[str, ...]
+    county_level: int
+    repeat_deductible: str
+    partial_reading: str
+    partial_bands: str
+    partial_threshold: Decimal
+    partial_share_within: Decimal
+    partial_share_above: Decimal
+    formula_items_excluded: Decimal
+    formula_material_excluded: Decimal
+    outpatient_ratio: Decimal
+    outpatient_cap: Decimal
+    outpatient_levels: tuple[int, ...]
+    chronic_diseases: tuple[ChronicDisease, ...]
+    general_fee_amount: Decimal
+    general_fee_levels: tuple[int, ...]
+    delivery_amount: Decimal
+    cataract_amount_per_eye: Decimal
+    tcm_share: Decimal
+    tcm_waive_deductible: bool
+    tcm_ratio_increase: Decimal
+    tcm_increase_mode: str
+    tcm_fracture_cap: Decimal
+    tcm_fracture_ratio: Decimal
+    notice_id_head: int
+    notice_id_tail: int
+    notice_list_outpatient: bool
+    ledger_pace_ratio: Decimal
+
+    @property
+    def name(self) -> str:
+        return self.source.meta.id
+
+    def per_person(self, source: str) -> Decimal:
+        """Yuan per insured person per year from ``source`` (个人缴费 for both individual sources)."""
+        return self.funding["individual" if source == "civil_affairs" else source]
+
+
+def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | None, list[Problem]]:
+    """Validate an insurance policy's TOML text; every problem names the file, key and line."""
+    policy, problems = load_policy(text, source, PARAMS)
+    if policy is None:
+        return None, problems
+    v: Mapping[str, Any] = policy.values
+    chronic = tuple(
+        ChronicDisease(r["code"], r["name"], r["annual_amount"], r["ratio"])
+        for r in v["outpatient.chronic_diseases"]
+    )
+    codes = [c.code for c in chronic]
+    if len(set(codes)) != len(codes) or any(not c.strip() for c in codes):
+        return None, [
+            Problem(
+                "policy.param.invalid",
+                "参数 outpatient.chronic_diseases 无效: 病种编码须非空且不重复",
+                Source(source, key="outpatient.chronic_diseases"),
+            )
+        ]
+    if v["notice.id_keep_head"] + v["notice.id_keep_tail"] > 14:
+        return None, [
+            Problem(
+                "policy.param.invalid",
+                "参数 notice.id_keep_head + notice.id_keep_tail 不得超过 14 (至少遮盖 4 位)",
+                Source(source, key="notice.id_keep_head"),
+            )
+        ]
+    levels = {
+        level: LevelTerms(
+            v[f"inpatient.level_{level}.deductible"],
+            v[f"inpatient.level_{level}.ratio"],
+            v[f"catalogue.level_{level}.external_drug_limit"],
+        )
+        for level in LEVELS
+    }
+    return (
+        InsurancePolicy(
+            source=policy,
+            year=v["fund.year"],
+            funding={s: v[f"funding.{s}"] for s in ("individual", "central", "region", "city", "county")},
+            civil_affairs_categories=v["funding.civil_affairs_categories"],
+            levels=levels,
+            inpatient_cap=v["inpatient.annual_cap"],
+            waived_categories=v["inpatient.waived_categories"],
+            county_level=v["inpatient.county_level"],
+            repeat_deductible=v["inpatient.repeat_deductible"],
+            partial_reading=v["partial_pay.reading"],
+            partial_bands=v["partial_pay.bands"],
+            partial_threshold=v["partial_pay.threshold"],
+            partial_share_within=v["partial_pay.share_within"],
+            partial_share_above=v["partial_pay.share_above"],
+            formula_items_excluded=v["partial_pay.formula_items_excluded"],
+            formula_material_excluded=v["partial_pay.formula_material_excluded"],
+            outpatient_ratio=v["outpatient.ratio"],
+            outpatient_cap=v["outpatient.annual_cap"],
+            outpatient_levels=v["outpatient.pooled_levels"],
+            chronic_diseases=chronic,
+            general_fee_amount=v["general_fee.amount"],
+            general_fee_levels=v["general_fee.levels"],
+            delivery_amount=v["delivery.normal_amount"],
+            cataract_amount_per_eye=v["cataract.amount_per_eye"],
+            tcm_share=v["tcm.inpatient_share"],
+            tcm_waive_deductible=v["tcm.waive_deductible"],
+            tcm_ratio_increase=v["tcm.ratio_increase"],
+            tcm_increase_mode=v["tcm.increase_mode"],
+            tcm_fracture_cap=v["tcm.fracture_cap"],
+            tcm_fracture_ratio=v["tcm.fracture_ratio"],
+            notice_id_head=v["notice.id_keep_head"],
+            notice_id_tail=v["notice.id_keep_tail"],
+            notice_list_outpatient=v["notice.list_outpatient"],
+            ledger_pace_ratio=v["ledger.pace_ratio"],
+        ),
+        [],
+    )

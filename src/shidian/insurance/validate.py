@@ -1,0 +1,286 @@
+"""Cross-column and cross-table checks of insurance inputs (输入校验).
+
+What a single cell's type cannot catch: GB 11643 ID numbers and birth dates, 12-digit village
+codes, duplicate ID numbers, dates in the wrong order, a delivery on an outpatient claim, an
+unknown chronic-disease code, transfers that point nowhere sensible. Every problem names the
+file, the row (``_row`` from the file adapter; else position + 2) and the column.
+
+Claims the fund does not pay (a person not insured, an unknown institution, listed items above
+the total cost, dates outside the policy year …) are *not* input problems: the batch contract
+prices them as ``rejected`` with the reason (``claims.price_claims``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shidian.insurance.id_number import id_number_errors
+from shidian.insurance.model import EPISODES_SCHEMA, InsuranceInputs, PriorState
+from shidian.insurance.policy import InsurancePolicy
+from shidian.problems import Problem, Severity, Source
+
+#: (code, severity, relation, column, SQL condition over the relation aliased t, message template).
+#: Relations: the input tables, ``persons_checked`` (persons with ``id_error`` and ``first_row`` of
+#: the ID number) and ``transfers`` (claims with a ``transfer_of``, and the claim it names).
+_ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
+    (
+        "insurance.person.bad_id_number",
+        "error",
+        "persons_checked",
+        "id_number",
+        "t.id_error IN ('format', 'check')",
+        "身份证号 {id_number} 不符合 GB 11643: 应为17位数字加校验码, 且校验码正确 (bad ID number)",
+    ),
+    (
+        "insurance.person.bad_birth_date",
+        "error",
+        "persons_checked",
+        "id_number",
+        "t.id_error = 'birth'",
+        "身份证号 {id_number} 中的出生日期不是有效日期 (bad birth date)",
+    ),
+    (
+        "insurance.person.duplicate_id_number",
+        "error",
+        "persons_checked",
+        "id_number",
+        "t.first_row IS NOT NULL AND t._row > t.first_row",
+        "身份证号 {id_number} 与前面的参合人员重复 (duplicate ID number)",
+    ),
+    (
+        "insurance.person.bad_village_code",
+        "error",
+        "persons",
+        "village_code",
+        "NOT regexp_full_match(t.village_code, '[0-9]{12}')",
+        "行政村代码 {village_code} 应为12位数字 (village code must have 12 digits)",
+    ),
+    (
+        "insurance.village.bad_code",
+        "error",
+        "villages",
+        "village_code",
+        "NOT regexp_full_match(t.village_code, '[0-9]{12}')",
+        "行政村代码 {village_code} 应为12位数字 (village code must have 12 digits)",
+    ),
+    (
+        "insurance.claim.dates_reversed",
+        "error",
+        "claims",
+        "start_date",
+        "t.start_date > t.end_date",
+        "开始日期 {start_date} 晚于结束日期 {end_date} (start after end)",
+    ),
+    (
+        "insurance.claim.delivery_outpatient",
+        "error",
+        "claims",
+        "delivery",
+        "t.delivery IS NOT NULL AND t.kind = 'outpatient'",
+        "门诊就诊不能有住院分娩类型 {delivery} (delivery on an outpatient claim)",
+    ),
+    (
+        "insurance.claim.outpatient_only",
+        "error",
+        "claims",
+        "chronic_disease",
+        "t.kind = 'inpatient' AND (t.chronic_disease IS NOT NULL OR t.tcm_fracture = 1)",
+        "特殊慢性病与中医门诊骨折治疗只适用于门诊 (outpatient-only item on an inpatient claim)",
+    ),
+    (
+        "insurance.claim.unknown_chronic_disease",
+        "error",
+        "claims",
+        "chronic_disease",
+        "t.chronic_disease IS NOT NULL AND t.kind = 'outpatient' "
+        "AND t.chronic_disease NOT IN (SELECT code FROM chronic)",
+        "特殊慢性病编码 {chronic_disease} 不在政策的病种表中 (unknown chronic disease)",
+    ),
+    (
+        "insurance.claim.conflicting_types",
+        "error",
+        "claims",
+        "cataract_eyes",
+        "t.kind = 'outpatient' AND (CAST(t.cataract_eyes > 0 AS INTEGER) + CAST(t.chronic_disease IS NOT NULL AS INTEGER)"
+        " + CAST(t.tcm_fracture = 1 AS INTEGER)) > 1",
+        "一次门诊只能是白内障手术、特殊慢性病、中医骨折治疗之一 (conflicting outpatient types)",
+    ),
+    (
+        "insurance.claim.other_above_total",
+        "error",
+        "claims",
+        "other_insurance_paid",
+        "t.other_insurance_paid > t.total_cost",
+        "其他保险已付 {other_insurance_paid} 大于医疗总费用 {total_cost}",
+    ),
+    (
+        "insurance.claim.drugs_above_total",
+        "error",
+        "claims",
+        "drug_cost",
+        "t.drug_cost > t.total_cost",
+        "药品费用 {drug_cost} 大于医疗总费用 {total_cost}",
+    ),
+    (
+        "insurance.claim.external_above_drugs",
+        "error",
+        "claims",
+        "catalogue_external_drug_cost",
+        "t.catalogue_external_drug_cost > t.drug_cost",
+        "目录外药品费用 {catalogue_external_drug_cost} 大于药品费用 {drug_cost}",
+    ),
+    (
+        "insurance.claim.transfer_other_person",
+        "error",
+        "transfers",
+        "transfer_of",
+        "t.parent_person <> t.person_id",
+        "转诊来源 {transfer_of} 是另一参合人员的就诊 (transfer from another person's claim)",
+    ),
+    (
+        "insurance.claim.transfer_not_inpatient",
+        "error",
+        "transfers",
+        "transfer_of",
+        "t.kind <> 'inpatient' OR (t.parent_person = t.person_id AND t.parent_kind <> 'inpatient')",
+        "转诊只能在住院之间: {claim_id} 或其来源 {transfer_of} 不是住院 (transfers link inpatient stays)",
+    ),
+    (
+        "insurance.claim.transfer_not_earlier",
+        "error",
+        "transfers",
+        "transfer_of",
+        "t.parent_person = t.person_id AND NOT t.parent_prior "
+        "AND (t.parent_start, t.parent_end, t.transfer_of) >= (t.start_date, t.end_date, t.claim_id)",
+        "转诊来源 {transfer_of} 不早于本次住院 {claim_id} (a transfer continues an earlier stay)",
+    ),
+    (
+        "insurance.claim.transfer_not_found",
+        "warning",
+        "transfers",
+        "transfer_of",
+        "t.parent_person IS NULL",
+        "转诊来源 {transfer_of} 不在本年度就诊数据中, 按新一次住院计算起付线 (transfer source not found)",
+    ),
+    (
+        "insurance.claim.already_priced",
+        "error",
+        "claims",
+        "claim_id",
+        "t.claim_id IN (SELECT claim_id FROM prior_episodes)",
+        "就诊编号 {claim_id} 已经结算过 (claim already priced)",
+    ),
+)
+
+
+def validate_inputs(
+    inputs: InsuranceInputs, policy: InsurancePolicy, prior: PriorState | None = None, limit: int = 200
+) -> list[Problem]:
+    """All cross-column problems of ``inputs`` (errors, and warnings), at most ``limit`` per check.
+
+    ``prior``: the discharge desk passes the person's state, so that a transfer may continue a
+    stay priced before (its ``episodes``) and a claim id may not be priced twice.
+    """
+    problems: list[Problem] = []
+    episodes = prior.episodes if prior is not None else EPISODES_SCHEMA.empty_table()
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        tables = {"persons": inputs.persons, "claims": inputs.claims, "villages": inputs.villages}
+        for name, table in tables.items():
+            if table is not None:
+                con.register(name, _with_rows(table))
+        con.register("prior_episodes", episodes)
+        con.register(
+            "chronic", pa.table({"code": pa.array([c.code for c in policy.chronic_diseases], pa.string())})
+        )
+        persons = _with_rows(inputs.persons)
+        con.register(
+            "person_ids",
+            pa.table(
+                {
+                    "_row": persons.column("_row"),
+                    "id_number": persons.column("id_number"),
+                    "id_error": id_number_errors(persons.column("id_number")),
+                }
+            ),
+        )
+        con.execute(
+            """
+            CREATE TABLE persons_checked AS
+            SELECT p._row, p.id_number, p.id_error, d.first_row
+            FROM person_ids p
+            LEFT JOIN (SELECT id_number, min(_row) AS first_row FROM persons GROUP BY id_number HAVING count(*) > 1) d
+              USING (id_number)
+            """
+        )
+        con.execute(
+            """
+            CREATE TABLE transfers AS
+            WITH t AS (SELECT * FROM claims WHERE transfer_of IS NOT NULL),
+            parents AS (
+                SELECT claim_id, person_id, kind, start_date, end_date, FALSE AS prior FROM claims
+                WHERE claim_id IN (SELECT transfer_of FROM t)
+                UNION ALL
+                SELECT DISTINCT claim_id, person_id, 'inpatient', NULL::DATE, NULL::DATE, TRUE FROM prior_episodes
+            )
+            SELECT t.*, p.person_id AS parent_person, p.kind AS parent_kind, p.start_date AS parent_start,
+                   p.end_date AS parent_end, p.prior AS parent_prior
+            FROM t LEFT JOIN parents p ON p.claim_id = t.transfer_of
+            """
+        )
+        relations = {"persons_checked": "persons", "transfers": "claims"}
+        checks = [c for c in _ROW_CHECKS if tables[relations.get(c[2], c[2])] is not None]
+        for relation in dict.fromkeys(c[2] for c in checks):  # one scan per relation: the rows with a problem
+            flags = [(i, c[4]) for i, c in enumerate(checks) if c[2] == relation]
+            columns = ", ".join(f"coalesce(({condition}), FALSE) AS _f{i}" for i, condition in flags)
+            where = " OR ".join(f"coalesce(({condition}), FALSE)" for _, condition in flags)
+            con.execute(f"CREATE TABLE bad_{relation} AS SELECT *, {columns} FROM {relation} t WHERE {where}")
+        for i, (code, severity, relation, column, _condition, template) in enumerate(checks):
+            table_name = relations.get(relation, relation)
+            cursor = con.execute(f"SELECT * FROM bad_{relation} WHERE _f{i} ORDER BY _row LIMIT {limit}")
+            names = [d[0] for d in cursor.description]
+            for values in cursor.fetchall():
+                row = dict(zip(names, values, strict=True))
+                shown = {k: ("(空)" if v is None else v) for k, v in row.items()}
+                problems.append(
+                    Problem(
+                        code,
+                        template.format(**shown),
+                        Source(inputs.source(table_name), int(row["_row"]), column),
+                        severity,
+                    )
+                )
+        problems += _partial_households(con, inputs, limit)
+    finally:
+        con.close()
+    return sorted(problems, key=lambda p: (p.where.file, p.where.row or 0))
+
+
+def _partial_households(con: duckdb.DuckDBPyConnection, inputs: InsuranceInputs, limit: int) -> list[Problem]:
+    """以家庭为单位参加 (004 篇6 二): a household with members both insured and not (warning)."""
+    rows = con.execute(
+        f"""
+        SELECT household_id, min(_row) AS first_row, count(*) FILTER (WHERE insured = 1) AS yes,
+               count(*) FILTER (WHERE insured = 0) AS no
+        FROM persons GROUP BY household_id HAVING yes > 0 AND no > 0 ORDER BY first_row LIMIT {limit}
+        """
+    ).fetchall()
+    return [
+        Problem(
+            "insurance.household.partial",
+            f"家庭 {household} 有 {yes} 人参合、{no} 人未参合: 新农合以家庭为单位参加 (004 篇6 二)",
+            Source(inputs.source("persons"), int(first_row), "household_id"),
+            "warning",
+        )
+        for household, first_row, yes, no in rows
+    ]
+
+
+def _with_rows(table: pa.Table) -> pa.Table:
+    if "_row" in table.column_names:
+        return table
+    rows = pc.add(pa.array(range(table.num_rows), pa.int64()), 2)
+    return table.append_column("_row", rows)

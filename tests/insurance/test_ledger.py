@@ -1,0 +1,83 @@
+"""The fund ledger: contributions by source and category (004 篇6 三(二)), spending, 以收定支 (三(三))."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shidian.insurance.claims import price_claims
+from shidian.insurance.ledger import build_ledger
+from shidian.insurance.model import claims_table
+from tests.insurance.helpers import INSTITUTIONS, D, claim, insurance_policy, persons
+
+
+def ledger_of(people, rows, policy=None):
+    policy = policy or insurance_policy()
+    priced = price_claims(claims_table(rows), people, INSTITUTIONS, policy)
+    return build_ledger(people, priced, policy)
+
+
+def test_004p6_3_2_contributions_by_source_and_category():
+    """三(二)1、3: individual 30, central 60, region 30, city 15, county 15 per insured person and year;
+    “五保户、低保户、特困户 … 个人筹资部分可由民政部门医疗救助基金中支出”.
+    Insured: 2 general, 1 wubao, 1 disabled; 1 general not insured (brings nothing):
+      individual 30 × 3 = 90 (general ×2, disabled); civil affairs 30 × 1 = 30 (wubao)
+      central 60 × 4 = 240; region 30 × 4 = 120; city 15 × 4 = 60; county 15 × 4 = 60; income 600.00
+    """
+    people = persons(
+        ("P1", "general"), ("P2", "general"), ("P3", "wubao"), ("P4", "disabled"), ("P5", "general", 0)
+    )
+    ledger, _ = ledger_of(people, [claim("A", "P1", "T1", "100.00")])
+    by = {(r["source"], r["category"]): r for r in ledger.contributions.to_pylist()}
+    assert by["individual", "general"]["amount"] == D("60.00") and by["individual", "general"]["persons"] == 2
+    assert by["individual", "disabled"]["amount"] == D("30.00")
+    assert by["civil_affairs", "wubao"]["amount"] == D("30.00") and ("individual", "wubao") not in by
+    assert by["central", "general"]["amount"] == D("120.00") and by["county", "wubao"]["amount"] == D("15.00")
+    s = ledger.summary
+    assert (s["income"], s["income_individual"], s["income_civil_affairs"]) == ("600.00", "90.00", "30.00")
+    assert (s["income_central"], s["income_region"], s["income_city"], s["income_county"]) == (
+        "240.00",
+        "120.00",
+        "60.00",
+        "60.00",
+    )
+
+
+def test_reimbursements_by_type_and_level_balance_and_use_rate():
+    """Spending: inpatient level 1 (1000 − 50) × 75% = 712.50; outpatient at the village clinic
+    10.00 一般诊疗费 + (50 − 10) × 30% = 12.00 → two ledger lines; income 2 × 150 = 300.00.
+      spent 712.50 + 22.00 = 734.50; balance 300 − 734.50 = −434.50; use rate 734.50 / 300 = 2.4483
+    """
+    people = persons(("P1", "general"), ("P2", "general"))
+    ledger, warnings = ledger_of(
+        people,
+        [
+            claim("A", "P1", "T1", "1000.00", month=3),
+            claim("B", "P2", "V1", "50.00", kind="outpatient", general_fee="10.00", month=3),
+        ],
+    )
+    lines = {(r["type"], r["level"]): r["amount"] for r in ledger.reimbursements.to_pylist()}
+    assert lines == {
+        ("inpatient", 1): D("712.50"),
+        ("outpatient", 1): D("12.00"),
+        ("general_fee", 1): D("10.00"),
+    }
+    assert ledger.summary["reimbursements"] == "734.50" and ledger.summary["balance"] == "-434.50"
+    assert ledger.summary["use_ratio"] == "2.4483"
+    codes = [w.code for w in warnings]
+    assert "insurance.ledger.deficit" in codes
+
+
+def test_004p6_3_3_pace_warning_when_spending_runs_ahead_of_income():
+    """以收定支: income 150 × 12 = 1800.00 → 150.00 a month. March spending 712.50 at level 1:
+    Jan, Feb: 0 ≤ 150, 300; Mar: 712.50 > 450.00 → warning; Apr: 712.50 > 600.00 → warning;
+    May: 712.50 ≤ 750.00 → none."""
+    people = persons(*((f"P{i}", "general") for i in range(12)))
+    ledger, warnings = ledger_of(people, [claim("A", "P1", "T1", "1000.00", month=3)])
+    months = {r["month"]: r for r in ledger.monthly.to_pylist()}
+    assert months[3]["income_to_date"] == D("450.00") and months[3]["ahead"] == 1
+    assert [m for m in range(1, 13) if months[m]["ahead"]] == [3, 4]
+    assert months[12]["use_ratio"] == Decimal("0.3958")  # 712.50 / 1800 = 0.39583…
+    assert [w.where.key for w in warnings if w.code == "insurance.ledger.pace"] == [
+        "ledger.monthly.3",
+        "ledger.monthly.4",
+    ]
