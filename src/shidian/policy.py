@@ -17,12 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from shidian.problems import Problem, Source
 
 Converter = Callable[[Any], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -285,3 +287,27 @@ def params_markdown(title: str, params: tuple[Param, ...]) -> str:
         default = "required" if p.default is None else f"`{p.default}`"
         lines.append(f"| `{p.key}` | {p.article} | {default} | {p.help} |")
     return "\n".join(lines) + "\n"
+
+
+def load_named_policy(
+    domain: str,
+    name: str,
+    policy_file: Path | None,
+    parse: Callable[[str, str], tuple[T | None, list[Problem]]],
+) -> tuple[T | None, list[Problem]]:
+    """A domain's policy: the file given, else the shipped policy named; problems name the file,
+    key and line, or list the shipped names when ``name`` is unknown."""
+    if policy_file is not None:
+        if not policy_file.is_file():
+            return None, [
+                Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))
+            ]
+        return parse(policy_file.read_text(encoding="utf-8"), str(policy_file))
+    try:
+        text, source = read_reference_policy(domain, name)
+    except FileNotFoundError:
+        known = ", ".join(reference_policy_names(domain))
+        return None, [
+            Problem("policy.unknown", f"没有名为 {name} 的{domain}政策 (可选: {known})", Source("--policy"))
+        ]
+    return parse(text, source)

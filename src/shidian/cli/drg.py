@@ -15,7 +15,7 @@ from shidian.drg.io import read_inputs, write_outputs
 from shidian.drg.policy import PARAMS, DrgPolicy, parse_drg_policy
 from shidian.drg.run_files import load_case_explanation, read_run_record
 from shidian.drg.settlement import settle
-from shidian.policy import read_reference_policy, reference_policy_names
+from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
@@ -28,20 +28,7 @@ PolicyFileOption = Annotated[
 
 def load_drg_policy(name: str, policy_file: Path | None) -> tuple[DrgPolicy | None, list[Problem]]:
     """The policy named, or the file given; problems name the file, key and line."""
-    if policy_file is not None:
-        if not policy_file.is_file():
-            return None, [
-                Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))
-            ]
-        return parse_drg_policy(policy_file.read_text(encoding="utf-8"), str(policy_file))
-    try:
-        text, source = read_reference_policy("drg", name)
-    except FileNotFoundError:
-        known = ", ".join(reference_policy_names("drg"))
-        return None, [
-            Problem("policy.unknown", f"没有名为 {name} 的DRG政策 (可选: {known})", Source("--policy"))
-        ]
-    return parse_drg_policy(text, source)
+    return load_named_policy("drg", name, policy_file, parse_drg_policy)
 
 
 @app.command("settle")

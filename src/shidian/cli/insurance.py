@@ -14,7 +14,7 @@ from shidian.cli.output import err, fail_with_problems, out, progress_steps
 from shidian.insurance.batch import reimburse
 from shidian.insurance.io import read_inputs, write_outputs
 from shidian.insurance.policy import PARAMS, InsurancePolicy, parse_insurance_policy
-from shidian.policy import read_reference_policy, reference_policy_names
+from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source
 
 app = typer.Typer(help="城乡居民医保/新农合补偿 (resident medical insurance).", no_args_is_help=True)
@@ -30,20 +30,7 @@ def load_insurance_policy(
     name: str, policy_file: Path | None
 ) -> tuple[InsurancePolicy | None, list[Problem]]:
     """The policy named, or the file given; problems name the file, key and line."""
-    if policy_file is not None:
-        if not policy_file.is_file():
-            return None, [
-                Problem("policy.file.missing", f"政策文件不存在: {policy_file}", Source(str(policy_file)))
-            ]
-        return parse_insurance_policy(policy_file.read_text(encoding="utf-8"), str(policy_file))
-    try:
-        text, source = read_reference_policy("insurance", name)
-    except FileNotFoundError:
-        known = ", ".join(reference_policy_names("insurance"))
-        return None, [
-            Problem("policy.unknown", f"没有名为 {name} 的医保政策 (可选: {known})", Source("--policy"))
-        ]
-    return parse_insurance_policy(text, source)
+    return load_named_policy("insurance", name, policy_file, parse_insurance_policy)
 
 
 @app.command("reimburse")

@@ -13,10 +13,11 @@ from decimal import Decimal
 
 import duckdb
 
-from shidian.drg.model import Check, SettlementParams
+from shidian.drg.model import SettlementParams
 from shidian.drg.point_value import monthly_budgets
 from shidian.drg.policy import DrgPolicy
 from shidian.money import POINT, ZERO
+from shidian.runs import Check
 
 HALF_POINT = POINT / 2  # half a unit of the 8th decimal
 HALF_FEN = Decimal("0.005")

@@ -7,7 +7,6 @@ files are built in a temporary folder next to OUT_DIR and moved in only when all
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,12 +20,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from shidian import __version__
 from shidian.drg.model import DrgInputs, SettlementParams, SettlementResult
 from shidian.drg.policy import DrgPolicy
 from shidian.drg.report import write_report
 from shidian.money import D
 from shidian.problems import Problem, Source
+from shidian.runs import file_sha256, run_record
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 ZERO_TEXT = "0"
@@ -308,16 +307,6 @@ def _reference_levels(
     return table, []
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# ---- writing ------------------------------------------------------------------------------
-
 OUTPUT_TABLES = {
     "case_points.csv": "case_points",
     "monthly.csv": "monthly",
@@ -357,7 +346,15 @@ def write_outputs(
             result, staging / "report.xlsx", policy=policy, hospitals=hospitals, report_cases=report_cases
         )
         outputs = {name: file_sha256(staging / name) for name in sorted(os.listdir(staging))}
-        record = run_record(result, policy, manifest, outputs)
+        record = run_record(
+            "drg.settlement",
+            policy.source,
+            manifest,
+            outputs,
+            result.totals,
+            result.checks,
+            len(result.warnings),
+        )
         (staging / "run.json").write_text(
             json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -377,41 +374,3 @@ def _write_warnings(result: SettlementResult, path: Path) -> None:
         writer.writerow(["code", "where", "message"])
         for problem in result.warnings:
             writer.writerow([problem.code, str(problem.where), problem.message])
-
-
-def run_record(
-    result: SettlementResult,
-    policy: DrgPolicy,
-    manifest: Mapping[str, Mapping[str, Any]],
-    outputs: Mapping[str, str],
-) -> dict[str, Any]:
-    """The run record (run.json): what was run on what, with what result. No clock inside:
-    the same inputs and policy give the same record."""
-    meta = policy.source.meta
-    identity = hashlib.sha256(
-        json.dumps(
-            {"code": __version__, "policy": policy.source.sha256, "inputs": manifest}, sort_keys=True
-        ).encode()
-    ).hexdigest()
-    return {
-        "run_id": identity[:16],
-        "kind": "drg.settlement",
-        "code_version": __version__,
-        "policy": {
-            "id": meta.id,
-            "name": meta.name,
-            "version": meta.version,
-            "seed": meta.seed,
-            "source": policy.source.source,
-            "sha256": policy.source.sha256,
-        },
-        "inputs": dict(sorted(manifest.items())),
-        "totals": dict(result.totals),
-        "checks": [
-            {"name": c.name, "description": c.description, "ok": c.ok, "detail": c.detail}
-            for c in result.checks
-        ],
-        "warnings": len(result.warnings),
-        "outputs": dict(outputs),
-        "supersedes": None,
-    }

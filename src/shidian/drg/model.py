@@ -14,6 +14,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from shidian.problems import Problem
+from shidian.runs import Check
 
 MONEY = pa.decimal128(18, 2)
 POINTS = pa.decimal128(38, 8)
@@ -77,16 +78,6 @@ class DrgInputs:
 
     def source(self, table: str) -> str:
         return self.sources.get(table, f"{table}.csv")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One invariant the settlement verified (结算自检): name, article, passed, detail."""
-
-    name: str
-    description: str
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True)

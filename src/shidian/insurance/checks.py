@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import duckdb
 
-from shidian.insurance.model import Check
 from shidian.insurance.policy import InsurancePolicy
+from shidian.runs import Check
 
 CheckFn = Callable[[duckdb.DuckDBPyConnection, InsurancePolicy, Mapping[str, str]], Check]
 

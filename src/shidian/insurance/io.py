@@ -7,7 +7,6 @@ file is built in a temporary folder next to OUT_DIR and moved in only when all a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,12 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shidian import __version__
 from shidian.insurance.model import CATEGORIES, DELIVERIES, KINDS, InsuranceInputs, ReimbursementResult
 from shidian.insurance.notice_pdf import write_notice_pdf
 from shidian.insurance.policy import InsurancePolicy
 from shidian.insurance.report import write_ledger_workbook, write_notice_workbook, write_statement
 from shidian.problems import Problem, Source
+from shidian.runs import file_sha256, run_record
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 _ZERO = Decimal(0)
@@ -205,16 +204,6 @@ def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], 
     return inputs, [], manifest
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# ---- writing ------------------------------------------------------------------------------
-
 STATEMENTS_DIR = "statements"
 NOTICES_DIR = "notices"
 
@@ -258,7 +247,15 @@ def write_outputs(
             for path in sorted(staging.rglob("*"))
             if path.is_file()
         }
-        record = run_record(result, policy, manifest, outputs)
+        record = run_record(
+            "insurance.reimbursement",
+            policy.source,
+            manifest,
+            outputs,
+            result.totals,
+            result.checks,
+            len(result.warnings),
+        )
         (staging / "run.json").write_text(
             json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -343,40 +340,3 @@ def _write_warnings(result: ReimbursementResult, path: Path) -> None:
         writer.writerow(["code", "where", "message"])
         for problem in result.warnings:
             writer.writerow([problem.code, str(problem.where), problem.message])
-
-
-def run_record(
-    result: ReimbursementResult,
-    policy: InsurancePolicy,
-    manifest: Mapping[str, Mapping[str, Any]],
-    outputs: Mapping[str, str],
-) -> dict[str, Any]:
-    """The run record (run.json). No clock inside: the same inputs and policy give the same record."""
-    meta = policy.source.meta
-    identity = hashlib.sha256(
-        json.dumps(
-            {"code": __version__, "policy": policy.source.sha256, "inputs": manifest}, sort_keys=True
-        ).encode()
-    ).hexdigest()
-    return {
-        "run_id": identity[:16],
-        "kind": "insurance.reimbursement",
-        "code_version": __version__,
-        "policy": {
-            "id": meta.id,
-            "name": meta.name,
-            "version": meta.version,
-            "seed": meta.seed,
-            "source": policy.source.source,
-            "sha256": policy.source.sha256,
-        },
-        "inputs": dict(sorted(manifest.items())),
-        "totals": dict(result.totals),
-        "checks": [
-            {"name": c.name, "description": c.description, "ok": c.ok, "detail": c.detail}
-            for c in result.checks
-        ],
-        "warnings": len(result.warnings),
-        "outputs": dict(outputs),
-        "supersedes": None,
-    }

@@ -19,6 +19,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from shidian.problems import Problem
+from shidian.runs import Check
 
 MONEY = pa.decimal128(18, 2)
 RATIO = pa.decimal128(9, 4)
@@ -174,16 +175,6 @@ class InsuranceInputs:
 
     def source(self, table: str) -> str:
         return self.sources.get(table, f"{table}.csv")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One invariant the batch verified (自检): name, description, passed, detail."""
-
-    name: str
-    description: str
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True)
