@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from shidian.cli.output import err, fail_with_problems, out, progress_steps
-from shidian.insurance.batch import reimburse
-from shidian.insurance.io import read_inputs, write_outputs
-from shidian.insurance.policy import PARAMS, InsurancePolicy, parse_insurance_policy
 from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source
+
+if TYPE_CHECKING:  # the engine is imported by the commands that use it: a fast CLI start-up
+    from shidian.insurance.policy import InsurancePolicy
 
 app = typer.Typer(help="城乡居民医保/新农合补偿 (resident medical insurance).", no_args_is_help=True)
 
@@ -30,6 +30,8 @@ def load_insurance_policy(
     name: str, policy_file: Path | None
 ) -> tuple[InsurancePolicy | None, list[Problem]]:
     """The policy named, or the file given; problems name the file, key and line."""
+    from shidian.insurance.policy import parse_insurance_policy
+
     return load_named_policy("insurance", name, policy_file, parse_insurance_policy)
 
 
@@ -44,6 +46,9 @@ def reimburse_command(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
 ) -> None:
     """结算一个县一个年度的补偿: 逐笔补偿、基金台账、机构月度结算、村级公示、健康体检名单."""
+    from shidian.insurance.batch import reimburse
+    from shidian.insurance.io import read_inputs, write_outputs
+
     loaded, problems = load_insurance_policy(policy, policy_file)
     if loaded is None:
         fail_with_problems(problems, as_json)
@@ -111,6 +116,8 @@ def policy_command(
     policy_file: PolicyFileOption = None,
 ) -> None:
     """显示医保政策参数及其依据 (show a policy's parameters and the seed sentences behind them)."""
+    from shidian.insurance.policy import PARAMS
+
     loaded, problems = load_insurance_policy(name, policy_file)
     if loaded is None:
         fail_with_problems(problems, False)
