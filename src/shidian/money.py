@@ -25,6 +25,8 @@ POINT = Decimal(1).scaleb(-POINT_SCALE)  # 0.00000001
 
 MONEY_SQL_TYPE = "DECIMAL(18,2)"
 POINTS_SQL_TYPE = "DECIMAL(38,8)"
+#: One case's points, weights and coefficients: int64-backed, twice as fast as DECIMAL(38,8).
+CASE_POINTS_SQL_TYPE = "DECIMAL(18,8)"
 WIDE_MONEY_SQL_TYPE = "DECIMAL(38,2)"
 
 

@@ -2,7 +2,8 @@
 
 000 篇6 第十一条 (高倍率/低倍率/正常病例), 第十四条 (整组单议), 第十六条 (病例点数),
 第十八条(二) (预拨点数). Builds ``case_calc`` in the settlement's DuckDB connection: one row
-per case with its category, the standards it used, its final and prepayment points.
+per case with its category, the standards it used, its final and prepayment points (a case's
+points are DECIMAL(18,8): below 10^10 points, a larger value is an error, never a wrap).
 
 Each rule is declared once in ``RULES`` (id, article, formula) for explanations; the SQL
 below implements the same formulas, rounding once per article quantity (half up, 8 decimals).
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from shidian.drg.policy import DrgPolicy
-from shidian.money import POINTS_SQL_TYPE, sql_div, sql_round
+from shidian.money import CASE_POINTS_SQL_TYPE, POINTS_SQL_TYPE, sql_div, sql_round
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,6 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
 
     Requires ``cases``, ``hospitals``, ``standards``, ``coefficients`` and ``all_stats``.
     """
-    normal = sql_round("s.base_points * k.coefficient", 8)
     con.execute(
         f"""
         CREATE VIEW case_base AS
@@ -74,10 +74,10 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
                (c.total_cost - c.unreasonable_cost)::DECIMAL(18,2) AS cost,
                c.review_approved = 1 AS review_approved, c.new_technology = 1 AS new_technology,
                s.base_points, s.n_drg, s.sum_drg, coalesce(s.stable, false) AS stable,
-               k.threshold_n, k.threshold_sum, k.high_multiple,
+               k.threshold_n, k.threshold_sum, k.high_multiple, k.high_threshold_sum, k.low_threshold_sum,
                CASE WHEN c.drg_code IS NOT NULL AND coalesce(s.stable, false) AND c.new_technology = 0
                     THEN k.coefficient ELSE CAST(1 AS {POINTS_SQL_TYPE}) END AS coefficient,
-               {normal} AS normal_points
+               k.normal_points
         FROM cases c
         JOIN hospitals h USING (hospital_id)
         LEFT JOIN standards s USING (drg_code)
@@ -85,14 +85,13 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
         """
     )
     con.execute(
-        f"""
+        """
         CREATE VIEW case_class AS
         SELECT *,
                CASE
                    WHEN drg_code IS NULL OR NOT stable OR new_technology THEN 'whole_group'
-                   WHEN cost * threshold_n > high_multiple * threshold_sum THEN 'high'
-                   WHEN cost * threshold_n < CAST({policy.low_ratio} AS {POINTS_SQL_TYPE}) * threshold_sum
-                       THEN 'low'
+                   WHEN cost * threshold_n > high_threshold_sum THEN 'high'
+                   WHEN cost * threshold_n < low_threshold_sum THEN 'low'
                    ELSE 'normal'
                END AS category
         FROM case_base
@@ -121,13 +120,17 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
     con.execute(
         f"""
         CREATE TABLE case_calc AS
-        SELECT *,
-               CAST(category_points + extra_points AS {POINTS_SQL_TYPE}) AS final_points,
+        SELECT case_id, hospital_id, level, month, drg_code, category,
+               total_cost, fund_paid, patient_cash, self_pay, unreasonable_cost, cost,
+               review_approved, new_technology,
+               CAST(base_points AS {CASE_POINTS_SQL_TYPE}) AS base_points,
+               CAST(coefficient AS {CASE_POINTS_SQL_TYPE}) AS coefficient,
+               CAST(extra_points AS {CASE_POINTS_SQL_TYPE}) AS extra_points,
+               CAST(category_points + extra_points AS {CASE_POINTS_SQL_TYPE}) AS final_points,
                CAST(CASE category
                    WHEN 'whole_group' THEN {sql_round(f"category_points * {policy.whole_group_prepay_ratio}", 8)}
                    ELSE category_points
-               END AS {POINTS_SQL_TYPE}) AS prepay_points,
-               'drg.points.' || category AS rule
+               END AS {CASE_POINTS_SQL_TYPE}) AS prepay_points
         FROM case_points_raw
         """
     )

@@ -102,6 +102,20 @@ def build_coefficients(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> Non
         LEFT JOIN l ON l.drg_code = s.drg_code AND l.level = lv.level
         """
     )
+    # What depends on the DRG and level only is computed here once per (DRG, level) rather than
+    # once per case: 第十六条(一) 正常病例点数 = 基准点数 × 差异系数, and the class thresholds of
+    # 第十一条 as exact sums (multiple × Σcost of the level; a case compares cost × n with them).
+    con.execute(
+        f"""
+        ALTER TABLE coefficients ADD COLUMN normal_points {POINTS_SQL_TYPE};
+        UPDATE coefficients SET normal_points = {sql_round("s.base_points * coefficients.coefficient", 8)}
+        FROM standards s WHERE s.drg_code = coefficients.drg_code;
+        ALTER TABLE coefficients ADD COLUMN high_threshold_sum DECIMAL(38,10);
+        ALTER TABLE coefficients ADD COLUMN low_threshold_sum DECIMAL(38,10);
+        UPDATE coefficients SET high_threshold_sum = high_multiple * threshold_sum,
+                                low_threshold_sum = CAST({policy.low_ratio} AS {POINTS_SQL_TYPE}) * threshold_sum;
+        """
+    )
 
 
 def level_inversions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str, int, str]]:

@@ -200,14 +200,11 @@ def _incentive_pool(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """One row per case, by case id. A case's points fit DECIMAL(18,8) (below 10^10 points; a
-    larger value is an error, never a silent wrap), which formats and stores twice as fast."""
+    """One row per case, by case id (the documented order of case_points.csv)."""
     return con.sql(
         """
-            SELECT case_id, hospital_id, month, drg_code, category,
-                   base_points::DECIMAL(18,8) AS base_points, coefficient::DECIMAL(18,8) AS coefficient,
-                   prepay_points::DECIMAL(18,8) AS prepay_points, final_points::DECIMAL(18,8) AS final_points,
-                   level, cost, unreasonable_cost, extra_points::DECIMAL(18,8) AS extra_points,
+            SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
+                   prepay_points, final_points, level, cost, unreasonable_cost, extra_points,
                    review_approved::TINYINT AS review_approved, new_technology::TINYINT AS new_technology
             FROM case_calc ORDER BY case_id
         """
