@@ -115,12 +115,23 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
         for name, table in tables.items():
             if table is not None:
                 con.register(name, _with_rows(table))
-        for code, table_name, column, condition, template in _ROW_CHECKS:
+        params = {"year": inputs.params.year}
+        suspect = set()  # one scan per table finds whether any row needs the per-check queries
+        for table_name in dict.fromkeys(check[1] for check in _ROW_CHECKS):
             if tables[table_name] is None:
+                continue
+            conditions = [check[3] for check in _ROW_CHECKS if check[1] == table_name]
+            any_bad = " OR ".join(f"coalesce({c}, false)" for c in conditions)
+            query = f"SELECT EXISTS (SELECT 1 FROM {table_name} t WHERE {any_bad})"
+            found = con.execute(query, params if "$year" in any_bad else None).fetchone()
+            if found is not None and found[0]:
+                suspect.add(table_name)
+        for code, table_name, column, condition, template in _ROW_CHECKS:
+            if table_name not in suspect:
                 continue
             cursor = con.execute(
                 f"SELECT * FROM {table_name} t WHERE {condition} ORDER BY _row LIMIT {limit}",
-                {"year": inputs.params.year} if "$year" in condition else None,
+                params if "$year" in condition else None,
             )
             names = [d[0] for d in cursor.description]
             for values in cursor.fetchall():
