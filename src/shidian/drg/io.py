@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import tomllib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -333,18 +334,27 @@ def write_outputs(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        con = duckdb.connect(":memory:")
-        try:
-            for file_name, attr in OUTPUT_TABLES.items():
-                con.register("t", getattr(result, attr))
-                con.execute(f"COPY t TO '{staging / file_name}' (HEADER, DELIMITER ',')")
-                con.unregister("t")
-        finally:
-            con.close()
-        _write_warnings(result, staging / "warnings.csv")
-        write_report(
-            result, staging / "report.xlsx", policy=policy, hospitals=hospitals, report_cases=report_cases
-        )
+        # report.xlsx is written by Python (xlsxwriter) while DuckDB, which releases the GIL,
+        # writes the CSV files: the two overlap instead of adding up.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            report = pool.submit(
+                write_report,
+                result,
+                staging / "report.xlsx",
+                policy=policy,
+                hospitals=hospitals,
+                report_cases=report_cases,
+            )
+            con = duckdb.connect(":memory:")
+            try:
+                for file_name, attr in OUTPUT_TABLES.items():
+                    con.register("t", getattr(result, attr))
+                    con.execute(f"COPY t TO '{staging / file_name}' (HEADER, DELIMITER ',')")
+                    con.unregister("t")
+            finally:
+                con.close()
+            _write_warnings(result, staging / "warnings.csv")
+            report.result()
         outputs = {name: file_sha256(staging / name) for name in sorted(os.listdir(staging))}
         record = run_record(
             "drg.settlement",
