@@ -160,6 +160,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
     manifest: dict[str, dict[str, Any]] = {}
     tables: dict[str, pa.Table | None] = {}
     sources: dict[str, str] = {}
+    hashing = ThreadPoolExecutor(max_workers=1)  # hashes files while the tables are read
     for key, spec, required in (
         ("hospitals", HOSPITALS, True),
         ("groups", GROUPS, True),
@@ -180,14 +181,15 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
                     )
                 )
             continue
+        digest = hashing.submit(file_sha256, path)
         table, found = read_table(path, spec)
         problems += found
         tables[key] = table
         sources[key] = path.name
-        manifest[path.name] = {
-            "sha256": file_sha256(path),
-            "rows": table.num_rows if table is not None else None,
-        }
+        manifest[path.name] = {"sha256": digest, "rows": table.num_rows if table is not None else None}
+    hashing.shutdown(wait=True)
+    for entry in manifest.values():
+        entry["sha256"] = entry["sha256"].result()
     params, found = read_settlement(data_dir / SETTLEMENT_FILE)
     problems += found
     if (data_dir / SETTLEMENT_FILE).is_file():
