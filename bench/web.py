@@ -88,7 +88,7 @@ def prepare(cases: int, workdir: Path, database_url: str, var_dir: Path) -> tupl
 
 
 async def sign_in(base: str, username: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=30)
+    client = httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(keepalive_expiry=4))
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token, "no CSRF token on /login"

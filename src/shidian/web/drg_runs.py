@@ -27,6 +27,8 @@ from shidian.web.db.schema import datasets, runs
 from shidian.web.security import now
 from shidian.web.store import dataset_dir, run_dir, write_case_parquet
 
+REPORT_CASES_LIMIT = 100_000
+
 INPUT_NAMES = (
     "hospitals",
     "drg_groups",
@@ -131,7 +133,17 @@ class RunExecutor:
                 raise RuntimeError("自检未通过: " + ", ".join(c.name for c in result.checks if not c.ok))
             self._progress(run_id, "写出结果")
             out = run_dir(self.var_dir, run_id)
-            record = write_outputs(result, out, policy=policy, manifest=manifest, hospitals=inputs.hospitals)
+            # Above REPORT_CASES_LIMIT cases the report leaves the case sheet out (writing a million
+            # rows of Excel takes minutes); case_points.csv is downloadable from the run page.
+            report_cases = None if result.case_points.num_rows <= REPORT_CASES_LIMIT else False
+            record = write_outputs(
+                result,
+                out,
+                policy=policy,
+                manifest=manifest,
+                hospitals=inputs.hospitals,
+                report_cases=report_cases,
+            )
             write_case_parquet(result.case_points, out / "case_points.parquet")
             with self.engine.begin() as conn:
                 conn.execute(
