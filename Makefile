@@ -44,8 +44,11 @@ i18n: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m shidian.docs .
 
+# Speed and memory targets, printed with PASS/FAIL (docs/performance.md). bench/web.py is run
+# on its own: it needs PostgreSQL and a few minutes.
 bench: $(STAMP)
 	$(BIN)/python bench/drg_settle.py
+	$(BIN)/python bench/insurance.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
