@@ -24,7 +24,7 @@ from tests.web.conftest import handworked_files
 
 RUN_TIMEOUT = 120
 #: The API operations of this page family (runs, datasets, imports).
-MY_API = r"^/api/drg/(runs(/\{run_id\}(/publish)?)?|datasets|imports)$"
+MY_API = r"^/api/"  # the whole API: dashboards, runs, imports, policies
 
 
 def _audit(app: FastAPI, action: str, target: str) -> list[dict[str, object]]:
@@ -262,8 +262,9 @@ def test_run_pages_load_nothing_from_outside(client_for, run_id):
 
 
 @pytest.mark.slow
-def test_the_drg_api_never_answers_500(web_app, client_for):
+def test_the_api_never_answers_500(web_app, client_for):
     import schemathesis
+    from hypothesis.errors import Unsatisfiable
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
         content_type_conformance,
@@ -295,7 +296,11 @@ def test_the_drg_api_never_answers_500(web_app, client_for):
                 response = case.call(headers=auth, cookies=cookies)
                 case.validate_response(response, checks=checks)
 
-            check()
+            try:
+                check()
+            except Unsatisfiable:
+                # nothing in this operation can be made invalid (e.g. free-text path parameters)
+                assert mode == schemathesis.GenerationMode.NEGATIVE, operation.path
 
 
 def test_the_app_owns_one_executor_and_shuts_it_down_on_shutdown(tmp_path):
