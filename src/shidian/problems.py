@@ -87,3 +87,24 @@ def format_problems(problems: list[Problem], limit: int = DEFAULT_REPORT_LIMIT) 
 
 def problems_json(problems: list[Problem]) -> str:
     return json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2)
+
+
+def problems_from_rows(
+    names: list[str],
+    rows: Iterable[tuple[object, ...]],
+    code: str,
+    template: str,
+    file: str,
+    column: str,
+    severity: Severity = "error",
+) -> list[Problem]:
+    """One Problem per offending row of a check query: ``template`` is formatted with the row's
+    values (a blank shown as ``(空)``) and the row's ``_row`` column names the line."""
+    found = []
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        shown = {k: ("(空)" if v is None else v) for k, v in row.items()}
+        found.append(
+            Problem(code, template.format(**shown), Source(file, int(str(row["_row"])), column), severity)
+        )
+    return found

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import duckdb
+import pyarrow as pa
 
 from shidian import __version__
 from shidian.policy import Policy
@@ -73,3 +80,51 @@ def run_record(
         "outputs": dict(outputs),
         "supersedes": None,
     }
+
+
+@contextmanager
+def staged_output(out_dir: Path) -> Iterator[Path]:
+    """A folder to write a run's outputs into; they land in ``out_dir`` together or not at all.
+
+    The folder sits next to ``out_dir`` (same file system, so the final moves are renames); on
+    an exception nothing is moved and the folder is removed.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        yield staging
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(os.listdir(staging)):
+            target = out_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(staging / name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_csv_tables(folder: Path, tables: Mapping[str, pa.Table]) -> None:
+    """Each Arrow table as ``folder/name``: UTF-8, header row, rows in the table's order."""
+    con = duckdb.connect(":memory:")
+    try:
+        for file_name, table in tables.items():
+            con.register("t", table)
+            con.execute(f"COPY t TO '{folder / file_name}' (HEADER, DELIMITER ',')")
+            con.unregister("t")
+    finally:
+        con.close()
+
+
+def output_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file below ``folder``, by relative path, in order."""
+    return {
+        str(path.relative_to(folder)): file_sha256(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def write_run_json(folder: Path, record: Mapping[str, Any]) -> None:
+    (folder / "run.json").write_text(
+        json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )

@@ -7,10 +7,6 @@ files are built in a temporary folder next to OUT_DIR and moved in only when all
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +22,14 @@ from shidian.drg.policy import DrgPolicy
 from shidian.drg.report import write_report
 from shidian.money import D
 from shidian.problems import Problem, Source
-from shidian.runs import file_sha256, run_record
+from shidian.runs import (
+    file_sha256,
+    output_hashes,
+    run_record,
+    staged_output,
+    write_csv_tables,
+    write_run_json,
+)
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 ZERO_TEXT = "0"
@@ -333,9 +336,7 @@ def write_outputs(
 
     ``report_cases``: put the cases into report.xlsx — None means "when they fit in a sheet".
     """
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_output(out_dir) as staging:
         # report.xlsx is written by Python (xlsxwriter) while DuckDB, which releases the GIL,
         # writes the CSV files: the two overlap instead of adding up.
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -347,34 +348,19 @@ def write_outputs(
                 hospitals=hospitals,
                 report_cases=report_cases,
             )
-            con = duckdb.connect(":memory:")
-            try:
-                for file_name, attr in OUTPUT_TABLES.items():
-                    con.register("t", getattr(result, attr))
-                    con.execute(f"COPY t TO '{staging / file_name}' (HEADER, DELIMITER ',')")
-                    con.unregister("t")
-            finally:
-                con.close()
+            write_csv_tables(staging, {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()})
             _write_warnings(result, staging / "warnings.csv")
             report.result()
-        outputs = {name: file_sha256(staging / name) for name in sorted(os.listdir(staging))}
         record = run_record(
             "drg.settlement",
             policy.source,
             manifest,
-            outputs,
+            output_hashes(staging),
             result.totals,
             result.checks,
             len(result.warnings),
         )
-        (staging / "run.json").write_text(
-            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in sorted(os.listdir(staging)):
-            os.replace(staging / name, out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_run_json(staging, record)
     return record
 
 

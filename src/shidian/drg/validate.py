@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from shidian.drg.model import DrgInputs
 from shidian.money import ONE, ZERO
-from shidian.problems import Problem, Source
+from shidian.problems import Problem, Source, problems_from_rows
 
 #: (code, table, column, SQL condition over the table aliased t, message template)
 _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -133,17 +133,14 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
                 f"SELECT * FROM {table_name} t WHERE {condition} ORDER BY _row LIMIT {limit}",
                 params if "$year" in condition else None,
             )
-            names = [d[0] for d in cursor.description]
-            for values in cursor.fetchall():
-                row = dict(zip(names, values, strict=True))
-                shown = {k: ("(空)" if v is None else v) for k, v in row.items()}
-                problems.append(
-                    Problem(
-                        code,
-                        template.format(**shown),
-                        Source(inputs.source(table_name), int(row["_row"]), column),
-                    )
-                )
+            problems += problems_from_rows(
+                [d[0] for d in cursor.description],
+                cursor.fetchall(),
+                code,
+                template,
+                inputs.source(table_name),
+                column,
+            )
         reference_name = "reference" if inputs.reference is not None else "cases"
         grouped = con.execute(f"SELECT count(*) FROM {reference_name} WHERE drg_code IS NOT NULL").fetchone()
         if (

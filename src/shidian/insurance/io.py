@@ -7,10 +7,6 @@ file is built in a temporary folder next to OUT_DIR and moved in only when all a
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +22,14 @@ from shidian.insurance.notice_pdf import write_notice_pdf
 from shidian.insurance.policy import InsurancePolicy
 from shidian.insurance.report import write_ledger_workbook, write_notice_workbook, write_statement
 from shidian.problems import Problem, Source
-from shidian.runs import file_sha256, run_record
+from shidian.runs import (
+    file_sha256,
+    output_hashes,
+    run_record,
+    staged_output,
+    write_csv_tables,
+    write_run_json,
+)
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 _ZERO = Decimal(0)
@@ -217,9 +220,7 @@ def write_outputs(
     manifest: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     """Write every output into OUT_DIR at once; returns the run record written to run.json."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_output(out_dir) as staging:
         csv_tables = {
             "claims_out.csv": result.claims,
             "ledger_contributions.csv": result.ledger.contributions,
@@ -230,43 +231,21 @@ def write_outputs(
             "notice_villages.csv": result.villages,
             "health_checks.csv": result.health_checks,
         }
-        con = duckdb.connect(":memory:")
-        try:
-            for file_name, table in csv_tables.items():
-                con.register("t", table)
-                con.execute(f"COPY t TO '{staging / file_name}' (HEADER, DELIMITER ',')")
-                con.unregister("t")
-        finally:
-            con.close()
+        write_csv_tables(staging, csv_tables)
         _write_warnings(result, staging / "warnings.csv")
         write_ledger_workbook(result, staging / "ledger.xlsx", policy=policy)
         _write_statements(result, inputs, staging / STATEMENTS_DIR, policy)
         _write_notices(result, staging / NOTICES_DIR, policy)
-        outputs = {
-            str(path.relative_to(staging)): file_sha256(path)
-            for path in sorted(staging.rglob("*"))
-            if path.is_file()
-        }
         record = run_record(
             "insurance.reimbursement",
             policy.source,
             manifest,
-            outputs,
+            output_hashes(staging),
             result.totals,
             result.checks,
             len(result.warnings),
         )
-        (staging / "run.json").write_text(
-            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in sorted(os.listdir(staging)):
-            target = out_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            os.replace(staging / name, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_run_json(staging, record)
     return record
 
 

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from shidian.insurance.id_number import id_number_errors
 from shidian.insurance.model import EPISODES_SCHEMA, InsuranceInputs, PriorState
 from shidian.insurance.policy import InsurancePolicy
-from shidian.problems import Problem, Severity, Source
+from shidian.problems import Problem, Severity, Source, problems_from_rows
 
 #: (code, severity, relation, column, SQL condition over the relation aliased t, message template).
 #: Relations: the input tables, ``persons_checked`` (persons with ``id_error`` and ``first_row`` of
@@ -241,18 +241,15 @@ def validate_inputs(
         for i, (code, severity, relation, column, _condition, template) in enumerate(checks):
             table_name = relations.get(relation, relation)
             cursor = con.execute(f"SELECT * FROM bad_{relation} WHERE _f{i} ORDER BY _row LIMIT {limit}")
-            names = [d[0] for d in cursor.description]
-            for values in cursor.fetchall():
-                row = dict(zip(names, values, strict=True))
-                shown = {k: ("(空)" if v is None else v) for k, v in row.items()}
-                problems.append(
-                    Problem(
-                        code,
-                        template.format(**shown),
-                        Source(inputs.source(table_name), int(row["_row"]), column),
-                        severity,
-                    )
-                )
+            problems += problems_from_rows(
+                [d[0] for d in cursor.description],
+                cursor.fetchall(),
+                code,
+                template,
+                inputs.source(table_name),
+                column,
+                severity,
+            )
         problems += _partial_households(con, inputs, limit)
     finally:
         con.close()
