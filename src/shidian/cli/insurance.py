@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from shidian.cli.output import err, fail_with_problems, out, progress_steps
+from shidian.cli.output import fail_with_problems, out, print_policy, progress_steps
 from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source
 
@@ -122,18 +122,12 @@ def policy_command(
     if loaded is None:
         fail_with_problems(problems, False)
     assert loaded is not None
-    meta = loaded.source.meta
-    table = Table(
-        title=f"{meta.name} ({meta.id}, 版本 {meta.version}, 依据 {meta.seed}, 自 {meta.effective_from} 起)"
-    )
-    for header in ("参数", "取值", "依据", "说明"):
-        table.add_column(header)
-    for param in PARAMS:
-        value = loaded.source.values[param.key]
-        if isinstance(value, tuple) and value and isinstance(value[0], Mapping):
-            value = "; ".join(f"{r['code']} {r['name']}: {r['annual_amount']} × {r['ratio']}" for r in value)
-        elif isinstance(value, tuple):
-            value = ", ".join(str(v) for v in value)
-        table.add_row(param.key, str(value), param.article, param.help)
-    out.print(table)
-    err.print(f"sha256 {loaded.source.sha256}")
+    print_policy(loaded.source, PARAMS, _show_value)
+
+
+def _show_value(value: object) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], Mapping):  # chronic diseases
+        return "; ".join(f"{r['code']} {r['name']}: {r['annual_amount']} × {r['ratio']}" for r in value)
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from shidian.policy import Param, Policy
 from shidian.problems import Problem, format_problems, problems_json
 
 err = Console(stderr=True)
@@ -48,3 +51,18 @@ def progress_steps(enabled: bool = True) -> Iterator[Callable[[str], None]]:
         yield step
         if tasks:
             progress.update(tasks[-1], completed=1, total=1)
+
+
+def print_policy(policy: Policy, params: Iterable[Param], show: Callable[[Any], str] = str) -> None:
+    """A policy's metadata and every parameter with its value (``show`` renders a value), the
+    article behind it and its meaning; the file's sha256 on stderr."""
+    meta = policy.meta
+    table = Table(
+        title=f"{meta.name} ({meta.id}, 版本 {meta.version}, 依据 {meta.seed}, 自 {meta.effective_from} 起)"
+    )
+    for header in ("参数", "取值", "依据", "说明"):
+        table.add_column(header)
+    for param in params:
+        table.add_row(param.key, show(policy.values[param.key]), param.article, param.help)
+    out.print(table)
+    err.print(f"sha256 {policy.sha256}")
