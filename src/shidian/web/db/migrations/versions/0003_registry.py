@@ -1,0 +1,25 @@
+"""Severe mental disorder registry (严重精神障碍患者管理): patients, assessments, follow-ups, teams.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+# The domain's tables are defined in shidian/web/db/registry_schema.py (same metadata as
+# schema.py). This revision creates them as that module first defined them; later changes go
+# in a new revision with explicit operations.
+TABLES: tuple[str, ...] = ()
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
