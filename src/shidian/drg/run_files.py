@@ -128,7 +128,11 @@ def load_case_explanation(
     case = find_case(run_dir, case_id, hospital_ids, con)
     if case is None:
         return None
-    reference = read_run_reference(run_dir) if reference is None else reference
+    return explain_case_row(case, read_run_reference(run_dir) if reference is None else reference, policy)
+
+
+def explain_case_row(case: TextRow, reference: RunReference, policy: DrgPolicy) -> CaseExplanation:
+    """Explain a case's row (as text) with the run's standards, coefficients and totals."""
     standard = coefficient = None
     if case.get("drg_code"):
         standard = reference.standards.get(str(case["drg_code"]))

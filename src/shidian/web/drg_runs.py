@@ -231,8 +231,15 @@ def get_run(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-def list_runs(conn: sa.Connection, *, published_only: bool = False) -> list[dict[str, Any]]:
-    query = sa.select(runs).order_by(runs.c.created_at.desc())
+#: A run's columns without its results (totals, checks): what lists and selectors show.
+RUN_LIST_COLUMNS = tuple(c for c in runs.c if c.name not in ("totals", "checks"))
+
+
+def list_runs(
+    conn: sa.Connection, *, published_only: bool = False, with_results: bool = True
+) -> list[dict[str, Any]]:
+    """Runs, newest first; ``with_results=False`` leaves out the totals and checks (JSON)."""
+    query = sa.select(*(runs.c if with_results else RUN_LIST_COLUMNS)).order_by(runs.c.created_at.desc())
     if published_only:
         query = query.where(runs.c.status == "published")
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -38,6 +38,16 @@ def write_case_parquet(case_points: pa.Table, path: Path) -> None:
     """Cases sorted by (hospital_id, case_id), in row groups small enough to skip by hospital."""
     ordered = case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
     pq.write_table(ordered, path, row_group_size=64 * 1024, compression="zstd")
+    write_case_arrow(ordered, path.with_suffix(".arrow"))
+
+
+def write_case_arrow(case_points: pa.Table, path: Path) -> None:
+    """An uncompressed Arrow IPC copy of the cases, for memory-mapped lookups of one case
+    (``shidian.web.drg_results.case_table``); written aside, then renamed into place."""
+    partial = path.with_name(path.name + ".partial")
+    with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, case_points.schema) as writer:
+        writer.write_table(case_points, max_chunksize=64 * 1024)
+    partial.replace(path)
 
 
 def query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
