@@ -18,6 +18,17 @@ def serve(
     """启动网页服务 (run the web application; configuration from SHIDIAN_* variables)."""
     import uvicorn
 
+    from shidian.web.db.engine import make_engine, upgrade
+    from shidian.web.drg_runs import fail_interrupted_runs
+    from shidian.web.settings import Settings
+
+    engine = make_engine(Settings.from_env().database_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        for run_id in fail_interrupted_runs(conn):
+            err.print(f"结算 {run_id} 在上次停止时未完成, 已标记为失败 (interrupted run marked failed)")
+    engine.dispose()
+
     uvicorn.run(
         "shidian.web.main:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"
     )

@@ -19,7 +19,7 @@ from shidian import __version__
 from shidian.web.db.engine import make_engine, upgrade
 from shidian.web.deps import LoginRequired
 from shidian.web.drg_runs import RunExecutor
-from shidian.web.middleware import LanguageAndHeaders
+from shidian.web.middleware import BodyLimit, LanguageAndHeaders
 from shidian.web.settings import Settings
 from shidian.web.templating import render
 
@@ -65,6 +65,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(LanguageAndHeaders)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -97,7 +98,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {403: "auth.forbidden", 404: "not_found", 429: "auth.throttled"}.get(
+        code = {403: "auth.forbidden", 404: "not_found", 413: "upload.too_large", 429: "auth.throttled"}.get(
             exc.status_code, "http.error"
         )
         if _wants_json(request):

@@ -211,6 +211,28 @@ def create_run(
     return run_id
 
 
+INTERRUPTED = "服务停止时结算未完成, 请重新发起 (interrupted when the server stopped; start the run again)"
+
+
+def fail_interrupted_runs(conn: sa.Connection) -> list[str]:
+    """Mark runs left queued or running by a stopped server as failed; returns their ids.
+
+    A run executes in a thread of the server process that created it, so when the server
+    starts no run can still be executing: ``shidian serve`` calls this once, before it starts
+    its worker processes (one server per database).
+    """
+    stuck = [
+        str(r.id) for r in conn.execute(sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running"))))
+    ]
+    if stuck:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id.in_(stuck))
+            .values(status="failed", error=INTERRUPTED, progress=None, finished_at=now())
+        )
+    return stuck
+
+
 def publish_run(conn: sa.Connection, run_id: str, user_id: int) -> None:
     """Draft → published. Anything else is refused: a published run never changes."""
     result = conn.execute(

@@ -2,14 +2,17 @@
 
 ``LanguageAndHeaders`` picks the request's language (``?lang=``, then the ``lang`` cookie, then
 zh_CN), remembers an explicit choice in a cookie, and adds the security headers to every
-response.
+response. ``BodyLimit`` refuses a request whose declared body is larger than the upload limit
+with 413 before reading it, and cuts off a body sent without a length once it passes the limit.
 """
 
 from __future__ import annotations
 
+import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shidian.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -63,3 +66,49 @@ def _cookie_language(scope: Scope) -> str | None:
             if "lang" in cookie and cookie["lang"].value in LANGUAGES:
                 return cookie["lang"].value
     return None
+
+
+TOO_LARGE = "上传内容超过 {mb} MB 的上限 (request body too large)"
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _content_length(scope) > self.max_bytes:
+            from shidian.web.app import error_body  # the one error shape; app imports this module
+
+            message = TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024) or 1)
+            if scope.get("path", "").startswith("/api/"):
+                body = json.dumps(error_body(413, "upload.too_large", message), ensure_ascii=False).encode()
+                content_type = b"application/json"
+            else:
+                body = f'<p class="problem">{message}</p>'.encode()
+                content_type = b"text/html; charset=utf-8"
+            headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:  # raised where the app reads: its handlers answer 413
+                raise HTTPException(413, TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024) or 1))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0

@@ -6,6 +6,8 @@
 * ``SHIDIAN_SECRET_KEY``: signs session cookies; default: a random key kept in ``var/secret_key``.
 * ``SHIDIAN_SECURE_COOKIES``: ``1`` in production behind HTTPS (cookies marked Secure).
 * ``SHIDIAN_LOGIN_MAX_FAILURES`` / ``SHIDIAN_LOGIN_WINDOW_SECONDS``: login throttling (5 in 900 s).
+* ``SHIDIAN_MAX_UPLOAD_MB``: the largest request body, uploads included (1024 MiB: a 10-million-case
+  year of ``cases.csv`` is about 900 MB); a larger one is refused with 413 before it is read.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     session_max_age_seconds: int = 8 * 3600
+    max_upload_bytes: int = 1024 * 1024 * 1024
 
     @property
     def runs_dir(self) -> Path:
@@ -49,6 +52,7 @@ class Settings:
                 secure_cookies=env.get("SHIDIAN_SECURE_COOKIES", "0") == "1",
                 login_max_failures=int(env.get("SHIDIAN_LOGIN_MAX_FAILURES", "5")),
                 login_window_seconds=int(env.get("SHIDIAN_LOGIN_WINDOW_SECONDS", "900")),
+                max_upload_bytes=int(env.get("SHIDIAN_MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
             )
         except ValueError as exc:
             raise ValueError(f"bad SHIDIAN_* setting: {exc}") from exc

@@ -1,0 +1,67 @@
+"""Running the server: runs a stopped server left unfinished, and uploads above the size limit."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from shidian.web.app import create_app
+from shidian.web.db.schema import runs
+from shidian.web.drg_runs import INTERRUPTED, create_run, fail_interrupted_runs
+from shidian.web.settings import Settings
+from tests.web.conftest import login
+
+
+def test_runs_left_queued_or_running_by_a_stopped_server_are_marked_failed(web_app):
+    engine = web_app.state.engine
+    with engine.begin() as conn:
+        dataset_id = web_app.state.test_dataset_id
+        queued = create_run(conn, dataset_id, "guigang-2020", None, None, "left queued")
+        running = create_run(conn, dataset_id, "guigang-2020", None, None, "left running")
+        conn.execute(runs.update().where(runs.c.id == running).values(status="running", progress="读取输入"))
+        stuck = fail_interrupted_runs(conn)
+    assert {queued, running} <= set(stuck)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(runs).where(runs.c.id.in_((queued, running)))).mappings().all()
+        published = conn.execute(
+            sa.select(runs.c.status).where(runs.c.id == web_app.state.test_run_id)
+        ).scalar()
+    assert {r["status"] for r in rows} == {"failed"}
+    assert {r["error"] for r in rows} == {INTERRUPTED}
+    assert all(r["finished_at"] is not None and r["progress"] is None for r in rows)
+    assert published == "published"  # finished runs are left alone
+    with engine.begin() as conn:
+        assert fail_interrupted_runs(conn) == []
+
+
+def test_an_upload_above_the_limit_is_refused_with_413_before_it_is_read(web_app, tmp_path):
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'limit.db'}",
+        var_dir=tmp_path / "var",
+        secret_key="limit-secret-" + "x" * 40,
+        max_upload_bytes=64 * 1024,
+    )
+    app = create_app(settings)
+    with app.state.engine.begin() as conn:
+        from shidian.web.accounts import create_unit, create_user
+        from tests.web.conftest import PASSWORD
+
+        unit = create_unit(conn, "BUREAU", "医疗保障局", "bureau")
+        create_user(conn, "officer", PASSWORD, "settlement_officer", unit)
+    officer = login(TestClient(app), "officer")
+    big = b"case_id,hospital_id\n" + b"C1,H1\n" * 20_000  # 120 KB > 64 KiB
+    response = officer.post("/api/drg/imports", files=[("files", ("cases.csv", big, "text/csv"))])
+    assert response.status_code == 413
+    body = response.json()
+    assert body["ok"] is False and body["problems"][0]["code"] == "upload.too_large"
+    # sent without a length (chunked): cut off once it passes the limit, same answer
+    chunks = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cases.csv\"\r\n\r\n",
+              *([b"C1,H1\n" * 1000] * 20), b"\r\n--b--\r\n")  # fmt: skip
+    chunked = officer.post(
+        "/api/drg/imports", content=iter(chunks), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert chunked.status_code == 413
+    assert chunked.json()["problems"][0]["code"] == "upload.too_large"
+    small = officer.post("/api/drg/imports", files=[("files", ("cases.csv", b"case_id\nC1\n", "text/csv"))])
+    assert small.status_code != 413
+    app.state.engine.dispose()
