@@ -65,3 +65,17 @@ def test_an_upload_above_the_limit_is_refused_with_413_before_it_is_read(web_app
     small = officer.post("/api/drg/imports", files=[("files", ("cases.csv", b"case_id\nC1\n", "text/csv"))])
     assert small.status_code != 413
     app.state.engine.dispose()
+
+
+def test_times_are_stored_in_utc_and_shown_in_beijing_time():
+    import datetime as dt
+
+    from shidian.web.templating import local_time
+
+    # 2020-12-31 16:30 UTC is 2021-01-01 00:30 in Beijing (UTC+8, no daylight saving)
+    aware = dt.datetime(2020, 12, 31, 16, 30, tzinfo=dt.UTC)
+    assert local_time(aware) == "2021-01-01 00:30"
+    assert local_time(aware.replace(tzinfo=None)) == "2021-01-01 00:30"  # SQLite returns naive UTC
+    assert local_time(aware, "%H:%M:%S") == "00:30:00"
+    assert local_time(dt.date(2020, 6, 1)) == "2020-06-01"  # a date has no time zone
+    assert local_time(None) == ""

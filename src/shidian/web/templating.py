@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
+import os
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -30,6 +33,23 @@ templates = Jinja2Templates(directory=str(resources.files("shidian.web") / "temp
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates.env.globals["LANGUAGES"] = LANGUAGES
+
+#: Times are stored in UTC and shown in the bureau's time zone (``SHIDIAN_TIMEZONE``, Beijing time).
+TIME_ZONE = ZoneInfo(os.environ.get("SHIDIAN_TIMEZONE", "Asia/Shanghai"))
+
+
+def local_time(value: dt.datetime | dt.date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time as the users read it: in ``TIME_ZONE`` (a naive value is UTC, as SQLite
+    returns what was written in UTC); dates are shown as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(TIME_ZONE).strftime(fmt)
+    return value.strftime(fmt if "%H" not in fmt else "%Y-%m-%d")
+
+
+templates.env.filters["local_time"] = local_time
 
 
 def gettext(message: str, **variables: Any) -> str:

@@ -14,7 +14,7 @@ from shidian.web import audit
 from shidian.web.accounts import AccountError, User, create_user, list_units, list_users, set_active
 from shidian.web.db.schema import ROLES, audit_events
 from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.templating import render
+from shidian.web.templating import TIME_ZONE, local_time, render
 
 router = APIRouter(prefix="/admin")
 Admin = Annotated[User, Depends(require("admin.users"))]
@@ -115,10 +115,10 @@ def audit_export(
 ) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "时间", "用户", "角色", "单位", "操作", "对象", "详情", "IP"])
+    writer.writerow(["id", f"时间 ({TIME_ZONE.key})", "用户", "角色", "单位", "操作", "对象", "详情", "IP"])
     for row in conn.execute(_audit_query(action, username)).mappings():
         writer.writerow(
-            [row["id"], row["at"], row["username"], row["role"], row["unit_id"], row["action"], row["target"],
+            [row["id"], local_time(row["at"], "%Y-%m-%d %H:%M:%S"), row["username"], row["role"], row["unit_id"], row["action"], row["target"],
              row["detail"], row["ip"]]
         )  # fmt: skip
     audit.record(conn, request, user, "admin.audit_exported", None, {"action": action, "username": username})
