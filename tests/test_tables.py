@@ -499,3 +499,24 @@ def test_find_table_prefers_csv_and_accepts_any_suffix_case(tmp_path: Path) -> N
     (tmp_path / "cases_old.csv").write_bytes(b"")
     assert find_table(tmp_path, "cases") == tmp_path / "cases.Csv"
     assert find_table(tmp_path / "missing", "cases") is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)), min_size=1, max_size=20
+    ),
+    st.sampled_from(["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d 08:30"]),
+)
+def test_dates_read_back_exactly(tmp_path: Path, days: list[dt.date], layout: str) -> None:
+    """Any calendar date in any accepted layout is read back as that date (ISO ones take a shortcut)."""
+    rows = [f"A{i},1,,{d.strftime(layout)},1,0," for i, d in enumerate(days)]
+    table, problems = read_csv(tmp_path, [HEADER_EN, *rows])
+    assert problems == []
+    assert table is not None
+    assert table.column("admitted_on").to_pylist() == days
+
+
+@pytest.mark.parametrize("text", ["2020-02-30", "2019-02-29", "2020-04-31", "2020-13-01", "0000-01-01"])
+def test_impossible_iso_dates_are_refused(tmp_path: Path, text: str) -> None:
+    assert problems_of(tmp_path, [f"A1,1,,{text},1,0,"]) == [("table.cell.not_date", where(2, "admitted_on"))]

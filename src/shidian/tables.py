@@ -404,15 +404,23 @@ def _value_sql(col: Column, t: str, m: str) -> str:
     if col.kind == "str":
         return f"NULLIF({t}, '')"
     if col.kind == "int":
-        return f"CASE WHEN {m} THEN TRY_CAST(replace({t}, ',', '') AS BIGINT) END"
+        return f"CASE WHEN {m} THEN {_number_cast(t, 'BIGINT')} END"
     if col.kind == "date":  # the shape is checked, so only the separators and the time need care
         iso = f"CASE WHEN {t}[5] IN ('-', '/') THEN replace(split_part({t}, ' ', 1), '/', '-') "
         iso += f"ELSE concat_ws('-', {t}[1:4], {t}[5:6], {t}[7:8]) END"
-        return f"CASE WHEN {m} THEN TRY_CAST({iso} AS DATE) END"
+        # YYYY-MM-DD, nearly every cell, is cast as it is: no new strings for a million dates
+        plain = f"length({t}) = 10 AND {t}[5] = '-' AND {t}[8] = '-'"
+        return f"CASE WHEN {m} THEN CASE WHEN {plain} THEN TRY_CAST({t} AS DATE) ELSE TRY_CAST({iso} AS DATE) END END"
     if col.kind == "flag":
         cases = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in _FLAGS.items())
         return f"CAST(CASE lower({t}) {cases} END AS TINYINT)"
-    return f"CASE WHEN {m} THEN TRY_CAST(replace({t}, ',', '') AS {_DECIMAL_SQL[col.kind][0]}) END"
+    return f"CASE WHEN {m} THEN {_number_cast(t, _DECIMAL_SQL[col.kind][0])} END"
+
+
+def _number_cast(t: str, sql_type: str) -> str:
+    """A checked number's text as ``sql_type``; thousands separators are removed only where there
+    are some (a new string per cell costs more than the cast)."""
+    return f"CASE WHEN contains({t}, ',') THEN TRY_CAST(replace({t}, ',', '') AS {sql_type}) ELSE TRY_CAST({t} AS {sql_type}) END"
 
 
 def _error_sql(col: Column, t: str, m: str, v: str) -> str:
@@ -425,8 +433,10 @@ def _error_sql(col: Column, t: str, m: str, v: str) -> str:
     elif col.kind in _DECIMAL_SQL:
         number = f"regexp_full_match({t}, {_lit(_NUM_RE)})"
         checks += [f"WHEN NOT {m} THEN CASE WHEN {number} THEN 4 ELSE 3 END", f"WHEN {v} IS NULL THEN 10"]
-    elif col.kind in ("date", "flag"):
-        checks.append(f"WHEN {v} IS NULL THEN {7 if col.kind == 'date' else 8}")
+    elif col.kind == "date":  # year 0 parses in DuckDB but is no calendar date (nor a Python one)
+        checks.append(f"WHEN {v} IS NULL OR {v} < DATE '0001-01-01' THEN 7")
+    elif col.kind == "flag":
+        checks.append(f"WHEN {v} IS NULL THEN 8")
     if col.min is not None:
         checks.append(f"WHEN {v} < {_dec_lit(col.min)} THEN 5")
     if col.max is not None:
