@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from shidian.cli.output import fail_with_problems, out, print_policy, progress_steps
+from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, run_batch
 from shidian.drg.io import read_inputs, write_outputs
 from shidian.drg.policy import PARAMS, DrgPolicy, parse_drg_policy
 from shidian.drg.run_files import load_case_explanation, read_run_record
@@ -52,62 +50,40 @@ def settle_command(
     if loaded is None:
         fail_with_problems(problems, as_json)
     assert loaded is not None
-    if not data_dir.is_dir():
-        fail_with_problems(
-            [Problem("drg.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))], as_json
-        )
-    with progress_steps(not as_json) as step:
-        step("读取输入 reading inputs")
-        inputs, problems, manifest = read_inputs(data_dir)
-        result = None
-        if inputs is not None:
-            result, problems = settle(inputs, loaded, progress=step)
-        if result is not None and result.ok and inputs is not None:
-            step("写出结果 writing outputs")
-            record = write_outputs(
-                result,
-                out,
-                policy=loaded,
-                manifest=manifest,
-                hospitals=inputs.hospitals,
-                report_cases=report_cases,
-            )
-    if result is None:
-        fail_with_problems(problems, as_json)
-    assert result is not None
-    if not result.ok:
-        failed = [
-            Problem(
-                "drg.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
-            )
-            for c in result.checks
-            if not c.ok
-        ]
-        fail_with_problems(failed, as_json, exit_code=3)
-    if as_json:
-        typer.echo(json.dumps({"ok": True, "run": record}, ensure_ascii=False, indent=2))
-        return
-    _print_summary(result.totals, loaded, out, len(result.warnings))
+    done = run_batch(
+        "drg",
+        data_dir,
+        as_json,
+        read_inputs,
+        lambda inputs, step: settle(inputs, loaded, progress=step),
+        lambda result, inputs, manifest: write_outputs(
+            result,
+            out,
+            policy=loaded,
+            manifest=manifest,
+            hospitals=inputs.hospitals,
+            report_cases=report_cases,
+        ),
+    )
+    if done is not None:
+        _print_summary(done[0].totals, loaded, out, len(done[0].warnings))
 
 
 def _print_summary(t: Mapping[str, str], policy: DrgPolicy, out_dir: Path, warnings: int) -> None:
-    table = Table(title=f"DRG结算 {t['year']} · {policy.source.meta.name} ({policy.name})", show_header=False)
-    table.add_column("项目")
-    table.add_column("数值", justify="right")
-    for label, key in (
-        ("病例数", "cases"),
-        ("正常 / 高倍率 / 低倍率 / 整组单议", None),
-        ("DRG总额预算(元)", "drg_budget"),
-        ("年度总点数", "final_points"),
-        ("年度点值", "year_point_value"),
-        ("应得金额合计(元)", "entitlement"),
-        ("已预拨合计(元)", "monthly_paid"),
-        ("年终清算合计(元)", "settlement"),
-    ):
-        value = f"{t['normal']} / {t['high']} / {t['low']} / {t['whole_group']}" if key is None else t[key]
-        table.add_row(label, value)
-    out.print(table)
-    out.print(f"自检全部通过; 警告 {warnings} 条 (warnings.csv); 结果已写入 {out_dir}")
+    rows = [
+        ("病例数", t["cases"]),
+        (
+            "正常 / 高倍率 / 低倍率 / 整组单议",
+            f"{t['normal']} / {t['high']} / {t['low']} / {t['whole_group']}",
+        ),
+        ("DRG总额预算(元)", t["drg_budget"]),
+        ("年度总点数", t["final_points"]),
+        ("年度点值", t["year_point_value"]),
+        ("应得金额合计(元)", t["entitlement"]),
+        ("已预拨合计(元)", t["monthly_paid"]),
+        ("年终清算合计(元)", t["settlement"]),
+    ]
+    print_summary(f"DRG结算 {t['year']} · {policy.source.meta.name} ({policy.name})", rows, out_dir, warnings)
 
 
 @app.command("explain")

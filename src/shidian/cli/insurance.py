@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from shidian.cli.output import fail_with_problems, out, print_policy, progress_steps
+from shidian.cli.output import fail_with_problems, print_policy, print_summary, run_batch
 from shidian.policy import load_named_policy
-from shidian.problems import Problem, Source
+from shidian.problems import Problem
 
 if TYPE_CHECKING:  # the engine is imported by the commands that use it: a fast CLI start-up
     from shidian.insurance.policy import InsurancePolicy
@@ -53,61 +51,36 @@ def reimburse_command(
     if loaded is None:
         fail_with_problems(problems, as_json)
     assert loaded is not None
-    if not data_dir.is_dir():
-        missing = Problem("insurance.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
-        fail_with_problems([missing], as_json)
-    record = None
-    with progress_steps(not as_json) as step:
-        step("读取输入 reading inputs")
-        inputs, problems, manifest = read_inputs(data_dir)
-        result = None
-        if inputs is not None:
-            result, problems = reimburse(inputs, loaded, progress=step)
-        if result is not None and result.ok and inputs is not None:
-            step("写出结果 writing outputs")
-            record = write_outputs(result, inputs, out_dir, policy=loaded, manifest=manifest)
-    if result is None:
-        fail_with_problems(problems, as_json)
-    assert result is not None
-    if not result.ok:
-        failed = [
-            Problem(
-                "insurance.check.failed",
-                f"自检未通过: {c.description}: {c.detail}",
-                Source("<run>", key=c.name),
-            )
-            for c in result.checks
-            if not c.ok
-        ]
-        fail_with_problems(failed, as_json, exit_code=3)
-    if as_json:
-        typer.echo(json.dumps({"ok": True, "run": record}, ensure_ascii=False, indent=2))
-        return
-    _print_summary(result.totals, loaded, out_dir, len(result.warnings))
+    done = run_batch(
+        "insurance",
+        data_dir,
+        as_json,
+        read_inputs,
+        lambda inputs, step: reimburse(inputs, loaded, progress=step),
+        lambda result, inputs, manifest: write_outputs(
+            result, inputs, out_dir, policy=loaded, manifest=manifest
+        ),
+    )
+    if done is not None:
+        _print_summary(done[0].totals, loaded, out_dir, len(done[0].warnings))
 
 
 def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path, warnings: int) -> None:
-    table = Table(
-        title=f"新农合补偿 {t['year']} · {policy.source.meta.name} ({policy.name})", show_header=False
-    )
-    table.add_column("项目")
-    table.add_column("数值", justify="right")
-    for label, key in (
-        ("参合人数", "insured"),
-        ("就诊笔数", "claims"),
-        ("补偿 / 拒付", None),
-        ("基金收入(元)", "income"),
-        ("补偿支出(元)", "reimbursements"),
-        ("当年结余(元)", "balance"),
-        ("基金使用率", "use_ratio"),
-        ("目录外药品超标扣款(元)", "catalogue_deduction"),
-        ("机构应拨付合计(元)", "payable"),
-        ("公示行数", "notice_rows"),
-        ("健康体检名单(人)", "health_checks"),
-    ):
-        table.add_row(label, f"{t['paid']} / {t['rejected']}" if key is None else t[key])
-    out.print(table)
-    out.print(f"自检全部通过; 警告 {warnings} 条 (warnings.csv); 结果已写入 {out_dir}")
+    rows = [
+        ("参合人数", t["insured"]),
+        ("就诊笔数", t["claims"]),
+        ("补偿 / 拒付", f"{t['paid']} / {t['rejected']}"),
+        ("基金收入(元)", t["income"]),
+        ("补偿支出(元)", t["reimbursements"]),
+        ("当年结余(元)", t["balance"]),
+        ("基金使用率", t["use_ratio"]),
+        ("目录外药品超标扣款(元)", t["catalogue_deduction"]),
+        ("机构应拨付合计(元)", t["payable"]),
+        ("公示行数", t["notice_rows"]),
+        ("健康体检名单(人)", t["health_checks"]),
+    ]
+    title = f"新农合补偿 {t['year']} · {policy.source.meta.name} ({policy.name})"
+    print_summary(title, rows, out_dir, warnings)
 
 
 @app.command("policy")
