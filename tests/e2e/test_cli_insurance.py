@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shidian.cli import app
+from tests.e2e.conftest import copy_of, run_twice_identically
 
 runner = CliRunner()
 COUNTY = Path(__file__).parents[1] / "insurance" / "data" / "county"
@@ -34,21 +34,12 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(COUNTY, target)
-    return target
+    return copy_of(COUNTY, tmp_path)
 
 
 def test_reimburse_writes_the_contract_and_is_reproducible(data: Path, tmp_path: Path):
-    first = reimburse(data, tmp_path / "out1")
-    assert first.exit_code == 0, first.output
-    assert "自检全部通过" in first.output
-    second = reimburse(data, tmp_path / "out2")
-    assert second.exit_code == 0
-    files = sorted(p.relative_to(tmp_path / "out1") for p in (tmp_path / "out1").rglob("*") if p.is_file())
-    for name in files:
-        assert (tmp_path / "out1" / name).read_bytes() == (tmp_path / "out2" / name).read_bytes(), name
-    names = {str(p) for p in files}
+    out = run_twice_identically(["insurance", "reimburse", str(data)], tmp_path)
+    names = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert {"claims_out.csv", "ledger.xlsx", "settlement.csv", "health_checks.csv", "run.json"} <= names
     assert {
         "statements/C2.xlsx",
