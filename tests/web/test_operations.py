@@ -79,3 +79,23 @@ def test_times_are_stored_in_utc_and_shown_in_beijing_time():
     assert local_time(aware, "%H:%M:%S") == "00:30:00"
     assert local_time(dt.date(2020, 6, 1)) == "2020-06-01"  # a date has no time zone
     assert local_time(None) == ""
+
+
+def test_drg_pages_list_and_run_drg_datasets_only(web_app, client_for):
+    import datetime as dt
+
+    import pytest
+
+    from shidian.web.db.schema import datasets
+
+    with web_app.state.engine.begin() as conn:
+        conn.execute(
+            datasets.insert().values(
+                id="ffffffffffffffffffffffffffff0001", domain="insurance", name="新农合参合数据", year=2020,
+                uploaded_at=dt.datetime.now(dt.UTC), manifest={},
+            )
+        )  # fmt: skip
+    listed = client_for("officer").get("/api/drg/datasets").json()
+    assert "ffffffffffffffffffffffffffff0001" not in {d["id"] for d in listed}
+    with web_app.state.engine.begin() as conn, pytest.raises(ValueError):
+        create_run(conn, "ffffffffffffffffffffffffffff0001", "guigang-2020", None, None, "not a DRG dataset")

@@ -185,8 +185,12 @@ def create_run(
     corrects: str | None,
     note: str | None,
 ) -> str:
-    dataset = conn.execute(sa.select(datasets).where(datasets.c.id == dataset_id)).mappings().first()
-    if dataset is None:
+    dataset = (
+        conn.execute(sa.select(datasets).where(datasets.c.id == dataset_id, datasets.c.domain == "drg"))
+        .mappings()
+        .first()
+    )
+    if dataset is None:  # also another domain's dataset (an insurance import is no DRG input)
         raise ValueError("数据集不存在")
     if corrects is not None:
         corrected = conn.execute(sa.select(runs.c.status).where(runs.c.id == corrects)).scalar()
@@ -268,9 +272,9 @@ def list_runs(
 
 
 def list_datasets(conn: sa.Connection) -> list[dict[str, Any]]:
-    return [
-        dict(r) for r in conn.execute(sa.select(datasets).order_by(datasets.c.uploaded_at.desc())).mappings()
-    ]
+    """The DRG datasets, newest first (other domains' imports share the table)."""
+    query = sa.select(datasets).where(datasets.c.domain == "drg").order_by(datasets.c.uploaded_at.desc())
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def latest_published(conn: sa.Connection) -> dict[str, Any] | None:
