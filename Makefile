@@ -50,6 +50,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/drg_settle.py
 	$(BIN)/python bench/insurance.py
+	$(BIN)/python bench/pilots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

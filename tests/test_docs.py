@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.main import get_command
 
 from shidian.cli import app
-from shidian.web.access import PERMISSIONS
 from shidian.docs import PAGES
+from shidian.web.access import PERMISSIONS
 
 ROOT = Path(__file__).parents[1]
 

@@ -15,8 +15,29 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "drg.run": frozenset({"admin", "settlement_officer"}),
     "drg.publish": frozenset({"admin", "settlement_officer"}),
     "drg.view_own_hospital": frozenset({"hospital"}),
+    "insurance.desk": frozenset({"settlement_officer", "hospital"}),
+    "insurance.claims_view": frozenset({"admin", "settlement_officer", "leader", "hospital"}),
+    "insurance.view_all": frozenset({"admin", "settlement_officer", "leader"}),
+    "insurance.import": frozenset({"admin", "settlement_officer"}),
     "admin.users": frozenset({"admin"}),
     "admin.audit": frozenset({"admin", "leader"}),
+    "pilots.reports.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
+    "pilots.plans.load": frozenset({"admin", "pilot_office"}),
+    "pilots.supervision.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
+    "pilots.supervision.manage": frozenset({"pilot_office"}),
+    # 试点方案 / 目标监测 / 考核评分: read-only; rows scoped by pilots_reports.visible_units
+    "pilots.plans.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
+    # 严重精神障碍患者管理 (registry): scoping by area in shidian.web.registry_access
+    "registry.view": frozenset({"admin", "pilot_office", "leader", "reporting_unit", "mental_health_doctor"}),
+    "registry.view_all": frozenset({"admin", "pilot_office", "leader"}),
+    "registry.edit": frozenset({"mental_health_doctor"}),
+    "registry.import": frozenset({"mental_health_doctor", "pilot_office"}),
+    "registry.export_unmasked": frozenset({"pilot_office"}),
+    "registry.assign": frozenset({"admin", "pilot_office"}),
+    # 以奖代补: the pilot office allocates; a reporting unit sees its own unit only
+    "rewards.allocate": frozenset({"admin", "pilot_office"}),
+    "rewards.view_all": frozenset({"admin", "pilot_office", "leader"}),
+    "rewards.view": frozenset({"admin", "pilot_office", "leader", "reporting_unit"}),
     "policies.view": frozenset(
         {
             "admin",

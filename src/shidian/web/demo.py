@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from shidian.drg.io import read_inputs
 from shidian.web.accounts import create_unit, create_user
 from shidian.web.db.schema import users
+from shidian.web.demo_pilots import setup_pilots_demo
+from shidian.web.demo_registry import setup_registry_demo
 from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
 from shidian.web.settings import Settings
 
@@ -62,6 +64,8 @@ def setup_demo(
             if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
                 create_user(conn, username, password, role, unit_ids[unit_code], display)
             created.append((username, password, role))
+    setup_registry_demo(settings, engine)  # 严重精神障碍患者管理: county 450821, the doctor's villages
+    created += setup_pilots_demo(engine)  # 试点方案: 社会心理服务 plan, 2021 reports, a supervision visit
     staging, problems, manifest = check_files(
         (p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file()
     )
@@ -80,4 +84,7 @@ def setup_demo(
     with engine.begin() as conn:
         assert admin_id is not None
         publish_run(conn, run_id, int(admin_id))
+    from shidian.web.insurance_demo import setup_insurance_demo
+
+    created += setup_insurance_demo(settings, engine)
     return created

@@ -30,7 +30,10 @@ def connection(request: Request) -> Iterator[sa.Connection]:
         yield conn
 
 
-Conn = Annotated[sa.Connection, Depends(connection)]
+#: The request's connection. ``scope="function"``: committed when the route function returns
+#: and BEFORE the response is sent, so the page a redirect leads to sees the change (with the
+#: default scope FastAPI would commit after sending the response).
+Conn = Annotated[sa.Connection, Depends(connection, scope="function")]
 
 
 def current_user(request: Request, conn: Conn) -> User:

@@ -13,8 +13,12 @@ from typing import Protocol
 
 from shidian.drg.policy import PARAMS as DRG_PARAMS
 from shidian.drg.policy import parse_drg_policy
+from shidian.insurance.policy import PARAMS as INSURANCE_PARAMS
+from shidian.insurance.policy import parse_insurance_policy
 from shidian.policy import Param, Policy
 from shidian.problems import Problem
+from shidian.registry.policy import PARAMS as REGISTRY_PARAMS
+from shidian.registry.policy import parse_registry_policy
 
 
 class DomainPolicy(Protocol):
@@ -38,4 +42,8 @@ class PolicyDomain:
 #: ``"insurance": PolicyDomain("城乡居民医保", insurance.policy.PARAMS, parse_insurance_policy)``.
 DOMAINS: dict[str, PolicyDomain] = {
     "drg": PolicyDomain("DRG点数法付费 (DRG point-method payment)", DRG_PARAMS, parse_drg_policy),
+    "insurance": PolicyDomain(
+        "城乡居民医保 (resident medical insurance)", INSURANCE_PARAMS, parse_insurance_policy
+    ),
+    "registry": PolicyDomain("严重精神障碍患者管理 (SMD registry)", REGISTRY_PARAMS, parse_registry_policy),
 }

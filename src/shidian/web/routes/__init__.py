@@ -8,7 +8,16 @@ from shidian.web.routes import (
     drg_overview,
     drg_runs_pages,
     home,
+    insurance_desk,
+    insurance_pages,
+    pilots_monitoring,
+    pilots_plans,
+    pilots_reports,
+    pilots_supervision,
     policies,
+    registry,
+    registry_api,
+    rewards,
 )
 
 ROUTERS = [
@@ -18,6 +27,15 @@ ROUTERS = [
     drg_runs_pages.router,
     drg_imports.router,
     drg_hospitals.router,
+    pilots_plans.router,
+    pilots_monitoring.router,
+    pilots_reports.router,
+    pilots_supervision.router,
     policies.router,
+    registry.router,
+    registry_api.router,
     admin.router,
+    insurance_desk.router,
+    insurance_pages.router,
+    rewards.router,
 ]

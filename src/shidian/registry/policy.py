@@ -1,0 +1,165 @@
+"""Registry policy (严重精神障碍患者管理政策参数): follow-up intervals, yearly requirements,
+guardian-reward basis and targets, declared once.
+
+The national service standard (国家基本公共卫生服务规范（第三版）) fixes the intervals; a province
+may tighten them by shipping a new policy file. ``docs/policies/registry.md`` is generated from
+``PARAMS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shidian.policy import Param, Policy, choice, decimal, integer, load_policy, read_reference_policy
+from shidian.problems import Problem
+
+STANDARD = "国家基本公共卫生服务规范（第三版）严重精神障碍患者管理服务规范"
+ZERO, ONE = Decimal(0), Decimal(1)
+
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "intervals.unstable_days",
+        integer(min=1, max=366),
+        f"{STANDARD} 4(1)",
+        "病情不稳定: 下次随访最迟天数 (days)",
+    ),
+    Param(
+        "intervals.basic_first_days",
+        integer(min=1, max=366),
+        f"{STANDARD} 4(2)",
+        "病情基本稳定: 首次随访间隔天数 (days)",
+    ),
+    Param(
+        "intervals.basic_stabilised_months",
+        integer(min=1, max=12),
+        f"{STANDARD} 4(2)",
+        "基本稳定者复诊时趋于稳定: 下次随访间隔月数 (months)",
+    ),
+    Param(
+        "intervals.basic_not_stabilised_months",
+        integer(min=1, max=12),
+        f"{STANDARD} 4(2)",
+        "基本稳定者复诊时未达到稳定: 下次随访间隔月数 (months)",
+    ),
+    Param(
+        "intervals.stable_months",
+        integer(min=1, max=12),
+        f"{STANDARD} 4(3)",
+        "病情稳定: 下次随访间隔月数 (months)",
+    ),
+    Param(
+        "year.min_followups",
+        integer(min=1, max=52),
+        f"{STANDARD} 3; 000 篇3 第12项",
+        "每年至少随访次数 (含危险性评估)",
+    ),
+    Param("year.health_checks", integer(min=0, max=12), f"{STANDARD} 5", "每年健康检查次数"),
+    Param("worklist.due_soon_days", integer(min=0, max=90), "本系统约定", "工作清单提前提示天数"),
+    Param(
+        "worklist.township_warning_days", integer(min=0, max=365), "本系统约定", "逾期超过此天数列为乡镇预警"
+    ),
+    Param("rewards.high_level", integer(min=1, max=5), "000 篇3 第11项", "“三级以上” 的起点等级 (含)"),
+    Param("rewards.high_min_yuan", decimal(min=ZERO), "000 篇3 第11项", "三级以上患者监护奖励下限, 元/年"),
+    Param("rewards.low_min_yuan", decimal(min=ZERO), "000 篇3 第11项", "三级以下患者监护奖励下限, 元/年"),
+    Param(
+        "rewards.basis",
+        choice("highest", "latest"),
+        "000 篇3 第11项 (依据哪次评估未载明, 本系统约定)",
+        "奖励依据: highest 年内最高等级 / latest 年内最后一次评估",
+    ),
+    Param(
+        "targets.managed_rate",
+        decimal(min=ZERO, max=ONE),
+        "000 篇3 第12项; 000 篇7 (八)",
+        "在册患者规范管理率目标",
+    ),
+    Param(
+        "targets.treatment_rate",
+        decimal(min=ZERO, max=ONE),
+        "000 篇3 第12项; 000 篇7 (八)",
+        "在册患者治疗率目标",
+    ),
+    Param(
+        "targets.schizophrenia_treatment_rate",
+        decimal(min=ZERO, max=ONE),
+        "000 篇3 第12项; 000 篇7 (八)",
+        "精神分裂症治疗率目标",
+    ),
+    Param(
+        "targets.rehab_rate",
+        decimal(min=ZERO, max=ONE),
+        "000 篇3 第14项; 000 篇7 (八)",
+        "居家患者社区康复参与率目标",
+    ),
+    Param(
+        "targets.psy_support_rate",
+        decimal(min=ZERO, max=ONE),
+        "000 篇3 第14项; 000 篇7 (八)",
+        "基层医疗卫生机构对居家患者及家属提供心理疏导服务比例目标",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RegistryPolicy:
+    """The typed view of a registry policy."""
+
+    source: Policy
+    unstable_days: int
+    basic_first_days: int
+    basic_stabilised_months: int
+    basic_not_stabilised_months: int
+    stable_months: int
+    min_followups: int
+    health_checks: int
+    due_soon_days: int
+    township_warning_days: int
+    reward_high_level: int
+    reward_high_min_yuan: Decimal
+    reward_low_min_yuan: Decimal
+    reward_basis: str
+    targets: Mapping[str, Decimal]
+
+    @property
+    def name(self) -> str:
+        return self.source.meta.id
+
+
+def parse_registry_policy(text: str, source: str) -> tuple[RegistryPolicy | None, list[Problem]]:
+    """Validate a registry policy's TOML text; every problem names the file, key and line."""
+    policy, problems = load_policy(text, source, PARAMS)
+    if policy is None:
+        return None, problems
+    v: Mapping[str, Any] = policy.values
+    return (
+        RegistryPolicy(
+            source=policy,
+            unstable_days=v["intervals.unstable_days"],
+            basic_first_days=v["intervals.basic_first_days"],
+            basic_stabilised_months=v["intervals.basic_stabilised_months"],
+            basic_not_stabilised_months=v["intervals.basic_not_stabilised_months"],
+            stable_months=v["intervals.stable_months"],
+            min_followups=v["year.min_followups"],
+            health_checks=v["year.health_checks"],
+            due_soon_days=v["worklist.due_soon_days"],
+            township_warning_days=v["worklist.township_warning_days"],
+            reward_high_level=v["rewards.high_level"],
+            reward_high_min_yuan=v["rewards.high_min_yuan"],
+            reward_low_min_yuan=v["rewards.low_min_yuan"],
+            reward_basis=v["rewards.basis"],
+            targets={k.removeprefix("targets."): v[k] for k in v if k.startswith("targets.")},
+        ),
+        [],
+    )
+
+
+def registry_policy(name: str = "national-2018") -> RegistryPolicy:
+    """A shipped registry policy (raises on a broken shipped file: a programming error)."""
+    text, source = read_reference_policy("registry", name)
+    policy, problems = parse_registry_policy(text, source)
+    if policy is None:
+        raise ValueError("; ".join(map(str, problems)))
+    return policy

@@ -1,0 +1,70 @@
+"""Guardian rewards (有奖监护, 000 篇3 第11项): the year's list for the reward engine, shape 3.
+
+“每年定期开展严重精神障碍患者危险等级评估……三级以上患者监护奖励不少于每年3000元, 三级以下患者
+不少于每年500元。” One row per patient who was on the register in the year, has a guardian and
+has at least one risk assessment dated in the year: ``category`` ``risk_3_plus`` when the
+assessment it rests on is at level ``high_level`` (3) or above (三级以上 includes 3), else
+``risk_below_3``. Which assessment (a choice, policy ``rewards.basis``): ``highest`` — the
+highest level assessed in the year, the latest such assessment when several share it (the
+default: the guardian bore the heaviest burden of the year); or ``latest`` — the year's last
+assessment (ties on a day broken by the higher level, then the assessment id).
+
+Inputs: patients ``(recipient_id, unit_code, has_guardian, registered_on, status, status_on)``;
+assessments ``(assessment_id, recipient_id, assessed_on, risk_level)``. ``recipient_id`` is the
+pseudonymous registry number, never the ID number. Output ordered by unit, then recipient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+
+SHAPE3 = pa.schema(
+    [
+        ("recipient_id", pa.string()),
+        ("unit_code", pa.string()),
+        ("category", pa.string()),
+        ("basis", pa.string()),
+    ]
+)
+
+
+def guardian_rewards(
+    patients: pa.Table, assessments: pa.Table, year: int, *, basis: str = "highest", high_level: int = 3
+) -> pa.Table:
+    """The guardian reward list of ``year`` (shape 3), columnar."""
+    if basis not in ("highest", "latest"):
+        raise ValueError(f"basis must be highest or latest, got {basis!r}")
+    start, end = dt.date(year, 1, 1).isoformat(), dt.date(year, 12, 31).isoformat()
+    order = (
+        "a.risk_level DESC, a.assessed_on DESC, a.assessment_id DESC"
+        if basis == "highest"
+        else "a.assessed_on DESC, a.risk_level DESC, a.assessment_id DESC"
+    )
+    sql = f"""
+WITH p AS (
+  SELECT recipient_id, unit_code FROM patients
+  WHERE has_guardian AND registered_on <= DATE '{end}'
+    AND (status NOT IN ('moved', 'deceased') OR status_on >= DATE '{start}')
+),
+ranked AS (
+  SELECT a.*, row_number() OVER (PARTITION BY a.recipient_id ORDER BY {order}) AS n
+  FROM assessments a JOIN p USING (recipient_id)
+  WHERE a.assessed_on BETWEEN DATE '{start}' AND DATE '{end}' AND a.risk_level IS NOT NULL
+)
+SELECT p.recipient_id, p.unit_code,
+  CASE WHEN r.risk_level >= {int(high_level)} THEN 'risk_3_plus' ELSE 'risk_below_3' END AS category,
+  strftime(r.assessed_on, '%Y-%m-%d') || ' 危险性评估 ' || CAST(r.risk_level AS VARCHAR) || '级 (assessment '
+    || CAST(r.assessment_id AS VARCHAR) || ')' AS basis
+FROM p JOIN ranked r ON r.recipient_id = p.recipient_id AND r.n = 1
+ORDER BY p.unit_code, p.recipient_id
+"""
+    con = duckdb.connect()
+    try:
+        con.register("patients", patients)
+        con.register("assessments", assessments)
+        return con.sql(sql).to_arrow_table().cast(SHAPE3)
+    finally:
+        con.close()

@@ -1,0 +1,207 @@
+"""Registry demo (严重精神障碍患者管理演示数据): a county with townships and villages, the demo
+``doctor`` assigned to the villages of one township, a few hundred patients with a year of
+follow-ups — some overdue, some unstable with a case-management team.
+
+Units use GB/T 2260 codes (county 450821, townships 450821100…, villages 450821100001…) and
+are created only when absent (the pilots demo may create the same ones). Deterministic for a
+seed; follow-up dates end at ``today``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import sqlalchemy as sa
+
+from shidian.insurance.id_number import check_char
+from shidian.registry import RegistryPolicy, registry_policy
+from shidian.web.accounts import User, create_unit, get_user
+from shidian.web.db.registry_schema import (
+    registry_doctor_areas,
+    registry_patients,
+    registry_services,
+    registry_team_actions,
+    registry_team_members,
+)
+from shidian.web.db.schema import units, users
+from shidian.web.registry_access import Scope
+from shidian.web.registry_crypto import DataKeys
+from shidian.web.registry_models import FollowUpIn, PatientIn
+from shidian.web.registry_store import check_patient, insert_patient, record_followup
+from shidian.web.settings import Settings
+
+COUNTY = ("450821", "平南县")
+TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))
+VILLAGE_NAMES = ("东村", "西村", "南村", "北村")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+ICD10 = (("F20.0", 55), ("F20.3", 10), ("F31.1", 12), ("F25.0", 5), ("F22", 6), ("F06.2", 5), ("F70", 7))
+DOCTOR = "doctor"
+
+
+def _unit(conn: sa.Connection, code: str, name: str, kind: str, parent: int | None) -> int:
+    found = conn.execute(sa.select(units.c.id).where(units.c.code == code)).scalar()
+    if found is not None:
+        return int(found)
+    return create_unit(conn, code, name, kind, parent_id=parent, region_code=code)
+
+
+def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 300, seed: int = 2020) -> None:
+    """Units, the doctor's areas, patients and a year of follow-ups (skipped when present)."""
+    keys = DataKeys.from_env(settings.secret_key)
+    policy = registry_policy()
+    rng = random.Random(seed)
+    today = dt.date.today()
+    with engine.begin() as conn:
+        county = _unit(conn, COUNTY[0], COUNTY[1], "county", None)
+        villages: list[tuple[int, str]] = []
+        first_township: list[int] = []
+        for t_index, (t_code, t_name) in enumerate(TOWNSHIPS):
+            township = _unit(conn, t_code, t_name, "township", county)
+            for v_index, v_name in enumerate(VILLAGE_NAMES, start=1):
+                v_code = f"{t_code}{v_index:03d}"
+                village = _unit(conn, v_code, f"{t_name}{v_name}", "village", township)
+                villages.append((village, v_code))
+                if t_index == 0:
+                    first_township.append(village)
+            conn.execute(registry_services.delete().where(registry_services.c.unit_id == township))
+            conn.execute(
+                registry_services.insert(),
+                [
+                    {
+                        "unit_id": township,
+                        "month": dt.date(today.year, m, 1),
+                        "counselling_rooms": 1 + t_index,
+                        "hotline_contacts": 20 + 3 * m,
+                    }
+                    for m in range(1, today.month + 1)
+                ],
+            )
+        doctor = conn.execute(sa.select(users.c.id).where(users.c.username == DOCTOR)).scalar()
+        if doctor is not None:
+            for village in first_township[:3]:
+                exists = conn.execute(
+                    sa.select(registry_doctor_areas.c.id).where(
+                        registry_doctor_areas.c.user_id == doctor, registry_doctor_areas.c.unit_id == village
+                    )
+                ).first()
+                if exists is None:
+                    conn.execute(registry_doctor_areas.insert().values(user_id=doctor, unit_id=village))
+        ids = [v for v, _ in villages]
+        if conn.execute(
+            sa.select(registry_patients.c.id).where(registry_patients.c.village_id.in_(ids)).limit(1)
+        ).first():
+            return
+        acting = get_user(conn, int(doctor)) if doctor is not None else None
+        codes = [c for c, _ in ICD10]
+        weights = [w for _, w in ICD10]
+        for n in range(patients):
+            village_code = villages[n % len(villages)][1]
+            birth = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(0, 50 * 365))
+            first17 = f"450821{birth:%Y%m%d}{n % 1000:03d}"
+            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+            registered_on = today - dt.timedelta(days=rng.randrange(60, 1500))
+            data = PatientIn(
+                name=name,
+                id_number=first17 + check_char(first17),
+                village_code=village_code,
+                icd10=rng.choices(codes, weights)[0],
+                diagnosed_on=registered_on - dt.timedelta(days=rng.randrange(0, 200)),
+                diagnosing_hospital="平南县第三人民医院",
+                registered_on=registered_on,
+                treatment="medication",
+                address=f"{village_code} {rng.randrange(1, 99)}号",
+                guardian_name=rng.choice(SURNAMES) + rng.choice(GIVEN) if rng.random() < 0.9 else None,
+                guardian_phone=f"138{rng.randrange(10**7, 10**8)}",
+                guardian_relation=rng.choice(("父亲", "母亲", "配偶", "子女", "兄弟姐妹")),
+            )
+            values, problems = check_patient(conn, keys, Scope(None), data, today)
+            if values is None:
+                raise ValueError(f"demo patient refused: {problems}")
+            insert_patient(conn, keys, values, data, acting)
+            if acting is None:
+                continue
+            _year_of_followups(
+                conn,
+                rng,
+                acting,
+                values["registry_no"],
+                max(registered_on, today - dt.timedelta(days=365)),
+                today,
+                policy,
+            )
+
+
+def _year_of_followups(
+    conn: sa.Connection,
+    rng: random.Random,
+    doctor: User,
+    registry_no: str,
+    start: dt.date,
+    today: dt.date,
+    policy: RegistryPolicy,
+) -> None:
+    """Visits roughly on time; one patient in seven stops being seen (overdue); some unstable."""
+    day = start + dt.timedelta(days=rng.randrange(1, 20))
+    lapses = rng.random() < 0.15
+    unstable_patient = rng.random() < 0.12
+    while day <= today:
+        risk = (
+            rng.choice((3, 4, 2))
+            if unstable_patient and rng.random() < 0.6
+            else rng.choices((0, 1, 2), (80, 12, 8))[0]
+        )
+        behaviours = {
+            0: [],
+            1: ["verbal_threat"],
+            2: ["smash_home_stoppable"],
+            3: ["smash_anywhere"],
+            4: ["self_harm"],
+        }[risk]
+        result, problems = record_followup(
+            conn,
+            doctor,
+            Scope(None),
+            policy,
+            registry_no,
+            FollowUpIn(
+                followed_on=day,
+                risk_level=risk,
+                behaviours=behaviours,
+                symptoms="marked" if risk >= 3 else "remitted",
+                treatment=rng.choices(("medication", "hospital", "none"), (80, 5, 15))[0],
+                rehab=rng.random() < 0.6,
+                psy_support=rng.random() < 0.55,
+                health_check=day.month == 6,
+            ),
+            today,
+        )
+        if result is None:
+            raise ValueError(f"demo follow-up refused: {problems}")
+        if result.needs_team and rng.random() < 0.7:
+            patient_id = conn.execute(
+                sa.select(registry_patients.c.id).where(registry_patients.c.registry_no == registry_no)
+            ).scalar_one()
+            for role, member in (
+                ("village_committee", "村委 韦主任"),
+                ("grid_worker", "网格员 覃明"),
+                ("police", "民警 黄勇"),
+                ("doctor", "精防医生 刘洋"),
+            ):
+                conn.execute(
+                    registry_team_members.insert().values(
+                        patient_id=patient_id, role=role, member_name=member, added_on=day, added_by=doctor.id
+                    )
+                )
+            conn.execute(
+                registry_team_actions.insert().values(
+                    patient_id=patient_id,
+                    acted_on=day,
+                    action="个案管理团队联合走访, 落实监护",
+                    recorded_by=doctor.id,
+                )
+            )
+        if lapses and rng.random() < 0.5:
+            return
+        day = result.next_due_on + dt.timedelta(days=rng.randrange(-3, 5))

@@ -1,0 +1,58 @@
+"""Demo set-up of the insurance section (医保演示数据): a generated county, a desk user, a run.
+
+``shidian demo web`` calls ``setup_insurance_demo`` after the DRG set-up: it generates a county
+of ``persons`` insured (``shidian demo generate-insurance``'s generator, same seed, same files)
+under ``var/demo-insurance/``, imports it as the 2010 insurance dataset (persons, institutions,
+villages, last year and a year of claims), runs the year's reimbursement once, and creates a
+hospital user for the county hospital's discharge desk. Idempotent: a second call reuses them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shidian.demo.insurance import generate_insurance_county
+from shidian.web.accounts import create_unit, create_user
+from shidian.web.db.insurance_desk_schema import insurance_runs
+from shidian.web.db.schema import users
+from shidian.web.insurance_datasets import import_insurance_dataset, list_insurance_datasets
+from shidian.web.insurance_runs import run_insurance_batch
+from shidian.web.settings import Settings
+
+#: The county hospital of the generated county (level 2, designated) and its desk user.
+DESK_INSTITUTION = ("I00004", "县人民医院")
+DESK_USER = ("i00004", "hospital-2010-demo", "hospital", "县人民医院 出院结算窗口")
+
+
+def setup_insurance_demo(
+    settings: Settings, engine: sa.Engine, persons: int = 20_000, seed: int = 2010
+) -> list[tuple[str, str, str]]:
+    """Import the demo county and run its year once; returns the desk user (name, password, role)."""
+    data = settings.var_dir / "demo-insurance"
+    if not (data / "persons.csv").is_file():
+        generate_insurance_county(data, persons=persons, seed=seed)
+    username, password, role, display = DESK_USER
+    with engine.begin() as conn:
+        institution_id, name = DESK_INSTITUTION
+        unit = create_unit(conn, institution_id, name, "hospital", hospital_id=institution_id)
+        if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
+            create_user(conn, username, password, role, unit, display)
+        officer = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar()
+        existing = list_insurance_datasets(conn)
+        if existing:
+            dataset_id = str(existing[0]["id"])
+        else:
+            files = [(p.name, p.read_bytes()) for p in sorted(data.iterdir()) if p.suffix == ".csv"]
+            found, problems = import_insurance_dataset(
+                conn, settings.var_dir, files, "county-2010", "演示县 2010 年度参合数据", officer
+            )
+            if found is None:
+                raise ValueError("demo insurance data has problems: " + "; ".join(map(str, problems[:5])))
+            dataset_id = found
+        has_run = conn.execute(
+            sa.select(insurance_runs.c.id).where(insurance_runs.c.dataset_id == dataset_id)
+        )
+        ran = has_run.first() is not None
+    if not ran:
+        run_insurance_batch(engine, settings.var_dir, dataset_id, officer)
+    return [(username, password, role)]

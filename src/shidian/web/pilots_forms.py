@@ -1,0 +1,215 @@
+"""Report forms as Excel (填报表 Excel): the blank form to download and the filled form uploaded.
+
+The blank form has one row per indicator and population group the unit reports, with Chinese
+headers; the officer fills 分子/数值 and 分母 and uploads it. The upload is read through
+``shidian.tables`` (CSV or .xlsx, Chinese or English headers, a Problem per bad cell with its
+sheet row) and then checked by ``shidian.pilots.entry``; any error means nothing is saved.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from shidian.pilots.entry import (
+    DENOMINATOR_LABEL,
+    KIND_LABELS,
+    NUMERATOR_LABEL,
+    Entry,
+    IndicatorSpec,
+    population_label,
+)
+from shidian.problems import Problem, Source
+from shidian.tables import Column, TableSpec, read_table
+
+#: The uploaded form (填报表): the headers of ``blank_form`` and their English names.
+FORM = TableSpec(
+    "pilot_report",
+    (
+        Column("indicator_code", "str", ("指标编码",), label="指标编码"),
+        Column(
+            "population", "str", ("人群编码",), required=False, nullable=True, default="", label="人群编码"
+        ),
+        Column(
+            "numerator", "decimal", (NUMERATOR_LABEL, "分子", "数值"), nullable=True, label=NUMERATOR_LABEL
+        ),
+        Column(
+            "denominator",
+            "decimal",
+            (DENOMINATOR_LABEL,),
+            required=False,
+            nullable=True,
+            label=DENOMINATOR_LABEL,
+        ),
+    ),
+    key=("indicator_code", "population"),
+)
+
+HEADERS = ("指标编码", "指标名称", "人群编码", "人群", "类型", "单位", NUMERATOR_LABEL, DENOMINATOR_LABEL)
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def blank_form(
+    specs: Sequence[IndicatorSpec],
+    values: Mapping[tuple[str, str], tuple[object, object]],
+    title: Sequence[tuple[str, str]],
+) -> bytes:
+    """The form as .xlsx: sheet 填报表 (header row 1, one row per value), sheet 说明 (``title``)."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "填报表"
+    sheet.append(list(HEADERS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for spec in specs:
+        for population in spec.populations:
+            num, den = values.get((spec.code, population), (None, None))
+            rate = spec.kind == "rate"
+            sheet.append(
+                [
+                    spec.code,
+                    spec.name,
+                    population,
+                    population_label(population),
+                    KIND_LABELS.get(spec.kind, spec.kind),
+                    spec.unit,
+                    _plain(num),
+                    _plain(den) if rate else None,
+                ]
+            )
+    for column, width in zip("ABCDEFGH", (26, 30, 12, 14, 8, 8, 12, 12), strict=True):
+        sheet.column_dimensions[column].width = width
+    notes = book.create_sheet("说明")
+    for key, value in title:
+        notes.append([key, value])
+    notes.append(
+        [
+            "填写说明",
+            "只填「分子/数值」和「分母」两列; 率指标填分子和分母, 其他指标只填数值; 是否指标填 1 (是) 或 0 (否)。",
+        ]
+    )
+    notes.column_dimensions["A"].width = 14
+    notes.column_dimensions["B"].width = 80
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _plain(value: object) -> object:
+    """A stored value for the sheet: a whole number as int, else its exact decimal text; or blank."""
+    if value is None:
+        return None
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return int(number)
+    return format(number.normalize(), "f")
+
+
+def read_form(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]:
+    """The entries of an uploaded form, or every problem of reading it (file, row, column)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        suffix = ".xlsx" if data.startswith(b"PK\x03\x04") else ".csv"
+    with tempfile.TemporaryDirectory(prefix="shidian-form-") as tmp:
+        path = Path(tmp) / f"form{suffix}"
+        path.write_bytes(data)
+        table, problems = read_table(path, FORM, display_name=filename)
+    if table is None:
+        return [], problems
+    columns = table.to_pydict()
+    entries = [
+        Entry(code, population or "", num, den, row)
+        for code, population, num, den, row in zip(
+            columns["indicator_code"],
+            columns["population"],
+            columns["numerator"],
+            columns["denominator"],
+            columns["_row"],
+            strict=True,
+        )
+    ]
+    return entries, problems
+
+
+# ---- the web form --------------------------------------------------------------------------------
+
+
+def form_rows(
+    specs: list[IndicatorSpec], values: dict[tuple[str, str], tuple[Any, Any]]
+) -> list[dict[str, Any]]:
+    rows = []
+    for spec in specs:
+        for population in spec.populations:
+            num, den = values.get((spec.code, population), (None, None))
+            rows.append(
+                {
+                    "code": spec.code,
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "unit": spec.unit,
+                    "population": population,
+                    "population_label": population_label(population) if population else "",
+                    "num": shown_value(num),
+                    "den": shown_value(den),
+                }
+            )
+    return rows
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    number = Decimal(str(value))
+    return str(int(number)) if number == number.to_integral_value() else format(number.normalize(), "f")
+
+
+def parse_form_values(
+    form: Any, specs: list[IndicatorSpec]
+) -> tuple[list[Entry], dict[tuple[str, str], tuple[str, str]], list[Problem]]:
+    """The entries typed into the form (blank rows skipped) and number-format problems."""
+    entries: list[Entry] = []
+    raw: dict[tuple[str, str], tuple[str, str]] = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        for population in spec.populations:
+            key = f"{spec.code}|{population}"
+            num_text = str(form.get(f"num|{key}", "") or "").strip()
+            den_text = str(form.get(f"den|{key}", "") or "").strip()
+            raw[(spec.code, population)] = (num_text, den_text)
+            if not num_text and not den_text:
+                continue
+            numbers: list[Decimal | None] = []
+            for text, field in ((num_text, "分子/数值"), (den_text, "分母")):
+                number = parse_number(text)
+                if text and number is None:
+                    group = f" ({population_label(population)})" if population else ""
+                    problems.append(
+                        Problem(
+                            "pilots.entry.not_number",
+                            f"指标 {spec.code} {spec.name}{group}: {field} “{text[:40]}” 不是数字 (not a number)",
+                            Source("<form>", column=field),
+                        )
+                    )
+                numbers.append(number)
+            entries.append(Entry(spec.code, population, numbers[0], numbers[1]))
+    return entries, raw, problems
+
+
+def parse_number(text: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and abs(value) < Decimal("1e20") else None

@@ -1,0 +1,100 @@
+"""Pilot reporting in a real browser: a township fills and submits its quarterly form, the pilot
+office approves it, and the form is locked (no inputs, no save button, status 已审核)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from shidian.web.app import create_app
+from shidian.web.settings import Settings
+from tests.browser.conftest import _free_port, screenshot, sign_in
+from tests.web.conftest import seed
+from tests.web.pilots.conftest import TOWN_A, seed_pilots
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the web fixture's users plus the pilots hierarchy, users and loaded plan."""
+    var_dir = tmp_path_factory.mktemp("browser-pilots")
+    settings = Settings(
+        database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="p" * 48
+    )
+    app = create_app(settings)
+    seed(app)
+    app.state.plan_id = seed_pilots(app)
+    port = _free_port()
+    instance = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}|{app.state.plan_id}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+    shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser, server):  # type: ignore[no-untyped-def]
+    base = server.split("|")[0]
+    context = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(base) else None)
+    yield page
+    context.close()
+    assert not external, f"the page requested outside the server: {external}"
+
+
+def test_township_submits_office_approves_form_locks(page, server):  # type: ignore[no-untyped-def]
+    plan_id = server.split("|")[1]
+    form_path = f"/pilots/reports/{plan_id}/{TOWN_A}/2021-10-01"
+    sign_in(page, "town_a")
+    page.goto("/pilots/reports")
+    page.click(f"a[href='{form_path}']")
+    page.wait_for_url(f"**{form_path}")
+    # a wrong value first: 2 is not a yes/no answer
+    page.fill("input[name='num|TOWNSHIP_WORKGROUP|']", "2")
+    page.fill("input[name='num|TOWNSHIP_HC_PSY_STAFF|']", "1")
+    page.click("button[name=action][value=submit]")
+    page.locator("#problems").wait_for()
+    assert "TOWNSHIP_WORKGROUP" in page.locator("#problems").inner_text()
+    screenshot(page, "pilots-report-problems")
+    page.fill("input[name='num|TOWNSHIP_WORKGROUP|']", "1")
+    page.click("button[name=action][value=submit]")
+    page.wait_for_url("**done=submitted")
+    assert page.locator("#report-status").get_attribute("data-status") == "submitted"
+    assert page.locator("input[name='num|TOWNSHIP_WORKGROUP|']").count() == 0
+    page.click("form[action='/logout'] button")
+    page.wait_for_load_state("networkidle")
+
+    sign_in(page, "pilot_office")
+    page.goto("/pilots/reports")
+    page.locator("#approval-queue").get_by_role("link").first.click()
+    page.wait_for_url(f"**{form_path}")
+    screenshot(page, "pilots-report-review")
+    page.click("#approve")
+    page.wait_for_url("**done=approved")
+    assert page.locator("#report-status").get_attribute("data-status") == "approved"
+    page.click("form[action='/logout'] button")
+    page.wait_for_load_state("networkidle")
+
+    sign_in(page, "town_a")
+    page.goto(form_path)
+    assert page.locator("#report-status").get_attribute("data-status") == "approved"
+    assert page.locator("#report-form input[name^='num|']").count() == 0
+    assert page.locator("button[name=action]").count() == 0
+    assert page.locator("form[action$='/change-request']").count() == 1  # only a change request remains
+    screenshot(page, "pilots-report-locked")

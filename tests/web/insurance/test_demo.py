@@ -1,0 +1,51 @@
+"""``shidian demo web``'s insurance part: a generated county imported, run once, a desk user."""
+
+from __future__ import annotations
+
+import csv
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from shidian.web.app import create_app
+from shidian.web.db.insurance_desk_schema import insurance_runs
+from shidian.web.insurance_demo import DESK_USER, setup_insurance_demo
+from shidian.web.settings import Settings
+from tests.web.conftest import login
+
+
+def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/db.sqlite", var_dir=tmp_path / "var", secret_key="d" * 48
+    )
+    app = create_app(settings)
+    try:
+        engine = app.state.engine
+        first = setup_insurance_demo(settings, engine, persons=300)
+        again = setup_insurance_demo(settings, engine, persons=300)  # idempotent
+        assert first == again == [(DESK_USER[0], DESK_USER[1], "hospital")]
+        with engine.connect() as conn:
+            runs = conn.execute(sa.select(insurance_runs.c.status)).scalars().all()
+        assert runs == ["done"]
+        desk = login(TestClient(app), DESK_USER[0], DESK_USER[1])
+        with (settings.var_dir / "demo-insurance" / "persons.csv").open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        person = next(r["person_id"] for r in rows if r["category"] == "general" and r["insured"] == "1")
+        answer = desk.post(
+            "/api/insurance/claims",
+            json={
+                "claim_id": "DEMO-1",
+                "person_id": person,
+                "institution_id": "I00004",
+                "kind": "inpatient",
+                "start_date": "2010-06-01",
+                "end_date": "2010-06-05",
+                "total_cost": "3000",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        # 县人民医院 is level 2: deductible 100, 65% (004 篇6 三(四)3): (3000 − 100) × 0.65 = 1885.00
+        assert answer.json()["reimbursement"] == "1885.00"
+        assert desk.get("/insurance").status_code == 200
+    finally:
+        app.state.engine.dispose()

@@ -1,0 +1,64 @@
+"""The registry feeds the plan: indicators with ``source: registry`` are not typed in, they come
+from ``shidian.registry`` for every complete period of the plan (interfaces §2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+
+from shidian.pilots.aggregate import aggregate
+from shidian.pilots.model import VALUES_SCHEMA
+from shidian.registry import Period
+from shidian.web import registry_reports
+from shidian.web.pilots_reports import all_units, get_plan, plan_of, plan_values, units_table
+from tests.web.pilots.conftest import COUNTY, VILLAGE_A
+
+
+def test_registry_indicators_of_each_complete_quarter_join_the_plans_values(pilots_app, plan_id, monkeypatch):
+    asked: list[tuple[str, Period]] = []
+
+    def fake_registry(conn, unit_code, period, policy=None):
+        asked.append((unit_code, period))
+        return pa.table(
+            {
+                "unit_code": [VILLAGE_A, VILLAGE_A],
+                "indicator_code": ["SMD_REGULAR_MGMT_RATE", "NOT_IN_THE_PLAN"],
+                "period_start": [period.start, period.start],
+                "population": ["", ""],
+                "numerator": [Decimal(9), Decimal(1)],
+                "denominator": [Decimal(10), Decimal(1)],
+            },
+            schema=VALUES_SCHEMA,
+        )
+
+    monkeypatch.setattr(registry_reports, "indicator_values", fake_registry)
+    with pilots_app.state.engine.connect() as conn:
+        plan_row = get_plan(conn, plan_id)
+        # the plan starts 2019-10-01, quarterly; on 2020-07-15 three quarters are complete
+        values = plan_values(conn, plan_row, dt.date(2020, 7, 15))
+        tree = all_units(conn)
+    assert asked == [
+        (COUNTY, Period(dt.date(2019, 10, 1), dt.date(2019, 12, 31))),
+        (COUNTY, Period(dt.date(2020, 1, 1), dt.date(2020, 3, 31))),
+        (COUNTY, Period(dt.date(2020, 4, 1), dt.date(2020, 6, 30))),
+    ]  # the plan's top unit (its levels are county → village), never the unfinished 2020-Q3
+    fed = values.filter(pa.compute.equal(values["indicator_code"], "SMD_REGULAR_MGMT_RATE")).to_pylist()
+    assert [r["period_start"] for r in fed] == [
+        dt.date(2019, 10, 1),
+        dt.date(2020, 1, 1),
+        dt.date(2020, 4, 1),
+    ]
+    assert "NOT_IN_THE_PLAN" not in values["indicator_code"].to_pylist()
+    # rolled up like a report: the county's rate is Σ numerators ÷ Σ denominators × 100 = 90%
+    with pilots_app.state.engine.connect() as conn:
+        aggregated = aggregate(plan_of(get_plan(conn, plan_id)), units_table(tree), values).to_pylist()
+    county = [
+        r for r in aggregated
+        if r["unit_code"] == COUNTY and r["indicator_code"] == "SMD_REGULAR_MGMT_RATE"
+        and r["period_start"] == dt.date(2020, 4, 1)
+    ]  # fmt: skip
+    assert [(r["numerator"], r["denominator"], r["value"]) for r in county] == [
+        (Decimal(9), Decimal(10), Decimal(90))
+    ]

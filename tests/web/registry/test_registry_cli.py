@@ -1,0 +1,51 @@
+"""``shidian registry import`` and ``shidian registry indicators`` on a SQLite database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from typer.testing import CliRunner
+
+from shidian.cli import app
+from shidian.insurance.id_number import check_char
+from shidian.web.accounts import create_unit, create_user
+from shidian.web.db.engine import make_engine, upgrade
+from shidian.web.db.registry_schema import registry_doctor_areas
+
+
+def test_cli_import_then_indicators(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    monkeypatch.setenv("SHIDIAN_DATABASE_URL", url)
+    monkeypatch.setenv("SHIDIAN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SHIDIAN_SECRET_KEY", "c" * 48)
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        county = create_unit(conn, "450821", "平南县", "county", region_code="450821")
+        town = create_unit(conn, "450821100", "平南镇", "township", parent_id=county)
+        village = create_unit(conn, "450821100001", "东村", "village", parent_id=town)
+        doctor = create_user(conn, "cli_doc", "secret-pass-2020", "mental_health_doctor", town, "医生")
+        conn.execute(registry_doctor_areas.insert().values(user_id=doctor, unit_id=village))
+    engine.dispose()
+    first17 = "45082119800101123"
+    good = first17 + check_char(first17)
+    year = dt.date.today().year - 1
+    path = tmp_path / "old.csv"
+    path.write_bytes(
+        f"姓名,身份证号,村代码,诊断编码,登记日期\n周一,{good},450821100001,F20,{year}-03-01\n".encode("gbk")
+    )
+    runner = CliRunner()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        f"姓名,身份证号,村代码,诊断编码,登记日期\n周一,{good[:17]}Y,450821100001,F20,{year}-03-01\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["registry", "import", str(bad), "--as", "cli_doc"])
+    assert result.exit_code == 1 and "registry.patient.invalid_id" in result.output
+    result = runner.invoke(app, ["registry", "import", str(path), "--as", "cli_doc", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"imported": 1' in result.output
+    result = runner.invoke(app, ["registry", "indicators", "--period", str(year), "--area", "450821"])
+    assert result.exit_code == 0, result.output
+    # 1 patient registered, no follow-up: 规范管理 0/1
+    assert f"450821,SMD_REGULAR_MGMT_RATE,{year}-01-01,,0.00000000,1.00000000" in result.output
