@@ -98,3 +98,12 @@ def test_township_submits_office_approves_form_locks(page, server):  # type: ign
     assert page.locator("button[name=action]").count() == 0
     assert page.locator("form[action$='/change-request']").count() == 1  # only a change request remains
     screenshot(page, "pilots-report-locked")
+
+
+def test_the_monitoring_chart_is_drawn(page, server):  # type: ignore[no-untyped-def]
+    """The monitoring page asks for no chart library itself: app.js loads ECharts and draws."""
+    plan_id = server.split("|")[1]
+    sign_in(page, "pilot_office")
+    page.goto(f"/pilots/plans/{plan_id}/monitoring?as_of=2021-12-31")
+    page.locator("[data-chart='monitoring-chart'] canvas").wait_for()
+    screenshot(page, "pilots-monitoring")

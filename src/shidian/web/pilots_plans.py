@@ -149,11 +149,13 @@ def status_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 def focus_units(mon: Monitoring, focus: UnitRow | None) -> list[UnitRow]:
     """The units listed on a monitoring page: the focus unit's children, or the top-most visible
-    units (those whose parent the user cannot see)."""
-    visible = [mon.tree[u] for u in mon.visible if u in mon.tree]
+    units; areas only (市/县/乡镇/村 and the plan's levels), not a bureau, an office or a hospital."""
+    levels = {"city", "county", "township", "village"} | {level.code for level in mon.plan.levels}
+    areas = [mon.tree[u] for u in mon.visible if u in mon.tree and mon.tree[u].kind in levels]
     if focus is not None:
-        return sorted((u for u in visible if u.parent_id == focus.id), key=lambda u: u.code)
-    return sorted((u for u in visible if u.parent_id not in mon.visible), key=lambda u: u.code)
+        return sorted((u for u in areas if u.parent_id == focus.id), key=lambda u: u.code)
+    ids = {u.id for u in areas}
+    return sorted((u for u in areas if u.parent_id not in ids), key=lambda u: u.code)
 
 
 def unit_summaries(mon: Monitoring, shown: list[UnitRow]) -> list[dict[str, Any]]:

@@ -4,9 +4,24 @@ document.addEventListener("htmx:configRequest", function (event) {
   if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
 });
 
+var shidianEchartsLoading = null;
+
+// ECharts (1 MB) is loaded once, the first time a page has a chart: pages need not ask for it.
+function shidianWithEcharts(then) {
+  if (typeof echarts !== "undefined") { then(); return; }
+  if (!shidianEchartsLoading) {
+    shidianEchartsLoading = document.createElement("script");
+    shidianEchartsLoading.src = "/static/vendor/echarts.min.js";
+    document.head.appendChild(shidianEchartsLoading);
+  }
+  shidianEchartsLoading.addEventListener("load", then);
+}
+
 function shidianDrawCharts(root) {
-  if (typeof echarts === "undefined") { return; }
-  (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
+  var scope = root || document;
+  if (!scope.querySelector("[data-chart]")) { return; }
+  if (typeof echarts === "undefined") { shidianWithEcharts(function () { shidianDrawCharts(root); }); return; }
+  scope.querySelectorAll("[data-chart]").forEach(function (el) {
     var source = document.getElementById(el.dataset.chart);
     if (!source || el.dataset.drawn) { return; }
     var option = JSON.parse(source.textContent);
