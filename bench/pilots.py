@@ -180,7 +180,9 @@ def main() -> None:
         del aggregated  # free the 23 M rows before the next run
     print(f"load average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"aggregate:  {best_agg:6.2f} s wall, {cpu_agg:6.2f} s CPU  ({rows:,} rows)")
-    print(f"attainment: {best_att:6.2f} s wall, {cpu_att:6.2f} s CPU  ({attained.num_rows:,} rows, as of {as_of})")
+    print(
+        f"attainment: {best_att:6.2f} s wall, {cpu_att:6.2f} s CPU  ({attained.num_rows:,} rows, as of {as_of})"
+    )
     total = best_agg + best_att
     verdict = "PASS" if total < TARGET_SECONDS else "FAIL"
     print(f"{verdict}: aggregation + attainment {total:.2f} s (target < {TARGET_SECONDS:.0f} s)")

@@ -14,20 +14,25 @@ population with ``numerator``, ``denominator`` and ``value`` (``AGGREGATED_SCHEM
   of units answering yes × scale;
 * ``none``: the reporting level only.
 
-How (a province is 21.6 million reported rows): codes become integer ids once per distinct
-code (the columns are dictionary-encoded); the reported rows' own columns are returned as
-they are. When every number is whole, non-negative and modest (every count-based indicator), the
-decimals are read as int64 straight from their Arrow buffers, the reported rows' values come
-from an exact int64 long division (half up, 8 decimals: the twin of ``value_sql``'s fast path)
-and the reported rows are summed into their parents by integer scatter-adds over a dense key
-(parent × indicator × period × population); otherwise (fractions, negatives, huge numbers)
-DuckDB does the same in exact DECIMAL arithmetic. The roll-ups (13 times fewer rows) then go up
-level by level in DuckDB, one GROUP BY per level; no Python loop per unit or per row.
+How (a province is 21.6 million reported rows; ``bench/pilots.py``): codes become integer ids
+once per distinct code (the columns are dictionary-encoded); the reported rows' own columns
+(period, numerator) are returned as they are. When every number is whole, non-negative and
+modest (every count-based indicator), the decimals are read as int64 straight from their Arrow
+buffers, the reported rows' values come from an exact int64 long division (half up, 8 decimals:
+the twin of ``value_sql``'s fast path, written straight into the decimal128 buffer) and the rows
+are summed into their parents by exact integer scatter-adds over a dense key (parent ×
+indicator × period × population), then level by level up the tree the same way (13 times fewer
+rows each level) — block by block on up to ``THREADS`` threads, no float anywhere. Otherwise
+(fractions, negatives, huge numbers) DuckDB does the same in exact DECIMAL arithmetic, one
+GROUP BY per level. No Python loop per unit or per row on either path.
 ``reporting_units`` counts the reporting-level rows behind each total (for completeness checks).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import duckdb
@@ -66,8 +71,12 @@ UNIT = 10**8
 WHOLE_LIMIT = 9_000_000_000
 #: The largest quotient whose value × 10⁸ (plus the rounding carry) fits in an int64.
 _QUOTIENT_LIMIT = 90_000_000_000
+#: A dense key space may exceed twice the rows by this many slots before ``np.unique`` is used.
+DENSE_SLACK = 1_000_000
 #: Rows per block of the int64 passes (a million: the temporaries stay in the cache).
 BLOCK = 1 << 20
+#: Threads for the block passes (the host's cores, at most 4).
+THREADS = min(4, os.cpu_count() or 1)
 
 Ints = npt.NDArray[np.int64]
 Ids = npt.NDArray[np.int32]
@@ -124,6 +133,16 @@ def value_sql(num: str, den: str, scale: str, out: str = _N, whole: bool = False
     )
 
 
+def in_blocks(n: int, work: Callable[[slice], bool]) -> bool:
+    """``work`` on each block of ``n`` rows, on up to ``THREADS`` threads (numpy releases the GIL in
+    its loops); whether every block succeeded."""
+    parts = [slice(start, start + BLOCK) for start in range(0, n, BLOCK)]
+    if len(parts) <= 1:
+        return all(work(part) for part in parts)
+    with ThreadPoolExecutor(THREADS) as pool:
+        return all(list(pool.map(work, parts)))
+
+
 def one_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """The column as one array: no copy when it has a single chunk."""
     if isinstance(column, pa.Array):
@@ -160,17 +179,19 @@ def whole_numbers(array: pa.Array) -> tuple[Ints, Mask | None] | None:
     low, high = decimal_words(array)
     valid = validity(array)
     ints = np.empty(len(low), np.int64)
-    for start in range(0, len(low), BLOCK):
-        part = slice(start, start + BLOCK)
+
+    def work(part: slice) -> bool:
         lo, hi = low[part], high[part]
         if valid is not None:
             lo, hi = np.where(valid[part], lo, 0), np.where(valid[part], hi, 0)
+        if len(lo) == 0:
+            return True
         if hi.any() or lo.min() < 0:
-            return None
+            return False
         whole = np.floor_divide(lo, UNIT, out=ints[part])  # a constant divisor: fast (np.divmod is not)
-        if whole.max() >= WHOLE_LIMIT or (whole * UNIT != lo).any():
-            return None
-    if int(ints.sum()) >= WHOLE_LIMIT:
+        return not (whole.max() >= WHOLE_LIMIT or (whole * UNIT != lo).any())
+
+    if not in_blocks(len(low), work) or int(ints.sum()) >= WHOLE_LIMIT:
         return None
     return ints, valid
 
@@ -196,33 +217,32 @@ def whole_value(
     int64); None when a quotient is too large for an int64 value × 10⁸. Block by block, written
     straight into the decimal128 buffer (non-negative: the high words are 0)."""
     words = np.zeros(2 * len(num), np.int64)
-    valid = None if num_valid is None else num_valid.copy()
-    for start in range(0, len(num), BLOCK):
-        part = slice(start, start + BLOCK)
+    valid = np.ones(len(num), np.bool_) if num_valid is None else num_valid.copy()
+
+    def work(part: slice) -> bool:
         n, d = num[part], den[part]
         divides = d != 0
-        if den_valid is not None:
-            divides &= den_valid[part]
-            if valid is None and (den_valid[part] & ~divides).any():
-                valid = np.ones(len(num), np.bool_)
-            if valid is not None:
-                valid[part] &= divides | ~den_valid[part]
-        elif not divides.all():
-            if valid is None:
-                valid = np.ones(len(num), np.bool_)
+        if den_valid is None:
             valid[part] &= divides
+        else:
+            divides &= den_valid[part]
+            valid[part] &= divides | ~den_valid[part]
         d = np.where(divides, d, 1)
         scaled = n * np.where(divides, scale[ind[part]], 1)
         q = scaled // d
-        if q.max() >= _QUOTIENT_LIMIT:
-            return None
+        if len(q) and q.max() >= _QUOTIENT_LIMIT:
+            return False
         r = scaled - q * d
         r *= 2 * UNIT
         r += d
         d *= 2
         r //= d
         q *= UNIT
-        np.add(q, r, out=words[2 * start : 2 * (start + BLOCK) : 2])
+        np.add(q, r, out=words[2 * part.start : 2 * part.stop : 2])
+        return True
+
+    if not in_blocks(len(num), work):
+        return None
     bitmap = None if valid is None or valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(NUMBER, len(num), [bitmap, pa.py_buffer(words)])
 
@@ -321,11 +341,14 @@ def _denominators(denominator: pa.Array, share: Mask, valid: Mask) -> pa.Array:
     """The denominators as given, 1 where ``share``, null where not ``valid``; block by block."""
     low, high = decimal_words(denominator)
     words = np.empty(2 * len(low), np.int64)
-    for start in range(0, len(low), BLOCK):
-        part = slice(start, start + BLOCK)
-        out = slice(2 * start, 2 * (start + BLOCK))
+
+    def work(part: slice) -> bool:
+        out = slice(2 * part.start, 2 * part.stop)
         words[out][0::2] = np.where(share[part], UNIT, low[part])
         words[out][1::2] = np.where(share[part], 0, high[part])
+        return True
+
+    in_blocks(len(low), work)
     bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(NUMBER, len(low), [bitmap, pa.py_buffer(words)])
 
@@ -352,12 +375,23 @@ class _Totals(NamedTuple):
     num_valid: Mask | None
     den: Ints
     den_valid: Mask | None
-    count: Ints | None
+    reports: Ints | None
 
     def select(self, mask: Mask) -> _Totals:
+        """The rows where ``mask``."""
         if mask.all():
             return self
-        return _Totals(*(None if c is None else c[mask] for c in self))
+        return _Totals(
+            self.unit[mask],
+            self.ind[mask],
+            self.day[mask],
+            self.pop[mask],
+            self.num[mask],
+            None if self.num_valid is None else self.num_valid[mask],
+            self.den[mask],
+            None if self.den_valid is None else self.den_valid[mask],
+            None if self.reports is None else self.reports[mask],
+        )
 
 
 def _dense_days(days: Ids) -> tuple[Ints, int, int, Ints]:
@@ -396,8 +430,8 @@ def _group(rows: _Totals, n_inds: int, n_pops: int, den_by_ind: Mask, unit_map: 
     unit_of, n_units = np.flatnonzero(seen), int(seen.sum())
     day_lookup, first, n_days, day_of = _dense_days(rows.day)
     key = np.empty(len(rows.unit), np.int64)
-    for start in range(0, len(key), BLOCK):
-        part = slice(start, start + BLOCK)
+
+    def work(part: slice) -> bool:
         block = key[part]
         np.take(unit_lookup, rows.unit[part], out=block)
         block *= n_inds
@@ -407,17 +441,20 @@ def _group(rows: _Totals, n_inds: int, n_pops: int, den_by_ind: Mask, unit_map: 
         if n_pops > 1:
             block *= n_pops
             block += rows.pop[part]
+        return True
+
+    in_blocks(len(key), work)
     size = n_units * n_inds * n_days * n_pops
-    if size > 2 * len(key) + 1_000_000:
+    if size > 2 * len(key) + DENSE_SLACK:
         groups, key = np.unique(key, return_inverse=True)
         size = len(groups)
         index = np.arange(size)
     else:
         groups = index = np.flatnonzero(np.bincount(key, minlength=size))
-    if rows.count is None:
+    if rows.reports is None:
         count = np.bincount(key, minlength=size)[index]
     else:
-        count = _sums(key, size, rows.count, None, index)[0]
+        count = _sums(key, size, rows.reports, None, index)[0]
     num, num_valid = _sums(key, size, rows.num, rows.num_valid, index)
     den_valid = rows.den_valid
     by_ind = den_valid is not None and bool((den_valid == den_by_ind[rows.ind]).all())
@@ -453,7 +490,7 @@ def _concat(parts: list[_Totals]) -> _Totals:
             [np.ones(len(p.unit), np.bool_) if m is None else m for p, m in zip(parts, got, strict=True)]
         )
 
-    counts = [np.ones(len(p.unit), np.int64) if p.count is None else p.count for p in parts]
+    counts = [np.ones(len(p.unit), np.int64) if p.reports is None else p.reports for p in parts]
     return _Totals(
         np.concatenate([p.unit for p in parts]),
         np.concatenate([p.ind for p in parts]),
@@ -571,12 +608,13 @@ def _whole_path(
     days = rows.period.view(pa.int32()).to_numpy()
     reported = _Totals(rows.unit, rows.ind, days, rows.pop, *nums, *dens, None)
     totals = _concat(
-        _whole_rollup(reported, unit_parent, unit_level, plan, n_pops) or [reported.select(days < 0)]
+        _whole_rollup(reported, unit_parent, unit_level, plan, n_pops)
+        or [reported.select(np.zeros(len(days), np.bool_))]
     )
     upper_value = whole_value(totals.num, totals.num_valid, totals.den, totals.den_valid, scale, totals.ind)
     if upper_value is None:
         return None
-    count = np.ones(len(totals.unit), np.int64) if totals.count is None else totals.count
+    count = np.ones(len(totals.unit), np.int64) if totals.reports is None else totals.reports
     return value, pa.table(
         {
             "unit": totals.unit,

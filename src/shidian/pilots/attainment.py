@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shidian.money import div_round
+from shidian.pilots import aggregate
 from shidian.pilots.aggregate import decimal_words, number_array, validity, value_sql
 from shidian.pilots.model import (
     ACHIEVED,
@@ -169,8 +170,9 @@ def attainment(plan: Plan, aggregated: pa.Table, as_of: date) -> pa.Table:
     """Attainment of every target per unit on ``as_of`` (see the module doc).
 
     Codes are handled as integer indices into their dictionaries (the aggregated table's code
-    columns are dictionary-encoded); one GROUP BY over the periods, then small joins. A
-    cumulative indicator sums from the earliest start of its targets."""
+    columns are dictionary-encoded); one pass per unit × indicator × population over the periods
+    (``_picked``: integer scatter operations, or a SQL GROUP BY when it cannot), then small joins
+    in DuckDB. A cumulative indicator sums from the earliest start of its targets."""
     u, unit_dict = _encoded(aggregated["unit_code"])
     lv, level_dict = _encoded(aggregated["level"])
     ind, ind_dict = _encoded(aggregated["indicator_code"])
@@ -300,7 +302,8 @@ def _picked(
     plan: Plan,
 ) -> pa.Table | None:
     """Per unit × indicator × population, over the periods starting on or before ``as_of`` (for
-    the indicators with targets): the last period and its value, and for a cumulative indicator
+    the indicators with targets): the last period and the value of the last period that has one
+    (as SQL's ``arg_max``, which skips nulls), and for a cumulative indicator
     Σ numerators and Σ denominators of the periods from its start — the twin of the SQL
     ``GROUP BY`` (same columns), in two passes of exact integer scatter operations over a dense
     key, block by block. The decimals are read from their Arrow buffers; the sums are of the
@@ -308,7 +311,7 @@ def _picked(
     or a number too large (the SQL then does it)."""
     n_units, n_inds, n_pops = sizes
     size = n_units * n_inds * n_pops
-    if size > 4 * codes.num_rows + 1_000_000:
+    if size > 4 * codes.num_rows + aggregate.DENSE_SLACK:
         return None
     with_targets = {i.code: i for i in plan.indicators if i.targets}
     targeted = np.zeros(n_inds, np.bool_)
@@ -322,7 +325,8 @@ def _picked(
             start[position] = (min(t.start or plan.start for t in indicator.targets) - _EPOCH).days
     limit = (as_of - _EPOCH).days
     none = np.iinfo(np.int32).min
-    latest_day = np.full(size, none, np.int32)
+    latest_day = np.full(size, none, np.int32)  # the last period
+    valued_day = np.full(size, none, np.int32)  # the last period with a value (SQL's arg_max skips nulls)
     unit_level = np.full(n_units, -1, np.int32)
     sums = {name: np.zeros(size, np.int64) for name in ("numerator", "denominator")}
     counts = {name: np.zeros(size, np.int64) for name in ("numerator", "denominator")}
@@ -331,6 +335,7 @@ def _picked(
     for name in ("numerator", "denominator", "value"):
         table = table.append_column(name, aggregated[name])
     batches = table.to_batches(max_chunksize=BLOCK)
+    some_null = aggregated["value"].null_count > 0  # else the last valued period is the last period
 
     def keys(
         batch: pa.RecordBatch,
@@ -352,6 +357,10 @@ def _picked(
         key, ind, day, used = keys(batch)
         unit_level[batch.column("u").to_numpy()] = batch.column("lv").to_numpy()
         np.maximum.at(latest_day, key[used], day[used])
+        if some_null:
+            has_value = validity(batch.column("value"))
+            valued = used if has_value is None else used & has_value
+            np.maximum.at(valued_day, key[valued], day[valued])
         summed = used & cumulative[ind] & (day >= start[ind])
         if not summed.any():
             continue
@@ -367,6 +376,8 @@ def _picked(
                 largest = max(largest, int(low.max()), -int(low.min()))
             np.add.at(sums[name], key[take], low)
             counts[name] += np.bincount(key[take], minlength=size)
+    if not some_null:
+        valued_day = latest_day
     most = max(int(counts["numerator"].max(initial=0)), int(counts["denominator"].max(initial=0)))
     if largest * most >= 2**62:
         return None
@@ -375,13 +386,15 @@ def _picked(
     latest_valid = np.zeros(size, np.bool_)
     for batch in batches:
         key, ind, day, used = keys(batch)
-        pick = used & (day == latest_day[key])
         array = batch.column("value")
-        low, high = decimal_words(array)
         valid = validity(array)
+        pick = used & (day == valued_day[key])
+        if valid is not None:
+            pick &= valid
+        low, high = decimal_words(array)
         latest_low[key[pick]] = low[pick]
         latest_high[key[pick]] = high[pick]
-        latest_valid[key[pick]] = True if valid is None else valid[pick]
+        latest_valid[key[pick]] = True
     groups = np.flatnonzero(latest_day != none)
     unit = groups // (n_inds * n_pops)
     return pa.table(
