@@ -337,6 +337,27 @@ def report_upload(
 # ---- approval, return, change requests --------------------------------------------------------------
 
 
+def _review(
+    request: Request, conn: Conn, user: User, scope: ReportScope, action: str, comment: str
+) -> Response:
+    """Approve (then locked) or return a submitted report (审核/退回); a return needs a comment."""
+    status = refuse(scope.decide(action))
+    assert scope.report is not None
+    if action == "return" and not comment:
+        problem = Problem(
+            "pilots.report.comment_required",
+            "退回时必须填写退回原因 (a comment is required)",
+            Source("<form>", column="comment"),
+        )
+        return _form_page(request, conn, scope, problems=[problem], status_code=422)
+    set_status(conn, scope.report.id, status, user, comment or None)
+    done = {"approve": "approved", "return": "returned"}[action]
+    audit.record(
+        conn, request, user, f"pilots.report_{done}", f"pilot_report/{scope.report.id}", {"comment": comment}
+    )
+    return RedirectResponse(f"{scope.path}?done={done}", status_code=303)
+
+
 @router.post(
     "/pilots/reports/{plan_id}/{unit_code}/{period}/approve",
     include_in_schema=False,
@@ -352,18 +373,7 @@ def report_approve(
     comment: Comment = "",
 ) -> Response:
     scope = ReportScope(conn, user, plan_id, unit_code, period)
-    status = refuse(scope.decide("approve"))
-    assert scope.report is not None
-    set_status(conn, scope.report.id, status, user, comment.strip() or None)
-    audit.record(
-        conn,
-        request,
-        user,
-        "pilots.report_approved",
-        f"pilot_report/{scope.report.id}",
-        {"comment": comment.strip()},
-    )
-    return RedirectResponse(f"{scope.path}?done=approved", status_code=303)
+    return _review(request, conn, user, scope, "approve", comment.strip())
 
 
 @router.post(
@@ -381,25 +391,7 @@ def report_return(
     comment: Comment = "",
 ) -> Response:
     scope = ReportScope(conn, user, plan_id, unit_code, period)
-    status = refuse(scope.decide("return"))
-    assert scope.report is not None
-    if not comment.strip():
-        problem = Problem(
-            "pilots.report.comment_required",
-            "退回时必须填写退回原因 (a comment is required)",
-            Source("<form>", column="comment"),
-        )
-        return _form_page(request, conn, scope, problems=[problem], status_code=422)
-    set_status(conn, scope.report.id, status, user, comment.strip())
-    audit.record(
-        conn,
-        request,
-        user,
-        "pilots.report_returned",
-        f"pilot_report/{scope.report.id}",
-        {"comment": comment.strip()},
-    )
-    return RedirectResponse(f"{scope.path}?done=returned", status_code=303)
+    return _review(request, conn, user, scope, "return", comment.strip())
 
 
 @router.post(
