@@ -12,11 +12,13 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from shidian.web.app import create_app
 from shidian.web.settings import Settings
@@ -41,15 +43,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on a fresh SQLite database with seeded users and a published run; its base URL."""
-    var_dir = tmp_path_factory.mktemp("browser-var")
+@contextmanager
+def served_app(var_dir: Path, *seeders: Callable[[FastAPI], object]) -> Iterator[tuple[str, FastAPI]]:
+    """The app on a fresh SQLite database in ``var_dir``, seeded with the web fixture's users and
+    published run and then by each of ``seeders``, served by uvicorn on a free loopback port."""
     settings = Settings(
         database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="b" * 48
     )
     app = create_app(settings)
     seed(app)
+    for seeder in seeders:
+        seeder(app)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     instance = uvicorn.Server(config)
@@ -59,11 +63,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while not instance.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert instance.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
-    shutil.rmtree(var_dir, ignore_errors=True)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a fresh SQLite database with seeded users and a published run; its base URL."""
+    with served_app(tmp_path_factory.mktemp("browser-var")) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -3,46 +3,19 @@ office approves it, and the form is locked (no inputs, no save button, status å·
 
 from __future__ import annotations
 
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
-from shidian.web.app import create_app
-from shidian.web.settings import Settings
-from tests.browser.conftest import _free_port, screenshot, sign_in
-from tests.web.conftest import seed
+from tests.browser.conftest import screenshot, served_app, sign_in
 from tests.web.pilots.conftest import TOWN_A, seed_pilots
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with the web fixture's users plus the pilots hierarchy, users and loaded plan."""
-    var_dir = tmp_path_factory.mktemp("browser-pilots")
-    settings = Settings(
-        database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="p" * 48
-    )
-    app = create_app(settings)
-    seed(app)
-    app.state.plan_id = seed_pilots(app)
-    port = _free_port()
-    instance = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}|{app.state.plan_id}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
-    shutil.rmtree(var_dir, ignore_errors=True)
+    with served_app(tmp_path_factory.mktemp("browser-pilots")) as (base, app):
+        yield f"{base}|{seed_pilots(app)}"
 
 
 @pytest.fixture

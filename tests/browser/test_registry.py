@@ -5,46 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
-from shidian.web.app import create_app
-from shidian.web.settings import Settings
-from tests.browser.conftest import _free_port, screenshot, sign_in
-from tests.web.conftest import seed
+from tests.browser.conftest import screenshot, served_app, sign_in
 from tests.web.registry.conftest import V1, id_number, seed_registry
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Like the shared server, plus the registry's county, villages and doctors."""
-    var_dir = tmp_path_factory.mktemp("browser-registry")
-    settings = Settings(
-        database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="r" * 48
-    )
-    app = create_app(settings)
-    seed(app)
-    seed_registry(app)
-    port = _free_port()
-    instance = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
-    shutil.rmtree(var_dir, ignore_errors=True)
+    with served_app(tmp_path_factory.mktemp("browser-registry"), seed_registry) as (base, _):
+        yield base
 
 
 def test_doctor_records_a_follow_up_and_the_work_list_updates(page):
