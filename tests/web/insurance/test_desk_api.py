@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pytest
 import sqlalchemy as sa
 
 from shidian.insurance.claims import price_claims
@@ -25,6 +26,9 @@ from shidian.web.db.schema import audit_events
 from shidian.web.insurance_datasets import insurance_policy
 from shidian.web.insurance_desk import show
 from tests.web.insurance.conftest import INSTITUTIONS, PERSONS
+
+#: every test posts against the 2010 county, whichever test of a worker happens to run first
+pytestmark = pytest.mark.usefixtures("insurance_app")
 
 URL = "/api/insurance/claims"
 
