@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,7 +57,13 @@ def create_app(
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """On shutdown, wait for the running settlement; a fresh executor lets the app start again."""
+    """On shutdown, wait for the running settlement; a fresh executor lets the app start again.
+
+    On startup, everything loaded so far (modules, policies, templates) is moved out of the
+    garbage collector's sight (``gc.freeze``): a full collection then walks only what requests
+    allocate, which keeps its pauses out of the latency tail.
+    """
+    gc.freeze()
     yield
     executor: RunExecutor = app.state.executor
     await anyio.to_thread.run_sync(executor.shutdown)

@@ -127,6 +127,24 @@ def _state_values(state: DeskState) -> dict[str, Any]:
     }
 
 
+def _lock_statement(dialect: Any) -> Any:
+    table = insurance_person_years
+    return (
+        dialect.insert(table)
+        .values({c: sa.bindparam(c, type_=table.c[c].type) for c in ("year", "person_id", "usage", "stays")})
+        .values(inpatient_used_fen=0, claims=0, version=0)
+        .on_conflict_do_update(
+            index_elements=[table.c.year, table.c.person_id], set_={"version": table.c.version}
+        )
+        .returning(*table.c)
+    )
+
+
+#: The desk's statements are built once per database: building and keying a statement for
+#: SQLAlchemy's compiled cache costs more than running it, and the desk runs them per claim.
+_LOCK = {"postgresql": _lock_statement(postgresql), "sqlite": _lock_statement(sqlite)}
+
+
 def _lock_person_year(conn: sa.Connection, year: int, person_id: str) -> dict[str, Any]:
     """Make sure the person's year row exists, lock it and return it, in one statement.
 
@@ -135,32 +153,19 @@ def _lock_person_year(conn: sa.Connection, year: int, person_id: str) -> dict[st
     waiting for any transaction holding it; on SQLite the statement is a write, which takes the
     database's write lock for the rest of the transaction (``BEGIN IMMEDIATE`` semantics).
     """
-    values = {
-        "year": year,
-        "person_id": person_id,
-        "inpatient_used_fen": 0,
-        "usage": {},
-        "stays": [],
-        "claims": 0,
-        "version": 0,
-    }
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
-    if dialect is None:  # pragma: no cover - only the two databases are supported
-        raise RuntimeError(f"unsupported database {conn.dialect.name}")
-    table = insurance_person_years
-    statement = (
-        dialect.insert(table)
-        .values(values)
-        .on_conflict_do_update(
-            index_elements=[table.c.year, table.c.person_id], set_={"version": table.c.version}
-        )
-        .returning(*table.c)
+    row = conn.execute(
+        _LOCK[conn.dialect.name], {"year": year, "person_id": person_id, "usage": {}, "stays": []}
     )
-    return dict(conn.execute(statement).mappings().one())
+    return dict(row.mappings().one())
+
+
+_STORED_CLAIM = sa.select(insurance_desk_claims).where(
+    insurance_desk_claims.c.claim_id == sa.bindparam("claim_id")
+)
 
 
 def _stored_claim(conn: sa.Connection, claim_id: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(insurance_desk_claims).where(insurance_desk_claims.c.claim_id == claim_id))
+    row = conn.execute(_STORED_CLAIM, {"claim_id": claim_id})
     found = row.mappings().first()
     return None if found is None else dict(found)
 
@@ -185,18 +190,16 @@ def _replay(stored: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, 
     return dict(stored["response"])
 
 
-def _lookup(conn: sa.Connection, claim: Mapping[str, Any]) -> dict[str, Any] | None:
-    """In one query: the year's desk dataset, the person and the institution in it, and the
-    claim if the desk has it already. None when no insurance dataset of the year exists."""
+def _lookup_statement() -> sa.Select[Any]:
     persons, institutions, claims = insurance_persons, insurance_institutions, insurance_desk_claims
     latest = (
         sa.select(datasets.c.id)
-        .where(datasets.c.domain == DOMAIN, datasets.c.year == claim["end_date"].year)
+        .where(datasets.c.domain == DOMAIN, datasets.c.year == sa.bindparam("year"))
         .order_by(datasets.c.uploaded_at.desc(), datasets.c.id)
         .limit(1)
         .scalar_subquery()
     )
-    query = (
+    return (
         sa.select(
             datasets.c.id.label("dataset_id"),
             datasets.c.manifest,
@@ -210,20 +213,36 @@ def _lookup(conn: sa.Connection, claim: Mapping[str, Any]) -> dict[str, Any] | N
         .select_from(
             datasets.outerjoin(
                 persons,
-                sa.and_(persons.c.dataset_id == datasets.c.id, persons.c.person_id == claim["person_id"]),
+                sa.and_(
+                    persons.c.dataset_id == datasets.c.id, persons.c.person_id == sa.bindparam("person_id")
+                ),
             )
             .outerjoin(
                 institutions,
                 sa.and_(
                     institutions.c.dataset_id == datasets.c.id,
-                    institutions.c.institution_id == claim["institution_id"],
+                    institutions.c.institution_id == sa.bindparam("institution_id"),
                 ),
             )
-            .outerjoin(claims, claims.c.claim_id == claim["claim_id"])
+            .outerjoin(claims, claims.c.claim_id == sa.bindparam("claim_id"))
         )
         .where(datasets.c.id == latest)
     )
-    row = conn.execute(query).mappings().first()
+
+
+_LOOKUP = _lookup_statement()
+
+
+def _lookup(conn: sa.Connection, claim: Mapping[str, Any]) -> dict[str, Any] | None:
+    """In one query: the year's desk dataset, the person and the institution in it, and the
+    claim if the desk has it already. None when no insurance dataset of the year exists."""
+    parameters = {
+        "year": claim["end_date"].year,
+        "person_id": claim["person_id"],
+        "institution_id": claim["institution_id"],
+        "claim_id": claim["claim_id"],
+    }
+    row = conn.execute(_LOOKUP, parameters).mappings().first()
     return None if row is None else dict(row)
 
 
@@ -334,31 +353,86 @@ def post_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> tuple[
         "created_by": user.id,
         "created_at": now(),
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted = conn.execute(
-        dialect.insert(insurance_desk_claims)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[insurance_desk_claims.c.claim_id])
-        .returning(insurance_desk_claims.c.claim_id)
-    ).first()
-    if inserted is None:  # a twin of this request landed while we waited for the lock
+    state_values = _state_parameters(row, state.after(priced), claims=int(row["claims"]) + 1)
+    if not _record(conn, values, state_values):  # a twin of this request landed while we waited
         stored = _stored_claim(conn, claim_id)
         assert stored is not None
         return _replay(stored, request), False
-    _save_state(conn, row, state.after(priced), claims=int(row["claims"]) + 1)
     return response, True
 
 
-def _save_state(conn: sa.Connection, row: Mapping[str, Any], state: DeskState, claims: int) -> None:
-    result = conn.execute(
-        insurance_person_years.update()
-        .where(
-            insurance_person_years.c.year == row["year"],
-            insurance_person_years.c.person_id == row["person_id"],
-            insurance_person_years.c.version == row["version"],
-        )
-        .values(**_state_values(state), claims=claims, version=int(row["version"]) + 1, updated_at=now())
+def _claim_insert(dialect: Any) -> Any:
+    table = insurance_desk_claims
+    columns = [c.name for c in table.c if c.name not in ("reversed_by", "reversed_at", "reversal")]
+    return (
+        dialect.insert(table)
+        .values({c: sa.bindparam(f"c_{c}", type_=table.c[c].type) for c in columns})
+        .on_conflict_do_nothing(index_elements=[table.c.claim_id])
+        .returning(table.c.claim_id)
     )
+
+
+_STATE_COLUMNS = ("usage", "stays", "inpatient_used_fen", "claims", "version", "updated_at")
+_SAVE_STATE = (
+    insurance_person_years.update()
+    .where(
+        insurance_person_years.c.year == sa.bindparam("w_year"),
+        insurance_person_years.c.person_id == sa.bindparam("w_person_id"),
+        insurance_person_years.c.version == sa.bindparam("w_version"),
+    )
+    .values({c: sa.bindparam(f"s_{c}", type_=insurance_person_years.c[c].type) for c in _STATE_COLUMNS})
+)
+
+
+def _record_statement() -> Any:
+    """PostgreSQL: insert the claim and save the person's year in one statement.
+
+    Two data-modifying CTEs: the state is updated only when the claim row was inserted (not when
+    a twin of the request got there first); the statement answers how many rows each wrote.
+    """
+    inserted = _claim_insert(postgresql).cte("inserted")
+    updated = (
+        _SAVE_STATE.where(sa.exists(sa.select(inserted.c.claim_id)))
+        .returning(insurance_person_years.c.version)
+        .cte("updated")
+    )
+    return sa.select(
+        sa.select(sa.func.count()).select_from(inserted).scalar_subquery().label("inserted"),
+        sa.select(sa.func.count()).select_from(updated).scalar_subquery().label("updated"),
+    )
+
+
+_RECORD_POSTGRESQL = _record_statement()
+_INSERT_CLAIM_SQLITE = _claim_insert(sqlite)
+
+
+def _state_parameters(row: Mapping[str, Any], state: DeskState, claims: int) -> dict[str, Any]:
+    """Parameters of ``_SAVE_STATE``: the new state of the locked row, one version on."""
+    new = {**_state_values(state), "claims": claims, "version": int(row["version"]) + 1, "updated_at": now()}
+    return {
+        "w_year": row["year"],
+        "w_person_id": row["person_id"],
+        "w_version": row["version"],
+        **{f"s_{c}": new[c] for c in _STATE_COLUMNS},
+    }
+
+
+def _record(conn: sa.Connection, claim: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    """Insert the claim and save the state; False when the claim id is already recorded."""
+    parameters = {f"c_{k}": v for k, v in claim.items()}
+    if conn.dialect.name == "postgresql":  # one round trip
+        done = conn.execute(_RECORD_POSTGRESQL, parameters | dict(state)).one()
+        inserted, updated = done.inserted, done.updated
+    else:
+        inserted = 1 if conn.execute(_INSERT_CLAIM_SQLITE, parameters).first() else 0
+        updated = conn.execute(_SAVE_STATE, state).rowcount if inserted else 0
+    if inserted and updated != 1:  # the lock makes this impossible; refuse rather than lose a claim
+        raise RuntimeError("insurance_person_years changed under its lock")
+    return bool(inserted)
+
+
+def _save_state(conn: sa.Connection, row: Mapping[str, Any], state: DeskState, claims: int) -> None:
+    result = conn.execute(_SAVE_STATE, _state_parameters(row, state, claims))
     if result.rowcount != 1:  # the lock makes this impossible; refuse loudly rather than lose a claim
         raise RuntimeError("insurance_person_years changed under its lock")
 

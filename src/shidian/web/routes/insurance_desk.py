@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -152,7 +152,7 @@ async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User],
     responses=REPLAY | error_responses(400, 401, 403, 409, 422),
     dependencies=[Depends(check_csrf)],
 )
-async def api_post_claim(request: Request, response: Response, body: ClaimIn) -> Any:
+async def api_post_claim(request: Request, body: ClaimIn) -> Any:
     """Price one claim against the person's year, record it and answer the reimbursement."""
     claim = body.model_dump()
 
@@ -173,9 +173,8 @@ async def api_post_claim(request: Request, response: Response, body: ClaimIn) ->
                 "reimbursement": answer["reimbursement"],
             },
         )
-        if not recorded:
-            response.status_code = 200
-        return answer
+        # The answer is already the documented ClaimOut: sent as it is, not validated again.
+        return JSONResponse(answer, status_code=201 if recorded else 200)
 
     return await _in_one_thread(request, work)
 
