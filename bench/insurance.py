@@ -12,8 +12,8 @@ Prints claims per second and PASS/FAIL against the target (2,000,000 claims in u
 
 Then the discharge desk (``POST /api/insurance/claims``): a demo county's persons and
 institutions are imported into a fresh PostgreSQL database, the app is served by uvicorn in its
-own process on loopback, and ``--clients`` desks (threads, one keep-alive connection each) post
-the county's claims in discharge order. A desk is a clerk at a counter: it submits a claim,
+own process on loopback, and ``--clients`` desks (wrk connections: a C client, so the desks
+take little of the server's CPU) post the county's claims in discharge order. A desk is a clerk at a counter: it submits a claim,
 then thinks ``--think`` seconds ± ``--jitter`` (uniform) before the next — 50 desks at 1 s is
 about 50 claims per second across the county, far above a county's real peak (500,000 insured
 make ~1.1 M claims a year: ~4 per second on average in working hours). It prints p50/p99
