@@ -70,8 +70,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: One in-memory DuckDB database per process; each query runs on its own cursor. Parquet
-#: footers are cached (run files never change once written).
-_DATABASE = duckdb.connect(":memory:")
+#: footers are cached (run files never change once written). One thread a query: a page's
+#: query reads one hospital's row groups, and the server's parallelism is its concurrent
+#: requests and processes — a query spreading over every core stalls the other requests.
+_DATABASE = duckdb.connect(":memory:", config={"threads": 1})
 _DATABASE.execute("SET GLOBAL parquet_metadata_cache = true")
 _CURSOR_LOCK = threading.Lock()
 
