@@ -82,7 +82,7 @@ def charts(summary: RunFilesSummary) -> dict[str, dict[str, Any]]:
         "chart-months": {
             "tooltip": {"trigger": "axis"},
             "legend": {"data": ["月度预算 (元)", "月度点值"]},
-            "grid": {"left": 70, "right": 70},
+            "grid": {"left": 100, "right": 70},
             "xAxis": {"type": "category", "data": months},
             "yAxis": [{"type": "value", "name": "元"}, {"type": "value", "name": "点值"}],
             "series": [
