@@ -422,18 +422,23 @@ def _record(conn: sa.Connection, claim: Mapping[str, Any], state: Mapping[str, A
     parameters = {f"c_{k}": v for k, v in claim.items()}
     if conn.dialect.name == "postgresql":  # one round trip
         done = conn.execute(_RECORD_POSTGRESQL, parameters | dict(state)).one()
-        inserted, updated = done.inserted, done.updated
-    else:
-        inserted = 1 if conn.execute(_INSERT_CLAIM_SQLITE, parameters).first() else 0
-        updated = conn.execute(_SAVE_STATE, state).rowcount if inserted else 0
-    if inserted and updated != 1:  # the lock makes this impossible; refuse rather than lose a claim
-        raise RuntimeError("insurance_person_years changed under its lock")
-    return bool(inserted)
+        if done.inserted:
+            _state_saved(done.updated)
+        return bool(done.inserted)
+    if conn.execute(_INSERT_CLAIM_SQLITE, parameters).first() is None:
+        return False
+    _state_saved(conn.execute(_SAVE_STATE, state).rowcount)
+    return True
 
 
 def _save_state(conn: sa.Connection, row: Mapping[str, Any], state: DeskState, claims: int) -> None:
-    result = conn.execute(_SAVE_STATE, _state_parameters(row, state, claims))
-    if result.rowcount != 1:  # the lock makes this impossible; refuse loudly rather than lose a claim
+    _state_saved(conn.execute(_SAVE_STATE, _state_parameters(row, state, claims)).rowcount)
+
+
+def _state_saved(rows: int) -> None:
+    """The person-year row was updated: the lock makes anything else impossible, so anything
+    else is refused loudly (the transaction rolls back) rather than lose a claim's state."""
+    if rows != 1:
         raise RuntimeError("insurance_person_years changed under its lock")
 
 
