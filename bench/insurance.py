@@ -44,6 +44,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from wrk_think import think_delay
+
 from shidian.demo.insurance import build_county
 from shidian.insurance.batch import reimburse
 from shidian.insurance.claims import price_claims
@@ -166,9 +168,9 @@ def _session(host: str, port: int, username: str, password: str) -> dict[str, st
 _DESK_LUA = """
 -- The desks of bench/insurance.py: each wrk thread posts its share of the claims (one JSON body
 -- a line, in discharge order) over its connections; a desk thinks between two claims.
-local think, jitter, first, threads = %(think)d, %(jitter)d, %(first)d, %(threads)d
+local threads = %(threads)d
 local headers = %(headers)s
-local bodies, sent, calls = {}, 0, 0
+local bodies, sent = {}, 0
 counts = {}  -- a global: done() reads each thread's with thread:get
 local next_id, all = 0, {}
 
@@ -184,14 +186,6 @@ function init(args)
   for line in io.lines(%(file)s) do
     if n %% threads == id then bodies[#bodies + 1] = line end
     n = n + 1
-  end
-end
-
-if think > 0 then
-  function delay()  -- the first claim of each desk at a random moment, then think ± jitter
-    calls = calls + 1
-    if calls <= first then return math.random(0, think) end
-    return think + math.random(-jitter, jitter)
   end
 end
 
@@ -225,15 +219,8 @@ def _run_desks(
     lua_headers = "{" + ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()) + "}"
     script = workdir / "desks.lua"
     script.write_text(
-        _DESK_LUA
-        % {
-            "think": round(args.think * 1000),
-            "jitter": round(args.jitter * 1000),
-            "first": -(-args.clients // threads),
-            "threads": threads,
-            "headers": lua_headers,
-            "file": json.dumps(str(lines)),
-        },
+        _DESK_LUA % {"threads": threads, "headers": lua_headers, "file": json.dumps(str(lines))}
+        + think_delay(round(args.think * 1000), round(args.jitter * 1000), -(-args.clients // threads)),
         encoding="utf-8",
     )
     command = ["wrk", f"-t{threads}", f"-c{args.clients}", f"-d{args.desk_seconds:g}s", "--timeout", "10s"]

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import sqlalchemy as sa
+from wrk_think import think_delay
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -117,14 +118,7 @@ def wrk_script(requests: list[tuple[str, str]], think_ms: int = 0, jitter_ms: in
         "request = function()\n  i = i + 1\n  local r = requests[(i % #requests) + 1]\n"
         '  return wrk.format("GET", r[1], {["Cookie"] = r[2]})\nend\n'
     )
-    if think_ms:
-        script += (
-            f"local calls = 0\nmath.randomseed({len(requests)})\n"
-            "delay = function()\n  calls = calls + 1\n"
-            f"  if calls <= {first} then return math.random(0, {think_ms}) end\n"
-            f"  return {think_ms} + math.random(-{jitter_ms}, {jitter_ms})\nend\n"
-        )
-    return script
+    return script + f"math.randomseed({len(requests)})\n" + think_delay(think_ms, jitter_ms, first)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
