@@ -136,7 +136,7 @@ def test_a_hospital_posts_for_its_own_institution_only(client_for):
     assert leader.get(f"{URL}/A-2").status_code == 200
 
 
-def test_bad_input_names_the_field_and_records_nothing(client_for):
+def test_bad_input_names_the_field_and_records_nothing(insurance_app, client_for):
     officer = client_for("officer")
     cases = [
         (body("B-1", "PX", "H1", "100"), ("insurance.claim.unknown_person", "person_id")),
@@ -168,6 +168,15 @@ def test_bad_input_names_the_field_and_records_nothing(client_for):
     assert shape.status_code == 422 and shape.json()["problems"][0]["code"] == "request.invalid"
     fen = officer.post(URL, json=body("B-9", "P05", "H1", "100.005"))
     assert fen.status_code == 422
+    # refused claims roll back: not even the person-year row the desk locked is left behind
+    with insurance_app.state.engine.connect() as conn:
+        years = conn.execute(
+            sa.select(insurance_person_years.c.person_id).where(
+                insurance_person_years.c.person_id.in_(["PX", "P04", "P05"])
+            )
+        ).all()
+        events = conn.execute(sa.select(audit_events.c.id).where(audit_events.c.target.like("B-%"))).all()
+    assert years == [] and events == []
 
 
 def test_the_desk_and_the_batch_agree_to_the_fen(client_for):
