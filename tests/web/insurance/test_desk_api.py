@@ -168,7 +168,7 @@ def test_bad_input_names_the_field_and_records_nothing(insurance_app, client_for
     assert shape.status_code == 422 and shape.json()["problems"][0]["code"] == "request.invalid"
     fen = officer.post(URL, json=body("B-9", "P05", "H1", "100.005"))
     assert fen.status_code == 422
-    # refused claims roll back: not even the person-year row the desk locked is left behind
+    # a refused claim is refused before anything is locked or written: no person-year row, no audit event
     with insurance_app.state.engine.connect() as conn:
         years = conn.execute(
             sa.select(insurance_person_years.c.person_id).where(
