@@ -16,7 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shidian.insurance.claims import price_claims, state_after
-from shidian.insurance.desk import DeskInstitution, DeskPerson, DeskState, claim_problems, price_claim
+from shidian.insurance.desk import (
+    DeskInstitution,
+    DeskPerson,
+    DeskState,
+    claim_problems,
+    price_claim,
+    refusal,
+)
 from shidian.insurance.model import claims_table
 from tests.insurance.helpers import INSTITUTIONS, claim, insurance_policy, persons
 from tests.insurance.test_invariants import order_key, years
@@ -99,6 +106,12 @@ def test_desk_after_a_state_equals_price_claims_after_its_prior(year, data):
         claims_table([target]), people, INSTITUTIONS, POLICY, state.to_prior(pid)
     ).to_pylist()[0]
     assert mine == theirs
+    # the desk refuses before locking the year: the refusal is the priced row's, whatever the state
+    refused = refusal(target, who.get(pid), where.get(str(target["institution_id"])), POLICY)
+    if mine["status"] == "rejected":
+        assert refused == (mine["reject_code"], mine["reason"])
+    else:
+        assert refused is None
 
 
 def test_hand_worked_transfer_and_cap():

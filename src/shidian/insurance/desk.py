@@ -40,6 +40,7 @@ __all__ = [
     "DeskStay",
     "claim_problems",
     "price_claim",
+    "refusal",
 ]
 
 PARTIAL_ITEMS = ("special_exam", "special_treatment", "blood", "special_material")
@@ -215,20 +216,8 @@ def _rule(c: Mapping[str, Any], reject: str | None) -> str:
     return "tcm_fracture" if c["tcm_fracture"] == 1 else "outpatient"
 
 
-def price_claim(
-    claim: Mapping[str, Any],
-    person: DeskPerson | None,
-    institution: DeskInstitution | None,
-    policy: InsurancePolicy,
-    state: DeskState | None = None,
-) -> dict[str, Any]:
-    """Price one claim after the person's ``state``: ``claims.PRICED_COLUMNS`` as a dict.
-
-    ``claim`` has ``model.CLAIMS_SCHEMA``'s keys (absent optional ones take
-    ``model.CLAIM_DEFAULTS``), money as ``Decimal``, dates as ``date``. ``person`` or
-    ``institution`` None: not in the dataset (the claim is rejected with its reason).
-    """
-    st = state or DeskState()
+def _normalised(claim: Mapping[str, Any], policy: InsurancePolicy) -> tuple[dict[str, Any], Any]:
+    """The claim with its defaults, money as ``Decimal``, and its chronic disease (or None)."""
     c: dict[str, Any] = {**CLAIM_DEFAULTS, **claim}
     for key in (
         "total_cost",
@@ -244,6 +233,42 @@ def price_claim(
         else None
     )
     c["chronic_code"] = chronic.code if chronic else None
+    return c, chronic
+
+
+def refusal(
+    claim: Mapping[str, Any],
+    person: DeskPerson | None,
+    institution: DeskInstitution | None,
+    policy: InsurancePolicy,
+) -> tuple[str, str] | None:
+    """Why the fund pays nothing for ``claim`` whatever the person's year: ``(reject_code,
+    reason)``, the same code and trail ``price_claim`` gives the rejected row; None when it pays.
+
+    Rejection never depends on the state (caps and deductibles only change what a paid claim
+    gets), so the desk refuses with this before it locks the person's year."""
+    c, _ = _normalised(claim, policy)
+    code = _reject_code(c, person, institution, policy)
+    if code is None:
+        return None
+    return code, _reason({**c, "status": "rejected", "reject_code": code}, policy)
+
+
+def price_claim(
+    claim: Mapping[str, Any],
+    person: DeskPerson | None,
+    institution: DeskInstitution | None,
+    policy: InsurancePolicy,
+    state: DeskState | None = None,
+) -> dict[str, Any]:
+    """Price one claim after the person's ``state``: ``claims.PRICED_COLUMNS`` as a dict.
+
+    ``claim`` has ``model.CLAIMS_SCHEMA``'s keys (absent optional ones take
+    ``model.CLAIM_DEFAULTS``), money as ``Decimal``, dates as ``date``. ``person`` or
+    ``institution`` None: not in the dataset (the claim is rejected with its reason).
+    """
+    st = state or DeskState()
+    c, chronic = _normalised(claim, policy)
     reject = _reject_code(c, person, institution, policy)
     status = "paid" if reject is None else "rejected"
     rule = _rule(c, reject)

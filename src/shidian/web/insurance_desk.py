@@ -30,6 +30,7 @@ from shidian.insurance.desk import (
     DeskStay,
     claim_problems,
     price_claim,
+    refusal,
 )
 from shidian.problems import Problem
 from shidian.web.accounts import User
@@ -308,10 +309,10 @@ def post_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> tuple[
     if problems:
         raise DeskError(422, [problem_dict(p) for p in problems])
     # A claim the fund does not pay is refused before anything is locked or written.
-    first = price_claim(claim, who, where, policy, DeskState())
-    if first["status"] == "rejected":
-        code = first["reject_code"]
-        raise DeskError(422, [_problem(f"insurance.claim.{code}", first["reason"], REJECT_FIELDS[code])])
+    refused = refusal(claim, who, where, policy)
+    if refused is not None:
+        code, reason = refused
+        raise DeskError(422, [_problem(f"insurance.claim.{code}", reason, REJECT_FIELDS[code])])
     row = _lock_person_year(conn, year, person_id)
     state = _state_of(row)
     priced = price_claim(claim, who, where, policy, state)
