@@ -28,7 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from shidian.insurance.model import CATEGORY_LABELS, CLAIM_DEFAULTS, EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
-from shidian.insurance.policy import InsurancePolicy
+from shidian.insurance.policy import ChronicDisease, InsurancePolicy
 from shidian.insurance.trail import percent
 from shidian.money import FEN, ZERO, round_fen, round_to
 from shidian.problems import Problem, Source
@@ -216,7 +216,9 @@ def _rule(c: Mapping[str, Any], reject: str | None) -> str:
     return "tcm_fracture" if c["tcm_fracture"] == 1 else "outpatient"
 
 
-def _normalised(claim: Mapping[str, Any], policy: InsurancePolicy) -> tuple[dict[str, Any], Any]:
+def _normalised(
+    claim: Mapping[str, Any], policy: InsurancePolicy
+) -> tuple[dict[str, Any], ChronicDisease | None]:
     """The claim with its defaults, money as ``Decimal``, and its chronic disease (or None)."""
     c: dict[str, Any] = {**CLAIM_DEFAULTS, **claim}
     for key in (
