@@ -155,7 +155,7 @@ def test_claim_problems_name_the_field():
     bad = claim("K1", "P1", "T1", "100", kind="outpatient", delivery="normal", drug_cost="150")
     bad["start_date"] = dt.date(2010, 3, 2)
     bad["end_date"] = dt.date(2010, 3, 1)
-    found = {(p.code, p.where.column) for p in claim_problems(bad, DeskState(), POLICY)}
+    found = {(p.code, p.where.column) for p in claim_problems(bad, POLICY)}
     assert found == {
         ("insurance.claim.dates_reversed", "start_date"),
         ("insurance.claim.delivery_outpatient", "delivery"),
@@ -212,5 +212,5 @@ def test_desk_input_checks_equal_the_batch_checks(row):
     batch = {
         p.code for p in validate_inputs(InsuranceInputs(people, INSTITUTIONS, claims_table([row])), POLICY)
     }
-    desk = {p.code for p in claim_problems(row, DeskState(), POLICY)}
+    desk = {p.code for p in claim_problems(row, POLICY)}
     assert desk == batch & CHECKED

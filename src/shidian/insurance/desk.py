@@ -632,7 +632,7 @@ def _cap_text(r: Mapping[str, Any]) -> str | None:
 
 
 def claim_problems(
-    claim: Mapping[str, Any], state: DeskState, policy: InsurancePolicy, source: str = "<claim>"
+    claim: Mapping[str, Any], policy: InsurancePolicy, source: str = "<claim>"
 ) -> list[Problem]:
     """The input problems of one desk claim that its cell types cannot catch (the claim row
     checks of ``validate.validate_inputs``, same codes), naming the field."""

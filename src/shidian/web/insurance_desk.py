@@ -305,7 +305,7 @@ def post_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> tuple[
         )
     who = DeskPerson(found["category"], found["insured"])
     where = DeskInstitution(found["level"], found["designated"], found["in_county"])
-    problems = claim_problems(claim, DeskState(), policy, SOURCE)
+    problems = claim_problems(claim, policy, SOURCE)
     if problems:
         raise DeskError(422, [problem_dict(p) for p in problems])
     # A claim the fund does not pay is refused before anything is locked or written.
