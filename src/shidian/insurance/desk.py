@@ -244,8 +244,9 @@ def refusal(
     institution: DeskInstitution | None,
     policy: InsurancePolicy,
 ) -> tuple[str, str] | None:
-    """Why the fund pays nothing for ``claim`` whatever the person's year: ``(reject_code,
-    reason)``, the same code and trail ``price_claim`` gives the rejected row; None when it pays.
+    """Why the fund pays nothing for ``claim`` whatever the person's year (004 篇6 三(四)5
+    合作医疗基金不予补偿的医疗费用, and the input rules): ``(reject_code, reason)``, the same
+    code and trail ``price_claim`` gives the rejected row; None when it pays.
 
     Rejection never depends on the state (caps and deductibles only change what a paid claim
     gets), so the desk refuses with this before it locks the person's year."""
