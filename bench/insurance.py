@@ -17,8 +17,9 @@ take little of the server's CPU) post the county's claims in discharge order. A 
 then thinks ``--think`` seconds ± ``--jitter`` (uniform) before the next — 50 desks at 1 s is
 about 50 claims per second across the county, far above a county's real peak (500,000 insured
 make ~1.1 M claims a year: ~4 per second on average in working hours). It prints p50/p99
-latency and PASS/FAIL against the target (p99 < 20 ms), then, as information, the saturation
-throughput: the same desks in a closed loop with no think time.
+latency, the CPU a claim costs in the server's processes and in PostgreSQL (from ``/proc``:
+steadier than latency on a shared host) and PASS/FAIL against the target (p99 < 20 ms), then, as
+information, the saturation throughput: the same desks in a closed loop with no think time.
 
 Never asserts: the exit status is 0 unless the arguments are wrong (without PostgreSQL the desk
 part prints SKIPPED).
@@ -213,6 +214,28 @@ end
 """
 
 
+def _cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server's processes (uvicorn and its
+    workers) and by the PostgreSQL backends serving ``database``, from ``/proc``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = database_cpu = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == server_pid or ppid == server_pid:
+            server += cpu
+        elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
+            database_cpu += cpu
+    return server, database_cpu
+
+
 def _run_desks(
     base: str, headers: dict[str, str], bodies: list[dict[str, Any]], args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
@@ -327,13 +350,21 @@ def desk_bench(args: argparse.Namespace) -> None:
             closed_loop = argparse.Namespace(clients=args.clients, think=0.0, jitter=0.0, desk_seconds=3.0)
             _run_desks(base, headers, bodies[:1_000], closed_loop, Path(tmp))  # warm-up, not measured
             # each part posts claims not posted before (a claim sent again is a cheaper replay)
+            cpu_before = _cpu_seconds(server.pid, name)
             desks = _run_desks(base, headers, bodies[1_000:10_000], args, Path(tmp))
+            cpu_after = _cpu_seconds(server.pid, name)
             print(
                 f"desk, {args.clients} desks, think {args.think:g} s ± {args.jitter:g} s: {desks['claims']:,} "
                 f"claims ({desks['per_second']:,.1f}/s), statuses {desks['statuses']}"
             )
             print(
                 f"  latency p50 {desks['p50']:.1f} ms, p99 {desks['p99']:.1f} ms, max {desks['max']:.1f} ms"
+            )
+            worker_ms, database_ms = (
+                1000 * (a - b) / desks["claims"] for a, b in zip(cpu_after, cpu_before, strict=True)
+            )
+            print(
+                f"  CPU a claim: {worker_ms:.2f} ms in the server's processes, {database_ms:.2f} ms in PostgreSQL"
             )
             verdict = "PASS" if desks["p99"] < TARGET_P99_MS else "FAIL"
             print(f"target: p99 < {TARGET_P99_MS:.0f} ms under {args.clients} desks: {verdict}")
