@@ -179,6 +179,39 @@ def test_bad_input_names_the_field_and_records_nothing(insurance_app, client_for
     assert years == [] and events == []
 
 
+def test_a_malformed_body_is_answered_422_naming_where(client_for):
+    """A body that is not a claim: the app's one 422 shape, each problem located in the body."""
+    officer = client_for("officer")
+
+    def where(response: Any) -> list[tuple[str, str]]:
+        assert response.status_code == 422, response.text
+        payload = response.json()
+        assert payload["ok"] is False and payload["status"] == 422
+        return [(p["code"], p["where"]) for p in payload["problems"]]
+
+    good = json.dumps(body("M-1", "P05", "H1", "100"))
+    form = officer.post(URL, content=good, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert where(form) == [("request.invalid", "body")]
+    # broken JSON: located at the character where parsing stopped
+    broken = len(good) - 1
+    assert where(officer.post(URL, content=good[:-1], headers={"Content-Type": "application/json"})) == [
+        ("request.invalid", f"body.{broken}")
+    ]
+    assert where(officer.post(URL, content=b"", headers={"Content-Type": "application/json"})) == [
+        ("request.invalid", "body")
+    ]
+    missing = {k: v for k, v in body("M-2", "P05", "H1", "100").items() if k != "kind"}
+    assert where(officer.post(URL, json=missing | {"cataract_eyes": 3})) == [
+        ("request.invalid", "body.kind"),
+        ("request.invalid", "body.cataract_eyes"),
+    ]
+    # a JSON number keeps its decimal value (no float rounding on the way in)
+    exact = officer.post(URL, json=json.loads(good.replace('"100"', "100.1")))
+    assert exact.status_code == 201, exact.text
+    assert exact.json()["priced"]["total_cost"] == "100.10"
+    assert officer.get(f"{URL}/M-2").status_code == 404
+
+
 def test_the_desk_and_the_batch_agree_to_the_fen(client_for):
     """The same claims, posted at the desk in discharge order and priced as one batch."""
     officer = client_for("officer")
