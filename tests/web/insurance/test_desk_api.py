@@ -189,7 +189,7 @@ def test_a_malformed_body_is_answered_422_naming_where(client_for):
         assert payload["ok"] is False and payload["status"] == 422
         return [(p["code"], p["where"]) for p in payload["problems"]]
 
-    good = json.dumps(body("M-1", "P05", "H1", "100"))
+    good = json.dumps(body("M-1", "P08", "H1", "100"))
     form = officer.post(URL, content=good, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert where(form) == [("request.invalid", "body")]
     # broken JSON: located at the character where parsing stopped
@@ -200,7 +200,7 @@ def test_a_malformed_body_is_answered_422_naming_where(client_for):
     assert where(officer.post(URL, content=b"", headers={"Content-Type": "application/json"})) == [
         ("request.invalid", "body")
     ]
-    missing = {k: v for k, v in body("M-2", "P05", "H1", "100").items() if k != "kind"}
+    missing = {k: v for k, v in body("M-2", "P08", "H1", "100").items() if k != "kind"}
     assert where(officer.post(URL, json=missing | {"cataract_eyes": 3})) == [
         ("request.invalid", "body.kind"),
         ("request.invalid", "body.cataract_eyes"),
@@ -361,3 +361,71 @@ def test_concurrent_claims_of_one_person_never_use_the_cap_twice(insurance_app, 
             )
         ).scalar()
     assert used == recorded == 4_500_000
+
+
+def test_one_claim_id_at_several_desks_at_once_is_recorded_once(insurance_app, insurance_server, client_for):
+    """The same claim sent by 8 desks at once is recorded once (201); the others answer the same
+    answer (200). One new claim id sent at once for 3 different persons (3 different locks) is
+    recorded for one of them; the others are refused (409) and their years are left untouched."""
+    officer = client_for("officer")
+    host, port = insurance_server
+    headers = {
+        "Content-Type": "application/json",
+        "Cookie": f"shidian_session={officer.cookies['shidian_session']}",
+        "X-CSRF-Token": officer.headers["X-CSRF-Token"],
+    }
+
+    def at_once(payloads: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+        results: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(payloads)
+        barrier = threading.Barrier(len(payloads))
+
+        def desk(i: int) -> None:
+            barrier.wait()
+            results[i] = _post(host, port, headers, payloads[i])
+
+        threads = [threading.Thread(target=desk, args=(i,)) for i in range(len(payloads))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        return results
+
+    twins = at_once([body("T-1", "P08", "H1", "1000")] * 8)
+    assert sorted(status for status, _ in twins) == [200] * 7 + [201], twins
+    assert all(answer == twins[0][1] for _, answer in twins)
+    # 1000 at level 1 (a township: its deductible every time): (1000 − 50) × 75 % = 712.50 (三(四)3)
+    assert twins[0][1]["reimbursement"] == "712.50"
+
+    persons = ["P08", "P09", "P10"]
+    with insurance_app.state.engine.connect() as conn:
+        before = {
+            r.person_id: r.version
+            for r in conn.execute(
+                sa.select(insurance_person_years.c.person_id, insurance_person_years.c.version).where(
+                    insurance_person_years.c.person_id.in_(persons)
+                )
+            )
+        }
+    raced = at_once([body("T-2", p, "C2", "1000") for p in persons])
+    statuses = sorted(status for status, _ in raced)
+    assert statuses == [201, 409, 409], raced
+    (winner,) = [answer["person_id"] for status, answer in raced if status == 201]
+    with insurance_app.state.engine.connect() as conn:
+        after = {
+            r.person_id: r.version
+            for r in conn.execute(
+                sa.select(insurance_person_years.c.person_id, insurance_person_years.c.version).where(
+                    insurance_person_years.c.person_id.in_(persons)
+                )
+            )
+        }
+        recorded = conn.execute(
+            sa.select(insurance_desk_claims.c.person_id).where(insurance_desk_claims.c.claim_id == "T-2")
+        ).all()
+        events = conn.execute(sa.select(audit_events.c.action).where(audit_events.c.target == "T-2")).all()
+    assert recorded == [(winner,)]
+    assert events == [("insurance.desk_post",)]
+    assert {p: after.get(p) for p in persons if p != winner} == {
+        p: before.get(p) for p in persons if p != winner
+    }
+    assert after[winner] == before.get(winner, 0) + 1

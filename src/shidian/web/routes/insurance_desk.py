@@ -123,24 +123,26 @@ def _error(exc: DeskError) -> JSONResponse:
 async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User], Any]) -> Any:
     """Sign-in check, the desk's work, audit and commit in one transaction on one worker thread.
 
-    The usual dependencies (``Conn``, ``CurrentUser``, ``require``) each take a hop to the thread
-    pool; at a counter every millisecond is the clerk's, so the desk's two writing routes call the
-    same functions (``deps.current_user``, ``access.can``) from one thread instead. The
-    transaction commits before the answer is sent.
+    Whatever the work refuses (``DeskError``) rolls the transaction back, so a refused request
+    leaves nothing behind (not even the person's year row the lock may have created), and is
+    answered in the one error shape. The usual dependencies (``Conn``, ``CurrentUser``,
+    ``require``) each take a hop to the thread pool; at a counter every millisecond is the
+    clerk's, so the desk's two writing routes call the same functions (``deps.current_user``,
+    ``access.can``) from one thread instead. The transaction commits before the answer is sent.
     """
     engine = get_engine(request)
 
     def run() -> Any:
-        with engine.begin() as conn:
-            user = current_user(request, conn)
-            if not can(user, "insurance.desk"):
-                raise HTTPException(status_code=403, detail="无权访问 (forbidden)")
-            try:
+        try:
+            with engine.begin() as conn:
+                user = current_user(request, conn)
+                if not can(user, "insurance.desk"):
+                    raise HTTPException(status_code=403, detail="无权访问 (forbidden)")
                 return work(conn, user)
-            except sa.exc.IntegrityError:  # the same claim id raced in for another person
-                raise HTTPException(
-                    status_code=409, detail="就诊编号已被使用 (claim id already used)"
-                ) from None
+        except DeskError as exc:
+            return _error(exc)
+        except sa.exc.IntegrityError:  # the same claim id raced in for another person
+            raise HTTPException(status_code=409, detail="就诊编号已被使用 (claim id already used)") from None
 
     return await anyio.to_thread.run_sync(run)
 
@@ -157,10 +159,7 @@ async def api_post_claim(request: Request, body: ClaimIn) -> Any:
     claim = body.model_dump()
 
     def work(conn: sa.Connection, user: User) -> Any:
-        try:
-            answer, recorded = post_claim(conn, user, claim)
-        except DeskError as exc:
-            return _error(exc)
+        answer, recorded = post_claim(conn, user, claim)
         audit.record(
             conn,
             request,
@@ -189,10 +188,7 @@ async def api_reverse_claim(request: Request, claim_id: ClaimIdPath) -> Any:
     """冲正: reverse a claim and free what it used; reversing twice answers the first reversal."""
 
     def work(conn: sa.Connection, user: User) -> Any:
-        try:
-            answer, done = reverse_claim(conn, user, claim_id)
-        except DeskError as exc:
-            return _error(exc)
+        answer, done = reverse_claim(conn, user, claim_id)
         audit.record(
             conn,
             request,
