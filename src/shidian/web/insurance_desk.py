@@ -1,8 +1,8 @@
 """The discharge desk (出院即时结算): price a claim against the person's year, record it, reverse it.
 
 ``post_claim`` and ``reverse_claim`` run inside the request's transaction; what they refuse they
-raise as ``DeskError``, and the caller rolls the transaction back (a refusal changes nothing,
-not even the person's year row a lock may have created). Claims of one person and year are
+raise as ``DeskError``, which changes nothing: a refusal after a write (``DeskError.wrote``) rolls
+the transaction back, not even the person's year row a lock created is left. Claims of one person and year are
 serialised by the person's ``insurance_person_years`` row, which one ``INSERT … ON CONFLICT DO
 UPDATE … RETURNING`` creates if needed and locks: on PostgreSQL a row lock, as ``SELECT … FOR
 UPDATE`` takes; on SQLite the statement is a write, which takes the database's write lock for
@@ -63,10 +63,16 @@ SOURCE = "request"
 
 @dataclass
 class DeskError(Exception):
-    """A desk request that cannot be served: HTTP status and problems (the one error shape)."""
+    """A desk request that cannot be served: HTTP status and problems (the one error shape).
+
+    ``wrote``: refused after a write (the lock's person-year row): the transaction must roll
+    back. Refusals before any write commit their read-only transaction instead: on a ROLLBACK
+    psycopg drops every statement it has prepared on the connection.
+    """
 
     status: int
     problems: list[dict[str, Any]]
+    wrote: bool = False
 
 
 def _problem(code: str, message: str, field: str | None) -> dict[str, Any]:
@@ -360,7 +366,11 @@ def post_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> tuple[
     if not _record(conn, values, state_values):  # a twin of this request landed while we waited
         stored = _stored_claim(conn, claim_id)
         assert stored is not None
-        return _replay(stored, request), False
+        try:
+            return _replay(stored, request), False
+        except DeskError as exc:  # the claim id went to another person's claim meanwhile
+            exc.wrote = True
+            raise
     return response, True
 
 

@@ -123,12 +123,12 @@ def _error(exc: DeskError) -> JSONResponse:
 async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User], Any]) -> Any:
     """Sign-in check, the desk's work, audit and commit in one transaction on one worker thread.
 
-    Whatever the work refuses (``DeskError``) rolls the transaction back, so a refused request
-    leaves nothing behind (not even the person's year row the lock may have created), and is
-    answered in the one error shape. The usual dependencies (``Conn``, ``CurrentUser``,
-    ``require``) each take a hop to the thread pool; at a counter every millisecond is the
-    clerk's, so the desk's two writing routes call the same functions (``deps.current_user``,
-    ``access.can``) from one thread instead. The transaction commits before the answer is sent.
+    What the work refuses (``DeskError``) is answered in the one error shape and changes nothing:
+    a refusal after a write rolls the transaction back. The usual dependencies (``Conn``,
+    ``CurrentUser``, ``require``) each take a hop to the thread pool; at a counter every
+    millisecond is the clerk's, so the desk's two writing routes call the same functions
+    (``deps.current_user``, ``access.can``) from one thread instead. The transaction commits
+    before the answer is sent.
     """
     engine = get_engine(request)
 
@@ -138,7 +138,12 @@ async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User],
                 user = current_user(request, conn)
                 if not can(user, "insurance.desk"):
                     raise HTTPException(status_code=403, detail="无权访问 (forbidden)")
-                return work(conn, user)
+                try:
+                    return work(conn, user)
+                except DeskError as exc:
+                    if exc.wrote:
+                        raise  # out of the transaction: rolled back
+                    return _error(exc)
         except DeskError as exc:
             return _error(exc)
         except sa.exc.IntegrityError:  # the same claim id raced in for another person
