@@ -184,6 +184,25 @@ def test_bad_input_names_file_row_column_and_writes_nothing(
     assert not out.exists()
 
 
+def test_id_numbers_are_checked_with_their_reason_and_a_lower_case_x_is_read_as_x(data: Path, tmp_path: Path):
+    from shidian.insurance.id_number import check_char
+
+    # 17 digits whose GB 11643 check character is X (Σ digit × weight ≡ 2 mod 11)
+    first17 = next(f"15292219800101{n:03}" for n in range(1000) if check_char(f"15292219800101{n:03}") == "X")
+    edit_cell(data / "persons.csv", 3, "id_number", first17 + "x")
+    result = reimburse(data, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(next((tmp_path / "out" / "notices").glob("*.xlsx")), read_only=True)
+    cells = {str(c) for row in book.active.iter_rows(values_only=True) for c in row}
+    assert not any(c.endswith("x") and c[:6].isdigit() for c in cells)  # masked, with its X upper-cased
+    edit_cell(data / "persons.csv", 3, "id_number", first17 + "0")
+    wrong = reimburse(data, tmp_path / "out2")
+    assert wrong.exit_code == 1 and "persons.csv:3:id_number" in wrong.output and "校验码不对" in wrong.output
+    edit_cell(data / "persons.csv", 3, "id_number", first17[:16] + "Y")
+    shape = reimburse(data, tmp_path / "out3")
+    assert shape.exit_code == 1 and "末位为数字或 X" in shape.output
+
+
 def test_all_problems_at_once_and_json(data: Path, tmp_path: Path):
     edit_cell(data / "claims.csv", 3, "total_cost", "abc")
     edit_cell(data / "persons.csv", 2, "category", "rich")

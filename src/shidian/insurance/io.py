@@ -196,6 +196,9 @@ def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], 
         return None, problems, manifest
     persons, institutions, claims = tables["persons"], tables["institutions"], tables["claims"]
     assert persons is not None and institutions is not None and claims is not None
+    # GB 11643's check character is an upper-case X; a lower-case x is common in real files
+    id_numbers = persons.schema.get_field_index("id_number")
+    persons = persons.set_column(id_numbers, "id_number", pc.utf8_upper(persons.column(id_numbers)))
     inputs = InsuranceInputs(
         persons=persons,
         institutions=institutions,

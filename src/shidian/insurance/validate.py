@@ -30,8 +30,18 @@ _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
         "error",
         "persons_checked",
         "id_number",
-        "t.id_error IN ('format', 'check')",
-        "身份证号 {id_number} 不符合 GB 11643: 应为17位数字加校验码, 且校验码正确 (bad ID number)",
+        "t.id_error = 'format'",
+        "身份证号 {id_number} 不符合 GB 11643 的格式: 应为18位, 前17位为数字, 末位为数字或 X "
+        "(bad ID number: 17 digits and a check character)",
+    ),
+    (
+        "insurance.person.bad_id_number",
+        "error",
+        "persons_checked",
+        "id_number",
+        "t.id_error = 'check'",
+        "身份证号 {id_number} 的校验码不对 (GB 11643, ISO 7064 MOD 11-2), 请核对号码 "
+        "(bad ID number: wrong check character)",
     ),
     (
         "insurance.person.bad_birth_date",
