@@ -37,6 +37,17 @@ def test_id_numbers_village_codes_and_duplicates():
     assert id_number(1) == ids[0]
 
 
+def test_a_person_born_after_the_policy_year_cannot_be_insured_in_it():
+    people = persons(("P1", "general"), ("P2", "general"), ("P3", "general"))
+    ids = people.column("id_number").to_pylist()
+    for i, birth in ((1, "20101231"), (2, "20110101")):  # the policy year is 2010
+        ids[i] = f"152922{birth}001"
+        ids[i] += check_char(ids[i])
+    found = problems_of(people.set_column(1, "id_number", pa.array(ids)), [claim("A", "P1", "T1", "10.00")])
+    born_after = [where for code, where, _ in found if code == "insurance.person.born_after_year"]
+    assert born_after == ["persons.csv:4:id_number"]
+
+
 def test_claim_consistency_and_transfers():
     people = persons(("P1", "general"), ("P2", "general"))
     rows = [

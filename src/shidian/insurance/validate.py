@@ -22,8 +22,8 @@ from shidian.insurance.policy import InsurancePolicy
 from shidian.problems import Problem, Severity, Source, problems_from_rows
 
 #: (code, severity, relation, column, SQL condition over the relation aliased t, message template).
-#: Relations: the input tables, ``persons_checked`` (persons with ``id_error`` and ``first_row`` of
-#: the ID number) and ``transfers`` (claims with a ``transfer_of``, and the claim it names).
+#: Relations: the input tables, ``persons_checked`` (persons with ``id_error``, ``born_after_year``
+#: and ``first_row`` of the ID number) and ``transfers`` (claims with a ``transfer_of``, and the claim it names).
 _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
     (
         "insurance.person.bad_id_number",
@@ -50,6 +50,14 @@ _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
         "id_number",
         "t.id_error = 'birth'",
         "身份证号 {id_number} 中的出生日期不是有效日期 (bad birth date)",
+    ),
+    (
+        "insurance.person.born_after_year",
+        "error",
+        "persons_checked",
+        "id_number",
+        "t.born_after_year",
+        "身份证号 {id_number} 中的出生日期晚于本政策年度末, 不可能在本年度参合 (born after the policy year)",
     ),
     (
         "insurance.person.duplicate_id_number",
@@ -218,9 +226,10 @@ def validate_inputs(
             ),
         )
         con.execute(
-            """
+            f"""
             CREATE TABLE persons_checked AS
-            SELECT p._row, p.id_number, p.id_error, d.first_row
+            SELECT p._row, p.id_number, p.id_error, d.first_row,
+                   p.id_error IS NULL AND substr(p.id_number, 7, 8) > '{int(policy.year)}1231' AS born_after_year
             FROM person_ids p
             LEFT JOIN (SELECT id_number, min(_row) AS first_row FROM persons GROUP BY id_number HAVING count(*) > 1) d
               USING (id_number)
