@@ -3,7 +3,12 @@
 A run prices a dataset's claims with ``shidian.insurance.reimburse`` — the same core as
 ``shidian insurance reimburse`` — and writes the same files under ``var/runs/<id>/``: the fund
 ledger, the monthly statements per institution (Excel), the village notices (Excel and PDF), the
-health-check list. Pages read them back; nothing is recomputed for display. A run is computed
+health-check list. Pages read them back; nothing is recomputed for display.
+
+A run also takes the claims paid at the discharge desk against its dataset (not those reversed),
+each with ``desk_paid`` = what the desk paid: the monthly settlement then shows what each
+institution advanced at its desk, checked again by the batch's rules (004 篇6 三(四)4: 定点医疗机构
+每月再与合管办结算; 违反规定的费用不予结算). A run is computed
 in the request (a county of tens of thousands of insured takes seconds; a 500,000-person county
 is better run with the CLI) and recorded, done or failed, in ``insurance_runs``.
 """
@@ -11,15 +16,21 @@ is better run with the CLI) and recorded, done or failed, in ``insurance_runs``.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
 import traceback
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from shidian.insurance.batch import reimburse
 from shidian.insurance.io import NOTICES_DIR, STATEMENTS_DIR, read_inputs, write_outputs
-from shidian.web.db.insurance_desk_schema import insurance_runs
+from shidian.insurance.model import CLAIMS_SCHEMA, InsuranceInputs, claims_table
+from shidian.web.db.insurance_desk_schema import insurance_desk_claims, insurance_runs
 from shidian.web.db.schema import datasets
 from shidian.web.drg_runs import new_id
 from shidian.web.insurance_datasets import DOMAIN, insurance_policy
@@ -47,6 +58,11 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
         )
         if dataset is None:
             raise ValueError("数据集不存在 (no such insurance dataset)")
+        desk = conn.execute(
+            sa.select(insurance_desk_claims.c.request, insurance_desk_claims.c.reimbursement_fen)
+            .where(insurance_desk_claims.c.dataset_id == dataset_id, insurance_desk_claims.c.status == "paid")
+            .order_by(insurance_desk_claims.c.claim_id)
+        ).all()
         run_id = new_id()
         conn.execute(
             insurance_runs.insert().values(
@@ -64,6 +80,8 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
         inputs, problems, manifest = read_inputs(dataset_dir(var_dir, dataset_id))
         if inputs is None:
             raise RuntimeError("; ".join(str(p) for p in problems[:20]))
+        inputs = with_desk_claims(inputs, [(r.request, r.reimbursement_fen) for r in desk])
+        manifest = {**manifest, DESK_INPUT: {"rows": len(desk), "source": "即时结算 (discharge desk)"}}
         result, problems = reimburse(inputs, policy)
         if result is None:
             raise RuntimeError("; ".join(str(p) for p in problems[:20]))
@@ -73,7 +91,7 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
         values: dict[str, Any] = {
             "status": "done",
             "policy_sha256": policy.source.sha256,
-            "totals": dict(result.totals),
+            "totals": {**result.totals, "desk_claims": str(len(desk))},
             "checks": record["checks"],
             "warnings": [{"code": w.code, "message": w.message} for w in result.warnings[:200]],
         }
@@ -84,6 +102,46 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
             insurance_runs.update().where(insurance_runs.c.id == run_id).values(finished_at=now(), **values)
         )
     return run_id
+
+
+#: The desk's claims among a run's inputs (``run.json``), beside the dataset's files.
+DESK_INPUT = "insurance_desk_claims"
+
+
+def with_desk_claims(inputs: InsuranceInputs, desk: Sequence[tuple[dict[str, Any], int]]) -> InsuranceInputs:
+    """The inputs with the desk's claims added: (the request as recorded, what the desk paid in fen).
+
+    The recorded request is the claim with its values as text (``insurance_desk.canonical``);
+    ``desk_paid`` is set to what the desk actually paid. A claim id both in the dataset's claims
+    file and at the desk is refused (ValueError naming them): it would be settled twice.
+    """
+    if not desk:
+        return inputs
+    in_file = set(inputs.claims.column("claim_id").to_pylist())
+    twice = sorted(request["claim_id"] for request, _ in desk if request["claim_id"] in in_file)
+    if twice:
+        raise ValueError(
+            f"就诊编号 {', '.join(twice[:10])}{' …' if len(twice) > 10 else ''} 既在 {inputs.source('claims')} "
+            "中, 又已在窗口即时结算, 不能重复结算 (claim ids both in the claims file and paid at the desk)"
+        )
+    rows: list[Mapping[str, object]] = []
+    for request, paid_fen in desk:
+        row: dict[str, Any] = {}
+        for field in CLAIMS_SCHEMA:
+            value = request.get(field.name)
+            if value is None:
+                continue
+            if pa.types.is_decimal(field.type):
+                value = Decimal(value)
+            elif pa.types.is_date(field.type):
+                value = dt.date.fromisoformat(value)
+            row[field.name] = value
+        rows.append(row | {"desk_paid": Decimal(paid_fen) / 100})
+    added = claims_table(rows)
+    claims = inputs.claims
+    if "_row" in claims.column_names:  # the desk's claims have no row in the claims file
+        added = added.append_column("_row", pa.nulls(added.num_rows, claims.schema.field("_row").type))
+    return dataclasses.replace(inputs, claims=pa.concat_tables([claims, added.select(claims.column_names)]))
 
 
 def get_insurance_run(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:

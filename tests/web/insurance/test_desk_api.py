@@ -7,8 +7,10 @@ Hand-worked numbers cite 004 篇6 三(四)3: level-1 deductible 50 and ratio 75%
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import http.client
+import io
 import itertools
 import json
 import threading
@@ -429,3 +431,51 @@ def test_one_claim_id_at_several_desks_at_once_is_recorded_once(insurance_app, i
         p: before.get(p) for p in persons if p != winner
     }
     assert after[winner] == before.get(winner, 0) + 1
+
+
+def test_a_settlement_run_takes_the_claims_paid_at_the_desk(insurance_app, client_for):
+    """The monthly settlement (004 篇6 三(四)4) shows what an institution advanced at its desk:
+    the claims paid there against the run's dataset, re-checked by the batch, reversed ones out.
+
+    P08 at H1 (level 1) in November 2010 (no other test uses that month): 1000 → (1000 − 50) ×
+    75 % = 712.50; 2000 → (2000 − 50) × 75 % = 1462.50; a third claim is reversed (冲正).
+    """
+    officer = client_for("officer")
+    month = {"start_date": "2010-11-02", "end_date": "2010-11-05"}
+    first = officer.post(URL, json=body("S-1", "P08", "H1", "1000", **month))
+    second = officer.post(URL, json=body("S-2", "P08", "H1", "2000", **month))
+    third = officer.post(URL, json=body("S-3", "P08", "H1", "3000", **month))
+    assert [r.status_code for r in (first, second, third)] == [201, 201, 201]
+    assert officer.post(f"{URL}/S-3/reverse").status_code == 200
+    assert (first.json()["reimbursement"], second.json()["reimbursement"]) == ("712.50", "1462.50")
+    dataset_id = first.json()["dataset_id"]
+    started = officer.post(
+        "/insurance/runs",
+        data={"dataset_id": dataset_id, "csrf_token": officer.headers["X-CSRF-Token"]},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303, started.text
+    run_url = started.headers["location"]
+
+    def csv_rows(name: str) -> list[dict[str, str]]:
+        answer = officer.get(f"{run_url}/files/{name}")
+        assert answer.status_code == 200, (name, answer.text[:500])
+        return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+    claims = {r["claim_id"]: r for r in csv_rows("claims_out.csv")}
+    assert (claims["S-1"]["status"], claims["S-1"]["reimbursement"]) == ("paid", "712.50")
+    assert (claims["S-2"]["status"], claims["S-2"]["reimbursement"]) == ("paid", "1462.50")
+    assert "S-3" not in claims
+    (november,) = [r for r in csv_rows("settlement.csv") if (r["institution_id"], r["month"]) == ("H1", "11")]
+    assert Decimal(november["advanced"]) == Decimal("2175.00")  # 712.50 + 1462.50
+    assert Decimal(november["payable"]) == Decimal("2175.00")  # nothing rejected, no drug deduction
+    with insurance_app.state.engine.connect() as conn:
+        paid_at_desk = conn.execute(
+            sa.select(sa.func.count()).where(
+                insurance_desk_claims.c.dataset_id == dataset_id, insurance_desk_claims.c.status == "paid"
+            )
+        ).scalar_one()
+    page = officer.get(run_url)
+    assert page.status_code == 200 and "窗口即时结算笔数" in page.text
+    record = json.loads(officer.get(f"{run_url}/files/run.json").content)
+    assert record["inputs"]["insurance_desk_claims"]["rows"] == paid_at_desk
