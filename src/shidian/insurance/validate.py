@@ -22,8 +22,9 @@ from shidian.insurance.policy import InsurancePolicy
 from shidian.problems import Problem, Severity, Source, problems_from_rows
 
 #: (code, severity, relation, column, SQL condition over the relation aliased t, message template).
-#: Relations: the input tables, ``persons_checked`` (persons with ``id_error``, ``born_after_year``
-#: and ``first_row`` of the ID number) and ``transfers`` (claims with a ``transfer_of``, and the claim it names).
+#: Relations: the input tables, ``persons_checked`` (persons with ``id_error``,
+#: ``born_after_year`` and ``first_row`` of the ID number) and ``transfers`` (claims with a
+#: ``transfer_of``, and the claim it names).
 _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
     (
         "insurance.person.bad_id_number",

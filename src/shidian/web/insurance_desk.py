@@ -1,14 +1,14 @@
 """The discharge desk (出院即时结算): price a claim against the person's year, record it, reverse it.
 
 ``post_claim`` and ``reverse_claim`` run inside the request's transaction; what they refuse they
-raise as ``DeskError``, which changes nothing: a refusal after a write (``DeskError.wrote``) rolls
-the transaction back, not even the person's year row a lock created is left. Claims of one person and year are
-serialised by the person's ``insurance_person_years`` row, which one ``INSERT … ON CONFLICT DO
-UPDATE … RETURNING`` creates if needed and locks: on PostgreSQL a row lock, as ``SELECT … FOR
-UPDATE`` takes; on SQLite the statement is a write, which takes the database's write lock for
-the rest of the transaction (``BEGIN IMMEDIATE`` semantics). Either way a second claim of the
-person waits until the first has committed, then reads the state it left: the caps and the
-deductible are never used twice, however many processes serve the desk.
+raise as ``DeskError``, which changes nothing: a refusal after a write (``DeskError.wrote``)
+rolls the transaction back, not even the person's year row a lock created is left. Claims of one
+person and year are serialised by the person's ``insurance_person_years`` row, which one
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` creates if needed and locks: on PostgreSQL a row
+lock, as ``SELECT … FOR UPDATE`` takes; on SQLite the statement is a write, which takes the
+database's write lock for the rest of the transaction (``BEGIN IMMEDIATE`` semantics). Either
+way a second claim of the person waits until the first has committed, then reads the state it
+left: the caps and the deductible are never used twice, however many processes serve the desk.
 
 Pricing is ``shidian.insurance.desk.price_claim`` (the scalar twin of the batch's
 ``price_claims``, pinned to it by a property test), with the policy of the dataset.

@@ -8,9 +8,11 @@ health-check list. Pages read them back; nothing is recomputed for display.
 A run also takes the claims paid at the discharge desk against its dataset (not those reversed),
 each with ``desk_paid`` = what the desk paid: the monthly settlement then shows what each
 institution advanced at its desk, checked again by the batch's rules (004 篇6 三(四)4: 定点医疗机构
-每月再与合管办结算; 违反规定的费用不予结算). A run is computed
-in the request (a county of tens of thousands of insured takes seconds; a 500,000-person county
-is better run with the CLI) and recorded, done or failed, in ``insurance_runs``.
+每月再与合管办结算; 违反规定的费用不予结算).
+
+A run is computed in the request (a county of tens of thousands of insured takes seconds; a
+500,000-person county is better run with the CLI) and recorded, done or failed, in
+``insurance_runs``.
 """
 
 from __future__ import annotations
