@@ -317,32 +317,40 @@ def _post(
         connection.close()
 
 
+def _at_once(
+    server: tuple[str, int], client: Any, payloads: list[dict[str, Any]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Post ``payloads`` from as many desks (threads) at once, as ``client``'s user; the answers."""
+    headers = {
+        "Content-Type": "application/json",
+        "Cookie": f"shidian_session={client.cookies['shidian_session']}",
+        "X-CSRF-Token": client.headers["X-CSRF-Token"],
+    }
+    results: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(payloads)
+    barrier = threading.Barrier(len(payloads))
+
+    def desk(i: int) -> None:
+        barrier.wait()
+        results[i] = _post(*server, headers, payloads[i])
+
+    threads = [threading.Thread(target=desk, args=(i,)) for i in range(len(payloads))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
 def test_concurrent_claims_of_one_person_never_use_the_cap_twice(insurance_app, insurance_server, client_for):
     """16 desks post a claim for the same 五保户 at once; each computes 7000 × 0.75 = 5250.00.
 
     The cap of 45,000 takes 8 whole claims (42,000), 3,000.00 of the 9th, nothing of the rest.
     Serialised, the claims form one chain: each starts from the cap the one before left.
     """
-    officer = client_for("officer")
-    host, port = insurance_server
-    headers = {
-        "Content-Type": "application/json",
-        "Cookie": f"shidian_session={officer.cookies['shidian_session']}",
-        "X-CSRF-Token": officer.headers["X-CSRF-Token"],
-    }
     n = 16
-    results: list[tuple[int, dict[str, Any]]] = [(0, {})] * n
-    barrier = threading.Barrier(n)
-
-    def desk(i: int) -> None:
-        barrier.wait()
-        results[i] = _post(host, port, headers, body(f"K-{i:02}", "P07", "H1", "7000"))
-
-    threads = [threading.Thread(target=desk, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = _at_once(
+        insurance_server, client_for("officer"), [body(f"K-{i:02}", "P07", "H1", "7000") for i in range(n)]
+    )
     assert [status for status, _ in results] == [201] * n, results
     answers = sorted((a for _, a in results), key=lambda a: a["seq"])
     assert [a["seq"] for a in answers] == list(range(1, n + 1))
@@ -370,57 +378,30 @@ def test_one_claim_id_at_several_desks_at_once_is_recorded_once(insurance_app, i
     answer (200). One new claim id sent at once for 3 different persons (3 different locks) is
     recorded for one of them; the others are refused (409) and their years are left untouched."""
     officer = client_for("officer")
-    host, port = insurance_server
-    headers = {
-        "Content-Type": "application/json",
-        "Cookie": f"shidian_session={officer.cookies['shidian_session']}",
-        "X-CSRF-Token": officer.headers["X-CSRF-Token"],
-    }
 
-    def at_once(payloads: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-        results: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(payloads)
-        barrier = threading.Barrier(len(payloads))
+    def versions(persons: list[str]) -> dict[str, int]:
+        with insurance_app.state.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(insurance_person_years.c.person_id, insurance_person_years.c.version).where(
+                    insurance_person_years.c.person_id.in_(persons)
+                )
+            )
+            return {r.person_id: r.version for r in rows}
 
-        def desk(i: int) -> None:
-            barrier.wait()
-            results[i] = _post(host, port, headers, payloads[i])
-
-        threads = [threading.Thread(target=desk, args=(i,)) for i in range(len(payloads))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        return results
-
-    twins = at_once([body("T-1", "P08", "H1", "1000")] * 8)
+    twins = _at_once(insurance_server, officer, [body("T-1", "P08", "H1", "1000")] * 8)
     assert sorted(status for status, _ in twins) == [200] * 7 + [201], twins
     assert all(answer == twins[0][1] for _, answer in twins)
     # 1000 at level 1 (a township: its deductible every time): (1000 − 50) × 75 % = 712.50 (三(四)3)
     assert twins[0][1]["reimbursement"] == "712.50"
 
     persons = ["P08", "P09", "P10"]
-    with insurance_app.state.engine.connect() as conn:
-        before = {
-            r.person_id: r.version
-            for r in conn.execute(
-                sa.select(insurance_person_years.c.person_id, insurance_person_years.c.version).where(
-                    insurance_person_years.c.person_id.in_(persons)
-                )
-            )
-        }
-    raced = at_once([body("T-2", p, "C2", "1000") for p in persons])
+    before = versions(persons)
+    raced = _at_once(insurance_server, officer, [body("T-2", p, "C2", "1000") for p in persons])
     statuses = sorted(status for status, _ in raced)
     assert statuses == [201, 409, 409], raced
     (winner,) = [answer["person_id"] for status, answer in raced if status == 201]
+    after = versions(persons)
     with insurance_app.state.engine.connect() as conn:
-        after = {
-            r.person_id: r.version
-            for r in conn.execute(
-                sa.select(insurance_person_years.c.person_id, insurance_person_years.c.version).where(
-                    insurance_person_years.c.person_id.in_(persons)
-                )
-            )
-        }
         recorded = conn.execute(
             sa.select(insurance_desk_claims.c.person_id).where(insurance_desk_claims.c.claim_id == "T-2")
         ).all()
