@@ -157,6 +157,8 @@ def _monthly_chart(monthly: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "tooltip": {"trigger": "axis"},
         "legend": {"data": ["累计补偿支出", "收入按月均摊"]},
+        # the axis labels inside the chart: a county's millions would be cut at the left edge
+        "grid": {"left": 16, "right": 24, "containLabel": True},
         "xAxis": {"type": "category", "data": months},
         "yAxis": {"type": "value", "name": "元"},
         "series": [
