@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime as dt
 import traceback
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from shidian.insurance.batch import reimburse
 from shidian.insurance.io import NOTICES_DIR, STATEMENTS_DIR, read_inputs, write_outputs
-from shidian.insurance.model import CLAIMS_SCHEMA, InsuranceInputs, claims_table
+from shidian.insurance.model import CLAIM_DEFAULTS, CLAIMS_SCHEMA, InsuranceInputs
 from shidian.web.db.insurance_desk_schema import insurance_desk_claims, insurance_runs
 from shidian.web.db.schema import datasets
 from shidian.web.drg_runs import new_id
@@ -61,7 +59,10 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
         if dataset is None:
             raise ValueError("数据集不存在 (no such insurance dataset)")
         desk = conn.execute(
-            sa.select(insurance_desk_claims.c.request, insurance_desk_claims.c.reimbursement_fen)
+            sa.select(
+                insurance_desk_claims.c.request,
+                insurance_desk_claims.c.response["reimbursement"].as_string().label("paid"),
+            )
             .where(insurance_desk_claims.c.dataset_id == dataset_id, insurance_desk_claims.c.status == "paid")
             .order_by(insurance_desk_claims.c.claim_id)
         ).all()
@@ -82,7 +83,7 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
         inputs, problems, manifest = read_inputs(dataset_dir(var_dir, dataset_id))
         if inputs is None:
             raise RuntimeError("; ".join(str(p) for p in problems[:20]))
-        inputs = with_desk_claims(inputs, [(r.request, r.reimbursement_fen) for r in desk])
+        inputs = with_desk_claims(inputs, [r.request for r in desk], [r.paid for r in desk])
         manifest = {**manifest, DESK_INPUT: {"rows": len(desk), "source": "即时结算 (discharge desk)"}}
         result, problems = reimburse(inputs, policy)
         if result is None:
@@ -110,36 +111,42 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
 DESK_INPUT = "insurance_desk_claims"
 
 
-def with_desk_claims(inputs: InsuranceInputs, desk: Sequence[tuple[dict[str, Any], int]]) -> InsuranceInputs:
-    """The inputs with the desk's claims added: (the request as recorded, what the desk paid in fen).
+def with_desk_claims(
+    inputs: InsuranceInputs, requests: list[dict[str, Any]], paid: list[str]
+) -> InsuranceInputs:
+    """The inputs with the desk's claims added: each request as recorded, and what the desk paid.
 
-    The recorded request is the claim with its values as text (``insurance_desk.canonical``);
-    ``desk_paid`` is set to what the desk actually paid. A claim id both in the dataset's claims
+    A recorded request is the claim with its values as text (``insurance_desk.canonical``), so
+    the columns are cast to ``CLAIMS_SCHEMA`` whole (absent ones take ``CLAIM_DEFAULTS``), and
+    ``desk_paid`` is what the desk paid (yuan, as text). A claim id both in the dataset's claims
     file and at the desk is refused (ValueError naming them): it would be settled twice.
     """
-    if not desk:
+    if not requests:
         return inputs
-    in_file = set(inputs.claims.column("claim_id").to_pylist())
-    twice = sorted(request["claim_id"] for request, _ in desk if request["claim_id"] in in_file)
+    recorded = pa.Table.from_pylist(requests)
+    twice = pc.filter(
+        recorded.column("claim_id"),
+        pc.is_in(recorded.column("claim_id"), value_set=inputs.claims.column("claim_id")),
+    ).to_pylist()
     if twice:
+        shown = ", ".join(sorted(twice)[:10]) + (" …" if len(twice) > 10 else "")
         raise ValueError(
-            f"就诊编号 {', '.join(twice[:10])}{' …' if len(twice) > 10 else ''} 既在 {inputs.source('claims')} "
-            "中, 又已在窗口即时结算, 不能重复结算 (claim ids both in the claims file and paid at the desk)"
+            f"就诊编号 {shown} 既在 {inputs.source('claims')} 中, 又已在窗口即时结算, 不能重复结算 "
+            "(claim ids both in the claims file and paid at the desk)"
         )
-    rows: list[Mapping[str, object]] = []
-    for request, paid_fen in desk:
-        row: dict[str, Any] = {}
-        for field in CLAIMS_SCHEMA:
-            value = request.get(field.name)
-            if value is None:
-                continue
-            if pa.types.is_decimal(field.type):
-                value = Decimal(value)
-            elif pa.types.is_date(field.type):
-                value = dt.date.fromisoformat(value)
-            row[field.name] = value
-        rows.append(row | {"desk_paid": Decimal(paid_fen) / 100})
-    added = claims_table(rows)
+    columns = {}
+    for field in CLAIMS_SCHEMA:
+        if field.name == "desk_paid":
+            column = pa.array(paid, pa.string()).cast(field.type)
+        elif field.name in recorded.column_names:
+            column = recorded.column(field.name).cast(field.type)
+        else:
+            column = pa.nulls(recorded.num_rows, field.type)
+        default = CLAIM_DEFAULTS.get(field.name)
+        columns[field.name] = (
+            column if default is None else pc.fill_null(column, pa.scalar(default, field.type))
+        )
+    added = pa.table(columns, schema=CLAIMS_SCHEMA)
     claims = inputs.claims
     if "_row" in claims.column_names:  # the desk's claims have no row in the claims file
         added = added.append_column("_row", pa.nulls(added.num_rows, claims.schema.field("_row").type))

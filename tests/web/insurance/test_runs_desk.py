@@ -1,5 +1,6 @@
 """``insurance_runs.with_desk_claims``: the desk's claims join a run's claims as typed rows with
-what the desk paid; a claim id both in the claims file and at the desk is refused by name."""
+what the desk paid, absent columns taking their defaults; a claim id both in the claims file and
+at the desk is refused by name."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ REQUEST = {
 def test_desk_claims_are_added_typed_with_what_the_desk_paid():
     inputs, problems, _ = read_inputs(COUNTY)
     assert inputs is not None, problems
-    merged = with_desk_claims(inputs, [(REQUEST, 71250)])
+    merged = with_desk_claims(inputs, [REQUEST], ["712.50"])
     assert merged.claims.num_rows == inputs.claims.num_rows + 1
     added = merged.claims.slice(inputs.claims.num_rows).to_pylist()[0]
     assert added["claim_id"] == "D-1" and added["end_date"] == dt.date(2010, 11, 5)
@@ -42,7 +43,9 @@ def test_desk_claims_are_added_typed_with_what_the_desk_paid():
         Decimal("100.00"),
         Decimal("712.50"),
     )
-    assert with_desk_claims(inputs, []) is inputs
+    # columns the recorded request lacks take CLAIM_DEFAULTS
+    assert (added["special_exam"], added["referral"], added["transfer_of"]) == (Decimal(0), 0, None)
+    assert with_desk_claims(inputs, [], []) is inputs
 
 
 def test_a_claim_id_in_the_file_and_at_the_desk_is_refused_by_name():
@@ -50,4 +53,4 @@ def test_a_claim_id_in_the_file_and_at_the_desk_is_refused_by_name():
     assert inputs is not None
     twice = REQUEST | {"claim_id": inputs.claims.column("claim_id")[0].as_py()}
     with pytest.raises(ValueError, match=f"就诊编号 {twice['claim_id']} 既在 claims.csv"):
-        with_desk_claims(inputs, [(twice, 100)])
+        with_desk_claims(inputs, [twice], ["1.00"])
