@@ -141,11 +141,9 @@ async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User],
                 try:
                     return work(conn, user)
                 except DeskError as exc:
-                    if exc.wrote:
-                        raise  # out of the transaction: rolled back
+                    if exc.wrote:  # refused after a write: undone (read-only refusals just commit)
+                        conn.rollback()
                     return _error(exc)
-        except DeskError as exc:
-            return _error(exc)
         except sa.exc.IntegrityError:  # the same claim id raced in for another person
             raise HTTPException(status_code=409, detail="就诊编号已被使用 (claim id already used)") from None
 
