@@ -277,7 +277,7 @@ _CAPS_SQL = """
         SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL
     ), s AS (
         SELECT f.rid, f.cap, f.amount_before_cap, coalesce(u.prior_used, 0) AS prior_used,
-               sum(f.amount_before_cap) OVER (PARTITION BY f.person_id, f.cap_bucket ORDER BY f.ord
+               sum(f.amount_before_cap) OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
                                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
         FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket
         WHERE f.cap IS NOT NULL

@@ -13,8 +13,8 @@ prices them as ``rejected`` with the reason (``claims.price_claims``).
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shidian.insurance.id_number import id_number_errors
 from shidian.insurance.model import EPISODES_SCHEMA, InsuranceInputs, PriorState
@@ -208,14 +208,14 @@ def validate_inputs(
     try:
         con.execute("SET enable_progress_bar = false")
         tables = {"persons": inputs.persons, "claims": inputs.claims, "villages": inputs.villages}
-        for name, table in tables.items():
-            if table is not None:
-                con.register(name, _with_rows(table))
+        numbered = {name: _with_rows(table) for name, table in tables.items() if table is not None}
+        for name, table in numbered.items():
+            con.register(name, table)
         con.register("prior_episodes", episodes)
         con.register(
             "chronic", pa.table({"code": pa.array([c.code for c in policy.chronic_diseases], pa.string())})
         )
-        persons = _with_rows(inputs.persons)
+        persons = numbered["persons"]
         con.register(
             "person_ids",
             pa.table(
@@ -299,5 +299,4 @@ def _partial_households(con: duckdb.DuckDBPyConnection, inputs: InsuranceInputs,
 def _with_rows(table: pa.Table) -> pa.Table:
     if "_row" in table.column_names:
         return table
-    rows = pc.add(pa.array(range(table.num_rows), pa.int64()), 2)
-    return table.append_column("_row", rows)
+    return table.append_column("_row", pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64)))
