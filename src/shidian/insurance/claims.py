@@ -130,9 +130,10 @@ def price_claims(
         con.register("frame", frame)
         frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
         con.register("frame", frame)
-        columns = ", ".join(PRICED_COLUMNS[:-1])
-        final = f"SELECT rid, {columns}, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
-        return _projection(con, final, n)
+        # Only the new columns come out of DuckDB; the others are the frame's own, taken as they are.
+        final = f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
+        frame = _append(frame, _projection(con, final, n))
+        return frame.select(list(PRICED_COLUMNS))
     finally:
         con.close()
 

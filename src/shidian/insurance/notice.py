@@ -45,9 +45,9 @@ def public_notice(
             f"WHEN {_lit('chronic:' + c.code)} THEN {_lit('特殊慢性病门诊: ' + c.name)}"
             for c in policy.chronic_diseases
         )
-        con.execute(
+        con.execute(  # a view: the summary reads all of it once, the listed rows only their few
             f"""
-            CREATE TABLE rows AS
+            CREATE VIEW rows AS
             SELECT pe.village_code, p.claim_id, p.person_id, p.institution_id, {listed} AS listed, p.rule,
                    p.cap_bucket, p.start_date, p.end_date, p.total_cost, p.reimbursable, p.reimbursement
             FROM priced p JOIN persons pe ON pe.person_id = p.person_id
