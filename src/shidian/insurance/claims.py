@@ -289,6 +289,8 @@ _CAPS_SQL = """
     SELECT rid, (cap - lo)::DECIMAL(18,2) AS cap_before, (hi - lo)::DECIMAL(18,2) AS cap_used,
            (cap - hi)::DECIMAL(18,2) AS cap_after
     FROM b
+    UNION ALL  -- every row, so that aligning is a permutation (twice as fast as a take with gaps)
+    SELECT rid, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2), NULL::DECIMAL(18,2) FROM frame WHERE cap IS NULL
 """
 
 _REIMBURSEMENT_SQL = """

@@ -6,6 +6,9 @@
 reimbursement; a rejected claim is none). Choice (docs/insurance.md): a person marked as
 entitled in the prior year (``health_check`` = 1) starts counting again, so it is one check per
 two years without reimbursement, not one every year after the second.
+
+This year is an anti join on the persons with a reimbursement, not a sum per person (a
+reimbursement is never negative: ``checks.amounts_bounded``).
 """
 
 from __future__ import annotations
@@ -27,17 +30,14 @@ def health_check_list(persons: pa.Table, priced: pa.Table, prior_year: pa.Table 
         con.register("prior_year", prior_year if prior_year is not None else PRIOR_YEAR_SCHEMA.empty_table())
         return con.sql(
             """
-            WITH this_year AS (
-                SELECT person_id, sum(reimbursement) AS reimbursed FROM priced WHERE status = 'paid' GROUP BY ALL
-            ), last_year AS (
-                SELECT person_id, sum(reimbursement) AS reimbursed, max(health_check) AS checked
-                FROM prior_year GROUP BY ALL
+            WITH last_year AS (
+                SELECT person_id FROM prior_year GROUP BY ALL HAVING sum(reimbursement) = 0 AND max(health_check) = 0
             )
             SELECT p.person_id, p.name, p.household_id, p.village_code, p.category
             FROM persons p
-            JOIN last_year l USING (person_id)
-            LEFT JOIN this_year t USING (person_id)
-            WHERE p.insured = 1 AND l.reimbursed = 0 AND l.checked = 0 AND coalesce(t.reimbursed, 0) = 0
+            SEMI JOIN last_year USING (person_id)
+            ANTI JOIN (SELECT person_id FROM priced WHERE status = 'paid' AND reimbursement <> 0) USING (person_id)
+            WHERE p.insured = 1
             ORDER BY p.village_code, p.person_id
             """
         ).to_arrow_table()
