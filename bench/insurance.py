@@ -3,10 +3,10 @@
 Generates a demo county in memory (not timed) with enough persons for ``--claims`` claims,
 then times, each the best of ``--repeat`` runs,
 
-* ``price_claims``: the pricing core the batch and the discharge desk share (frame, deductibles,
-  caps, the rule trail) — the number the target is about;
+* ``price_claims``: the pricing core (frame, deductibles, caps, the rule trail);
 * ``reimburse``: the whole core of a batch (validation, pricing, ledger, statements, notices,
-  health checks, invariants), without reading or writing files.
+  health checks, invariants), without reading or writing files — the number the target is
+  judged on (the stricter reading of "a county-year batch").
 
 Prints claims per second and PASS/FAIL against the target (2,000,000 claims in under 10 s).
 
@@ -24,7 +24,7 @@ information, the saturation throughput: the same desks in a closed loop with no 
 Never asserts: the exit status is 0 unless the arguments are wrong (without PostgreSQL the desk
 part prints SKIPPED).
 
-Usage: ``.venv/bin/python bench/insurance.py [--claims 2000000] [--repeat 2] [--seed 2010]
+Usage: ``.venv/bin/python bench/insurance.py [--claims 2000000] [--repeat 3] [--seed 2010]
 [--no-batch] [--no-desk] [--workers 2] [--clients 50] [--think 1.0] [--jitter 0.2] [--desk-seconds 60]``
 """
 
@@ -64,7 +64,7 @@ CLAIMS_PER_PERSON = 2.2  # a little under what the demo county draws, so the bat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=TARGET_CLAIMS, help="about this many claims")
-    parser.add_argument("--repeat", type=int, default=2, help="timed runs; the best counts")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best counts")
     parser.add_argument("--seed", type=int, default=2010)
     parser.add_argument("--no-batch", action="store_true", help="skip the batch part")
     parser.add_argument("--no-desk", action="store_true", help="skip the discharge-desk part")
@@ -115,13 +115,13 @@ def batch_bench(args: argparse.Namespace) -> None:
     pricing = best(lambda: price_claims(claims, inputs.persons, inputs.institutions, policy))
     batch = best(lambda: reimburse(inputs, policy))
     n = claims.num_rows
-    scaled = pricing * TARGET_CLAIMS / n
+    scaled = batch * TARGET_CLAIMS / n
     print(f"{'stage':<36}{'seconds':>10}{'claims/s':>14}")
     print(f"{'price_claims (pricing + rule trail)':<36}{pricing:>10.2f}{n / pricing:>14,.0f}")
     print(f"{'reimburse (whole batch core)':<36}{batch:>10.2f}{n / batch:>14,.0f}")
     verdict = "PASS" if scaled < TARGET_SECONDS else "FAIL"
     print(
-        f"target: {TARGET_CLAIMS:,} claims priced in < {TARGET_SECONDS:.0f} s; "
+        f"target: a county-year batch of {TARGET_CLAIMS:,} claims (the whole core) in < {TARGET_SECONDS:.0f} s; "
         f"measured {scaled:.2f} s for {TARGET_CLAIMS:,} (scaled from {n:,}): {verdict}"
     )
 
