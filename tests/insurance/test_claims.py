@@ -131,7 +131,10 @@ def test_004p6_3_4_1_partial_pay_items_counted_at_60_and_50_percent_banded():
     assert out["A"]["partial_total"] == D("4900.00") and out["A"]["partial_counted"] == D("2690.00")
     assert out["A"]["reimbursable"] == D("2790.00")
     assert out["A"]["reimbursement"] == D("1748.50")
-    assert "部分支付项目不计入2210.00" in out["A"]["reason"]
+    assert (
+        "部分支付项目不计入2210.00 (部分支付项目4900.00, 每项1000元以内按60%、超出部分按50%计入 (004 篇6 三(四)1), "
+        "计入2690.00)" in out["A"]["reason"]
+    )
 
 
 def test_004p6_3_4_1_partial_pay_step_reading():
@@ -149,6 +152,7 @@ def test_004p6_3_4_1_partial_pay_step_reading():
         policy=policy,
     )
     assert out["A"]["reimbursable"] == D("2590.00") and out["A"]["reimbursement"] == D("1618.50")
+    assert "每项1000元以内按60%、超过1000元的按50%计入" in out["A"]["reason"]
 
 
 def test_004p6_3_4_3_formula_line_reading_of_partial_pay():
@@ -166,6 +170,10 @@ def test_004p6_3_4_3_formula_line_reading_of_partial_pay():
         policy=policy,
     )
     assert out["A"]["reimbursable"] == D("2360.00") and out["A"]["reimbursement"] == D("1469.00")
+    assert (
+        "部分支付项目不计入2640.00 (部分支付项目4900.00, (特检+特治+血液)×60%+特材×50%不计入"
+        in out["A"]["reason"]
+    )
 
 
 def test_004p6_3_4_1_partial_pay_counted_amount_rounded_half_up_once():

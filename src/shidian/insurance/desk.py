@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from shidian.insurance.model import CATEGORY_LABELS, CLAIM_DEFAULTS, EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
 from shidian.insurance.policy import ChronicDisease, InsurancePolicy
-from shidian.insurance.trail import percent
+from shidian.insurance.trail import partial_rule, percent
 from shidian.money import FEN, ZERO, round_fen, round_to
 from shidian.problems import Problem, Source
 
@@ -479,7 +479,7 @@ def _reason(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
         return "不予补偿: " + _rejected(r, policy)
     parts = [
         _header(r),
-        _reimbursable_text(r),
+        _reimbursable_text(r, policy),
         _deductible_text(r, policy),
         _computation(r, policy),
         _coordination(r),
@@ -533,7 +533,7 @@ def _header(r: Mapping[str, Any]) -> str:
     return head
 
 
-def _reimbursable_text(r: Mapping[str, Any]) -> str:
+def _reimbursable_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
     if r["self_pay"] == 0 and r["partial_total"] == 0:
         return f"可补偿费用{_s(r['reimbursable'])}"
     text = f"可补偿费用 = 总费用{_s(r['total_cost'])}"
@@ -542,7 +542,7 @@ def _reimbursable_text(r: Mapping[str, Any]) -> str:
     if r["partial_total"] > 0:
         text += (
             f" − 部分支付项目不计入{_s(r['partial_total'] - r['partial_counted'])}"
-            f" (部分支付项目{_s(r['partial_total'])}, 计入{_s(r['partial_counted'])})"
+            f" (部分支付项目{_s(r['partial_total'])}, {partial_rule(policy)}, 计入{_s(r['partial_counted'])})"
         )
     return text + f" = {_s(r['reimbursable'])}"
 

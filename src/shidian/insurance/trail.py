@@ -19,7 +19,7 @@ from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy
 from shidian.money import round_to
 
-__all__ = ["reason_sql"]
+__all__ = ["partial_rule", "percent", "reason_sql"]
 
 
 def _v(expr: str) -> str:
@@ -59,7 +59,7 @@ def _pct(policy: InsurancePolicy, expr: str) -> str:
 def reason_sql(policy: InsurancePolicy) -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
-        f"concat_ws('; ', {_header(policy)}, {_reimbursable()}, {_deductible(policy)}, {_computation(policy)}, "
+        f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
         f"{_coordination()}, {_cap()}, concat('报销', {_v('reimbursement')}, '元'))"
     )
     return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
@@ -101,12 +101,27 @@ def _header(policy: InsurancePolicy) -> str:
               WHEN in_county = 0 THEN '·县外转诊' END)"""
 
 
-def _reimbursable() -> str:
+def partial_rule(policy: InsurancePolicy) -> str:
+    """How partial-pay items are counted under ``policy``, for the trail (shared with the desk)."""
+    if policy.partial_reading == "formula_line":
+        return (
+            f"(特检+特治+血液)×{percent(policy.formula_items_excluded)}"
+            f"+特材×{percent(policy.formula_material_excluded)}不计入 (004 篇6 三(四)3 公式行)"
+        )
+    limit = f"{policy.partial_threshold.normalize():f}元"
+    within, above = percent(policy.partial_share_within), percent(policy.partial_share_above)
+    if policy.partial_bands == "banded":
+        return f"每项{limit}以内按{within}、超出部分按{above}计入 (004 篇6 三(四)1)"
+    return f"每项{limit}以内按{within}、超过{limit}的按{above}计入 (004 篇6 三(四)1)"
+
+
+def _reimbursable(policy: InsurancePolicy) -> str:
     return f"""CASE WHEN self_pay = 0 AND partial_total = 0 THEN concat('可补偿费用', {_v("reimbursable")})
         ELSE concat('可补偿费用 = 总费用', {_v("total_cost")},
             CASE WHEN self_pay > 0 THEN concat(' − 自费', {_v("self_pay")}) END,
             CASE WHEN partial_total > 0 THEN concat(' − 部分支付项目不计入', {_v("(partial_total - partial_counted)")},
-                ' (部分支付项目', {_v("partial_total")}, ', 计入', {_v("partial_counted")}, ')') END,
+                ' (部分支付项目', {_v("partial_total")}, {_lit(f", {partial_rule(policy)}, 计入")},
+                {_v("partial_counted")}, ')') END,
             ' = ', {_v("reimbursable")}) END"""
 
 
