@@ -29,9 +29,10 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-# Generate a demo city, settle a year of DRG payment, print the summary, write the reports.
+# Generate a demo city and county, settle a year of DRG payment, print the summary, write the
+# reports, then set up and serve the web app (the county's year is reimbursed there).
 demo: $(STAMP)
-	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --seed 2020
+	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --persons 20000 --seed 2020
 	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian demo web var/demo/data
 	@echo "Shidian is serving on http://127.0.0.1:8000 (Ctrl-C to stop)"

@@ -11,39 +11,55 @@ from shidian.cli.output import err, progress_steps
 
 app = typer.Typer(help="演示数据 (demo data).", no_args_is_help=True)
 
+#: The county's year: the shipped insurance policy (county-2010) is for 2010.
+INSURANCE_YEAR = 2010
+
 
 @app.command("generate")
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="写入演示数据的目录 (created if missing)")],
-    cases: Annotated[int, typer.Option(min=100, help="病例数 (number of cases)")] = 100_000,
-    hospitals: Annotated[int, typer.Option(min=3, help="医疗机构数 (number of hospitals)")] = 40,
+    cases: Annotated[
+        int, typer.Option(min=0, help="DRG 病例数 (cases of the DRG region; 0: none)")
+    ] = 100_000,
+    hospitals: Annotated[int, typer.Option(min=3, help="DRG 医疗机构数 (hospitals of the DRG region)")] = 40,
+    persons: Annotated[
+        int,
+        typer.Option(
+            min=0, help="新农合演示县参合人数, 写入 OUT_DIR/insurance (insured of the county; 0: none)"
+        ),
+    ] = 500_000,
     seed: Annotated[int, typer.Option(help="随机种子: 同一种子生成相同文件")] = 2020,
-    year: Annotated[int, typer.Option(help="结算年度")] = 2020,
+    year: Annotated[int, typer.Option(help="DRG 结算年度 (the county's year is its policy's, 2010)")] = 2020,
 ) -> None:
-    """生成一个DRG付费演示地区: 医疗机构、病组、病例、参考病例、预算 (a demo DRG region)."""
-    from shidian.demo.drg import generate_drg_region
+    """生成演示数据: 一个DRG付费地区 (OUT_DIR) 和一个新农合县 (OUT_DIR/insurance).
 
+    The DRG region: hospitals, groups, cases, reference cases, budget (``shidian drg settle
+    OUT_DIR``). The county: villages, insured persons, institutions, a year of outpatient and
+    inpatient claims, last year's reimbursements (``shidian insurance reimburse OUT_DIR/insurance``).
+    """
+    if cases < 100 and cases != 0:
+        raise typer.BadParameter(
+            "至少 100 个病例, 或 0 (at least 100 cases, or 0 for none)", param_hint="--cases"
+        )
+    if persons < 100 and persons != 0:
+        raise typer.BadParameter(
+            "至少 100 人, 或 0 (at least 100 persons, or 0 for none)", param_hint="--persons"
+        )
+    counts: dict[str, int] = {}
     with progress_steps() as step:
-        step(f"生成 {cases:,} 个病例 generating")
-        counts = generate_drg_region(out_dir, cases=cases, hospitals=hospitals, seed=seed, year=year)
-    for name, rows in counts.items():
-        err.print(f"  {name}: {rows:,}")
-    err.print(f"演示数据已写入 {out_dir}")
+        if cases:
+            from shidian.demo.drg import generate_drg_region
 
+            step(f"生成 DRG 地区 {cases:,} 个病例 generating the DRG region")
+            counts |= generate_drg_region(out_dir, cases=cases, hospitals=hospitals, seed=seed, year=year)
+        if persons:
+            from shidian.demo.insurance import generate_insurance_county
 
-@app.command("generate-insurance")
-def generate_insurance(
-    out_dir: Annotated[Path, typer.Argument(help="写入演示数据的目录 (created if missing)")],
-    persons: Annotated[int, typer.Option(min=100, help="参合人数 (number of insured persons)")] = 500_000,
-    seed: Annotated[int, typer.Option(help="随机种子: 同一种子生成相同文件")] = 2010,
-    year: Annotated[int, typer.Option(help="年度 (the reference policy county-2010 is for 2010)")] = 2010,
-) -> None:
-    """生成一个新农合演示县: 行政村、参合人员、医疗机构、一年的门诊与住院、上年度补偿 (a demo county)."""
-    from shidian.demo.insurance import generate_insurance_county
-
-    with progress_steps() as step:
-        step(f"生成 {persons:,} 名参合人员及其就诊 generating")
-        counts = generate_insurance_county(out_dir, persons=persons, seed=seed, year=year)
+            step(f"生成新农合县 {persons:,} 名参合人员及其就诊 generating the county")
+            county = generate_insurance_county(
+                out_dir / "insurance", persons=persons, seed=seed, year=INSURANCE_YEAR
+            )
+            counts |= {f"insurance/{name}": rows for name, rows in county.items()}
     for name, rows in counts.items():
         err.print(f"  {name}: {rows:,}")
     err.print(f"演示数据已写入 {out_dir}")

@@ -86,5 +86,5 @@ def setup_demo(
         publish_run(conn, run_id, int(admin_id))
     from shidian.web.insurance_demo import setup_insurance_demo
 
-    created += setup_insurance_demo(settings, engine)
+    created += setup_insurance_demo(settings, engine, data_dir / "insurance")
     return created

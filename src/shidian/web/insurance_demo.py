@@ -1,13 +1,16 @@
 """Demo set-up of the insurance section (医保演示数据): a generated county, a desk user, a run.
 
-``shidian demo web`` calls ``setup_insurance_demo`` after the DRG set-up: it generates a county
-of ``persons`` insured (``shidian demo generate-insurance``'s generator, same seed, same files)
-under ``var/demo-insurance/``, imports it as the 2010 insurance dataset (persons, institutions,
-villages, last year and a year of claims), runs the year's reimbursement once, and creates a
-hospital user for the county hospital's discharge desk. Idempotent: a second call reuses them.
+``shidian demo web DATA_DIR`` calls ``setup_insurance_demo`` after the DRG set-up: it takes the
+county ``shidian demo generate`` wrote to ``DATA_DIR/insurance`` or, when there is none,
+generates one of ``persons`` insured (the same generator) under ``var/demo-insurance/``;
+imports it as the 2010 insurance dataset (persons, institutions, villages, last year and a
+year of claims), runs the year's reimbursement once, and creates a hospital user for the county
+hospital's discharge desk. Idempotent: a second call reuses them.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -25,12 +28,19 @@ DESK_USER = ("i00004", "hospital-2010-demo", "hospital", "县人民医院 出院
 
 
 def setup_insurance_demo(
-    settings: Settings, engine: sa.Engine, persons: int = 20_000, seed: int = 2010
+    settings: Settings, engine: sa.Engine, county: Path | None = None, persons: int = 20_000, seed: int = 2010
 ) -> list[tuple[str, str, str]]:
-    """Import the demo county and run its year once; returns the desk user (name, password, role)."""
-    data = settings.var_dir / "demo-insurance"
-    if not (data / "persons.csv").is_file():
-        generate_insurance_county(data, persons=persons, seed=seed)
+    """Import the demo county and run its year once; returns the desk user (name, password, role).
+
+    ``county``: a directory ``shidian demo generate`` wrote; without its ``persons.csv`` a county
+    of ``persons`` is generated under the var directory.
+    """
+    if county is not None and (county / "persons.csv").is_file():
+        data = county
+    else:
+        data = settings.var_dir / "demo-insurance"
+        if not (data / "persons.csv").is_file():
+            generate_insurance_county(data, persons=persons, seed=seed)
     username, password, role, display = DESK_USER
     with engine.begin() as conn:
         institution_id, name = DESK_INSTITUTION

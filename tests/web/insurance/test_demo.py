@@ -7,8 +7,10 @@ import csv
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from shidian.demo.insurance import generate_insurance_county
 from shidian.web.app import create_app
 from shidian.web.db.insurance_desk_schema import insurance_runs
+from shidian.web.insurance_datasets import list_insurance_datasets
 from shidian.web.insurance_demo import DESK_USER, setup_insurance_demo
 from shidian.web.settings import Settings
 from tests.web.conftest import login
@@ -47,5 +49,21 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
         # 县人民医院 is level 2: deductible 100, 65% (004 篇6 三(四)3): (3000 − 100) × 0.65 = 1885.00
         assert answer.json()["reimbursement"] == "1885.00"
         assert desk.get("/insurance").status_code == 200
+    finally:
+        app.state.engine.dispose()
+
+
+def test_the_demo_takes_the_county_demo_generate_wrote(tmp_path):
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/db.sqlite", var_dir=tmp_path / "var", secret_key="d" * 48
+    )
+    generate_insurance_county(tmp_path / "data" / "insurance", persons=200, seed=5)
+    app = create_app(settings)
+    try:
+        setup_insurance_demo(settings, app.state.engine, tmp_path / "data" / "insurance")
+        assert not (settings.var_dir / "demo-insurance").exists()
+        with app.state.engine.connect() as conn:
+            datasets = list_insurance_datasets(conn)
+        assert len(datasets) == 1
     finally:
         app.state.engine.dispose()
