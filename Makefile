@@ -40,6 +40,7 @@ demo: $(STAMP)
 
 # Re-extract translatable messages and update the catalogs (then translate the new zh_CN entries).
 i18n: $(STAMP)
+	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -o var/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i var/messages.pot -d src/shidian/web/locale -D messages --no-fuzzy-matching --ignore-obsolete
 

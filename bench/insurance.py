@@ -102,6 +102,7 @@ def batch_bench(args: argparse.Namespace) -> None:
         claims=claims,
         villages=tables["villages"],
         prior_year=tables["prior_year"],
+        contributions=tables["contributions"],
     )
 
     def best(run: object) -> float:

@@ -247,3 +247,43 @@ def test_json_output_and_policy_command(data: Path, tmp_path: Path):
     assert json.loads(result.stdout)["run"]["totals"]["paid"] == "14"
     shown = runner.invoke(app, ["insurance", "policy", "county-2010"])
     assert shown.exit_code == 0 and "45000" in shown.stdout and "三(四)3" in shown.stdout
+
+
+def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, tmp_path: Path):
+    """筹资到账 in GBK with Chinese headers: central 300.00 on 1 February and 100.00 on 1 July.
+    Due from the centre: 60.00 per insured person (三(二)3); outstanding = due − 400.00; the other
+    sources received nothing. Received to date: January 0, February 300.00; spending 16355.00 in
+    the year (above) runs ahead of it, so some month is overdrawn."""
+    people = rows(data / "persons.csv")
+    insured = sum(1 for r in people if r.get("insured", "1") == "1")
+    (data / "contributions.csv").write_bytes(
+        "资金来源,到账日期,到账金额,凭证号\ncentral,2010-02-01,300.00,财社[2010]1号\ncentral,2010-07-01,100.00,\n".encode(
+            "gbk"
+        )
+    )
+    assert reimburse(data, tmp_path / "out").exit_code == 0
+    by = {r["source"]: r for r in rows(tmp_path / "out" / "ledger_receipts.csv")}
+    assert Decimal(by["central"]["due"]) == 60 * insured
+    assert by["central"]["received"] == "400.00"
+    assert Decimal(by["central"]["outstanding"]) == 60 * insured - 400
+    assert by["region"]["received"] == "0.00"
+    record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert "contributions.csv" in json.dumps(record["inputs"], ensure_ascii=False)
+    assert {c["name"]: c["ok"] for c in record["checks"]}["receipts_reconcile"] is True
+    months = rows(tmp_path / "out" / "ledger_monthly.csv")
+    assert months[0]["received_to_date"] == "0.00" and months[1]["received_to_date"] == "300.00"
+    assert any(m["overdrawn"] == "1" for m in months)
+    assert "筹资到账" in openpyxl.load_workbook(tmp_path / "out" / "ledger.xlsx").sheetnames
+
+
+def test_a_bad_contributions_row_names_file_row_column_and_writes_nothing(data: Path, tmp_path: Path):
+    (data / "contributions.csv").write_text(
+        "source,received_date,amount\ncentral,2010-02-01,300.00\nprovince,2010-03-01,5.00\ncounty,2010-13-01,1\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = reimburse(data, out)
+    assert result.exit_code == 1 and not out.exists()
+    assert (
+        "contributions.csv:3:source" in result.output and "contributions.csv:4:received_date" in result.output
+    )

@@ -81,3 +81,72 @@ def test_004p6_3_3_pace_warning_when_spending_runs_ahead_of_income():
         "ledger.monthly.3",
         "ledger.monthly.4",
     ]
+
+
+def receipts(*rows: tuple[str, str, str]):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from shidian.insurance.model import CONTRIBUTIONS_SCHEMA
+
+    return pa.Table.from_pylist(
+        [
+            {"source": s, "received_date": dt.date.fromisoformat(d), "amount": D(a), "reference": ""}
+            for s, d, a in rows
+        ],
+        schema=CONTRIBUTIONS_SCHEMA,
+    )
+
+
+def test_004p6_3_3_receipts_outstanding_cash_balance_and_overdraft():
+    """筹资到账 against what is due. 4 general insured: due individual 30 × 4 = 120, central 240,
+    region 120, city 60, county 60; income 600.00.
+    Received: individual 120.00 on 2009-11-20 (collected the autumn before: counts from January),
+    central 100.00 on 2010-03-15 and 100.00 on 2010-09-01, county 60.00 on 2011-01-10 (after the
+    year: in the total, in no month); region and city nothing.
+      received 380.00; outstanding 600 − 380 = 220.00; central outstanding 40.00, region 120.00
+    Spending: one stay in February at level 1, (1000 − 50) × 75% = 712.50 → cash balance 380 − 712.50 = −332.50.
+    Received to date: Jan 120, Feb 120, Mar 220 … Aug 220, Sep 320 … Dec 320; spent to date from Feb 712.50:
+    overdrawn from February to December (712.50 > 320.00).
+    """
+    people = persons(*((f"P{i}", "general") for i in range(1, 5)))
+    policy = insurance_policy()
+    priced = price_claims(
+        claims_table([claim("A", "P1", "T1", "1000.00", month=2)]), people, INSTITUTIONS, policy
+    )
+    got = receipts(
+        ("individual", "2009-11-20", "120.00"),
+        ("central", "2010-03-15", "100.00"),
+        ("central", "2010-09-01", "100.00"),
+        ("county", "2011-01-10", "60.00"),
+    )
+    ledger, warnings = build_ledger(people, priced, policy, got)
+    assert ledger.receipts is not None
+    by = {r["source"]: (r["due"], r["received"], r["outstanding"]) for r in ledger.receipts.to_pylist()}
+    assert by["individual"] == (D("120.00"), D("120.00"), D("0.00"))
+    assert by["central"] == (D("240.00"), D("200.00"), D("40.00"))
+    assert by["region"] == (D("120.00"), D("0.00"), D("120.00"))
+    assert by["county"] == (D("60.00"), D("60.00"), D("0.00"))
+    assert by["civil_affairs"] == (D("0.00"), D("0.00"), D("0.00"))
+    s = ledger.summary
+    assert (s["received"], s["outstanding"], s["cash_balance"]) == ("380.00", "220.00", "-332.50")
+    months = {r["month"]: r for r in ledger.monthly.to_pylist()}
+    assert [months[m]["received_to_date"] for m in (1, 2, 3, 8, 9, 12)] == [
+        D("120.00"),
+        D("120.00"),
+        D("220.00"),
+        D("220.00"),
+        D("320.00"),
+        D("320.00"),
+    ]
+    assert [m for m in range(1, 13) if months[m]["overdrawn"]] == list(range(2, 13))
+    overdrawn = [w for w in warnings if w.code == "insurance.ledger.overdrawn"]
+    assert len(overdrawn) == 11 and "712.50" in overdrawn[0].message and "120.00" in overdrawn[0].message
+
+
+def test_without_receipts_the_ledger_has_no_cash_columns():
+    ledger, warnings = ledger_of(persons(("P1", "general")), [claim("A", "P1", "T1", "100.00")])
+    assert ledger.receipts is None and "received" not in ledger.summary
+    assert {r["received_to_date"] for r in ledger.monthly.to_pylist()} == {None}
+    assert not [w for w in warnings if w.code == "insurance.ledger.overdrawn"]

@@ -73,6 +73,15 @@ def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path,
         ("基金收入(元)", t["income"]),
         ("补偿支出(元)", t["reimbursements"]),
         ("当年结余(元)", t["balance"]),
+        *(
+            [
+                ("筹资到账(元)", t["received"]),
+                ("筹资未到账(元)", t["outstanding"]),
+                ("按到账计结余(元)", t["cash_balance"]),
+            ]
+            if "received" in t
+            else []
+        ),
         ("基金使用率", t["use_ratio"]),
         ("目录外药品超标扣款(元)", t["catalogue_deduction"]),
         ("机构应拨付合计(元)", t["payable"]),

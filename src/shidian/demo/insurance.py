@@ -6,8 +6,10 @@ GB 11643 ID numbers and the categories of 004 篇6 (五保户, 低保户, 特困
 of three levels (village clinics and township health centres, county hospitals, city hospitals
 out of the county, private clinics and out-of-area hospitals that are not designated), a year of
 outpatient visits and inpatient stays with realistic cost breakdowns, transfers, deliveries,
-chronic-disease and cataract visits, migrant workers' certificates, other insurers, and a prior
-year of reimbursements for the health-check rule. Some claims are meant to be rejected.
+chronic-disease and cataract visits, migrant workers' certificates, other insurers, a prior
+year of reimbursements for the health-check rule, and the contributions received (筹资到账: the
+reference policy's rates, in instalments, some late or missing). Some claims are meant to be
+rejected.
 
 All randomness comes from ``numpy.random.default_rng(seed)``; arrays are drawn whole
 (vectorised), money as integer fen turned into exact ``DECIMAL(18,2)`` by DuckDB. Equal
@@ -16,6 +18,8 @@ arguments give byte-identical files.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from shidian.insurance.id_number import CHECK_CHARS, WEIGHTS
+from shidian.insurance.model import CONTRIBUTIONS_SCHEMA
 
 IntArray = npt.NDArray[np.int64]
 
@@ -97,6 +102,7 @@ def build_county(*, persons: int, seed: int, year: int) -> dict[str, pa.Table]:
         ),
         "claims": claims,
         "prior_year": prior,
+        "contributions": _contributions(people, year),
     }
 
 
@@ -441,6 +447,54 @@ def _claims_table(
         FROM raw ORDER BY claim_id
         """
     ).to_arrow_table()
+
+
+#: How each source's money arrives (share of what is due, date): individuals pay in the autumn
+#: before the year (the collection campaign) and a little in January; governments in
+#: instalments, the centre's last 5% after the year, a quarter of the county's never.
+_RECEIPTS = {
+    "individual": (
+        (0.30, "{y0}-09-30"),
+        (0.35, "{y0}-10-31"),
+        (0.20, "{y0}-11-30"),
+        (0.12, "{y0}-12-31"),
+        (0.03, "{y}-01-31"),
+    ),
+    "civil_affairs": ((1.0, "{y}-01-20"),),
+    "central": ((0.50, "{y}-04-15"), (0.45, "{y}-09-10"), (0.05, "{y1}-02-20")),
+    "region": ((0.60, "{y}-03-20"), (0.40, "{y}-08-20")),
+    "city": ((1.0, "{y}-06-30"),),
+    "county": ((0.50, "{y}-02-28"), (0.25, "{y}-10-31")),
+}
+
+
+def _contributions(people: dict[str, Any], year: int) -> pa.Table:
+    """筹资到账: what the reference policy makes due (insured × rates), received in instalments."""
+    from shidian.insurance.policy import parse_insurance_policy
+    from shidian.policy import read_reference_policy
+
+    policy, _ = parse_insurance_policy(*read_reference_policy("insurance", "county-2010"))
+    assert policy is not None
+    insured = people["insured"] == 1
+    civil = np.isin(people["category"], list(policy.civil_affairs_categories))
+    persons = {
+        "individual": int(np.sum(insured & ~civil)),
+        "civil_affairs": int(np.sum(insured & civil)),
+        **{source: int(np.sum(insured)) for source in ("central", "region", "city", "county")},
+    }
+    rows = []
+    for source, parts in _RECEIPTS.items():
+        due = int(policy.per_person(source) * 100) * persons[source]  # fen
+        for number, (share, day) in enumerate(parts, start=1):
+            rows.append(
+                {
+                    "source": source,
+                    "received_date": dt.date.fromisoformat(day.format(y0=year - 1, y=year, y1=year + 1)),
+                    "amount": Decimal(round(due * share)) / 100,
+                    "reference": f"{year}-{source}-{number}",
+                }
+            )
+    return pa.Table.from_pylist(rows, schema=CONTRIBUTIONS_SCHEMA)
 
 
 def _prior_year(rng: np.random.Generator, people: dict[str, Any]) -> pa.Table:

@@ -17,7 +17,12 @@ from shidian.insurance import checks
 from shidian.insurance.claims import price_claims
 from shidian.insurance.health_check import health_check_list
 from shidian.insurance.ledger import build_ledger
-from shidian.insurance.model import InsuranceInputs, ReimbursementResult
+from shidian.insurance.model import (
+    CONTRIBUTIONS_SCHEMA,
+    RECEIPTS_SCHEMA,
+    InsuranceInputs,
+    ReimbursementResult,
+)
 from shidian.insurance.notice import public_notice
 from shidian.insurance.policy import InsurancePolicy
 from shidian.insurance.settlement import monthly_settlement
@@ -42,7 +47,7 @@ def reimburse(
     step("计算补偿 pricing claims")
     priced = price_claims(inputs.claims, inputs.persons, inputs.institutions, policy)
     step("基金台账 fund ledger")
-    ledger, ledger_warnings = build_ledger(inputs.persons, priced, policy)
+    ledger, ledger_warnings = build_ledger(inputs.persons, priced, policy, inputs.contributions)
     step("机构月度结算 monthly settlement")
     settlement = monthly_settlement(priced, inputs.institutions, policy)
     step("公示与健康体检 notice and health checks")
@@ -60,6 +65,16 @@ def reimburse(
             ("ledger_monthly", ledger.monthly),
             ("settlement", settlement),
             ("village_summary", villages),
+            (
+                "contributions_in",
+                inputs.contributions
+                if inputs.contributions is not None
+                else CONTRIBUTIONS_SCHEMA.empty_table(),
+            ),
+            (
+                "ledger_receipts",
+                ledger.receipts if ledger.receipts is not None else RECEIPTS_SCHEMA.empty_table(),
+            ),
         ):
             con.register(name, table)
         verified = checks.run_checks(con, policy, ledger.summary)

@@ -2,7 +2,8 @@
 
 Each check is a plain function of a connection holding the batch's tables (``priced``,
 ``claims_in``, ``institutions``, ``contributions``, ``ledger_reimbursements``,
-``ledger_monthly``, ``settlement``, ``village_summary``) returning one ``Check``. All are exact:
+``ledger_monthly``, ``settlement``, ``village_summary``, ``contributions_in`` and
+``ledger_receipts``, empty without a contributions file) returning one ``Check``. All are exact:
 every amount is a sum of fen, nothing is divided.
 """
 
@@ -129,6 +130,31 @@ def ledger_reconciles(
     )
 
 
+def receipts_reconcile(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, summary: Mapping[str, str]
+) -> Check:
+    given, received, due, bad = _one(
+        con,
+        """
+        SELECT (SELECT coalesce(sum(amount), 0) FROM contributions_in),
+               (SELECT coalesce(sum(received), 0) FROM ledger_receipts),
+               (SELECT coalesce(sum(due), 0) FROM ledger_receipts),
+               (SELECT count(*) FROM ledger_receipts WHERE outstanding <> due - received)
+        """,
+    )
+    ok = Decimal(str(given)) == Decimal(str(received)) and bad == 0
+    if "received" in summary:  # a contributions file was given
+        ok = ok and Decimal(str(due)) == Decimal(summary["income"]) == Decimal(summary["received"]) + Decimal(
+            summary["outstanding"]
+        )
+    return Check(
+        "receipts_reconcile",
+        "筹资到账: 各来源到账之和 = 到账明细之和; 未到账 = 应筹 − 到账",
+        ok,
+        f"到账明细 {given}, 各来源到账 {received}, 应筹 {due}, 不平衡 {bad}",
+    )
+
+
 def settlement_reconciles(
     con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
 ) -> Check:
@@ -176,6 +202,7 @@ CHECKS: tuple[CheckFn, ...] = (
     caps_respected,
     deductibles_bounded,
     ledger_reconciles,
+    receipts_reconcile,
     settlement_reconciles,
     notice_reconciles,
 )

@@ -17,7 +17,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shidian.insurance.model import CATEGORIES, DELIVERIES, KINDS, InsuranceInputs, ReimbursementResult
+from shidian.insurance.model import (
+    CATEGORIES,
+    DELIVERIES,
+    KINDS,
+    SOURCE_LABELS,
+    InsuranceInputs,
+    ReimbursementResult,
+)
 from shidian.insurance.notice_pdf import write_notice_pdf
 from shidian.insurance.policy import InsurancePolicy
 from shidian.insurance.report import write_ledger_workbook, write_notice_workbook, write_statement
@@ -159,12 +166,30 @@ PRIOR_YEAR = TableSpec(
     ),
     key=("person_id",),
 )
+CONTRIBUTIONS = TableSpec(
+    "contributions",
+    (
+        Column("source", "str", ("资金来源", "筹资来源"), choices=tuple(SOURCE_LABELS), label="资金来源"),
+        Column("received_date", "date", ("到账日期",), label="到账日期"),
+        _money("amount", ("到账金额", "金额"), "到账金额", required=True),
+        Column(
+            "reference",
+            "str",
+            ("凭证号", "文号", "备注"),
+            required=False,
+            nullable=True,
+            default="",
+            label="凭证号",
+        ),
+    ),
+)
 SPECS = (
     ("persons", PERSONS, True),
     ("institutions", INSTITUTIONS, True),
     ("claims", CLAIMS, True),
     ("villages", VILLAGES, False),
     ("prior_year", PRIOR_YEAR, False),
+    ("contributions", CONTRIBUTIONS, False),
 )
 
 
@@ -205,6 +230,7 @@ def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], 
         claims=claims,
         villages=tables["villages"],
         prior_year=tables["prior_year"],
+        contributions=tables["contributions"],
         sources=sources,
     )
     return inputs, [], manifest
@@ -229,6 +255,7 @@ def write_outputs(
             "ledger_contributions.csv": result.ledger.contributions,
             "ledger_reimbursements.csv": result.ledger.reimbursements,
             "ledger_monthly.csv": result.ledger.monthly,
+            **({"ledger_receipts.csv": result.ledger.receipts} if result.ledger.receipts is not None else {}),
             "settlement.csv": result.settlement,
             "notice.csv": result.notice,
             "notice_villages.csv": result.villages,

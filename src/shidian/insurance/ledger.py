@@ -2,10 +2,17 @@
 
 Income (004 篇6 三(二)): every insured person brings ``funding.individual`` (paid by civil
 affairs for the categories in ``funding.civil_affairs_categories``), ``central``, ``region``,
-``city`` and ``county`` yuan. Spending: the reimbursements of paid claims, by type and
-institution level; the 一般诊疗费 part of an outpatient claim is its own type. 以收定支
+``city`` and ``county`` yuan: what is *due*. Spending: the reimbursements of paid claims, by type
+and institution level; the 一般诊疗费 part of an outpatient claim is its own type. 以收定支
 (三(三)): a month whose cumulative spending exceeds ``income × months elapsed ÷ 12 ×
 ledger.pace_ratio`` is a warning, and so is a year that spends more than it collects.
+
+With the contributions actually received (``contributions`` input, 筹资到账: source, date,
+amount), the ledger also shows, by source, what was received and what is outstanding, the
+cash balance (received − spent), and, month by month, the money received so far (receipts
+dated before the year count from January; those dated after it count in the year's total, in
+no month): a month whose cumulative spending exceeds it is a warning (the fund paid out more
+than it had received, 基金透支).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from shidian.insurance.model import (
     CATEGORY_LABELS,
     MONEY,
     RATIO,
+    RECEIPTS_SCHEMA,
     RULE_LABELS,
     SOURCE_LABELS,
     Ledger,
@@ -33,13 +41,30 @@ TYPES = ("inpatient", "delivery", "outpatient", "general_fee", "chronic", "catar
 
 
 def build_ledger(
-    persons: pa.Table, priced: pa.Table, policy: InsurancePolicy
+    persons: pa.Table, priced: pa.Table, policy: InsurancePolicy, received: pa.Table | None = None
 ) -> tuple[Ledger, list[Problem]]:
-    """The year's ledger and its 以收定支 warnings."""
+    """The year's ledger and its 以收定支 warnings; ``received``: the contributions received
+    (``CONTRIBUTIONS_SCHEMA``), or None when the county gave none."""
     con = duckdb.connect(":memory:")
     try:
         con.register("persons", persons)
         con.register("priced", priced)
+        by_source: dict[str, Decimal] = {}
+        received_by_month: dict[int, Decimal] | None = None
+        if received is not None:
+            con.register("received", received)
+            by_source = dict(
+                con.execute("SELECT source, sum(amount) FROM received GROUP BY source").fetchall()
+            )
+            received_by_month = dict(
+                con.execute(
+                    f"""
+                    SELECT CASE WHEN received_date < DATE '{policy.year}-01-01' THEN 1
+                                ELSE month(received_date) END AS m, sum(amount)
+                    FROM received WHERE received_date <= DATE '{policy.year}-12-31' GROUP BY m
+                    """
+                ).fetchall()
+            )
         insured = dict(
             con.execute(
                 "SELECT category, count(*) FROM persons WHERE insured = 1 GROUP BY category"
@@ -78,7 +103,7 @@ def build_ledger(
         con.close()
     assert counts is not None
     spent = Decimal(counts[2])
-    monthly, warnings = _monthly(by_month, income, policy)
+    monthly, warnings = _monthly(by_month, income, policy, received_by_month)
     summary = {
         "year": str(policy.year),
         "insured": str(sum(insured.values())),
@@ -89,6 +114,15 @@ def build_ledger(
         "claims_paid": str(counts[0]),
         "claims_rejected": str(counts[1]),
     }
+    receipts = None
+    if received is not None:
+        receipts = _receipts(contributions, by_source)
+        total = sum(receipts.column("received").to_pylist(), ZERO)
+        summary |= {
+            "received": str(total),
+            "outstanding": str(income - total),
+            "cash_balance": str(total - spent),
+        }
     for source in SOURCE_LABELS:
         amounts = [
             a
@@ -109,7 +143,27 @@ def build_ledger(
                 "warning",
             )
         )
-    return Ledger(contributions, reimbursements, monthly, summary), warnings
+    return Ledger(contributions, reimbursements, monthly, summary, receipts), warnings
+
+
+def _receipts(contributions: pa.Table, received: dict[str, Decimal]) -> pa.Table:
+    """By source (in the order of ``SOURCE_LABELS``): due, received, outstanding (due − received)."""
+    due: dict[str, Decimal] = {}
+    for source, amount in zip(
+        contributions.column("source").to_pylist(), contributions.column("amount").to_pylist(), strict=True
+    ):
+        due[source] = due.get(source, ZERO) + amount
+    rows = [
+        {
+            "source": source,
+            "source_label": label,
+            "due": due.get(source, ZERO),
+            "received": Decimal(received.get(source, ZERO)),
+            "outstanding": due.get(source, ZERO) - Decimal(received.get(source, ZERO)),
+        }
+        for source, label in SOURCE_LABELS.items()
+    ]
+    return pa.Table.from_pylist(rows, schema=RECEIPTS_SCHEMA)
 
 
 def _contributions(insured: dict[str, int], policy: InsurancePolicy) -> pa.Table:
@@ -148,18 +202,26 @@ def _contributions(insured: dict[str, int], policy: InsurancePolicy) -> pa.Table
 
 
 def _monthly(
-    by_month: dict[int, Decimal], income: Decimal, policy: InsurancePolicy
+    by_month: dict[int, Decimal],
+    income: Decimal,
+    policy: InsurancePolicy,
+    received_by_month: dict[int, Decimal] | None = None,
 ) -> tuple[pa.Table, list[Problem]]:
-    """Cumulative spending against the pro-rata income, month by month (12 rows)."""
+    """Cumulative spending against the pro-rata income (and the money received), month by month."""
     rows = []
     warnings: list[Problem] = []
     cumulative = ZERO
+    received = ZERO
     for month in range(1, 13):
         spent = Decimal(by_month.get(month, ZERO))
         cumulative += spent
         pro_rata = div_round(income * month, Decimal(12), 2)
         limit = round_fen(pro_rata * policy.ledger_pace_ratio)
         ahead = cumulative > limit
+        overdrawn = None
+        if received_by_month is not None:
+            received += Decimal(received_by_month.get(month, ZERO))
+            overdrawn = int(cumulative > received)
         rows.append(
             {
                 "month": month,
@@ -169,6 +231,8 @@ def _monthly(
                 "pace_limit": limit,
                 "use_ratio": None if income == 0 else div_round(cumulative, income, 4),
                 "ahead": int(ahead),
+                "received_to_date": None if received_by_month is None else received,
+                "overdrawn": overdrawn,
             }
         )
         if ahead:
@@ -177,6 +241,16 @@ def _monthly(
                     "insurance.ledger.pace",
                     f"{month}月累计补偿支出 {cumulative} 元超过当年收入按月均摊的 {limit} 元 "
                     f"(收入 {income} × {month}/12 × {policy.ledger_pace_ratio}), 支出进度快于收入 (以收定支, 004 篇6 三(三))",
+                    Source("<run>", key=f"ledger.monthly.{month}"),
+                    "warning",
+                )
+            )
+        if overdrawn:
+            warnings.append(
+                Problem(
+                    "insurance.ledger.overdrawn",
+                    f"{month}月末累计补偿支出 {cumulative} 元超过累计到账筹资 {received} 元, 基金透支 "
+                    "(以收定支、收支平衡, 004 篇6 三(三))",
                     Source("<run>", key=f"ledger.monthly.{month}"),
                     "warning",
                 )
@@ -190,6 +264,8 @@ def _monthly(
             ("pace_limit", MONEY),
             ("use_ratio", RATIO),
             ("ahead", pa.int8()),
+            ("received_to_date", MONEY),
+            ("overdrawn", pa.int8()),
         ]
     )
     return pa.Table.from_pylist(rows, schema=schema), warnings

@@ -124,6 +124,20 @@ CLAIMS_SCHEMA = pa.schema(
     ]
 )
 VILLAGES_SCHEMA = pa.schema([("village_code", pa.string()), ("name", pa.string())])
+#: Contributions received (筹资到账): one row per payment into the fund, by source (``SOURCE_LABELS``).
+CONTRIBUTIONS_SCHEMA = pa.schema(
+    [("source", pa.string()), ("received_date", pa.date32()), ("amount", MONEY), ("reference", pa.string())]
+)
+#: The ledger's receipts by source: due (persons × rates), received, outstanding.
+RECEIPTS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("source_label", pa.string()),
+        ("due", MONEY),
+        ("received", MONEY),
+        ("outstanding", MONEY),
+    ]
+)
 PRIOR_YEAR_SCHEMA = pa.schema(
     [("person_id", pa.string()), ("reimbursement", MONEY), ("health_check", pa.int8())]
 )
@@ -171,6 +185,7 @@ class InsuranceInputs:
     claims: pa.Table
     villages: pa.Table | None = None
     prior_year: pa.Table | None = None
+    contributions: pa.Table | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def source(self, table: str) -> str:
@@ -179,12 +194,18 @@ class InsuranceInputs:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The fund ledger (基金台账): contributions, reimbursements by type and level, months."""
+    """The fund ledger (基金台账): contributions, reimbursements by type and level, months.
+
+    ``contributions``: what is due, by source and person category (persons × the policy's
+    rates); ``receipts``: by source, what is due, what was received and what is outstanding
+    (None without a contributions file).
+    """
 
     contributions: pa.Table
     reimbursements: pa.Table
     monthly: pa.Table
     summary: Mapping[str, str]
+    receipts: pa.Table | None = None
 
 
 @dataclass(frozen=True)

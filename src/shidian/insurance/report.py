@@ -42,6 +42,14 @@ MONTHLY_COLUMNS: Columns = (
     ("pace_limit", "预警线(元)", "money"),
     ("use_ratio", "累计基金使用率", "ratio"),
     ("ahead", "支出快于收入", "flag"),
+    ("received_to_date", "累计到账筹资(元)", "money"),
+    ("overdrawn", "基金透支", "flag"),
+)
+RECEIPT_COLUMNS: Columns = (
+    ("source_label", "筹资来源", "text"),
+    ("due", "应筹(元)", "money"),
+    ("received", "到账(元)", "money"),
+    ("outstanding", "未到账(元)", "money"),
 )
 STATEMENT_COLUMNS: Columns = (
     ("month", "月份", "int"),
@@ -155,7 +163,7 @@ class _Book:
 
 
 def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: InsurancePolicy) -> None:
-    """ledger.xlsx: 基金收支 summary, 筹资, 补偿支出, 月度进度."""
+    """ledger.xlsx: 基金收支 summary, 筹资 (and 筹资到账 with a contributions file), 补偿支出, 月度进度."""
     s = result.ledger.summary
     book = _Book(path, f"{policy.year}年新农合基金台账")
     summary = book.book.add_worksheet("基金收支")
@@ -168,6 +176,15 @@ def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: In
         ("基金收入(元)", Decimal(s["income"]), "money"),
         ("补偿支出(元)", Decimal(s["reimbursements"]), "money"),
         ("当年结余(元)", Decimal(s["balance"]), "money"),
+        *(
+            [
+                ("筹资到账(元)", Decimal(s["received"]), "money"),
+                ("筹资未到账(元)", Decimal(s["outstanding"]), "money"),
+                ("按到账计结余(元)", Decimal(s["cash_balance"]), "money"),
+            ]
+            if "received" in s
+            else []
+        ),
         ("基金使用率", Decimal(s["use_ratio"]) if s["use_ratio"] else None, "ratio"),
         ("补偿人次", int(s["claims_paid"]), "int"),
         ("拒付人次", int(s["claims_rejected"]), "int"),
@@ -186,6 +203,8 @@ def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: In
             i, 1, ("通过 " if check.ok else "未通过 ") + f"{check.description}: {check.detail}"
         )
     book.table("筹资", result.ledger.contributions, CONTRIBUTION_COLUMNS)
+    if result.ledger.receipts is not None:
+        book.table("筹资到账", result.ledger.receipts, RECEIPT_COLUMNS)
     book.table("补偿支出", result.ledger.reimbursements, REIMBURSEMENT_COLUMNS)
     book.table("月度进度", result.ledger.monthly, MONTHLY_COLUMNS)
     book.close()

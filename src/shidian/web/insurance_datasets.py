@@ -31,7 +31,7 @@ from shidian.web.security import now
 from shidian.web.store import dataset_dir
 
 DOMAIN = "insurance"
-INPUT_NAMES = ("persons", "institutions", "claims", "villages", "prior_year")
+INPUT_NAMES = ("persons", "institutions", "claims", "villages", "prior_year", "contributions")
 #: What an empty claims table looks like when a dataset brings persons and institutions only.
 EMPTY_CLAIMS = "claim_id,person_id,institution_id,kind,start_date,end_date,total_cost,self_pay\n"
 _BATCH = 5000

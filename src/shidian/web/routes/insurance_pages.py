@@ -154,9 +154,10 @@ def _run_or_404(conn: sa.Connection, run_id: str) -> dict[str, Any]:
 
 def _monthly_chart(monthly: list[dict[str, str]]) -> dict[str, Any]:
     months = [f"{int(m['month'])}月" for m in monthly]
+    received = any(m.get("received_to_date") for m in monthly)  # a contributions file was given
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": ["累计补偿支出", "收入按月均摊"]},
+        "legend": {"data": ["累计补偿支出", "收入按月均摊", *(["累计到账筹资"] if received else [])]},
         # the axis labels inside the chart: a county's millions would be cut at the left edge
         "grid": {"left": 16, "right": 24, "containLabel": True},
         "xAxis": {"type": "category", "data": months},
@@ -164,6 +165,11 @@ def _monthly_chart(monthly: list[dict[str, str]]) -> dict[str, Any]:
         "series": [
             {"name": "累计补偿支出", "type": "bar", "data": [m["cumulative"] for m in monthly]},
             {"name": "收入按月均摊", "type": "line", "data": [m["pace_limit"] for m in monthly]},
+            *(
+                [{"name": "累计到账筹资", "type": "line", "data": [m["received_to_date"] for m in monthly]}]
+                if received
+                else []
+            ),
         ],
     }
 
@@ -188,11 +194,15 @@ def run_page(request: Request, conn: Conn, user: Viewer, run_id: str) -> Respons
         use_ratio = Decimal(context["totals"].get("use_ratio", "0"))
         context |= {
             "contributions": read_csv(folder / "ledger_contributions.csv"),
+            "receipts": read_csv(folder / "ledger_receipts.csv")
+            if (folder / "ledger_receipts.csv").is_file()
+            else [],
             "reimbursements": read_csv(folder / "ledger_reimbursements.csv"),
             "monthly": monthly,
             "chart": _monthly_chart(monthly),
             "use_pct": f"{use_ratio * 100:.2f}%",
             "overspent": use_ratio > 1 or any(m["ahead"] == "1" for m in monthly),
+            "overdrawn": any(m.get("overdrawn") == "1" for m in monthly),
             "statements": statement_files(var_dir, run_id),
             "notices": notice_files(var_dir, run_id),
             "villages": read_csv(folder / "notice_villages.csv"),
