@@ -252,8 +252,8 @@ def test_json_output_and_policy_command(data: Path, tmp_path: Path):
 def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, tmp_path: Path):
     """筹资到账 in GBK with Chinese headers: central 300.00 on 1 February and 100.00 on 1 July.
     Due from the centre: 60.00 per insured person (三(二)3); outstanding = due − 400.00; the other
-    sources received nothing. Received to date: January 0, February 300.00; spending 16355.00 in
-    the year (above) runs ahead of it, so some month is overdrawn."""
+    sources received nothing. Received to date: January 0, February to June 300.00, from July
+    400.00; the spending (16355.00 in the year, from January) is above it in every month."""
     people = rows(data / "persons.csv")
     insured = sum(1 for r in people if r.get("insured", "1") == "1")
     (data / "contributions.csv").write_bytes(
@@ -271,8 +271,15 @@ def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, t
     assert "contributions.csv" in json.dumps(record["inputs"], ensure_ascii=False)
     assert {c["name"]: c["ok"] for c in record["checks"]}["receipts_reconcile"] is True
     months = rows(tmp_path / "out" / "ledger_monthly.csv")
-    assert months[0]["received_to_date"] == "0.00" and months[1]["received_to_date"] == "300.00"
-    assert any(m["overdrawn"] == "1" for m in months)
+    assert [months[m]["received_to_date"] for m in (0, 1, 5, 6, 11)] == [
+        "0.00",
+        "300.00",
+        "300.00",
+        "400.00",
+        "400.00",
+    ]
+    # January already pays out (K01 825.00 …) with nothing received; 400.00 never covers 16355.00
+    assert [m["overdrawn"] for m in months] == ["1"] * 12
     assert "筹资到账" in openpyxl.load_workbook(tmp_path / "out" / "ledger.xlsx").sheetnames
 
 
@@ -287,3 +294,23 @@ def test_a_bad_contributions_row_names_file_row_column_and_writes_nothing(data: 
     assert (
         "contributions.csv:3:source" in result.output and "contributions.csv:4:received_date" in result.output
     )
+
+
+def test_receipts_outside_the_years_or_with_a_repeated_reference_are_warned_by_row(
+    data: Path, tmp_path: Path
+):
+    (data / "contributions.csv").write_text(
+        "source,received_date,amount,reference\n"
+        "central,2010-02-01,300.00,A-1\n"
+        "central,2007-05-01,10.00,A-2\n"
+        "city,2010-03-01,15.00,A-1\n",
+        encoding="utf-8",
+    )
+    result = reimburse(data, tmp_path / "out", "--json")
+    assert result.exit_code == 0
+    warnings = rows(tmp_path / "out" / "warnings.csv")
+    where = {w["code"]: w["where"] for w in warnings if w["code"].startswith("insurance.contribution.")}
+    assert where == {
+        "insurance.contribution.outside_years": "contributions.csv:3:received_date",
+        "insurance.contribution.duplicate_reference": "contributions.csv:4:reference",
+    }

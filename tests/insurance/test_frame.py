@@ -16,7 +16,7 @@ POLICY = insurance_policy()
 PERSONS = persons(("P1", "general"), ("P2", "dibao"), ("P3", "general", 0))
 
 
-def _claim(claim_id: str, person_id: str, start: int, end: int) -> dict[str, object]:
+def _claim(claim_id: str, person_id: str | None, start: int, end: int) -> dict[str, object]:
     return {
         "claim_id": claim_id,
         "person_id": person_id,
@@ -65,7 +65,7 @@ def test_two_unknown_persons_get_two_keys() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["P1", "P2", "P3", "X1", "X2"]),
+            st.sampled_from(["P1", "P2", "P3", "X1", "X2", None]),  # None: a claim without a person id
             st.integers(1, 4),
             st.integers(0, 2),
         ),
@@ -74,7 +74,10 @@ def test_two_unknown_persons_get_two_keys() -> None:
     ),
     st.randoms(use_true_random=False),
 )
-def test_place_is_the_rank_by_start_end_and_claim_id(rows: list[tuple[str, int, int]], rng: object) -> None:
+def test_place_is_the_rank_by_start_end_and_claim_id(
+    rows: list[tuple[str | None, int, int]], rng: object
+) -> None:
+    """Claims without a person id rank among themselves, as one (unknown) person."""
     claims = [
         _claim(f"k{i:02d}", person, start, start + length) for i, (person, start, length) in enumerate(rows)
     ]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+import duckdb
+import pyarrow as pa
+
+from shidian.insurance import checks
 from shidian.insurance.claims import price_claims
 from shidian.insurance.ledger import build_ledger
-from shidian.insurance.model import claims_table
+from shidian.insurance.model import CONTRIBUTIONS_SCHEMA, claims_table
 from tests.insurance.helpers import INSTITUTIONS, D, claim, insurance_policy, persons
 
 
@@ -84,12 +89,6 @@ def test_004p6_3_3_pace_warning_when_spending_runs_ahead_of_income():
 
 
 def receipts(*rows: tuple[str, str, str]):
-    import datetime as dt
-
-    import pyarrow as pa
-
-    from shidian.insurance.model import CONTRIBUTIONS_SCHEMA
-
     return pa.Table.from_pylist(
         [
             {"source": s, "received_date": dt.date.fromisoformat(d), "amount": D(a), "reference": ""}
@@ -150,3 +149,59 @@ def test_without_receipts_the_ledger_has_no_cash_columns():
     assert ledger.receipts is None and "received" not in ledger.summary
     assert {r["received_to_date"] for r in ledger.monthly.to_pylist()} == {None}
     assert not [w for w in warnings if w.code == "insurance.ledger.overdrawn"]
+
+
+def test_receipts_at_the_year_boundaries_and_an_overpaid_source():
+    """1 general insured: due central 60.00, county 15.00, individual 30.00, region 30.00, city 15.00.
+    Central 60.00 on 2009-12-31 (before the year: counts from January) and 20.00 on 2010-12-31
+    (December); county 15.00 on 2011-01-01 (after the year: total only).
+      central received 80.00 of 60.00 due → overpaid 20.00, outstanding 0 (a warning names it);
+      outstanding = individual 30 + region 30 + city 15 = 75.00 (the overpayment does not hide it);
+      received to date: January 60.00 … November 60.00, December 80.00; the year's total 95.00.
+    """
+    people = persons(("P1", "general"))
+    policy = insurance_policy()
+    priced = price_claims(
+        claims_table([claim("A", "P1", "T1", "100.00", month=5)]), people, INSTITUTIONS, policy
+    )
+    got = receipts(
+        ("central", "2009-12-31", "60.00"),
+        ("central", "2010-12-31", "20.00"),
+        ("county", "2011-01-01", "15.00"),
+    )
+    ledger, warnings = build_ledger(people, priced, policy, got)
+    assert ledger.receipts is not None
+    by = {r["source"]: r for r in ledger.receipts.to_pylist()}
+    assert (by["central"]["overpaid"], by["central"]["outstanding"]) == (D("20.00"), D("0.00"))
+    assert (by["county"]["overpaid"], by["county"]["outstanding"]) == (D("0.00"), D("0.00"))
+    s = ledger.summary
+    assert (s["received"], s["outstanding"], s["overpaid"]) == ("95.00", "75.00", "20.00")
+    months = {r["month"]: r["received_to_date"] for r in ledger.monthly.to_pylist()}
+    assert (months[1], months[11], months[12]) == (D("60.00"), D("60.00"), D("80.00"))
+    over = [w for w in warnings if w.code == "insurance.ledger.receipt_over_due"]
+    assert len(over) == 1 and "中央财政补助" in over[0].message and "20.00" in over[0].message
+
+
+def test_receipts_reconcile_recomputes_from_the_receipts_and_can_fail():
+    """The invariant does not trust the ledger: a December total that lost a receipt fails it."""
+    people = persons(("P1", "general"))
+    policy = insurance_policy()
+    priced = price_claims(claims_table([claim("A", "P1", "T1", "100.00")]), people, INSTITUTIONS, policy)
+    got = receipts(("central", "2010-03-01", "60.00"), ("city", "2010-04-01", "15.00"))
+    ledger, _ = build_ledger(people, priced, policy, got)
+
+    def verdict(monthly):
+        con = duckdb.connect()
+        for name, table in (
+            ("contributions_in", got),
+            ("contributions", ledger.contributions),
+            ("ledger_receipts", ledger.receipts),
+            ("ledger_monthly", monthly),
+        ):
+            con.register(name, table)
+        return checks.receipts_reconcile(con, policy, ledger.summary).ok
+
+    assert verdict(ledger.monthly)
+    rows = ledger.monthly.to_pylist()
+    rows[11]["received_to_date"] = D("60.00")  # December forgot the city's 15.00
+    assert not verdict(pa.Table.from_pylist(rows, schema=ledger.monthly.schema))

@@ -452,19 +452,19 @@ def _claims_table(
 #: How each source's money arrives (share of what is due, date): individuals pay in the autumn
 #: before the year (the collection campaign) and a little in January; governments in
 #: instalments, the centre's last 5% after the year, a quarter of the county's never.
-_RECEIPTS = {
+_RECEIPTS = {  # per mille of what is due, and the day it arrives
     "individual": (
-        (0.30, "{y0}-09-30"),
-        (0.35, "{y0}-10-31"),
-        (0.20, "{y0}-11-30"),
-        (0.12, "{y0}-12-31"),
-        (0.03, "{y}-01-31"),
+        (300, "{y0}-09-30"),
+        (350, "{y0}-10-31"),
+        (200, "{y0}-11-30"),
+        (120, "{y0}-12-31"),
+        (30, "{y}-01-31"),
     ),
-    "civil_affairs": ((1.0, "{y}-01-20"),),
-    "central": ((0.50, "{y}-04-15"), (0.45, "{y}-09-10"), (0.05, "{y1}-02-20")),
-    "region": ((0.60, "{y}-03-20"), (0.40, "{y}-08-20")),
-    "city": ((1.0, "{y}-06-30"),),
-    "county": ((0.50, "{y}-02-28"), (0.25, "{y}-10-31")),
+    "civil_affairs": ((1000, "{y}-01-20"),),
+    "central": ((500, "{y}-04-15"), (450, "{y}-09-10"), (50, "{y1}-02-20")),
+    "region": ((600, "{y}-03-20"), (400, "{y}-08-20")),
+    "city": ((1000, "{y}-06-30"),),
+    "county": ((500, "{y}-02-28"), (250, "{y}-10-31")),
 }
 
 
@@ -485,12 +485,17 @@ def _contributions(people: dict[str, Any], year: int) -> pa.Table:
     rows = []
     for source, parts in _RECEIPTS.items():
         due = int(policy.per_person(source) * 100) * persons[source]  # fen
-        for number, (share, day) in enumerate(parts, start=1):
+        paid = 0
+        for number, (per_mille, day) in enumerate(parts, start=1):
+            fen = due * per_mille // 1000  # integers: the fen left over go with the last instalment
+            if number == len(parts) and sum(p for p, _ in parts) == 1000:
+                fen = due - paid
+            paid += fen
             rows.append(
                 {
                     "source": source,
                     "received_date": dt.date.fromisoformat(day.format(y0=year - 1, y=year, y1=year + 1)),
-                    "amount": Decimal(round(due * share)) / 100,
+                    "amount": Decimal(fen) / 100,
                     "reference": f"{year}-{source}-{number}",
                 }
             )

@@ -133,25 +133,34 @@ def ledger_reconciles(
 def receipts_reconcile(
     con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, summary: Mapping[str, str]
 ) -> Check:
-    given, received, due, bad = _one(
+    """Recomputed from the receipts themselves: by source, what was received and what is due
+    (from the contributions table); December's money received to date plus the receipts dated
+    after the year is the year's total; outstanding and overpaid follow from due and received."""
+    bad, unlisted, given, december, later = _one(
         con,
-        """
-        SELECT (SELECT coalesce(sum(amount), 0) FROM contributions_in),
-               (SELECT coalesce(sum(received), 0) FROM ledger_receipts),
-               (SELECT coalesce(sum(due), 0) FROM ledger_receipts),
-               (SELECT count(*) FROM ledger_receipts WHERE outstanding <> due - received)
+        f"""
+        WITH given AS (SELECT source, sum(amount) AS received FROM contributions_in GROUP BY source),
+             owed AS (SELECT source, sum(amount) AS due FROM contributions GROUP BY source)
+        SELECT (SELECT count(*) FROM ledger_receipts r LEFT JOIN given g USING (source) LEFT JOIN owed o USING (source)
+                WHERE r.received <> coalesce(g.received, 0) OR r.due <> coalesce(o.due, 0)
+                   OR r.outstanding <> greatest(r.due - r.received, 0)
+                   OR r.overpaid <> greatest(r.received - r.due, 0)),
+               (SELECT count(*) FROM given WHERE source NOT IN (SELECT source FROM ledger_receipts)),
+               (SELECT coalesce(sum(amount), 0) FROM contributions_in),
+               (SELECT coalesce(max(received_to_date), 0) FROM ledger_monthly WHERE month = 12),
+               (SELECT coalesce(sum(amount), 0) FROM contributions_in WHERE received_date > DATE '{policy.year}-12-31')
         """,
     )
-    ok = Decimal(str(given)) == Decimal(str(received)) and bad == 0
+    ok = bad == 0 and unlisted == 0
     if "received" in summary:  # a contributions file was given
-        ok = ok and Decimal(str(due)) == Decimal(summary["income"]) == Decimal(summary["received"]) + Decimal(
-            summary["outstanding"]
+        ok = ok and Decimal(str(given)) == Decimal(str(december)) + Decimal(str(later)) == Decimal(
+            summary["received"]
         )
     return Check(
         "receipts_reconcile",
-        "筹资到账: 各来源到账之和 = 到账明细之和; 未到账 = 应筹 − 到账",
+        "筹资到账: 各来源到账 = 到账明细之和, 应筹 = 筹资测算; 12月累计到账 + 年后到账 = 全年到账; 未到账/多到账 = 应筹与到账之差",
         ok,
-        f"到账明细 {given}, 各来源到账 {received}, 应筹 {due}, 不平衡 {bad}",
+        f"到账明细 {given}, 12月累计 {december} + 年后 {later}, 不一致的来源 {bad}, 未列来源 {unlisted}",
     )
 
 

@@ -87,8 +87,9 @@ def _person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> tuple[p
     distinct id: an integer that groups a person's claims, cheaper to sort and partition by than
     the id text. The lookup is a DuckDB hash join over both cores (an Arrow ``index_in`` of two
     million ids runs on one core and takes three times as long); the matches are put back in
-    claim order by position. An id listed twice among the persons keeps one of its rows
-    (``person_id`` is the table's key: the file adapter refuses duplicates).
+    claim order by position. An id listed twice among the persons keeps its first row, as
+    Arrow's ``index_in`` would (``person_id`` is the table's key: the file adapter refuses
+    duplicates).
     """
     n = len(person_ids)
     con = duckdb.connect(":memory:")
@@ -99,13 +100,14 @@ def _person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> tuple[p
         )
         con.register("persons", pa.table({"person_id": known, "pos": np.arange(len(known), dtype=np.int64)}))
         matches = con.sql(
-            "SELECT rid, pos FROM claim_persons JOIN persons USING (person_id)"
+            "SELECT rid, pos FROM claim_persons JOIN (SELECT person_id, min(pos) AS pos FROM persons GROUP BY ALL) "
+            "USING (person_id)"
         ).to_arrow_table()
     finally:
         con.close()
     key = np.full(n, -1, dtype=np.int64)
     key[matches.column("rid").to_numpy()] = matches.column("pos").to_numpy()
-    row = pa.array(key, mask=key < 0)
+    row = pa.array(key.copy(), mask=key < 0)  # a copy: ``key`` changes below, an Arrow array must not
     unknown = np.flatnonzero(key < 0)
     if len(unknown):
         ids = pc.dictionary_encode(person_ids.take(pa.array(unknown)), null_encoding="encode")

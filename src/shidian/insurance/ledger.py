@@ -114,26 +114,35 @@ def build_ledger(
         "claims_paid": str(counts[0]),
         "claims_rejected": str(counts[1]),
     }
+    due: dict[str, Decimal] = {}
+    for source, amount in zip(
+        contributions.column("source").to_pylist(), contributions.column("amount").to_pylist(), strict=True
+    ):
+        due[source] = due.get(source, ZERO) + amount
+    summary |= {f"income_{source}": str(due.get(source, ZERO)) for source in SOURCE_LABELS}
     receipts = None
     if received is not None:
-        receipts = _receipts(contributions, by_source)
-        total = sum(receipts.column("received").to_pylist(), ZERO)
-        summary |= {
-            "received": str(total),
-            "outstanding": str(income - total),
-            "cash_balance": str(total - spent),
+        receipts = _receipts(due, by_source)
+        totals = {
+            c: sum(receipts.column(c).to_pylist(), ZERO) for c in ("received", "outstanding", "overpaid")
         }
-    for source in SOURCE_LABELS:
-        amounts = [
-            a
-            for s, a in zip(
-                contributions.column("source").to_pylist(),
-                contributions.column("amount").to_pylist(),
-                strict=True,
+        summary |= {
+            "received": str(totals["received"]),
+            "outstanding": str(totals["outstanding"]),
+            "overpaid": str(totals["overpaid"]),
+            "cash_balance": str(totals["received"] - spent),
+        }
+        warnings += [
+            Problem(
+                "insurance.ledger.receipt_over_due",
+                f"{r['source_label']}到账 {r['received']} 元超过应筹 {r['due']} 元 (多 {r['overpaid']} 元): "
+                "请核对是否重复导入或误列其他年度的到账",
+                Source("<run>", key=f"ledger.receipts.{r['source']}"),
+                "warning",
             )
-            if s == source
+            for r in receipts.to_pylist()
+            if r["overpaid"] > 0
         ]
-        summary[f"income_{source}"] = str(sum(amounts, ZERO))
     if spent > income:
         warnings.append(
             Problem(
@@ -146,23 +155,22 @@ def build_ledger(
     return Ledger(contributions, reimbursements, monthly, summary, receipts), warnings
 
 
-def _receipts(contributions: pa.Table, received: dict[str, Decimal]) -> pa.Table:
-    """By source (in the order of ``SOURCE_LABELS``): due, received, outstanding (due − received)."""
-    due: dict[str, Decimal] = {}
-    for source, amount in zip(
-        contributions.column("source").to_pylist(), contributions.column("amount").to_pylist(), strict=True
-    ):
-        due[source] = due.get(source, ZERO) + amount
-    rows = [
-        {
-            "source": source,
-            "source_label": label,
-            "due": due.get(source, ZERO),
-            "received": Decimal(received.get(source, ZERO)),
-            "outstanding": due.get(source, ZERO) - Decimal(received.get(source, ZERO)),
-        }
-        for source, label in SOURCE_LABELS.items()
-    ]
+def _receipts(due: dict[str, Decimal], received: dict[str, Decimal]) -> pa.Table:
+    """By source (in the order of ``SOURCE_LABELS``): due, received, and what is outstanding
+    (due − received when positive) or overpaid (received − due when positive)."""
+    rows = []
+    for source, label in SOURCE_LABELS.items():
+        owed, got = due.get(source, ZERO), Decimal(received.get(source, ZERO))
+        rows.append(
+            {
+                "source": source,
+                "source_label": label,
+                "due": owed,
+                "received": got,
+                "outstanding": max(owed - got, ZERO),
+                "overpaid": max(got - owed, ZERO),
+            }
+        )
     return pa.Table.from_pylist(rows, schema=RECEIPTS_SCHEMA)
 
 

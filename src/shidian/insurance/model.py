@@ -128,7 +128,7 @@ VILLAGES_SCHEMA = pa.schema([("village_code", pa.string()), ("name", pa.string()
 CONTRIBUTIONS_SCHEMA = pa.schema(
     [("source", pa.string()), ("received_date", pa.date32()), ("amount", MONEY), ("reference", pa.string())]
 )
-#: The ledger's receipts by source: due (persons × rates), received, outstanding.
+#: The ledger's receipts by source: due (persons × rates), received, outstanding, overpaid.
 RECEIPTS_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -136,6 +136,7 @@ RECEIPTS_SCHEMA = pa.schema(
         ("due", MONEY),
         ("received", MONEY),
         ("outstanding", MONEY),
+        ("overpaid", MONEY),
     ]
 )
 PRIOR_YEAR_SCHEMA = pa.schema(

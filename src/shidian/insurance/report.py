@@ -50,6 +50,7 @@ RECEIPT_COLUMNS: Columns = (
     ("due", "应筹(元)", "money"),
     ("received", "到账(元)", "money"),
     ("outstanding", "未到账(元)", "money"),
+    ("overpaid", "多到账(元)", "money"),
 )
 STATEMENT_COLUMNS: Columns = (
     ("month", "月份", "int"),
@@ -180,6 +181,7 @@ def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: In
             [
                 ("筹资到账(元)", Decimal(s["received"]), "money"),
                 ("筹资未到账(元)", Decimal(s["outstanding"]), "money"),
+                ("筹资多到账(元)", Decimal(s["overpaid"]), "money"),
                 ("按到账计结余(元)", Decimal(s["cash_balance"]), "money"),
             ]
             if "received" in s

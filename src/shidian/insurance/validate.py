@@ -23,8 +23,9 @@ from shidian.problems import Problem, Severity, Source, problems_from_rows
 
 #: (code, severity, relation, column, SQL condition over the relation aliased t, message template).
 #: Relations: the input tables, ``persons_checked`` (persons with ``id_error``,
-#: ``born_after_year`` and ``first_row`` of the ID number) and ``transfers`` (claims with a
-#: ``transfer_of``, and the claim it names).
+#: ``born_after_year`` and ``first_row`` of the ID number), ``transfers`` (claims with a
+#: ``transfer_of``, and the claim it names) and ``contributions_checked`` (receipts with
+#: ``outside_years`` and ``first_row`` of the reference).
 _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
     (
         "insurance.person.bad_id_number",
@@ -184,6 +185,23 @@ _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
         "转诊来源 {transfer_of} 不在本年度就诊数据中, 按新一次住院计算起付线 (transfer source not found)",
     ),
     (
+        "insurance.contribution.outside_years",
+        "warning",
+        "contributions_checked",
+        "received_date",
+        "t.outside_years",
+        "到账日期 {received_date} 不在上一年度至下一年度之间, 请核对是否误列其他年度的到账 "
+        "(个人缴费在上年12月底前收缴, 004 篇6 三(二)3)",
+    ),
+    (
+        "insurance.contribution.duplicate_reference",
+        "warning",
+        "contributions_checked",
+        "reference",
+        "t.first_row IS NOT NULL AND t._row > t.first_row",
+        "凭证号 {reference} 与前面的到账重复, 请核对是否重复导入 (duplicate reference)",
+    ),
+    (
         "insurance.claim.already_priced",
         "error",
         "claims",
@@ -207,7 +225,12 @@ def validate_inputs(
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET enable_progress_bar = false")
-        tables = {"persons": inputs.persons, "claims": inputs.claims, "villages": inputs.villages}
+        tables = {
+            "persons": inputs.persons,
+            "claims": inputs.claims,
+            "villages": inputs.villages,
+            "contributions": inputs.contributions,
+        }
         numbered = {name: _with_rows(table) for name, table in tables.items() if table is not None}
         for name, table in numbered.items():
             con.register(name, table)
@@ -236,6 +259,19 @@ def validate_inputs(
               USING (id_number)
             """
         )
+        if inputs.contributions is not None:
+            con.execute(
+                f"""
+                CREATE TABLE contributions_checked AS
+                SELECT c.*, c.received_date NOT BETWEEN DATE '{policy.year - 1}-01-01' AND DATE '{policy.year + 1}-12-31'
+                           AS outside_years,
+                       d.first_row
+                FROM contributions c
+                LEFT JOIN (SELECT reference, min(_row) AS first_row FROM contributions
+                           WHERE coalesce(reference, '') <> '' GROUP BY reference HAVING count(*) > 1) d
+                  USING (reference)
+                """
+            )
         con.execute(
             """
             CREATE TABLE transfers AS
@@ -251,7 +287,11 @@ def validate_inputs(
             FROM t LEFT JOIN parents p ON p.claim_id = t.transfer_of
             """
         )
-        relations = {"persons_checked": "persons", "transfers": "claims"}
+        relations = {
+            "persons_checked": "persons",
+            "transfers": "claims",
+            "contributions_checked": "contributions",
+        }
         checks = [c for c in _ROW_CHECKS if tables[relations.get(c[2], c[2])] is not None]
         for relation in dict.fromkeys(c[2] for c in checks):  # one scan per relation: the rows with a problem
             flags = [(i, c[4]) for i, c in enumerate(checks) if c[2] == relation]

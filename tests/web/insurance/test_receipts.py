@@ -36,7 +36,11 @@ def test_a_dataset_with_contributions_received_shows_them_on_the_run_page(tmp_pa
         run_id = run_insurance_batch(engine, settings.var_dir, dataset_id, officer)
         page = login(TestClient(app), "off", "officer-password-1").get(f"/insurance/runs/{run_id}")
         assert page.status_code == 200
-        assert 'id="receipts"' in page.text and "200.00" in page.text
+        table = page.text.split('id="receipts"', 1)[1].split("</table>", 1)[0]
+        central = next(row for row in table.split("<tr>") if "中央财政补助" in row)
+        # due 60.00 × the county's 7 insured = 420.00; received 200.00; outstanding 220.00; overpaid 0
+        cells = [c.split("<", 1)[0] for c in central.split('class="num">')[1:]]
+        assert cells == ["420.00", "200.00", "220.00", "0.00"]
         assert "按到账计结余" in page.text and 'id="overdraft-warning"' in page.text
     finally:
         app.state.engine.dispose()
