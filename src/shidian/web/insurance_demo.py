@@ -10,6 +10,7 @@ hospital's discharge desk. Idempotent: a second call reuses them.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,9 +23,19 @@ from shidian.web.insurance_datasets import import_insurance_dataset, list_insura
 from shidian.web.insurance_runs import run_insurance_batch
 from shidian.web.settings import Settings
 
-#: The county hospital of the generated county (level 2, designated) and its desk user.
-DESK_INSTITUTION = ("I00004", "县人民医院")
-DESK_USER = ("i00004", "hospital-2010-demo", "hospital", "县人民医院 出院结算窗口")
+#: The county hospital of the generated county (level 2, designated; its id depends on the
+#: county's size) and its desk user.
+DESK_INSTITUTION_NAME = "县人民医院"
+DESK_USER = ("desk", "hospital-2010-demo", "hospital", "县人民医院 出院结算窗口")
+
+
+def desk_institution(county: Path) -> str:
+    """The id of the county hospital in the county's ``institutions.csv``."""
+    with (county / "institutions.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["name"] == DESK_INSTITUTION_NAME:
+                return row["institution_id"]
+    raise ValueError(f"{county / 'institutions.csv'}: no institution named {DESK_INSTITUTION_NAME}")
 
 
 def setup_insurance_demo(
@@ -42,9 +53,11 @@ def setup_insurance_demo(
         if not (data / "persons.csv").is_file():
             generate_insurance_county(data, persons=persons, seed=seed)
     username, password, role, display = DESK_USER
+    institution_id = desk_institution(data)
     with engine.begin() as conn:
-        institution_id, name = DESK_INSTITUTION
-        unit = create_unit(conn, institution_id, name, "hospital", hospital_id=institution_id)
+        unit = create_unit(
+            conn, institution_id, DESK_INSTITUTION_NAME, "hospital", hospital_id=institution_id
+        )
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
             create_user(conn, username, password, role, unit, display)
         officer = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar()

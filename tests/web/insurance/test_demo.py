@@ -11,7 +11,7 @@ from shidian.demo.insurance import generate_insurance_county
 from shidian.web.app import create_app
 from shidian.web.db.insurance_desk_schema import insurance_runs
 from shidian.web.insurance_datasets import list_insurance_datasets
-from shidian.web.insurance_demo import DESK_USER, setup_insurance_demo
+from shidian.web.insurance_demo import DESK_USER, desk_institution, setup_insurance_demo
 from shidian.web.settings import Settings
 from tests.web.conftest import login
 
@@ -23,13 +23,16 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
     app = create_app(settings)
     try:
         engine = app.state.engine
-        first = setup_insurance_demo(settings, engine, persons=300)
-        again = setup_insurance_demo(settings, engine, persons=300)  # idempotent
+        # 4,000 insured live in 3 villages: the county hospital comes after 3 clinics and 1 centre
+        first = setup_insurance_demo(settings, engine, persons=4000)
+        again = setup_insurance_demo(settings, engine, persons=4000)  # idempotent
         assert first == again == [(DESK_USER[0], DESK_USER[1], "hospital")]
         with engine.connect() as conn:
             runs = conn.execute(sa.select(insurance_runs.c.status)).scalars().all()
         assert runs == ["done"]
         desk = login(TestClient(app), DESK_USER[0], DESK_USER[1])
+        hospital = desk_institution(settings.var_dir / "demo-insurance")
+        assert hospital == "I00005"
         with (settings.var_dir / "demo-insurance" / "persons.csv").open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         person = next(r["person_id"] for r in rows if r["category"] == "general" and r["insured"] == "1")
@@ -38,7 +41,7 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
             json={
                 "claim_id": "DEMO-1",
                 "person_id": person,
-                "institution_id": "I00004",
+                "institution_id": hospital,
                 "kind": "inpatient",
                 "start_date": "2010-06-01",
                 "end_date": "2010-06-05",
