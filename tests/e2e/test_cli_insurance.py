@@ -314,3 +314,15 @@ def test_receipts_outside_the_years_or_with_a_repeated_reference_are_warned_by_r
         "insurance.contribution.outside_years": "contributions.csv:3:received_date",
         "insurance.contribution.duplicate_reference": "contributions.csv:4:reference",
     }
+
+
+def test_a_cell_of_the_wrong_type_does_not_hide_the_other_files_problems(data: Path, tmp_path: Path):
+    """One round reports everything: a date that is not a date in claims.csv, and in persons.csv
+    (read fine) an ID number whose check character is wrong."""
+    edit_cell(data / "claims.csv", 2, "end_date", "2010-02-30")
+    number = rows(data / "persons.csv")[1]["id_number"]
+    edit_cell(data / "persons.csv", 3, "id_number", number[:17] + ("0" if number[17] != "0" else "1"))
+    result = reimburse(data, tmp_path / "out")
+    assert result.exit_code == 1 and not (tmp_path / "out").exists()
+    assert "claims.csv:2:end_date" in result.output
+    assert "persons.csv:3:id_number" in result.output and "校验码不对" in result.output

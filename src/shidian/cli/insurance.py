@@ -55,7 +55,7 @@ def reimburse_command(
         "insurance",
         data_dir,
         as_json,
-        read_inputs,
+        lambda data: read_inputs(data, loaded),
         lambda inputs, step: reimburse(inputs, loaded, progress=step),
         lambda result, inputs, manifest: write_outputs(
             result, inputs, out_dir, policy=loaded, manifest=manifest

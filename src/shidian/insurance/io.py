@@ -19,8 +19,11 @@ import pyarrow.compute as pc
 
 from shidian.insurance.model import (
     CATEGORIES,
+    CLAIMS_SCHEMA,
     DELIVERIES,
+    INSTITUTIONS_SCHEMA,
     KINDS,
+    PERSONS_SCHEMA,
     SOURCE_LABELS,
     InsuranceInputs,
     ReimbursementResult,
@@ -28,6 +31,7 @@ from shidian.insurance.model import (
 from shidian.insurance.notice_pdf import write_notice_pdf
 from shidian.insurance.policy import InsurancePolicy
 from shidian.insurance.report import write_ledger_workbook, write_notice_workbook, write_statement
+from shidian.insurance.validate import validate_inputs
 from shidian.problems import Problem, Source
 from shidian.runs import (
     file_sha256,
@@ -193,8 +197,15 @@ SPECS = (
 )
 
 
-def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], dict[str, dict[str, Any]]]:
-    """Read every input table of DATA_DIR. Returns (inputs or None, problems, file manifest)."""
+def read_inputs(
+    data_dir: Path, policy: InsurancePolicy | None = None
+) -> tuple[InsuranceInputs | None, list[Problem], dict[str, dict[str, Any]]]:
+    """Read every input table of DATA_DIR. Returns (inputs or None, problems, file manifest).
+
+    With ``policy``, when some file has cells of the wrong type the files that were read go
+    through ``validate_inputs`` anyway (the others stand in empty), so that one round reports
+    every problem a user can fix: a bad date in claims does not hide a bad ID number in persons.
+    """
     problems: list[Problem] = []
     manifest: dict[str, dict[str, Any]] = {}
     tables: dict[str, pa.Table | None] = {}
@@ -217,13 +228,26 @@ def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], 
         tables[key] = table
         sources[key] = path.name
         manifest[path.name] = {"sha256": file_sha256(path), "rows": None if table is None else table.num_rows}
+    persons = tables["persons"]
+    if persons is not None:  # GB 11643's check character is an upper-case X; a lower-case x is common
+        id_numbers = persons.schema.get_field_index("id_number")
+        persons = persons.set_column(id_numbers, "id_number", pc.utf8_upper(persons.column(id_numbers)))
     if problems:
+        read = [key for key, _, _ in SPECS if tables[key] is not None]
+        if policy is not None and read:
+            partial = InsuranceInputs(
+                persons=_or_empty(persons, PERSONS_SCHEMA),
+                institutions=_or_empty(tables["institutions"], INSTITUTIONS_SCHEMA),
+                claims=_or_empty(tables["claims"], CLAIMS_SCHEMA),
+                villages=tables["villages"],
+                prior_year=tables["prior_year"],
+                contributions=tables["contributions"],
+                sources=sources,
+            )
+            problems += validate_inputs(partial, policy)
         return None, problems, manifest
-    persons, institutions, claims = tables["persons"], tables["institutions"], tables["claims"]
+    institutions, claims = tables["institutions"], tables["claims"]
     assert persons is not None and institutions is not None and claims is not None
-    # GB 11643's check character is an upper-case X; a lower-case x is common in real files
-    id_numbers = persons.schema.get_field_index("id_number")
-    persons = persons.set_column(id_numbers, "id_number", pc.utf8_upper(persons.column(id_numbers)))
     inputs = InsuranceInputs(
         persons=persons,
         institutions=institutions,
@@ -234,6 +258,10 @@ def read_inputs(data_dir: Path) -> tuple[InsuranceInputs | None, list[Problem], 
         sources=sources,
     )
     return inputs, [], manifest
+
+
+def _or_empty(table: pa.Table | None, schema: pa.Schema) -> pa.Table:
+    return table if table is not None else schema.empty_table()
 
 
 STATEMENTS_DIR = "statements"

@@ -63,7 +63,7 @@ def check_insurance_files(
         return staging, [Problem("policy.unknown", str(exc), Source("policy_id"))], None
     if not any(p.stem == "claims" for p in staging.iterdir()):
         (staging / "claims.csv").write_text(EMPTY_CLAIMS, encoding="utf-8")
-    inputs, problems, files_manifest = read_inputs(staging)
+    inputs, problems, files_manifest = read_inputs(staging, policy)
     if inputs is None:
         return staging, problems, None
     problems = validate_inputs(inputs, policy)
