@@ -90,3 +90,12 @@ def test_place_is_the_rank_by_start_end_and_claim_id(
             key=lambda c: (c["start_date"], c["end_date"], c["claim_id"]),
         )
         assert [got[str(c["claim_id"])] for c in mine] == list(range(1, len(mine) + 1))
+
+
+def test_a_person_listed_twice_keeps_the_first_row() -> None:
+    twice = persons(("P1", "general"), ("P2", "dibao"), ("P1", "wubao"))
+    frame = claim_frame(
+        claims_table([_claim("a", "P1", 1, 1), _claim("b", "P2", 1, 1)]), twice, INSTITUTIONS, POLICY
+    )
+    assert frame.column("category").to_pylist() == ["general", "dibao"]
+    assert frame.column("person_key").to_pylist() == [0, 1]

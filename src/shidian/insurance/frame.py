@@ -100,13 +100,17 @@ def _person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> tuple[p
         )
         con.register("persons", pa.table({"person_id": known, "pos": np.arange(len(known), dtype=np.int64)}))
         matches = con.sql(
-            "SELECT rid, pos FROM claim_persons JOIN (SELECT person_id, min(pos) AS pos FROM persons GROUP BY ALL) "
-            "USING (person_id)"
+            "SELECT rid, pos FROM claim_persons JOIN persons USING (person_id)"
         ).to_arrow_table()
+        key = np.full(n, -1, dtype=np.int64)
+        key[matches.column("rid").to_numpy()] = matches.column("pos").to_numpy()
+        if matches.num_rows != np.count_nonzero(key >= 0):  # an id listed twice: its first row, always
+            matches = con.sql(
+                "SELECT rid, min(pos) AS pos FROM claim_persons JOIN persons USING (person_id) GROUP BY rid"
+            ).to_arrow_table()
+            key[matches.column("rid").to_numpy()] = matches.column("pos").to_numpy()
     finally:
         con.close()
-    key = np.full(n, -1, dtype=np.int64)
-    key[matches.column("rid").to_numpy()] = matches.column("pos").to_numpy()
     row = pa.array(key.copy(), mask=key < 0)  # a copy: ``key`` changes below, an Arrow array must not
     unknown = np.flatnonzero(key < 0)
     if len(unknown):
