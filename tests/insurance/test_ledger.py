@@ -15,10 +15,10 @@ from shidian.insurance.model import CONTRIBUTIONS_SCHEMA, claims_table
 from tests.insurance.helpers import INSTITUTIONS, D, claim, insurance_policy, persons
 
 
-def ledger_of(people, rows, policy=None):
+def ledger_of(people, rows, policy=None, received=None):
     policy = policy or insurance_policy()
     priced = price_claims(claims_table(rows), people, INSTITUTIONS, policy)
-    return build_ledger(people, priced, policy)
+    return build_ledger(people, priced, policy, received)
 
 
 def test_004p6_3_2_contributions_by_source_and_category():
@@ -110,17 +110,13 @@ def test_004p6_3_3_receipts_outstanding_cash_balance_and_overdraft():
     overdrawn from February to December (712.50 > 320.00).
     """
     people = persons(*((f"P{i}", "general") for i in range(1, 5)))
-    policy = insurance_policy()
-    priced = price_claims(
-        claims_table([claim("A", "P1", "T1", "1000.00", month=2)]), people, INSTITUTIONS, policy
-    )
     got = receipts(
         ("individual", "2009-11-20", "120.00"),
         ("central", "2010-03-15", "100.00"),
         ("central", "2010-09-01", "100.00"),
         ("county", "2011-01-10", "60.00"),
     )
-    ledger, warnings = build_ledger(people, priced, policy, got)
+    ledger, warnings = ledger_of(people, [claim("A", "P1", "T1", "1000.00", month=2)], received=got)
     assert ledger.receipts is not None
     by = {r["source"]: (r["due"], r["received"], r["outstanding"]) for r in ledger.receipts.to_pylist()}
     assert by["individual"] == (D("120.00"), D("120.00"), D("0.00"))
@@ -159,17 +155,14 @@ def test_receipts_at_the_year_boundaries_and_an_overpaid_source():
       outstanding = individual 30 + region 30 + city 15 = 75.00 (the overpayment does not hide it);
       received to date: January 60.00 … November 60.00, December 80.00; the year's total 95.00.
     """
-    people = persons(("P1", "general"))
-    policy = insurance_policy()
-    priced = price_claims(
-        claims_table([claim("A", "P1", "T1", "100.00", month=5)]), people, INSTITUTIONS, policy
-    )
     got = receipts(
         ("central", "2009-12-31", "60.00"),
         ("central", "2010-12-31", "20.00"),
         ("county", "2011-01-01", "15.00"),
     )
-    ledger, warnings = build_ledger(people, priced, policy, got)
+    ledger, warnings = ledger_of(
+        persons(("P1", "general")), [claim("A", "P1", "T1", "100.00", month=5)], received=got
+    )
     assert ledger.receipts is not None
     by = {r["source"]: r for r in ledger.receipts.to_pylist()}
     assert (by["central"]["overpaid"], by["central"]["outstanding"]) == (D("20.00"), D("0.00"))
@@ -186,9 +179,8 @@ def test_receipts_reconcile_recomputes_from_the_receipts_and_can_fail():
     """The invariant does not trust the ledger: a December total that lost a receipt fails it."""
     people = persons(("P1", "general"))
     policy = insurance_policy()
-    priced = price_claims(claims_table([claim("A", "P1", "T1", "100.00")]), people, INSTITUTIONS, policy)
     got = receipts(("central", "2010-03-01", "60.00"), ("city", "2010-04-01", "15.00"))
-    ledger, _ = build_ledger(people, priced, policy, got)
+    ledger, _ = ledger_of(people, [claim("A", "P1", "T1", "100.00")], policy, got)
 
     def verdict(monthly):
         con = duckdb.connect()
