@@ -29,7 +29,10 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from shidian.insurance.id_number import CHECK_CHARS, WEIGHTS
+from shidian.insurance.ledger import contributions_due
 from shidian.insurance.model import CONTRIBUTIONS_SCHEMA
+from shidian.insurance.policy import parse_insurance_policy
+from shidian.policy import read_reference_policy
 
 IntArray = npt.NDArray[np.int64]
 
@@ -469,27 +472,24 @@ _RECEIPTS = {  # per mille of what is due, and the day it arrives
 
 
 def _contributions(people: dict[str, Any], year: int) -> pa.Table:
-    """筹资到账: what the reference policy makes due (insured × rates), received in instalments."""
-    from shidian.insurance.policy import parse_insurance_policy
-    from shidian.policy import read_reference_policy
-
+    """筹资到账: what the reference policy makes due (``ledger.contributions_due``), received in
+    instalments."""
     policy, _ = parse_insurance_policy(*read_reference_policy("insurance", "county-2010"))
     assert policy is not None
-    insured = people["insured"] == 1
-    civil = np.isin(people["category"], list(policy.civil_affairs_categories))
-    persons = {
-        "individual": int(np.sum(insured & ~civil)),
-        "civil_affairs": int(np.sum(insured & civil)),
-        **{source: int(np.sum(insured)) for source in ("central", "region", "city", "county")},
-    }
+    categories, counts = np.unique(people["category"][people["insured"] == 1], return_counts=True)
+    due_rows = contributions_due(dict(zip(categories.tolist(), counts.tolist(), strict=True)), policy)
+    due: dict[str, int] = {}
+    for source, amount in zip(
+        due_rows.column("source").to_pylist(), due_rows.column("amount").to_pylist(), strict=True
+    ):
+        due[source] = due.get(source, 0) + int(amount * 100)  # fen
     rows = []
     for source, parts in _RECEIPTS.items():
-        due = int(policy.per_person(source) * 100) * persons[source]  # fen
         paid = 0
         for number, (per_mille, day) in enumerate(parts, start=1):
-            fen = due * per_mille // 1000  # integers: the fen left over go with the last instalment
+            fen = due[source] * per_mille // 1000  # integers: the fen left over go with the last instalment
             if number == len(parts) and sum(p for p, _ in parts) == 1000:
-                fen = due - paid
+                fen = due[source] - paid
             paid += fen
             rows.append(
                 {

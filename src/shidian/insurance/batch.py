@@ -22,6 +22,7 @@ from shidian.insurance.model import (
     RECEIPTS_SCHEMA,
     InsuranceInputs,
     ReimbursementResult,
+    or_empty,
 )
 from shidian.insurance.notice import public_notice
 from shidian.insurance.policy import InsurancePolicy
@@ -65,16 +66,8 @@ def reimburse(
             ("ledger_monthly", ledger.monthly),
             ("settlement", settlement),
             ("village_summary", villages),
-            (
-                "contributions_in",
-                inputs.contributions
-                if inputs.contributions is not None
-                else CONTRIBUTIONS_SCHEMA.empty_table(),
-            ),
-            (
-                "ledger_receipts",
-                ledger.receipts if ledger.receipts is not None else RECEIPTS_SCHEMA.empty_table(),
-            ),
+            ("contributions_in", or_empty(inputs.contributions, CONTRIBUTIONS_SCHEMA)),
+            ("ledger_receipts", or_empty(ledger.receipts, RECEIPTS_SCHEMA)),
         ):
             con.register(name, table)
         verified = checks.run_checks(con, policy, ledger.summary)

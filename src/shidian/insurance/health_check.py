@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from shidian.insurance.model import PRIOR_YEAR_SCHEMA
+from shidian.insurance.model import PRIOR_YEAR_SCHEMA, or_empty
 
 __all__ = ["health_check_list"]
 
@@ -27,7 +27,7 @@ def health_check_list(persons: pa.Table, priced: pa.Table, prior_year: pa.Table 
     try:
         con.register("persons", persons)
         con.register("priced", priced)
-        con.register("prior_year", prior_year if prior_year is not None else PRIOR_YEAR_SCHEMA.empty_table())
+        con.register("prior_year", or_empty(prior_year, PRIOR_YEAR_SCHEMA))
         return con.sql(
             """
             WITH last_year AS (

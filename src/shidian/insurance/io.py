@@ -27,6 +27,7 @@ from shidian.insurance.model import (
     SOURCE_LABELS,
     InsuranceInputs,
     ReimbursementResult,
+    or_empty,
 )
 from shidian.insurance.notice_pdf import write_notice_pdf
 from shidian.insurance.policy import InsurancePolicy
@@ -233,12 +234,11 @@ def read_inputs(
         id_numbers = persons.schema.get_field_index("id_number")
         persons = persons.set_column(id_numbers, "id_number", pc.utf8_upper(persons.column(id_numbers)))
     if problems:
-        read = [key for key, _, _ in SPECS if tables[key] is not None]
-        if policy is not None and read:
+        if policy is not None and any(table is not None for table in tables.values()):
             partial = InsuranceInputs(
-                persons=_or_empty(persons, PERSONS_SCHEMA),
-                institutions=_or_empty(tables["institutions"], INSTITUTIONS_SCHEMA),
-                claims=_or_empty(tables["claims"], CLAIMS_SCHEMA),
+                persons=or_empty(persons, PERSONS_SCHEMA),
+                institutions=or_empty(tables["institutions"], INSTITUTIONS_SCHEMA),
+                claims=or_empty(tables["claims"], CLAIMS_SCHEMA),
                 villages=tables["villages"],
                 prior_year=tables["prior_year"],
                 contributions=tables["contributions"],
@@ -258,10 +258,6 @@ def read_inputs(
         sources=sources,
     )
     return inputs, [], manifest
-
-
-def _or_empty(table: pa.Table | None, schema: pa.Schema) -> pa.Table:
-    return table if table is not None else schema.empty_table()
 
 
 STATEMENTS_DIR = "statements"

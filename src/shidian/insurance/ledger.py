@@ -70,7 +70,7 @@ def build_ledger(
                 "SELECT category, count(*) FROM persons WHERE insured = 1 GROUP BY category"
             ).fetchall()
         )
-        contributions = _contributions(insured, policy)
+        contributions = contributions_due(insured, policy)
         income = sum(contributions.column("amount").to_pylist(), ZERO)
         reimbursements = con.sql(
             f"""
@@ -174,8 +174,8 @@ def _receipts(due: dict[str, Decimal], received: dict[str, Decimal]) -> pa.Table
     return pa.Table.from_pylist(rows, schema=RECEIPTS_SCHEMA)
 
 
-def _contributions(insured: dict[str, int], policy: InsurancePolicy) -> pa.Table:
-    """One row per source and category (in the orders of ``SOURCE_LABELS`` and ``CATEGORIES``)."""
+def contributions_due(insured: dict[str, int], policy: InsurancePolicy) -> pa.Table:
+    """What is due from each source for ``insured`` persons by category: one row per source and category (in the orders of ``SOURCE_LABELS`` and ``CATEGORIES``)."""
     rows = []
     for source, source_label in SOURCE_LABELS.items():
         for category in CATEGORIES:

@@ -124,6 +124,13 @@ CLAIMS_SCHEMA = pa.schema(
     ]
 )
 VILLAGES_SCHEMA = pa.schema([("village_code", pa.string()), ("name", pa.string())])
+
+
+def or_empty(table: pa.Table | None, schema: pa.Schema) -> pa.Table:
+    """``table``, or an empty table of ``schema`` for an optional table that was not given."""
+    return table if table is not None else schema.empty_table()
+
+
 #: Contributions received (筹资到账): one row per payment into the fund, by source (``SOURCE_LABELS``).
 CONTRIBUTIONS_SCHEMA = pa.schema(
     [("source", pa.string()), ("received_date", pa.date32()), ("amount", MONEY), ("reference", pa.string())]

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from shidian.insurance.id_number import sql_mask_id, sql_mask_name
-from shidian.insurance.model import RULE_LABELS, VILLAGES_SCHEMA
+from shidian.insurance.model import RULE_LABELS, VILLAGES_SCHEMA, or_empty
 from shidian.insurance.policy import InsurancePolicy
 
 __all__ = ["public_notice"]
@@ -40,7 +40,7 @@ def public_notice(
         con.register("priced", priced)
         con.register("persons", persons)
         con.register("institutions", institutions)
-        con.register("villages", villages if villages is not None else VILLAGES_SCHEMA.empty_table())
+        con.register("villages", or_empty(villages, VILLAGES_SCHEMA))
         chronic = " ".join(
             f"WHEN {_lit('chronic:' + c.code)} THEN {_lit('特殊慢性病门诊: ' + c.name)}"
             for c in policy.chronic_diseases

@@ -255,8 +255,7 @@ def validate_inputs(
             SELECT p._row, p.id_number, p.id_error, d.first_row,
                    p.id_error IS NULL AND substr(p.id_number, 7, 8) > '{int(policy.year)}1231' AS born_after_year
             FROM person_ids p
-            LEFT JOIN (SELECT id_number, min(_row) AS first_row FROM persons GROUP BY id_number HAVING count(*) > 1) d
-              USING (id_number)
+            LEFT JOIN ({_first_rows("persons", "id_number")}) d USING (id_number)
             """
         )
         if inputs.contributions is not None:
@@ -267,9 +266,7 @@ def validate_inputs(
                            AS outside_years,
                        d.first_row
                 FROM contributions c
-                LEFT JOIN (SELECT reference, min(_row) AS first_row FROM contributions
-                           WHERE coalesce(reference, '') <> '' GROUP BY reference HAVING count(*) > 1) d
-                  USING (reference)
+                LEFT JOIN ({_first_rows("contributions", "reference", skip_blank=True)}) d USING (reference)
                 """
             )
         con.execute(
@@ -334,6 +331,15 @@ def _partial_households(con: duckdb.DuckDBPyConnection, inputs: InsuranceInputs,
         )
         for household, first_row, yes, no in rows
     ]
+
+
+def _first_rows(table: str, column: str, *, skip_blank: bool = False) -> str:
+    """SQL: each value of ``table.column`` that repeats (blanks left out with ``skip_blank``),
+    with ``first_row``, the row it first appears in."""
+    where = f"WHERE coalesce({column}, '') <> '' " if skip_blank else ""
+    return (
+        f"SELECT {column}, min(_row) AS first_row FROM {table} {where}GROUP BY {column} HAVING count(*) > 1"
+    )
 
 
 def _with_rows(table: pa.Table) -> pa.Table:

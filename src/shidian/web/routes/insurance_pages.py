@@ -194,9 +194,7 @@ def run_page(request: Request, conn: Conn, user: Viewer, run_id: str) -> Respons
         use_ratio = Decimal(context["totals"].get("use_ratio", "0"))
         context |= {
             "contributions": read_csv(folder / "ledger_contributions.csv"),
-            "receipts": read_csv(folder / "ledger_receipts.csv")
-            if (folder / "ledger_receipts.csv").is_file()
-            else [],
+            "receipts": read_csv(folder / "ledger_receipts.csv"),  # none without a contributions file
             "reimbursements": read_csv(folder / "ledger_reimbursements.csv"),
             "monthly": monthly,
             "chart": _monthly_chart(monthly),
