@@ -77,6 +77,7 @@ def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path,
             [
                 ("筹资到账(元)", t["received"]),
                 ("筹资未到账(元)", t["outstanding"]),
+                ("筹资多到账(元)", t["overpaid"]),
                 ("按到账计结余(元)", t["cash_balance"]),
             ]
             if "received" in t

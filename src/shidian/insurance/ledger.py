@@ -9,10 +9,11 @@ ledger.pace_ratio`` is a warning, and so is a year that spends more than it coll
 
 With the contributions actually received (``contributions`` input, 筹资到账: source, date,
 amount), the ledger also shows, by source, what was received and what is outstanding or
-overpaid (an overpaid source is a warning: imported twice?), the cash balance (received − spent), and, month by month, the money received so far (receipts
-dated before the year count from January; those dated after it count in the year's total, in
-no month): a month whose cumulative spending exceeds it is a warning (the fund paid out more
-than it had received, 基金透支).
+overpaid (an overpaid source is a warning: imported twice?), the cash balance (received −
+spent), and, month by month, the money received so far (receipts dated before the year count
+from January, 三(二)3 “下一年度基金要在当年12月底前收缴完毕”; those dated after it count in the
+year's total, in no month): a month whose cumulative spending exceeds it is a warning (the fund
+paid out more than it had received, 基金透支).
 """
 
 from __future__ import annotations
