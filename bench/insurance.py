@@ -276,8 +276,8 @@ def desk_bench(args: argparse.Namespace) -> None:
     import sqlalchemy as sa
 
     from shidian.demo.insurance import generate_insurance_county
-    from shidian.web.accounts import create_unit, create_user
-    from shidian.web.db.engine import make_engine, upgrade
+    from shidian.platform.accounts import create_unit, create_user
+    from shidian.platform.db.engine import make_engine, upgrade
     from shidian.web.insurance_datasets import import_insurance_dataset
 
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -36,11 +36,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shidian.insurance.id_number import check_char, mask_id
+from shidian.platform.accounts import get_user
+from shidian.platform.crypto import DataKeys
+from shidian.platform.db.engine import make_engine, upgrade
 from shidian.registry import Period, registry_policy
-from shidian.web.accounts import get_user
-from shidian.web.db.engine import make_engine, upgrade
 from shidian.web.registry_access import scope_of, villages_under
-from shidian.web.registry_crypto import DataKeys
 from shidian.web.registry_reports import indicators, worklist
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

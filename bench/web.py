@@ -53,8 +53,8 @@ def free_port() -> int:
 def prepare(cases: int, workdir: Path, database_url: str, var_dir: Path) -> tuple[str, list[str], list[str]]:
     """Import and settle a region; returns (run id, hospital ids, sample case ids per hospital)."""
     from shidian.demo.drg import generate_drg_region
-    from shidian.web.accounts import create_unit, create_user
-    from shidian.web.db.engine import make_engine, upgrade
+    from shidian.platform.accounts import create_unit, create_user
+    from shidian.platform.db.engine import make_engine, upgrade
     from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
 
     data = workdir / f"region-{cases}"

@@ -9,7 +9,7 @@ from typer.main import get_command
 
 from shidian.cli import app
 from shidian.docs import PAGES
-from shidian.web.access import PERMISSIONS
+from shidian.platform.access import PERMISSIONS
 
 ROOT = Path(__file__).parents[1]
 
@@ -25,7 +25,7 @@ def test_every_problem_code_is_documented():
     codes = set(re.findall(rf'"((?:{domains})\.[a-z_]+\.[a-z_]+)"', source))
     documented = (ROOT / "docs" / "problems.md").read_text(encoding="utf-8")
     codes = {c for c in codes if not c.startswith("drg.points.")}  # rule ids, documented in drg.md
-    codes -= set(PERMISSIONS)  # actions a role may take (shidian.web.access), not problems
+    codes -= set(PERMISSIONS)  # actions a role may take (shidian.platform.access), not problems
     missing = sorted(code for code in codes if f"`{code}`" not in documented)
     assert not missing, f"undocumented problem codes: {missing}"
 

@@ -73,6 +73,17 @@ def round_points(value: Decimal) -> Decimal:
     return round_to(value, POINT_SCALE)
 
 
+def to_fen(value: Decimal) -> int:
+    """Yuan as a whole number of fen, rounded half up to the fen first (四舍五入到分):
+    ``12.345`` → 1235. The one conversion; ``from_fen`` is its inverse."""
+    return int(round_fen(value).scaleb(MONEY_SCALE))
+
+
+def from_fen(fen: int) -> Decimal:
+    """A whole number of fen as yuan with two decimals: 1235 → ``Decimal("12.35")``."""
+    return Decimal(fen).scaleb(-MONEY_SCALE)
+
+
 def div_round(numerator: Decimal, denominator: Decimal, scale: int) -> Decimal:
     """Exact ``numerator ÷ denominator`` rounded half up to ``scale`` decimals."""
     if denominator == 0:

@@ -20,8 +20,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from shidian.platform.settings import Settings
 from shidian.web.app import create_app
-from shidian.web.settings import Settings
 from tests.web.conftest import PASSWORD, seed
 
 CHROMIUM = "/usr/bin/chromium"

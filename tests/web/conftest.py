@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shidian.web.accounts import create_unit, create_user
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.settings import Settings
 from shidian.web.app import create_app
 from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
-from shidian.web.settings import Settings
 from tests.conftest import HANDWORKED
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

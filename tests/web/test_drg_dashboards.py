@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from shidian.drg.run_files import CASE_POINTS_PARQUET, load_case_explanation
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.schema import audit_events
 from shidian.web.drg_models import HospitalYear
 from shidian.web.drg_results import near_caps
 from tests.conftest import drg_policy

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from shidian.web.db.schema import audit_events, datasets
+from shidian.platform.db.schema import audit_events, datasets
 from tests.web.conftest import handworked_files
 
 

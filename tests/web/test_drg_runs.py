@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.schema import audit_events
 from shidian.web.drg_runs import create_run
 from tests.web.conftest import handworked_files
 from tests.web.fuzz import fuzz_api
@@ -268,8 +268,8 @@ def test_the_api_never_answers_500(web_app, client_for):
 
 
 def test_the_app_owns_one_executor_and_shuts_it_down_on_shutdown(tmp_path):
+    from shidian.platform.settings import Settings
     from shidian.web.app import create_app
-    from shidian.web.settings import Settings
 
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/db.sqlite", var_dir=tmp_path / "var", secret_key="x" * 48

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from shidian.platform.db.schema import runs
+from shidian.platform.settings import Settings
 from shidian.web.app import create_app
-from shidian.web.db.schema import runs
 from shidian.web.drg_runs import INTERRUPTED, create_run, fail_interrupted_runs
-from shidian.web.settings import Settings
 from tests.web.conftest import login
 
 
@@ -43,7 +43,7 @@ def test_an_upload_above_the_limit_is_refused_with_413_before_it_is_read(web_app
     )
     app = create_app(settings)
     with app.state.engine.begin() as conn:
-        from shidian.web.accounts import create_unit, create_user
+        from shidian.platform.accounts import create_unit, create_user
         from tests.web.conftest import PASSWORD
 
         unit = create_unit(conn, "BUREAU", "医疗保障局", "bureau")
@@ -86,7 +86,7 @@ def test_drg_pages_list_and_run_drg_datasets_only(web_app, client_for):
 
     import pytest
 
-    from shidian.web.db.schema import datasets
+    from shidian.platform.db.schema import datasets
 
     with web_app.state.engine.begin() as conn:
         conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.schema import audit_events
 from tests.web.conftest import PASSWORD, csrf_of, login
 
 
@@ -70,7 +70,7 @@ def test_login_is_throttled_after_repeated_failures(web_app):
     assert refused.status_code == 429
     assert "auth.login_throttled" in audit_actions(web_app)
     with web_app.state.engine.begin() as conn:  # let the other tests sign in as leader again
-        from shidian.web.db.schema import login_attempts
+        from shidian.platform.db.schema import login_attempts
 
         conn.execute(login_attempts.delete().where(login_attempts.c.username == "leader"))
 
@@ -97,7 +97,7 @@ def test_admin_creates_and_disables_a_user_and_both_are_audited(web_app, client_
     )
     assert created.status_code == 303
     newbie = login(TestClient(web_app), "newbie", "newbie-pass-123")
-    from shidian.web.db.schema import users
+    from shidian.platform.db.schema import users
 
     with web_app.state.engine.connect() as conn:
         user_id = conn.execute(sa.select(users.c.id).where(users.c.username == "newbie")).scalar_one()

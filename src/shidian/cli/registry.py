@@ -7,7 +7,6 @@ with the scope and audit trail of the user named by ``--as``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from shidian.cli.output import fail_with_problems, out
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from shidian.web.accounts import User
+    from shidian.platform.accounts import User
 
 app = typer.Typer(help="严重精神障碍患者管理 (severe mental disorder registry).", no_args_is_help=True)
 
@@ -28,8 +27,8 @@ app = typer.Typer(help="严重精神障碍患者管理 (severe mental disorder r
 def _user(conn: sa.Connection, username: str) -> User:
     import sqlalchemy as sa
 
-    from shidian.web.accounts import get_user
-    from shidian.web.db.schema import users
+    from shidian.platform.accounts import get_user
+    from shidian.platform.db.schema import users
 
     user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
     user = None if user_id is None else get_user(conn, int(user_id))
@@ -46,13 +45,13 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="机器可读输出")] = False,
 ) -> None:
     """导入存量患者名册: 全部导入, 或一行都不导入 (import an existing registry, all rows or none)."""
-    from shidian.web import audit
-    from shidian.web.access import can
-    from shidian.web.db.engine import make_engine, upgrade
+    from shidian.platform import audit, clock
+    from shidian.platform.access import can
+    from shidian.platform.crypto import DataKeys
+    from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.settings import Settings
     from shidian.web.registry_access import scope_of
-    from shidian.web.registry_crypto import DataKeys
     from shidian.web.registry_import import import_registry
-    from shidian.web.settings import Settings
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
@@ -69,7 +68,7 @@ def import_command(
             scope_of(conn, user),
             file,
             file.name,
-            dt.date.today(),
+            clock.today(),
         )
         if not problems:  # with problems nothing was written
             audit.record(conn, None, user, "registry.imported", file.name, {"rows": imported, "via": "cli"})
@@ -88,10 +87,10 @@ def indicators_command(
     area: Annotated[str, typer.Option(help="地区单位代码, 如 450821")],
 ) -> None:
     """打印某地区某报告期的管理指标 (interfaces.md shape 1, CSV)."""
+    from shidian.platform.db.engine import make_engine
+    from shidian.platform.settings import Settings
     from shidian.registry import Period
-    from shidian.web.db.engine import make_engine
     from shidian.web.registry_reports import indicator_values
-    from shidian.web.settings import Settings
 
     try:
         chosen = Period.parse(period)

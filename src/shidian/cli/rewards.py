@@ -90,8 +90,8 @@ def _run(
 @app.command("rules")
 def rules_command(as_json: JsonOption = False) -> None:
     """列出内置的以奖代补规则文件 (policies/rewards/)."""
+    from shidian.display import yuan as format_yuan
     from shidian.rewards.io import shipped_rules
-    from shidian.rewards.trail import format_yuan
 
     found = shipped_rules()
     if as_json:
@@ -126,8 +126,8 @@ def allocate_command(
     as_json: JsonOption = False,
 ) -> None:
     """按规则分配资金: allocations.csv, explanations.csv, allocations.xlsx (含自检), run.json."""
+    from shidian.display import yuan as format_yuan
     from shidian.rewards.io import stage_rows, write_allocation
-    from shidian.rewards.trail import format_yuan
 
     allocation, manifest = _run(rules, facts, _overrides(set_, as_json), as_json)
     record = write_allocation(allocation, out_dir, manifest)
@@ -199,9 +199,9 @@ def whatif_command(
     as_json: JsonOption = False,
 ) -> None:
     """模拟测算: 修改参数 (--set) 后各单位金额的变化."""
+    from shidian.display import yuan as format_yuan
     from shidian.rewards import compare
     from shidian.rewards.io import write_comparison
-    from shidian.rewards.trail import format_yuan
 
     overrides = _overrides(set_, as_json)
     if not overrides:
@@ -238,7 +238,7 @@ def whatif_command(
             r["unit_name"],
             format_yuan(r["before_yuan"]),
             format_yuan(r["after_yuan"]),
-            f"{r['change_yuan']:+,.2f}",
+            format_yuan(r["change_yuan"], signed=True),
         )
     out.print(table)
     out.print(

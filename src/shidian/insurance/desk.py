@@ -27,9 +27,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from shidian.display import percent
 from shidian.insurance.model import CATEGORY_LABELS, CLAIM_DEFAULTS, EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
 from shidian.insurance.policy import ChronicDisease, InsurancePolicy
-from shidian.insurance.trail import partial_rule, percent
+from shidian.insurance.trail import partial_rule
 from shidian.money import FEN, ZERO, round_fen, round_to
 from shidian.problems import Problem, Source
 

@@ -18,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from shidian.display import yuan
 from shidian.insurance.policy import InsurancePolicy
 
 FONT = "STSong-Light"
@@ -49,7 +50,7 @@ def _text(value: Any, limit: int) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+        return yuan(value)
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shidian.display import percent
 from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy
 from shidian.money import round_to
@@ -28,12 +29,6 @@ def _v(expr: str) -> str:
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def percent(value: Decimal) -> str:
-    """0.75 → ``75%``; 0.825 → ``82.5%``."""
-    text = f"{value * 100:f}"
-    return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
 
 
 def possible_ratios(policy: InsurancePolicy) -> set[Decimal]:

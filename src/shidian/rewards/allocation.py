@@ -18,10 +18,11 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from shidian.money import ZERO
+from shidian.money import ZERO, to_fen
+from shidian.money import from_fen as fen_yuan
 from shidian.problems import Problem, Source
 from shidian.rewards.rules import RewardRules, Stage
-from shidian.rewards.sharing import MAX_PRODUCT, largest_remainder, scale_of, to_fen, water_fill, weight_sql
+from shidian.rewards.sharing import MAX_PRODUCT, largest_remainder, scale_of, water_fill, weight_sql
 from shidian.runs import Check
 
 FEN_TO_YUAN = "CAST(0.01 AS DECIMAL(18,2))"
@@ -30,10 +31,6 @@ FEN_TO_YUAN = "CAST(0.01 AS DECIMAL(18,2))"
 def yuan_sql(fen: str) -> str:
     """An integer of fen as DECIMAL(18,2) yuan (exact)."""
     return f"CAST(CAST({fen} AS DECIMAL(38,0)) * {FEN_TO_YUAN} AS DECIMAL(18,2))"
-
-
-def fen_yuan(fen: int) -> Decimal:
-    return Decimal(fen).scaleb(-2)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 import duckdb
 
-from shidian.money import ZERO
+from shidian.money import ZERO, to_fen
 from shidian.rewards.allocation import StageResult
 from shidian.rewards.rules import RewardRules
-from shidian.rewards.sharing import to_fen
 from shidian.runs import Check
 
 CheckFn = Callable[[duckdb.DuckDBPyConnection, RewardRules, tuple[StageResult, ...]], Check]

@@ -13,8 +13,6 @@ fewest powers of ten that make it whole), so every comparison and quotient is ex
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import duckdb
 
 #: The largest product T × w the HUGEINT arithmetic allows (2^126, with margin for the sums).
@@ -89,8 +87,3 @@ def water_fill(
             f"AND {remaining} * ({weight}) > {cap} * {free_weight}"
         )
         remaining = pot_fen - _scalar(con, f"SELECT sum({cap}) FROM {table} WHERE {pool} AND {fixed}")
-
-
-def to_fen(amount: Decimal) -> int:
-    """Yuan (at most 2 decimals) as an integer of fen."""
-    return int(amount * 100)

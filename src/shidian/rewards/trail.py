@@ -13,21 +13,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shidian.display import number as format_number
+from shidian.display import yuan as format_yuan
 from shidian.rewards.allocation import StageResult
 from shidian.rewards.rules import CUT_LABELS, RewardRules, Stage
 
-__all__ = ["format_number", "format_yuan", "recipient_trail_sql", "unit_trail_sql"]
-
-
-def format_number(value: Decimal) -> str:
-    """12345 → ``12,345``; 86.50 → ``86.5`` (no float, no trailing zeros)."""
-    text = f"{value:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def format_yuan(value: Decimal) -> str:
-    """500000 → ``500,000.00``."""
-    return f"{value.quantize(Decimal('0.01')):,f}"
+__all__ = ["recipient_trail_sql", "unit_trail_sql"]
 
 
 def _lit(text: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import HTTPException
 
-from shidian.web.access import can
-from shidian.web.accounts import User
+from shidian.platform.access import can
+from shidian.platform.accounts import User
 from shidian.web.drg_runs import get_run, latest_published
 
 

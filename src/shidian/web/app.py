@@ -17,11 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from shidian import __version__
-from shidian.web.db.engine import make_engine, upgrade
+from shidian.platform.db.engine import make_engine, upgrade
+from shidian.platform.settings import Settings
 from shidian.web.deps import LoginRequired
 from shidian.web.drg_runs import RunExecutor
 from shidian.web.middleware import BodyLimit, LanguageAndHeaders
-from shidian.web.settings import Settings
 from shidian.web.templating import render
 
 

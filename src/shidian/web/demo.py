@@ -8,12 +8,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from shidian.drg.io import read_inputs
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.schema import users
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.schema import users
+from shidian.platform.settings import Settings
 from shidian.web.demo_pilots import setup_pilots_demo
 from shidian.web.demo_registry import setup_registry_demo
 from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
-from shidian.web.settings import Settings
 
 #: (username, password, role, unit code, display name): printed by ``shidian demo web``.
 DEMO_USERS = (
@@ -52,7 +52,7 @@ def setup_demo(
             units[hospital_id] = create_unit(
                 conn, hospital_id, name, "hospital", parent_id=bureau, hospital_id=hospital_id
             )
-        from shidian.web.db.schema import units as units_table
+        from shidian.platform.db.schema import units as units_table
 
         unit_ids = dict(conn.execute(sa.select(units_table.c.code, units_table.c.id)).all())
         accounts = list(DEMO_USERS)

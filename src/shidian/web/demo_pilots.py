@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from shidian.pilots.plan_file import TEMPLATES
 from shidian.pilots.supervision import due_date
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.pilots_schema import (
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.pilots_schema import (
     pilot_findings,
     pilot_plans,
     pilot_rectifications,
@@ -27,7 +27,7 @@ from shidian.web.db.pilots_schema import (
     pilot_reports,
     pilot_visits,
 )
-from shidian.web.db.schema import units, users
+from shidian.platform.db.schema import units, users
 from shidian.web.pilots_reports import all_units, descendants, load_plan_text
 
 COUNTY = ("450821", "平南县")

@@ -15,21 +15,22 @@ import random
 import sqlalchemy as sa
 
 from shidian.insurance.id_number import check_char
-from shidian.registry import RegistryPolicy, registry_policy
-from shidian.web.accounts import User, create_unit, get_user
-from shidian.web.db.registry_schema import (
+from shidian.platform import clock
+from shidian.platform.accounts import User, create_unit, get_user
+from shidian.platform.crypto import DataKeys
+from shidian.platform.db.registry_schema import (
     registry_doctor_areas,
     registry_patients,
     registry_services,
     registry_team_actions,
     registry_team_members,
 )
-from shidian.web.db.schema import units, users
+from shidian.platform.db.schema import units, users
+from shidian.platform.settings import Settings
+from shidian.registry import RegistryPolicy, registry_policy
 from shidian.web.registry_access import Scope
-from shidian.web.registry_crypto import DataKeys
 from shidian.web.registry_models import FollowUpIn, PatientIn
 from shidian.web.registry_store import check_patient, insert_patient, record_followup
-from shidian.web.settings import Settings
 
 COUNTY = ("450821", "平南县")
 TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))
@@ -52,7 +53,7 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
     keys = DataKeys.from_env(settings.secret_key)
     policy = registry_policy()
     rng = random.Random(seed)
-    today = dt.date.today()
+    today = clock.today()
     with engine.begin() as conn:
         county = _unit(conn, COUNTY[0], COUNTY[1], "county", None)
         villages: list[tuple[int, str]] = []

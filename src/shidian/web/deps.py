@@ -8,9 +8,9 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request
 
-from shidian.web.access import can
-from shidian.web.accounts import User, get_user
-from shidian.web.security import same_token
+from shidian.platform.access import can
+from shidian.platform.accounts import User, get_user
+from shidian.platform.security import same_token
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"

@@ -7,27 +7,11 @@ Decimals are written to JSON as strings (pydantic's rule for ``Decimal``), never
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
-
-
-def plain(value: object) -> str:
-    """A number as people and JSON read it: ``0.00000000``, never ``0E-8``; None as a dash."""
-    if value is None:
-        return "—"
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
-
-
-def grouped(value: Decimal) -> str:
-    """An amount with thousands separators: ``12,000.00``."""
-    return format(value, ",f")
-
-
-#: Number formatting for templates: ``{{ plain(x) }}``, ``{{ grouped(x) }}``.
-NUMBERS: dict[str, Callable[..., str]] = {"plain": plain, "grouped": grouped}
 
 #: A Decimal written to JSON as a plain string (``"0.00000000"``), never a float.
 Dec = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]

@@ -40,10 +40,11 @@ from shidian.drg.run_files import (
     read_run_reference,
 )
 from shidian.money import ZERO, D, div_round
+from shidian.platform.access import can
+from shidian.platform.accounts import User
+from shidian.platform.files import dataset_dir, run_dir, write_case_arrow
 from shidian.policy import read_reference_policy
-from shidian.web.access import can
 from shidian.web.access_runs import visible_run
-from shidian.web.accounts import User
 from shidian.web.drg_models import (
     CaseFilters,
     CaseMix,
@@ -57,7 +58,6 @@ from shidian.web.drg_models import (
     RunWarning,
 )
 from shidian.web.drg_runs import list_runs
-from shidian.web.store import dataset_dir, run_dir, write_case_arrow
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

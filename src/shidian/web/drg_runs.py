@@ -22,10 +22,10 @@ import sqlalchemy as sa
 
 from shidian.drg.io import read_inputs, write_outputs
 from shidian.drg.settlement import settle
+from shidian.platform.clock import now
+from shidian.platform.db.schema import datasets, runs
+from shidian.platform.files import dataset_dir, run_dir, write_case_parquet
 from shidian.problems import Problem
-from shidian.web.db.schema import datasets, runs
-from shidian.web.security import now
-from shidian.web.store import dataset_dir, run_dir, write_case_parquet
 
 REPORT_CASES_LIMIT = 100_000
 

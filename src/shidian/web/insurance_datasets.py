@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from shidian.insurance.io import read_inputs
 from shidian.insurance.policy import InsurancePolicy, parse_insurance_policy
 from shidian.insurance.validate import validate_inputs
+from shidian.platform.clock import now
+from shidian.platform.db.insurance_schema import insurance_institutions, insurance_persons
+from shidian.platform.db.schema import datasets
+from shidian.platform.files import dataset_dir
 from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source, has_errors
-from shidian.web.db.insurance_desk_schema import insurance_institutions, insurance_persons
-from shidian.web.db.schema import datasets
 from shidian.web.drg_runs import new_id
-from shidian.web.security import now
-from shidian.web.store import dataset_dir
 
 DOMAIN = "insurance"
 INPUT_NAMES = ("persons", "institutions", "claims", "villages", "prior_year", "contributions")

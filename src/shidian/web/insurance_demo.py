@@ -16,12 +16,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from shidian.demo.insurance import generate_insurance_county
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.insurance_desk_schema import insurance_runs
-from shidian.web.db.schema import users
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.insurance_schema import insurance_runs
+from shidian.platform.db.schema import users
+from shidian.platform.settings import Settings
 from shidian.web.insurance_datasets import import_insurance_dataset, list_insurance_datasets
 from shidian.web.insurance_runs import run_insurance_batch
-from shidian.web.settings import Settings
 
 #: The county hospital of the generated county (level 2, designated; its id depends on the
 #: county's size) and its desk user.

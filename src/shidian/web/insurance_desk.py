@@ -34,19 +34,19 @@ from shidian.insurance.desk import (
     price_claim,
     refusal,
 )
-from shidian.problems import Problem
-from shidian.web.accounts import User
-from shidian.web.db.insurance_desk_schema import (
+from shidian.money import FEN, to_fen
+from shidian.platform.accounts import User
+from shidian.platform.clock import now
+from shidian.platform.db.insurance_schema import (
     insurance_desk_claims,
     insurance_institutions,
     insurance_person_years,
     insurance_persons,
 )
-from shidian.web.db.schema import datasets
+from shidian.platform.db.schema import datasets
+from shidian.problems import Problem
 from shidian.web.insurance_datasets import DOMAIN, insurance_policy
-from shidian.web.security import now
 
-FEN = Decimal("0.01")
 RATIO = Decimal("0.0001")
 #: reject code → the request field it is about (the problem names it).
 REJECT_FIELDS = {
@@ -83,8 +83,8 @@ def problem_dict(p: Problem) -> dict[str, Any]:
     return _problem(p.code, p.message, p.where.column)
 
 
-def to_fen(value: Decimal | None) -> int | None:
-    return None if value is None else int((value * 100).to_integral_value())
+def _fen(value: Decimal | None) -> int | None:
+    return None if value is None else to_fen(value)
 
 
 def show(name: str, value: Any) -> Any:
@@ -132,7 +132,7 @@ def _state_values(state: DeskState) -> dict[str, Any]:
             }
             for s in state.stays
         ],
-        "inpatient_used_fen": to_fen(state.used("inpatient")),
+        "inpatient_used_fen": _fen(state.used("inpatient")),
     }
 
 
@@ -356,9 +356,9 @@ def post_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> tuple[
         "request": request,
         "priced": shown,
         "response": response,
-        "reimbursement_fen": to_fen(priced["reimbursement"]),
+        "reimbursement_fen": _fen(priced["reimbursement"]),
         "cap_bucket": priced["cap_bucket"],
-        "cap_used_fen": to_fen(priced["cap_used"]),
+        "cap_used_fen": _fen(priced["cap_used"]),
         "created_by": user.id,
         "created_at": now(),
     }

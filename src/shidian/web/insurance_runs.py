@@ -30,12 +30,12 @@ import sqlalchemy as sa
 from shidian.insurance.batch import reimburse
 from shidian.insurance.io import NOTICES_DIR, STATEMENTS_DIR, read_inputs, write_outputs
 from shidian.insurance.model import CLAIM_DEFAULTS, CLAIMS_SCHEMA, InsuranceInputs
-from shidian.web.db.insurance_desk_schema import insurance_desk_claims, insurance_runs
-from shidian.web.db.schema import datasets
+from shidian.platform.clock import now
+from shidian.platform.db.insurance_schema import insurance_desk_claims, insurance_runs
+from shidian.platform.db.schema import datasets
+from shidian.platform.files import dataset_dir, run_dir
 from shidian.web.drg_runs import new_id
 from shidian.web.insurance_datasets import DOMAIN, insurance_policy
-from shidian.web.security import now
-from shidian.web.store import dataset_dir, run_dir
 
 #: Files a run page offers, and who may download them: officers every one, a hospital its statement.
 PUBLIC_FILES = (

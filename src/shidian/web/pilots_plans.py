@@ -23,9 +23,9 @@ from shidian.pilots.attainment import attainment
 from shidian.pilots.model import LEVEL_NAMES, STATUS_LABELS, STATUSES, Plan
 from shidian.pilots.plan_file import TEMPLATES, load_template
 from shidian.pilots.scoring import Scores, score
-from shidian.web.accounts import User
-from shidian.web.db.pilots_schema import pilot_findings, pilot_visits
-from shidian.web.db.schema import units
+from shidian.platform.accounts import User
+from shidian.platform.db.pilots_schema import pilot_findings, pilot_visits
+from shidian.platform.db.schema import units
 from shidian.web.pilots_reports import (
     UnitRow,
     all_units,

@@ -41,17 +41,17 @@ from shidian.pilots.model import VALUES_SCHEMA, Plan
 from shidian.pilots.plan_file import parse_plan
 from shidian.pilots.supervision import DEFAULT_DUE_DAY, Received, due_date
 from shidian.pilots.workflow import Actor, Refusal, decide
-from shidian.problems import Problem, Source
-from shidian.web.accounts import User
-from shidian.web.db.pilots_schema import (
+from shidian.platform.accounts import User
+from shidian.platform.clock import now, today
+from shidian.platform.db.pilots_schema import (
     pilot_change_requests,
     pilot_plan_units,
     pilot_plans,
     pilot_report_values,
     pilot_reports,
 )
-from shidian.web.db.schema import units
-from shidian.web.security import now
+from shidian.platform.db.schema import units
+from shidian.problems import Problem, Source
 
 READ_ALL_ROLES = frozenset({"admin", "leader"})
 
@@ -562,10 +562,6 @@ def _two(value: Decimal) -> str:
 
 
 # ---- one report, as the routes see it --------------------------------------------------------
-
-
-def today() -> date:
-    return now().date()
 
 
 class ReportScope:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shidian.web.access import can
-from shidian.web.accounts import User
-from shidian.web.db.registry_schema import registry_doctor_areas
-from shidian.web.db.schema import units
+from shidian.platform.access import can
+from shidian.platform.accounts import User
+from shidian.platform.db.registry_schema import registry_doctor_areas
+from shidian.platform.db.schema import units
 
 AREA_KINDS = ("city", "county", "township", "village")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shidian.platform.db.registry_schema import registry_doctor_areas
+from shidian.platform.db.schema import units, users
 from shidian.problems import Problem, Source
-from shidian.web.db.registry_schema import registry_doctor_areas
-from shidian.web.db.schema import units, users
 from shidian.web.registry_models import AssignmentIn, AssignmentOut
 
 AREA_KINDS = ("village", "township", "county")

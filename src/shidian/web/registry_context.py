@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 import sqlalchemy as sa
 from fastapi import HTTPException, Request
 
+from shidian.platform.accounts import User
+from shidian.platform.crypto import DataKeys
 from shidian.problems import Problem
 from shidian.registry import RegistryPolicy, registry_policy
-from shidian.web.accounts import User
 from shidian.web.app import error_body
 from shidian.web.registry_access import Scope, scope_of
-from shidian.web.registry_crypto import DataKeys
 
 POLICY_NAME = "national-2018"
 NOT_FOUND = "没有该患者, 或不在您负责的地区 (not found)"
@@ -32,11 +31,6 @@ def keys(request: Request) -> DataKeys:
         found = DataKeys.from_env(state.settings.secret_key)
         state.registry_keys = found
     return found
-
-
-def today() -> dt.date:
-    """The local date (the clock is read only here)."""
-    return dt.date.today()
 
 
 def scope(conn: sa.Connection, user: User) -> Scope:

@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shidian.platform.accounts import User
+from shidian.platform.crypto import DataKeys
 from shidian.problems import Problem, Source
 from shidian.tables import Column, TableSpec, read_table
-from shidian.web.accounts import User
 from shidian.web.registry_access import Scope
-from shidian.web.registry_crypto import DataKeys
 from shidian.web.registry_models import PatientIn
 from shidian.web.registry_store import check_patient, insert_patient
 

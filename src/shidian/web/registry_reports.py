@@ -15,14 +15,14 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from shidian.platform.crypto import DataKeys
+from shidian.platform.db.registry_schema import registry_assessments, registry_patients, registry_team_members
+from shidian.platform.db.schema import units
 from shidian.registry import INDICATORS, Period, guardian_rewards, indicator_sql, registry_policy
 from shidian.registry.indicators import indicator_table, rate_text, required_followups, services_sql
 from shidian.registry.model import DISORDER_NAMES
 from shidian.registry.policy import RegistryPolicy
-from shidian.web.db.registry_schema import registry_assessments, registry_patients, registry_team_members
-from shidian.web.db.schema import units
 from shidian.web.registry_access import Scope, villages_under
-from shidian.web.registry_crypto import DataKeys
 from shidian.web.registry_models import IndicatorRow, WarningRow, WorkItem
 
 #: indicator → target key of the policy

@@ -16,13 +16,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from shidian.insurance.id_number import id_number_error, mask_id, mask_name
-from shidian.problems import Problem, Source
-from shidian.registry import FollowUpFindings, classify, disorder_of, next_due_on, normalise_icd10
-from shidian.registry.followup import due_state
-from shidian.registry.policy import RegistryPolicy
-from shidian.registry.risk import BEHAVIOURS, suggest_level, valid_level
-from shidian.web.accounts import User
-from shidian.web.db.registry_schema import (
+from shidian.platform.accounts import User
+from shidian.platform.clock import now
+from shidian.platform.crypto import DataKeys
+from shidian.platform.db.registry_schema import (
     registry_assessments,
     registry_diagnoses,
     registry_followups,
@@ -31,9 +28,13 @@ from shidian.web.db.registry_schema import (
     registry_team_actions,
     registry_team_members,
 )
-from shidian.web.db.schema import units
+from shidian.platform.db.schema import units
+from shidian.problems import Problem, Source
+from shidian.registry import FollowUpFindings, classify, disorder_of, next_due_on, normalise_icd10
+from shidian.registry.followup import due_state
+from shidian.registry.policy import RegistryPolicy
+from shidian.registry.risk import BEHAVIOURS, suggest_level, valid_level
 from shidian.web.registry_access import Scope
-from shidian.web.registry_crypto import DataKeys
 from shidian.web.registry_models import (
     FollowUpIn,
     FollowUpOut,
@@ -46,7 +47,6 @@ from shidian.web.registry_models import (
     TeamMemberIn,
     TeamMemberOut,
 )
-from shidian.web.security import now
 
 ID_HEAD, ID_TAIL = 4, 4  # 4508**********1234
 ID_REASONS = {

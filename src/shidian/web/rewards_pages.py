@@ -19,13 +19,14 @@ from typing import Any
 import duckdb
 import sqlalchemy as sa
 
+from shidian.display import number as format_number
+from shidian.display import yuan as format_yuan
+from shidian.platform.accounts import User
+from shidian.platform.db.schema import units
 from shidian.problems import Problem, Source, errors
 from shidian.rewards import allocate
 from shidian.rewards.io import load_rules, read_fact_tables, shipped_rules, stage_rows, write_allocation
 from shidian.rewards.rules import RewardRules
-from shidian.rewards.trail import format_number, format_yuan
-from shidian.web.accounts import User
-from shidian.web.db.schema import units
 
 RUN_ID = re.compile(r"^[0-9a-f]{16}$")
 SAFE_NAME = re.compile(r"[^0-9A-Za-z._\u4e00-\u9fff-]+")
@@ -295,7 +296,7 @@ def compare_rows(var_dir: Path, before: str, after: str) -> list[dict[str, Any]]
             "unit_name": r[1],
             "before": format_yuan(r[2]),
             "after": format_yuan(r[3]),
-            "change": f"{r[4]:+,.2f}",
+            "change": format_yuan(r[4], signed=True),
         }
         for r in rows
     ]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import os
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from shidian.web.access import can
+from shidian import display
+from shidian.platform.access import can
+from shidian.platform.clock import TIME_ZONE
 from shidian.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 
 language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
@@ -34,21 +34,13 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates.env.globals["LANGUAGES"] = LANGUAGES
 
-#: Times are stored in UTC and shown in the bureau's time zone (``SHIDIAN_TIMEZONE``, Beijing time).
-TIME_ZONE = ZoneInfo(os.environ.get("SHIDIAN_TIMEZONE", "Asia/Shanghai"))
-
 
 def local_time(value: dt.datetime | dt.date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored time as the users read it: in ``TIME_ZONE`` (a naive value is UTC, as SQLite
-    returns what was written in UTC); dates are shown as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(TIME_ZONE).strftime(fmt)
-    return value.strftime(fmt if "%H" not in fmt else "%Y-%m-%d")
+    """A stored time in the bureau's time zone (``shidian.platform.clock.TIME_ZONE``)."""
+    return display.date_time(value, TIME_ZONE, fmt)
 
 
+templates.env.globals.update(display.TEMPLATE_FUNCTIONS)
 templates.env.filters["local_time"] = local_time
 
 

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from shidian.insurance.claims import price_claims
 from shidian.insurance.model import INSTITUTIONS_SCHEMA, PERSONS_SCHEMA, claims_table
-from shidian.web.db.insurance_desk_schema import insurance_desk_claims, insurance_person_years
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.insurance_schema import insurance_desk_claims, insurance_person_years
+from shidian.platform.db.schema import audit_events
 from shidian.web.insurance_datasets import insurance_policy
 from shidian.web.insurance_desk import show
 from tests.web.insurance.conftest import INSTITUTIONS, PERSONS

@@ -13,7 +13,7 @@ import re
 
 import sqlalchemy as sa
 
-from shidian.web.db.schema import audit_events, datasets
+from shidian.platform.db.schema import audit_events, datasets
 from tests.insurance.helpers import id_number
 from tests.web.insurance.conftest import county_files
 

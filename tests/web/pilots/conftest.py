@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shidian.pilots.plan_file import TEMPLATES
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.pilots_schema import pilot_plans
-from shidian.web.db.schema import users
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.pilots_schema import pilot_plans
+from shidian.platform.db.schema import users
 from shidian.web.pilots_reports import all_units, load_plan_text
 from tests.web.conftest import PASSWORD, login
 

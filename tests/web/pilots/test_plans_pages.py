@@ -20,7 +20,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shidian.pilots.plan_file import TEMPLATES
-from shidian.web.db.pilots_schema import (
+from shidian.platform.clock import now
+from shidian.platform.db.pilots_schema import (
     pilot_findings,
     pilot_plans,
     pilot_report_values,
@@ -28,7 +29,6 @@ from shidian.web.db.pilots_schema import (
     pilot_visits,
 )
 from shidian.web.pilots_reports import all_units, load_plan_text
-from shidian.web.security import now
 from tests.web.pilots.conftest import COUNTY, TOWN_A, TOWN_B, VILLAGE_A
 
 PERIOD = date(2021, 4, 1)

@@ -10,8 +10,8 @@ import re
 
 import sqlalchemy as sa
 
-from shidian.web.db.pilots_schema import pilot_plans, pilot_report_values, pilot_reports
-from shidian.web.db.schema import audit_events, units
+from shidian.platform.db.pilots_schema import pilot_plans, pilot_report_values, pilot_reports
+from shidian.platform.db.schema import audit_events, units
 from tests.web.pilots.conftest import COUNTY, TOWN_A, TOWN_B
 
 

@@ -7,8 +7,8 @@ import io
 import openpyxl
 import sqlalchemy as sa
 
-from shidian.web.db.pilots_schema import pilot_plans
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.pilots_schema import pilot_plans
+from shidian.platform.db.schema import audit_events
 from tests.web.pilots.conftest import COUNTY
 from tests.web.pilots.test_reports import report_of, values_of
 

@@ -8,8 +8,13 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from shidian.web.db.pilots_schema import pilot_evidence, pilot_findings, pilot_rectifications, pilot_visits
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.pilots_schema import (
+    pilot_evidence,
+    pilot_findings,
+    pilot_rectifications,
+    pilot_visits,
+)
+from shidian.platform.db.schema import audit_events
 from tests.web.pilots.conftest import TOWN_A, TOWN_B, VILLAGE_A
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

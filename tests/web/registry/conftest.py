@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shidian.insurance.id_number import check_char
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.registry_schema import registry_doctor_areas
-from shidian.web.db.schema import units, users
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.registry_schema import registry_doctor_areas
+from shidian.platform.db.schema import units, users
 from tests.web.conftest import PASSWORD, login
 
 # 桂平市 450881: not the pilot fixtures' 平南县 450821, so both can seed the same database

@@ -6,8 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from shidian.web.db.registry_schema import registry_followups, registry_patients
-from shidian.web.db.schema import audit_events
+from shidian.platform.db.registry_schema import registry_followups, registry_patients
+from shidian.platform.db.schema import audit_events
 from tests.web.registry.conftest import V1, V2, V3, id_number
 
 TODAY = dt.date.today()

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from shidian.cli import app
 from shidian.insurance.id_number import check_char
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.engine import make_engine, upgrade
-from shidian.web.db.registry_schema import registry_doctor_areas
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.engine import make_engine, upgrade
+from shidian.platform.db.registry_schema import registry_doctor_areas
 
 
 def test_cli_import_then_indicators(tmp_path, monkeypatch):

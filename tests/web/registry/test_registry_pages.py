@@ -9,8 +9,8 @@ import re
 import openpyxl
 import sqlalchemy as sa
 
-from shidian.web.db.registry_schema import registry_patients, registry_services
-from shidian.web.db.schema import units
+from shidian.platform.db.registry_schema import registry_patients, registry_services
+from shidian.platform.db.schema import units
 from tests.web.registry.conftest import V1, V2, V3, id_number
 from tests.web.registry.test_registry_api import audits, register
 
@@ -135,11 +135,11 @@ def test_indicators_for_a_village_with_numbers(reg_client, registry_app):
 
 
 def _seed_v2(app, year):
+    from shidian.platform.accounts import get_user
+    from shidian.platform.crypto import DataKeys
     from shidian.registry import registry_policy
-    from shidian.web.accounts import get_user
     from shidian.web.registry_access import Scope
     from shidian.web.registry_context import keys  # noqa: F401  (keys derive from settings)
-    from shidian.web.registry_crypto import DataKeys
     from shidian.web.registry_models import FollowUpIn, PatientIn
     from shidian.web.registry_store import check_patient, insert_patient, record_followup
     from tests.web.registry.conftest import user_id

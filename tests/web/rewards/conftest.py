@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shidian.web.accounts import create_unit, create_user
-from shidian.web.db.schema import users
+from shidian.platform.accounts import create_unit, create_user
+from shidian.platform.db.schema import users
 from tests.web.conftest import PASSWORD, login
 
 #: username → (role, unit code, region code)

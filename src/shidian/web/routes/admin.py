@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from shidian.web import audit
-from shidian.web.accounts import AccountError, User, create_user, list_units, list_users, set_active
-from shidian.web.db.schema import ROLES, audit_events
+from shidian.platform import audit
+from shidian.platform.accounts import AccountError, User, create_user, list_units, list_users, set_active
+from shidian.platform.clock import TIME_ZONE
+from shidian.platform.db.schema import ROLES, audit_events
 from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.templating import TIME_ZONE, local_time, render
+from shidian.web.templating import local_time, render
 
 router = APIRouter(prefix="/admin")
 Admin = Annotated[User, Depends(require("admin.users"))]

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shidian.web import audit
-from shidian.web.accounts import authenticate
+from shidian.platform import audit
+from shidian.platform.accounts import authenticate
+from shidian.platform.security import new_csrf_token, recent_failures, record_attempt
 from shidian.web.deps import Conn, CurrentUser, check_csrf
-from shidian.web.security import new_csrf_token, recent_failures, record_attempt
 from shidian.web.templating import gettext, render
 
 router = APIRouter()

@@ -16,15 +16,14 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from shidian.drg.model import CATEGORIES, CATEGORY_LABELS
-from shidian.web import audit
-from shidian.web.access import may_see_hospital, visible_hospital_ids
-from shidian.web.accounts import User
+from shidian.platform import audit
+from shidian.platform.access import may_see_hospital, visible_hospital_ids
+from shidian.platform.accounts import User
 from shidian.web.deps import Conn, CurrentUser
 from shidian.web.drg_api import error_responses
 from shidian.web.drg_models import (
     ANNUAL_LABELS,
     CASE_LABELS,
-    NUMBERS,
     PAYMENT_LABELS,
     CaseExplanationOut,
     CaseFilters,
@@ -122,7 +121,6 @@ def _cases_context(opened: OpenRun, year: HospitalYear, page: CasePage) -> dict[
         "page": page,
         "filters": page.filters,
         "categories": CATEGORY_LABELS,
-        **NUMBERS,
     }
 
 
@@ -135,7 +133,6 @@ def hospital_year_html(run: Path, dataset: Path, hospital_id: str, lang: str) ->
         "payments": payments(run, hospital_id),
         "annual_labels": ANNUAL_LABELS,
         "payment_labels": PAYMENT_LABELS,
-        **NUMBERS,
     }
     return Markup(templates.get_template("drg/_hospital_year.html").render(context))
 
@@ -225,7 +222,7 @@ def case_page_view(request: Request, conn: Conn, user: CurrentUser, run_id: str,
     return render(
         request,
         "drg/case.html",
-        {"explained": explained, "case": explained.case, "labels": CASE_LABELS, **NUMBERS},
+        {"explained": explained, "case": explained.case, "labels": CASE_LABELS},
     )
 
 

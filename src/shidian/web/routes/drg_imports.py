@@ -26,16 +26,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from shidian.platform import audit, clock
+from shidian.platform.accounts import User
+from shidian.platform.db.schema import datasets
+from shidian.platform.files import dataset_dir
+from shidian.platform.settings import Settings
 from shidian.problems import Problem, Source
-from shidian.web import audit
-from shidian.web.accounts import User
 from shidian.web.app import error_body
-from shidian.web.db.schema import datasets
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT, DatasetOut, ErrorOut, dataset_out, error_responses
 from shidian.web.drg_runs import INPUT_NAMES, check_files, commit_dataset, list_datasets
-from shidian.web.settings import Settings
-from shidian.web.store import dataset_dir
 from shidian.web.templating import render
 
 router = APIRouter()
@@ -323,7 +323,7 @@ def commit_upload(request: Request, user: Importer, token: str) -> Response:
     settings: Settings = request.app.state.settings
     meta = _claim(settings, token, user)
     if not meta["name"]:
-        meta["name"] = f"DRG {meta['manifest']['year']} · {datetime.now():%Y-%m-%d %H:%M}"
+        meta["name"] = f"DRG {meta['manifest']['year']} · {clock.local(clock.now()):%Y-%m-%d %H:%M}"
     dataset_id = _commit(request, user, token, meta)
     return RedirectResponse(f"/drg/imports?imported={dataset_id}", status_code=303)
 
@@ -357,7 +357,7 @@ def api_import(
         )
         body = error_body(422, "", "", [p.to_dict() for p in problems])
         return JSONResponse(body, status_code=422)
-    name = name.strip() or f"DRG {manifest['year']} · {datetime.now():%Y-%m-%d %H:%M}"
+    name = name.strip() or f"DRG {manifest['year']} · {clock.local(clock.now()):%Y-%m-%d %H:%M}"
     token = _stage(settings, staging, manifest, name, user)
     dataset_id = _commit(request, user, token, _claim(settings, token, user))
     row = conn.execute(sa.select(datasets).where(datasets.c.id == dataset_id)).mappings().one()

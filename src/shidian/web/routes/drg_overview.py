@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from shidian.display import grouped, plain
 from shidian.money import D
-from shidian.web.accounts import User
+from shidian.platform.accounts import User
 from shidian.web.deps import Conn, require
 from shidian.web.drg_api import error_responses
-from shidian.web.drg_models import ANNUAL_LABELS, NUMBERS, Overview, RunFilesSummary, RunInfo, grouped, plain
+from shidian.web.drg_models import ANNUAL_LABELS, Overview, RunFilesSummary, RunInfo
 from shidian.web.drg_results import once_per_key, open_run, run_files_summary, run_near_caps, selectable_runs
 from shidian.web.templating import language, render, templates
 
@@ -167,7 +168,6 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
         "warning_counts": counts,
         "warning_labels": WARNING_CODES,
         "annual_labels": ANNUAL_LABELS,
-        **NUMBERS,
     }
     return Markup(templates.get_template("drg/_overview_body.html").render(context))
 

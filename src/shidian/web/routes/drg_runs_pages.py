@@ -17,19 +17,20 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from shidian.display import grouped
 from shidian.drg.io import HOSPITALS
 from shidian.money import MONEY_SQL_TYPE, D
+from shidian.platform import audit
+from shidian.platform.accounts import User
+from shidian.platform.db.schema import users
+from shidian.platform.files import dataset_dir, query, run_dir, sql_path
+from shidian.platform.settings import Settings
 from shidian.policy import reference_policy_names
 from shidian.tables import find_table, read_table
-from shidian.web import audit
 from shidian.web.access_runs import visible_run
-from shidian.web.accounts import User
-from shidian.web.db.schema import users
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import HEX_ID, RunCreate, RunOut, error_responses, error_summary, run_out
 from shidian.web.drg_runs import create_run, get_run, list_datasets, list_runs, publish_run
-from shidian.web.settings import Settings
-from shidian.web.store import dataset_dir, query, run_dir, sql_path
 from shidian.web.templating import gettext as _
 from shidian.web.templating import render
 
@@ -100,7 +101,7 @@ def _fmt(value: object) -> str:
     number = _number(value)
     if number is None:
         return "" if value is None else str(value)
-    return f"{number:,f}"
+    return grouped(number)
 
 
 def _totals_rows(totals: dict[str, str] | None) -> list[dict[str, str]]:

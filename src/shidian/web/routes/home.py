@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from shidian.web.access import can
+from shidian.platform.access import can
 from shidian.web.deps import CurrentUser
 
 router = APIRouter()

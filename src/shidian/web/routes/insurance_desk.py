@@ -21,9 +21,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shidian.web import audit
-from shidian.web.access import can
-from shidian.web.accounts import User
+from shidian.platform import audit
+from shidian.platform.access import can
+from shidian.platform.accounts import User
 from shidian.web.app import error_body
 from shidian.web.deps import Conn, check_csrf, current_user, get_engine, require
 from shidian.web.drg_api import error_responses

@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from shidian.platform import audit
+from shidian.platform.access import can
+from shidian.platform.accounts import User
+from shidian.platform.db.insurance_schema import insurance_desk_claims, insurance_institutions
+from shidian.platform.files import run_dir
 from shidian.policy import reference_policy_names
 from shidian.problems import Problem
-from shidian.web import audit
-from shidian.web.access import can
-from shidian.web.accounts import User
-from shidian.web.db.insurance_desk_schema import insurance_desk_claims, insurance_institutions
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
 from shidian.web.insurance_datasets import import_insurance_dataset, list_insurance_datasets
@@ -35,7 +36,6 @@ from shidian.web.insurance_runs import (
     run_insurance_batch,
     statement_files,
 )
-from shidian.web.store import run_dir
 from shidian.web.templating import render
 
 router = APIRouter()

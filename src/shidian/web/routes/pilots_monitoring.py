@@ -18,8 +18,9 @@ from fastapi.responses import Response
 
 from shidian.pilots.model import STATUS_LABELS, STATUSES
 from shidian.pilots.scorecard_excel import write_scorecard_xlsx
-from shidian.web import audit
-from shidian.web.accounts import User
+from shidian.platform import audit
+from shidian.platform.accounts import User
+from shidian.platform.clock import today
 from shidian.web.deps import Conn, require
 from shidian.web.pilots_plans import (
     focus_units,
@@ -30,7 +31,7 @@ from shidian.web.pilots_plans import (
     status_counts,
     unit_summaries,
 )
-from shidian.web.pilots_reports import get_plan, today
+from shidian.web.pilots_reports import get_plan
 from shidian.web.templating import render
 
 router = APIRouter()

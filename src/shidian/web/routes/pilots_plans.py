@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from shidian.pilots.model import LEVEL_NAMES, Plan
 from shidian.pilots.plan_file import TEMPLATES, load_template
-from shidian.web.accounts import User
+from shidian.platform.accounts import User
 from shidian.web.deps import Conn, require
 from shidian.web.pilots_plans import (
     PERIOD_LABELS,

@@ -28,10 +28,11 @@ from shidian.pilots.supervision import (
     timeliness,
 )
 from shidian.pilots.workflow import STATUSES, Refusal, decide
+from shidian.platform import audit
+from shidian.platform.accounts import User
+from shidian.platform.clock import now, today
+from shidian.platform.db.pilots_schema import pilot_change_requests
 from shidian.problems import Problem, Source, has_errors
-from shidian.web import audit
-from shidian.web.accounts import User
-from shidian.web.db.pilots_schema import pilot_change_requests
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
 from shidian.web.pilots_forms import MAX_UPLOAD_BYTES, blank_form, form_rows, parse_form_values, read_form
@@ -51,13 +52,11 @@ from shidian.web.pilots_reports import (
     report_values,
     reports_query,
     set_status,
-    today,
     visible_units,
     write_values,
 )
 from shidian.web.routes.pilots_reports_api import router as api_router
 from shidian.web.routes.pilots_reports_plans import router as plans_router
-from shidian.web.security import now
 from shidian.web.templating import render
 
 router = APIRouter()

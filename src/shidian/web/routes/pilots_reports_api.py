@@ -17,11 +17,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from shidian.pilots.entry import Entry, check_entries
+from shidian.platform import audit
+from shidian.platform.accounts import User
+from shidian.platform.db.pilots_schema import pilot_reports
 from shidian.problems import has_errors
-from shidian.web import audit
-from shidian.web.accounts import User
 from shidian.web.app import error_body
-from shidian.web.db.pilots_schema import pilot_reports
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT, ErrorOut, Timestamp, error_responses
 from shidian.web.pilots_reports import (

@@ -18,10 +18,10 @@ from fastapi.responses import RedirectResponse, Response
 from shidian.pilots.entry import PERIOD_KINDS
 from shidian.pilots.plan_excel import read_plan_xlsx
 from shidian.pilots.plan_file import TEMPLATES, plan_to_yaml
+from shidian.platform import audit
+from shidian.platform.accounts import User
+from shidian.platform.db.pilots_schema import pilot_plan_units
 from shidian.problems import Problem, Source
-from shidian.web import audit
-from shidian.web.accounts import User
-from shidian.web.db.pilots_schema import pilot_plan_units
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
 from shidian.web.pilots_forms import MAX_UPLOAD_BYTES

@@ -27,17 +27,19 @@ from shidian.pilots.supervision import (
     overdue_rectifications,
     rectification_transition,
 )
-from shidian.problems import Problem, Source
-from shidian.web import audit
-from shidian.web.accounts import User
-from shidian.web.db.pilots_schema import (
+from shidian.platform import audit
+from shidian.platform.accounts import User
+from shidian.platform.clock import now
+from shidian.platform.db.pilots_schema import (
     pilot_evidence,
     pilot_findings,
     pilot_plans,
     pilot_rectifications,
     pilot_visits,
 )
-from shidian.web.db.schema import units
+from shidian.platform.db.schema import units
+from shidian.platform.settings import Settings
+from shidian.problems import Problem, Source
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
 from shidian.web.pilots_reports import (
@@ -48,8 +50,6 @@ from shidian.web.pilots_reports import (
     supervision_list,
     visible_units,
 )
-from shidian.web.security import now
-from shidian.web.settings import Settings
 from shidian.web.templating import render
 
 router = APIRouter()

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from shidian.platform.accounts import User
 from shidian.policy import Policy, read_reference_policy, reference_policy_names
-from shidian.web.accounts import User
 from shidian.web.deps import require
 from shidian.web.drg_api import error_responses
 from shidian.web.policy_domains import DOMAINS

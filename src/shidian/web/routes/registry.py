@@ -14,16 +14,17 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from shidian.platform import audit
+from shidian.platform.access import can
+from shidian.platform.accounts import User
+from shidian.platform.clock import today
 from shidian.problems import Problem, Source
 from shidian.registry import BEHAVIOURS, RISK_LEVELS, Period, suggest_level
 from shidian.registry.followup import CLASSES
 from shidian.registry.model import DISORDER_NAMES, DISORDERS, REGISTRY_STATUSES, TEAM_ROLES, TREATMENTS
-from shidian.web import audit
-from shidian.web.access import can
-from shidian.web.accounts import User
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.registry_assignments import assign, list_assignments, unassign
-from shidian.web.registry_context import keys, not_found, policy, scope, today
+from shidian.web.registry_context import keys, not_found, policy, scope
 from shidian.web.registry_models import AssignmentIn, FollowUpIn, PatientIn, TeamActionIn, TeamMemberIn
 from shidian.web.registry_reports import (
     export_rows,

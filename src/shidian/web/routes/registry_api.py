@@ -16,16 +16,17 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
+from shidian.platform import audit
+from shidian.platform.access import can
+from shidian.platform.accounts import User
+from shidian.platform.clock import today
+from shidian.platform.db.schema import units
 from shidian.problems import Problem
 from shidian.registry import Period
-from shidian.web import audit
-from shidian.web.access import can
-from shidian.web.accounts import User
-from shidian.web.db.schema import units
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import error_responses
 from shidian.web.registry_assignments import assign, list_assignments, unassign
-from shidian.web.registry_context import keys, not_found, policy, problems_body, scope, today
+from shidian.web.registry_context import keys, not_found, policy, problems_body, scope
 from shidian.web.registry_import import import_registry
 from shidian.web.registry_models import (
     AssignmentIn,

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from shidian.web import audit
-from shidian.web.access import can
-from shidian.web.accounts import User
+from shidian.platform import audit
+from shidian.platform.access import can
+from shidian.platform.accounts import User
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.rewards_pages import (
     chart,

@@ -1,7 +1,7 @@
 """Registry tables (严重精神障碍患者管理): patients, guardians, diagnoses, assessments,
 follow-ups, case-management teams, doctor areas, psychological services.
 
-Personal identifiers are encrypted at rest (AES-GCM, ``shidian.web.registry_crypto``): the
+Personal identifiers are encrypted at rest (AES-GCM, ``shidian.platform.crypto``): the
 ``*_enc`` columns hold nonce + ciphertext; ``id_hmac`` is a keyed HMAC-SHA256 of the ID number
 for duplicate detection and lookup; ``name_masked`` / ``id_masked`` are the display forms
 (张*三, 4508**********1234), kept so lists never decrypt.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shidian.web.db.schema import metadata, units
+from shidian.platform.db.schema import metadata, units
 
 registry_patients = sa.Table(
     "registry_patients",

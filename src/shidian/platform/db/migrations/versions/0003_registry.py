@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from shidian.web.db import registry_schema, schema
+from shidian.platform.db import registry_schema, schema
 
 revision = "0003"
 down_revision = "0002"

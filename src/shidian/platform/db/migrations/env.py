@@ -1,10 +1,10 @@
-"""Alembic environment: the engine comes from ``shidian.web.db.engine.upgrade``."""
+"""Alembic environment: the engine comes from ``shidian.platform.db.engine.upgrade``."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from shidian.web.db.schema import metadata
+from shidian.platform.db.schema import metadata
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from shidian.web.db.schema import audit_events
-from shidian.web.security import now
+from shidian.platform.clock import now
+from shidian.platform.db.schema import audit_events
 
 #: Built once (every audited request runs it); the columns come from the parameters.
 _INSERT = audit_events.insert()

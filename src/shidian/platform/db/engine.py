@@ -27,7 +27,7 @@ def make_engine(url: str) -> sa.Engine:
 
 def alembic_config(engine: sa.Engine) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("shidian.web.db") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("shidian.platform.db") / "migrations"))
     config.attributes["engine"] = engine
     return config
 

@@ -6,7 +6,7 @@ Every query of hospital data goes through ``visible_hospital_ids``; every action
 
 from __future__ import annotations
 
-from shidian.web.accounts import User
+from shidian.platform.accounts import User
 
 #: action → roles allowed
 PERMISSIONS: dict[str, frozenset[str]] = {

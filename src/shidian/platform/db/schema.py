@@ -1,7 +1,7 @@
 """The database schema (数据库表), SQLAlchemy Core: the same tables on SQLite and PostgreSQL.
 
 Metadata, users, units, runs and audit records live here; bulk results (case points, claims)
-stay columnar, as Parquet files per run queried with DuckDB (``shidian.web.store``).
+stay columnar, as Parquet files per run queried with DuckDB (``shidian.platform.files``).
 """
 
 from __future__ import annotations

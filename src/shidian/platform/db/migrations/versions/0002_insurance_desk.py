@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from shidian.web.db import (
-    insurance_desk_schema,  # noqa: F401  (defines the tables on schema.metadata)
+from shidian.platform.db import (
+    insurance_schema,  # noqa: F401  (defines the tables on schema.metadata)
     schema,
 )
 

@@ -1,7 +1,7 @@
 """Users and units (用户与单位): the repository functions the routes and the CLI use.
 
 A user belongs to one unit (a hospital, a township, the bureau) and has one role; what a user
-may see follows from both (``shidian.web.access``).
+may see follows from both (``shidian.platform.access``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shidian.web.db.schema import ROLES, UNIT_KINDS, units, users
-from shidian.web.security import hash_password, needs_rehash, now, password_problem, verify_password
+from shidian.platform.clock import now
+from shidian.platform.db.schema import ROLES, UNIT_KINDS, units, users
+from shidian.platform.security import hash_password, needs_rehash, password_problem, verify_password
 
 
 @dataclass(frozen=True)

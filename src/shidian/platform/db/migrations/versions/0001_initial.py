@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from shidian.web.db import schema
+from shidian.platform.db import schema
 
 revision = "0001"
 down_revision = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shidian.web.db.schema import metadata
+from shidian.platform.db.schema import metadata
 
 VALUE = sa.Numeric(38, 8)
 

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from shidian.web.db.schema import login_attempts
+from shidian.platform.clock import now
+from shidian.platform.db.schema import login_attempts
 
 _hasher = PasswordHasher()
 
@@ -53,10 +54,6 @@ def new_csrf_token() -> str:
 
 def same_token(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def recent_failures(conn: sa.Connection, username: str, window_seconds: int) -> int:

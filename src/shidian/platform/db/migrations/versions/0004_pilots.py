@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from shidian.web.db import pilots_schema, schema
+from shidian.platform.db import pilots_schema, schema
 
 revision = "0004"
 down_revision = "0003"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shidian.web.db.schema import metadata
+from shidian.platform.db.schema import metadata
 
 #: The insured persons of an insurance dataset (参合人员), as the desk needs them.
 insurance_persons = sa.Table(
