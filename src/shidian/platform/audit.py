@@ -1,15 +1,21 @@
-"""The audit log (审计日志): who saw and changed what, when, from where.
+"""The audit log (审计日志): who saw and changed what, when, from where — as typed events.
 
-Every view of personal data and every change calls ``record`` inside the same transaction as
-the change, so an audit record exists exactly when the change does.
+Each auditable action is a frozen dataclass (an ``AuditEvent``): its ``action`` code and Chinese
+``summary`` are declared once, on the class, and its fields are the event's details. Domains
+declare their events in ``<domain>/events.py``; ``EVENTS`` lists every one (docs/web.md).
+
+Every view of personal data and every change calls ``log`` inside the same transaction as the
+change, so an audit record exists exactly when the change does. The caller passes the acting
+user (None before login) and the ``Client`` it came from (None from the CLI).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from starlette.requests import Request
 
 from shidian.platform.clock import now
 from shidian.platform.db.schema import audit_events
@@ -17,16 +23,121 @@ from shidian.platform.db.schema import audit_events
 #: Built once (every audited request runs it); the columns come from the parameters.
 _INSERT = audit_events.insert()
 
+#: Every event class by its action code, filled as the classes are declared.
+EVENTS: dict[str, type[AuditEvent]] = {}
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from: the client's address and user agent (cut to 255 characters)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEvent:
+    """One auditable action. Subclass with ``action=`` and ``summary=`` class arguments::
+
+        @dataclass(frozen=True, kw_only=True)
+        class RunPublished(AuditEvent, action="drg.run_published", summary="发布结算批次"):
+            corrects_run_id: str | None
+
+    ``target`` names the object acted on (a run id, a registry number, a user name).
+    """
+
+    action: ClassVar[str]
+    summary: ClassVar[str]
+    target: str | None = None
+
+    def __init_subclass__(cls, *, action: str, summary: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if action in EVENTS:
+            raise ValueError(f"audit action {action!r} declared twice")
+        cls.action = action
+        cls.summary = summary
+        EVENTS[action] = cls
+
+    def detail(self) -> dict[str, Any]:
+        """The event's fields but ``target``, as stored (JSON)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "target"}
+
+
+def log(
+    conn: sa.Connection, event: AuditEvent, user: Any | None = None, client: Client | None = None
+) -> None:
+    """Write one audit record of ``event`` by ``user`` (None before login) from ``client``."""
+    conn.execute(
+        _INSERT,
+        {
+            "at": now(),
+            "user_id": getattr(user, "id", None),
+            "username": getattr(user, "username", None),
+            "role": getattr(user, "role", None),
+            "unit_id": getattr(user, "unit_id", None),
+            "action": event.action,
+            "target": event.target,
+            "detail": event.detail(),
+            "ip": client.ip if client else None,
+            "user_agent": client.user_agent[:255] if client and client.user_agent else None,
+        },
+    )
+
+
+# ---- the platform's own events: signing in and out, user administration -----------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoginSucceeded(AuditEvent, action="auth.login", summary="登录"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoginFailed(AuditEvent, action="auth.login_failed", summary="登录失败"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoginThrottled(AuditEvent, action="auth.login_throttled", summary="登录过于频繁被拒绝"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggedOut(AuditEvent, action="auth.logout", summary="退出"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserCreated(AuditEvent, action="admin.user_created", summary="创建用户"):
+    user_id: int
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserEnabled(AuditEvent, action="admin.user_enabled", summary="启用用户"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserDisabled(AuditEvent, action="admin.user_disabled", summary="停用用户"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditExported(AuditEvent, action="admin.audit_exported", summary="导出审计日志"):
+    action_filter: str | None
+    username: str | None
+
 
 def record(
     conn: sa.Connection,
-    request: Request | None,
+    request: Any | None,
     user: Any | None,
     action: str,
     target: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit event. ``user`` is the acting user (or None before login)."""
+    """Transitional: an untyped record by action code (being replaced by ``log`` and events)."""
     client = request.client.host if request is not None and request.client else None
     agent = request.headers.get("user-agent", "")[:255] if request is not None else None
     conn.execute(

@@ -5,24 +5,20 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio.to_thread
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from shidian import __version__
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.settings import Settings
+from shidian.web import errors
 from shidian.web.deps import LoginRequired
 from shidian.web.drg_runs import RunExecutor
 from shidian.web.middleware import BodyLimit, LanguageAndHeaders
-from shidian.web.templating import render
 
 
 def create_app(
@@ -83,47 +79,5 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     )
 
 
-def error_body(
-    status: int, code: str, message: str, extra: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The one JSON error shape: ``{"ok": false, "status": …, "problems": [...]}``."""
-    return {"ok": False, "status": status, "problems": extra or [{"code": code, "message": message}]}
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
-
-
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(LoginRequired)
-    async def login_required(request: Request, _exc: LoginRequired) -> Response:
-        if _wants_json(request):
-            return JSONResponse(
-                error_body(401, "auth.required", "请先登录 (login required)"), status_code=401
-            )
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {403: "auth.forbidden", 404: "not_found", 413: "upload.too_large", 429: "auth.throttled"}.get(
-            exc.status_code, "http.error"
-        )
-        if _wants_json(request):
-            return JSONResponse(
-                error_body(exc.status_code, code, str(exc.detail)), status_code=exc.status_code
-            )
-        return render(
-            request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {
-                "code": "request.invalid",
-                "message": str(e.get("msg")),
-                "where": ".".join(map(str, e.get("loc", ()))),
-            }
-            for e in exc.errors()
-        ]
-        return JSONResponse(error_body(422, "request.invalid", "", problems), status_code=422)
+    errors.install(app, LoginRequired)

@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 
 from shidian.platform.access import can
 from shidian.platform.accounts import User, get_user
+from shidian.platform.audit import Client
 from shidian.platform.security import same_token
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -18,6 +19,11 @@ CSRF_FIELD = "csrf_token"
 
 class LoginRequired(Exception):
     """Raised when a page needs a signed-in user; pages redirect, the API answers 401."""
+
+
+def client_of(request: Request) -> Client:
+    """Where the request came from, for the audit log."""
+    return Client(request.client.host if request.client else None, request.headers.get("user-agent", ""))
 
 
 def get_engine(request: Request) -> sa.Engine:

@@ -31,29 +31,6 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_as_utc)]
 RunStatus = Literal["queued", "running", "draft", "published", "failed"]
 
 
-class ProblemOut(BaseModel):
-    """One problem: a stable code, a message and where it is (file, row, column)."""
-
-    code: str
-    message: str
-    where: dict[str, str | int] | str | None = None
-    severity: str | None = None
-    details: dict[str, str] | None = None
-
-
-class ErrorOut(BaseModel):
-    """The app's one error shape: ``{"ok": false, "status": …, "problems": [...]}``."""
-
-    ok: Literal[False]
-    status: int
-    problems: list[ProblemOut]
-
-
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries documenting the error shape for ``codes``."""
-    return {code: {"model": ErrorOut} for code in codes}
-
-
 class FileOut(BaseModel):
     sha256: str
     rows: int | None = None

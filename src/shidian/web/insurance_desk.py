@@ -44,7 +44,7 @@ from shidian.platform.db.insurance_schema import (
     insurance_persons,
 )
 from shidian.platform.db.schema import datasets
-from shidian.problems import Problem
+from shidian.problems import Problem, Source
 from shidian.web.insurance_datasets import DOMAIN, insurance_policy
 
 RATIO = Decimal("0.0001")
@@ -58,7 +58,7 @@ REJECT_FIELDS = {
     "not_referred": "referral",
     "outpatient_level": "institution_id",
 }
-SOURCE = "request"
+SOURCE = "<request>"
 
 
 @dataclass
@@ -71,16 +71,12 @@ class DeskError(Exception):
     """
 
     status: int
-    problems: list[dict[str, Any]]
+    problems: list[Problem]
     wrote: bool = False
 
 
-def _problem(code: str, message: str, field: str | None) -> dict[str, Any]:
-    return {"code": code, "message": message, "where": {"file": SOURCE, "column": field} if field else SOURCE}
-
-
-def problem_dict(p: Problem) -> dict[str, Any]:
-    return _problem(p.code, p.message, p.where.column)
+def _problem(code: str, message: str, field: str | None) -> Problem:
+    return Problem(code, message, Source(SOURCE, column=field))
 
 
 def _fen(value: Decimal | None) -> int | None:
@@ -315,7 +311,9 @@ def post_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> tuple[
     where = DeskInstitution(found["level"], found["designated"], found["in_county"])
     problems = claim_problems(claim, policy, SOURCE)
     if problems:
-        raise DeskError(422, [problem_dict(p) for p in problems])
+        raise DeskError(
+            422, [Problem(p.code, p.message, Source(SOURCE, column=p.where.column)) for p in problems]
+        )
     # A claim the fund does not pay is refused before anything is locked or written.
     refused = refusal(claim, who, where, policy)
     if refused is not None:

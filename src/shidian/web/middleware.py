@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shidian.web.errors import error_body, http_problem
 from shidian.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from shidian.web.templating import language
 
@@ -78,11 +79,9 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _content_length(scope) > self.max_bytes:
-            from shidian.web.app import error_body  # the one error shape; app imports this module
-
             message = TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024) or 1)
             if scope.get("path", "").startswith("/api/"):
-                body = json.dumps(error_body(413, "upload.too_large", message), ensure_ascii=False).encode()
+                body = json.dumps(error_body(413, [http_problem(413, message)]), ensure_ascii=False).encode()
                 content_type = b"application/json"
             else:
                 body = f'<p class="problem">{message}</p>'.encode()

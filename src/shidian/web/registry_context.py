@@ -11,7 +11,7 @@ from shidian.platform.accounts import User
 from shidian.platform.crypto import DataKeys
 from shidian.problems import Problem
 from shidian.registry import RegistryPolicy, registry_policy
-from shidian.web.app import error_body
+from shidian.web.errors import error_body
 from shidian.web.registry_access import Scope, scope_of
 
 POLICY_NAME = "national-2018"
@@ -42,20 +42,4 @@ def not_found() -> HTTPException:
 
 
 def problems_body(problems: list[Problem]) -> dict[str, object]:
-    return error_body(
-        422,
-        problems[0].code,
-        problems[0].message,
-        [
-            {
-                "code": p.code,
-                "message": p.message,
-                "where": {
-                    k: v
-                    for k, v in (("file", p.where.file), ("row", p.where.row), ("column", p.where.column))
-                    if v is not None
-                },
-            }
-            for p in problems
-        ],
-    )
+    return error_body(422, problems)

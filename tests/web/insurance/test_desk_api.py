@@ -189,7 +189,8 @@ def test_a_malformed_body_is_answered_422_naming_where(client_for):
         assert response.status_code == 422, response.text
         payload = response.json()
         assert payload["ok"] is False and payload["status"] == 422
-        return [(p["code"], p["where"]) for p in payload["problems"]]
+        assert all(p["where"]["file"] == "<request>" for p in payload["problems"])
+        return [(p["code"], p["where"]["key"]) for p in payload["problems"]]
 
     good = json.dumps(body("M-1", "P08", "H1", "100"))
     form = officer.post(URL, content=good, headers={"Content-Type": "application/x-www-form-urlencoded"})

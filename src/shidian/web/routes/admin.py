@@ -14,7 +14,7 @@ from shidian.platform import audit
 from shidian.platform.accounts import AccountError, User, create_user, list_units, list_users, set_active
 from shidian.platform.clock import TIME_ZONE
 from shidian.platform.db.schema import ROLES, audit_events
-from shidian.web.deps import Conn, check_csrf, require
+from shidian.web.deps import Conn, check_csrf, client_of, require
 from shidian.web.templating import local_time, render
 
 router = APIRouter(prefix="/admin")
@@ -52,7 +52,7 @@ def create_user_form(
             {"users": list_users(conn), "units": list_units(conn), "roles": ROLES, "error": str(exc)},
             422,
         )
-    audit.record(conn, request, user, "admin.user_created", username, {"user_id": new_id, "role": role})
+    audit.log(conn, audit.UserCreated(target=username, user_id=new_id, role=role), user, client_of(request))
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -63,7 +63,8 @@ def set_user_active(
     if user_id == user.id and not active:
         return RedirectResponse("/admin/users?error=不能停用自己", status_code=303)
     set_active(conn, user_id, active)
-    audit.record(conn, request, user, "admin.user_enabled" if active else "admin.user_disabled", str(user_id))
+    event = audit.UserEnabled if active else audit.UserDisabled
+    audit.log(conn, event(target=str(user_id)), user, client_of(request))
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -122,7 +123,7 @@ def audit_export(
             [row["id"], local_time(row["at"], "%Y-%m-%d %H:%M:%S"), row["username"], row["role"], row["unit_id"], row["action"], row["target"],
              row["detail"], row["ip"]]
         )  # fmt: skip
-    audit.record(conn, request, user, "admin.audit_exported", None, {"action": action, "username": username})
+    audit.log(conn, audit.AuditExported(action_filter=action, username=username), user, client_of(request))
     data = "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 CSV correctly
     return StreamingResponse(
         iter([data.encode("utf-8")]),

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from shidian.platform import audit
 from shidian.platform.accounts import authenticate
 from shidian.platform.security import new_csrf_token, recent_failures, record_attempt
-from shidian.web.deps import Conn, CurrentUser, check_csrf
+from shidian.web.deps import Conn, CurrentUser, check_csrf, client_of
 from shidian.web.templating import gettext, render
 
 router = APIRouter()
@@ -41,7 +41,7 @@ def login(
     ip = request.client.host if request.client else "-"
     username = username.strip()
     if recent_failures(conn, username, settings.login_window_seconds) >= settings.login_max_failures:
-        audit.record(conn, request, None, "auth.login_throttled", username)
+        audit.log(conn, audit.LoginThrottled(target=username), None, client_of(request))
         message = gettext(
             "Too many failed attempts. Try again in %(minutes)s minutes.",
             minutes=settings.login_window_seconds // 60,
@@ -50,17 +50,17 @@ def login(
     user = authenticate(conn, username, password)
     record_attempt(conn, username, ip, user is not None)
     if user is None:
-        audit.record(conn, request, None, "auth.login_failed", username)
+        audit.log(conn, audit.LoginFailed(target=username), None, client_of(request))
         message = gettext("Wrong user name or password.")
         return render(request, "login.html", {"next": _safe_next(next), "error": message}, 401)
     request.session.clear()
     request.session.update({"uid": user.id, "v": user.session_stamp, "csrf": new_csrf_token()})
-    audit.record(conn, request, user, "auth.login", username)
+    audit.log(conn, audit.LoginSucceeded(target=username), user, client_of(request))
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def logout(request: Request, conn: Conn, user: CurrentUser) -> Response:
-    audit.record(conn, request, user, "auth.logout", user.username)
+    audit.log(conn, audit.LoggedOut(target=user.username), user, client_of(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

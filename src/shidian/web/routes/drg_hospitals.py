@@ -20,7 +20,6 @@ from shidian.platform import audit
 from shidian.platform.access import may_see_hospital, visible_hospital_ids
 from shidian.platform.accounts import User
 from shidian.web.deps import Conn, CurrentUser
-from shidian.web.drg_api import error_responses
 from shidian.web.drg_models import (
     ANNUAL_LABELS,
     CASE_LABELS,
@@ -47,6 +46,7 @@ from shidian.web.drg_results import (
     run_record,
     selectable_runs,
 )
+from shidian.web.errors import responses as error_responses
 from shidian.web.templating import language, render, templates
 
 router = APIRouter()

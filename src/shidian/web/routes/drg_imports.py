@@ -32,10 +32,11 @@ from shidian.platform.db.schema import datasets
 from shidian.platform.files import dataset_dir
 from shidian.platform.settings import Settings
 from shidian.problems import Problem, Source
-from shidian.web.app import error_body
 from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.drg_api import TEXT, DatasetOut, ErrorOut, dataset_out, error_responses
+from shidian.web.drg_api import TEXT, DatasetOut, dataset_out
 from shidian.web.drg_runs import INPUT_NAMES, check_files, commit_dataset, list_datasets
+from shidian.web.errors import ErrorOut, error_body
+from shidian.web.errors import responses as error_responses
 from shidian.web.templating import render
 
 router = APIRouter()
@@ -355,7 +356,7 @@ def api_import(
         audit.record(
             conn, request, user, "drg.import_checked", None, {"ok": False, "problems": len(problems)}
         )
-        body = error_body(422, "", "", [p.to_dict() for p in problems])
+        body = error_body(422, problems)
         return JSONResponse(body, status_code=422)
     name = name.strip() or f"DRG {manifest['year']} · {clock.local(clock.now()):%Y-%m-%d %H:%M}"
     token = _stage(settings, staging, manifest, name, user)

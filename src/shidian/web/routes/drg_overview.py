@@ -18,9 +18,9 @@ from shidian.display import grouped, plain
 from shidian.money import D
 from shidian.platform.accounts import User
 from shidian.web.deps import Conn, require
-from shidian.web.drg_api import error_responses
 from shidian.web.drg_models import ANNUAL_LABELS, Overview, RunFilesSummary, RunInfo
 from shidian.web.drg_results import once_per_key, open_run, run_files_summary, run_near_caps, selectable_runs
+from shidian.web.errors import responses as error_responses
 from shidian.web.templating import language, render, templates
 
 router = APIRouter()

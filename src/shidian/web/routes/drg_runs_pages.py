@@ -29,8 +29,9 @@ from shidian.policy import reference_policy_names
 from shidian.tables import find_table, read_table
 from shidian.web.access_runs import visible_run
 from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.drg_api import HEX_ID, RunCreate, RunOut, error_responses, error_summary, run_out
+from shidian.web.drg_api import HEX_ID, RunCreate, RunOut, error_summary, run_out
 from shidian.web.drg_runs import create_run, get_run, list_datasets, list_runs, publish_run
+from shidian.web.errors import responses as error_responses
 from shidian.web.templating import gettext as _
 from shidian.web.templating import render
 

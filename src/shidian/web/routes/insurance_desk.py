@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from shidian.platform import audit
 from shidian.platform.access import can
 from shidian.platform.accounts import User
-from shidian.web.app import error_body
 from shidian.web.deps import Conn, check_csrf, current_user, get_engine, require
-from shidian.web.drg_api import error_responses
+from shidian.web.errors import error_response
+from shidian.web.errors import responses as error_responses
 from shidian.web.insurance_desk import DeskError, get_claim, post_claim, reverse_claim
 
 router = APIRouter()
@@ -117,7 +117,7 @@ class ClaimRecordOut(ClaimOut):
 
 
 def _error(exc: DeskError) -> JSONResponse:
-    return JSONResponse(error_body(exc.status, "", "", exc.problems), status_code=exc.status)
+    return error_response(exc.status, exc.problems)
 
 
 async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User], Any]) -> Any:

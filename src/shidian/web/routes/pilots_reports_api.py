@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shidian.pilots.entry import Entry, check_entries
@@ -21,9 +21,10 @@ from shidian.platform import audit
 from shidian.platform.accounts import User
 from shidian.platform.db.pilots_schema import pilot_reports
 from shidian.problems import has_errors
-from shidian.web.app import error_body
 from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.drg_api import TEXT, ErrorOut, Timestamp, error_responses
+from shidian.web.drg_api import TEXT, Timestamp
+from shidian.web.errors import ErrorOut, error_response
+from shidian.web.errors import responses as error_responses
 from shidian.web.pilots_reports import (
     ReportScope,
     all_units,
@@ -141,7 +142,7 @@ def api_save_report(request: Request, conn: Conn, user: Viewer, body: ReportIn) 
         scope.specs, entries, complete=body.action == "submit", source="<api>"
     )
     if has_errors(problems):
-        return JSONResponse(error_body(422, "", "", [p.to_dict() for p in problems]), status_code=422)
+        return error_response(422, problems)
     report_id = write_values(conn, scope.plan_row, scope.unit.id, scope.start, entries, new_status, user)
     audit.record(
         conn, request, user, f"pilots.report_{'submitted' if body.action == 'submit' else 'saved'}",

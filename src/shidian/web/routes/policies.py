@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from shidian.platform.accounts import User
 from shidian.policy import Policy, read_reference_policy, reference_policy_names
 from shidian.web.deps import require
-from shidian.web.drg_api import error_responses
+from shidian.web.errors import responses as error_responses
 from shidian.web.policy_domains import DOMAINS
 from shidian.web.templating import render
 

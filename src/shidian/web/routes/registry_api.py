@@ -24,7 +24,7 @@ from shidian.platform.db.schema import units
 from shidian.problems import Problem
 from shidian.registry import Period
 from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.drg_api import error_responses
+from shidian.web.errors import responses as error_responses
 from shidian.web.registry_assignments import assign, list_assignments, unassign
 from shidian.web.registry_context import keys, not_found, policy, problems_body, scope
 from shidian.web.registry_import import import_registry

@@ -1,0 +1,140 @@
+"""The one error path (错误处理): Problems travel as values to the edge and become one shape.
+
+Every JSON error, from every route, is ``{"ok": false, "status": …, "problems": [...]}``, each
+problem ``{"code", "message", "where", "severity"}`` with ``where`` always an object with the
+keys of ``shidian.problems.Source`` that are set (``file``, ``row``, ``column``, ``key``); a
+problem about the request itself names the pseudo-file ``<request>``. Pages show the same
+problems as a list. ``tests/web/test_error_shape.py`` pins the shape for every API route.
+
+A route or service refuses with ``raise ProblemsHTTPError(status, problems)``; the handler
+installed by ``install`` renders it (JSON for ``/api/`` and ``Accept: application/json``,
+the error page otherwise). Login, HTTP and validation errors take the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shidian.problems import Problem, Source
+
+#: The pseudo-file of problems about the request itself (a field of the body, a query parameter).
+REQUEST = "<request>"
+
+#: Stable codes of HTTP errors without problems of their own.
+HTTP_CODES = {
+    401: "auth.required",
+    403: "auth.forbidden",
+    404: "not_found",
+    405: "http.method_not_allowed",
+    409: "conflict",
+    413: "upload.too_large",
+    429: "auth.throttled",
+}
+
+
+class WhereOut(BaseModel):
+    """Where a problem is: a file with row and column, or a key (``<request>`` for the request)."""
+
+    file: str
+    row: int | None = None
+    column: str | None = None
+    key: str | None = None
+
+
+class ProblemOut(BaseModel):
+    """One problem: a stable code, a message in Chinese and where it is."""
+
+    code: str
+    message: str
+    where: WhereOut
+    severity: Literal["error", "warning"] = "error"
+
+
+class ErrorOut(BaseModel):
+    """The app's one error shape: ``{"ok": false, "status": …, "problems": [...]}``."""
+
+    ok: Literal[False]
+    status: int
+    problems: list[ProblemOut]
+
+
+class ProblemsHTTPError(Exception):
+    """Refuse a request with ``status`` and the Problems that say why (the one error path)."""
+
+    def __init__(self, status: int, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.status = status
+        self.problems = problems
+
+
+def request_problem(code: str, message: str, key: str | None = None, column: str | None = None) -> Problem:
+    """A problem about the request itself (``where.file`` = ``<request>``)."""
+    return Problem(code, message, Source(REQUEST, column=column, key=key))
+
+
+def problem_out(problem: Problem) -> dict[str, Any]:
+    where = {k: v for k, v in vars(problem.where).items() if v is not None}
+    return {"code": problem.code, "message": problem.message, "where": where, "severity": problem.severity}
+
+
+def error_body(status: int, problems: Iterable[Problem]) -> dict[str, Any]:
+    """The one JSON error shape."""
+    return {"ok": False, "status": status, "problems": [problem_out(p) for p in problems]}
+
+
+def http_problem(status: int, message: str) -> Problem:
+    return request_problem(HTTP_CODES.get(status, "http.error"), message)
+
+
+def error_response(status: int, problems: list[Problem]) -> JSONResponse:
+    return JSONResponse(error_body(status, problems), status_code=status)
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the error shape for ``codes``."""
+    return {code: {"model": ErrorOut} for code in codes}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def install(app: FastAPI, login_required: type[Exception]) -> None:
+    """Install the handlers: every error leaves through ``error_body`` or the error page."""
+    from shidian.web.templating import render  # templating reads the app's settings lazily
+
+    def answer(request: Request, status: int, problems: list[Problem]) -> Response:
+        if wants_json(request):
+            return error_response(status, problems)
+        message = "；".join(p.message for p in problems)
+        context = {"status": status, "message": message, "problems": problems}
+        return render(request, "error.html", context, status)
+
+    @app.exception_handler(login_required)
+    async def _login_required(request: Request, _exc: Exception) -> Response:
+        if wants_json(request):
+            return error_response(401, [http_problem(401, "请先登录 (login required)")])
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(ProblemsHTTPError)
+    async def _problems(request: Request, exc: ProblemsHTTPError) -> Response:
+        return answer(request, exc.status, exc.problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(request, exc.status_code, [http_problem(exc.status_code, str(exc.detail))])
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            request_problem("request.invalid", str(e.get("msg")), key=".".join(map(str, e.get("loc", ()))))
+            for e in exc.errors()
+        ]
+        return error_response(422, problems)  # forms and API alike: a field the page did not send
