@@ -16,10 +16,11 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shidian.problems import Problem, Source
 
@@ -37,6 +38,9 @@ class Param:
     help: str
     default: Any = None
     required: bool = True
+    #: The field of the domain's typed policy this value fills as it is (``typed_policy``);
+    #: None where the domain derives a field from several values.
+    field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,13 @@ def _line_of_decode_error(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def typed_policy(cls: Callable[..., T], policy: Policy, **derived: Any) -> T:
+    """The domain's typed policy: ``source`` is ``policy``; every ``Param`` with a ``field``
+    fills that field with its value; ``derived`` gives the fields built from several values."""
+    filled = {p.field: policy.values[p.key] for p in policy.params if p.field is not None}
+    return cls(source=policy, **filled, **derived)
+
+
 # ---- reference policies shipped with the package -----------------------------------------
 
 
@@ -311,3 +322,36 @@ def load_named_policy(
             Problem("policy.unknown", f"没有名为 {name} 的{domain}政策 (可选: {known})", Source("--policy"))
         ]
     return parse(text, source)
+
+
+@dataclass(frozen=True)
+class PolicyKind(Generic[T]):
+    """A domain's policies (one door per domain): the folder they ship in
+    (``policies/<domain>/``), their parameter table, their parser, and loading by name."""
+
+    domain: str
+    title: str
+    params: tuple[Param, ...]
+    parse: Callable[[str, str], tuple[T | None, list[Problem]]]
+
+    def names(self) -> list[str]:
+        """The shipped reference policies' names."""
+        return reference_policy_names(self.domain)
+
+    def load(self, name: str, policy_file: Path | None = None) -> tuple[T | None, list[Problem]]:
+        """The file given, else the shipped policy named; every problem names file, key, line."""
+        return load_named_policy(self.domain, name, policy_file, self.parse)
+
+    def named(self, name: str) -> T:
+        """A shipped policy, parsed once per process (a broken shipped file is a programming
+        error: ``ValueError``)."""
+        found: T = _named(self, name)
+        return found
+
+
+@cache
+def _named(kind: PolicyKind[Any], name: str) -> Any:
+    policy, problems = kind.load(name)
+    if policy is None:
+        raise ValueError("; ".join(str(p) for p in problems))
+    return policy

@@ -10,10 +10,9 @@ import typer
 
 from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, run_batch
 from shidian.drg.io import read_inputs, write_outputs
-from shidian.drg.policy import PARAMS, DrgPolicy, parse_drg_policy
+from shidian.drg.policy import PARAMS, POLICIES, DrgPolicy
 from shidian.drg.run_files import load_case_explanation, read_run_record
 from shidian.drg.settlement import settle
-from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
@@ -22,11 +21,6 @@ PolicyOption = Annotated[str, typer.Option("--policy", help="参考政策名, �
 PolicyFileOption = Annotated[
     Path | None, typer.Option("--policy-file", help="自定义政策文件 (TOML), 优先于 --policy")
 ]
-
-
-def load_drg_policy(name: str, policy_file: Path | None) -> tuple[DrgPolicy | None, list[Problem]]:
-    """The policy named, or the file given; problems name the file, key and line."""
-    return load_named_policy("drg", name, policy_file, parse_drg_policy)
 
 
 @app.command("settle")
@@ -46,7 +40,7 @@ def settle_command(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
 ) -> None:
     """结算一个统筹区一个年度: 病例点数、月度点值与预拨、年终清算, 写出报表 (settle a year)."""
-    loaded, problems = load_drg_policy(policy, policy_file)
+    loaded, problems = POLICIES.load(policy, policy_file)
     if loaded is None:
         fail_with_problems(problems, as_json)
     assert loaded is not None
@@ -99,7 +93,7 @@ def explain_command(
             [Problem("drg.run.missing", f"不是结算输出目录: 缺少 {record_path}", Source(str(run)))], False
         )
     record = read_run_record(run)
-    loaded, problems = load_drg_policy(record["policy"]["id"], policy_file)
+    loaded, problems = POLICIES.load(record["policy"]["id"], policy_file)
     if loaded is None:
         fail_with_problems(problems, False)
     assert loaded is not None
@@ -128,7 +122,7 @@ def policy_command(
     policy_file: PolicyFileOption = None,
 ) -> None:
     """显示DRG政策参数及其依据条款 (show a policy's parameters and their articles)."""
-    loaded, problems = load_drg_policy(name, policy_file)
+    loaded, problems = POLICIES.load(name, policy_file)
     if loaded is None:
         fail_with_problems(problems, False)
     assert loaded is not None

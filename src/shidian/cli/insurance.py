@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shidian.cli.output import fail_with_problems, print_policy, print_summary, run_batch
-from shidian.policy import load_named_policy
-from shidian.problems import Problem
+from shidian.insurance.policy import POLICIES
 
 if TYPE_CHECKING:  # the engine is imported by the commands that use it: a fast CLI start-up
     from shidian.insurance.policy import InsurancePolicy
@@ -22,15 +21,6 @@ PolicyOption = Annotated[str, typer.Option("--policy", help="参考政策名, �
 PolicyFileOption = Annotated[
     Path | None, typer.Option("--policy-file", help="自定义政策文件 (TOML), 优先于 --policy")
 ]
-
-
-def load_insurance_policy(
-    name: str, policy_file: Path | None
-) -> tuple[InsurancePolicy | None, list[Problem]]:
-    """The policy named, or the file given; problems name the file, key and line."""
-    from shidian.insurance.policy import parse_insurance_policy
-
-    return load_named_policy("insurance", name, policy_file, parse_insurance_policy)
 
 
 @app.command("reimburse")
@@ -47,7 +37,7 @@ def reimburse_command(
     from shidian.insurance.batch import reimburse
     from shidian.insurance.io import read_inputs, write_outputs
 
-    loaded, problems = load_insurance_policy(policy, policy_file)
+    loaded, problems = POLICIES.load(policy, policy_file)
     if loaded is None:
         fail_with_problems(problems, as_json)
     assert loaded is not None
@@ -101,7 +91,7 @@ def policy_command(
     """显示医保政策参数及其依据 (show a policy's parameters and the seed sentences behind them)."""
     from shidian.insurance.policy import PARAMS
 
-    loaded, problems = load_insurance_policy(name, policy_file)
+    loaded, problems = POLICIES.load(name, policy_file)
     if loaded is None:
         fail_with_problems(problems, False)
     assert loaded is not None

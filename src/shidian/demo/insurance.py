@@ -31,8 +31,7 @@ import pyarrow as pa
 from shidian.insurance.id_number import CHECK_CHARS, WEIGHTS
 from shidian.insurance.ledger import contributions_due
 from shidian.insurance.model import CONTRIBUTIONS_SCHEMA
-from shidian.insurance.policy import parse_insurance_policy
-from shidian.policy import read_reference_policy
+from shidian.insurance.policy import POLICIES
 
 IntArray = npt.NDArray[np.int64]
 
@@ -474,7 +473,7 @@ _RECEIPTS = {  # per mille of what is due, and the day it arrives
 def _contributions(people: dict[str, Any], year: int) -> pa.Table:
     """筹资到账: what the reference policy makes due (``ledger.contributions_due``), received in
     instalments."""
-    policy, _ = parse_insurance_policy(*read_reference_policy("insurance", "county-2010"))
+    policy = POLICIES.named("county-2010")
     assert policy is not None
     categories, counts = np.unique(people["category"][people["insured"] == 1], return_counts=True)
     due_rows = contributions_due(dict(zip(categories.tolist(), counts.tolist(), strict=True)), policy)

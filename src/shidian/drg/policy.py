@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shidian.policy import Param, Policy, boolean, choice, decimal, integer, load_policy, table_list
+from shidian.policy import (
+    Param,
+    Policy,
+    PolicyKind,
+    boolean,
+    choice,
+    decimal,
+    integer,
+    load_policy,
+    table_list,
+    typed_policy,
+)
 from shidian.problems import Problem
 
 ONE = Decimal(1)
@@ -23,6 +34,7 @@ PARAMS: tuple[Param, ...] = (
         integer(min=0),
         "000 篇6 第十一条",
         "参考病例数不超过此数的病组为不稳定病组 (a DRG with at most this many reference cases is unstable)",
+        field="unstable_max_cases",
     ),
     Param(
         "groups.basic_coefficient",
@@ -30,6 +42,7 @@ PARAMS: tuple[Param, ...] = (
         "000 篇6 第十三条(一)",
         "基础病组各级医疗机构统一的差异系数 (one coefficient for basic groups at every level)",
         default=ONE,
+        field="basic_coefficient",
     ),
     Param(
         "groups.missing_level_coefficient",
@@ -37,6 +50,7 @@ PARAMS: tuple[Param, ...] = (
         "000 篇6 第十三条(一) (未规定, 本系统约定)",
         "稳定病组在某等级无参考病例时的差异系数 (coefficient of a stable DRG at a level with no reference case)",
         default=ONE,
+        field="missing_level_coefficient",
     ),
     Param(
         "classes.high_ratio_bands",
@@ -49,48 +63,56 @@ PARAMS: tuple[Param, ...] = (
         decimal(min=Decimal(0), max=ONE),
         "000 篇6 第十一条(二)",
         "低于同级别病组例均费用此倍数为低倍率病例 (low-ratio threshold)",
+        field="low_ratio",
     ),
     Param(
         "prepayment.ratio",
         decimal(min=Decimal(0), max=ONE),
         "000 篇6 第十八条",
         "月度预付比例 (monthly prepayment ratio; the rest is the quality deposit or incentive pool)",
+        field="prepay_ratio",
     ),
     Param(
         "prepayment.whole_group_ratio",
         decimal(min=Decimal(0), max=ONE),
         "000 篇6 第十八条(二)5",
         "整组单议病例预拨点数比例 (share of whole-group review points counted in the monthly prepayment)",
+        field="whole_group_prepay_ratio",
     ),
     Param(
         "prepayment.monthly_formula",
         choice("as_written", "non_fund_inclusive"),
         "000 篇6 第十八条(二)(三)",
         "月度点值公式: as_written 按原文 (预算÷点数, 减患者现金); non_fund_inclusive 月度点值计入非统筹支付",
+        field="monthly_formula",
     ),
     Param(
         "year_end.method",
         choice("point_value", "incentive_pool"),
         "000 篇6 第十九条 / 篇5 四(四)",
         "年终清算方式: point_value 按年度点值清算 (贵港); incentive_pool 激励基金池按鼓励系数分配 (汕尾)",
+        field="year_end_method",
     ),
     Param(
         "year_end.apply_caps",
         boolean(),
         "000 篇6 第十九条(三)",
         "是否执行结余率与自费比例两项限制 (apply the surplus and self-pay caps)",
+        field="apply_caps",
     ),
     Param(
         "year_end.surplus_cap_ratio",
         decimal(min=Decimal(0)),
         "000 篇6 第十九条(三)",
         "年结余率上限, 占实际消费总额 (surplus cap as a share of the hospital's actual total cost)",
+        field="surplus_cap_ratio",
     ),
     Param(
         "year_end.self_pay_cap_ratio",
         decimal(min=Decimal(0), max=ONE),
         "000 篇6 第十九条(三)",
         "自费费用比例上限 (self-pay cap as a share of total cost)",
+        field="self_pay_cap_ratio",
     ),
 )
 
@@ -145,20 +167,14 @@ def parse_drg_policy(text: str, source: str) -> tuple[DrgPolicy | None, list[Pro
             )
         ]
     return (
-        DrgPolicy(
-            source=policy,
-            unstable_max_cases=v["groups.unstable_max_cases"],
-            basic_coefficient=v["groups.basic_coefficient"],
-            missing_level_coefficient=v["groups.missing_level_coefficient"],
+        typed_policy(
+            DrgPolicy,
+            policy,
             high_ratio_bands=bands,
-            low_ratio=v["classes.low_ratio"],
-            prepay_ratio=v["prepayment.ratio"],
-            whole_group_prepay_ratio=v["prepayment.whole_group_ratio"],
-            monthly_formula=v["prepayment.monthly_formula"],
-            year_end_method=v["year_end.method"],
-            apply_caps=v["year_end.apply_caps"],
-            surplus_cap_ratio=v["year_end.surplus_cap_ratio"],
-            self_pay_cap_ratio=v["year_end.self_pay_cap_ratio"],
         ),
         [],
     )
+
+
+#: The DRG policies: ``POLICIES.load(name, policy_file)``, ``POLICIES.named(name)``.
+POLICIES = PolicyKind("drg", "DRG点数法付费 (DRG point-method payment)", PARAMS, parse_drg_policy)

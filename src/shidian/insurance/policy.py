@@ -17,12 +17,14 @@ from shidian.policy import (
     Converter,
     Param,
     Policy,
+    PolicyKind,
     boolean,
     choice,
     decimal,
     integer,
     load_policy,
     table_list,
+    typed_policy,
 )
 from shidian.problems import Problem, Source
 
@@ -105,7 +107,13 @@ _LEVEL_PARAMS = tuple(
 )
 
 PARAMS: tuple[Param, ...] = (
-    Param("fund.year", integer(min=1990, max=2200), "004 篇6 三(二)1", "政策年度 (the policy year)"),
+    Param(
+        "fund.year",
+        integer(min=1990, max=2200),
+        "004 篇6 三(二)1",
+        "政策年度 (the policy year)",
+        field="year",
+    ),
     Param("funding.individual", _money(), "004 篇6 三(二)1", "农民个人缴费, 元/人·年 (individual share)"),
     Param("funding.central", _money(), "004 篇6 三(二)3", "中央财政补助, 元/人·年 (central subsidy)"),
     Param("funding.region", _money(), "004 篇6 三(二)3", "自治区财政补助, 元/人·年 (region subsidy)"),
@@ -116,6 +124,7 @@ PARAMS: tuple[Param, ...] = (
         string_list(*CATEGORIES),
         "004 篇6 三(二)1",
         "个人缴费由民政医疗救助基金支出的人员类别 (categories whose individual share civil affairs pays)",
+        field="civil_affairs_categories",
     ),
     *_LEVEL_PARAMS,
     Param(
@@ -123,18 +132,21 @@ PARAMS: tuple[Param, ...] = (
         _money(),
         "004 篇6 三(四)3",
         "住院补偿封顶线, 元/人·年 (annual inpatient cap, includes flat delivery payments)",
+        field="inpatient_cap",
     ),
     Param(
         "inpatient.waived_categories",
         string_list(*CATEGORIES),
         "004 篇6 三(四)1",
         "凭有效证件报销不设起付线的人员类别 (categories without a deductible)",
+        field="waived_categories",
     ),
     Param(
         "inpatient.county_level",
         integer(min=1, max=3),
         "004 篇6 三(四)1",
         "“县级以上医院”的最低等级 (lowest level counted as county-level or above)",
+        field="county_level",
     ),
     Param(
         "inpatient.repeat_deductible",
@@ -142,6 +154,7 @@ PARAMS: tuple[Param, ...] = (
         "004 篇6 三(四)1 (本系统约定)",
         "县级以上医院多次住院只计首次起付线: first_charged 首次计算了起付线的住院; "
         "first_admission 首次住院, 即使其免起付线",
+        field="repeat_deductible",
     ),
     Param(
         "partial_pay.reading",
@@ -149,52 +162,70 @@ PARAMS: tuple[Param, ...] = (
         "004 篇6 三(四)1 与 三(四)3 (两处矛盾, 本系统约定)",
         "部分支付项目: sentence 按三(四)1 原句 1000元以内60%、以上50%计入可补偿费用; "
         "formula_line 按三(四)3 公式行扣除 (特检+特治+血液)×60% + 特材×50%",
+        field="partial_reading",
     ),
     Param(
         "partial_pay.bands",
         choice("banded", "step"),
         "004 篇6 三(四)1 (本系统约定)",
         "sentence 读法下 1000 元界值: banded 分段累进 (前1000元×60% + 超出部分×50%); step 整额按一档",
+        field="partial_bands",
     ),
-    Param("partial_pay.threshold", _money(), "004 篇6 三(四)1", "部分支付项目分段界值 (band limit), 元"),
+    Param(
+        "partial_pay.threshold",
+        _money(),
+        "004 篇6 三(四)1",
+        "部分支付项目分段界值 (band limit), 元",
+        field="partial_threshold",
+    ),
     Param(
         "partial_pay.share_within",
         _ratio(),
         "004 篇6 三(四)1",
         "界值以内计入可补偿费用的比例 (share counted up to the limit)",
+        field="partial_share_within",
     ),
     Param(
         "partial_pay.share_above",
         _ratio(),
         "004 篇6 三(四)1",
         "界值以上计入可补偿费用的比例 (share counted above the limit)",
+        field="partial_share_above",
     ),
     Param(
         "partial_pay.formula_items_excluded",
         _ratio(),
         "004 篇6 三(四)3 公式",
         "formula_line 读法: 特检、特治、血液费用扣除比例 (share of exam/treatment/blood subtracted)",
+        field="formula_items_excluded",
     ),
     Param(
         "partial_pay.formula_material_excluded",
         _ratio(),
         "004 篇6 三(四)3 公式",
         "formula_line 读法: 特殊材料费用扣除比例 (share of special materials subtracted)",
+        field="formula_material_excluded",
     ),
     Param(
-        "outpatient.ratio", _ratio(), "004 篇6 三(四)3", "门诊统筹每次补偿比例 (outpatient ratio per visit)"
+        "outpatient.ratio",
+        _ratio(),
+        "004 篇6 三(四)3",
+        "门诊统筹每次补偿比例 (outpatient ratio per visit)",
+        field="outpatient_ratio",
     ),
     Param(
         "outpatient.annual_cap",
         _money(),
         "004 篇6 三(四)2 (金额见另附门诊统筹方案, 本政策取值)",
         "门诊统筹封顶线, 元/人·年 (annual outpatient cap)",
+        field="outpatient_cap",
     ),
     Param(
         "outpatient.pooled_levels",
         level_list(),
         "004 篇6 三(四)2、三(四)4",
         "门诊统筹补偿的定点医疗机构等级 (levels where ordinary outpatient visits are pooled)",
+        field="outpatient_levels",
     ),
     Param(
         "outpatient.chronic_diseases",
@@ -207,84 +238,98 @@ PARAMS: tuple[Param, ...] = (
         _money(),
         "002 篇四 二(二)",
         "一般诊疗费收费标准, 在医保基金中支付 (general consultation fee paid by the fund), 元/次",
+        field="general_fee_amount",
     ),
     Param(
         "general_fee.levels",
         level_list(),
         "002 篇四 二(二)",
         "执行一般诊疗费的基层医疗机构等级 (levels of primary institutions charging it)",
+        field="general_fee_levels",
     ),
     Param(
         "delivery.normal_amount",
         _money(),
         "004 篇6 三(四)1",
         "住院分娩正常产每次定额补偿 (flat payment per normal delivery), 元",
+        field="delivery_amount",
     ),
     Param(
         "cataract.amount_per_eye",
         _money(),
         "004 篇6 三(四)1",
         "白内障门诊人工晶体植入每例患眼补偿 (flat payment per eye), 元",
+        field="cataract_amount_per_eye",
     ),
     Param(
         "tcm.inpatient_share",
         _ratio(),
         "004 篇6 三(四)1",
         "中医药服务住院费用占总费用的比例下限 (含) (TCM share of an admission's cost)",
+        field="tcm_share",
     ),
     Param(
         "tcm.waive_deductible",
         boolean(),
         "004 篇6 三(四)1",
         "中医药费用达到比例的住院不设起付线 (no deductible for such admissions)",
+        field="tcm_waive_deductible",
     ),
     Param(
         "tcm.ratio_increase",
         _ratio(),
         "004 篇6 三(四)1",
         "中医药费用达到比例的住院补偿比例提高幅度 (ratio increase)",
+        field="tcm_ratio_increase",
     ),
     Param(
         "tcm.increase_mode",
         choice("points", "relative"),
         "004 篇6 三(四)1 (本系统约定)",
         "“补偿比例同时提高10%”: points 加10个百分点; relative 乘以 1.1",
+        field="tcm_increase_mode",
     ),
     Param(
         "tcm.fracture_cap",
         _money(),
         "004 篇6 三(四)1",
         "中医门诊骨折非手术治疗封顶线, 元/人·年 (annual cap)",
+        field="tcm_fracture_cap",
     ),
     Param(
         "tcm.fracture_ratio",
         _ratio(),
         "004 篇6 三(四)1 (比例未载明, 本系统约定)",
         "中医门诊骨折非手术治疗补偿比例 (ratio within the cap)",
+        field="tcm_fracture_ratio",
     ),
     Param(
         "notice.id_keep_head",
         integer(min=0, max=10),
         "004 篇6 三(五)2; PRODUCT 个人隐私",
         "公示身份证号保留前几位 (leading ID digits shown)",
+        field="notice_id_head",
     ),
     Param(
         "notice.id_keep_tail",
         integer(min=0, max=8),
         "004 篇6 三(五)2; PRODUCT 个人隐私",
         "公示身份证号保留后几位 (trailing ID characters shown)",
+        field="notice_id_tail",
     ),
     Param(
         "notice.list_outpatient",
         boolean(),
         "004 篇6 三(五)2 (本系统约定)",
         "公示是否逐笔列出普通门诊统筹补偿 (false: 按村汇总人次与金额)",
+        field="notice_list_outpatient",
     ),
     Param(
         "ledger.pace_ratio",
         decimal(min=Decimal("0.01"), max=Decimal(10)),
         "004 篇6 三(三)",
         "以收定支预警: 累计支出超过 当年收入 × 已过月数/12 × 此比例 时预警 (pace warning ratio)",
+        field="ledger_pace_ratio",
     ),
 )
 
@@ -392,41 +437,18 @@ def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | No
         for level in LEVELS
     }
     return (
-        InsurancePolicy(
-            source=policy,
-            year=v["fund.year"],
+        typed_policy(
+            InsurancePolicy,
+            policy,
             funding={s: v[f"funding.{s}"] for s in ("individual", "central", "region", "city", "county")},
-            civil_affairs_categories=v["funding.civil_affairs_categories"],
             levels=levels,
-            inpatient_cap=v["inpatient.annual_cap"],
-            waived_categories=v["inpatient.waived_categories"],
-            county_level=v["inpatient.county_level"],
-            repeat_deductible=v["inpatient.repeat_deductible"],
-            partial_reading=v["partial_pay.reading"],
-            partial_bands=v["partial_pay.bands"],
-            partial_threshold=v["partial_pay.threshold"],
-            partial_share_within=v["partial_pay.share_within"],
-            partial_share_above=v["partial_pay.share_above"],
-            formula_items_excluded=v["partial_pay.formula_items_excluded"],
-            formula_material_excluded=v["partial_pay.formula_material_excluded"],
-            outpatient_ratio=v["outpatient.ratio"],
-            outpatient_cap=v["outpatient.annual_cap"],
-            outpatient_levels=v["outpatient.pooled_levels"],
             chronic_diseases=chronic,
-            general_fee_amount=v["general_fee.amount"],
-            general_fee_levels=v["general_fee.levels"],
-            delivery_amount=v["delivery.normal_amount"],
-            cataract_amount_per_eye=v["cataract.amount_per_eye"],
-            tcm_share=v["tcm.inpatient_share"],
-            tcm_waive_deductible=v["tcm.waive_deductible"],
-            tcm_ratio_increase=v["tcm.ratio_increase"],
-            tcm_increase_mode=v["tcm.increase_mode"],
-            tcm_fracture_cap=v["tcm.fracture_cap"],
-            tcm_fracture_ratio=v["tcm.fracture_ratio"],
-            notice_id_head=v["notice.id_keep_head"],
-            notice_id_tail=v["notice.id_keep_tail"],
-            notice_list_outpatient=v["notice.list_outpatient"],
-            ledger_pace_ratio=v["ledger.pace_ratio"],
         ),
         [],
     )
+
+
+#: The resident-insurance policies: ``POLICIES.load(name, policy_file)``, ``POLICIES.named(name)``.
+POLICIES = PolicyKind(
+    "insurance", "城乡居民医保 (resident medical insurance)", PARAMS, parse_insurance_policy
+)

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shidian.policy import Param, Policy, choice, decimal, integer, load_policy, read_reference_policy
+from shidian.policy import (
+    Param,
+    Policy,
+    PolicyKind,
+    choice,
+    decimal,
+    integer,
+    load_policy,
+    typed_policy,
+)
 from shidian.problems import Problem
 
 STANDARD = "国家基本公共卫生服务规范（第三版）严重精神障碍患者管理服务规范"
@@ -25,50 +34,91 @@ PARAMS: tuple[Param, ...] = (
         integer(min=1, max=366),
         f"{STANDARD} 4(1)",
         "病情不稳定: 下次随访最迟天数 (days)",
+        field="unstable_days",
     ),
     Param(
         "intervals.basic_first_days",
         integer(min=1, max=366),
         f"{STANDARD} 4(2)",
         "病情基本稳定: 首次随访间隔天数 (days)",
+        field="basic_first_days",
     ),
     Param(
         "intervals.basic_stabilised_months",
         integer(min=1, max=12),
         f"{STANDARD} 4(2)",
         "基本稳定者复诊时趋于稳定: 下次随访间隔月数 (months)",
+        field="basic_stabilised_months",
     ),
     Param(
         "intervals.basic_not_stabilised_months",
         integer(min=1, max=12),
         f"{STANDARD} 4(2)",
         "基本稳定者复诊时未达到稳定: 下次随访间隔月数 (months)",
+        field="basic_not_stabilised_months",
     ),
     Param(
         "intervals.stable_months",
         integer(min=1, max=12),
         f"{STANDARD} 4(3)",
         "病情稳定: 下次随访间隔月数 (months)",
+        field="stable_months",
     ),
     Param(
         "year.min_followups",
         integer(min=1, max=52),
         f"{STANDARD} 3; 000 篇3 第12项",
         "每年至少随访次数 (含危险性评估)",
+        field="min_followups",
     ),
-    Param("year.health_checks", integer(min=0, max=12), f"{STANDARD} 5", "每年健康检查次数"),
-    Param("worklist.due_soon_days", integer(min=0, max=90), "本系统约定", "工作清单提前提示天数"),
     Param(
-        "worklist.township_warning_days", integer(min=0, max=365), "本系统约定", "逾期超过此天数列为乡镇预警"
+        "year.health_checks",
+        integer(min=0, max=12),
+        f"{STANDARD} 5",
+        "每年健康检查次数",
+        field="health_checks",
     ),
-    Param("rewards.high_level", integer(min=1, max=5), "000 篇3 第11项", "“三级以上” 的起点等级 (含)"),
-    Param("rewards.high_min_yuan", decimal(min=ZERO), "000 篇3 第11项", "三级以上患者监护奖励下限, 元/年"),
-    Param("rewards.low_min_yuan", decimal(min=ZERO), "000 篇3 第11项", "三级以下患者监护奖励下限, 元/年"),
+    Param(
+        "worklist.due_soon_days",
+        integer(min=0, max=90),
+        "本系统约定",
+        "工作清单提前提示天数",
+        field="due_soon_days",
+    ),
+    Param(
+        "worklist.township_warning_days",
+        integer(min=0, max=365),
+        "本系统约定",
+        "逾期超过此天数列为乡镇预警",
+        field="township_warning_days",
+    ),
+    Param(
+        "rewards.high_level",
+        integer(min=1, max=5),
+        "000 篇3 第11项",
+        "“三级以上” 的起点等级 (含)",
+        field="reward_high_level",
+    ),
+    Param(
+        "rewards.high_min_yuan",
+        decimal(min=ZERO),
+        "000 篇3 第11项",
+        "三级以上患者监护奖励下限, 元/年",
+        field="reward_high_min_yuan",
+    ),
+    Param(
+        "rewards.low_min_yuan",
+        decimal(min=ZERO),
+        "000 篇3 第11项",
+        "三级以下患者监护奖励下限, 元/年",
+        field="reward_low_min_yuan",
+    ),
     Param(
         "rewards.basis",
         choice("highest", "latest"),
         "000 篇3 第11项 (依据哪次评估未载明, 本系统约定)",
         "奖励依据: highest 年内最高等级 / latest 年内最后一次评估",
+        field="reward_basis",
     ),
     Param(
         "targets.managed_rate",
@@ -135,31 +185,19 @@ def parse_registry_policy(text: str, source: str) -> tuple[RegistryPolicy | None
         return None, problems
     v: Mapping[str, Any] = policy.values
     return (
-        RegistryPolicy(
-            source=policy,
-            unstable_days=v["intervals.unstable_days"],
-            basic_first_days=v["intervals.basic_first_days"],
-            basic_stabilised_months=v["intervals.basic_stabilised_months"],
-            basic_not_stabilised_months=v["intervals.basic_not_stabilised_months"],
-            stable_months=v["intervals.stable_months"],
-            min_followups=v["year.min_followups"],
-            health_checks=v["year.health_checks"],
-            due_soon_days=v["worklist.due_soon_days"],
-            township_warning_days=v["worklist.township_warning_days"],
-            reward_high_level=v["rewards.high_level"],
-            reward_high_min_yuan=v["rewards.high_min_yuan"],
-            reward_low_min_yuan=v["rewards.low_min_yuan"],
-            reward_basis=v["rewards.basis"],
+        typed_policy(
+            RegistryPolicy,
+            policy,
             targets={k.removeprefix("targets."): v[k] for k in v if k.startswith("targets.")},
         ),
         [],
     )
 
 
+#: The registry policies: ``POLICIES.load(name, policy_file)``, ``POLICIES.named(name)``.
+POLICIES = PolicyKind("registry", "严重精神障碍患者管理 (SMD registry)", PARAMS, parse_registry_policy)
+
+
 def registry_policy(name: str = "national-2018") -> RegistryPolicy:
     """A shipped registry policy (raises on a broken shipped file: a programming error)."""
-    text, source = read_reference_policy("registry", name)
-    policy, problems = parse_registry_policy(text, source)
-    if policy is None:
-        raise ValueError("; ".join(map(str, problems)))
-    return policy
+    return POLICIES.named(name)

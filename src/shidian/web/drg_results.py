@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from fastapi import HTTPException
 
 from shidian.drg.model import CATEGORIES, CATEGORY_LABELS
-from shidian.drg.policy import DrgPolicy, parse_drg_policy
+from shidian.drg.policy import POLICIES, DrgPolicy
 from shidian.drg.run_files import (
     CASE_POINTS_PARQUET,
     CaseExplanation,
@@ -43,7 +43,6 @@ from shidian.money import ZERO, D, div_round
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.files import dataset_dir, run_dir, write_case_arrow
-from shidian.policy import read_reference_policy
 from shidian.web.access_runs import visible_run
 from shidian.web.drg_models import (
     CaseFilters,
@@ -141,12 +140,9 @@ def _plain(value: Decimal) -> Decimal:
 @once_per_key(maxsize=16)
 def drg_policy(policy_id: str) -> DrgPolicy | None:
     """A shipped DRG policy by id (a run names the policy it was settled under); None if unknown."""
-    try:
-        text, source = read_reference_policy("drg", policy_id)
-    except FileNotFoundError:
+    if policy_id not in POLICIES.names():
         return None
-    policy, _ = parse_drg_policy(text, source)
-    return policy
+    return POLICIES.named(policy_id)
 
 
 @once_per_key(maxsize=64)

@@ -112,7 +112,7 @@ class RunExecutor:
             conn.execute(runs.update().where(runs.c.id == run_id).values(progress=label))
 
     def _execute(self, run_id: str) -> None:
-        from shidian.cli.drg import load_drg_policy
+        from shidian.drg.policy import POLICIES
 
         with self.engine.begin() as conn:
             run = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().one()
@@ -120,7 +120,7 @@ class RunExecutor:
                 runs.update().where(runs.c.id == run_id).values(status="running", progress="读取输入")
             )
         try:
-            policy, problems = load_drg_policy(run["policy_id"], None)
+            policy, problems = POLICIES.load(run["policy_id"])
             if policy is None:
                 raise RuntimeError("; ".join(str(p) for p in problems))
             inputs, problems, manifest = read_inputs(dataset_dir(self.var_dir, run["dataset_id"]))

@@ -13,20 +13,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from shidian.insurance.io import read_inputs
-from shidian.insurance.policy import InsurancePolicy, parse_insurance_policy
+from shidian.insurance.policy import POLICIES, InsurancePolicy
 from shidian.insurance.validate import validate_inputs
 from shidian.platform.clock import now
 from shidian.platform.db.insurance_schema import insurance_institutions, insurance_persons
 from shidian.platform.db.schema import datasets
 from shidian.platform.files import dataset_dir
-from shidian.policy import load_named_policy
 from shidian.problems import Problem, Source, has_errors
 from shidian.web.drg_runs import new_id
 
@@ -37,13 +35,9 @@ EMPTY_CLAIMS = "claim_id,person_id,institution_id,kind,start_date,end_date,total
 _BATCH = 5000
 
 
-@lru_cache(maxsize=16)
 def insurance_policy(policy_id: str) -> InsurancePolicy:
     """A shipped insurance policy by id, parsed once per process (policies never change)."""
-    policy, problems = load_named_policy("insurance", policy_id, None, parse_insurance_policy)
-    if policy is None:
-        raise ValueError("; ".join(str(p) for p in problems))
-    return policy
+    return POLICIES.named(policy_id)
 
 
 def check_insurance_files(
