@@ -139,7 +139,14 @@ def test_overview_is_only_for_roles_that_see_every_hospital(client_for, run_id):
     assert api.json() == {
         "ok": False,
         "status": 403,
-        "problems": [{"code": "auth.forbidden", "message": "无权访问 (forbidden)", "where": {"file": "<request>"}, "severity": "error"}],
+        "problems": [
+            {
+                "code": "auth.forbidden",
+                "message": "无权访问 (forbidden)",
+                "where": {"file": "<request>"},
+                "severity": "error",
+            }
+        ],
     }
     missing = client_for("officer").get("/api/drg/runs/0123456789abcdef0123456789abcdef/overview")
     assert missing.status_code == 404 and missing.json()["problems"][0]["code"] == "not_found"
@@ -337,7 +344,14 @@ def test_hospital_user_cannot_see_another_hospital_and_cannot_tell_it_exists(cli
             == {
                 "ok": False,
                 "status": 404,
-                "problems": [{"code": "not_found", "message": "没有该医疗机构或病例 (not found)", "where": {"file": "<request>"}, "severity": "error"}],
+                "problems": [
+                    {
+                        "code": "not_found",
+                        "message": "没有该医疗机构或病例 (not found)",
+                        "where": {"file": "<request>"},
+                        "severity": "error",
+                    }
+                ],
             }
         )
     else:

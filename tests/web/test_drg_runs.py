@@ -219,7 +219,12 @@ def test_signed_out_api_is_401_json_and_missing_csrf_is_403(web_app, anonymous, 
     ):
         assert response.status_code == 401
         assert response.json()["problems"] == [
-            {"code": "auth.required", "message": "请先登录 (login required)", "where": {"file": "<request>"}, "severity": "error"}
+            {
+                "code": "auth.required",
+                "message": "请先登录 (login required)",
+                "where": {"file": "<request>"},
+                "severity": "error",
+            }
         ]
     officer = client_for("officer")
     del officer.headers["X-CSRF-Token"]

@@ -25,7 +25,14 @@ def test_pages_and_api_need_a_signed_in_user(anonymous: TestClient):
     assert api.json() == {
         "ok": False,
         "status": 401,
-        "problems": [{"code": "auth.required", "message": "请先登录 (login required)", "where": {"file": "<request>"}, "severity": "error"}],
+        "problems": [
+            {
+                "code": "auth.required",
+                "message": "请先登录 (login required)",
+                "where": {"file": "<request>"},
+                "severity": "error",
+            }
+        ],
     }
 
 
