@@ -68,6 +68,20 @@ class ProblemsError(Exception):
         super().__init__(format_problems(problems))
 
 
+Reason = Literal["invalid", "forbidden", "not_found", "conflict"]
+
+
+class Refused(ProblemsError):
+    """A workflow (a domain service) refuses: the input is ``invalid``, the actor is
+    ``forbidden``, the object is ``not_found`` (also what a user outside its scope is told), or
+    the request ``conflict``s with what is stored. Each door maps the reason once: the web to
+    422/403/404/409 in the one error shape, the CLI to exit code 1 with the problems listed."""
+
+    def __init__(self, reason: Reason, problems: list[Problem]):
+        super().__init__(problems)
+        self.reason = reason
+
+
 def errors(problems: Iterable[Problem]) -> list[Problem]:
     """The error-severity problems, in order."""
     return [p for p in problems if p.severity == "error"]

@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: Roles that read every unit's reports, visits and rectifications (领导/审计, 管理员).
+READ_ALL_ROLES = frozenset({"admin", "leader"})
+
+
 def can(user: User, action: str) -> bool:
     return user.role in PERMISSIONS.get(action, frozenset())
 

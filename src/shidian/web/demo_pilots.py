@@ -28,7 +28,8 @@ from shidian.platform.db.pilots_schema import (
     pilot_visits,
 )
 from shidian.platform.db.schema import units, users
-from shidian.web.pilots_reports import all_units, descendants, load_plan_text
+from shidian.platform.units import all_units, descendants
+from shidian.web.pilots_reports import load_plan_text
 
 COUNTY = ("450821", "平南县")
 TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))

@@ -6,7 +6,8 @@ keys of ``shidian.problems.Source`` that are set (``file``, ``row``, ``column``,
 problem about the request itself names the pseudo-file ``<request>``. Pages show the same
 problems as a list. ``tests/web/test_error_shape.py`` pins the shape for every API route.
 
-A route or service refuses with ``raise ProblemsHTTPError(status, problems)``; the handler
+A service refuses with ``raise Refused(reason, problems)`` (``shidian.problems``), a route with
+``raise ProblemsHTTPError(status, problems)``; the handler
 installed by ``install`` renders it (JSON for ``/api/`` and ``Accept: application/json``,
 the error page otherwise). Login, HTTP and validation errors take the same path.
 """
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shidian.problems import Problem, Source
+from shidian.problems import Problem, Reason, Refused, Source
 
 #: The pseudo-file of problems about the request itself (a field of the body, a query parameter).
 REQUEST = "<request>"
@@ -63,6 +64,10 @@ class ErrorOut(BaseModel):
     ok: Literal[False]
     status: int
     problems: list[ProblemOut]
+
+
+#: HTTP status of each reason a service refuses for (``shidian.problems.Refused``).
+STATUS_OF: dict[Reason, int] = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409}
 
 
 class ProblemsHTTPError(Exception):
@@ -122,6 +127,10 @@ def install(app: FastAPI, login_required: type[Exception]) -> None:
         if wants_json(request):
             return error_response(401, [http_problem(401, "请先登录 (login required)")])
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        return answer(request, STATUS_OF[exc.reason], exc.problems)
 
     @app.exception_handler(ProblemsHTTPError)
     async def _problems(request: Request, exc: ProblemsHTTPError) -> Response:

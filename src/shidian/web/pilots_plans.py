@@ -26,14 +26,8 @@ from shidian.pilots.scoring import Scores, score
 from shidian.platform.accounts import User
 from shidian.platform.db.pilots_schema import pilot_findings, pilot_visits
 from shidian.platform.db.schema import units
-from shidian.web.pilots_reports import (
-    UnitRow,
-    all_units,
-    plan_of,
-    plan_values,
-    units_table,
-    visible_units,
-)
+from shidian.platform.units import UnitRow, all_units
+from shidian.web.pilots_reports import plan_of, plan_values, units_table, visible_units
 
 #: RYG colour → the badge class of app.css.
 BADGE = {"green": "published", "yellow": "draft", "red": "failed"}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,6 +40,7 @@ from shidian.pilots.model import VALUES_SCHEMA, Plan
 from shidian.pilots.plan_file import parse_plan
 from shidian.pilots.supervision import DEFAULT_DUE_DAY, Received, due_date
 from shidian.pilots.workflow import Actor, Refusal, decide
+from shidian.platform.access import READ_ALL_ROLES
 from shidian.platform.accounts import User
 from shidian.platform.clock import now, today
 from shidian.platform.db.pilots_schema import (
@@ -51,48 +51,10 @@ from shidian.platform.db.pilots_schema import (
     pilot_reports,
 )
 from shidian.platform.db.schema import units
+from shidian.platform.units import UnitRow, all_units, descendants
 from shidian.problems import Problem, Source
 
-READ_ALL_ROLES = frozenset({"admin", "leader"})
-
-
 # ---- units and scope ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitRow:
-    """A web unit (单位): id, code, name, kind, parent id, region code."""
-
-    id: int
-    code: str
-    name: str
-    kind: str
-    parent_id: int | None
-    region_code: str | None
-
-
-def all_units(conn: sa.Connection) -> dict[int, UnitRow]:
-    rows = conn.execute(
-        sa.select(
-            units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id, units.c.region_code
-        )
-    ).all()
-    return {r.id: UnitRow(*r) for r in rows}
-
-
-def descendants(tree: dict[int, UnitRow], root: int) -> set[int]:
-    """``root`` and every unit below it (walking ``parent_id``; a cycle cannot loop forever)."""
-    children: dict[int, list[int]] = {}
-    for unit in tree.values():
-        if unit.parent_id is not None:
-            children.setdefault(unit.parent_id, []).append(unit.id)
-    found, stack = {root}, [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
 
 
 def office_area(tree: dict[int, UnitRow], user: User) -> frozenset[int]:

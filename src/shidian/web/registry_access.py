@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.db.registry_schema import registry_doctor_areas
-from shidian.platform.db.schema import units
+from shidian.platform.units import units_under
 
 AREA_KINDS = ("city", "county", "township", "village")
 
@@ -41,14 +41,8 @@ class Scope:
 
 
 def villages_under(conn: sa.Connection, unit_ids: Iterable[int]) -> frozenset[int]:
-    """Village units at or below ``unit_ids`` (walking parent_id, a recursive query)."""
-    ids = sorted(set(unit_ids))
-    if not ids:
-        return frozenset()
-    tree = sa.select(units.c.id, units.c.kind).where(units.c.id.in_(ids)).cte("tree", recursive=True)
-    tree = tree.union_all(sa.select(units.c.id, units.c.kind).join(tree, units.c.parent_id == tree.c.id))
-    rows = conn.execute(sa.select(tree.c.id).where(tree.c.kind == "village")).scalars()
-    return frozenset(int(r) for r in rows)
+    """Village units at or below ``unit_ids``."""
+    return units_under(conn, unit_ids, kind="village")
 
 
 def scope_of(conn: sa.Connection, user: User) -> Scope:

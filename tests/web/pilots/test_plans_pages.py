@@ -28,7 +28,8 @@ from shidian.platform.db.pilots_schema import (
     pilot_reports,
     pilot_visits,
 )
-from shidian.web.pilots_reports import all_units, load_plan_text
+from shidian.platform.units import all_units
+from shidian.web.pilots_reports import load_plan_text
 from tests.web.pilots.conftest import COUNTY, TOWN_A, TOWN_B, VILLAGE_A
 
 PERIOD = date(2021, 4, 1)

@@ -299,7 +299,8 @@ def test_signed_out_visitors_are_sent_to_login_and_the_api_answers_401(pilots_ap
 
 def test_a_unit_sees_only_the_plans_that_apply_to_it(pilots_app, plan_id, pilot_client):
     from shidian.pilots.plan_file import TEMPLATES
-    from shidian.web.pilots_reports import all_units, load_plan_text
+    from shidian.platform.units import all_units
+    from shidian.web.pilots_reports import load_plan_text
 
     text = (
         TEMPLATES["psy-service"]

@@ -32,6 +32,7 @@ from shidian.platform import audit
 from shidian.platform.accounts import User
 from shidian.platform.clock import now, today
 from shidian.platform.db.pilots_schema import pilot_change_requests
+from shidian.platform.units import all_units
 from shidian.problems import Problem, Source, has_errors
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
@@ -39,7 +40,6 @@ from shidian.web.pilots_forms import MAX_UPLOAD_BYTES, blank_form, form_rows, pa
 from shidian.web.pilots_reports import (
     ReportScope,
     actor_for,
-    all_units,
     get_report,
     label_of,
     open_periods,

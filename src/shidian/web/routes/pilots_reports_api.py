@@ -20,6 +20,7 @@ from shidian.pilots.entry import Entry, check_entries
 from shidian.platform import audit
 from shidian.platform.accounts import User
 from shidian.platform.db.pilots_schema import pilot_reports
+from shidian.platform.units import all_units
 from shidian.problems import has_errors
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT, Timestamp
@@ -27,7 +28,6 @@ from shidian.web.errors import ErrorOut, error_response
 from shidian.web.errors import responses as error_responses
 from shidian.web.pilots_reports import (
     ReportScope,
-    all_units,
     refuse,
     report_values,
     reports_query,

@@ -21,18 +21,12 @@ from shidian.pilots.plan_file import TEMPLATES, plan_to_yaml
 from shidian.platform import audit
 from shidian.platform.accounts import User
 from shidian.platform.db.pilots_schema import pilot_plan_units
+from shidian.platform.units import all_units
 from shidian.problems import Problem, Source
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
 from shidian.web.pilots_forms import MAX_UPLOAD_BYTES
-from shidian.web.pilots_reports import (
-    all_units,
-    list_plans,
-    load_plan_text,
-    problem_rows,
-    store_plan,
-    visible_units,
-)
+from shidian.web.pilots_reports import list_plans, load_plan_text, problem_rows, store_plan, visible_units
 from shidian.web.templating import render
 
 router = APIRouter()

@@ -39,17 +39,11 @@ from shidian.platform.db.pilots_schema import (
 )
 from shidian.platform.db.schema import units
 from shidian.platform.settings import Settings
+from shidian.platform.units import all_units
 from shidian.problems import Problem, Source
 from shidian.web.deps import Conn, check_csrf, require
 from shidian.web.drg_api import TEXT
-from shidian.web.pilots_reports import (
-    all_units,
-    plan_unit_ids,
-    plans_for,
-    problem_rows,
-    supervision_list,
-    visible_units,
-)
+from shidian.web.pilots_reports import plan_unit_ids, plans_for, problem_rows, supervision_list, visible_units
 from shidian.web.templating import render
 
 router = APIRouter()
