@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import settings
 
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
@@ -20,6 +21,12 @@ from shidian.drg.model import (
 )
 from shidian.drg.policy import DrgPolicy, parse_drg_policy
 from shidian.policy import read_reference_policy
+from tests.properties import PROFILE
+
+# Hypothesis profiles (tests/properties.py): the ci profile prints the blob to reproduce a failure.
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, max_examples=25)
+settings.load_profile(PROFILE)
 
 HANDWORKED = Path(__file__).parent / "drg" / "data" / "handworked"
 

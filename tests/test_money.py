@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shidian.money import D, div_round, round_fen, round_points, split_largest_remainder, sql_div, sql_round
+from tests.properties import examples
 
 amounts = st.decimals(
     min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False, allow_infinity=False
@@ -48,7 +49,7 @@ def test_div_round_is_exact_half_up(n, d, scale):
     assert div_round(n, d, scale) == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(points, positive), min_size=1, max_size=20))
 def test_sql_div_and_round_match_python(pairs):
     """The columnar core (DuckDB) and the scalar helpers round identically."""

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from shidian.problems import Problem, Source
 from shidian.tables import Column, TableSpec, find_table, read_table
+from tests.properties import examples
 
 SPEC = TableSpec(
     name="cases",
@@ -448,7 +449,9 @@ def test_points_keep_eight_decimals(tmp_path: Path) -> None:
     assert table.column("points").to_pylist() == [Decimal("1.12345678")] * 2
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.decimals(min_value=0, max_value=Decimal("9999999999999999.99"), places=2, allow_nan=False),
@@ -501,7 +504,9 @@ def test_find_table_prefers_csv_and_accepts_any_suffix_case(tmp_path: Path) -> N
     assert find_table(tmp_path / "missing", "cases") is None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)), min_size=1, max_size=20

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shidian.drg.settlement import settle
 from shidian.money import POINT
 from tests.conftest import case, drg_policy, region
+from tests.properties import property_settings
 
 GROUPS = ["A", "B", "C"]
 
@@ -46,7 +47,7 @@ def regions(draw, scale: int = 1):
     return hospitals, groups, cases, str(budget)
 
 
-PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = property_settings(25)
 
 
 @PROPERTY

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shidian.insurance.claims import price_claims, state_after
@@ -27,6 +27,7 @@ from shidian.insurance.desk import (
 from shidian.insurance.model import claims_table
 from tests.insurance.helpers import INSTITUTIONS, claim, insurance_policy, persons
 from tests.insurance.test_invariants import order_key, years
+from tests.properties import property_settings
 
 POLICY = insurance_policy()
 VARIANTS = [
@@ -37,7 +38,7 @@ VARIANTS = [
     {"partial_pay.bands": '"step"', "tcm.increase_mode": '"relative"', "tcm.waive_deductible": "false"},
     {"outpatient.annual_cap": "20", "tcm.fracture_cap": "15"},
 ]
-PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = property_settings(40)
 
 
 def lookups(people: pa.Table) -> tuple[dict[str, DeskPerson], dict[str, DeskInstitution]]:

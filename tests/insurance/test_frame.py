@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from shidian.insurance.frame import claim_frame
 from shidian.insurance.model import claims_table
 from tests.insurance.helpers import INSTITUTIONS, insurance_policy, persons
+from tests.properties import examples
 
 POLICY = insurance_policy()
 PERSONS = persons(("P1", "general"), ("P2", "dibao"), ("P3", "general", 0))
@@ -61,7 +62,7 @@ def test_two_unknown_persons_get_two_keys() -> None:
     assert frame.column("ord").to_pylist() == [1, 1, 2]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(

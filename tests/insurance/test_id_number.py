@@ -17,6 +17,7 @@ from shidian.insurance.id_number import (
     sql_mask_id,
     sql_mask_name,
 )
+from tests.properties import examples
 
 CON = duckdb.connect(":memory:")
 
@@ -46,7 +47,7 @@ def test_bad_numbers(number, error):
     assert id_number_error(number) == error
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet="0123456789X", min_size=17, max_size=19), st.booleans())
 def test_sql_twin_agrees(text, fix_check):
     if fix_check and len(text) == 18 and text[:17].isdigit():
@@ -74,7 +75,7 @@ def test_masking_sql_twins_agree(name, head, tail):
     assert row == (mask_name(name), mask_id(number, head, tail))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.text(alphabet="0123456789X", min_size=16, max_size=19), max_size=20), st.booleans())
 def test_vectorised_check_agrees(texts, fix_check):
     import pyarrow as pa

@@ -16,12 +16,13 @@ import random
 from decimal import Decimal
 
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shidian.insurance.claims import price_claims, reverse_claim, state_after
 from shidian.insurance.model import claims_table
 from tests.insurance.helpers import INSTITUTIONS, insurance_policy, persons
+from tests.properties import property_settings
 
 POLICY = insurance_policy()
 CATEGORIES = ["general", "general", "general", "wubao", "dibao", "disabled"]
@@ -86,8 +87,8 @@ def years(draw: st.DrawFn) -> tuple[pa.Table, list[dict[str, object]]]:
     return people, rows
 
 
-PROPERTY = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW_PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = property_settings(20)
+SLOW_PROPERTY = property_settings(15)
 
 
 def order_key(row: dict[str, object]) -> tuple[object, ...]:

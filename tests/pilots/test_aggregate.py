@@ -26,6 +26,7 @@ from tests.pilots.helpers import (
     small_plan,
     values,
 )
+from tests.properties import examples
 
 JAN = date(2021, 1, 1)
 
@@ -116,7 +117,7 @@ def test_empty_values_give_an_empty_table() -> None:
     assert aggregate(small_plan(), UNITS, values([])).num_rows == 0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 500), st.integers(1, 500)), min_size=3, max_size=3),
     st.lists(st.integers(0, 10**6), min_size=3, max_size=3),

@@ -24,6 +24,7 @@ from shidian.pilots.aggregate import aggregate, decimal_words, number_array, who
 from shidian.pilots.attainment import attainment
 from shidian.pilots.model import NUMBER, VALUES_SCHEMA
 from tests.pilots.helpers import COUNTY, TOWN_A, TOWN_B, UNITS, VILLAGE_A1, VILLAGE_B1, VILLAGE_B2, small_plan
+from tests.properties import examples
 
 KEYS = ["unit_code", "indicator_code", "period_start", "population"]
 MONTHS = [date(2021, 1, 1), date(2021, 2, 1), date(2021, 3, 1)]
@@ -65,7 +66,9 @@ def _rows(table: pa.Table, keys: list[str]) -> list[tuple[object, ...]]:
     return sorted((tuple(r[k] for k in keys), tuple(str(v) for v in r.values())) for r in plain.to_pylist())  # type: ignore[return-value]
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(row, max_size=25, unique_by=lambda r: r[:4]))
 def test_whole_path_equals_decimal_path(monkeypatch: pytest.MonkeyPatch, rows: list[tuple]) -> None:  # type: ignore[type-arg]
     plan = small_plan()

@@ -33,6 +33,7 @@ from tests.pilots.helpers import (
     small_plan,
     values,
 )
+from tests.properties import examples
 
 AS_OF = date(2021, 6, 30)
 CARD = Scorecard(
@@ -124,7 +125,7 @@ def test_linear_rule_for_a_decreasing_target() -> None:
     assert (totals[VILLAGE_A1]["total"], totals[VILLAGE_B1]["total"]) == (Decimal(75), Decimal(100))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.integers(0, 100), st.integers(0, 100))
 def test_a_higher_value_never_scores_less(low: int, extra: int) -> None:
     plan = dataclasses.replace(

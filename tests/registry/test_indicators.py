@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from shidian.registry import Period, compute_indicators, registry_policy
 from shidian.registry.indicators import SHAPE1, rate_text, required_followups
+from tests.properties import examples
 
 D = dt.date
 POLICY = registry_policy()
@@ -182,7 +183,7 @@ _followup = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(_patient, min_size=1, max_size=8), st.lists(_followup, max_size=30), st.randoms())
 def test_invariants_numerators_within_denominators_and_order_irrelevant(patients, followups, rng):
     p = pa.table(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shidian.rewards import parse_rules
+from tests.properties import property_settings
 from tests.rewards.helpers import amounts, run, units
 
 RULES = """\
@@ -64,7 +65,7 @@ money = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, all
 scores = st.decimals(min_value=0, max_value=100, places=1, allow_nan=False, allow_infinity=False)
 bases = st.one_of(st.integers(0, 10**6).map(Decimal), st.decimals(min_value=0, max_value=10**6, places=2))
 unit_rows = st.lists(st.tuples(bases, scores), min_size=1, max_size=25)
-settings_ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings_ = property_settings(25)
 
 
 def make(pot, cut, ratio, threshold, cap):
