@@ -3,7 +3,8 @@
 ``LanguageAndHeaders`` picks the request's language (``?lang=``, then the ``lang`` cookie, then
 zh_CN), remembers an explicit choice in a cookie, and adds the security headers to every
 response. ``BodyLimit`` refuses a request whose declared body is larger than the upload limit
-with 413 before reading it, and cuts off a body sent without a length once it passes the limit.
+with 413 before reading it, and cuts off a body sent without a length once it passes the limit;
+it also refuses with 400 a URL whose path or query carries a NUL byte (``%00``).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _cookie_language(scope: Scope) -> str | None:
 
 
 TOO_LARGE = "上传内容超过 {mb} MB 的上限 (request body too large)"
+#: PostgreSQL refuses NUL in text: a URL carrying one is refused before any route reads it.
+NUL_IN_URL = "网址中含有空字符 (NUL), 请求无效 (NUL byte in the URL)"
 
 
 class BodyLimit:
@@ -79,16 +82,12 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _content_length(scope) > self.max_bytes:
-            message = TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024) or 1)
-            if scope.get("path", "").startswith("/api/"):
-                body = json.dumps(error_body(413, [http_problem(413, message)]), ensure_ascii=False).encode()
-                content_type = b"application/json"
-            else:
-                body = f'<p class="problem">{message}</p>'.encode()
-                content_type = b"text/html; charset=utf-8"
-            headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 413, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(scope, send, 413, TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024) or 1))
+            return
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+        ):
+            await _refuse(scope, send, 400, NUL_IN_URL)
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -104,6 +103,19 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
+    """Answer before the app runs: the one error shape on /api/, a line of HTML on pages."""
+    if scope.get("path", "").startswith("/api/"):
+        body = json.dumps(error_body(status, [http_problem(status, message)]), ensure_ascii=False).encode()
+        content_type = b"application/json"
+    else:
+        body = f'<p class="problem">{message}</p>'.encode()
+        content_type = b"text/html; charset=utf-8"
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(scope: Scope) -> int:
