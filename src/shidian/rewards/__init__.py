@@ -7,8 +7,9 @@ arithmetic in Chinese (``trail``); ``checks`` verifies the invariants; ``whatif.
 shows what a changed parameter would change. Adapters: ``io`` (files), ``shidian.cli.rewards``.
 """
 
-from shidian.rewards.allocation import Allocation, StageResult, allocate
+from shidian.rewards.allocation import Allocation, allocate
 from shidian.rewards.facts import Facts, FactTable, check_facts
+from shidian.rewards.model import StageResult
 from shidian.rewards.rules import RewardRules, parse_rules
 from shidian.rewards.whatif import compare
 

@@ -6,6 +6,8 @@ comes first, then the pages the bench measures (docs/performance.md). No two mod
 path, so the order changes nothing else.
 """
 
+from shidian.web.policies import ROUTERS as POLICIES
+from shidian.web.rewards import ROUTERS as REWARDS
 from shidian.web.routes import (
     admin,
     auth,
@@ -20,10 +22,8 @@ from shidian.web.routes import (
     pilots_plans,
     pilots_reports,
     pilots_supervision,
-    policies,
     registry,
     registry_api,
-    rewards,
 )
 
 ROUTERS = [
@@ -38,10 +38,10 @@ ROUTERS = [
     pilots_monitoring.router,
     pilots_reports.router,
     pilots_supervision.router,
-    policies.router,
+    *POLICIES,
     registry.router,
     registry_api.router,
     admin.router,
     insurance_pages.router,
-    rewards.router,
+    *REWARDS,
 ]
