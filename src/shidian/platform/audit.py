@@ -7,6 +7,7 @@ declare their events in ``<domain>/events.py``; ``EVENTS`` lists every one (docs
 Every view of personal data and every change calls ``log`` inside the same transaction as the
 change, so an audit record exists exactly when the change does. The caller passes the acting
 user (None before login) and the ``Client`` it came from (None from the CLI).
+Admins and leaders read the log with ``browse`` (a page) and ``export`` (audited itself).
 """
 
 from __future__ import annotations
