@@ -348,6 +348,10 @@ class PolicyKind(Generic[T]):
         found: T = _named(self, name)
         return found
 
+    def text(self, name: str) -> str:
+        """A shipped policy's TOML text, with its comments (``FileNotFoundError`` if not shipped)."""
+        return read_reference_policy(self.domain, name)[0]
+
 
 @cache
 def _named(kind: PolicyKind[Any], name: str) -> Any:

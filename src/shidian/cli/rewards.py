@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from shidian.cli.output import err, fail_with_problems, out
-from shidian.problems import Problem, Source, errors
+from shidian.problems import Problem, Source
 
 if TYPE_CHECKING:
     from shidian.rewards import Allocation
@@ -56,33 +56,16 @@ def _overrides(values: list[str] | None, as_json: bool) -> list[tuple[str, str]]
 def _run(
     rules_name: str, facts: list[Path], overrides: list[tuple[str, str]], as_json: bool
 ) -> tuple[Allocation, dict[str, dict[str, object]]]:
-    from shidian.rewards import allocate
-    from shidian.rewards.io import load_rules, read_fact_tables
+    from shidian.rewards.service import allocate_files, failed_checks
 
-    rules, problems = load_rules(rules_name, overrides)
-    if rules is None:
-        fail_with_problems(problems, as_json)
-    assert rules is not None
-    data, problems, manifest = read_fact_tables(rules, facts)
-    if data is None:
-        fail_with_problems(problems, as_json)
-    assert data is not None
-    allocation, problems = allocate(rules, data.units, data.recipients)
-    if allocation is None or errors(problems):
+    allocation, manifest, problems = allocate_files(rules_name, facts, overrides)
+    if allocation is None:
         fail_with_problems(problems, as_json)
     assert allocation is not None
     for problem in problems:
         err.print(f"[yellow]{problem}[/]")
-    if not allocation.ok:
-        failed = [
-            Problem(
-                "rewards.check.failed",
-                f"自检未通过: {c.description}: {c.detail}",
-                Source("<run>", key=c.name),
-            )
-            for c in allocation.checks
-            if not c.ok
-        ]
+    failed = failed_checks(allocation)
+    if failed:
         fail_with_problems(failed, as_json)
     return allocation, dict(manifest)
 

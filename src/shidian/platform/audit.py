@@ -7,6 +7,7 @@ declare their events in ``<domain>/events.py``; ``EVENTS`` lists every one (docs
 Every view of personal data and every change calls ``log`` inside the same transaction as the
 change, so an audit record exists exactly when the change does. The caller passes the acting
 user (None before login) and the ``Client`` it came from (None from the CLI).
+Admins and leaders read the log with ``browse`` (a page) and ``export`` (audited itself).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from shidian.platform.access import can
 from shidian.platform.clock import now
 from shidian.platform.db.schema import audit_events
+from shidian.problems import Problem, Refused, Source
 
 #: Built once (every audited request runs it); the columns come from the parameters.
 _INSERT = audit_events.insert()
@@ -127,6 +130,61 @@ class UserDisabled(AuditEvent, action="admin.user_disabled", summary="停用用�
 class AuditExported(AuditEvent, action="admin.audit_exported", summary="导出审计日志"):
     action_filter: str | None
     username: str | None
+
+
+# ---- reading the log: browsing and exporting (admins and leaders) -----------------------------
+
+#: Events on one page of the audit log.
+AUDIT_PAGE = 100
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the audit log, newest first, and every action code logged (for the filter)."""
+
+    events: list[sa.RowMapping]
+    has_next: bool
+    actions: list[str]
+
+
+def _may_read(user: Any) -> None:
+    if not can(user, "admin.audit"):
+        raise Refused("forbidden", [Problem("auth.forbidden", "无权访问 (forbidden)", Source("<request>"))])
+
+
+def _events_query(action: str | None, username: str | None) -> sa.Select[tuple[Any, ...]]:
+    query = sa.select(audit_events).order_by(audit_events.c.id.desc())
+    if action:
+        query = query.where(audit_events.c.action == action)
+    if username:
+        query = query.where(audit_events.c.username == username)
+    return query
+
+
+def browse(
+    conn: sa.Connection, user: Any, action: str | None = None, username: str | None = None, page: int = 1
+) -> AuditPage:
+    """浏览审计日志: page ``page`` (from 1) of the events, filtered by action and user name."""
+    _may_read(user)
+    offset = (max(page, 1) - 1) * AUDIT_PAGE
+    rows = conn.execute(_events_query(action, username).limit(AUDIT_PAGE + 1).offset(offset)).mappings().all()
+    actions = conn.execute(sa.select(audit_events.c.action).distinct().order_by(audit_events.c.action))
+    return AuditPage(list(rows[:AUDIT_PAGE]), len(rows) > AUDIT_PAGE, list(actions.scalars()))
+
+
+def export(
+    conn: sa.Connection,
+    user: Any,
+    action: str | None = None,
+    username: str | None = None,
+    client: Client | None = None,
+) -> list[sa.RowMapping]:
+    """导出审计日志: every event (filtered by action and user name), newest first; the export
+    itself is logged."""
+    _may_read(user)
+    rows = list(conn.execute(_events_query(action, username)).mappings())
+    log(conn, AuditExported(action_filter=action, username=username), user, client)
+    return rows
 
 
 def record(

@@ -4,11 +4,13 @@ A rule file (``policies/rewards/<name>.toml``, see ``rules``) describes a fund, 
 reads and its stages of named steps; ``allocate`` applies it to fact tables keyed by
 ``unit_code`` in DuckDB SQL, exact to the fen, conserving every pot, and writes each unit's
 arithmetic in Chinese (``trail``); ``checks`` verifies the invariants; ``whatif.compare``
-shows what a changed parameter would change. Adapters: ``io`` (files), ``shidian.cli.rewards``.
+shows what a changed parameter would change. Adapters: ``io`` (files), ``store`` (stored
+allocations), ``service`` (the workflows the web pages and ``shidian.cli.rewards`` call).
 """
 
-from shidian.rewards.allocation import Allocation, StageResult, allocate
+from shidian.rewards.allocation import Allocation, allocate
 from shidian.rewards.facts import Facts, FactTable, check_facts
+from shidian.rewards.model import StageResult
 from shidian.rewards.rules import RewardRules, parse_rules
 from shidian.rewards.whatif import compare
 

@@ -12,7 +12,7 @@ them to DECIMAL(18,2); only a stage's totals (a handful of scalars) pass through
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import duckdb
@@ -21,8 +21,11 @@ import pyarrow as pa
 from shidian.money import ZERO, to_fen
 from shidian.money import from_fen as fen_yuan
 from shidian.problems import Problem, Source
+from shidian.rewards.checks import run_checks
+from shidian.rewards.model import StageResult
 from shidian.rewards.rules import RewardRules, Stage
 from shidian.rewards.sharing import MAX_PRODUCT, largest_remainder, scale_of, water_fill, weight_sql
+from shidian.rewards.trail import recipient_trail_sql, unit_trail_sql
 from shidian.runs import Check
 
 FEN_TO_YUAN = "CAST(0.01 AS DECIMAL(18,2))"
@@ -31,27 +34,6 @@ FEN_TO_YUAN = "CAST(0.01 AS DECIMAL(18,2))"
 def yuan_sql(fen: str) -> str:
     """An integer of fen as DECIMAL(18,2) yuan (exact)."""
     return f"CAST(CAST({fen} AS DECIMAL(38,0)) * {FEN_TO_YUAN} AS DECIMAL(18,2))"
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """A stage's totals (阶段汇总), in yuan: what the explanation and the checks quote."""
-
-    index: int
-    stage_id: str
-    pot: Decimal | None
-    allocated: Decimal
-    cut_threshold: Decimal
-    cut_cap: Decimal
-    unallocated: Decimal
-    eligible: int
-    capped: int
-    weight_sum: Decimal | None = None  # Σ weight of the units that shared the pot (display)
-    shared_pot: Decimal | None = None  # the pot shared by weight (after fixed caps)
-    pool_is_eligible: bool = True  # the weight sum runs over eligible units only
-    before_budget: Decimal | None = None
-    budget: Decimal | None = None
-    categories: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,9 +68,6 @@ def allocate(
     Inputs are expected valid (``facts.check_facts``); returns Problems only for values the
     arithmetic cannot hold (``rewards.facts.too_large``) and warnings (nobody eligible).
     """
-    from shidian.rewards.checks import run_checks
-    from shidian.rewards.trail import recipient_trail_sql, unit_trail_sql
-
     con = duckdb.connect(":memory:")
     try:
         con.register("units_in", units)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import duckdb
 
 from shidian.money import ZERO, to_fen
-from shidian.rewards.allocation import StageResult
+from shidian.rewards.model import StageResult
 from shidian.rewards.rules import RewardRules
 from shidian.runs import Check
 

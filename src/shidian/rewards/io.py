@@ -24,6 +24,7 @@ from shidian.policy import read_reference_policy, reference_policy_names
 from shidian.problems import Problem, Source
 from shidian.rewards.allocation import Allocation
 from shidian.rewards.facts import Facts, FactTable, check_facts
+from shidian.rewards.model import STEP_LABELS
 from shidian.rewards.rules import CUT_LABELS, RewardRules, Step, parse_rules
 from shidian.runs import (
     file_sha256,
@@ -356,8 +357,6 @@ def write_comparison(table: pa.Table, path: Path) -> None:
 
 def reference_markdown() -> str:
     """docs/policies/rewards.md: every shipped rule file, its facts, stages and steps."""
-    from shidian.rewards.model import STEP_LABELS
-
     lines = [
         "# Reward rule files (以奖代补规则文件)",
         "",

@@ -1,7 +1,8 @@
 """The reward rules' data model (以奖代补规则): fund, facts, stages and named steps.
 
 Frozen records built by ``rules.parse_rules`` from a rule file; see that module for the
-vocabulary. ``stage_pots`` splits the fund's pot between stages to the fen.
+vocabulary. ``stage_pots`` splits the fund's pot between stages to the fen. ``StageResult`` is
+a stage's totals, shared by ``allocation`` (which makes them), ``checks`` and ``trail``.
 """
 
 from __future__ import annotations
@@ -169,3 +170,24 @@ def stage_pots(rules: RewardRules) -> dict[str, Decimal]:
     total = round_fen(rules.fund.pot * ratio_sum)
     parts = split_largest_remainder(total, [s.pot_ratio or ZERO for s in ratio_stages])
     return {s.id: p for s, p in zip(ratio_stages, parts, strict=True)}
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """A stage's totals (阶段汇总), in yuan: what the explanation and the checks quote."""
+
+    index: int
+    stage_id: str
+    pot: Decimal | None
+    allocated: Decimal
+    cut_threshold: Decimal
+    cut_cap: Decimal
+    unallocated: Decimal
+    eligible: int
+    capped: int
+    weight_sum: Decimal | None = None  # Σ weight of the units that shared the pot (display)
+    shared_pot: Decimal | None = None  # the pot shared by weight (after fixed caps)
+    pool_is_eligible: bool = True  # the weight sum runs over eligible units only
+    before_budget: Decimal | None = None
+    budget: Decimal | None = None
+    categories: dict[str, int] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from shidian.display import number as format_number
 from shidian.display import yuan as format_yuan
-from shidian.rewards.allocation import StageResult
+from shidian.rewards.model import StageResult
 from shidian.rewards.rules import CUT_LABELS, RewardRules, Stage
 
 __all__ = ["recipient_trail_sql", "unit_trail_sql"]

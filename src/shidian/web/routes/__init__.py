@@ -6,24 +6,24 @@ comes first, then the pages the bench measures (docs/performance.md). No two mod
 path, so the order changes nothing else.
 """
 
+from shidian.web.admin import ROUTERS as ADMIN
+from shidian.web.auth import ROUTERS as AUTH
+from shidian.web.home import ROUTERS as HOME
+from shidian.web.policies import ROUTERS as POLICIES
+from shidian.web.rewards import ROUTERS as REWARDS
 from shidian.web.routes import (
-    admin,
-    auth,
     drg_hospitals,
     drg_imports,
     drg_overview,
     drg_runs_pages,
-    home,
     insurance_desk,
     insurance_pages,
     pilots_monitoring,
     pilots_plans,
     pilots_reports,
     pilots_supervision,
-    policies,
     registry,
     registry_api,
-    rewards,
 )
 
 ROUTERS = [
@@ -31,17 +31,17 @@ ROUTERS = [
     drg_overview.router,
     drg_runs_pages.router,
     drg_hospitals.router,
-    auth.router,
-    home.router,
+    *AUTH,
+    *HOME,
     drg_imports.router,
     pilots_plans.router,
     pilots_monitoring.router,
     pilots_reports.router,
     pilots_supervision.router,
-    policies.router,
+    *POLICIES,
     registry.router,
     registry_api.router,
-    admin.router,
+    *ADMIN,
     insurance_pages.router,
-    rewards.router,
+    *REWARDS,
 ]

@@ -1,9 +1,8 @@
-"""Policies in force (政策文件): every shipped policy of every domain, readable.
+"""Shapes of the policy pages and API (政策文件), read through each domain's ``POLICIES``.
 
 For each policy: its metadata, every parameter with its value, the article behind it and
 its help text (from the domain's ``PARAMS`` table), and the TOML file itself with its
-Chinese comments. Any signed-in user may read policies. Domains come from
-``shidian.web.policy_domains.DOMAINS``.
+Chinese comments.
 """
 
 from __future__ import annotations
@@ -12,21 +11,12 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
 from pydantic import BaseModel
 
-from shidian.platform.accounts import User
-from shidian.policy import Policy, read_reference_policy, reference_policy_names
-from shidian.web.deps import require
-from shidian.web.errors import responses as error_responses
-from shidian.web.policy_domains import DOMAINS
-from shidian.web.templating import render
-
-router = APIRouter()
-Reader = Annotated[User, Depends(require("policies.view"))]
+from shidian.policy import Policy
+from shidian.web.policies.domains import DOMAINS
 
 
 class PolicySummary(BaseModel):
@@ -74,22 +64,22 @@ def show_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@lru_cache(maxsize=16)
+def _names(domain: str) -> tuple[str, ...]:
+    return tuple(DOMAINS[domain].names()) if domain in DOMAINS else ()
+
+
 @lru_cache(maxsize=64)
 def _policy(domain: str, name: str) -> tuple[Policy, str] | None:
     """The validated policy and its TOML text; None when not shipped or not valid."""
-    if domain not in DOMAINS or name not in _names(domain):
+    if name not in _names(domain):
         return None
-    text, source = read_reference_policy(domain, name)
-    parsed, _ = DOMAINS[domain].parse(text, source)
-    return None if parsed is None else (parsed.source, text)
-
-
-@lru_cache(maxsize=16)
-def _names(domain: str) -> tuple[str, ...]:
+    kind = DOMAINS[domain]
     try:
-        return tuple(reference_policy_names(domain))
-    except FileNotFoundError:
-        return ()
+        typed = kind.named(name)
+    except ValueError:
+        return None
+    return typed.source, kind.text(name)
 
 
 def _summary(domain: str, name: str, policy: Policy) -> dict[str, Any]:
@@ -111,6 +101,7 @@ def _summary(domain: str, name: str, policy: Policy) -> dict[str, Any]:
 
 
 def list_policies() -> list[PolicySummary]:
+    """Every shipped, valid policy of every domain, by domain then name."""
     found = []
     for domain in DOMAINS:
         for name in _names(domain):
@@ -120,37 +111,14 @@ def list_policies() -> list[PolicySummary]:
     return found
 
 
-def policy_detail(domain: str, name: str) -> PolicyDetail:
+def policy_detail(domain: str, name: str) -> PolicyDetail | None:
+    """One policy with each parameter's value, article and help, and its text; None if unknown."""
     loaded = _policy(domain, name)
     if loaded is None:
-        raise HTTPException(status_code=404, detail="没有该政策文件 (no such policy)")
+        return None
     policy, text = loaded
     params = [
         PolicyParam(key=p.key, value=show_value(policy.values.get(p.key)), article=p.article, help=p.help)
         for p in DOMAINS[domain].params
     ]
     return PolicyDetail(**_summary(domain, name, policy), source=policy.source, params=params, text=text)
-
-
-@router.get("/policies", include_in_schema=False)
-def policies_page(request: Request, user: Reader) -> Response:
-    policies = list_policies()
-    by_domain = {d: [p for p in policies if p.domain == d] for d in DOMAINS}
-    return render(request, "policies.html", {"by_domain": by_domain, "domains": DOMAINS})
-
-
-@router.get("/policies/{domain}/{name}", include_in_schema=False)
-def policy_page(request: Request, user: Reader, domain: str, name: str) -> Response:
-    return render(request, "policies_detail.html", {"policy": policy_detail(domain, name)})
-
-
-@router.get("/api/policies", response_model=list[PolicySummary], responses=error_responses(401))
-def policies_api(user: Reader) -> list[PolicySummary]:
-    """Every shipped policy of every domain."""
-    return list_policies()
-
-
-@router.get("/api/policies/{domain}/{name}", response_model=PolicyDetail, responses=error_responses(401, 404))
-def policy_api(user: Reader, domain: str, name: str) -> PolicyDetail:
-    """One policy: metadata, each parameter with its value, article and help, and the TOML text."""
-    return policy_detail(domain, name)

@@ -1,4 +1,5 @@
-"""Sign in and out (登录/退出), with throttling and an audit record for each attempt."""
+"""Sign in and out (登录/退出): the session here, the workflow (throttling, the attempt record,
+the audit event) in ``shidian.platform.signin``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shidian.platform import audit
-from shidian.platform.accounts import authenticate
-from shidian.platform.security import new_csrf_token, recent_failures, record_attempt
+from shidian.platform.security import new_csrf_token
+from shidian.platform.signin import sign_in, sign_out
 from shidian.web.deps import Conn, CurrentUser, check_csrf, client_of
 from shidian.web.templating import gettext, render
 
@@ -38,29 +38,31 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     settings = request.app.state.settings
-    ip = request.client.host if request.client else "-"
-    username = username.strip()
-    if recent_failures(conn, username, settings.login_window_seconds) >= settings.login_max_failures:
-        audit.log(conn, audit.LoginThrottled(target=username), None, client_of(request))
+    attempt = sign_in(
+        conn,
+        username,
+        password,
+        window_seconds=settings.login_window_seconds,
+        max_failures=settings.login_max_failures,
+        client=client_of(request),
+    )
+    if attempt.outcome == "throttled":
         message = gettext(
             "Too many failed attempts. Try again in %(minutes)s minutes.",
             minutes=settings.login_window_seconds // 60,
         )
         return render(request, "login.html", {"next": _safe_next(next), "error": message}, 429)
-    user = authenticate(conn, username, password)
-    record_attempt(conn, username, ip, user is not None)
-    if user is None:
-        audit.log(conn, audit.LoginFailed(target=username), None, client_of(request))
+    if attempt.user is None:
         message = gettext("Wrong user name or password.")
         return render(request, "login.html", {"next": _safe_next(next), "error": message}, 401)
+    user = attempt.user
     request.session.clear()
     request.session.update({"uid": user.id, "v": user.session_stamp, "csrf": new_csrf_token()})
-    audit.log(conn, audit.LoginSucceeded(target=username), user, client_of(request))
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def logout(request: Request, conn: Conn, user: CurrentUser) -> Response:
-    audit.log(conn, audit.LoggedOut(target=user.username), user, client_of(request))
+    sign_out(conn, user, client_of(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -1,5 +1,5 @@
 """Policy domains the web app shows (政策领域): each domain's ``POLICIES`` (title, parameters,
-parser, shipped files). A new domain adds one line here; the policy pages and API list it."""
+shipped files, loading by name). A new domain adds one line here; the policy pages and API list it."""
 
 from __future__ import annotations
 

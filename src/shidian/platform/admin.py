@@ -1,0 +1,72 @@
+"""User administration (系统管理) workflows: the user list, creating a user, enabling and
+disabling one. Each checks that the actor may manage users (``admin.users``) and audits the
+change in the caller's transaction; a user that cannot be created is a problem, not an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from shidian.platform import audit
+from shidian.platform.access import can
+from shidian.platform.accounts import AccountError, User, create_user, list_units, list_users, set_active
+from shidian.platform.audit import Client
+from shidian.platform.db.schema import ROLES
+from shidian.problems import Problem, Refused, Source
+
+REQUEST = "<request>"
+
+
+@dataclass(frozen=True)
+class Directory:
+    """What the user administration page lists: users, units and the roles to choose from."""
+
+    users: list[User]
+    units: list[dict[str, object]]
+    roles: dict[str, str]
+
+
+def _require(actor: User, action: str) -> None:
+    if not can(actor, action):
+        raise Refused("forbidden", [Problem("auth.forbidden", "无权访问 (forbidden)", Source(REQUEST))])
+
+
+def directory(conn: sa.Connection, actor: User) -> Directory:
+    """用户列表: every user and unit, and the roles."""
+    _require(actor, "admin.users")
+    return Directory(list_users(conn), list_units(conn), ROLES)
+
+
+def add_user(
+    conn: sa.Connection,
+    actor: User,
+    username: str,
+    password: str,
+    role: str,
+    unit_id: int,
+    display_name: str | None = None,
+    client: Client | None = None,
+) -> tuple[int | None, list[Problem]]:
+    """创建用户: the new user's id, or the problem that stopped it (name, role, password, unit)."""
+    _require(actor, "admin.users")
+    try:
+        new_id = create_user(conn, username, password, role, unit_id, display_name or None)
+    except AccountError as exc:
+        return None, [Problem("admin.user.invalid", str(exc), Source(REQUEST))]
+    audit.log(conn, audit.UserCreated(target=username, user_id=new_id, role=role), actor, client)
+    return new_id, []
+
+
+def set_user_active(
+    conn: sa.Connection, actor: User, user_id: int, active: bool, client: Client | None = None
+) -> list[Problem]:
+    """启用/停用用户: an administrator cannot disable itself (that problem, and nothing changed)."""
+    _require(actor, "admin.users")
+    if user_id == actor.id and not active:
+        return [Problem("admin.user.self_disable", "不能停用自己", Source(REQUEST))]
+    set_active(conn, user_id, active)
+    event = audit.UserEnabled if active else audit.UserDisabled
+    audit.log(conn, event(target=str(user_id)), actor, client)
+    return []
