@@ -6,6 +6,7 @@ comes first, then the pages the bench measures (docs/performance.md). No two mod
 path, so the order changes nothing else.
 """
 
+from shidian.web.registry import ROUTERS as REGISTRY_ROUTERS
 from shidian.web.routes import (
     admin,
     auth,
@@ -21,8 +22,6 @@ from shidian.web.routes import (
     pilots_reports,
     pilots_supervision,
     policies,
-    registry,
-    registry_api,
     rewards,
 )
 
@@ -39,8 +38,7 @@ ROUTERS = [
     pilots_reports.router,
     pilots_supervision.router,
     policies.router,
-    registry.router,
-    registry_api.router,
+    *REGISTRY_ROUTERS,
     admin.router,
     insurance_pages.router,
     rewards.router,
