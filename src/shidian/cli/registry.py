@@ -1,8 +1,8 @@
 """``shidian registry``: import an existing registry and report indicators from the command line.
 
 Both run against the web application's database (``SHIDIAN_DATABASE_URL``) with the same
-workflows as the web pages (``shidian.registry.service``): the import is checked row by row and lands whole or not at all, and runs
-with the scope and audit trail of the user named by ``--as``.
+workflows as the web pages (``shidian.registry.service``): the import is checked row by row and
+lands whole or not at all, and runs with the scope and audit trail of the user named by ``--as``.
 """
 
 from __future__ import annotations
