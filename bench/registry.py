@@ -8,10 +8,10 @@ latest follow-up is written back (class, risk, next due date) as recording follo
 
 Then times, over ``--repeat`` calls each (p50 / p99, PASS when p99 < 300 ms):
 
-* the work list of a doctor assigned to one township's 15 villages (``registry_reports.worklist``,
-  including the scope lookup: the recursive walk of the unit tree);
-* the indicators of one county for the year (``registry_reports.indicators``: the shared SQL of
-  ``shidian.registry.indicator_sql`` over the county's patients and their follow-ups,
+* the work list of a doctor assigned to one township's 15 villages
+  (``registry.service.reports.worklist_items``, including the scope lookup: the recursive walk of the unit tree);
+* the indicators of one county for the year (``registry.service.reports.area_indicators``: the
+  shared SQL of ``shidian.registry.indicator_sql`` over the county's patients and their follow-ups,
   including the walk from the county to its villages).
 
 Never asserts: the exit status is 0 unless PostgreSQL is missing.
@@ -40,8 +40,8 @@ from shidian.platform.accounts import get_user
 from shidian.platform.crypto import DataKeys
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.registry import Period, registry_policy
-from shidian.web.registry_access import scope_of, villages_under
-from shidian.web.registry_reports import indicators, worklist
+from shidian.registry.service.reports import area_indicators, worklist_items
+from shidian.registry.store.scope import scope_of, villages_under
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DB = "shidian_bench_registry"
@@ -268,17 +268,17 @@ def main() -> None:
         with engine.connect() as conn:
             user = get_user(conn, doctor_id)
             assert user is not None
-            return len(worklist(conn, scope_of(conn, user), policy, today))
+            return len(worklist_items(conn, scope_of(conn, user), policy, today))
 
     def county() -> int:
         with engine.connect() as conn:
             villages = villages_under(conn, [county_id])
-            table = indicators(conn, policy, county_id, county_code, villages, Period.parse(str(YEAR)))
+            table = area_indicators(conn, policy, county_id, county_code, villages, Period.parse(str(YEAR)))
             return table.num_rows
 
     with engine.connect() as conn:
         villages = villages_under(conn, [county_id])
-        table = indicators(conn, policy, county_id, county_code, villages, Period.parse(str(YEAR)))
+        table = area_indicators(conn, policy, county_id, county_code, villages, Period.parse(str(YEAR)))
         for r in table.to_pylist():
             print(
                 f"  {county_code} {r['indicator_code']}: {r['numerator']:.0f} / {r['denominator'] or 0:.0f}"

@@ -1,8 +1,8 @@
 """``shidian registry``: import an existing registry and report indicators from the command line.
 
-Both run against the web application's database (``SHIDIAN_DATABASE_URL``) with the same code
-as the web pages: the import is checked row by row and lands whole or not at all, and runs
-with the scope and audit trail of the user named by ``--as``.
+Both run against the web application's database (``SHIDIAN_DATABASE_URL``) with the same
+workflows as the web pages (``shidian.registry.service``): the import is checked row by row and
+lands whole or not at all, and runs with the scope and audit trail of the user named by ``--as``.
 """
 
 from __future__ import annotations
@@ -10,32 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from shidian.cli.output import fail_with_problems, out
 
-if TYPE_CHECKING:
-    import sqlalchemy as sa
-
-    from shidian.platform.accounts import User
-
 app = typer.Typer(help="严重精神障碍患者管理 (severe mental disorder registry).", no_args_is_help=True)
-
-
-def _user(conn: sa.Connection, username: str) -> User:
-    import sqlalchemy as sa
-
-    from shidian.platform.accounts import get_user
-    from shidian.platform.db.schema import users
-
-    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
-    user = None if user_id is None else get_user(conn, int(user_id))
-    if user is None:
-        out.print(f"没有用户 {username} (no such user)")
-        raise typer.Exit(2)
-    return user
 
 
 @app.command("import")
@@ -45,33 +26,29 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="机器可读输出")] = False,
 ) -> None:
     """导入存量患者名册: 全部导入, 或一行都不导入 (import an existing registry, all rows or none)."""
-    from shidian.platform import audit, clock
-    from shidian.platform.access import can
     from shidian.platform.crypto import DataKeys
     from shidian.platform.db.engine import make_engine, upgrade
     from shidian.platform.settings import Settings
-    from shidian.web.registry_access import scope_of
-    from shidian.web.registry_import import import_registry
+    from shidian.problems import Refused
+    from shidian.registry import service
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with engine.begin() as conn:
-        user = _user(conn, as_user)
-        if not can(user, "registry.import"):
-            out.print(f"{as_user} 无导入权限 (not allowed to import)")
+        user = service.acting_user(conn, as_user)
+        if user is None:
+            out.print(f"没有用户 {as_user} (no such user)")
             raise typer.Exit(2)
-        imported, problems = import_registry(
-            conn,
-            DataKeys.from_env(settings.secret_key),
-            user,
-            scope_of(conn, user),
-            file,
-            file.name,
-            clock.today(),
-        )
-        if not problems:  # with problems nothing was written
-            audit.record(conn, None, user, "registry.imported", file.name, {"rows": imported, "via": "cli"})
+        try:
+            imported, problems = service.import_registry(
+                conn, DataKeys.from_env(settings.secret_key), user, file, file.name, via="cli"
+            )
+        except Refused as refused:
+            if refused.reason != "forbidden":
+                raise
+            out.print(f"{as_user} 无导入权限 (not allowed to import)")
+            raise typer.Exit(2) from None
     engine.dispose()
     if problems:
         fail_with_problems(problems, as_json)
@@ -90,7 +67,7 @@ def indicators_command(
     from shidian.platform.db.engine import make_engine
     from shidian.platform.settings import Settings
     from shidian.registry import Period
-    from shidian.web.registry_reports import indicator_values
+    from shidian.registry.service import indicator_values
 
     try:
         chosen = Period.parse(period)

@@ -27,13 +27,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "pilots.supervision.manage": frozenset({"pilot_office"}),
     # 试点方案 / 目标监测 / 考核评分: read-only; rows scoped by pilots_reports.visible_units
     "pilots.plans.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
-    # 严重精神障碍患者管理 (registry): scoping by area in shidian.web.registry_access
+    # 严重精神障碍患者管理 (registry): scoping by area in shidian.registry.store.scope
     "registry.view": frozenset({"admin", "pilot_office", "leader", "reporting_unit", "mental_health_doctor"}),
     "registry.view_all": frozenset({"admin", "pilot_office", "leader"}),
     "registry.edit": frozenset({"mental_health_doctor"}),
     "registry.import": frozenset({"mental_health_doctor", "pilot_office"}),
     "registry.export_unmasked": frozenset({"pilot_office"}),
     "registry.assign": frozenset({"admin", "pilot_office"}),
+    # sees the villages assigned in registry_doctor_areas (not those under the user's unit)
+    "registry.assigned_areas": frozenset({"mental_health_doctor"}),
     # 以奖代补: the pilot office allocates; a reporting unit sees its own unit only
     "rewards.allocate": frozenset({"admin", "pilot_office"}),
     "rewards.view_all": frozenset({"admin", "pilot_office", "leader"}),

@@ -4,6 +4,9 @@
 checklist), ``followup`` (classification at each follow-up, next due date), ``policy`` (the
 intervals, from ``policies/registry/*.toml``), ``indicators`` (在册患者规范管理率 …, interfaces.md
 shape 1) and ``rewards`` (有奖监护 guardian list, shape 3). See docs/registry.md.
+
+Around it: ``records`` (the shapes workflows take and give), ``io`` (files), ``events`` (audit),
+``store`` (the tables) and ``service`` (the workflows every door calls).
 """
 
 from shidian.registry.followup import FollowUpFindings, classify, next_due_on

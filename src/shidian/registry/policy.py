@@ -30,6 +30,13 @@ ZERO, ONE = Decimal(0), Decimal(1)
 
 PARAMS: tuple[Param, ...] = (
     Param(
+        "intervals.first_after_registration_days",
+        integer(min=1, max=366),
+        f"{STANDARD} 1 (首次随访期限未载明, 本系统约定); 000 篇3 第12项",
+        "登记后首次随访最迟天数 (days)",
+        field="first_followup_days",
+    ),
+    Param(
         "intervals.unstable_days",
         integer(min=1, max=366),
         f"{STANDARD} 4(1)",
@@ -158,6 +165,7 @@ class RegistryPolicy:
     """The typed view of a registry policy."""
 
     source: Policy
+    first_followup_days: int
     unstable_days: int
     basic_first_days: int
     basic_stabilised_months: int

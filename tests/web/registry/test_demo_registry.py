@@ -6,12 +6,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from shidian.demo.registry_web import setup_registry_demo
 from shidian.platform.accounts import create_unit, create_user, get_user
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.registry_schema import registry_followups, registry_patients, registry_team_members
 from shidian.platform.settings import Settings
-from shidian.web.demo_registry import setup_registry_demo
-from shidian.web.registry_access import scope_of
+from shidian.registry.store.scope import scope_of
 
 
 def test_demo_registry(tmp_path):

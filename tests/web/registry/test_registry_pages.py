@@ -138,10 +138,10 @@ def _seed_v2(app, year):
     from shidian.platform.accounts import get_user
     from shidian.platform.crypto import DataKeys
     from shidian.registry import registry_policy
-    from shidian.web.registry_access import Scope
-    from shidian.web.registry_context import keys  # noqa: F401  (keys derive from settings)
-    from shidian.web.registry_models import FollowUpIn, PatientIn
-    from shidian.web.registry_store import check_patient, insert_patient, record_followup
+    from shidian.registry.records import FollowUpIn, PatientIn
+    from shidian.registry.service import check_patient, save_followup
+    from shidian.registry.store.patients import insert_patient
+    from shidian.registry.store.scope import Scope
     from tests.web.registry.conftest import user_id
 
     data_keys = DataKeys.from_env(app.state.settings.secret_key)
@@ -160,7 +160,7 @@ def _seed_v2(app, year):
             assert values is not None, problems
             insert_patient(conn, data_keys, values, data, None)
             for i in range(visits):
-                result, problems = record_followup(
+                result, problems = save_followup(
                     conn,
                     doctor,
                     Scope(None),

@@ -10,6 +10,7 @@ from shidian.web.admin import ROUTERS as ADMIN
 from shidian.web.auth import ROUTERS as AUTH
 from shidian.web.home import ROUTERS as HOME
 from shidian.web.policies import ROUTERS as POLICIES
+from shidian.web.registry import ROUTERS as REGISTRY_ROUTERS
 from shidian.web.rewards import ROUTERS as REWARDS
 from shidian.web.routes import (
     drg_hospitals,
@@ -22,8 +23,6 @@ from shidian.web.routes import (
     pilots_plans,
     pilots_reports,
     pilots_supervision,
-    registry,
-    registry_api,
 )
 
 ROUTERS = [
@@ -39,8 +38,7 @@ ROUTERS = [
     pilots_reports.router,
     pilots_supervision.router,
     *POLICIES,
-    registry.router,
-    registry_api.router,
+    *REGISTRY_ROUTERS,
     *ADMIN,
     insurance_pages.router,
     *REWARDS,

@@ -1,4 +1,10 @@
-"""The registry API's shapes (严重精神障碍患者管理接口数据结构): requests and responses.
+"""The registry's records (严重精神障碍患者管理数据结构): what a workflow takes and gives back.
+
+The request shapes (a patient to register, a follow-up, a team member or action, a doctor's
+area) are what the pages, the API, the import and the demo hand the services; the result
+shapes (a patient row or page, a follow-up's outcome, work-list and warning rows, indicator
+rows, assignments) are what the services answer. Shapes only the API answers live in
+``shidian.web.registry.models``.
 
 Inputs are deliberately loose where the registry gives a clearer message than a schema would
 (an invalid ID number, an unknown diagnosis, a risk level outside 0–5 are Problems with the
@@ -87,13 +93,6 @@ class PatientRow(BaseModel):
     due_state: Literal["overdue", "due", "ok", "inactive"]
 
 
-class PatientList(BaseModel):
-    total: int
-    page: int
-    page_size: int
-    patients: list[PatientRow]
-
-
 class FollowUpOut(BaseModel):
     id: int
     followed_on: dt.date
@@ -156,10 +155,6 @@ class FollowUpResult(BaseModel):
     needs_team: bool
 
 
-class RegisteredOut(BaseModel):
-    registry_no: str
-
-
 class WorkItem(BaseModel):
     registry_no: str
     name: str
@@ -171,11 +166,6 @@ class WorkItem(BaseModel):
     next_due_on: dt.date | None
     state: Literal["overdue", "due"]
     days_overdue: int
-
-
-class WorkList(BaseModel):
-    today: dt.date
-    items: list[WorkItem]
 
 
 class WarningRow(BaseModel):
@@ -198,32 +188,6 @@ class IndicatorRow(BaseModel):
     denominator: str | None
     value: str
     target: str | None
-
-
-class IndicatorsOut(BaseModel):
-    area_code: str
-    area_name: str
-    period: str
-    rows: list[IndicatorRow]
-
-
-class RewardRow(BaseModel):
-    recipient_id: str
-    unit_code: str
-    category: Literal["risk_3_plus", "risk_below_3"]
-    basis: str
-
-
-class RewardsOut(BaseModel):
-    year: int
-    basis: str
-    rows: list[RewardRow]
-
-
-class ImportOut(BaseModel):
-    ok: bool
-    imported: int
-    problems: list[dict[str, object]]
 
 
 class AssignmentIn(BaseModel):

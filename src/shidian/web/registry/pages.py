@@ -1,9 +1,9 @@
 """Registry pages (严重精神障碍患者管理): patient list, registration, patient page with the
 follow-up form, work list, township warnings, indicators, guardian rewards, import, exports.
 
-Same scoping and audit as the API (``routes/registry_api.py``): a patient outside the user's
-area is 404; every view of a patient and every change writes an audit record; lists and
-exports are masked unless the role has ``registry.export_unmasked``.
+Thin routes over ``shidian.registry.service``, the same workflows as the API (``api.py``): a
+patient outside the user's area is 404; the service audits every view of a patient and every
+change; lists and exports are masked unless the role has ``registry.export_unmasked``.
 """
 
 from __future__ import annotations
@@ -14,37 +14,15 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from shidian.platform import audit
-from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.clock import today
 from shidian.problems import Problem, Source
-from shidian.registry import BEHAVIOURS, RISK_LEVELS, Period, suggest_level
+from shidian.registry import BEHAVIOURS, RISK_LEVELS, Period, service, suggest_level
 from shidian.registry.followup import CLASSES
 from shidian.registry.model import DISORDER_NAMES, DISORDERS, REGISTRY_STATUSES, TEAM_ROLES, TREATMENTS
-from shidian.web.deps import Conn, check_csrf, require
-from shidian.web.registry_assignments import assign, list_assignments, unassign
-from shidian.web.registry_context import keys, not_found, policy, scope
-from shidian.web.registry_models import AssignmentIn, FollowUpIn, PatientIn, TeamActionIn, TeamMemberIn
-from shidian.web.registry_reports import (
-    export_rows,
-    indicator_rows,
-    indicators,
-    rewards,
-    warnings,
-    worklist,
-    xlsx,
-)
-from shidian.web.registry_store import (
-    NotFound,
-    add_team_action,
-    add_team_member,
-    list_patients,
-    patient_detail,
-    record_followup,
-    register_patient,
-)
-from shidian.web.routes.registry_api import may_unmask, resolve_area, run_import
+from shidian.registry.records import AssignmentIn, FollowUpIn, PatientIn, TeamActionIn, TeamMemberIn
+from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.registry.context import keys, uploaded
 from shidian.web.templating import render
 
 router = APIRouter(prefix="/registry")
@@ -85,6 +63,12 @@ async def _form(request: Request) -> dict[str, Any]:
     return data
 
 
+def _xlsx(body: bytes, filename: str) -> Response:
+    return Response(
+        body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
 @router.get("", include_in_schema=False)
 def index(
     request: Request,
@@ -94,11 +78,8 @@ def index(
     status: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
 ) -> Response:
-    total, rows = list_patients(
-        conn, keys(request), scope(conn, user), policy(), today(), q=q, status=status or None, page=page
-    )
-    audit.record(
-        conn, request, user, "registry.patients_listed", None, {"q": bool(q), "page": page, "rows": len(rows)}
+    total, rows = service.list_patients(
+        conn, keys(request), user, client_of(request), q=q, status=status or None, page=page
     )
     return render(
         request,
@@ -121,24 +102,17 @@ async def new_submit(request: Request, conn: Conn, user: Editor) -> Response:
     data, problems = _form_model(PatientIn, form)
     registry_no = None
     if data is not None:
-        registry_no, problems = register_patient(conn, keys(request), user, scope(conn, user), data, today())
+        registry_no, problems = service.register_patient(conn, keys(request), user, data, client_of(request))
     if registry_no is None:
         context = {"form": form, "problems": problems, "all_disorders": DISORDERS, **LABELS}
         return render(request, "registry/new.html", context, 422)
-    audit.record(conn, request, user, "registry.patient_registered", registry_no)
     return RedirectResponse(f"/registry/patients/{registry_no}", status_code=303)
 
 
 def _patient_page(
     request: Request, conn: Conn, user: User, registry_no: str, extra: dict[str, Any], status_code: int = 200
 ) -> Response:
-    try:
-        detail = patient_detail(
-            conn, keys(request), scope(conn, user), policy(), today(), registry_no, unmasked=may_unmask(user)
-        )
-    except NotFound:
-        raise not_found() from None
-    audit.record(conn, request, user, "registry.patient_viewed", registry_no, {"masked": detail.masked})
+    detail = service.patient_detail(conn, keys(request), user, registry_no, client_of(request))
     context = {
         "d": detail,
         "p": detail.patient,
@@ -174,23 +148,10 @@ async def followup_submit(request: Request, conn: Conn, user: Editor, registry_n
         form[flag] = flag in form
     data, problems = _form_model(FollowUpIn, form)
     result = None
-    try:
-        if data is not None:
-            result, problems = record_followup(
-                conn, user, scope(conn, user), policy(), registry_no, data, today()
-            )
-    except NotFound:
-        raise not_found() from None
+    if data is not None:
+        result, problems = service.record_followup(conn, user, registry_no, data, client_of(request))
     if result is None:
         return _patient_page(request, conn, user, registry_no, {"problems": problems, "form": form}, 422)
-    audit.record(
-        conn,
-        request,
-        user,
-        "registry.followup_recorded",
-        registry_no,
-        {"followup_id": result.followup_id, "risk_level": result.risk_level, "class": result.classification},
-    )
     return _patient_page(request, conn, user, registry_no, {"result": result})
 
 
@@ -200,11 +161,7 @@ async def team_submit(request: Request, conn: Conn, user: Editor, registry_no: s
     data, problems = _form_model(TeamMemberIn, form)
     if data is None:
         return _patient_page(request, conn, user, registry_no, {"problems": problems}, 422)
-    try:
-        member_id = add_team_member(conn, user, scope(conn, user), registry_no, data, today())
-    except NotFound:
-        raise not_found() from None
-    audit.record(conn, request, user, "registry.team_member_added", registry_no, {"member_id": member_id})
+    service.add_team_member(conn, user, registry_no, data, client_of(request))
     return RedirectResponse(f"/registry/patients/{registry_no}#team", status_code=303)
 
 
@@ -212,29 +169,23 @@ async def team_submit(request: Request, conn: Conn, user: Editor, registry_no: s
 async def team_action_submit(request: Request, conn: Conn, user: Editor, registry_no: str) -> Response:
     form = await _form(request)
     data, problems = _form_model(TeamActionIn, form)
-    action_id = None
-    try:
-        if data is not None:
-            action_id, problems = add_team_action(conn, user, scope(conn, user), registry_no, data, today())
-    except NotFound:
-        raise not_found() from None
-    if action_id is None:
+    action = None
+    if data is not None:
+        action, problems = service.add_team_action(conn, user, registry_no, data, client_of(request))
+    if action is None:
         return _patient_page(request, conn, user, registry_no, {"problems": problems}, 422)
-    audit.record(conn, request, user, "registry.team_action_recorded", registry_no, {"action_id": action_id})
     return RedirectResponse(f"/registry/patients/{registry_no}#team", status_code=303)
 
 
 @router.get("/worklist", include_in_schema=False)
 def worklist_page(request: Request, conn: Conn, user: Viewer) -> Response:
-    day = today()
-    items = worklist(conn, scope(conn, user), policy(), day)
-    audit.record(conn, request, user, "registry.worklist_viewed", None, {"rows": len(items)})
+    day, items = service.work_list(conn, user, client_of(request))
     return render(request, "registry/worklist.html", {"items": items, "today": day, **LABELS})
 
 
 @router.get("/warnings", include_in_schema=False)
 def warnings_page(request: Request, conn: Conn, user: Viewer) -> Response:
-    rows = warnings(conn, scope(conn, user), policy(), today())
+    rows = service.warnings(conn, user)
     return render(request, "registry/warnings.html", {"rows": rows, "today": today()})
 
 
@@ -253,17 +204,16 @@ def indicators_page(
         return render(
             request, "registry/indicators.html", {"error": str(exc), "period": text, "area": area or ""}, 422
         )
-    area_id, code, name, villages = resolve_area(conn, user, area or None)
-    rows = indicator_rows(indicators(conn, policy(), area_id, code, villages, chosen), policy())
+    report = service.indicators(conn, user, chosen, area or None)
     return render(
         request,
         "registry/indicators.html",
         {
-            "rows": rows,
+            "rows": report.rows,
             "period": text,
             "area": area or "",
-            "area_name": name,
-            "area_code": code,
+            "area_name": report.area_name,
+            "area_code": report.area_code,
             "error": None,
         },
     )
@@ -278,12 +228,11 @@ def rewards_page(
     request: Request, conn: Conn, user: Viewer, year: Annotated[int | None, Query(ge=1900, le=2200)] = None
 ) -> Response:
     chosen = _year(year)
-    table = rewards(conn, scope(conn, user), policy(), chosen)
-    audit.record(conn, request, user, "registry.rewards_listed", str(chosen), {"rows": table.num_rows})
+    table = service.reward_list(conn, user, chosen, client_of(request))
     return render(
         request,
         "registry/rewards.html",
-        {"rows": table.to_pylist(), "year": chosen, "policy": policy()},
+        {"rows": table.to_pylist(), "year": chosen, "policy": service.policy()},
     )
 
 
@@ -292,32 +241,14 @@ def rewards_export(
     request: Request, conn: Conn, user: Viewer, year: Annotated[int | None, Query(ge=1900, le=2200)] = None
 ) -> Response:
     chosen = _year(year)
-    table = rewards(conn, scope(conn, user), policy(), chosen)
-    audit.record(conn, request, user, "registry.rewards_exported", str(chosen), {"rows": table.num_rows})
-    labels = {"risk_3_plus": "三级以上", "risk_below_3": "三级以下"}
-    body = xlsx(
-        "有奖监护",
-        ["档案号 recipient_id", "村/社区 unit_code", "类别 category", "依据 basis"],
-        [[r["recipient_id"], r["unit_code"], labels[r["category"]], r["basis"]] for r in table.to_pylist()],
-    )
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="guardian-rewards-{chosen}.xlsx"'},
-    )
+    body = service.export_rewards(conn, user, chosen, client_of(request))
+    return _xlsx(body, f"guardian-rewards-{chosen}.xlsx")
 
 
 @router.get("/export.xlsx", include_in_schema=False)
 def patients_export(request: Request, conn: Conn, user: Viewer) -> Response:
     """Every patient in scope; masked unless the role has ``registry.export_unmasked``."""
-    unmasked = can(user, "registry.export_unmasked")
-    headers, rows = export_rows(conn, keys(request), scope(conn, user), unmasked)
-    audit.record(conn, request, user, "registry.exported", None, {"rows": len(rows), "unmasked": unmasked})
-    return Response(
-        xlsx("在册患者", headers, rows),
-        media_type=XLSX,
-        headers={"Content-Disposition": 'attachment; filename="registry.xlsx"'},
-    )
+    return _xlsx(service.export_patients(conn, keys(request), user, client_of(request)), "registry.xlsx")
 
 
 @router.get("/import", include_in_schema=False)
@@ -329,19 +260,22 @@ def import_page(request: Request, user: Importer) -> Response:
 def import_submit(
     request: Request, conn: Conn, user: Importer, file: Annotated[UploadFile, File()]
 ) -> Response:
-    imported, problems = run_import(request, conn, user, file)
-    status = 422 if problems else 200
+    with uploaded(file) as (path, name):
+        imported, problems = service.import_registry(
+            conn, keys(request), user, path, name, client_of(request)
+        )
     return render(
         request,
         "registry/import.html",
         {"problems": problems, "imported": None if problems else imported},
-        status,
+        422 if problems else 200,
     )
 
 
 @router.get("/assignments", include_in_schema=False)
 def assignments_page(request: Request, conn: Conn, user: Assigner) -> Response:
-    return render(request, "registry/assignments.html", {"rows": list_assignments(conn), "problems": []})
+    rows = service.list_assignments(conn, user)
+    return render(request, "registry/assignments.html", {"rows": rows, "problems": []})
 
 
 @router.post("/assignments", include_in_schema=False, dependencies=WRITE)
@@ -351,11 +285,8 @@ async def assignments_submit(request: Request, conn: Conn, user: Assigner) -> Re
     form.pop("behaviours", None)
     data, problems = _form_model(AssignmentIn, form)
     if data is not None:
-        problems = (unassign if remove else assign)(conn, data)
+        problems = (service.unassign if remove else service.assign)(conn, user, data, client_of(request))
     if problems or data is None:
-        return render(
-            request, "registry/assignments.html", {"rows": list_assignments(conn), "problems": problems}, 422
-        )
-    action = "registry.area_unassigned" if remove else "registry.area_assigned"
-    audit.record(conn, request, user, action, data.username, {"unit_code": data.unit_code})
+        rows = service.list_assignments(conn, user)
+        return render(request, "registry/assignments.html", {"rows": rows, "problems": problems}, 422)
     return RedirectResponse("/registry/assignments", status_code=303)

@@ -1,28 +1,20 @@
-"""Import of an existing registry (存量患者导入): Excel or CSV (UTF-8/GBK), all rows or none.
+"""Registry files (名册文件): reading an existing registry (存量患者名册: Excel or CSV, UTF-8/GBK)
+and writing the Excel exports.
 
 The file is read through ``shidian.tables`` (headers in Chinese or English, every bad cell a
-Problem with its row and column); then each row is checked as a registration would be (ID
-number by GB 11643, diagnosis one of the six, village known and inside the importer's area,
-no date in the future, no duplicate in the file or the registry). Any problem → nothing is
-imported and the report lists every problem with its row; otherwise every row is registered in
-the caller's one transaction.
+Problem with its row and column); each row becomes the ``PatientIn`` a registration takes, so
+the import service checks it as the registration form is checked.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from shidian.platform.accounts import User
-from shidian.platform.crypto import DataKeys
-from shidian.problems import Problem, Source
+from shidian.problems import Problem
+from shidian.registry.records import PatientIn
 from shidian.tables import Column, TableSpec, read_table
-from shidian.web.registry_access import Scope
-from shidian.web.registry_models import PatientIn
-from shidian.web.registry_store import check_patient, insert_patient
 
 TREATMENT_WORDS = {"服药": "medication", "住院": "hospital", "未治疗": "none"}
 REGISTRY_SPEC = TableSpec(
@@ -79,50 +71,36 @@ REGISTRY_SPEC = TableSpec(
 )
 
 
-def import_registry(
-    conn: sa.Connection,
-    keys: DataKeys,
-    user: User,
-    scope: Scope,
-    path: Path,
-    display_name: str,
-    today: dt.date,
-) -> tuple[int, list[Problem]]:
-    """Register every row of the file, or none: (rows imported, problems)."""
+def read_registry(path: Path, display_name: str) -> tuple[list[tuple[int, PatientIn]] | None, list[Problem]]:
+    """The file's rows as (row number, patient to register), or None and the problems."""
     table, problems = read_table(path, REGISTRY_SPEC, display_name=display_name)
     if table is None:
-        return 0, problems
-    accepted: list[tuple[dict[str, Any], PatientIn]] = []
-    seen: set[str] = set()
+        return None, problems
+    rows = []
     for record in table.to_pylist():
         row = int(record.pop("_row"))
         treatment = record.get("treatment") or "none"
         fields = {k: v for k, v in record.items() if v is not None}
         fields["treatment"] = TREATMENT_WORDS.get(treatment, treatment)
-        data = PatientIn.model_validate(fields)
-        values, row_problems = check_patient(conn, keys, scope, data, today, source=display_name)
-        problems += [
-            Problem(p.code, p.message, Source(display_name, row=row, column=_header(p.where.column)))
-            for p in row_problems
-        ]
-        if values is not None:
-            if values["id_hmac"] in seen:
-                problems.append(
-                    Problem(
-                        "registry.patient.duplicate",
-                        "身份证号在文件中重复 (duplicate in the file)",
-                        Source(display_name, row, "身份证号"),
-                    )
-                )
-            seen.add(values["id_hmac"])
-            accepted.append((values, data))
-    if problems:
-        return 0, problems
-    for values, data in accepted:
-        insert_patient(conn, keys, values, data, user)
-    return len(accepted), []
+        rows.append((row, PatientIn.model_validate(fields)))
+    return rows, problems
 
 
-def _header(column: str | None) -> str | None:
+def header(column: str | None) -> str | None:
+    """The Chinese header of a ``PatientIn`` field (a problem's column in the file)."""
     labels = {c.name: c.label for c in REGISTRY_SPEC.columns}
     return labels.get(column or "", column)
+
+
+def xlsx(sheet: str, headers: list[str], rows: list[list[Any]]) -> bytes:
+    """A one-sheet workbook (openpyxl write-only)."""
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    ws = book.create_sheet(sheet)
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

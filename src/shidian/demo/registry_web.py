@@ -18,19 +18,14 @@ from shidian.insurance.id_number import check_char
 from shidian.platform import clock
 from shidian.platform.accounts import User, create_unit, get_user
 from shidian.platform.crypto import DataKeys
-from shidian.platform.db.registry_schema import (
-    registry_doctor_areas,
-    registry_patients,
-    registry_services,
-    registry_team_actions,
-    registry_team_members,
-)
-from shidian.platform.db.schema import units, users
+from shidian.platform.db.schema import units
 from shidian.platform.settings import Settings
 from shidian.registry import RegistryPolicy, registry_policy
-from shidian.web.registry_access import Scope
-from shidian.web.registry_models import FollowUpIn, PatientIn
-from shidian.web.registry_store import check_patient, insert_patient, record_followup
+from shidian.registry.records import FollowUpIn, PatientIn
+from shidian.registry.service import check_patient, save_followup
+from shidian.registry.store import assignments, followups, reports
+from shidian.registry.store import patients as patient_store
+from shidian.registry.store.scope import Scope
 
 COUNTY = ("450821", "平南县")
 TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))
@@ -66,12 +61,11 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
                 villages.append((village, v_code))
                 if t_index == 0:
                     first_township.append(village)
-            conn.execute(registry_services.delete().where(registry_services.c.unit_id == township))
-            conn.execute(
-                registry_services.insert(),
+            reports.replace_services(
+                conn,
+                township,
                 [
                     {
-                        "unit_id": township,
                         "month": dt.date(today.year, m, 1),
                         "counselling_rooms": 1 + t_index,
                         "hotline_contacts": 20 + 3 * m,
@@ -79,22 +73,14 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
                     for m in range(1, today.month + 1)
                 ],
             )
-        doctor = conn.execute(sa.select(users.c.id).where(users.c.username == DOCTOR)).scalar()
+        found = assignments.user_named(conn, DOCTOR)
+        doctor = None if found is None else found.id
         if doctor is not None:
             for village in first_township[:3]:
-                exists = conn.execute(
-                    sa.select(registry_doctor_areas.c.id).where(
-                        registry_doctor_areas.c.user_id == doctor, registry_doctor_areas.c.unit_id == village
-                    )
-                ).first()
-                if exists is None:
-                    conn.execute(registry_doctor_areas.insert().values(user_id=doctor, unit_id=village))
-        ids = [v for v, _ in villages]
-        if conn.execute(
-            sa.select(registry_patients.c.id).where(registry_patients.c.village_id.in_(ids)).limit(1)
-        ).first():
+                assignments.add_area(conn, doctor, village)
+        if patient_store.any_in_villages(conn, [v for v, _ in villages]):
             return
-        acting = get_user(conn, int(doctor)) if doctor is not None else None
+        acting = get_user(conn, doctor) if doctor is not None else None
         codes = [c for c, _ in ICD10]
         weights = [w for _, w in ICD10]
         for n in range(patients):
@@ -120,7 +106,7 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
             values, problems = check_patient(conn, keys, Scope(None), data, today)
             if values is None:
                 raise ValueError(f"demo patient refused: {problems}")
-            insert_patient(conn, keys, values, data, acting)
+            patient_store.insert_patient(conn, keys, values, data, acting)
             if acting is None:
                 continue
             _year_of_followups(
@@ -160,7 +146,7 @@ def _year_of_followups(
             3: ["smash_anywhere"],
             4: ["self_harm"],
         }[risk]
-        result, problems = record_followup(
+        result, problems = save_followup(
             conn,
             doctor,
             Scope(None),
@@ -181,27 +167,18 @@ def _year_of_followups(
         if result is None:
             raise ValueError(f"demo follow-up refused: {problems}")
         if result.needs_team and rng.random() < 0.7:
-            patient_id = conn.execute(
-                sa.select(registry_patients.c.id).where(registry_patients.c.registry_no == registry_no)
-            ).scalar_one()
+            found = patient_store.find_row(conn, registry_no)
+            assert found is not None
+            patient_id = int(found.id)
             for role, member in (
                 ("village_committee", "村委 韦主任"),
                 ("grid_worker", "网格员 覃明"),
                 ("police", "民警 黄勇"),
                 ("doctor", "精防医生 刘洋"),
             ):
-                conn.execute(
-                    registry_team_members.insert().values(
-                        patient_id=patient_id, role=role, member_name=member, added_on=day, added_by=doctor.id
-                    )
-                )
-            conn.execute(
-                registry_team_actions.insert().values(
-                    patient_id=patient_id,
-                    acted_on=day,
-                    action="个案管理团队联合走访, 落实监护",
-                    recorded_by=doctor.id,
-                )
+                followups.insert_team_member(conn, patient_id, role, member, None, day, doctor.id)
+            followups.insert_team_action(
+                conn, patient_id, None, day, "个案管理团队联合走访, 落实监护", doctor.id
             )
         if lapses and rng.random() < 0.5:
             return

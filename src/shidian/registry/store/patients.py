@@ -1,0 +1,196 @@
+"""Patients (患者档案): register, find, page through and read one patient with history and team.
+
+Identifiers arrive encrypted (``check_patient`` in the service builds the row); the guardian's
+name and phone are encrypted here as they are written. Nothing here decides who may see what:
+the service passes the scope's SQL condition and checks a found patient against the scope.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from shidian.insurance.id_number import mask_name
+from shidian.platform.clock import now
+from shidian.platform.crypto import DataKeys
+from shidian.platform.db.registry_schema import (
+    registry_diagnoses,
+    registry_followups,
+    registry_guardians,
+    registry_patients,
+    registry_team_actions,
+    registry_team_members,
+)
+from shidian.platform.db.schema import units
+from shidian.registry.records import PatientIn
+from shidian.registry.store.scope import Scope
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Village:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """Everything stored about one patient: the row, the first guardian, the history, the team."""
+
+    row: Any
+    guardian: Any | None
+    followups: list[Any]
+    members: list[Any]
+    actions: list[Any]
+
+
+def new_registry_no() -> str:
+    """A pseudonymous registry number (档案号): ``P`` and 10 random hex digits."""
+    return "P" + secrets.token_hex(5).upper()
+
+
+def find_village(conn: sa.Connection, code: str) -> Village | None:
+    row = conn.execute(
+        sa.select(units.c.id, units.c.code, units.c.name).where(
+            units.c.code == code, units.c.kind == "village"
+        )
+    ).first()
+    return None if row is None else Village(int(row.id), str(row.code), str(row.name))
+
+
+def id_registered(conn: sa.Connection, id_hmac: str) -> bool:
+    """Whether an ID number (by its HMAC) is already registered."""
+    found = conn.execute(sa.select(registry_patients.c.id).where(registry_patients.c.id_hmac == id_hmac))
+    return found.first() is not None
+
+
+def any_in_villages(conn: sa.Connection, village_ids: list[int]) -> bool:
+    p = registry_patients
+    return conn.execute(sa.select(p.c.id).where(p.c.village_id.in_(village_ids)).limit(1)).first() is not None
+
+
+def insert_patient(
+    conn: sa.Connection, keys: DataKeys, values: dict[str, Any], data: PatientIn, user: Any | None
+) -> int:
+    """Write a checked patient (``values``), the diagnosis and the guardian named in ``data``."""
+    patient_id = int(
+        conn.execute(
+            registry_patients.insert()
+            .values(**values, created_at=now(), created_by=getattr(user, "id", None))
+            .returning(registry_patients.c.id)
+        ).scalar_one()
+    )
+    conn.execute(
+        registry_diagnoses.insert().values(
+            patient_id=patient_id,
+            icd10=values["icd10"],
+            disorder=values["disorder"],
+            diagnosed_on=values["diagnosed_on"],
+            hospital=values["diagnosing_hospital"],
+            recorded_at=now(),
+        )
+    )
+    if values["has_guardian"]:
+        assert data.guardian_name is not None
+        guardian = data.guardian_name.strip()
+        conn.execute(
+            registry_guardians.insert().values(
+                patient_id=patient_id,
+                name_enc=keys.encrypt(guardian, "guardian_name"),
+                phone_enc=keys.encrypt(data.guardian_phone.strip(), "guardian_phone")
+                if data.guardian_phone
+                else None,
+                name_masked=mask_name(guardian),
+                relation=(data.guardian_relation or "").strip() or None,
+            )
+        )
+    return patient_id
+
+
+def _row_query() -> sa.Select[Any]:
+    p = registry_patients
+    return sa.select(
+        p.c.id,
+        p.c.registry_no,
+        p.c.name_masked,
+        p.c.id_masked,
+        p.c.sex,
+        p.c.birth_year,
+        units.c.code.label("village_code"),
+        units.c.name.label("village_name"),
+        p.c.village_id,
+        p.c.disorder,
+        p.c.icd10,
+        p.c.registered_on,
+        p.c.status,
+        p.c.status_on,
+        p.c.treatment,
+        p.c.last_followed_on,
+        p.c.last_class,
+        p.c.last_risk,
+        p.c.next_due_on,
+    ).join(units, units.c.id == p.c.village_id)
+
+
+def page_rows(
+    conn: sa.Connection,
+    scope: Scope,
+    *,
+    status: str | None = None,
+    id_hmac: str | None = None,
+    text: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[int, list[Any]]:
+    """(total, a page of patient rows) by village then registry number: those in ``scope`` with
+    ``status``, with the ID number of ``id_hmac``, or whose registry number is ``text`` or
+    whose village code starts with it."""
+    p = registry_patients
+    where = [scope.where(p.c.village_id)]
+    if status:
+        where.append(p.c.status == status)
+    if id_hmac is not None:
+        where.append(p.c.id_hmac == id_hmac)  # lookup by ID number via the HMAC
+    elif text:
+        where.append(sa.or_(p.c.registry_no == text.upper(), units.c.code.startswith(text, autoescape=True)))
+    query = _row_query().where(*where)
+    total = int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+    rows = conn.execute(
+        query.order_by(units.c.code, p.c.registry_no).limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return total, list(rows)
+
+
+def find_row(conn: sa.Connection, registry_no: str) -> Any | None:
+    """The patient's list row (with ``id`` and ``village_id``), or None."""
+    return conn.execute(_row_query().where(registry_patients.c.registry_no == registry_no)).first()
+
+
+def patient_record(conn: sa.Connection, patient_id: int) -> PatientRecord:
+    full = conn.execute(sa.select(registry_patients).where(registry_patients.c.id == patient_id)).one()
+    guardian = conn.execute(
+        sa.select(registry_guardians)
+        .where(registry_guardians.c.patient_id == patient_id)
+        .order_by(registry_guardians.c.id)
+    ).first()
+    followups = conn.execute(
+        sa.select(registry_followups)
+        .where(registry_followups.c.patient_id == patient_id)
+        .order_by(registry_followups.c.followed_on.desc(), registry_followups.c.id.desc())
+    ).all()
+    members = conn.execute(
+        sa.select(registry_team_members)
+        .where(registry_team_members.c.patient_id == patient_id)
+        .order_by(registry_team_members.c.id)
+    ).all()
+    actions = conn.execute(
+        sa.select(registry_team_actions)
+        .where(registry_team_actions.c.patient_id == patient_id)
+        .order_by(registry_team_actions.c.acted_on.desc(), registry_team_actions.c.id.desc())
+    ).all()
+    return PatientRecord(full, guardian, list(followups), list(members), list(actions))
