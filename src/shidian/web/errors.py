@@ -31,6 +31,7 @@ REQUEST = "<request>"
 #: Stable codes of HTTP errors without problems of their own.
 HTTP_CODES = {
     400: "request.invalid",
+    422: "request.invalid",
     401: "auth.required",
     403: "auth.forbidden",
     404: "not_found",

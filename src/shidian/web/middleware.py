@@ -4,7 +4,7 @@
 zh_CN), remembers an explicit choice in a cookie, and adds the security headers to every
 response. ``BodyLimit`` refuses a request whose declared body is larger than the upload limit
 with 413 before reading it, and cuts off a body sent without a length once it passes the limit;
-it also refuses with 400 a URL whose path or query carries a NUL byte (``%00``).
+it also refuses with 422 (like any invalid request) a URL whose path or query carries a NUL byte (``%00``).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class BodyLimit:
         if scope["type"] == "http" and (
             "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
         ):
-            await _refuse(scope, send, 400, NUL_IN_URL)
+            await _refuse(scope, send, 422, NUL_IN_URL)
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
