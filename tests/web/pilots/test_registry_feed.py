@@ -10,10 +10,11 @@ import pyarrow as pa
 
 from shidian.pilots.aggregate import aggregate
 from shidian.pilots.model import VALUES_SCHEMA
+from shidian.pilots.store.plans import get_plan, plan_of
+from shidian.pilots.store.values import plan_values, units_table
 from shidian.platform.units import all_units
 from shidian.registry import Period
 from shidian.web import registry_reports
-from shidian.web.pilots_reports import get_plan, plan_of, plan_values, units_table
 from tests.web.pilots.conftest import COUNTY, VILLAGE_A
 
 

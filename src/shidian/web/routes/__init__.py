@@ -6,6 +6,7 @@ comes first, then the pages the bench measures (docs/performance.md). No two mod
 path, so the order changes nothing else.
 """
 
+from shidian.web.pilots import ROUTERS as PILOTS_ROUTERS
 from shidian.web.routes import (
     admin,
     auth,
@@ -16,10 +17,6 @@ from shidian.web.routes import (
     home,
     insurance_desk,
     insurance_pages,
-    pilots_monitoring,
-    pilots_plans,
-    pilots_reports,
-    pilots_supervision,
     policies,
     registry,
     registry_api,
@@ -34,10 +31,7 @@ ROUTERS = [
     auth.router,
     home.router,
     drg_imports.router,
-    pilots_plans.router,
-    pilots_monitoring.router,
-    pilots_reports.router,
-    pilots_supervision.router,
+    *PILOTS_ROUTERS,
     policies.router,
     registry.router,
     registry_api.router,
