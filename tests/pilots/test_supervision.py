@@ -144,3 +144,48 @@ def test_completeness_counts_add_up(reports: list[tuple[str, int, int]], as_of: 
         assert total.due == total.on_time + total.late + total.missing
         assert total.received == total.on_time + total.late
         assert total.due <= 12
+
+
+def test_who_moves_a_rectification_item() -> None:
+    """The visited unit reports it done (or the office for it); only the office verifies or reopens."""
+    from shidian.pilots.supervision import may_add_evidence, may_rectify
+
+    assert may_rectify("mark_done", manages=False, visited=True)
+    assert may_rectify("mark_done", manages=True, visited=False)
+    assert not may_rectify("verify", manages=False, visited=True)
+    assert not may_rectify("reopen", manages=False, visited=True)
+    assert may_rectify("verify", manages=True, visited=False)
+    assert not may_rectify("mark_done", manages=False, visited=False)
+    assert may_add_evidence(manages=False, visited=True) and not may_add_evidence(
+        manages=False, visited=False
+    )
+
+
+def test_supervision_list_names_the_visible_units_behind_their_targets() -> None:
+    """A village that reported 否 (0) for a yes/no target of 100 % due 2021-12-31 is overdue after the
+    deadline; units outside ``names`` are not listed; no approved values → an explaining note."""
+    import pyarrow as pa
+
+    from shidian.pilots.model import VALUES_SCHEMA
+    from shidian.pilots.supervision import NO_APPROVED_REPORT, supervision_list
+    from tests.pilots.helpers import UNITS, VILLAGE_A1, VILLAGE_B1, small_plan, values
+
+    plan = small_plan()
+    table = values(
+        [
+            (VILLAGE_A1, "YN", date(2021, 10, 1), "", 0, None),
+            (VILLAGE_B1, "YN", date(2021, 10, 1), "", 0, None),
+        ]
+    )
+    listing, note = supervision_list(plan, UNITS, table, {VILLAGE_A1: "琴江镇一村"}, date(2022, 1, 15))
+    assert note is None and [u["unit_code"] for u in listing] == [VILLAGE_A1]
+    item = next(i for i in listing[0]["items"] if i["indicator_code"] == "YN")
+    assert item["status"] == "overdue" and item["value"] == "0" and item["target"] == "100"
+    assert listing[0]["overdue"] >= 1 and listing[0]["unit_name"] == "琴江镇一村"
+    empty = pa.table(
+        {n: pa.array([], VALUES_SCHEMA.field(n).type) for n in VALUES_SCHEMA.names}, schema=VALUES_SCHEMA
+    )
+    assert supervision_list(plan, UNITS, empty, {VILLAGE_A1: "x"}, date(2022, 1, 15)) == (
+        [],
+        NO_APPROVED_REPORT,
+    )

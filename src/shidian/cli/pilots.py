@@ -55,10 +55,10 @@ _ATTAINMENT_HEADERS = {
 
 
 def _load(plan_path: Path, as_json: bool) -> Plan:
-    from shidian.pilots.plan_file import load_plan
+    from shidian.pilots.plan_excel import load_plan_file
 
     try:
-        return load_plan(plan_path)
+        return load_plan_file(plan_path)
     except ProblemsError as exc:
         fail_with_problems(exc.problems, as_json)
         raise  # unreachable: fail_with_problems exits
@@ -126,13 +126,14 @@ def check_command(
     plan_path: Annotated[Path, typer.Argument(help="方案文件 (.yaml 或 .xlsx)")], as_json: JsonOption = False
 ) -> None:
     """校验方案文件, 列出全部问题 (validate a plan file; exit 1 on errors)."""
-    from shidian.pilots.plan_file import load_plan, parse_plan
+    from shidian.pilots.plan_excel import load_plan_file
+    from shidian.pilots.plan_file import parse_plan
 
     if plan_path.suffix.lower() in (".yaml", ".yml") and plan_path.is_file():
         plan, problems = parse_plan(plan_path.read_text(encoding="utf-8"), plan_path.name)
     else:
         try:
-            plan, problems = load_plan(plan_path), []
+            plan, problems = load_plan_file(plan_path), []
         except ProblemsError as exc:
             plan, problems = None, exc.problems
     if plan is None:

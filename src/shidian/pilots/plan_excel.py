@@ -20,8 +20,8 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from shidian.pilots.model import Plan
-from shidian.pilots.plan_file import plan_from_data, plan_to_data
-from shidian.problems import Problem, Source
+from shidian.pilots.plan_file import load_plan, plan_from_data, plan_to_data
+from shidian.problems import Problem, ProblemsError, Source
 
 KIND_LABELS = {"count": "数量", "rate": "率", "amount": "金额", "yes_no": "是否"}
 AGGREGATION_LABELS = {"sum": "求和", "ratio": "分子分母分别求和", "share": "是的比例", "none": "不汇总"}
@@ -219,6 +219,18 @@ def _cell(value: Any, field: str = "") -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # Reading
+
+
+def load_plan_file(path: Path | str) -> Plan:
+    """Read and validate a plan file, YAML (``plan_file.load_plan``) or .xlsx/.xlsm (this
+    module); raise ``ProblemsError`` with every problem when it has errors."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return load_plan(path)
+    plan, problems = read_plan_xlsx(path)
+    if plan is None:
+        raise ProblemsError(problems)
+    return plan
 
 
 def read_plan_xlsx(path: Path) -> tuple[Plan | None, list[Problem]]:

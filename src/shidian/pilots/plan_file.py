@@ -105,21 +105,16 @@ def load_template(name: str) -> Plan:
 
 
 def load_plan(path: Path | str) -> Plan:
-    """Read and validate a plan file (YAML, or .xlsx through ``plan_excel``); raise
-    ``ProblemsError`` with every problem when it has errors."""
+    """Read and validate a YAML plan file; raise ``ProblemsError`` with every problem when it has
+    errors. (An .xlsx plan is read by the adapter ``plan_excel.load_plan_file``.)"""
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from shidian.pilots.plan_excel import read_plan_xlsx
-
-        plan, problems = read_plan_xlsx(path)
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProblemsError(
-                [Problem("pilots.plan.unreadable", f"无法读取方案文件: {exc}", Source(path.name))]
-            ) from exc
-        plan, problems = parse_plan(text, path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemsError(
+            [Problem("pilots.plan.unreadable", f"无法读取方案文件: {exc}", Source(path.name))]
+        ) from exc
+    plan, problems = parse_plan(text, path.name)
     if plan is None:
         raise ProblemsError(problems)
     return plan

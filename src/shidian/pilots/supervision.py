@@ -8,16 +8,29 @@ but name no reporting deadline, so the due date is a parameter of the loaded pla
 ends — a month's report by the 10th of the next month, a quarter's by the 10th of the month
 after the quarter, a year's by 10 January). docs/pilots.md records the choice.
 
-Pure: takes dates, expected units and periods, and received reports; returns rows and Problems.
+Also the supervision list (督导名单: the units lagging behind their targets) and who may act on
+a rectification item (the visited unit reports it done, the pilot office verifies or reopens).
+
+Pure: takes dates, expected units and periods, received reports, tables of values; returns rows
+and Problems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
+import pyarrow as pa
+
+from shidian.display import trimmed
+from shidian.money import round_to
+from shidian.pilots.aggregate import aggregate
+from shidian.pilots.attainment import attainment
 from shidian.pilots.entry import next_period, period_end, period_label, periods_between
+from shidian.pilots.model import Plan
 from shidian.problems import Problem, Source
 
 #: The default due day (截止日): the report of a period is due by this day of the next month.
@@ -182,3 +195,67 @@ def rectification_transition(status: str, action: str) -> str | None:
     return {("open", "mark_done"): "done", ("done", "verify"): "verified", ("done", "reopen"): "open"}.get(
         (status, action)
     )
+
+
+def may_rectify(step: str, *, manages: bool, visited: bool) -> bool:
+    """Who moves a rectification item: the visited unit (被督导单位) or the pilot office managing
+    the visit reports it done (``mark_done``); only the office verifies (核实销号) or reopens."""
+    return manages or visited if step == "mark_done" else manages
+
+
+def may_add_evidence(*, manages: bool, visited: bool) -> bool:
+    """Evidence files (佐证材料) come from the pilot office managing the visit or the visited unit."""
+    return manages or visited
+
+
+# ---- the supervision list (督导名单) ------------------------------------------------------------
+
+#: Why an empty supervision list does not mean "nobody lags".
+NO_APPROVED_REPORT = "尚无审核通过的报表 (no approved report yet)"
+
+
+def supervision_list(
+    plan: Plan, units: pa.Table, values: pa.Table, names: Mapping[str, str], as_of: date
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The supervision list (督导名单): per unit of ``names`` (unit code → name, the units one may
+    see), its targets lagging (进度滞后) or overdue (逾期未达标) on ``values`` (the approved
+    reports), most overdue first — from ``aggregate`` and ``attainment`` over the hierarchy
+    ``units`` (``UNITS_SCHEMA``). Only indicators entered as reports (``source: report``) count
+    here: registry indicators are judged on the registry's pages. The second item explains an
+    empty list that does not mean "nobody lags" (no approved report yet)."""
+    if values.num_rows == 0:
+        return [], NO_APPROVED_REPORT
+    reported = {i.code for i in plan.indicators if i.source == "report"}
+    groups = {g.code: g.name for g in plan.populations}
+    by_unit: dict[str, dict[str, Any]] = {}
+    for row in attainment(plan, aggregate(plan, units, values), as_of).to_pylist():
+        code = row["unit_code"]
+        if (
+            code not in names
+            or row["indicator_code"] not in reported
+            or row["status"] not in ("lagging", "overdue")
+        ):
+            continue
+        entry = by_unit.setdefault(
+            code, {"unit_code": code, "unit_name": names[code], "overdue": 0, "lagging": 0, "items": []}
+        )
+        entry[row["status"]] += 1
+        entry["items"].append(
+            {
+                "indicator_code": row["indicator_code"],
+                "indicator_name": row["indicator_name"],
+                "population": groups.get(row["population"], row["population"]),
+                "value": None if row["value"] is None or not row["has_data"] else _two(row["value"]),
+                "expected": None if row["expected"] is None else _two(row["expected"]),
+                "target": None if row["target"] is None else _two(row["target"]),
+                "status": row["status"],
+                "status_label": row["status_label"],
+            }
+        )
+    listing = sorted(by_unit.values(), key=lambda u: (-u["overdue"], -u["lagging"], u["unit_code"]))
+    return listing, None
+
+
+def _two(value: Decimal) -> str:
+    """A value for display: two decimals, half up, trailing zeros dropped (87.5, 100, 0)."""
+    return trimmed(round_to(Decimal(value), 2))

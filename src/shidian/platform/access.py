@@ -25,8 +25,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "pilots.plans.load": frozenset({"admin", "pilot_office"}),
     "pilots.supervision.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
     "pilots.supervision.manage": frozenset({"pilot_office"}),
-    # 试点方案 / 目标监测 / 考核评分: read-only; rows scoped by pilots_reports.visible_units
+    # 试点方案 / 目标监测 / 考核评分: read-only; rows scoped by shidian.pilots.scope.visible_units
     "pilots.plans.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
+    # pilot scoping (shidian.pilots.scope): every unit; a pilot office's area; a reporting unit's
+    # own unit and the units directly under it (whose reports it approves)
+    "pilots.view_all": frozenset({"admin", "leader"}),
+    "pilots.view_area": frozenset({"pilot_office"}),
+    "pilots.reports.enter": frozenset({"reporting_unit"}),
+    # the visited unit answers a supervision visit: evidence, rectification done (整改完成)
+    "pilots.supervision.respond": frozenset({"reporting_unit"}),
     # 严重精神障碍患者管理 (registry): scoping by area in shidian.registry.store.scope
     "registry.view": frozenset({"admin", "pilot_office", "leader", "reporting_unit", "mental_health_doctor"}),
     "registry.view_all": frozenset({"admin", "pilot_office", "leader"}),

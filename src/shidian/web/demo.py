@@ -7,12 +7,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from shidian.demo.pilots_web import setup_pilots_demo
 from shidian.demo.registry_web import setup_registry_demo
 from shidian.drg.io import read_inputs
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.schema import users
 from shidian.platform.settings import Settings
-from shidian.web.demo_pilots import setup_pilots_demo
 from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
 
 #: (username, password, role, unit code, display name): printed by ``shidian demo web``.

@@ -21,11 +21,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shidian.pilots.plan_file import TEMPLATES
+from shidian.pilots.service.plans import load_plan_text
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.pilots_schema import pilot_plans
 from shidian.platform.db.schema import users
 from shidian.platform.units import all_units
-from shidian.web.pilots_reports import load_plan_text
 from tests.web.conftest import PASSWORD, login
 
 CITY, COUNTY, TOWN_A, TOWN_B, VILLAGE_A = "450800", "450821", "450821100", "450821101", "450821100001"

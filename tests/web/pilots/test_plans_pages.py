@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shidian.pilots.plan_file import TEMPLATES
+from shidian.pilots.service.plans import load_plan_text
 from shidian.platform.clock import now
 from shidian.platform.db.pilots_schema import (
     pilot_findings,
@@ -29,7 +30,6 @@ from shidian.platform.db.pilots_schema import (
     pilot_visits,
 )
 from shidian.platform.units import all_units
-from shidian.web.pilots_reports import load_plan_text
 from tests.web.pilots.conftest import COUNTY, TOWN_A, TOWN_B, VILLAGE_A
 
 PERIOD = date(2021, 4, 1)

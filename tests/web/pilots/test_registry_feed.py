@@ -10,10 +10,12 @@ import pyarrow as pa
 
 from shidian.pilots.aggregate import aggregate
 from shidian.pilots.model import VALUES_SCHEMA
+from shidian.pilots.service.values import plan_values
+from shidian.pilots.store.plans import get_plan, plan_of
+from shidian.pilots.store.values import units_table
 from shidian.platform.units import all_units
 from shidian.registry import Period
-from shidian.web import registry_reports
-from shidian.web.pilots_reports import get_plan, plan_of, plan_values, units_table
+from shidian.registry import service as registry_service
 from tests.web.pilots.conftest import COUNTY, VILLAGE_A
 
 
@@ -34,7 +36,7 @@ def test_registry_indicators_of_each_complete_quarter_join_the_plans_values(pilo
             schema=VALUES_SCHEMA,
         )
 
-    monkeypatch.setattr(registry_reports, "indicator_values", fake_registry)
+    monkeypatch.setattr(registry_service, "indicator_values", fake_registry)
     with pilots_app.state.engine.connect() as conn:
         plan_row = get_plan(conn, plan_id)
         # the plan starts 2019-10-01, quarterly; on 2020-07-15 three quarters are complete

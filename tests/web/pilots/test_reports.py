@@ -260,7 +260,7 @@ def test_approved_reports_feed_the_indicator_values_shape(pilots_app, plan_id, p
     from decimal import Decimal
 
     from shidian.pilots.model import VALUES_SCHEMA
-    from shidian.web.pilots_reports import indicator_values
+    from shidian.pilots.store.values import indicator_values
 
     path = f"/pilots/reports/{plan_id}/{COUNTY}/2021-10-01"
     county = pilot_client("county_user")
@@ -299,8 +299,8 @@ def test_signed_out_visitors_are_sent_to_login_and_the_api_answers_401(pilots_ap
 
 def test_a_unit_sees_only_the_plans_that_apply_to_it(pilots_app, plan_id, pilot_client):
     from shidian.pilots.plan_file import TEMPLATES
+    from shidian.pilots.service.plans import load_plan_text
     from shidian.platform.units import all_units
-    from shidian.web.pilots_reports import load_plan_text
 
     text = (
         TEMPLATES["psy-service"]

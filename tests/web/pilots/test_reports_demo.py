@@ -8,11 +8,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from shidian.demo.pilots_web import setup_pilots_demo
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.pilots_schema import pilot_plans, pilot_reports
 from shidian.platform.settings import Settings
 from shidian.web.app import create_app
-from shidian.web.demo_pilots import setup_pilots_demo
 from tests.web.conftest import PASSWORD, login
 
 

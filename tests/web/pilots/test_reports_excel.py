@@ -161,7 +161,7 @@ def test_pilot_office_uploads_an_excel_plan(pilots_app, pilot_client, tmp_path):
     """The Excel plan layout (``shidian.pilots.plan_excel``) loads like YAML; stored as YAML."""
     from shidian.pilots.plan_excel import write_plan_xlsx
     from shidian.pilots.plan_file import load_template
-    from shidian.web.pilots_reports import plan_of
+    from shidian.pilots.store.plans import plan_of
 
     template = load_template("medical-beauty-campaign")
     path = tmp_path / "plan.xlsx"

@@ -9,6 +9,7 @@ path, so the order changes nothing else.
 from shidian.web.admin import ROUTERS as ADMIN
 from shidian.web.auth import ROUTERS as AUTH
 from shidian.web.home import ROUTERS as HOME
+from shidian.web.pilots import ROUTERS as PILOTS_ROUTERS
 from shidian.web.policies import ROUTERS as POLICIES
 from shidian.web.registry import ROUTERS as REGISTRY_ROUTERS
 from shidian.web.rewards import ROUTERS as REWARDS
@@ -19,10 +20,6 @@ from shidian.web.routes import (
     drg_runs_pages,
     insurance_desk,
     insurance_pages,
-    pilots_monitoring,
-    pilots_plans,
-    pilots_reports,
-    pilots_supervision,
 )
 
 ROUTERS = [
@@ -33,10 +30,7 @@ ROUTERS = [
     *AUTH,
     *HOME,
     drg_imports.router,
-    pilots_plans.router,
-    pilots_monitoring.router,
-    pilots_reports.router,
-    pilots_supervision.router,
+    *PILOTS_ROUTERS,
     *POLICIES,
     *REGISTRY_ROUTERS,
     *ADMIN,

@@ -11,9 +11,8 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from shidian.pilots.entry import (
     DENOMINATOR_LABEL,
@@ -139,77 +138,13 @@ def read_form(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]:
     return entries, problems
 
 
-# ---- the web form --------------------------------------------------------------------------------
-
-
-def form_rows(
-    specs: list[IndicatorSpec], values: dict[tuple[str, str], tuple[Any, Any]]
-) -> list[dict[str, Any]]:
-    rows = []
-    for spec in specs:
-        for population in spec.populations:
-            num, den = values.get((spec.code, population), (None, None))
-            rows.append(
-                {
-                    "code": spec.code,
-                    "name": spec.name,
-                    "kind": spec.kind,
-                    "unit": spec.unit,
-                    "population": population,
-                    "population_label": population_label(population) if population else "",
-                    "num": shown_value(num),
-                    "den": shown_value(den),
-                }
-            )
-    return rows
-
-
-def shown_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    number = Decimal(str(value))
-    return str(int(number)) if number == number.to_integral_value() else format(number.normalize(), "f")
-
-
-def parse_form_values(
-    form: Any, specs: list[IndicatorSpec]
-) -> tuple[list[Entry], dict[tuple[str, str], tuple[str, str]], list[Problem]]:
-    """The entries typed into the form (blank rows skipped) and number-format problems."""
-    entries: list[Entry] = []
-    raw: dict[tuple[str, str], tuple[str, str]] = {}
-    problems: list[Problem] = []
-    for spec in specs:
-        for population in spec.populations:
-            key = f"{spec.code}|{population}"
-            num_text = str(form.get(f"num|{key}", "") or "").strip()
-            den_text = str(form.get(f"den|{key}", "") or "").strip()
-            raw[(spec.code, population)] = (num_text, den_text)
-            if not num_text and not den_text:
-                continue
-            numbers: list[Decimal | None] = []
-            for text, field in ((num_text, "分子/数值"), (den_text, "分母")):
-                number = parse_number(text)
-                if text and number is None:
-                    group = f" ({population_label(population)})" if population else ""
-                    problems.append(
-                        Problem(
-                            "pilots.entry.not_number",
-                            f"指标 {spec.code} {spec.name}{group}: {field} “{text[:40]}” 不是数字 (not a number)",
-                            Source("<form>", column=field),
-                        )
-                    )
-                numbers.append(number)
-            entries.append(Entry(spec.code, population, numbers[0], numbers[1]))
-    return entries, raw, problems
-
-
-def parse_number(text: str) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and abs(value) < Decimal("1e20") else None
+def read_upload(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]:
+    """An uploaded form (at most ``MAX_UPLOAD_BYTES``): its entries with a value (blank rows
+    dropped), or every problem of reading it."""
+    if not data:
+        return [], [Problem("pilots.upload.empty", "没有上传文件 (no file)", Source(filename))]
+    if len(data) > MAX_UPLOAD_BYTES:
+        message = f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB (file too large)"
+        return [], [Problem("pilots.upload.too_large", message, Source(filename))]
+    entries, problems = read_form(data, filename)
+    return [e for e in entries if e.numerator is not None or e.denominator is not None], problems

@@ -17,6 +17,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from shidian.pilots.plan_file import TEMPLATES
+from shidian.pilots.service.plans import load_plan_text
 from shidian.pilots.supervision import due_date
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.pilots_schema import (
@@ -29,7 +30,6 @@ from shidian.platform.db.pilots_schema import (
 )
 from shidian.platform.db.schema import units, users
 from shidian.platform.units import all_units, descendants
-from shidian.web.pilots_reports import load_plan_text
 
 COUNTY = ("450821", "平南县")
 TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))
