@@ -2,10 +2,12 @@
 
 A request is matched against the routes in this order, one by one (≈ 4 µs a route with
 FastAPI's included routers): the discharge desk's API, where a clerk waits for every answer,
-comes first, then the pages the bench measures (docs/performance.md). No two modules share a
-path, so the order changes nothing else.
+comes first (``web.insurance.ROUTERS``: the desk's API, then the insurance pages), then the
+pages the bench measures (docs/performance.md). No two modules share a path, so the order
+changes nothing else.
 """
 
+from shidian.web import insurance
 from shidian.web.routes import (
     admin,
     auth,
@@ -14,8 +16,6 @@ from shidian.web.routes import (
     drg_overview,
     drg_runs_pages,
     home,
-    insurance_desk,
-    insurance_pages,
     pilots_monitoring,
     pilots_plans,
     pilots_reports,
@@ -27,7 +27,7 @@ from shidian.web.routes import (
 )
 
 ROUTERS = [
-    insurance_desk.router,
+    *insurance.ROUTERS,
     drg_overview.router,
     drg_runs_pages.router,
     drg_hospitals.router,
@@ -42,6 +42,5 @@ ROUTERS = [
     registry.router,
     registry_api.router,
     admin.router,
-    insurance_pages.router,
     rewards.router,
 ]
