@@ -121,7 +121,7 @@ def import_dataset(
     name: str,
     client: Client | None = None,
 ) -> tuple[str | None, list[Problem]]:
-    """The import workflow (web upload, demo): (dataset id, warnings) and an audit record, or
+    """The import workflow (the web upload): (dataset id, warnings) and an audit record, or
     (None, every problem) and nothing written. Needs ``insurance.import``."""
     if not can(user, "insurance.import"):
         raise Refused("forbidden", [Problem("auth.forbidden", "无权导入 (forbidden)", Source("<request>"))])

@@ -104,7 +104,7 @@ def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_
 def run_dataset(
     engine: sa.Engine, user: User, var_dir: Path, dataset_id: str, client: Client | None = None
 ) -> str:
-    """The run workflow (web, demo): run a dataset, audited; returns the run id (the run may
+    """The run workflow (the web's run button): run a dataset, audited; returns the run id (the run may
     have failed: its page says why). Needs ``insurance.import``; an unknown dataset is refused."""
     if not can(user, "insurance.import"):
         raise _refused("forbidden", "auth.forbidden", "无权访问 (forbidden)")
