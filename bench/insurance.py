@@ -276,9 +276,9 @@ def desk_bench(args: argparse.Namespace) -> None:
     import sqlalchemy as sa
 
     from shidian.demo.insurance import generate_insurance_county
+    from shidian.insurance.service.datasets import import_insurance_dataset
     from shidian.platform.accounts import create_unit, create_user
     from shidian.platform.db.engine import make_engine, upgrade
-    from shidian.web.insurance_datasets import import_insurance_dataset
 
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"shidian_bench_{uuid.uuid4().hex[:12]}"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shidian.cli.output import fail_with_problems, print_policy, print_summary, run_batch
+from shidian.cli.output import fail_with_problems, print_policy, print_summary, progress_steps
 from shidian.insurance.policy import POLICIES
+from shidian.problems import Problem, Source
 
 if TYPE_CHECKING:  # the engine is imported by the commands that use it: a fast CLI start-up
     from shidian.insurance.policy import InsurancePolicy
@@ -34,25 +36,34 @@ def reimburse_command(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
 ) -> None:
     """结算一个县一个年度的补偿: 逐笔补偿、基金台账、机构月度结算、村级公示、健康体检名单."""
-    from shidian.insurance.batch import reimburse
-    from shidian.insurance.io import read_inputs, write_outputs
+    from shidian.insurance.batch_files import reimburse_files
 
     loaded, problems = POLICIES.load(policy, policy_file)
     if loaded is None:
         fail_with_problems(problems, as_json)
     assert loaded is not None
-    done = run_batch(
-        "insurance",
-        data_dir,
-        as_json,
-        lambda data: read_inputs(data, loaded),
-        lambda inputs, step: reimburse(inputs, loaded, progress=step),
-        lambda result, inputs, manifest: write_outputs(
-            result, inputs, out_dir, policy=loaded, manifest=manifest
-        ),
-    )
-    if done is not None:
-        _print_summary(done[0].totals, loaded, out_dir, len(done[0].warnings))
+    if not data_dir.is_dir():
+        missing = Problem("insurance.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
+        fail_with_problems([missing], as_json)
+    with progress_steps(not as_json) as step:
+        outcome = reimburse_files(data_dir, out_dir, loaded, progress=step)
+    result = outcome.result
+    if result is None:
+        fail_with_problems(outcome.problems, as_json)
+    assert result is not None
+    failed = [
+        Problem(
+            "insurance.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
+        )
+        for c in result.checks
+        if not c.ok
+    ]
+    if failed:
+        fail_with_problems(failed, as_json, exit_code=3)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "run": outcome.record}, ensure_ascii=False, indent=2))
+        return
+    _print_summary(result.totals, loaded, out_dir, len(result.warnings))
 
 
 def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path, warnings: int) -> None:

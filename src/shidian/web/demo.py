@@ -84,7 +84,7 @@ def setup_demo(
     with engine.begin() as conn:
         assert admin_id is not None
         publish_run(conn, run_id, int(admin_id))
-    from shidian.web.insurance_demo import setup_insurance_demo
+    from shidian.demo.insurance_web import setup_insurance_demo
 
     created += setup_insurance_demo(settings, engine, data_dir / "insurance")
     return created

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from shidian.web.insurance_datasets import import_insurance_dataset
+from shidian.insurance.service.datasets import import_insurance_dataset
 from tests.insurance.helpers import id_number
 
 #: person id → (category, insured). One or a few persons per test.

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from shidian.demo.insurance import generate_insurance_county
+from shidian.demo.insurance_web import DESK_USER, desk_institution, setup_insurance_demo
+from shidian.insurance.service.datasets import list_insurance_datasets
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.settings import Settings
 from shidian.web.app import create_app
-from shidian.web.insurance_datasets import list_insurance_datasets
-from shidian.web.insurance_demo import DESK_USER, desk_institution, setup_insurance_demo
 from tests.web.conftest import login
 
 

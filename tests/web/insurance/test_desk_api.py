@@ -22,11 +22,11 @@ import pytest
 import sqlalchemy as sa
 
 from shidian.insurance.claims import price_claims
+from shidian.insurance.desk_claim import show
 from shidian.insurance.model import INSTITUTIONS_SCHEMA, PERSONS_SCHEMA, claims_table
+from shidian.insurance.policy import POLICIES
 from shidian.platform.db.insurance_schema import insurance_desk_claims, insurance_person_years
 from shidian.platform.db.schema import audit_events
-from shidian.web.insurance_datasets import insurance_policy
-from shidian.web.insurance_desk import show
 from tests.web.insurance.conftest import INSTITUTIONS, PERSONS
 
 #: every test posts against the 2010 county, whichever test of a worker happens to run first
@@ -292,7 +292,7 @@ def test_the_desk_and_the_batch_agree_to_the_fen(client_for):
         schema=INSTITUTIONS_SCHEMA,
     )
     batch = price_claims(
-        claims_table(typed), persons, institutions, insurance_policy("county-2010")
+        claims_table(typed), persons, institutions, POLICIES.named("county-2010")
     ).to_pylist()
     for mine, theirs in zip(answers, batch, strict=True):
         assert mine == {k: show(k, v) for k, v in theirs.items()}

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from shidian.insurance.service.datasets import import_insurance_dataset
+from shidian.insurance.service.runs import run_insurance_batch
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.settings import Settings
 from shidian.web.app import create_app
-from shidian.web.insurance_datasets import import_insurance_dataset
-from shidian.web.insurance_runs import run_insurance_batch
 from tests.web.conftest import login
 
 

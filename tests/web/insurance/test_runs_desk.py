@@ -1,4 +1,4 @@
-"""``insurance_runs.with_desk_claims``: the desk's claims join a run's claims as typed rows with
+"""``batch_files.with_desk_claims``: the desk's claims join a run's claims as typed rows with
 what the desk paid, absent columns taking their defaults; a claim id both in the claims file and
 at the desk is refused by name."""
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from shidian.insurance.batch_files import with_desk_claims
 from shidian.insurance.io import read_inputs
-from shidian.web.insurance_runs import with_desk_claims
 
 COUNTY = Path(__file__).parents[2] / "insurance" / "data" / "county"
-#: as the desk records a request (insurance_desk.canonical): values as text, defaults filled
+#: as the desk records a request (desk_claim.canonical): values as text, defaults filled
 REQUEST = {
     "claim_id": "D-1",
     "person_id": "P01",

@@ -9,6 +9,8 @@ path, so the order changes nothing else.
 from shidian.web.admin import ROUTERS as ADMIN
 from shidian.web.auth import ROUTERS as AUTH
 from shidian.web.home import ROUTERS as HOME
+from shidian.web.insurance import api as insurance_api
+from shidian.web.insurance import pages as insurance_pages
 from shidian.web.pilots import ROUTERS as PILOTS_ROUTERS
 from shidian.web.policies import ROUTERS as POLICIES
 from shidian.web.registry import ROUTERS as REGISTRY_ROUTERS
@@ -18,12 +20,10 @@ from shidian.web.routes import (
     drg_imports,
     drg_overview,
     drg_runs_pages,
-    insurance_desk,
-    insurance_pages,
 )
 
 ROUTERS = [
-    insurance_desk.router,
+    insurance_api.router,
     drg_overview.router,
     drg_runs_pages.router,
     drg_hospitals.router,

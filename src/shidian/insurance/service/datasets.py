@@ -1,11 +1,10 @@
-"""Insurance datasets in the web app (参合数据集): import persons, institutions and claims.
+"""Import an insurance dataset (导入参合数据): check the files, land them whole or not at all.
 
 An insurance dataset is a checked set of ``persons``, ``institutions`` and optionally ``claims``
 (the batch contract of ``shidian insurance reimburse``, read by ``shidian.insurance.io``), under
 a reference policy whose year is the dataset's year. It lands whole or not at all: the files go
-to ``var/datasets/<id>/`` (as DRG datasets do, ``datasets.domain = "insurance"``) and the persons
-and institutions the discharge desk looks up go into ``insurance_persons`` and
-``insurance_institutions`` in the same transaction. The desk uses the latest dataset of a year.
+to ``var/datasets/<id>/`` and the persons and institutions the discharge desk looks up go into
+the database in the same transaction (``store.datasets``).
 """
 
 from __future__ import annotations
@@ -18,26 +17,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shidian.insurance import events
 from shidian.insurance.io import read_inputs
-from shidian.insurance.policy import POLICIES, InsurancePolicy
+from shidian.insurance.policy import POLICIES
+from shidian.insurance.store import datasets as store
 from shidian.insurance.validate import validate_inputs
-from shidian.platform.clock import now
-from shidian.platform.db.insurance_schema import insurance_institutions, insurance_persons
-from shidian.platform.db.schema import datasets
+from shidian.platform.access import can
+from shidian.platform.accounts import User
+from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir
-from shidian.problems import Problem, Source, has_errors
-from shidian.web.drg_runs import new_id
+from shidian.problems import Problem, Refused, Source, has_errors
 
-DOMAIN = "insurance"
 INPUT_NAMES = ("persons", "institutions", "claims", "villages", "prior_year", "contributions")
 #: What an empty claims table looks like when a dataset brings persons and institutions only.
 EMPTY_CLAIMS = "claim_id,person_id,institution_id,kind,start_date,end_date,total_cost,self_pay\n"
-_BATCH = 5000
-
-
-def insurance_policy(policy_id: str) -> InsurancePolicy:
-    """A shipped insurance policy by id, parsed once per process (policies never change)."""
-    return POLICIES.named(policy_id)
 
 
 def check_insurance_files(
@@ -52,7 +45,7 @@ def check_insurance_files(
     for name, content in files:
         (staging / Path(name).name).write_bytes(content)
     try:
-        policy = insurance_policy(policy_id)
+        policy = POLICIES.named(policy_id)
     except ValueError as exc:
         return staging, [Problem("policy.unknown", str(exc), Source("policy_id"))], None
     if not any(p.stem == "claims" for p in staging.iterdir()):
@@ -87,29 +80,11 @@ def commit_insurance_dataset(
     inputs, problems, _ = read_inputs(staging)
     if inputs is None:
         raise ValueError("; ".join(str(p) for p in problems[:5]))
-    dataset_id = new_id()
-    conn.execute(
-        datasets.insert().values(
-            id=dataset_id,
-            domain=DOMAIN,
-            name=name,
-            year=int(manifest["year"]),
-            uploaded_by=user_id,
-            uploaded_at=now(),
-            manifest=manifest,
-        )
-    )
     persons = inputs.persons.select(["person_id", "category", "insured", "village_code"]).to_pylist()
-    for start in range(0, len(persons), _BATCH):
-        conn.execute(
-            insurance_persons.insert(),
-            [{"dataset_id": dataset_id, **row} for row in persons[start : start + _BATCH]],
-        )
     institutions = inputs.institutions.select(
         ["institution_id", "name", "level", "designated", "in_county"]
     ).to_pylist()
-    if institutions:
-        conn.execute(insurance_institutions.insert(), [{"dataset_id": dataset_id, **r} for r in institutions])
+    dataset_id = store.insert_dataset(conn, name, manifest, persons, institutions, user_id)
     target = dataset_dir(var_dir, dataset_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(staging), str(target))
@@ -124,7 +99,8 @@ def import_insurance_dataset(
     name: str,
     user_id: int | None,
 ) -> tuple[str | None, list[Problem]]:
-    """Check and commit in one step: (dataset id, warnings), or (None, problems) and nothing."""
+    """Check and commit in one step: (dataset id, warnings), or (None, problems) and nothing.
+    Not audited: ``import_dataset`` is the workflow; this is its body (and test fixtures')."""
     staging, problems, manifest = check_insurance_files(files, policy_id)
     if manifest is None:
         shutil.rmtree(staging, ignore_errors=True)
@@ -136,6 +112,25 @@ def import_insurance_dataset(
         raise
 
 
+def import_dataset(
+    conn: sa.Connection,
+    user: User,
+    var_dir: Path,
+    files: list[tuple[str, bytes]],
+    policy_id: str,
+    name: str,
+    client: Client | None = None,
+) -> tuple[str | None, list[Problem]]:
+    """The import workflow (the web upload): (dataset id, warnings) and an audit record, or
+    (None, every problem) and nothing written. Needs ``insurance.import``."""
+    if not can(user, "insurance.import"):
+        raise Refused("forbidden", [Problem("auth.forbidden", "无权导入 (forbidden)", Source("<request>"))])
+    dataset_id, problems = import_insurance_dataset(conn, var_dir, files, policy_id, name, user.id)
+    if dataset_id is not None:
+        log(conn, events.DatasetImported(target=dataset_id, files=[n for n, _ in files]), user, client)
+    return dataset_id, problems
+
+
 def list_insurance_datasets(conn: sa.Connection) -> list[dict[str, Any]]:
-    query = sa.select(datasets).where(datasets.c.domain == DOMAIN).order_by(datasets.c.uploaded_at.desc())
-    return [dict(r) for r in conn.execute(query).mappings()]
+    """Every insurance dataset, the latest first."""
+    return store.list_datasets(conn)

@@ -6,6 +6,9 @@ generates one of ``persons`` insured (the same generator) under ``var/demo-insur
 imports it as the 2010 insurance dataset (persons, institutions, villages, last year and a
 year of claims), runs the year's reimbursement once, and creates a hospital user for the county
 hospital's discharge desk. Idempotent: a second call reuses them.
+
+The import and the run are the services' bodies as the settlement officer ``officer`` (when the
+demo has one), not audited: a set-up, not an officer's action.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from shidian.demo.insurance import generate_insurance_county
+from shidian.insurance.service.datasets import import_insurance_dataset, list_insurance_datasets
+from shidian.insurance.service.runs import run_insurance_batch
+from shidian.insurance.store.runs import has_run
 from shidian.platform.accounts import create_unit, create_user
-from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.schema import users
 from shidian.platform.settings import Settings
-from shidian.web.insurance_datasets import import_insurance_dataset, list_insurance_datasets
-from shidian.web.insurance_runs import run_insurance_batch
 
 #: The county hospital of the generated county (level 2, designated; its id depends on the
 #: county's size) and its desk user.
@@ -72,10 +75,7 @@ def setup_insurance_demo(
             if found is None:
                 raise ValueError("demo insurance data has problems: " + "; ".join(map(str, problems[:5])))
             dataset_id = found
-        has_run = conn.execute(
-            sa.select(insurance_runs.c.id).where(insurance_runs.c.dataset_id == dataset_id)
-        )
-        ran = has_run.first() is not None
+        ran = has_run(conn, dataset_id)
     if not ran:
         run_insurance_batch(engine, settings.var_dir, dataset_id, officer)
     return [(username, password, role)]

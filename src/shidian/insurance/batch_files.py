@@ -1,0 +1,117 @@
+"""A county-year batch from files to files (年度补偿结算): read → reimburse → write, all or nothing.
+
+The one course both doors take: ``shidian insurance reimburse DATA_DIR --out OUT_DIR`` and a
+run in the web app (a dataset's folder, with the claims paid at the discharge desk added, into
+``var/runs/<id>/``). Nothing is written unless the inputs have no error and every self-check
+(自检) passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shidian.insurance.batch import reimburse
+from shidian.insurance.io import read_inputs, write_outputs
+from shidian.insurance.model import CLAIM_DEFAULTS, CLAIMS_SCHEMA, InsuranceInputs, ReimbursementResult
+from shidian.insurance.policy import InsurancePolicy
+from shidian.problems import Problem
+
+#: The desk's claims among a run's inputs (``run.json``), beside the dataset's files.
+DESK_INPUT = "insurance_desk_claims"
+
+
+@dataclass(frozen=True)
+class DeskClaims:
+    """Claims paid at the discharge desk: each request as recorded, and what the desk paid."""
+
+    requests: list[dict[str, Any]]
+    paid: list[str]
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """The result (None: the inputs have errors, in ``problems``) and the run record written
+    (None: nothing written, also when a self-check failed: ``result.ok`` is False)."""
+
+    result: ReimbursementResult | None
+    problems: list[Problem]
+    record: dict[str, Any] | None
+
+
+def reimburse_files(
+    data_dir: Path,
+    out_dir: Path,
+    policy: InsurancePolicy,
+    desk: DeskClaims | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BatchOutcome:
+    """Read DATA_DIR (and ``desk``'s claims), reimburse under ``policy``, write OUT_DIR.
+
+    A claim id both in the claims file and at the desk raises ValueError (``with_desk_claims``).
+    """
+    step = progress or (lambda _label: None)
+    step("读取输入 reading inputs")
+    inputs, problems, manifest = read_inputs(data_dir, policy)
+    if inputs is None:
+        return BatchOutcome(None, problems, None)
+    if desk is not None:
+        inputs = with_desk_claims(inputs, desk.requests, desk.paid)
+        manifest = {
+            **manifest,
+            DESK_INPUT: {"rows": len(desk.requests), "source": "即时结算 (discharge desk)"},
+        }
+    result, problems = reimburse(inputs, policy, progress=step)
+    if result is None or not result.ok:
+        return BatchOutcome(result, problems, None)
+    step("写出结果 writing outputs")
+    record = write_outputs(result, inputs, out_dir, policy=policy, manifest=manifest)
+    return BatchOutcome(result, problems, record)
+
+
+def with_desk_claims(
+    inputs: InsuranceInputs, requests: list[dict[str, Any]], paid: list[str]
+) -> InsuranceInputs:
+    """The inputs with the desk's claims added: each request as recorded, and what the desk paid.
+
+    A recorded request is the claim with its values as text (``desk_claim.canonical``), so
+    the columns are cast to ``CLAIMS_SCHEMA`` whole (absent ones take ``CLAIM_DEFAULTS``), and
+    ``desk_paid`` is what the desk paid (yuan, as text). A claim id both in the dataset's claims
+    file and at the desk is refused (ValueError naming them): it would be settled twice.
+    """
+    if not requests:
+        return inputs
+    recorded = pa.Table.from_pylist(requests)
+    twice = pc.filter(
+        recorded.column("claim_id"),
+        pc.is_in(recorded.column("claim_id"), value_set=inputs.claims.column("claim_id")),
+    ).to_pylist()
+    if twice:
+        shown = ", ".join(sorted(twice)[:10]) + (" …" if len(twice) > 10 else "")
+        raise ValueError(
+            f"就诊编号 {shown} 既在 {inputs.source('claims')} 中, 又已在窗口即时结算, 不能重复结算 "
+            "(claim ids both in the claims file and paid at the desk)"
+        )
+    columns = {}
+    for field in CLAIMS_SCHEMA:
+        if field.name == "desk_paid":
+            column = pa.array(paid, pa.string()).cast(field.type)
+        elif field.name in recorded.column_names:
+            column = recorded.column(field.name).cast(field.type)
+        else:
+            column = pa.nulls(recorded.num_rows, field.type)
+        default = CLAIM_DEFAULTS.get(field.name)
+        columns[field.name] = (
+            column if default is None else pc.fill_null(column, pa.scalar(default, field.type))
+        )
+    added = pa.table(columns, schema=CLAIMS_SCHEMA)
+    claims = inputs.claims
+    if "_row" in claims.column_names:  # the desk's claims have no row in the claims file
+        added = added.append_column("_row", pa.nulls(added.num_rows, claims.schema.field("_row").type))
+    return dataclasses.replace(inputs, claims=pa.concat_tables([claims, added.select(claims.column_names)]))

@@ -1,0 +1,118 @@
+"""What the discharge desk prices a claim with: the person, the institution and the person's year.
+
+``DeskState`` is one person's year at the desk (年度内既往状态), the scalar form of
+``model.PriorState``; ``DeskState.after`` is ``claims.state_after`` for one priced row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from shidian.insurance.model import EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
+from shidian.money import ZERO
+
+__all__ = ["DeskInstitution", "DeskPerson", "DeskState", "DeskStay"]
+
+
+@dataclass(frozen=True)
+class DeskPerson:
+    """What pricing needs of an insured person: category (人员类别) and insured this year."""
+
+    category: str
+    insured: int = 1
+
+
+@dataclass(frozen=True)
+class DeskInstitution:
+    """What pricing needs of an institution: level, designated (定点), in the county."""
+
+    level: int
+    designated: int = 1
+    in_county: int = 1
+
+
+@dataclass(frozen=True)
+class DeskStay:
+    """One inpatient claim already priced this year (any status): its transfer chain (episode),
+    its own deductible ``D`` (``deductible_basis``) and whether it counted for the county rule."""
+
+    claim_id: str
+    episode_id: str
+    deductible_basis: Decimal
+    county_counted: int
+
+
+@dataclass(frozen=True)
+class DeskState:
+    """One person's year at the desk (年度内既往状态): cap usage by bucket and inpatient stays.
+
+    The scalar form of ``model.PriorState`` for one person: ``to_prior`` converts it, and
+    ``after`` is ``claims.state_after`` for one priced row.
+    """
+
+    usage: Mapping[str, Decimal] = field(default_factory=dict)
+    stays: tuple[DeskStay, ...] = ()
+
+    def used(self, bucket: str) -> Decimal:
+        return self.usage.get(bucket, ZERO)
+
+    def stay(self, claim_id: str) -> DeskStay | None:
+        return next((s for s in self.stays if s.claim_id == claim_id), None)
+
+    def episode_deductible(self, episode_id: str) -> Decimal:
+        """What the episode (transfer chain) has charged so far: the highest ``D`` of its stays."""
+        return max((s.deductible_basis for s in self.stays if s.episode_id == episode_id), default=ZERO)
+
+    def county_admissions(self, episode_id: str | None = None) -> int:
+        """Stays that counted for the county rule, in ``episode_id`` (or all of them)."""
+        return sum(s.county_counted for s in self.stays if episode_id is None or s.episode_id == episode_id)
+
+    def after(self, priced: Mapping[str, Any]) -> DeskState:
+        """The state after one priced row (``price_claim``'s or ``price_claims``'s)."""
+        usage = dict(self.usage)
+        if priced["cap_bucket"] is not None:
+            usage[priced["cap_bucket"]] = usage.get(priced["cap_bucket"], ZERO) + priced["cap_used"]
+        stays = self.stays
+        if priced["kind"] == "inpatient":
+            stays = (
+                *stays,
+                DeskStay(
+                    priced["claim_id"],
+                    priced["episode_id"],
+                    Decimal(priced["deductible_basis"]),
+                    int(priced["county_counted"]),
+                ),
+            )
+        return replace(self, usage=usage, stays=stays)
+
+    @classmethod
+    def from_priced(cls, rows: list[Mapping[str, Any]]) -> DeskState:
+        """The state the priced ``rows`` leave, applied in the given order (a 冲正 rebuilds the
+        state from the claims that remain)."""
+        state = cls()
+        for row in rows:
+            state = state.after(row)
+        return state
+
+    def to_prior(self, person_id: str) -> PriorState:
+        """This state as the columnar ``PriorState`` of ``person_id``."""
+        usage = [{"person_id": person_id, "bucket": b, "used": u} for b, u in sorted(self.usage.items())]
+        episodes = [
+            {
+                "claim_id": s.claim_id,
+                "person_id": person_id,
+                "episode_id": s.episode_id,
+                "episode_deductible": self.episode_deductible(s.episode_id),
+                "episode_county_admissions": self.county_admissions(s.episode_id),
+            }
+            for s in sorted(self.stays, key=lambda s: s.claim_id)
+        ]
+        return PriorState(
+            pa.Table.from_pylist(usage, schema=USAGE_SCHEMA),
+            pa.Table.from_pylist(episodes, schema=EPISODES_SCHEMA),
+        )
