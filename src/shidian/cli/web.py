@@ -19,8 +19,8 @@ def serve(
     import uvicorn
 
     from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.jobs import fail_interrupted_runs
     from shidian.platform.settings import Settings
-    from shidian.web.drg_runs import fail_interrupted_runs
 
     engine = make_engine(Settings.from_env().database_url)
     upgrade(engine)

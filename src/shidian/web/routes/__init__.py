@@ -6,13 +6,10 @@ comes first, then the pages the bench measures (docs/performance.md). No two mod
 path, so the order changes nothing else.
 """
 
+from shidian.web import drg
 from shidian.web.routes import (
     admin,
     auth,
-    drg_hospitals,
-    drg_imports,
-    drg_overview,
-    drg_runs_pages,
     home,
     insurance_desk,
     insurance_pages,
@@ -28,12 +25,9 @@ from shidian.web.routes import (
 
 ROUTERS = [
     insurance_desk.router,
-    drg_overview.router,
-    drg_runs_pages.router,
-    drg_hospitals.router,
+    *drg.ROUTERS,
     auth.router,
     home.router,
-    drg_imports.router,
     pilots_plans.router,
     pilots_monitoring.router,
     pilots_reports.router,
