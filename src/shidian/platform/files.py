@@ -43,7 +43,7 @@ def write_case_parquet(case_points: pa.Table, path: Path) -> None:
 
 def write_case_arrow(case_points: pa.Table, path: Path) -> None:
     """An uncompressed Arrow IPC copy of the cases, for memory-mapped lookups of one case
-    (``shidian.web.drg_results.case_table``); written aside, then renamed into place."""
+    (``shidian.drg.results.cases.case_table``); written aside, then renamed into place."""
     partial = path.with_name(path.name + ".partial")
     with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, case_points.schema) as writer:
         writer.write_table(case_points, max_chunksize=64 * 1024)
