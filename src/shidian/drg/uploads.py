@@ -44,7 +44,7 @@ def _problem(code: str, message: str, file: str) -> Problem:
 def accepted_files(names: Iterable[tuple[str, int]]) -> tuple[list[tuple[int, str]], list[Problem]]:
     """Of the uploads (file name, size), those named like a DRG input file: (index, name to
     keep); a Problem for every other one and for a table given twice."""
-    accepted: dict[str, tuple[int, str, str]] = {}
+    accepted: dict[str, tuple[int, str]] = {}
     problems: list[Problem] = []
     for index, (filename, size) in enumerate(names):
         raw = Path(filename or "").name
@@ -70,15 +70,15 @@ def accepted_files(names: Iterable[tuple[str, int]]) -> tuple[list[tuple[int, st
             problems.append(
                 _problem(
                     "upload.file.duplicate",
-                    f"{key} 上传了两次 ({accepted[key][2]}, {name}), 请只保留一个 (duplicate table)",
+                    f"{key} 上传了两次 ({accepted[key][1]}, {name}), 请只保留一个 (duplicate table)",
                     name,
                 )
             )
             continue
-        accepted[key] = (index, name, name)
+        accepted[key] = (index, name)
     if not accepted and not problems:
         problems.append(_problem("upload.files.none", "没有上传文件 (no files)", "<upload>"))
-    return [(index, name) for index, name, _ in accepted.values()], problems
+    return list(accepted.values()), problems
 
 
 def check_files(files: Iterable[tuple[str, bytes]]) -> tuple[Path, list[Problem], dict[str, Any] | None]:
