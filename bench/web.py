@@ -53,9 +53,9 @@ def free_port() -> int:
 def prepare(cases: int, workdir: Path, database_url: str, var_dir: Path) -> tuple[str, list[str], list[str]]:
     """Import and settle a region; returns (run id, hospital ids, sample case ids per hospital)."""
     from shidian.demo.drg import generate_drg_region
+    from shidian.demo.drg_web import setup_drg_demo
     from shidian.platform.accounts import create_unit, create_user
     from shidian.platform.db.engine import make_engine, upgrade
-    from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
 
     data = workdir / f"region-{cases}"
     if not (data / "cases.csv").is_file():
@@ -64,22 +64,10 @@ def prepare(cases: int, workdir: Path, database_url: str, var_dir: Path) -> tupl
     engine = make_engine(database_url)
     upgrade(engine)
     started = time.perf_counter()
-    staging, problems, manifest = check_files(
-        (p.name, p.read_bytes()) for p in sorted(data.iterdir()) if p.is_file()
-    )
-    assert manifest is not None, problems[:5]
     with engine.begin() as conn:
         bureau = create_unit(conn, "BUREAU", "医疗保障局", "bureau")
         create_user(conn, "officer", PASSWORD, "settlement_officer", bureau)
-        dataset = commit_dataset(conn, var_dir, staging, manifest, "bench", None)
-        run_id = create_run(conn, dataset, "guigang-2020", None, None, "bench")
-    executor = RunExecutor(engine, var_dir)
-    executor.submit(run_id).result()
-    executor.shutdown()
-    with engine.begin() as conn:
-        status = conn.execute(sa.text("SELECT status, error FROM runs WHERE id = :id"), {"id": run_id}).one()
-        assert status[0] == "draft", status[1]
-        publish_run(conn, run_id, 1)
+    _, run_id = setup_drg_demo(engine, var_dir, data, "officer", name="bench", note="bench")
     print(f"imported and settled in {time.perf_counter() - started:.1f} s", flush=True)
     import duckdb
 

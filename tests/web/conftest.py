@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shidian.demo.drg_web import setup_drg_demo
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.settings import Settings
 from shidian.web.app import create_app
-from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
 from tests.conftest import HANDWORKED
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -88,16 +88,7 @@ def seed(app: FastAPI) -> None:
         }
         for username, (role, unit) in USERS.items():
             create_user(conn, username, PASSWORD, role, units[unit], username)
-    staging, problems, manifest = check_files((p.name, p.read_bytes()) for p in sorted(HANDWORKED.iterdir()))
-    assert manifest is not None, problems
-    with engine.begin() as conn:
-        dataset_id = commit_dataset(conn, var_dir, staging, manifest, "手算示例", None)
-        run_id = create_run(conn, dataset_id, "guigang-2020", None, None, "test")
-    executor = RunExecutor(engine, var_dir)
-    executor.submit(run_id).result()
-    executor.shutdown()
-    with engine.begin() as conn:
-        publish_run(conn, run_id, 1)
+    dataset_id, run_id = setup_drg_demo(engine, var_dir, HANDWORKED, "officer", name="手算示例", note="test")
     app.state.test_run_id = run_id
     app.state.test_dataset_id = dataset_id
 

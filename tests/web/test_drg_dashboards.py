@@ -19,10 +19,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from shidian.drg.caps import near_caps
+from shidian.drg.results.models import HospitalYear
 from shidian.drg.run_files import CASE_POINTS_PARQUET, load_case_explanation
 from shidian.platform.db.schema import audit_events
-from shidian.web.drg_models import HospitalYear
-from shidian.web.drg_results import near_caps
 from tests.conftest import drg_policy
 
 H1_CASES = {

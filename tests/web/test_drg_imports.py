@@ -218,7 +218,7 @@ def test_import_pages_load_nothing_from_outside(client_for):
 
 def test_a_failure_while_landing_leaves_neither_row_nor_folder(web_app, client_for, monkeypatch):
     """The dataset row and its folder land in one step: if the audit write fails, both are undone."""
-    from shidian.web.routes import drg_imports
+    from shidian.drg.service import datasets as drg_imports
 
     officer = client_for("officer")
     preview = officer.post("/drg/imports/check", files=_multipart(handworked_files()))
@@ -228,7 +228,7 @@ def test_a_failure_while_landing_leaves_neither_row_nor_folder(web_app, client_f
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(drg_imports.audit, "record", broken)
+    monkeypatch.setattr(drg_imports, "log", broken)
     with pytest.raises(RuntimeError):
         officer.post(f"/drg/imports/{token}/commit")
     assert _dataset_count(web_app) == before

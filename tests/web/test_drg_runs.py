@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shidian.drg.service import start_run
 from shidian.platform.db.schema import audit_events
-from shidian.web.drg_runs import create_run
 from tests.web.conftest import handworked_files
 from tests.web.fuzz import fuzz_api
+from tests.web.test_operations import officer as officer_user
 
 RUN_TIMEOUT = 120
 #: The API operations of this page family (runs, datasets, imports).
@@ -95,7 +96,7 @@ def test_a_run_is_started_followed_published_and_then_read_only(web_app, client_
 
 def test_a_queued_run_polls_its_status_every_second(web_app, client_for):
     with web_app.state.engine.begin() as conn:  # queued, never submitted: stays queued
-        run_id = create_run(conn, str(web_app.state.test_dataset_id), "guigang-2020", None, None, None)
+        run_id = start_run(conn, officer_user(conn), str(web_app.state.test_dataset_id), "guigang-2020")
     officer = client_for("officer")
     status = officer.get(f"/drg/runs/{run_id}/status", headers={"HX-Request": "true"})
     assert f'hx-get="/drg/runs/{run_id}/status"' in status.text and 'hx-trigger="every 1s"' in status.text

@@ -5,19 +5,29 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from shidian.platform.db.schema import runs
+from shidian.drg.service import start_run
+from shidian.platform.accounts import User, get_user
+from shidian.platform.db.schema import runs, users
+from shidian.platform.jobs import INTERRUPTED, fail_interrupted_runs
 from shidian.platform.settings import Settings
+from shidian.problems import Refused
 from shidian.web.app import create_app
-from shidian.web.drg_runs import INTERRUPTED, create_run, fail_interrupted_runs
 from tests.web.conftest import login
+
+
+def officer(conn: sa.Connection) -> User:
+    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar()
+    user = get_user(conn, int(user_id))
+    assert user is not None
+    return user
 
 
 def test_runs_left_queued_or_running_by_a_stopped_server_are_marked_failed(web_app):
     engine = web_app.state.engine
     with engine.begin() as conn:
         dataset_id = web_app.state.test_dataset_id
-        queued = create_run(conn, dataset_id, "guigang-2020", None, None, "left queued")
-        running = create_run(conn, dataset_id, "guigang-2020", None, None, "left running")
+        queued = start_run(conn, officer(conn), dataset_id, "guigang-2020", None, "left queued")
+        running = start_run(conn, officer(conn), dataset_id, "guigang-2020", None, "left running")
         conn.execute(runs.update().where(runs.c.id == running).values(status="running", progress="读取输入"))
         stuck = fail_interrupted_runs(conn)
     assert {queued, running} <= set(stuck)
@@ -97,5 +107,7 @@ def test_drg_pages_list_and_run_drg_datasets_only(web_app, client_for):
         )  # fmt: skip
     listed = client_for("officer").get("/api/drg/datasets").json()
     assert "ffffffffffffffffffffffffffff0001" not in {d["id"] for d in listed}
-    with web_app.state.engine.begin() as conn, pytest.raises(ValueError):
-        create_run(conn, "ffffffffffffffffffffffffffff0001", "guigang-2020", None, None, "not a DRG dataset")
+    with web_app.state.engine.begin() as conn, pytest.raises(Refused):
+        start_run(
+            conn, officer(conn), "ffffffffffffffffffffffffffff0001", "guigang-2020", None, "not a DRG dataset"
+        )

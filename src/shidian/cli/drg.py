@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, run_batch
-from shidian.drg.io import read_inputs, write_outputs
-from shidian.drg.policy import PARAMS, POLICIES, DrgPolicy
-from shidian.drg.run_files import load_case_explanation, read_run_record
-from shidian.drg.settlement import settle
-from shidian.problems import Problem, Source
+from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, progress_steps
+from shidian.drg.policy import PARAMS, POLICIES
+from shidian.drg.service import explain_case, settle_folder
+from shidian.drg.service.settle import CHECK_FAILED, Settled
+from shidian.problems import Refused
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
 
@@ -40,30 +39,22 @@ def settle_command(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
 ) -> None:
     """结算一个统筹区一个年度: 病例点数、月度点值与预拨、年终清算, 写出报表 (settle a year)."""
-    loaded, problems = POLICIES.load(policy, policy_file)
-    if loaded is None:
-        fail_with_problems(problems, as_json)
-    assert loaded is not None
-    done = run_batch(
-        "drg",
-        data_dir,
-        as_json,
-        read_inputs,
-        lambda inputs, step: settle(inputs, loaded, progress=step),
-        lambda result, inputs, manifest: write_outputs(
-            result,
-            out,
-            policy=loaded,
-            manifest=manifest,
-            hospitals=inputs.hospitals,
-            report_cases=report_cases,
-        ),
-    )
-    if done is not None:
-        _print_summary(done[0].totals, loaded, out, len(done[0].warnings))
+    with progress_steps(not as_json) as step:
+        settled, problems = settle_folder(
+            data_dir, out, policy, policy_file, report_cases=report_cases, progress=step
+        )
+    if settled is None:
+        failed_check = any(p.code == CHECK_FAILED for p in problems)
+        fail_with_problems(problems, as_json, exit_code=3 if failed_check else 1)
+    assert settled is not None
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "run": settled.record}, ensure_ascii=False, indent=2))
+        return
+    _print_summary(settled, out)
 
 
-def _print_summary(t: Mapping[str, str], policy: DrgPolicy, out_dir: Path, warnings: int) -> None:
+def _print_summary(settled: Settled, out_dir: Path) -> None:
+    t = settled.result.totals
     rows = [
         ("病例数", t["cases"]),
         (
@@ -77,7 +68,10 @@ def _print_summary(t: Mapping[str, str], policy: DrgPolicy, out_dir: Path, warni
         ("已预拨合计(元)", t["monthly_paid"]),
         ("年终清算合计(元)", t["settlement"]),
     ]
-    print_summary(f"DRG结算 {t['year']} · {policy.source.meta.name} ({policy.name})", rows, out_dir, warnings)
+    rows += [(f"接近年终清算限制 {n.hospital_id} {n.name}", n.message) for n in settled.near_caps]
+    policy = settled.policy
+    title = f"DRG结算 {t['year']} · {policy.source.meta.name} ({policy.name})"
+    print_summary(title, rows, out_dir, len(settled.result.warnings))
 
 
 @app.command("explain")
@@ -87,30 +81,12 @@ def explain_command(
     policy_file: PolicyFileOption = None,
 ) -> None:
     """说明一个病例的类型、例均费用、判定界值与点数计算 (explain one case)."""
-    record_path = run / "run.json"
-    if not record_path.is_file():
-        fail_with_problems(
-            [Problem("drg.run.missing", f"不是结算输出目录: 缺少 {record_path}", Source(str(run)))], False
-        )
-    record = read_run_record(run)
-    loaded, problems = POLICIES.load(record["policy"]["id"], policy_file)
-    if loaded is None:
-        fail_with_problems(problems, False)
-    assert loaded is not None
-    found = load_case_explanation(run, case_id, loaded)
-    if found is None:
-        fail_with_problems(
-            [
-                Problem(
-                    "drg.case.not_found",
-                    f"结算结果中没有病案号 {case_id}",
-                    Source(str(run / "case_points.csv")),
-                )
-            ],
-            False,
-        )
-    assert found is not None
-    explanation = found.explanation
+    try:
+        explained = explain_case(run, case_id, policy_file=policy_file)
+    except Refused as refused:
+        fail_with_problems(refused.problems, False)
+        raise  # not reached: fail_with_problems exits
+    explanation = explained.found.explanation
     out.print(explanation.text(), markup=False, highlight=False)
     if not explanation.consistent:
         raise typer.Exit(3)

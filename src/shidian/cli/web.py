@@ -19,8 +19,8 @@ def serve(
     import uvicorn
 
     from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.jobs import fail_interrupted_runs
     from shidian.platform.settings import Settings
-    from shidian.web.drg_runs import fail_interrupted_runs
 
     engine = make_engine(Settings.from_env().database_url)
     upgrade(engine)
@@ -38,9 +38,9 @@ def demo_web(
     data_dir: Annotated[Path, typer.Argument(help="演示数据目录 (shidian demo generate 的输出)")],
 ) -> None:
     """建立演示用户、导入演示数据并发布一次结算 (demo users, data and a published settlement)."""
+    from shidian.demo.web import setup_demo
     from shidian.platform.db.engine import make_engine, upgrade
     from shidian.platform.settings import Settings
-    from shidian.web.demo import setup_demo
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)

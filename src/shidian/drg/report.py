@@ -1,6 +1,7 @@
 """report.xlsx (结算报告): the settlement for people, with Chinese headers.
 
-Sheets: 汇总 (summary and invariant checks), 月度点值, 月度拨付, 年终清算, 病组标准,
+Sheets: 汇总 (summary, invariant checks and the hospitals at or near the year-end caps of
+000 篇6 第十九条(三), ``shidian.drg.caps``), 月度点值, 月度拨付, 年终清算, 病组标准,
 差异系数, 警告, and 病例 when the cases fit in one sheet (Excel holds 1,048,576 rows) and were
 asked for; otherwise the summary names the CSV that holds them. Numbers are written as Excel
 numbers for people to sum and sort; the exact values are in the CSV files. The file's
@@ -17,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import xlsxwriter
 
+from shidian.drg.caps import near_caps, year_amounts
 from shidian.drg.model import CATEGORY_LABELS, SettlementResult
 from shidian.drg.policy import DrgPolicy
 
@@ -114,10 +116,11 @@ def write_report(
         "text": None,
         "header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
     }
-    _summary(book, result, policy, include_cases, fits, formats)
+    names = _names(hospitals)
+    _summary(book, result, policy, names, include_cases, fits, formats)
     _table(book, "月度点值", result.monthly, MONTHLY_COLUMNS, formats)
     _table(book, "月度拨付", result.monthly_payments, PAYMENT_COLUMNS, formats)
-    annual = _with_names(result.annual, hospitals)
+    annual = _with_names(result.annual, names)
     _table(book, "年终清算", annual, (("name", "医疗机构名称", "text"), *ANNUAL_COLUMNS), formats)
     _table(book, "病组标准", result.standards, STANDARD_COLUMNS, formats)
     _table(book, "差异系数", result.coefficients, COEFFICIENT_COLUMNS, formats)
@@ -140,10 +143,13 @@ def write_report(
     book.close()
 
 
-def _with_names(annual: pa.Table, hospitals: pa.Table) -> pa.Table:
-    names = dict(
+def _names(hospitals: pa.Table) -> dict[str, str]:
+    return dict(
         zip(hospitals.column("hospital_id").to_pylist(), hospitals.column("name").to_pylist(), strict=True)
     )
+
+
+def _with_names(annual: pa.Table, names: dict[str, str]) -> pa.Table:
     return annual.append_column(
         "name", pa.array([names.get(h, "") for h in annual.column("hospital_id").to_pylist()])
     )
@@ -183,6 +189,7 @@ def _summary(
     book: Any,
     result: SettlementResult,
     policy: DrgPolicy,
+    names: dict[str, str],
     include_cases: bool,
     fits: bool,
     formats: dict[str, Any],
@@ -231,3 +238,13 @@ def _summary(
     for i, check in enumerate(result.checks, start=start + 1):
         sheet.write(i, 0, check.name)
         sheet.write(i, 1, ("通过 " if check.ok else "未通过 ") + f"{check.description}: {check.detail}")
+    if policy.apply_caps:
+        start += len(result.checks) + 2
+        sheet.write(start, 0, "接近年终清算限制 (第十九条(三))", formats["header"])
+        sheet.write(start, 1, "情况", formats["header"])
+        near = near_caps(year_amounts(result.annual, names), policy)
+        for i, cap in enumerate(near, start=start + 1):
+            sheet.write(i, 0, f"{cap.hospital_id} {cap.name}")
+            sheet.write(i, 1, cap.message)
+        if not near:
+            sheet.write(start + 1, 0, "无")

@@ -10,6 +10,7 @@ Pages query the Parquet files with DuckDB; the database holds only metadata.
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 _ID = re.compile(r"^[0-9a-f]{8,32}$")
+
+
+def new_id() -> str:
+    """A new dataset's or run's id: 32 lower-case hex digits (what ``dataset_dir`` accepts)."""
+    return uuid.uuid4().hex
 
 
 def _checked(identifier: str) -> str:
@@ -43,7 +49,7 @@ def write_case_parquet(case_points: pa.Table, path: Path) -> None:
 
 def write_case_arrow(case_points: pa.Table, path: Path) -> None:
     """An uncompressed Arrow IPC copy of the cases, for memory-mapped lookups of one case
-    (``shidian.web.drg_results.case_table``); written aside, then renamed into place."""
+    (``shidian.drg.results.cases.case_table``); written aside, then renamed into place."""
     partial = path.with_name(path.name + ".partial")
     with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, case_points.schema) as writer:
         writer.write_table(case_points, max_chunksize=64 * 1024)

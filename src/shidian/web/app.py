@@ -13,11 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from shidian import __version__
+from shidian.drg.service import executor as drg_executor
 from shidian.platform.db.engine import make_engine, upgrade
+from shidian.platform.jobs import Jobs
 from shidian.platform.settings import Settings
 from shidian.web import errors
 from shidian.web.deps import LoginRequired
-from shidian.web.drg_runs import RunExecutor
 from shidian.web.middleware import BodyLimit, LanguageAndHeaders
 
 
@@ -40,10 +41,10 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     # Settlements run in the background, one at a time; routes create a run, then submit it.
-    app.state.executor = RunExecutor(engine, settings.runs_dir.parent)
+    app.state.executor = drg_executor(engine, settings.runs_dir.parent)
     _install_middleware(app, settings)
     app.mount("/static", StaticFiles(packages=[("shidian.web", "static")]), name="static")
-    from shidian.web.routes import ROUTERS
+    from shidian.web.routers import ROUTERS
 
     for router in ROUTERS:
         app.include_router(router)
@@ -61,9 +62,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """
     gc.freeze()
     yield
-    executor: RunExecutor = app.state.executor
+    executor: Jobs = app.state.executor
     await anyio.to_thread.run_sync(executor.shutdown)
-    app.state.executor = RunExecutor(executor.engine, executor.var_dir)
+    app.state.executor = executor.fresh()
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:

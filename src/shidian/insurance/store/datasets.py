@@ -8,7 +8,6 @@ a year.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,14 +15,10 @@ import sqlalchemy as sa
 from shidian.platform.clock import now
 from shidian.platform.db.insurance_schema import insurance_institutions, insurance_persons
 from shidian.platform.db.schema import datasets
+from shidian.platform.files import new_id
 
 DOMAIN = "insurance"
 _BATCH = 5000
-
-
-def new_id() -> str:
-    """A dataset's or run's id: 32 hex digits."""
-    return uuid.uuid4().hex
 
 
 def insert_dataset(

@@ -6,9 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shidian.insurance.store.datasets import new_id
 from shidian.platform.clock import now
 from shidian.platform.db.insurance_schema import insurance_runs
+from shidian.platform.files import new_id
 
 
 def insert_run(conn: sa.Connection, dataset_id: str, year: int, policy_id: str, user_id: int | None) -> str:

@@ -1,6 +1,6 @@
 """The insurance section of the web app: the discharge desk's JSON API and the pages.
 
-``ROUTERS``: the desk's API first (a clerk waits for every answer; see ``web.routes``), then
+``ROUTERS``: the desk's API first (a clerk waits for every answer; see ``web.routers``), then
 the pages.
 """
 

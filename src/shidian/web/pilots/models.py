@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shidian.web.drg_api import TEXT, Timestamp
+from shidian.web.fields import TEXT, Timestamp
 
 
 class ValueOut(BaseModel):

@@ -19,7 +19,7 @@ from shidian.pilots.service import plans as service
 from shidian.platform.accounts import User
 from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
-from shidian.web.drg_api import TEXT
+from shidian.web.fields import TEXT
 from shidian.web.pilots.views import PERIOD_LABELS, indicator_rows, problem_rows, responsibility_rows
 from shidian.web.templating import render
 

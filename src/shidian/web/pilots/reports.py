@@ -20,7 +20,7 @@ from shidian.platform.accounts import User
 from shidian.platform.clock import today
 from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
-from shidian.web.drg_api import TEXT
+from shidian.web.fields import TEXT
 from shidian.web.pilots.forms import form_rows, parse_form_values
 from shidian.web.pilots.views import problem_rows
 from shidian.web.templating import render

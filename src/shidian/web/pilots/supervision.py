@@ -23,7 +23,7 @@ from shidian.platform.clock import today
 from shidian.platform.settings import Settings
 from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
-from shidian.web.drg_api import TEXT
+from shidian.web.fields import TEXT
 from shidian.web.pilots.views import problem_rows
 from shidian.web.templating import render
 

@@ -1,8 +1,10 @@
-"""The DRG overview (DRG付费总览): budget, points, point values, payments, case mix, warnings.
+"""DRG result pages (DRG结算结果页面): the overview, a hospital's results, one case explained.
 
-For roles that see every hospital (``drg.view_all``). Every number comes from the run's
-files (``run.json``, ``monthly.csv``, ``annual.csv``, ``warnings.csv``, one GROUP BY over
-``case_points.parquet``), read once per run and kept in memory (``shidian.web.drg_results``).
+The overview (DRG付费总览: budget, points, point values, payments, case mix, warnings) is for
+roles that see every hospital (``drg.view_all``); a hospital's page (its cases, monthly
+payments and year-end statement) and a case's explanation are for whoever may see that
+hospital (``shidian.drg.service.results``). Every number comes from the run's files, read once
+per run and kept in memory (``shidian.drg.results``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,26 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from shidian.display import grouped, plain
+from shidian.drg.model import CATEGORY_LABELS
+from shidian.drg.results.cases import PAGE_SIZE
+from shidian.drg.results.files import once_per_key, payments, run_files_summary, run_near_caps
+from shidian.drg.results.models import CasePage, HospitalYear, RunFilesSummary
+from shidian.drg.service import explain_run_case
+from shidian.drg.service.results import OpenRun, hospital_cases, open_hospital, open_run, selectable_runs
 from shidian.money import D
 from shidian.platform.accounts import User
-from shidian.web.deps import Conn, require
-from shidian.web.drg_models import ANNUAL_LABELS, Overview, RunFilesSummary, RunInfo
-from shidian.web.drg_results import once_per_key, open_run, run_files_summary, run_near_caps, selectable_runs
-from shidian.web.errors import responses as error_responses
+from shidian.web.deps import Conn, CurrentUser, client_of, require
+from shidian.web.drg.models import (
+    ANNUAL_LABELS,
+    CASE_LABELS,
+    PAYMENT_LABELS,
+    Category,
+    Month,
+    Page,
+    RunInfo,
+    case_filters,
+    explanation_out,
+)
 from shidian.web.templating import language, render, templates
 
 router = APIRouter()
@@ -34,22 +50,6 @@ WARNING_CODES = {
     "drg.month.no_cases": "当月无出院病例",
 }
 WARNINGS_SHOWN = 200
-
-
-def _overview(request: Request, conn: Conn, user: User, run_id: str | None) -> Overview:
-    opened = open_run(request.app.state.settings.var_dir, conn, user, run_id)
-    summary = run_files_summary(opened.path, opened.dataset)
-    overview = Overview(
-        run=RunInfo.of(opened.run),
-        totals=summary.totals,
-        policy=summary.policy,
-        months=summary.months,
-        hospitals=summary.hospitals,
-        case_mix=summary.case_mix,
-        warnings=summary.warnings,
-        near_caps=run_near_caps(opened.path, opened.dataset, str(opened.run["policy_id"])),
-    )
-    return overview
 
 
 def _money(value: str | None) -> str:
@@ -174,7 +174,7 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
 
 @router.get("/drg/overview", include_in_schema=False)
 def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = None) -> Response:
-    opened = open_run(request.app.state.settings.var_dir, conn, user, run)
+    opened = open_run(conn, user, request.app.state.settings.var_dir, run)
     body = overview_body(opened.path, opened.dataset, str(opened.run["policy_id"]), opened.id, language.get())
     return render(
         request,
@@ -188,9 +188,86 @@ def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = 
     )
 
 
-@router.get(
-    "/api/drg/runs/{run_id}/overview", response_model=Overview, responses=error_responses(401, 403, 404, 409)
-)
-def overview_api(request: Request, conn: Conn, user: Viewer, run_id: str) -> Overview:
-    """The overview's numbers: totals, months, hospitals' year rows, case mix, warnings, near caps."""
-    return _overview(request, conn, user, run_id)
+# ---- a hospital's results -------------------------------------------------------------------------
+
+
+def _cases_context(opened: OpenRun, year: HospitalYear, page: CasePage) -> dict[str, object]:
+    return {
+        "run": RunInfo.of(opened.run),
+        "hospital": year,
+        "page": page,
+        "filters": page.filters,
+        "categories": CATEGORY_LABELS,
+    }
+
+
+@once_per_key(maxsize=256)
+def hospital_year_html(run: Path, dataset: Path, hospital_id: str, lang: str) -> Markup:
+    """Monthly payments and year-end statement of a hospital, rendered once per run and language."""
+    year = next(h for h in run_files_summary(run, dataset).hospitals if h.hospital_id == hospital_id)
+    context = {
+        "hospital": year,
+        "payments": payments(run, hospital_id),
+        "annual_labels": ANNUAL_LABELS,
+        "payment_labels": PAYMENT_LABELS,
+    }
+    return Markup(templates.get_template("drg/_hospital_year.html").render(context))
+
+
+@router.get("/drg/hospitals/{hospital_id}", include_in_schema=False)
+def hospital_page(
+    request: Request,
+    conn: Conn,
+    user: CurrentUser,
+    hospital_id: str,
+    run: str | None = None,
+    category: Category = None,
+    drg_code: str | None = None,
+    month: Month = None,
+    q: str | None = None,
+    page: Page = 1,
+) -> Response:
+    opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
+    filters = case_filters(category, drg_code, month, q)
+    cases = hospital_cases(
+        conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request), whole_page=True
+    )
+    return render(
+        request,
+        "drg/hospital.html",
+        {
+            **_cases_context(opened, year, cases),
+            "runs": selectable_runs(conn, user),
+            "year_html": hospital_year_html(opened.path, opened.dataset, hospital_id, language.get()),
+            "annual_labels": ANNUAL_LABELS,
+        },
+    )
+
+
+@router.get("/drg/hospitals/{hospital_id}/cases", include_in_schema=False)
+def hospital_cases_partial(
+    request: Request,
+    conn: Conn,
+    user: CurrentUser,
+    hospital_id: str,
+    run: str | None = None,
+    category: Category = None,
+    drg_code: str | None = None,
+    month: Month = None,
+    q: str | None = None,
+    page: Page = 1,
+) -> Response:
+    """The case table with its count and pager (HTMX swaps it into the hospital page)."""
+    opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
+    filters = case_filters(category, drg_code, month, q)
+    cases = hospital_cases(conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request))
+    return render(request, "drg/_hospital_cases.html", _cases_context(opened, year, cases))
+
+
+@router.get("/drg/runs/{run_id}/cases/{case_id}", include_in_schema=False)
+def case_page_view(request: Request, conn: Conn, user: CurrentUser, run_id: str, case_id: str) -> Response:
+    opened, explained = explain_run_case(
+        conn, user, request.app.state.settings.var_dir, run_id, case_id, client_of(request)
+    )
+    out = explanation_out(opened.id, explained)
+    return render(request, "drg/case.html", {"explained": out, "case": out.case, "labels": CASE_LABELS})

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from shidian.demo.drg_web import setup_drg_demo
 from shidian.demo.pilots_web import setup_pilots_demo
 from shidian.demo.registry_web import setup_registry_demo
 from shidian.drg.io import read_inputs
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.schema import users
 from shidian.platform.settings import Settings
-from shidian.web.drg_runs import RunExecutor, check_files, commit_dataset, create_run, publish_run
 
 #: (username, password, role, unit code, display name): printed by ``shidian demo web``.
 DEMO_USERS = (
@@ -66,24 +65,7 @@ def setup_demo(
             created.append((username, password, role))
     setup_registry_demo(settings, engine)  # 严重精神障碍患者管理: county 450821, the doctor's villages
     created += setup_pilots_demo(engine)  # 试点方案: 社会心理服务 plan, 2021 reports, a supervision visit
-    staging, problems, manifest = check_files(
-        (p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file()
-    )
-    if manifest is None:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ValueError("demo data has problems: " + "; ".join(map(str, problems[:5])))
-    with engine.begin() as conn:
-        admin_id = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar()
-        dataset_id = commit_dataset(
-            conn, settings.var_dir, staging, manifest, f"演示数据 {manifest['year']}", admin_id
-        )
-        run_id = create_run(conn, dataset_id, "guigang-2020", admin_id, None, "演示结算")
-    executor = RunExecutor(engine, settings.var_dir)
-    executor.submit(run_id).result()
-    executor.shutdown()
-    with engine.begin() as conn:
-        assert admin_id is not None
-        publish_run(conn, run_id, int(admin_id))
+    setup_drg_demo(engine, settings.var_dir, data_dir, "officer")  # one published settlement
     from shidian.demo.insurance_web import setup_insurance_demo
 
     created += setup_insurance_demo(settings, engine, data_dir / "insurance")

@@ -1,0 +1,172 @@
+"""A run's cases (结算病例), for pages and API: one hospital's page, one case's row.
+
+A hospital's case list is one query over ``case_points.parquet`` with the filters pushed down:
+the file is sorted by hospital, so DuckDB reads only that hospital's row groups, and Python
+touches at most the rows of a page. One case is found by binary search in an index of the
+memory-mapped Arrow copy of the cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from shidian.drg.model import CATEGORIES, CATEGORY_LABELS
+from shidian.drg.results.files import as_int, dec_or_none, once_per_key, parquet_source, query
+from shidian.drg.results.models import CaseFilters, CasePage, CaseRow
+from shidian.drg.run_files import CASE_POINTS_PARQUET
+from shidian.platform.files import write_case_arrow
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+_CASE_COLUMNS = (
+    "case_id, hospital_id, month, drg_code, category, base_points, coefficient, prepay_points, "
+    "final_points, level, cost, unreasonable_cost, extra_points, review_approved, new_technology"
+)
+
+
+def _case_row(r: dict[str, Any]) -> CaseRow:
+    return CaseRow(category_label=CATEGORY_LABELS.get(r["category"], r["category"]), **r)
+
+
+def _case_where(hospital_id: str, filters: CaseFilters) -> tuple[str, list[Any]]:
+    where: list[str] = ["hospital_id = ?"]
+    params: list[Any] = [hospital_id]
+    if filters.category:
+        where.append("category = ?")
+        params.append(filters.category)
+    if filters.drg_code:
+        where.append("drg_code = ?")
+        params.append(filters.drg_code)
+    if filters.month is not None:
+        where.append("month = ?")
+        params.append(filters.month)
+    if filters.q:
+        where.append("contains(case_id, ?)")
+        params.append(filters.q)
+    return " AND ".join(where), params
+
+
+@lru_cache(maxsize=1024)
+def case_count(run: Path, hospital_id: str, filters: CaseFilters) -> int:
+    """How many of the hospital's cases match (kept: paging does not count again)."""
+    where, params = _case_where(hospital_id, filters)
+    return int(query(f"SELECT count(*) AS n FROM {parquet_source(run)} WHERE {where}", params)[0]["n"])
+
+
+@lru_cache(maxsize=2048)
+def case_page(
+    run: Path, run_id: str, hospital_id: str, filters: CaseFilters, page: int, page_size: int
+) -> CasePage:
+    """One page of a hospital's cases, in case id order, and the count of all that match.
+
+    ``case_points.parquet`` is written sorted by (hospital_id, case_id) (``store``), and
+    DuckDB returns a scan's rows in file order unless told otherwise (its default
+    ``preserve_insertion_order``), so the page needs no sort: LIMIT/OFFSET over the
+    hospital's row groups, filters pushed down.
+    """
+    total = case_count(run, hospital_id, filters)
+    offset = (page - 1) * page_size
+    rows: list[dict[str, Any]] = []
+    if offset < total:
+        where, params = _case_where(hospital_id, filters)
+        rows = query(
+            f"SELECT {_CASE_COLUMNS} FROM {parquet_source(run)} WHERE {where} LIMIT {int(page_size)} OFFSET {int(offset)}",
+            params,
+        )
+    return CasePage(
+        run_id=run_id,
+        hospital_id=hospital_id,
+        filters=filters,
+        total=total,
+        page=page,
+        page_size=page_size,
+        pages=max(1, -(-total // page_size)),
+        cases=[_case_row(r) for r in rows],
+    )
+
+
+CASE_POINTS_ARROW = "case_points.arrow"
+
+
+@once_per_key(maxsize=4)
+def case_table(run: Path) -> pa.Table:
+    """The run's cases, memory-mapped from an Arrow IPC copy of ``case_points.parquet``.
+
+    Parquet is compressed in row groups: fetching one case decodes thousands (≈ 8 ms per
+    explanation with DuckDB). The uncompressed IPC file is mapped, not read: a row is a
+    zero-copy slice, the pages come from the OS cache shared by every server process, and a
+    run folder never changes once written, so the copy never goes stale. Runs written before
+    the copy existed get it on first use (written aside, then renamed into place).
+    """
+    path = run / CASE_POINTS_ARROW
+    if not path.is_file():
+        write_case_arrow(pq.read_table(run / CASE_POINTS_PARQUET), path)
+    # Not closed: the table's buffers are the mapping itself (unmapped when the table goes).
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+@once_per_key(maxsize=4)
+def _case_index(run: Path) -> tuple[pa.Array, pa.Array]:
+    """Case ids in sorted order and, for each, its row in ``case_table`` (≈ 20 MB per million)."""
+    ids = case_table(run).column("case_id")
+    order = pc.sort_indices(ids)
+    return pc.take(ids, order).combine_chunks(), order
+
+
+def case_row_number(run: Path, case_id: str) -> int | None:
+    """The row of a case in ``case_table``, by binary search in the run's case index."""
+    ids, rows = _case_index(run)
+    lo, hi = 0, len(ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ids[mid].as_py() < case_id:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < len(ids) and ids[lo].as_py() == case_id:
+        return int(rows[lo].as_py())
+    return None
+
+
+def _text(value: Any) -> str | None:
+    """A value as the run's CSV writes it (``0E-8`` → ``0.00000000``)."""
+    if value is None:
+        return None
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def find_case_row(
+    run: Path, case_id: str, hospital_ids: Collection[str] | None
+) -> dict[str, str | None] | None:
+    """The case's row as text, if the case exists and its hospital is among ``hospital_ids``."""
+    row_number = case_row_number(run, case_id)
+    if row_number is None:
+        return None
+    row = case_table(run).slice(row_number, 1).to_pylist()[0]
+    if hospital_ids is not None and row["hospital_id"] not in hospital_ids:
+        return None
+    return {key: _text(value) for key, value in row.items()}
+
+
+def case_row_from_text(row: dict[str, str | None]) -> CaseRow:
+    """A case row read as text (the explanation's row) as a typed row."""
+    values: dict[str, Any] = dict(row)
+    for key in ("month", "level", "review_approved", "new_technology"):
+        values[key] = as_int(row[key])
+    for key in ("base_points", "coefficient", "prepay_points", "final_points", "cost", "unreasonable_cost",
+                "extra_points"):  # fmt: skip
+        values[key] = dec_or_none(row.get(key))
+    return _case_row({k: values.get(k) for k in CaseRow.model_fields if k != "category_label"})
+
+
+def valid_category(category: str) -> bool:
+    return category in CATEGORIES

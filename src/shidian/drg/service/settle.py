@@ -1,0 +1,107 @@
+"""The one settlement workflow (结算): read a folder of inputs, settle, check, write all or nothing.
+
+``shidian drg settle`` and a web run (``shidian.drg.service.runs.execute_run``) both call
+``settle_folder``: the same inputs and policy give the same files, and whatever stops a run —
+a missing folder, a bad policy, bad inputs, a failed self-check (自检) — comes back as Problems,
+every one of them, with nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shidian.drg.caps import NearCap, near_caps, year_amounts
+from shidian.drg.io import read_inputs, write_outputs
+from shidian.drg.model import DrgInputs, SettlementResult
+from shidian.drg.policy import POLICIES, DrgPolicy
+from shidian.drg.settlement import settle
+from shidian.platform.files import write_case_parquet
+from shidian.problems import Problem, Source
+
+Progress = Callable[[str], None]
+
+#: The code of a failed self-check (a defect: nothing is written).
+CHECK_FAILED = "drg.check.failed"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A settlement written to its folder: the result, the run record (run.json), the policy,
+    the hospitals of the inputs and the hospitals at or near the year-end caps."""
+
+    result: SettlementResult
+    record: dict[str, Any]
+    policy: DrgPolicy
+    inputs: DrgInputs
+    near_caps: list[NearCap]
+
+
+def check_failures(result: SettlementResult) -> list[Problem]:
+    """A Problem for every failed self-check of ``result``."""
+    return [
+        Problem(CHECK_FAILED, f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name))
+        for c in result.checks
+        if not c.ok
+    ]
+
+
+def settle_folder(
+    data_dir: Path,
+    out_dir: Path,
+    policy: str,
+    policy_file: Path | None = None,
+    *,
+    report_cases: bool | None = None,
+    report_cases_limit: int | None = None,
+    parquet: bool = False,
+    progress: Progress | None = None,
+) -> tuple[Settled | None, list[Problem]]:
+    """Settle the inputs in ``data_dir`` under a policy (a reference policy's name, or
+    ``policy_file``) and write every output into ``out_dir`` at once.
+
+    ``report_cases``: put the cases into report.xlsx (None: when they fit); above
+    ``report_cases_limit`` cases they are left out (writing a million rows of Excel takes
+    minutes; case_points.csv has them). ``parquet``: also write ``case_points.parquet`` and its
+    Arrow copy, which the web pages read. Returns (settled, warnings) or (None, problems).
+    """
+    step = progress or (lambda _label: None)
+    loaded, problems = POLICIES.load(policy, policy_file)
+    if loaded is None:
+        return None, problems
+    if not data_dir.is_dir():
+        return None, [Problem("drg.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))]
+    step("读取输入 reading inputs")
+    inputs, problems, manifest = read_inputs(data_dir)
+    if inputs is None:
+        return None, problems
+    result, problems = settle(inputs, loaded, progress=step)
+    if result is None:
+        return None, problems
+    failed = check_failures(result)
+    if failed:
+        return None, failed
+    step("写出结果 writing outputs")
+    if report_cases_limit is not None and result.case_points.num_rows > report_cases_limit:
+        report_cases = False
+    record = write_outputs(
+        result,
+        out_dir,
+        policy=loaded,
+        manifest=manifest,
+        hospitals=inputs.hospitals,
+        report_cases=report_cases,
+    )
+    if parquet:
+        write_case_parquet(result.case_points, out_dir / "case_points.parquet")
+    names = dict(
+        zip(
+            inputs.hospitals.column("hospital_id").to_pylist(),
+            inputs.hospitals.column("name").to_pylist(),
+            strict=True,
+        )
+    )
+    caps = near_caps(year_amounts(result.annual, names), loaded)
+    return Settled(result, record, loaded, inputs, caps), list(result.warnings)

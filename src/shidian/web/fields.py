@@ -1,0 +1,26 @@
+"""Field types shared by every JSON API (接口字段类型): ids, free text without NUL, UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BeforeValidator, Field
+
+#: Ids of datasets and runs: 32 lower-case hex digits (``uuid4().hex``).
+HEX_ID = r"^[0-9a-f]{32}$"
+#: Free text from users: no NUL (PostgreSQL refuses it in text columns).
+TEXT = r"^[^\x00]*$"
+
+RunId = Annotated[str, Field(pattern=HEX_ID, description="结算批次编号 (run id)")]
+DatasetId = Annotated[str, Field(pattern=HEX_ID, description="数据集编号 (dataset id)")]
+
+
+def _as_utc(value: object) -> object:
+    """Times are stored in UTC; SQLite gives them back without the zone."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_as_utc)]
