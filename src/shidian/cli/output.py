@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,8 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from shidian.policy import Param, Policy
-from shidian.problems import Problem, Source, format_problems, problems_json
-from shidian.runs import Check
+from shidian.problems import Problem, format_problems, problems_json
 
 err = Console(stderr=True)
 out = Console()
@@ -69,63 +67,6 @@ def print_policy(policy: Policy, params: Iterable[Param], show: Callable[[Any], 
         table.add_row(param.key, show(policy.values[param.key]), param.article, param.help)
     out.print(table)
     err.print(f"sha256 {policy.sha256}")
-
-
-class _Result(Protocol):
-    """What a batch computation returns: its self-checks and totals."""
-
-    @property
-    def ok(self) -> bool: ...
-
-    @property
-    def checks(self) -> Sequence[Check]: ...
-
-
-R = TypeVar("R", bound=_Result)
-Inputs = TypeVar("Inputs")
-
-
-def run_batch(
-    domain: str,
-    data_dir: Path,
-    as_json: bool,
-    read: Callable[[Path], tuple[Inputs | None, list[Problem], Any]],
-    compute: Callable[[Inputs, Callable[[str], None]], tuple[R | None, list[Problem]]],
-    write: Callable[[R, Inputs, Any], dict[str, Any]],
-) -> tuple[R, dict[str, Any]] | None:
-    """One batch command's course, the same for every domain: check the input folder, read it,
-    compute, write all or nothing, with a progress display; on a problem or a failed self-check
-    (自检) print them and exit (1, or 3 for a failed check). With ``--json`` the run record is
-    printed and None returned; otherwise the result and the record, for the domain's summary."""
-    if not data_dir.is_dir():
-        missing = Problem(f"{domain}.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
-        fail_with_problems([missing], as_json)
-    record: dict[str, Any] = {}
-    with progress_steps(not as_json) as step:
-        step("读取输入 reading inputs")
-        inputs, problems, manifest = read(data_dir)
-        result = None
-        if inputs is not None:
-            result, problems = compute(inputs, step)
-        if result is not None and result.ok and inputs is not None:
-            step("写出结果 writing outputs")
-            record = write(result, inputs, manifest)
-    if result is None:
-        fail_with_problems(problems, as_json)
-    assert result is not None
-    failed = [
-        Problem(
-            f"{domain}.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
-        )
-        for c in result.checks
-        if not c.ok
-    ]
-    if failed:
-        fail_with_problems(failed, as_json, exit_code=3)
-    if as_json:
-        typer.echo(json.dumps({"ok": True, "run": record}, ensure_ascii=False, indent=2))
-        return None
-    return result, record
 
 
 def print_summary(title: str, rows: Iterable[tuple[str, str]], out_dir: Path, warnings: int) -> None:

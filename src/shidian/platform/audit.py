@@ -2,7 +2,7 @@
 
 Each auditable action is a frozen dataclass (an ``AuditEvent``): its ``action`` code and Chinese
 ``summary`` are declared once, on the class, and its fields are the event's details. Domains
-declare their events in ``<domain>/events.py``; ``EVENTS`` lists every one (docs/web.md).
+declare their events in ``<domain>/events.py``; ``EVENTS`` lists every one (docs/audit-events.md, generated).
 
 Every view of personal data and every change calls ``log`` inside the same transaction as the
 change, so an audit record exists exactly when the change does. The caller passes the acting
@@ -185,31 +185,3 @@ def export(
     rows = list(conn.execute(_events_query(action, username)).mappings())
     log(conn, AuditExported(action_filter=action, username=username), user, client)
     return rows
-
-
-def record(
-    conn: sa.Connection,
-    request: Any | None,
-    user: Any | None,
-    action: str,
-    target: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Transitional: an untyped record by action code (being replaced by ``log`` and events)."""
-    client = request.client.host if request is not None and request.client else None
-    agent = request.headers.get("user-agent", "")[:255] if request is not None else None
-    conn.execute(
-        _INSERT,
-        {
-            "at": now(),
-            "user_id": getattr(user, "id", None),
-            "username": getattr(user, "username", None),
-            "role": getattr(user, "role", None),
-            "unit_id": getattr(user, "unit_id", None),
-            "action": action,
-            "target": target,
-            "detail": detail or {},
-            "ip": client,
-            "user_agent": agent,
-        },
-    )
