@@ -82,6 +82,20 @@ class Refused(ProblemsError):
         self.reason = reason
 
 
+#: The pseudo-file of problems about the request itself (a field of a form or a JSON body).
+REQUEST = "<request>"
+
+
+def request_problem(code: str, message: str, *, column: str | None = None, key: str | None = None) -> Problem:
+    """A problem about the request itself (``where.file`` is ``<request>``)."""
+    return Problem(code, message, Source(REQUEST, column=column, key=key))
+
+
+def refusal(reason: Reason, code: str, message: str, *, column: str | None = None) -> Refused:
+    """A ``Refused`` with one problem about the request (for a service to raise)."""
+    return Refused(reason, [request_problem(code, message, column=column)])
+
+
 def errors(problems: Iterable[Problem]) -> list[Problem]:
     """The error-severity problems, in order."""
     return [p for p in problems if p.severity == "error"]

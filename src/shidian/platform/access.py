@@ -7,6 +7,7 @@ Every query of hospital data goes through ``visible_hospital_ids``; every action
 from __future__ import annotations
 
 from shidian.platform.accounts import User
+from shidian.problems import refusal
 
 #: action → roles allowed
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -67,6 +68,12 @@ READ_ALL_ROLES = frozenset({"admin", "leader"})
 
 def can(user: User, action: str) -> bool:
     return user.role in PERMISSIONS.get(action, frozenset())
+
+
+def require_permission(user: User, action: str) -> None:
+    """Refuse (``forbidden``) a user whose role may not take ``action`` (services call this)."""
+    if not can(user, action):
+        raise refusal("forbidden", "auth.forbidden", "无权访问 (forbidden)")
 
 
 def visible_hospital_ids(user: User) -> set[str] | None:

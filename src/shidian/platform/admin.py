@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from shidian.platform import audit
-from shidian.platform.access import can
+from shidian.platform.access import require_permission
 from shidian.platform.accounts import AccountError, User, create_user, list_units, list_users, set_active
 from shidian.platform.audit import Client
 from shidian.platform.db.schema import ROLES
-from shidian.problems import Problem, Refused, Source
+from shidian.problems import Problem, Source
 
 REQUEST = "<request>"
 
@@ -28,14 +28,9 @@ class Directory:
     roles: dict[str, str]
 
 
-def _require(actor: User, action: str) -> None:
-    if not can(actor, action):
-        raise Refused("forbidden", [Problem("auth.forbidden", "无权访问 (forbidden)", Source(REQUEST))])
-
-
 def directory(conn: sa.Connection, actor: User) -> Directory:
     """用户列表: every user and unit, and the roles."""
-    _require(actor, "admin.users")
+    require_permission(actor, "admin.users")
     return Directory(list_users(conn), list_units(conn), ROLES)
 
 
@@ -50,7 +45,7 @@ def add_user(
     client: Client | None = None,
 ) -> tuple[int | None, list[Problem]]:
     """创建用户: the new user's id, or the problem that stopped it (name, role, password, unit)."""
-    _require(actor, "admin.users")
+    require_permission(actor, "admin.users")
     try:
         new_id = create_user(conn, username, password, role, unit_id, display_name or None)
     except AccountError as exc:
@@ -63,7 +58,7 @@ def set_user_active(
     conn: sa.Connection, actor: User, user_id: int, active: bool, client: Client | None = None
 ) -> list[Problem]:
     """启用/停用用户: an administrator cannot disable itself (that problem, and nothing changed)."""
-    _require(actor, "admin.users")
+    require_permission(actor, "admin.users")
     if user_id == actor.id and not active:
         return [Problem("admin.user.self_disable", "不能停用自己", Source(REQUEST))]
     set_active(conn, user_id, active)

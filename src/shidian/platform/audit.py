@@ -18,10 +18,9 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from shidian.platform.access import can
+from shidian.platform.access import require_permission
 from shidian.platform.clock import now
 from shidian.platform.db.schema import audit_events
-from shidian.problems import Problem, Refused, Source
 
 #: Built once (every audited request runs it); the columns come from the parameters.
 _INSERT = audit_events.insert()
@@ -148,8 +147,7 @@ class AuditPage:
 
 
 def _may_read(user: Any) -> None:
-    if not can(user, "admin.audit"):
-        raise Refused("forbidden", [Problem("auth.forbidden", "无权访问 (forbidden)", Source("<request>"))])
+    require_permission(user, "admin.audit")
 
 
 def _events_query(action: str | None, username: str | None) -> sa.Select[tuple[Any, ...]]:

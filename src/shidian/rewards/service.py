@@ -24,10 +24,10 @@ import sqlalchemy as sa
 
 from shidian.display import number as format_number
 from shidian.display import yuan as format_yuan
-from shidian.platform.access import can
+from shidian.platform.access import can, require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
-from shidian.problems import Problem, Reason, Refused, Source, errors
+from shidian.problems import Problem, Source, errors, refusal
 from shidian.rewards import store
 from shidian.rewards.allocation import Allocation, allocate
 from shidian.rewards.events import AllocationStored, WorkbookDownloaded
@@ -72,17 +72,12 @@ class RunView:
     others: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _refused(reason: Reason, code: str, message: str) -> Refused:
-    return Refused(reason, [Problem(code, message, Source("<request>"))])
-
-
 NO_ALLOCATION = "没有这个分配结果 (no such allocation)"
 NO_UNIT = "没有这个单位 (no such unit)"
 
 
 def _require(user: User, action: str) -> None:
-    if not can(user, action):
-        raise _refused("forbidden", "auth.forbidden", "无权访问 (forbidden)")
+    require_permission(user, action)
 
 
 def rule_choices() -> list[RuleChoice]:
@@ -279,7 +274,7 @@ def allocation_view(conn: sa.Connection, user: User, var_dir: Path, run_id: str,
     _require(user, "rewards.view")
     meta = store.run_meta(var_dir, run_id)
     if meta is None:
-        raise _refused("not_found", "not_found", NO_ALLOCATION)
+        raise refusal("not_found", "not_found", NO_ALLOCATION)
     scope = _scope(conn, user)
     rows = _shown(store.unit_rows(var_dir, run_id, scope, text[:QUERY_MAX]), meta)
     if scope is not None:
@@ -297,10 +292,10 @@ def unit_explanation(
     meta = store.run_meta(var_dir, run_id)
     scope = _scope(conn, user)
     if meta is None or (scope is not None and code not in scope):
-        raise _refused("not_found", "not_found", NO_UNIT)
+        raise refusal("not_found", "not_found", NO_UNIT)
     rows = [r for r in store.unit_rows(var_dir, run_id, {code}) if r["unit_code"] == code]
     if not rows:
-        raise _refused("not_found", "not_found", NO_UNIT)
+        raise refusal("not_found", "not_found", NO_UNIT)
     return meta, _shown(rows, meta)[0]
 
 
@@ -311,7 +306,7 @@ def download_workbook(
     _require(user, "rewards.view_all")
     path = store.workbook_path(var_dir, run_id)
     if path is None:
-        raise _refused("not_found", "not_found", NO_ALLOCATION)
+        raise refusal("not_found", "not_found", NO_ALLOCATION)
     log(conn, WorkbookDownloaded(target=run_id), user, client)
     return path
 
@@ -324,7 +319,7 @@ def compare_allocations(
     _require(user, "rewards.view_all")
     first, second = store.run_meta(var_dir, before), store.run_meta(var_dir, after)
     if first is None or second is None:
-        raise _refused("not_found", "not_found", NO_ALLOCATION)
+        raise refusal("not_found", "not_found", NO_ALLOCATION)
     rows = [
         {
             "unit_code": code,

@@ -23,10 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shidian.problems import Problem, Reason, Refused, Source
-
-#: The pseudo-file of problems about the request itself (a field of the body, a query parameter).
-REQUEST = "<request>"
+from shidian.problems import Problem, Reason, Refused, request_problem
 
 #: Stable codes of HTTP errors without problems of their own.
 HTTP_CODES = {
@@ -79,11 +76,6 @@ class ProblemsHTTPError(Exception):
         super().__init__("; ".join(str(p) for p in problems))
         self.status = status
         self.problems = problems
-
-
-def request_problem(code: str, message: str, key: str | None = None, column: str | None = None) -> Problem:
-    """A problem about the request itself (``where.file`` = ``<request>``)."""
-    return Problem(code, message, Source(REQUEST, column=column, key=key))
 
 
 def problem_out(problem: Problem) -> dict[str, Any]:

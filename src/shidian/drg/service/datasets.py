@@ -18,13 +18,12 @@ import sqlalchemy as sa
 
 from shidian.drg import store, uploads
 from shidian.drg.events import DatasetImported, ImportChecked
-from shidian.drg.service.runs import refuse
 from shidian.platform import clock
-from shidian.platform.access import can
+from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, new_id
-from shidian.problems import Problem
+from shidian.problems import Problem, refusal
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,6 @@ class Checked:
     token: str
     manifest: dict[str, Any]
     tables: list[dict[str, Any]]
-
-
-def _forbid(user: User) -> None:
-    if not can(user, "drg.import"):
-        raise refuse("forbidden", "auth.forbidden", "无权访问 (forbidden)")
 
 
 def _check(files: Sequence[Upload]) -> tuple[Path | None, list[Problem], dict[str, Any] | None]:
@@ -72,7 +66,7 @@ def check_upload(
     client: Client | None = None,
 ) -> tuple[Checked | None, list[Problem]]:
     """Check uploaded files: kept for confirmation with a preview, or every problem."""
-    _forbid(user)
+    require_permission(user, "drg.import")
     staging, problems, manifest = _check(files)
     checked = None
     if staging is not None and manifest is not None:
@@ -122,10 +116,10 @@ def import_dataset(
     The folder moves and the row is inserted in the caller's transaction: on any error the
     folder is removed and nothing is kept (the caller's transaction rolls the row back).
     """
-    _forbid(user)
+    require_permission(user, "drg.import")
     meta = uploads.claim(var_dir, token, user.id)
     if meta is None:
-        raise refuse("not_found", "not_found", "上传已失效, 请重新上传 (unknown or expired upload)")
+        raise refusal("not_found", "not_found", "上传已失效, 请重新上传 (unknown or expired upload)")
     staging = uploads.uploads_dir(var_dir) / token
     try:
         dataset_id = _land(
@@ -158,7 +152,7 @@ def import_uploads(
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Check and import uploaded files in one step: (the dataset's row, []) or (None, every
     problem), the refusal audited."""
-    _forbid(user)
+    require_permission(user, "drg.import")
     staging, problems, manifest = _check(files)
     if staging is None or manifest is None:
         log(conn, ImportChecked(ok=False, problems=len(problems), files=[]), user, client)
@@ -174,7 +168,7 @@ def import_folder(
 
     ``{year}`` in ``name`` is replaced by the dataset's year.
     """
-    _forbid(user)
+    require_permission(user, "drg.import")
     staging, problems, manifest = uploads.check_files(
         (p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file()
     )

@@ -22,11 +22,12 @@ from shidian.drg.results.files import compare_annual, run_files_summary
 from shidian.drg.results.models import CaseFilters, CasePage, HospitalYear
 from shidian.drg.run_files import CASE_POINTS_PARQUET
 from shidian.drg.service.explain import ExplainedCase, explain_case
-from shidian.drg.service.runs import HEX_ID, refuse, request_problem
+from shidian.drg.service.runs import HEX_ID
 from shidian.platform.access import can, may_see_hospital, visible_hospital_ids
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, run_dir
+from shidian.problems import refusal, request_problem
 
 NO_RUN = "没有可显示的结算 (no settlement run)"
 NOT_FOUND = "没有该医疗机构或病例 (not found)"
@@ -62,9 +63,9 @@ def visible_run(conn: sa.Connection, user: User, run_id: str | None) -> dict[str
     the user may not see it, ``conflict`` while it is not finished."""
     run = store.latest_published(conn) if run_id is None else store.get_run(conn, run_id)
     if run is None or (run["status"] != "published" and not can(user, "drg.view_all")):
-        raise refuse("not_found", "not_found", NO_RUN)
+        raise refusal("not_found", "not_found", NO_RUN)
     if run["status"] not in ("draft", "published"):
-        raise refuse("conflict", "conflict", f"结算尚未完成 (run is {run['status']})")
+        raise refusal("conflict", "conflict", f"结算尚未完成 (run is {run['status']})")
     return run
 
 
@@ -73,7 +74,7 @@ def open_run(conn: sa.Connection, user: User, var_dir: Path, run_id: str | None)
     run = visible_run(conn, user, run_id or None)
     path = run_dir(var_dir, str(run["id"]))
     if not (path / "run.json").is_file() or not (path / CASE_POINTS_PARQUET).is_file():
-        raise refuse("not_found", "not_found", "结算结果文件不存在 (run files missing)")
+        raise refusal("not_found", "not_found", "结算结果文件不存在 (run files missing)")
     return OpenRun(run, path, dataset_dir(var_dir, str(run["dataset_id"])))
 
 
@@ -89,7 +90,7 @@ def any_run(conn: sa.Connection, run_id: str) -> dict[str, Any]:
     """A run in any state, for those who see every run (the run pages); ``not_found`` if none."""
     run = store.get_run(conn, run_id) if HEX_ID.match(run_id) else None
     if run is None:
-        raise refuse("not_found", "not_found", "结算不存在 (no such run)")
+        raise refusal("not_found", "not_found", "结算不存在 (no such run)")
     return run
 
 
@@ -101,12 +102,12 @@ def open_hospital(
 ) -> tuple[OpenRun, HospitalYear]:
     """The run and the hospital's year row, if the user may see that hospital."""
     if not may_see_hospital(user, hospital_id):
-        raise refuse("not_found", "not_found", NOT_FOUND)
+        raise refusal("not_found", "not_found", NOT_FOUND)
     opened = open_run(conn, user, var_dir, run_id)
     summary = run_files_summary(opened.path, opened.dataset)
     year = next((h for h in summary.hospitals if h.hospital_id == hospital_id), None)
     if year is None:
-        raise refuse("not_found", "not_found", NOT_FOUND)
+        raise refusal("not_found", "not_found", NOT_FOUND)
     return opened, year
 
 
@@ -161,11 +162,11 @@ def run_file(
 ) -> tuple[dict[str, Any], Path]:
     """A downloadable file of a run the user may see (audited): the run and the file's path."""
     if name not in RUN_FILES or not HEX_ID.match(run_id):
-        raise refuse("not_found", "not_found", "没有这个文件 (no such file)")
+        raise refusal("not_found", "not_found", "没有这个文件 (no such file)")
     run = visible_run(conn, user, run_id)
     path = run_dir(var_dir, run["id"]) / name
     if not path.is_file():
-        raise refuse("not_found", "not_found", "没有这个文件 (no such file)")
+        raise refusal("not_found", "not_found", "没有这个文件 (no such file)")
     log(conn, RunDownloaded(target=run_id, file=name), user, client)
     return run, path
 
@@ -176,7 +177,7 @@ def compare_runs(
     """Two runs the user may see, and per hospital their entitlement and settlement and B − A."""
     for run_id in (a, b):
         if not HEX_ID.match(run_id):
-            raise refuse("not_found", "not_found", "结算不存在 (no such run)")
+            raise refusal("not_found", "not_found", "结算不存在 (no such run)")
     run_a, run_b = visible_run(conn, user, a), visible_run(conn, user, b)
     hospitals = compare_annual(
         run_dir(var_dir, run_a["id"]),

@@ -19,12 +19,12 @@ from shidian.drg import store
 from shidian.drg.events import RunPublished, RunStarted
 from shidian.drg.service.settle import settle_folder
 from shidian.platform import jobs
-from shidian.platform.access import can
+from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, new_id, run_dir
 from shidian.policy import reference_policy_names
-from shidian.problems import Problem, Reason, Refused, Source
+from shidian.problems import Problem, Source, refusal
 
 #: Above this many cases report.xlsx leaves the case sheet out (case_points.csv has them).
 REPORT_CASES_LIMIT = 100_000
@@ -34,20 +34,6 @@ HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _PROBLEMS_MARK = "problems:"
 #: How many problems a failed run keeps (the first ones; the count says how many there were).
 PROBLEMS_KEPT = 200
-
-
-def request_problem(code: str, message: str) -> Problem:
-    """A problem about the request itself (the web shows ``where`` as ``<request>``)."""
-    return Problem(code, message, Source("<request>"))
-
-
-def refuse(reason: Reason, code: str, message: str) -> Refused:
-    return Refused(reason, [request_problem(code, message)])
-
-
-def _forbid(user: User, action: str) -> None:
-    if not can(user, action):
-        raise refuse("forbidden", "auth.forbidden", "无权访问 (forbidden)")
 
 
 def start_run(
@@ -61,16 +47,16 @@ def start_run(
 ) -> str:
     """Queue a run of a dataset under a reference policy (a correction when ``corrects`` names a
     published run); returns its id. The caller commits, then submits it to the job runner."""
-    _forbid(user, "drg.run")
+    require_permission(user, "drg.run")
     if policy_id not in reference_policy_names("drg"):
-        raise refuse("invalid", "request.invalid", f"未知的政策 {policy_id!r} (unknown policy)")
+        raise refusal("invalid", "request.invalid", f"未知的政策 {policy_id!r} (unknown policy)")
     dataset = store.get_dataset(conn, dataset_id) if HEX_ID.match(dataset_id) else None
     if dataset is None:  # also another domain's dataset (an insurance import is no DRG input)
-        raise refuse("invalid", "request.invalid", "数据集不存在 (no such dataset)")
+        raise refusal("invalid", "request.invalid", "数据集不存在 (no such dataset)")
     if corrects is not None:
         status = store.run_status(conn, corrects) if HEX_ID.match(corrects) else None
         if status != "published":
-            raise refuse(
+            raise refusal(
                 "invalid", "request.invalid", "只能更正已发布的结算 (only a published run can be corrected)"
             )
     run_id = new_id()
@@ -83,12 +69,12 @@ def start_run(
 def publish_run(conn: sa.Connection, user: User, run_id: str, client: Client | None = None) -> dict[str, Any]:
     """Draft → published, with its audit record; anything else is refused: a published run
     never changes. Returns the published run."""
-    _forbid(user, "drg.publish")
+    require_permission(user, "drg.publish")
     run = store.get_run(conn, run_id) if HEX_ID.match(run_id) else None
     if run is None:
-        raise refuse("not_found", "not_found", "结算不存在 (no such run)")
+        raise refusal("not_found", "not_found", "结算不存在 (no such run)")
     if not store.publish(conn, run_id, user.id):
-        raise refuse(
+        raise refusal(
             "conflict",
             "conflict",
             f"只有草稿状态的结算可以发布, 此结算为 {run['status']} (only a draft can be published)",

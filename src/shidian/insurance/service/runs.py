@@ -36,17 +36,13 @@ from shidian.insurance.service.desk import own_institution
 from shidian.insurance.store import datasets as dataset_store
 from shidian.insurance.store import desk as desk_store
 from shidian.insurance.store import runs as store
-from shidian.platform.access import can
+from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, run_dir
-from shidian.problems import Problem, Refused, Source
+from shidian.problems import refusal
 
 HEALTH_CHECK_ROWS = 100
-
-
-def _refused(reason: Any, code: str, message: str, column: str | None = None) -> Refused:
-    return Refused(reason, [Problem(code, message, Source("<request>", column=column))])
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,7 @@ class _Pending:
 def _start(conn: sa.Connection, dataset_id: str, user_id: int | None) -> _Pending:
     dataset = dataset_store.get_dataset(conn, dataset_id)
     if dataset is None:  # 422 with the HTTP layer's generic code, as the page has always answered
-        raise _refused("invalid", "http.error", "数据集不存在 (no such insurance dataset)")
+        raise refusal("invalid", "http.error", "数据集不存在 (no such insurance dataset)")
     desk = DeskClaims(*desk_store.paid_requests(conn, dataset_id))
     policy_id = dataset["manifest"]["policy_id"]
     run_id = store.insert_run(conn, dataset_id, dataset["year"], policy_id, user_id)
@@ -106,8 +102,7 @@ def run_dataset(
 ) -> str:
     """The run workflow (the web's run button): run a dataset, audited; returns the run id (the run may
     have failed: its page says why). Needs ``insurance.import``; an unknown dataset is refused."""
-    if not can(user, "insurance.import"):
-        raise _refused("forbidden", "auth.forbidden", "无权访问 (forbidden)")
+    require_permission(user, "insurance.import")
     with engine.begin() as conn:
         pending = _start(conn, dataset_id, user.id)
         log(conn, events.RunStarted(target=pending.run_id, dataset_id=dataset_id), user, client)
@@ -120,7 +115,7 @@ def run_dataset(
 def _run_or_not_found(conn: sa.Connection, run_id: str) -> dict[str, Any]:
     run = store.get_run(conn, run_id) if len(run_id) == 32 and run_id.isalnum() else None
     if run is None:
-        raise _refused("not_found", "not_found", "结算不存在 (no such run)")
+        raise refusal("not_found", "not_found", "结算不存在 (no such run)")
     return run
 
 
@@ -130,8 +125,7 @@ def view_run(
     """What a run's page shows, read from its files: the settlement (a hospital user: its own
     rows and statement only) and, for users who see the county, the fund ledger, statements,
     notices and the health-check list (personal data: audited)."""
-    if not can(user, "insurance.claims_view"):
-        raise _refused("forbidden", "auth.forbidden", "无权访问 (forbidden)")
+    require_permission(user, "insurance.claims_view")
     run = _run_or_not_found(conn, run_id)
     folder = run_dir(var_dir, run_id)
     own = own_institution(user)
@@ -166,15 +160,14 @@ def run_download(
     conn: sa.Connection, user: User, var_dir: Path, run_id: str, name: str, client: Client | None = None
 ) -> Path:
     """A run's output file to download (audited): officers any, a hospital its own statement."""
-    if not can(user, "insurance.claims_view"):
-        raise _refused("forbidden", "auth.forbidden", "无权访问 (forbidden)")
+    require_permission(user, "insurance.claims_view")
     _run_or_not_found(conn, run_id)
     own = own_institution(user)
     if own and name != f"statements/{own}.xlsx":
-        raise _refused("forbidden", "auth.forbidden", "无权下载 (forbidden)")
+        raise refusal("forbidden", "auth.forbidden", "无权下载 (forbidden)")
     path = run_file(run_dir(var_dir, run_id), name)
     if path is None:
-        raise _refused("not_found", "not_found", "没有这个文件 (no such file)")
+        raise refusal("not_found", "not_found", "没有这个文件 (no such file)")
     log(conn, events.RunFileDownloaded(target=run_id, file=name), user, client)
     return path
 

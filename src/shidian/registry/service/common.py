@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shidian.platform.access import can
+from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
-from shidian.problems import Problem, Refused, Source
+from shidian.problems import Problem, Refused, Source, refusal
 from shidian.registry.policy import RegistryPolicy, registry_policy
 from shidian.registry.store import patients
 from shidian.registry.store.scope import Scope
@@ -31,13 +31,12 @@ def problem(code: str, message: str, column: str | None = None, source: str = "r
 
 def not_found() -> Refused:
     """No such patient or area, or one outside the caller's scope: the same answer for both."""
-    return Refused("not_found", [Problem("not_found", NOT_FOUND, Source(REQUEST))])
+    return refusal("not_found", "not_found", NOT_FOUND)
 
 
 def require(user: User, action: str) -> None:
     """Refuse (``forbidden``) a user whose role may not take ``action``."""
-    if not can(user, action):
-        raise Refused("forbidden", [Problem("auth.forbidden", "无权访问 (forbidden)", Source(REQUEST))])
+    require_permission(user, action)
 
 
 def find_in_scope(conn: sa.Connection, scope: Scope, registry_no: str) -> Any:
