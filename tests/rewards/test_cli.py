@@ -85,9 +85,10 @@ def test_whatif_shows_the_units_that_change(tmp_path):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    # B (55 points) now passes: it gets its share 1,122,448.98, under its cap 1,500,000
-    assert [(r["unit_code"], r["change_yuan"]) for r in data["changed"]] == [("B", "1122448.98")]
-    assert data["after_total"] == "9622448.98"
+    # 002 篇二 六(二): B (55 points) now passes 50 and gets its own remainder,
+    # 3,000,000 − 1,500,000 = 1,500,000.00; A and C unchanged; total 8,500,000 + 1,500,000
+    assert [(r["unit_code"], r["change_yuan"]) for r in data["changed"]] == [("B", "1500000.00")]
+    assert data["after_total"] == "10000000.00"
 
 
 def test_set_needs_key_equals_value(tmp_path):

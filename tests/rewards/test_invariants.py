@@ -205,3 +205,53 @@ def test_redistributed_caps_pay_the_pot_or_every_cap(rows, pot, cap, threshold):
     pool = sum(1 for b, s in rows if b * s > 0 and s >= threshold)
     if pool:
         assert allocation.stages[1].allocated == min(pot, cap * pool)
+
+
+OWN_RULES = (
+    RULES.split("[stages.upfront]")[0]
+    + """[stages.upfront]
+name = "预拨"
+pot_ratio = 0.5
+
+[stages.upfront.steps.half]
+kind = "own_funds"
+base = "base"
+ratio = 0.5
+
+[stages.evaluation]
+name = "考核"
+pot_ratio = 0.5
+
+[stages.evaluation.steps.rest]
+kind = "own_funds"
+base = "base"
+rest = true
+
+[stages.evaluation.steps.bands]
+kind = "bands"
+fact = "score"
+bands = [{{ min = 90, ratio = 1 }}, {{ min = 80, ratio = 0.9 }}, {{ min = 60, ratio = 0.8 }}]
+"""
+)
+
+
+@settings_
+@given(rows=unit_rows, pot=money, who=st.integers(0, 24), other_score=scores)
+def test_002p2_art6_2_own_funds_never_depend_on_the_others_results(rows, pot, who, other_score):
+    """002 篇二 六(二) "剩余经费根据考核结果进行结算": a project's payments depend on its own funds and
+    result (and, when the pot is short, on the others' claims, never on their results); it never
+    gets more than its own funds; the checks (pot conserved, own funds respected) hold."""
+    text = OWN_RULES.format(pot=pot, cut="return")
+    rules, problems = parse_rules(text, "prop.toml")
+    assert rules is not None, problems
+    before = run(rules, table(rows))
+    if len(rows) > 1:
+        who = who % len(rows)
+        other = (who + 1) % len(rows)
+        changed = list(rows)
+        changed[other] = (rows[other][0], other_score)
+        after = run(rules, table(changed))
+        code = f"U{who:03d}"
+        assert amounts(after)[code] == amounts(before)[code]
+    for i, (base, _) in enumerate(rows):
+        assert amounts(before)[f"U{i:03d}"] <= base.quantize(Decimal("0.01"))

@@ -157,3 +157,35 @@ def test_every_problem_at_once():
         "rewards.rules.missing_pot",
         "rewards.rules.unknown_step_kind",
     ]
+
+
+OWN = GOOD.replace(
+    '[stages.one.steps.share]\nkind = "share"\nweight = ["score"]',
+    '[stages.one.steps.half]\nkind = "own_funds"\nbase = "score"\nratio = 0.5',
+).replace(
+    '[stages.two.steps.share]\nkind = "share"\nweight = ["score"]',
+    '[stages.two.steps.rest]\nkind = "own_funds"\nbase = "score"\nrest = true\n\n'
+    '[stages.two.steps.bands]\nkind = "bands"\nfact = "score"\nbands = [{ min = 90, ratio = 1 }, { min = 80, ratio = 0.9 }]',
+)
+
+
+def test_002p2_art6_2_own_funds_and_bands_parse_and_are_validated():
+    """002 篇二 六(二): own_funds (本项目经费 × ratio, or rest = true) and a bands table; a rest stage
+    needs an earlier stage on the same base, band mins must fall, bands only settle own funds."""
+    rules, problems = parse(OWN)
+    assert problems == [] and rules is not None
+    assert rules.stages[1].allocator.rest and rules.stages[1].bands is not None
+    assert rules.stages[1].bands.bands == ((D(90), D(1)), (D(80), D("0.9")))
+    rest_first = OWN.replace("\nratio = 0.5", "\nrest = true", 1)
+    assert only(rest_first, "rewards.rules.invalid_value").where.key == "stages.one.steps.half.rest"
+    rising = OWN.replace("{ min = 80, ratio = 0.9 }", "{ min = 95, ratio = 0.9 }")
+    assert "从高到低" in only(rising, "rewards.rules.invalid_value").message
+    over_one = OWN.replace("\nratio = 0.5", "\nratio = 1.5", 1)
+    assert only(over_one, "rewards.rules.invalid_value").where.key == "stages.one.steps.half.ratio"
+    bands_on_share = (
+        GOOD
+        + '\n[stages.two.steps.bands]\nkind = "bands"\nfact = "score"\nbands = [{ min = 60, ratio = 1 }]\n'
+    )
+    assert "own_funds" in only(bands_on_share, "rewards.rules.step_order").message
+    with_cap = OWN + '\n[stages.two.steps.cap]\nkind = "cap"\nmax = 10.00\n'
+    only(with_cap, "rewards.rules.step_order")

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from shidian.policy import read_reference_policy
+from shidian.rewards import parse_rules
 from tests.rewards.helpers import amounts, people, run, shipped, units
 
 
 def test_002p2_art6_2_upfront_half_then_settlement_by_score():
-    """002 篇二 六(二): "上半年下拨50%, 剩余经费根据考核结果进行结算".
+    """002 篇二 六(二): "上半年下拨50%, 剩余经费根据考核结果进行结算" — each project its own funds.
 
-    Pot 10,000,000.00 → each stage 5,000,000.00.
-    Upfront by approved funds A 1,000,000, B 3,000,000, C 6,000,000 (Σ 10,000,000):
-      A 1/10 × 5,000,000 = 500,000.00; B 1,500,000.00; C 3,000,000.00.
-    Settlement by score × approved funds, 60-point pass mark, cut amounts returned:
-      weights A 90×1,000,000 = 90,000,000; B 55×3,000,000 = 165,000,000; C 80×6,000,000 = 480,000,000;
-      Σ 735,000,000 (B is still in the sum: in "return" mode its share is computed, then returned).
-      In fen: A 500,000,000 × 90/735 = 61,224,489.79…; B 112,244,897.95…; C 326,530,612.24…;
-      floors Σ 499,999,998 → 2 fen to the largest remainders B (.95), A (.79):
-      A 612,244.90, B 1,122,448.98, C 3,265,306.12.
-      B scored 55 < 60: nothing (1,122,448.98 returned).
-      Caps: 50% of approved funds: A 500,000 (cut 112,244.90), C 3,000,000 (cut 265,306.12).
+    Pot 10,000,000.00 → each stage's budget 5,000,000.00.
+    Stage 1, 50% of each project's own approved funds: A 1,000,000 × 0.5 = 500,000.00;
+      B 3,000,000 × 0.5 = 1,500,000.00; C 6,000,000 × 0.5 = 3,000,000.00 (Σ 5,000,000 ≤ budget).
+    Stage 2, each project's own remainder on its own result (pass mark 60):
+      A 90 ≥ 60: 1,000,000 − 500,000 = 500,000.00; C 80 ≥ 60: 6,000,000 − 3,000,000 = 3,000,000.00;
+      B 55 < 60: its remainder 1,500,000.00 is not paid and is returned to the fund.
     Totals A 1,000,000.00, B 1,500,000.00, C 6,000,000.00; returned 1,500,000.00.
     """
     rules = shipped("eldercare-2017")
@@ -43,21 +40,149 @@ def test_002p2_art6_2_upfront_half_then_settlement_by_score():
     }
     assert amounts(allocation) == {"A": D("1000000.00"), "B": D("1500000.00"), "C": D("6000000.00")}
     evaluation = allocation.stages[1]
-    assert evaluation.cut_threshold == D("1122448.98")
-    assert evaluation.cut_cap == D("112244.90") + D("265306.12")
+    assert evaluation.cut_threshold == D("1500000.00") and evaluation.cut_cap == D("0.00")
     assert allocation.returned == D("1500000.00")
-    text = dict(
+    text = explanations(allocation)
+    assert "核定项目资金 1,000,000.00 元 × 0.5 = 500,000.00 元" in text["A"]
+    assert "核定项目资金 3,000,000.00 元 − 前阶段应拨 1,500,000.00 元 = 剩余 1,500,000.00 元" in text["B"]
+    assert "考核得分 55 < 60分" in text["B"] and "1,500,000.00 元不予拨付 (退回资金)" in text["B"]
+    assert "未拨付 1,500,000.00 元退回资金 (不分给其他单位)" in text["B"]
+    assert text["C"].endswith("合计 6,000,000.00 元")
+
+
+def test_002p2_art6_2_stage1_is_half_of_each_projects_own_funds_not_half_the_pot():
+    """002 篇二 六(二) "上半年下拨50%": 50% of each project's OWN approved funds.
+
+    Shipped pot 10,000,000; three projects approved at 1,000,000 each.
+    Stage 1: 1,000,000 × 0.5 = 500,000.00 each (not 5,000,000 ÷ 3 = 1,666,666.67, which is 167% of
+    a project's approved funds); Σ 1,500,000 ≤ the stage's budget 5,000,000, so no reduction;
+    5,000,000 − 1,500,000 = 3,500,000.00 stays in the fund (unallocated).
+    """
+    allocation = run(
+        shipped("eldercare-2017"),
+        units(
+            [("A", "1000000", "90"), ("B", "1000000", "80"), ("C", "1000000", "70")],
+            ("approved_amount", "score"),
+        ),
+    )
+    assert amounts(allocation, "upfront_yuan") == {
+        "A": D("500000.00"),
+        "B": D("500000.00"),
+        "C": D("500000.00"),
+    }
+    upfront = allocation.stages[0]
+    assert upfront.allocated == D("1500000.00") and upfront.unallocated == D("3500000.00")
+
+
+def test_002p2_art6_2_stage1_pro_rata_only_when_the_pot_cannot_cover_half():
+    """002 篇二 六(二) "上半年下拨50%", with a pot smaller than the approved funds.
+
+    Pot 2,000,000 → stage budgets 1,000,000 each. Approved A 1,000,000, B 1,500,000, C 1,500,000.
+    Stage 1 claims 500,000 + 750,000 + 750,000 = 2,000,000 > 1,000,000: pro rata × 1/2 →
+      A 250,000.00, B 375,000.00, C 375,000.00 (exact, no remainder).
+    Stage 2 (all pass): claims A 1,000,000 − 500,000 = 500,000, B 750,000, C 750,000, Σ 2,000,000 >
+      1,000,000 → × 1/2: A 250,000.00, B 375,000.00, C 375,000.00.
+    Stage 2 again with C failing (score 50): A and B are unchanged (250,000.00, 375,000.00) — the
+      pro-rata reduction runs over every project's claim before results — and C's 375,000.00 is
+      returned, not handed to A and B.
+    """
+    table = [("A", "1000000", "90"), ("B", "1500000", "80"), ("C", "1500000", "70")]
+    allocation = run(
+        shipped("eldercare-2017", fund__pot="2000000"), units(table, ("approved_amount", "score"))
+    )
+    half = {"A": D("250000.00"), "B": D("375000.00"), "C": D("375000.00")}
+    assert amounts(allocation, "upfront_yuan") == half
+    assert amounts(allocation, "evaluation_yuan") == half
+    assert (
+        "各单位应拨合计 2,000,000.00 元超出本阶段资金 1,000,000.00 元, 按比例核减为 250,000.00 元"
+        in (explanations(allocation)["A"])
+    )
+    table[2] = ("C", "1500000", "50")
+    failing = run(shipped("eldercare-2017", fund__pot="2000000"), units(table, ("approved_amount", "score")))
+    assert amounts(failing, "evaluation_yuan") == {"A": D("250000.00"), "B": D("375000.00"), "C": D("0.00")}
+    assert failing.stages[1].cut_threshold == D("375000.00")
+    assert failing.returned == D("375000.00")
+
+
+def test_002p2_art6_2_stage2_a_passing_project_gets_its_whole_remainder():
+    """002 篇二 六(二) "剩余经费根据考核结果进行结算": each project's own remainder on its own result.
+
+    Scores 90 / 80 / 70, approved 1,000,000 each, pot = the approved total 3,000,000 (stage budgets
+    1,500,000). Stage 1: 500,000.00 each (Σ 1,500,000 = budget). Stage 2: every project passes 60,
+    so each gets its whole remainder 1,000,000 − 500,000 = 500,000.00 — the 70-point project too
+    (not 437,500 of its 500,000, as a share by score × funds gave). Totals 1,000,000.00 each;
+    nothing returned.
+    """
+    allocation = run(
+        shipped("eldercare-2017", fund__pot="3000000"),
+        units(
+            [("A", "1000000", "90"), ("B", "1000000", "80"), ("C", "1000000", "70")],
+            ("approved_amount", "score"),
+        ),
+    )
+    assert amounts(allocation, "evaluation_yuan") == {
+        "A": D("500000.00"),
+        "B": D("500000.00"),
+        "C": D("500000.00"),
+    }
+    assert amounts(allocation) == {"A": D("1000000.00"), "B": D("1000000.00"), "C": D("1000000.00")}
+    assert allocation.returned == D("0.00")
+
+
+def test_002p2_art6_2_score_bands_option_settles_each_remainder_by_its_band():
+    """A score-band table (an option of the rule format, not the article's text) on 002 篇二 六(二).
+
+    Bands ≥ 90 → all, 80–89 → 90%, 60–79 → 80%, below 60 → none. Approved 1,000,000 each, pot
+    4,000,000 (stage budgets 2,000,000); remainders 500,000 each.
+      A 95: 500,000 × 1 = 500,000.00; B 85: 500,000 × 0.9 = 450,000.00;
+      C 65: 500,000 × 0.8 = 400,000.00; D 50: 0.00.
+    Returned: 50,000 + 100,000 + 500,000 = 650,000.00 (stage 2); nothing in stage 1 (Σ 2,000,000).
+    """
+    text, source = read_reference_policy("rewards", "eldercare-2017")
+    text = text.replace(
+        """[stages.evaluation.steps.pass]
+kind = "threshold"
+name = "考核及格门槛"
+name_en = "pass mark"
+fact = "score"
+min = 60                     # 及格分数: 原文未规定, 取 60 分 (可改)
+""",
+        "",
+    ) + (
+        '\n[stages.evaluation.steps.bands]\nkind = "bands"\nname = "按考核得分分档结算"\nfact = "score"\n'
+        "bands = [{ min = 90, ratio = 1 }, { min = 80, ratio = 0.9 }, { min = 60, ratio = 0.8 }]\n"
+    )
+    rules, problems = parse_rules(text, source, [("fund.pot", "4000000")])
+    assert rules is not None, problems
+    allocation = run(
+        rules,
+        units(
+            [("A", "1000000", "95"), ("B", "1000000", "85"), ("C", "1000000", "65"), ("D", "1000000", "50")],
+            ("approved_amount", "score"),
+        ),
+    )
+    assert amounts(allocation, "evaluation_yuan") == {
+        "A": D("500000.00"),
+        "B": D("450000.00"),
+        "C": D("400000.00"),
+        "D": D("0.00"),
+    }
+    assert allocation.stages[1].cut_threshold == D("650000.00")
+    assert allocation.returned == D("650000.00")
+    text_b = explanations(allocation)["B"]
+    assert "考核得分 85 ≥ 80分, 拨付 × 0.9 = 450,000.00 元" in text_b
+    assert "未拨付 50,000.00 元退回资金 (不分给其他单位)" in text_b
+    assert "低于最低档 60分, 不予拨付 = 0.00 元" in explanations(allocation)["D"]
+
+
+def explanations(allocation) -> dict[str, str]:
+    return dict(
         zip(
             allocation.units["unit_code"].to_pylist(),
             allocation.units["explanation"].to_pylist(),
             strict=True,
         )
     )
-    assert "核定项目资金 1,000,000 ÷ 各单位合计 10,000,000 × 5,000,000.00 元 = 500,000.00 元" in text["A"]
-    assert "考核得分 55 < 60分" in text["B"] and "1,122,448.98 元不予拨付 (退回资金)" in text["B"]
-    assert "90×1,000,000 ÷ 各单位合计 735,000,000 × 5,000,000.00 元 = 612,244.90 元" in text["A"]
-    assert "结算封顶 500,000.00 元: 核减 112,244.90 元 (退回资金)" in text["A"]
-    assert text["C"].endswith("合计 6,000,000.00 元")
 
 
 def test_002p4_score_times_base_with_threshold_cap_and_redistribution():

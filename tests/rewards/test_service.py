@@ -1,8 +1,8 @@
 """以奖代补 workflows without HTTP (``shidian.rewards.service``) on a real SQLite database.
 
 Expected amounts are those of 002 篇二 第六条(二) hand-worked in ``test_seed_cases.py``
-(eldercare-2017): upfront 5,000,000 by approved funds, settlement 5,000,000 by score × funds
-for units of 60 points or more. Units A 1,000,000/90 pts, B 3,000,000/55 pts, C 6,000,000/80 pts:
+(eldercare-2017): upfront 50% of each project's own approved funds, settlement of each project's
+own remainder when it scores 60 points or more. Units A 1,000,000/90 pts, B 3,000,000/55 pts, C 6,000,000/80 pts:
 A 1,000,000.00, B 1,500,000.00 (fails the 60-point threshold), C 6,000,000.00.
 """
 
@@ -144,14 +144,15 @@ def test_download_is_audited_and_an_unknown_allocation_is_not_found(engine, user
 
 
 def test_compare_lists_each_unit_whose_total_changes(engine, users, tmp_path):
-    """Lowering the pass mark to 50 lets B keep its settlement share, which was returned to the
-    fund: 55 × 3,000,000 ÷ 735,000,000 × 5,000,000 = 1,122,448.98 more for B; A and C unchanged."""
+    """Lowering the pass mark to 50 lets B keep its own remainder (002 篇二 六(二) "剩余经费根据考核
+    结果进行结算"), which was returned to the fund: 3,000,000 − 1,500,000 = 1,500,000.00 more for B;
+    A and C unchanged."""
     base, _ = allocate(engine, users["office"], tmp_path)
     lower, _ = allocate(engine, users["office"], tmp_path, overrides="stages.evaluation.steps.pass.min=50")
     before, after, rows = service.compare_allocations(users["leader"], tmp_path, base, lower)
     assert (before["run_id"], after["run_id"]) == (base, lower)
     assert [(r["unit_code"], r["before"], r["after"], r["change"]) for r in rows] == [
-        (B, "1,500,000.00", "2,622,448.98", "+1,122,448.98")
+        (B, "1,500,000.00", "3,000,000.00", "+1,500,000.00")
     ]
     with pytest.raises(Refused) as refused:
         service.compare_allocations(users["village"], tmp_path, base, lower)

@@ -215,7 +215,11 @@ def scorecard_command(
     as_of: AsOfOption,
     out_path: Annotated[Path, typer.Option("--out", help="考核评分表 .xlsx (或 .csv 只写总分)")],
     findings: Annotated[
-        Path | None, typer.Option("--findings", help="督导发现问题 findings.csv: 单位代码, 严重程度")
+        Path | None,
+        typer.Option(
+            "--findings",
+            help="督导发现问题 findings.csv: 单位代码, 严重程度 (严重/较重/一般/轻微), 扣分 (可选)",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -242,7 +246,7 @@ def scorecard_command(
     unit_table, value_table, names = _inputs(plan, units, values, as_json)
     found = None
     if findings is not None:
-        found, problems = read_findings(findings)
+        found, problems = read_findings(findings, plan.scorecard)
         if found is None:
             fail_with_problems(problems, as_json)
     scores = score(plan, attainment(plan, aggregate(plan, unit_table, value_table), day), found)

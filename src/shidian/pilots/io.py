@@ -8,14 +8,15 @@ Results are written as CSV (UTF-8 with BOM, so Excel opens Chinese text) or xlsx
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyarrow as pa
 import xlsxwriter
 
 from shidian.pilots.hierarchy import check_units
-from shidian.pilots.model import NUMBER, VALUES_SCHEMA, Plan
+from shidian.pilots.model import NUMBER, VALUES_SCHEMA, Plan, Scorecard
+from shidian.pilots.supervision import SEVERITIES, severity_code
 from shidian.problems import Problem, Source
 from shidian.tables import Column, TableSpec, read_table
 
@@ -53,7 +54,24 @@ FINDINGS = TableSpec(
     "findings",
     (
         Column("unit_code", "str", ("单位代码",), label="单位代码"),
-        Column("severity", "str", ("严重程度", "问题严重程度"), label="严重程度"),
+        Column(
+            "severity",
+            "str",
+            ("严重程度", "问题严重程度"),
+            nullable=True,
+            default="",
+            label="严重程度",
+        ),
+        # read as text and checked row by row here, so that a bad deduction is reported together
+        # with the rows whose severity is unknown (every problem at once)
+        Column(
+            "points",
+            "str",
+            ("扣分", "deduction_points", "扣分值"),
+            required=False,
+            nullable=True,
+            label="扣分",
+        ),
     ),
 )
 
@@ -106,11 +124,67 @@ def read_values(path: Path, plan: Plan) -> tuple[pa.Table | None, list[Problem]]
     return values, problems
 
 
-def read_findings(path: Path) -> tuple[pa.Table | None, list[Problem]]:
+def read_findings(path: Path, card: Scorecard | None) -> tuple[pa.Table | None, list[Problem]]:
+    """Supervision findings (督导发现问题): ``unit_code, severity, points``, one row per finding.
+
+    A severity is the card's own word or any word of ``supervision.SEVERITY_WORDS`` (严重 / 较重 /
+    一般 / 轻微, serious / major / minor) for a severity the card lists; the optional deduction
+    column (扣分 / deduction_points, 0–100, two decimals) gives the finding's own points. A row
+    whose severity the card does not list and that gives no deduction, or a deduction that is not
+    such a number, is a Problem naming the file, row and column; every problem at once.
+    """
     table, problems = read_table(path, FINDINGS)
     if table is None:
         return None, problems
-    return table.select(["unit_code", "severity"]), problems
+    listed = [d.severity for d in card.deductions] if card is not None else []
+    by_code = {severity_code(s) or s: s for s in reversed(listed)}
+    severities: list[str] = []
+    points: list[Decimal | None] = []
+    for row in table.select(["severity", "points", "_row"]).to_pylist():
+        word, line = (row["severity"] or "").strip(), int(row["_row"])
+        given, problem = _deduction(row["points"], Source(path.name, line, "points"))
+        if problem is not None:
+            problems.append(problem)
+        severity = word if word in listed else by_code.get(severity_code(word) or word, word)
+        if severity not in listed and given is None and problem is None:
+            choices = " / ".join(f"{s} ({SEVERITIES.get(s, s)})" for s in listed) or "评分表未列扣分等级"
+            problems.append(
+                Problem(
+                    "pilots.findings.unknown_severity",
+                    f"严重程度 {word or '(空)'} 不是评分表的扣分等级 ({choices}), 也没有给出扣分 "
+                    "(扣分 / deduction_points): 这条问题会不扣分",
+                    Source(path.name, line, "severity"),
+                )
+            )
+        severities.append(severity)
+        points.append(given)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    found = pa.table(
+        {
+            "unit_code": table["unit_code"],
+            "severity": pa.array(severities, pa.string()),
+            "points": pa.array(points, pa.decimal128(38, 8)).cast(pa.decimal128(18, 2)),
+        }
+    )
+    return found, problems
+
+
+def _deduction(text: str | None, where: Source) -> tuple[Decimal | None, Problem | None]:
+    """A finding's own deduction (扣分): blank, or a number from 0 to 100 with at most two decimals."""
+    if text is None or not text.strip():
+        return None, None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        return None, Problem("pilots.findings.points_invalid", f"扣分 {text} 不是数字", where)
+    if not Decimal(0) <= value <= Decimal(100):
+        return None, Problem("pilots.findings.points_invalid", f"扣分 {text} 应在 0 到 100 之间", where)
+    if value != value.quantize(Decimal("0.01")):
+        return None, Problem("pilots.findings.points_invalid", f"扣分 {text} 最多两位小数", where)
+    return value, None
 
 
 def write_table(table: pa.Table, path: Path, headers: dict[str, str] | None = None) -> None:

@@ -50,6 +50,18 @@ TIMELINESS_LABELS = {
 RECTIFICATION_STATUSES = {"open": "整改中", "done": "已整改待核实", "verified": "已核实销号"}
 #: Severity of a finding (问题严重程度).
 SEVERITIES = {"minor": "一般", "major": "较重", "serious": "严重"}
+#: Words accepted for a severity in a findings file (督导发现问题表), each → its code: the codes, the
+#: labels above, and 轻微 (a slight finding: the lowest level, like 一般). See docs/pilots.md.
+SEVERITY_WORDS = {
+    **{code: code for code in SEVERITIES},
+    **{label: code for code, label in SEVERITIES.items()},
+    "轻微": "minor",
+}
+
+
+def severity_code(word: str) -> str | None:
+    """The severity code of a word written in a findings file (case and spaces ignored)."""
+    return SEVERITY_WORDS.get(word.strip().lower())
 
 
 def due_date(start: date, kind: str, due_day: int = DEFAULT_DUE_DAY) -> date:

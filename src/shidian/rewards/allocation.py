@@ -4,7 +4,9 @@
 ordered by ``unit_code``) and, per stage ``i``, the columns ``s{i}_eligible`` (thresholds met),
 ``s{i}_w`` (exact integer weight), ``s{i}_raw`` (the amount before threshold and cap, fen),
 ``s{i}_cap``, ``s{i}_fixed`` (held at the cap), ``s{i}_amount``, ``s{i}_cut_t`` and
-``s{i}_cut_c`` (fen cut by the threshold and by the cap). Per-person stages use a second
+``s{i}_cut_c`` (fen cut by the threshold and by the cap); an own-funds stage keeps the unit's
+claim in ``s{i}_w``, its entitlement after any pro-rata reduction in ``s{i}_raw``, the ratio its
+result earns in ``s{i}_band``, and the part not paid (returned) in ``s{i}_cut_t``. Per-person stages use a second
 table ``people`` (one row per recipient). Amounts are integers of fen until the output casts
 them to DECIMAL(18,2); only a stage's totals (a handful of scalars) pass through Python.
 """
@@ -162,6 +164,8 @@ def _stage(
     if allocator.kind == "share":
         assert pot is not None
         return _share(con, rules, stage, i, pot, problems)
+    if allocator.kind == "own_funds":
+        return _own_funds(con, rules, stage, i, pot, problems)
     if allocator.kind == "rate":
         raw = f"CAST(round({allocator.quantity} * CAST('{allocator.rate}' AS DECIMAL(38,8)) * 100, 0) AS HUGEINT)"
         con.sql(f"UPDATE alloc SET {p}raw = {raw}")
@@ -255,6 +259,76 @@ def _share(
         display_sum,
         fen_yuan(shared_fen),
         threshold_cut == "redistribute",
+    )
+
+
+def own_claim_sql(rules: RewardRules, i: int) -> str:
+    """The fen a unit claims in own_funds stage ``i`` before any pro-rata reduction: its own base ×
+    ratio (half up), or with ``rest`` its base less the claims of the earlier stages on that base."""
+    step = rules.stages[i].allocator
+    base_fen = f"CAST(round({step.base} * 100, 0) AS HUGEINT)"
+    if not step.rest:
+        return f"CAST(round({step.base} * CAST('{step.ratio}' AS DECIMAL(38,8)) * 100, 0) AS HUGEINT)"
+    earlier = [
+        f"s{j}_w"
+        for j, s in enumerate(rules.stages[:i])
+        if s.allocator.kind == "own_funds" and s.allocator.base == step.base
+    ]
+    return f"greatest({base_fen} - ({' + '.join(earlier) or '0'}), 0)"
+
+
+def band_ratio_sql(stage: Stage) -> str:
+    """The ratio a unit's result earns in the stage's bands step (1 without one)."""
+    bands = stage.bands
+    if bands is None:
+        return "CAST(1 AS DECIMAL(18,8))"
+    whens = " ".join(
+        f"WHEN {bands.fact} >= CAST('{low}' AS DECIMAL(38,8)) THEN CAST('{ratio}' AS DECIMAL(18,8))"
+        for low, ratio in bands.bands
+    )
+    return f"CASE {whens} ELSE CAST(0 AS DECIMAL(18,8)) END"
+
+
+def _own_funds(
+    con: duckdb.DuckDBPyConnection,
+    rules: RewardRules,
+    stage: Stage,
+    i: int,
+    pot: Decimal | None,
+    problems: list[Problem],
+) -> StageResult:
+    """按本单位资金拨付 (002 篇二 六(二)): each unit claims its own base × ratio (or the rest of it);
+    only when the claims exceed the stage's pot are they reduced pro rata (largest remainder), over
+    every unit whatever its result; then the unit's own result (thresholds, bands) decides how much
+    of its own entitlement is paid. What is not paid is returned to the fund, never shared out."""
+    p = f"s{i}_"
+    con.sql(f"ALTER TABLE alloc ADD COLUMN {p}band DECIMAL(18,8)")
+    con.sql(f"UPDATE alloc SET {p}w = {own_claim_sql(rules, i)}, {p}band = {band_ratio_sql(stage)}")
+    claims = _scalar_int(con, f"SELECT coalesce(sum({p}w), 0) FROM alloc")
+    pot_fen = to_fen(pot) if pot is not None else None
+    if pot_fen is not None and claims > pot_fen:
+        largest_remainder(con, "alloc", f"{p}w > 0", f"{p}w", pot_fen, f"{p}raw")
+    else:
+        con.sql(f"UPDATE alloc SET {p}raw = {p}w")
+    paid = f"CAST(round(CAST({p}raw AS DECIMAL(38,0)) * {p}band, 0) AS HUGEINT)"
+    con.sql(f"UPDATE alloc SET {p}amount = CASE WHEN {p}eligible THEN {paid} ELSE 0 END")
+    con.sql(f"UPDATE alloc SET {p}cut_t = {p}raw - {p}amount")
+    amount, cut_t, cut_c, eligible, capped = _sums(con, p)
+    entitled = _scalar_int(con, f"SELECT coalesce(sum({p}raw), 0) FROM alloc")
+    unallocated = (pot_fen - entitled) if pot_fen is not None else 0
+    return StageResult(
+        i,
+        stage.id,
+        pot,
+        fen_yuan(amount),
+        fen_yuan(cut_t),
+        fen_yuan(cut_c),
+        fen_yuan(unallocated),
+        eligible,
+        capped,
+        weight_sum=fen_yuan(claims),
+        before_budget=fen_yuan(claims),
+        budget=pot,
     )
 
 

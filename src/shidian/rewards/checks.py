@@ -38,7 +38,8 @@ def pot_conserved(
             con, f"SELECT sum(s{i}_amount), sum(s{i}_cut_t), sum(s{i}_cut_c) FROM alloc"
         )
         unallocated = to_fen(results[i].unallocated)
-        cuts = cut_t + cut_c if stage.allocator.kind == "share" else 0  # 按量: cuts were never in the pot
+        # 按量: cuts were never in the pot; shared and own-funds pots hold them (returned or shared)
+        cuts = cut_t + cut_c if stage.allocator.kind in ("share", "own_funds") else 0
         if paid + cuts + unallocated != to_fen(pot) or unallocated < 0:
             bad.append(f"{stage.id}: {paid}+{cuts}+{unallocated} ≠ {to_fen(pot)} 分")
         if stage.allocator.kind == "share" and unallocated != 0 and results[i].weight_sum:
@@ -130,6 +131,29 @@ def totals_add_up(
     return Check("totals_add_up", "每个单位合计 = 各阶段金额之和", bad == 0, f"不一致 {bad}")
 
 
+def own_funds_respected(
+    con: duckdb.DuckDBPyConnection, rules: RewardRules, results: tuple[StageResult, ...]
+) -> Check:
+    """按本单位资金拨付: no unit is paid more than its own entitlement in a stage, nor, over the
+    stages on one base, more than that base (nothing not paid is handed to another unit)."""
+    conds: list[str] = []
+    by_base: dict[str, list[int]] = {}
+    for i, stage in enumerate(rules.stages):
+        if stage.allocator.kind == "own_funds":
+            conds.append(f"s{i}_amount > s{i}_raw OR s{i}_raw > s{i}_w")
+            by_base.setdefault(stage.allocator.base, []).append(i)
+    for base, stages in by_base.items():
+        paid = " + ".join(f"s{i}_amount" for i in stages)
+        conds.append(f"{paid} > CAST(round({base} * 100, 0) AS HUGEINT)")
+    (bad,) = _one(con, f"SELECT count(*) FROM alloc WHERE {' OR '.join(f'({c})' for c in conds) or 'FALSE'}")
+    return Check(
+        "own_funds_respected",
+        "按本单位资金拨付: 每个单位所得不超过其本阶段应拨额, 各阶段合计不超过其本单位资金",
+        bad == 0,
+        f"超出 {bad}",
+    )
+
+
 CHECKS: tuple[CheckFn, ...] = (
     pot_conserved,
     no_negative,
@@ -137,6 +161,7 @@ CHECKS: tuple[CheckFn, ...] = (
     thresholds_respected,
     budgets_respected,
     recipients_reconcile,
+    own_funds_respected,
     totals_add_up,
 )
 

@@ -400,6 +400,10 @@ def _step_parameters(step: Step) -> str:
         return f"`{step.quantity}` × {step.rate} 元"
     if step.kind == "per_person":
         return ", ".join(f"{step.labels.get(c, c)} `{c}` {r} 元" for c, r in step.rates.items())
+    if step.kind == "own_funds":
+        return f"`{step.base}` − 前阶段应拨 (剩余经费)" if step.rest else f"`{step.base}` × {step.ratio}"
+    if step.kind == "bands":
+        return "; ".join(f"`{step.fact}` ≥ {low}: × {ratio}" for low, ratio in step.bands) + "; 其余 × 0"
     if step.kind == "cap":
         cut = f", `{step.cut}`" if step.cut else ""
         return (f"{step.max} 元" if step.max is not None else f"`{step.max_fact}` × {step.ratio}") + cut

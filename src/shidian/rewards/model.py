@@ -20,16 +20,18 @@ from shidian.policy import Policy, PolicyMeta
 CutMode = Literal["return", "redistribute"]
 CUT_MODES: tuple[CutMode, ...] = ("return", "redistribute")
 CUT_LABELS = {"return": "退回资金", "redistribute": "在其他单位间再分配"}
-STEP_KINDS = ("threshold", "share", "rate", "per_person", "cap", "budget")
+STEP_KINDS = ("threshold", "share", "rate", "per_person", "own_funds", "bands", "cap", "budget")
 STEP_LABELS = {
     "threshold": "门槛",
     "share": "按权重分配",
     "rate": "按量计奖",
     "per_person": "按人计奖",
+    "own_funds": "按本单位资金拨付",
+    "bands": "按考核分档结算",
     "cap": "封顶",
     "budget": "预算封顶",
 }
-ALLOCATORS = ("share", "rate", "per_person")
+ALLOCATORS = ("share", "rate", "per_person", "own_funds")
 FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED_FACTS = frozenset({"unit_code", "unit_name", "recipient_id", "category", "basis"})
 #: A fact keeps at most this many decimals (like points, 000 篇6 第十五条).
@@ -53,7 +55,10 @@ class Step:
 
     threshold: ``fact`` ≥ ``min``; share: ``weight`` (facts multiplied); rate: ``quantity`` ×
     ``rate``; per_person: ``rates`` by category with ``labels``; cap: ``max`` yuan or the fact
-    ``max_fact`` × ``ratio`` (rounded half up to the fen), ``cut`` overriding the fund's; budget: ``amount`` (default: the stage's pot).
+    ``max_fact`` × ``ratio`` (rounded half up to the fen), ``cut`` overriding the fund's; budget: ``amount`` (default: the stage's pot);
+    own_funds: the unit's own ``base`` × ``ratio``, or with ``rest`` what earlier own_funds stages
+    on the same base left of it; bands: ``fact`` and ``bands`` ((min, ratio) from the highest min
+    down; below the lowest min: nothing).
     """
 
     id: str
@@ -73,6 +78,9 @@ class Step:
     cut: CutMode | None = None
     amount: Decimal | None = None
     article: str = ""
+    base: str = ""
+    rest: bool = False
+    bands: tuple[tuple[Decimal, Decimal], ...] = ()
 
     @property
     def title(self) -> str:
@@ -106,6 +114,10 @@ class Stage:
     @property
     def budget(self) -> Step | None:
         return next((s for s in self.steps if s.kind == "budget"), None)
+
+    @property
+    def bands(self) -> Step | None:
+        return next((s for s in self.steps if s.kind == "bands"), None)
 
     @property
     def title(self) -> str:

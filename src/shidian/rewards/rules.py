@@ -12,8 +12,11 @@ A rule file is TOML (``policies/rewards/<name>.toml``). Its vocabulary is small 
 
   ``threshold`` 门槛 (fact ≥ min, else nothing in this stage), ``share`` 按权重分配 (the stage's
   pot in proportion to the product of facts), ``rate`` 按量计奖 (quantity × rate), ``per_person``
-  按人计奖 (a rate per recipient category), ``cap`` 封顶 (per unit), ``budget`` 预算封顶
-  (pro-rata reduction when the stage's total exceeds its budget).
+  按人计奖 (a rate per recipient category), ``own_funds`` 按本单位资金拨付 (the unit's own base ×
+  ratio, or the rest of it; pro rata only when the stage's pot cannot cover the claims),
+  ``bands`` 按考核分档结算 (after own_funds: a ratio by score band, the rest returned), ``cap``
+  封顶 (per unit), ``budget`` 预算封顶 (pro-rata reduction when the stage's total exceeds its
+  budget).
 
 Every step has a Chinese ``name`` and may have ``name_en``; explanations quote them. Parsing
 returns every problem at once, each naming the file, key path and line. ``overrides``
@@ -65,6 +68,8 @@ _STEP_KEYS = {
     "share": {"weight"},
     "rate": {"quantity", "rate"},
     "per_person": {"rates", "labels"},
+    "own_funds": {"base", "ratio", "rest"},
+    "bands": {"fact", "bands"},
     "cap": {"max", "max_fact", "ratio", "cut_amounts"},
     "budget": {"amount"},
 }
@@ -408,6 +413,10 @@ def _step(
             rates=MappingProxyType({k: v for k, v in rates.items() if v is not None}),
             labels=MappingProxyType({k: _plain(labels.get(k, k), f"{key}.labels.{k}", c) for k in rates}),
         )
+    if kind == "own_funds":
+        return _own_funds(common, spec, key, c, facts)
+    if kind == "bands":
+        return _bands(common, spec, key, c, facts)
     if kind == "cap":
         has_max, has_fact = "max" in spec, "max_fact" in spec
         if has_max == has_fact:
@@ -427,6 +436,58 @@ def _step(
     return Step(**common, amount=amount)
 
 
+def _own_funds(
+    common: dict[str, Any], spec: dict[str, Any], key: str, c: _Collector, facts: set[str]
+) -> Step | None:
+    """按本单位资金拨付: the unit's own ``base`` (yuan) × ``ratio``, or ``rest = true``: what the
+    earlier own_funds stages on the same base left of it (checked in ``_check_pots``)."""
+    base = _fact_ref(spec.get("base"), f"{key}.base", c, facts)
+    rest = spec.get("rest", False)
+    if not isinstance(rest, bool):
+        c.add("rewards.rules.invalid_value", f"{key}.rest", f"{key}.rest 应为 true 或 false")
+        return None
+    if rest and "ratio" in spec:
+        c.add("rewards.rules.invalid_value", key, f"{key} 只能给出 ratio 或 rest = true 之一")
+        return None
+    ratio = _number(spec.get("ratio", ONE), f"{key}.ratio", c)
+    if ratio is not None and ratio > ONE:
+        c.add("rewards.rules.invalid_value", f"{key}.ratio", f"{key}.ratio 应在 0 到 1 之间")
+    return Step(**common, base=base, ratio=ratio or ZERO, rest=rest)
+
+
+def _bands(
+    common: dict[str, Any], spec: dict[str, Any], key: str, c: _Collector, facts: set[str]
+) -> Step | None:
+    """按考核分档结算: ``bands = [{ min = 90, ratio = 1 }, { min = 80, ratio = 0.9 }, …]``, the
+    mins strictly decreasing; a unit takes the ratio of the first band whose min it reaches."""
+    fact = _fact_ref(spec.get("fact"), f"{key}.fact", c, facts)
+    raw = spec.get("bands")
+    if not isinstance(raw, list) or not raw or not all(isinstance(b, dict) for b in raw):
+        c.add(
+            "rewards.rules.invalid_value",
+            f"{key}.bands",
+            f"{key}.bands 应为分档列表, 如 [{{ min = 90, ratio = 1 }}, {{ min = 80, ratio = 0.9 }}]",
+        )
+        return None
+    bands: list[tuple[Decimal, Decimal]] = []
+    for n, band in enumerate(raw, start=1):
+        where = f"{key}.bands"
+        extra = set(band) - {"min", "ratio"}
+        if extra or "min" not in band or "ratio" not in band:
+            c.add("rewards.rules.invalid_value", where, f"{where} 第 {n} 档应恰有 min 和 ratio 两项")
+            continue
+        low = _number(band["min"], where, c, minimum=None)
+        ratio = _number(band["ratio"], where, c)
+        if low is None or ratio is None:
+            continue
+        if ratio > ONE:
+            c.add("rewards.rules.invalid_value", where, f"{where} 第 {n} 档 ratio 应在 0 到 1 之间")
+        if bands and low >= bands[-1][0]:
+            c.add("rewards.rules.invalid_value", where, f"{where} 各档 min 应从高到低排列 (第 {n} 档)")
+        bands.append((low, ratio))
+    return Step(**common, fact=fact, bands=tuple(bands))
+
+
 def _check_order(steps: list[Step], prefix: str, c: _Collector) -> None:
     """threshold* → one allocator → cap? → budget?; per_person takes neither threshold nor cap."""
     kinds = [s.kind for s in steps]
@@ -438,14 +499,42 @@ def _check_order(steps: list[Step], prefix: str, c: _Collector) -> None:
             f"{prefix} 应恰有一个分配步骤 (share / rate / per_person), 实际 {len(allocators)} 个",
         )
         return
-    rank = {"threshold": 0, "share": 1, "rate": 1, "per_person": 1, "cap": 2, "budget": 3}
-    if kinds != sorted(kinds, key=lambda k: rank[k]) or kinds.count("cap") > 1 or kinds.count("budget") > 1:
+    rank = {
+        "threshold": 0,
+        "share": 1,
+        "rate": 1,
+        "per_person": 1,
+        "own_funds": 1,
+        "bands": 2,
+        "cap": 3,
+        "budget": 4,
+    }
+    if (
+        kinds != sorted(kinds, key=lambda k: rank[k])
+        or kinds.count("cap") > 1
+        or kinds.count("budget") > 1
+        or kinds.count("bands") > 1
+    ):
         c.add(
             "rewards.rules.step_order",
             f"{prefix}.steps",
-            f"{prefix} 的步骤顺序应为: 门槛 (threshold)…, 分配, 封顶 (cap, 至多一个), 预算封顶 (budget, 至多一个)",
+            f"{prefix} 的步骤顺序应为: 门槛 (threshold)…, 分配, 分档 (bands, 至多一个), "
+            "封顶 (cap, 至多一个), 预算封顶 (budget, 至多一个)",
         )
     allocator = allocators[0]
+    if "bands" in kinds and allocator != "own_funds":
+        c.add(
+            "rewards.rules.step_order",
+            f"{prefix}.steps",
+            f"{prefix}: 分档结算 (bands) 只用于按本单位资金拨付 (own_funds) 的阶段",
+        )
+    if allocator == "own_funds" and ("cap" in kinds or "budget" in kinds):
+        c.add(
+            "rewards.rules.step_order",
+            f"{prefix}.steps",
+            f"{prefix}: 按本单位资金拨付 (own_funds) 的阶段以本单位资金为上限、本阶段资金为预算, "
+            "不用 cap 或 budget 步骤",
+        )
     if allocator == "per_person" and ("threshold" in kinds or "cap" in kinds):
         c.add(
             "rewards.rules.step_order",
@@ -485,6 +574,18 @@ def _check_pots(fund: Fund, stages: tuple[Stage, ...], c: _Collector) -> None:
                 f"{key}.steps.{budget.id}",
                 f"{key} 的预算封顶步骤没有 amount, 本阶段也没有资金 (missing pot)",
             )
+    earlier: set[str] = set()
+    for stage in stages:
+        own = next((s for s in stage.steps if s.kind == "own_funds"), None)
+        if own is None:
+            continue
+        if own.rest and own.base not in earlier:
+            c.add(
+                "rewards.rules.invalid_value",
+                f"stages.{stage.id}.steps.{own.id}.rest",
+                f"stages.{stage.id}: rest = true 需要前面有按同一资金 {own.base} 拨付的阶段",
+            )
+        earlier.add(own.base)
     if fund.pot is not None and not any(s.amount is not None for s in stages):
         total = sum((s.pot_ratio or ZERO for s in ratios), ZERO)
         if ratios and total != ONE:

@@ -60,7 +60,8 @@ def _stage_sql(rules: RewardRules, stage: Stage, result: StageResult, i: int) ->
         if stage.allocator.kind == "share" and rules.fund.cut == "redistribute":
             fail = f"{t.name}: 未达门槛, 不参与本阶段分配"
         else:
-            fail = f"{t.name}: 未达门槛, 本阶段应得 ' || {_yuan(f'{p}raw')} || ' 元不予拨付 ({CUT_LABELS[rules.fund.cut]})"
+            where = CUT_LABELS["return" if stage.allocator.kind == "own_funds" else rules.fund.cut]
+            fail = f"{t.name}: 未达门槛, 本阶段应得 ' || {_yuan(f'{p}raw')} || ' 元不予拨付 ({where})"
         segments.append(
             f"CASE WHEN {t.fact} >= CAST('{t.min}' AS DECIMAL(38,8)) "
             f"THEN '{fact.label} ' || {_num(t.fact)} || ' ≥ {limit}{fact.unit} ({t.name})' "
@@ -69,6 +70,8 @@ def _stage_sql(rules: RewardRules, stage: Stage, result: StageResult, i: int) ->
     allocator = stage.allocator
     if allocator.kind == "share":
         segments.append(_share_sql(rules, stage, result, p))
+    elif allocator.kind == "own_funds":
+        segments.extend(_own_funds_sql(rules, stage, result, p))
     elif allocator.kind == "rate":
         fact = rules.fact(allocator.quantity)
         unit = fact.unit or "单位"
@@ -104,6 +107,50 @@ def _stage_sql(rules: RewardRules, stage: Stage, result: StageResult, i: int) ->
         )
     segments.append(f"'本阶段 ' || {_yuan(f'{p}amount')} || ' 元'")
     return f"'{header}: ' || concat_ws('; ', {', '.join(segments)})"
+
+
+def _own_funds_sql(rules: RewardRules, stage: Stage, result: StageResult, p: str) -> list[str]:
+    step = stage.allocator
+    base = rules.fact(step.base)
+    base_fen = f"CAST(round({step.base} * 100, 0) AS HUGEINT)"
+    if step.rest:
+        claim = (
+            f"'{step.name}: {base.label} ' || {_yuan(base_fen)} || ' 元 − 前阶段应拨 ' "
+            f"|| {_yuan(f'{base_fen} - {p}w')} || ' 元 = 剩余 ' || {_yuan(f'{p}w')} || ' 元'"
+        )
+    else:
+        claim = (
+            f"'{step.name}: {base.label} ' || {_yuan(base_fen)} || ' 元 × {format_number(step.ratio)} = ' "
+            f"|| {_yuan(f'{p}w')} || ' 元'"
+        )
+    segments = [claim]
+    if (
+        result.before_budget is not None
+        and result.budget is not None
+        and result.before_budget > result.budget
+    ):
+        segments.append(
+            f"'各单位应拨合计 {format_yuan(result.before_budget)} 元超出本阶段资金 {format_yuan(result.budget)} 元, "
+            f"按比例核减为 ' || {_yuan(f'{p}raw')} || ' 元 (最大余额法取整到分)'"
+        )
+    bands = stage.bands
+    if bands is not None:
+        fact = rules.fact(bands.fact)
+        whens = " ".join(
+            f"WHEN {bands.fact} >= CAST('{low}' AS DECIMAL(38,8)) THEN '{fact.label} ' || {_num(bands.fact)} "
+            f"|| ' ≥ {format_number(low)}{fact.unit}, 拨付 × {format_number(ratio)}'"
+            for low, ratio in bands.bands
+        )
+        lowest = format_number(bands.bands[-1][0]) if bands.bands else "0"
+        segments.append(
+            f"'{bands.name}: ' || CASE {whens} ELSE '{fact.label} ' || {_num(bands.fact)} "
+            f"|| ' 低于最低档 {lowest}{fact.unit}, 不予拨付' END || ' = ' "
+            f"|| {_yuan(f'CAST(round(CAST({p}raw AS DECIMAL(38,0)) * {p}band, 0) AS HUGEINT)')} || ' 元'"
+        )
+    segments.append(
+        f"CASE WHEN {p}cut_t > 0 THEN '未拨付 ' || {_yuan(f'{p}cut_t')} || ' 元退回资金 (不分给其他单位)' END"
+    )
+    return segments
 
 
 def _share_sql(rules: RewardRules, stage: Stage, result: StageResult, p: str) -> str:

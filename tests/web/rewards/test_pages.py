@@ -74,7 +74,8 @@ def test_what_if_compare_lists_the_units_that_change(rewards_client):
     assert base != changed
     page = client.get(f"/rewards/compare?a={base}&b={changed}")
     assert page.status_code == 200
-    # 乙项目 (55 points) now passes 50: + its share 1,122,448.98 (hand-worked in tests/rewards)
-    assert "+1,122,448.98" in page.text
+    # 乙项目 (55 points) now passes 50: + its own remainder 3,000,000 − 1,500,000 (002 篇二 六(二),
+    # hand-worked in tests/rewards)
+    assert "+1,500,000.00" in page.text
     assert "甲项目" not in page.text  # unchanged units are not listed
     assert rewards_client("rw_village").get(f"/rewards/compare?a={base}&b={changed}").status_code == 403
