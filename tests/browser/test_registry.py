@@ -43,6 +43,9 @@ def test_doctor_records_a_follow_up_and_the_work_list_updates(page):
     page.goto(patient_url)
     page.check("input[name=behaviours][value=self_harm]")  # 持刀自杀未遂 → 4 级, 不是 5 级
     page.locator("#suggested[data-level='4']").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#risk_level').value === '4'"
+    )  # pre-filled (000 篇3 item 10)
     page.select_option("select[name=risk_level]", "0")
     page.uncheck("input[name=behaviours][value=self_harm]")
     page.locator("#suggested[data-level='0']").wait_for()

@@ -311,3 +311,168 @@ def test_assign_a_doctor_a_township(world):
         with pytest.raises(Refused) as refused:
             service.list_assignments(conn, doc)
         assert refused.value.reason == "forbidden"
+
+
+def test_000p3_item10_confirmed_level_starts_at_the_suggestion(world):
+    """No level given: the checklist's “明显打砸财物” suggests 3级, so 3级 is confirmed → 病情不稳定
+    (规范 4.分类干预(1): 危险性为3~5级) → next follow-up within 14 days, not 3 months."""
+    today = clock.today()
+    with world.engine.begin() as conn:
+        doc = world.user(conn, "doc")
+        no = register(conn, doc, days_ago=30)
+        result, problems = service.record_followup(
+            conn, doc, no, FollowUpIn(followed_on=today, behaviours=["smash_anywhere"])
+        )
+        assert problems == [] and result is not None
+        assert (result.suggested_level, result.risk_level, result.classification) == (3, 3, "unstable")
+        assert result.next_due_on == today + dt.timedelta(days=14)
+        assert audits(conn, "registry.risk_level_lowered") == []
+
+
+def test_000p3_item10_lowered_level_needs_a_reason_stored_audited_and_listed(world):
+    """Suggested 3级 (明显打砸财物), confirmed 0级: without a reason refused, nothing saved; with one,
+    saved as 0级 → 病情稳定 → 3 个月 (规范 4.(3)), the reason on the patient's page, in the audit
+    log and on the township's review list (doc_b's area does not see it)."""
+    today = clock.today()
+    with world.engine.begin() as conn:
+        doc = world.user(conn, "doc")
+        no = register(conn, doc, days_ago=30)
+        lowered = FollowUpIn(followed_on=today, risk_level=0, behaviours=["smash_anywhere"])
+        result, problems = service.record_followup(conn, doc, no, lowered)
+        assert result is None
+        assert [(p.code, p.where.column) for p in problems] == [
+            ("registry.assessment.lowered_without_reason", "lowered_reason")
+        ]
+        assert service.patient_detail(conn, KEYS, doc, no).assessments == []
+        reason = "家属称系误操作, 未见打砸"
+        result, problems = service.record_followup(
+            conn, doc, no, lowered.model_copy(update={"lowered_reason": f" {reason} "})
+        )
+        assert problems == [] and result is not None
+        assert (result.suggested_level, result.risk_level, result.lowered_reason) == (3, 0, reason)
+        assert result.classification == "stable"
+        detail = service.patient_detail(conn, KEYS, doc, no)
+        assert [(a.suggested_level, a.risk_level, a.lowered_reason) for a in detail.assessments] == [
+            (3, 0, reason)
+        ]
+        assert audits(conn, "registry.risk_level_lowered") == [
+            (
+                no,
+                {
+                    "assessment_id": result.assessment_id,
+                    "followup_id": result.followup_id,
+                    "suggested_level": 3,
+                    "risk_level": 0,
+                    "reason": reason,
+                },
+            )
+        ]
+        rows = service.lowered_levels(conn, world.user(conn, "town"), today.year)
+        assert [(r.registry_no, r.suggested_level, r.risk_level, r.lowered_reason) for r in rows] == [
+            (no, 3, 0, reason)
+        ]
+        assert rows[0].name == "周*" and rows[0].doctor == "医生甲"
+        assert service.lowered_levels(conn, world.user(conn, "doc_b"), today.year) == []
+        assert audits(conn, "registry.lowered_levels_listed")[-1] == (str(today.year), {"rows": 0})
+
+
+def test_000p3_item10_import_lowered_level_without_reason_names_the_row(world, tmp_path):
+    """Row 2: 建议等级 3, 确认等级 1, no 降级理由 → a Problem at row 2, column 降级理由; row 3: 建议
+    等级 2, 确认等级 blank → 2 (the suggestion). Nothing imported until row 2 has a reason."""
+    year = clock.today().year - 1
+    a, b = id_number(), id_number()
+    head = "姓名,身份证号,村代码,诊断编码,登记日期,建议等级,确认等级,降级理由\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        head + f"甲,{a},{V1},F20,{year}-03-01,3,1,\n乙,{b},{V1},F20,{year}-03-01,2,,\n", encoding="utf-8"
+    )
+    ok = tmp_path / "ok.csv"
+    ok.write_text(
+        head + f"甲,{a},{V1},F20,{year}-03-01,3,1,已住院治疗\n乙,{b},{V1},F20,{year}-03-01,2,,\n",
+        encoding="utf-8",
+    )
+    with world.engine.begin() as conn:
+        doc = world.user(conn, "doc")
+        imported, problems = service.import_registry(conn, KEYS, doc, bad, "bad.csv")
+        assert imported == 0
+        assert [(p.code, p.where.row, p.where.column) for p in problems] == [
+            ("registry.assessment.lowered_without_reason", 2, "降级理由")
+        ]
+        imported, problems = service.import_registry(conn, KEYS, doc, ok, "ok.csv")
+        assert (imported, problems) == (2, [])
+        rows = service.lowered_levels(conn, doc, year)
+        assert [(r.assessed_on, r.suggested_level, r.risk_level, r.lowered_reason) for r in rows] == [
+            (dt.date(year, 3, 1), 3, 1, "已住院治疗")
+        ]
+        assert len(audits(conn, "registry.risk_level_lowered")) == 1
+        levels = {
+            r["recipient_id"]: (r["risk_level"], r["min_yuan"])
+            for r in service.reward_list(conn, doc, year).to_pylist()
+        }
+        assert levels == {}  # no guardian in the file: nobody on the guardian list
+
+
+def test_000p3_item11_reward_list_shows_the_assessment_it_rests_on(world):
+    """Last year: 3-1 3级 (明显打砸), 10-1 0级, none marked → the year's last, 10-1 0级 → 三级以下,
+    minimum 500.00 元/年 (not 3,000); the list and the Excel export show the date and level."""
+    year = clock.today().year - 1
+    with world.engine.begin() as conn:
+        doc = world.user(conn, "doc")
+        no = register(conn, doc, days_ago=(clock.today() - dt.date(year, 1, 1)).days, guardian_name="周母")
+        for day, level in ((dt.date(year, 3, 1), 3), (dt.date(year, 10, 1), 0)):
+            _, problems = service.record_followup(
+                conn, doc, no, FollowUpIn(followed_on=day, risk_level=level)
+            )
+            assert problems == []
+        rows = service.reward_list(conn, doc, year).to_pylist()
+        assert [
+            (
+                r["recipient_id"],
+                r["category"],
+                r["assessed_on"],
+                r["risk_level"],
+                r["annual_assessment"],
+                r["min_yuan"],
+            )
+            for r in rows
+        ] == [(no, "risk_below_3", dt.date(year, 10, 1), 0, False, "500.00")]
+        sheet = openpyxl.load_workbook(io.BytesIO(service.export_rewards(conn, doc, year))).active
+        header, first = list(sheet.iter_rows(values_only=True))[:2]
+        assert header[4:] == (
+            "评估日期 assessed_on",
+            "危险等级 risk_level",
+            "年度定期评估 annual",
+            "奖励下限(元/年) min_yuan",
+        )
+        assert first[2] == "三级以下" and first[4:] == (f"{year}-10-01", 0, None, 500)
+        # marking the 3-1 assessment as the year's periodic one moves the basis to it: 三级以上, 3,000.00
+        _, problems = service.record_followup(
+            conn, doc, no, FollowUpIn(followed_on=dt.date(year, 6, 1), risk_level=3, annual_assessment=True)
+        )
+        rows = service.reward_list(conn, doc, year).to_pylist()
+        assert [(r["category"], r["assessed_on"], r["annual_assessment"], r["min_yuan"]) for r in rows] == [
+            ("risk_3_plus", dt.date(year, 6, 1), True, "3000.00")
+        ]
+
+
+def test_000p7_8_case_management_team_includes_civil_affairs_officer(world):
+    """000 篇7 (八): 个案管理团队 由 “两委”成员、网格员、精防医生、民警、民政专干、助残员、志愿者 组成."""
+    from shidian.registry.model import TEAM_ROLES
+
+    assert list(TEAM_ROLES.values()) == [
+        "村(居)两委成员",
+        "网格员",
+        "精防医生",
+        "民警",
+        "民政专干",
+        "助残员",
+        "志愿者",
+    ]
+    with world.engine.begin() as conn:
+        doc = world.user(conn, "doc")
+        no = register(conn, doc)
+        member = service.add_team_member(
+            conn, doc, no, TeamMemberIn(role="civil_affairs", member_name="民政专干 李华")
+        )
+        assert [m.role for m in service.patient_detail(conn, KEYS, doc, no).team] == ["civil_affairs"]
+        assert member.role == "civil_affairs"

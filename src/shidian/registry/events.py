@@ -40,6 +40,28 @@ class FollowUpRecorded(AuditEvent, action="registry.followup_recorded", summary=
 
 
 @dataclass(frozen=True, kw_only=True)
+class RiskLevelLowered(
+    AuditEvent, action="registry.risk_level_lowered", summary="确认危险等级低于行为清单建议等级"
+):
+    """The doctor confirmed a level below the checklist's suggestion, with the reason (000 篇3
+    第11、12项; issue 16 item 10). Logged with ``FollowUpRecorded``, or by the import
+    (``followup_id`` None)."""
+
+    assessment_id: int
+    followup_id: int | None
+    suggested_level: int
+    risk_level: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoweredLevelsListed(
+    AuditEvent, action="registry.lowered_levels_listed", summary="查看低于建议等级的评估 (乡镇复核)"
+):
+    rows: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class TeamMemberAdded(AuditEvent, action="registry.team_member_added", summary="添加个案管理团队成员"):
     member_id: int
     role: str

@@ -9,11 +9,12 @@ the import service checks it as the registration form is checked.
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from shidian.problems import Problem
-from shidian.registry.records import PatientIn
+from shidian.registry.records import AssessmentIn, PatientIn
 from shidian.tables import Column, TableSpec, read_table
 
 TREATMENT_WORDS = {"服药": "medication", "住院": "hospital", "未治疗": "none"}
@@ -66,23 +67,68 @@ REGISTRY_SPEC = TableSpec(
             nullable=True,
             label="与患者关系",
         ),
+        # an assessment carried by the row (000 篇3 第11、12项): optional
+        Column(
+            "assessed_on",
+            "date",
+            ("评估日期", "危险性评估日期"),
+            required=False,
+            nullable=True,
+            label="评估日期",
+        ),
+        Column(
+            "suggested_level",
+            "int",
+            ("建议等级", "清单建议等级"),
+            required=False,
+            nullable=True,
+            min=Decimal(0),
+            max=Decimal(5),
+            label="建议等级",
+        ),
+        Column(
+            "risk_level",
+            "int",
+            ("确认等级", "危险性等级", "危险等级"),
+            required=False,
+            nullable=True,
+            min=Decimal(0),
+            max=Decimal(5),
+            label="确认等级",
+        ),
+        Column(
+            "lowered_reason",
+            "str",
+            ("降级理由", "低于建议等级理由"),
+            required=False,
+            nullable=True,
+            label="降级理由",
+        ),
     ),
     key=("id_number",),
 )
+ASSESSMENT_FIELDS = ("assessed_on", "suggested_level", "risk_level", "lowered_reason")
 
 
-def read_registry(path: Path, display_name: str) -> tuple[list[tuple[int, PatientIn]] | None, list[Problem]]:
-    """The file's rows as (row number, patient to register), or None and the problems."""
+def read_registry(
+    path: Path, display_name: str
+) -> tuple[list[tuple[int, PatientIn, AssessmentIn | None]] | None, list[Problem]]:
+    """The file's rows as (row number, patient to register, the row's risk assessment or None
+    when it gives no level), or None and the problems."""
     table, problems = read_table(path, REGISTRY_SPEC, display_name=display_name)
     if table is None:
         return None, problems
     rows = []
     for record in table.to_pylist():
         row = int(record.pop("_row"))
+        carried = {k: record.pop(k, None) for k in ASSESSMENT_FIELDS}
         treatment = record.get("treatment") or "none"
         fields = {k: v for k, v in record.items() if v is not None}
         fields["treatment"] = TREATMENT_WORDS.get(treatment, treatment)
-        rows.append((row, PatientIn.model_validate(fields)))
+        assessment = None
+        if carried["suggested_level"] is not None or carried["risk_level"] is not None:
+            assessment = AssessmentIn.model_validate({k: v for k, v in carried.items() if v is not None})
+        rows.append((row, PatientIn.model_validate(fields), assessment))
     return rows, problems
 
 

@@ -49,12 +49,14 @@ TREATMENTS = {"medication": "服药治疗", "hospital": "住院治疗", "none": 
 REGISTRY_STATUSES = {"managed": "在管", "moved": "迁出", "deceased": "死亡", "lost": "失访"}
 #: Statuses that take a patient off the register from their date (离册).
 OFF_REGISTER = ("moved", "deceased")
-#: Case-management team roles (个案管理团队, 000 篇3 第12项; 000 篇7 (八)).
+#: Case-management team roles (个案管理团队), in the order of 000 篇7 (八): “村(社区)“两委”成员、网格员、
+#: 精防医生、民警、民政专干、助残员、志愿者” (000 篇3 第12项 lists the same without 民政专干).
 TEAM_ROLES = {
     "village_committee": "村(居)两委成员",
     "grid_worker": "网格员",
     "doctor": "精防医生",
     "police": "民警",
+    "civil_affairs": "民政专干",
     "disability_aide": "助残员",
     "volunteer": "志愿者",
 }

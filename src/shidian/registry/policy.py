@@ -122,9 +122,10 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "rewards.basis",
-        choice("highest", "latest"),
-        "000 篇3 第11项 (依据哪次评估未载明, 本系统约定)",
-        "奖励依据: highest 年内最高等级 / latest 年内最后一次评估",
+        choice("annual", "latest", "highest"),
+        "000 篇3 第11项 “每年定期开展…危险等级评估”",
+        "奖励依据: annual 年度定期评估 (标记者, 无标记取年内最后一次) / latest 年内最后一次评估 / "
+        "highest 年内最高等级 (非原文读法)",
         field="reward_basis",
     ),
     Param(

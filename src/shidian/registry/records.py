@@ -45,8 +45,14 @@ class FollowUpIn(BaseModel):
     """A follow-up (随访) with its risk assessment (危险性评估)."""
 
     followed_on: dt.date
-    risk_level: int = Field(description="危险性评估 0–5 级 (医生确认)")
+    risk_level: int | None = Field(
+        default=None, description="危险性评估 0–5 级 (医生确认); 缺省为行为清单的建议等级"
+    )
     behaviours: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
+    lowered_reason: Text | None = Field(
+        default=None, description="确认等级低于建议等级的理由 (此时必填, 供乡镇复核)"
+    )
+    annual_assessment: bool = Field(default=False, description="本次为年度定期危险性评估 (有奖监护依据)")
     symptoms: Literal["marked", "present", "remitted"] = "remitted"
     insight: Literal["lacking", "partial", "good"] = "good"
     social_function: Literal["poor", "fair", "good"] = "good"
@@ -59,8 +65,27 @@ class FollowUpIn(BaseModel):
     note: Text | None = None
 
 
+class AssessmentIn(BaseModel):
+    """A risk assessment carried by an imported registry row (存量患者的危险性评估): the checklist's
+    suggestion, the confirmed level (default: the suggestion), the reason for a lower level, the
+    date (default: the registration date)."""
+
+    assessed_on: dt.date | None = None
+    suggested_level: int | None = None
+    risk_level: int | None = None
+    lowered_reason: Text | None = None
+
+
 class TeamMemberIn(BaseModel):
-    role: Literal["village_committee", "grid_worker", "doctor", "police", "disability_aide", "volunteer"]
+    role: Literal[
+        "village_committee",
+        "grid_worker",
+        "doctor",
+        "police",
+        "civil_affairs",
+        "disability_aide",
+        "volunteer",
+    ]
     member_name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
     phone: ShortText | None = None
 
@@ -106,6 +131,19 @@ class FollowUpOut(BaseModel):
     note: str | None
 
 
+class AssessmentOut(BaseModel):
+    """A risk assessment (危险性评估): the checklist's suggestion, the confirmed level, the reason
+    when the doctor confirmed a lower level, and whether it is the year's periodic one."""
+
+    id: int
+    assessed_on: dt.date
+    suggested_level: int | None
+    risk_level: int
+    lowered_reason: str | None
+    annual_assessment: bool
+    followup_id: int | None
+
+
 class TeamMemberOut(BaseModel):
     id: int
     role: str
@@ -133,6 +171,7 @@ class PatientDetail(BaseModel):
     guardian_phone: str | None
     guardian_relation: str | None
     followups: list[FollowUpOut]
+    assessments: list[AssessmentOut] = Field(default_factory=list)
     team: list[TeamMemberOut]
     actions: list[TeamActionOut]
     needs_team: bool
@@ -147,8 +186,10 @@ class FollowUpResult(BaseModel):
 
     registry_no: str
     followup_id: int
+    assessment_id: int
     suggested_level: int
     risk_level: int
+    lowered_reason: str | None = None
     classification: str
     next_due_on: dt.date
     refer_now: bool
@@ -176,6 +217,38 @@ class WarningRow(BaseModel):
     overdue: int
     max_days_overdue: int
     unstable_without_team: int
+
+
+class LoweredRow(BaseModel):
+    """A risk assessment confirmed below the checklist's suggestion, for the township's review
+    (乡镇复核: 确认等级低于建议等级)."""
+
+    registry_no: str
+    name: str
+    village_code: str
+    village_name: str
+    assessed_on: dt.date
+    suggested_level: int
+    risk_level: int
+    lowered_reason: str | None
+    followup_id: int | None
+    doctor: str | None
+
+
+class RewardRow(BaseModel):
+    """A guardian on the 有奖监护 list (interfaces.md shape 3) with the assessment the amount rests
+    on: its date, level and id, whether it was marked the year's periodic assessment, and the
+    policy's minimum for the category."""
+
+    recipient_id: str
+    unit_code: str
+    category: Literal["risk_3_plus", "risk_below_3"]
+    basis: str
+    assessment_id: int
+    assessed_on: dt.date
+    risk_level: int
+    annual_assessment: bool
+    min_yuan: str = Field(description="奖励下限, 元/年 (000 篇3 第11项)")
 
 
 class IndicatorRow(BaseModel):

@@ -5,6 +5,12 @@ The levels are the national service standard's (国家基本公共卫生服务�
 doctor confirms or changes it. Each behaviour maps to the lowest level whose description it
 meets; the suggestion is the highest level among the behaviours ticked (0 when none).
 
+The confirmed level starts at the suggestion (the form pre-fills it; the API and the import take
+it when no level is given). A confirmed level *below* the suggestion needs the doctor's reason,
+which is stored, shown on the patient's page, audited and listed for the township's review
+(issue 16 item 10; 000 篇3 第11、12项: the level decides the follow-up interval and the guardian
+reward, so it is never lowered silently). A level above the suggestion needs no reason.
+
 Reading chosen (docs/registry.md): level 5 is a weapon used against *other people*, or arson or
 explosion; self-harm or suicide, even with a knife, is level 4 (“包括自伤、自杀”).
 """
@@ -62,3 +68,13 @@ def suggest_level(ticked: Iterable[str]) -> int:
 def valid_level(level: object) -> bool:
     """A risk level is an integer 0–5."""
     return isinstance(level, int) and not isinstance(level, bool) and 0 <= level <= 5
+
+
+def confirmed_level(suggested: int, confirmed: int | None) -> int:
+    """The confirmed level: the doctor's, or the suggestion when the doctor gave none."""
+    return suggested if confirmed is None else confirmed
+
+
+def needs_reason(suggested: int, confirmed: int, reason: str | None) -> bool:
+    """A level confirmed below the suggestion without a (non-blank) reason: refused."""
+    return confirmed < suggested and not (reason or "").strip()

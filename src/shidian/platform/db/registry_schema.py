@@ -122,6 +122,10 @@ registry_assessments = sa.Table(
     sa.Column("risk_level", sa.SmallInteger, nullable=False),
     sa.Column("suggested_level", sa.SmallInteger, nullable=True),
     sa.Column("behaviours", sa.JSON, nullable=True),
+    # why the confirmed level is below the checklist's suggestion (000 篇3 第11、12项; migration 0005)
+    sa.Column("lowered_reason", sa.Text, nullable=True),
+    # marked as the year's periodic assessment (每年定期开展…危险等级评估, 000 篇3 第11项; 0005)
+    sa.Column("annual", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("assessor_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
     sa.Index("ix_registry_assessments_patient_on", "patient_id", "assessed_on"),
 )

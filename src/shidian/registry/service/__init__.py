@@ -21,6 +21,7 @@ indicators                         ``indicators``;                  pages, API; 
                                    ``indicator_values`` (system)
 guardian rewards                   ``reward_list``,                 pages, API; Excel
                                    ``export_rewards``
+levels below the checklist         ``lowered_levels``               page, API (township review)
 export the patient list            ``export_patients``              Excel
 =================================  ===============================  ==========================
 """
@@ -46,6 +47,7 @@ from shidian.registry.service.reports import (
     export_rewards,
     indicator_values,
     indicators,
+    lowered_levels,
     reward_list,
     warnings,
     work_list,
@@ -64,6 +66,7 @@ __all__ = [
     "indicators",
     "list_assignments",
     "list_patients",
+    "lowered_levels",
     "may_unmask",
     "patient_detail",
     "policy",

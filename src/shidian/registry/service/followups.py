@@ -12,7 +12,12 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client
 from shidian.problems import Problem
 from shidian.registry import FollowUpFindings, classify, next_due_on
-from shidian.registry.events import FollowUpRecorded, TeamActionRecorded, TeamMemberAdded
+from shidian.registry.events import (
+    FollowUpRecorded,
+    RiskLevelLowered,
+    TeamActionRecorded,
+    TeamMemberAdded,
+)
 from shidian.registry.policy import RegistryPolicy
 from shidian.registry.records import (
     FollowUpIn,
@@ -22,7 +27,7 @@ from shidian.registry.records import (
     TeamMemberIn,
     TeamMemberOut,
 )
-from shidian.registry.risk import BEHAVIOURS, suggest_level, valid_level
+from shidian.registry.risk import BEHAVIOURS, confirmed_level, needs_reason, suggest_level, valid_level
 from shidian.registry.service.common import find_in_scope, policy, problem, require
 from shidian.registry.store import followups
 from shidian.registry.store.scope import Scope, scope_of
@@ -40,15 +45,27 @@ def save_followup(
     today: dt.date,
 ) -> tuple[FollowUpResult | None, list[Problem]]:
     """Check and save a follow-up and its risk assessment; classify and set the next due date.
-    Not audited: ``record_followup`` is the workflow; the demo and tests seed with this."""
+    The confirmed level is the doctor's, else the checklist's suggestion; below the suggestion
+    it needs a reason (``registry.followup.lowered_without_reason``). Not audited: ``record_followup`` is the workflow; the demo and tests seed with this."""
     row = find_in_scope(conn, scope, registry_no)
     problems: list[Problem] = []
-    if not valid_level(data.risk_level):
+    suggested = suggest_level(b for b in data.behaviours if b in _BEHAVIOUR_CODES)
+    level = confirmed_level(suggested, data.risk_level)
+    if not valid_level(level):
         problems.append(
             problem(
                 "registry.followup.invalid_risk",
-                f"危险性等级应为 0–5 级, 实际为 {data.risk_level} (risk level)",
+                f"危险性等级应为 0–5 级, 实际为 {level} (risk level)",
                 "risk_level",
+            )
+        )
+    elif needs_reason(suggested, level, data.lowered_reason):
+        problems.append(
+            problem(
+                "registry.assessment.lowered_without_reason",
+                f"确认等级 {level} 级低于行为清单建议的 {suggested} 级, 请填写理由 "
+                "(a level below the checklist's suggestion needs a reason)",
+                "lowered_reason",
             )
         )
     unknown = [b for b in data.behaviours if b not in _BEHAVIOUR_CODES]
@@ -86,9 +103,10 @@ def save_followup(
         )
     if problems:
         return None, problems
-    suggested = suggest_level(data.behaviours)
+    reason = ((data.lowered_reason or "").strip() or None) if level < suggested else None
+    data = data.model_copy(update={"risk_level": level, "lowered_reason": reason})
     findings = FollowUpFindings(
-        data.risk_level,
+        level,
         data.symptoms,
         data.insight,
         data.social_function,
@@ -102,8 +120,17 @@ def save_followup(
     followup_id = followups.insert_followup(
         conn, pid, int(row.village_id), data, classification, due, user.id
     )
-    followups.insert_assessment(
-        conn, pid, followup_id, data.followed_on, data.risk_level, suggested, data.behaviours, user.id
+    assessment_id = followups.insert_assessment(
+        conn,
+        pid,
+        followup_id,
+        data.followed_on,
+        level,
+        suggested,
+        data.behaviours,
+        user.id,
+        lowered_reason=reason,
+        annual=data.annual_assessment,
     )
     if row.last_followed_on is None or data.followed_on >= row.last_followed_on:
         followups.set_latest(conn, pid, data, classification, due)
@@ -111,8 +138,10 @@ def save_followup(
     return FollowUpResult(
         registry_no=registry_no,
         followup_id=followup_id,
+        assessment_id=assessment_id,
         suggested_level=suggested,
-        risk_level=data.risk_level,
+        risk_level=level,
+        lowered_reason=reason,
         classification=classification,
         next_due_on=due,
         refer_now=classification == "unstable",
@@ -136,6 +165,16 @@ def record_followup(
             classification=result.classification,
         )
         audit.log(conn, event, user, client)
+        if result.risk_level < result.suggested_level:
+            lowered = RiskLevelLowered(
+                target=registry_no,
+                assessment_id=result.assessment_id,
+                followup_id=result.followup_id,
+                suggested_level=result.suggested_level,
+                risk_level=result.risk_level,
+                reason=result.lowered_reason or "",
+            )
+            audit.log(conn, lowered, user, client)
     return result, problems
 
 

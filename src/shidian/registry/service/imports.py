@@ -2,13 +2,17 @@
 
 Each row of the file (``shidian.registry.io``) is checked as a registration would be (ID number
 by GB 11643, diagnosis one of the six, village known and inside the importer's area, no date in
-the future, no duplicate in the file or the registry). Any problem → nothing is imported and
+the future, no duplicate in the file or the registry). A row may carry a risk assessment
+(评估日期, 建议等级, 确认等级, 降级理由) under the follow-up form's rule: the confirmed level
+defaults to the suggestion, one below it needs a reason. Any problem → nothing is imported and
 every problem names its row and column; otherwise every row is registered in the caller's one
 transaction and the import is audited.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +23,13 @@ from shidian.platform.accounts import User, get_user
 from shidian.platform.audit import Client
 from shidian.platform.crypto import DataKeys
 from shidian.problems import Problem, Source
-from shidian.registry.events import RegistryImported
+from shidian.registry.events import RegistryImported, RiskLevelLowered
 from shidian.registry.io import header, read_registry
-from shidian.registry.records import PatientIn
+from shidian.registry.records import AssessmentIn, PatientIn
+from shidian.registry.risk import confirmed_level, needs_reason
 from shidian.registry.service.common import require
 from shidian.registry.service.patients import check_patient
-from shidian.registry.store import assignments, patients
+from shidian.registry.store import assignments, followups, patients
 from shidian.registry.store.scope import scope_of
 
 
@@ -45,14 +50,16 @@ def import_registry(
     if rows is None:
         return 0, problems
     scope, today = scope_of(conn, user), clock.today()
-    accepted: list[tuple[dict[str, Any], PatientIn]] = []
+    accepted: list[tuple[dict[str, Any], PatientIn, Assessment | None]] = []
     seen: set[str] = set()
-    for row, data in rows:
+    for row, data, carried in rows:
         values, row_problems = check_patient(conn, keys, scope, data, today, source=display_name)
         problems += [
             Problem(p.code, p.message, Source(display_name, row=row, column=header(p.where.column)))
             for p in row_problems
         ]
+        assessment, assessment_problems = _check_assessment(carried, data, today, display_name, row)
+        problems += assessment_problems
         if values is not None:
             if values["id_hmac"] in seen:
                 problems.append(
@@ -63,13 +70,82 @@ def import_registry(
                     )
                 )
             seen.add(values["id_hmac"])
-            accepted.append((values, data))
+            accepted.append((values, data, assessment))
     if problems:
         return 0, problems
-    for values, data in accepted:
-        patients.insert_patient(conn, keys, values, data, user)
+    for values, data, assessment in accepted:
+        patient_id = patients.insert_patient(conn, keys, values, data, user)
+        if assessment is None:
+            continue
+        assessment_id = followups.insert_assessment(
+            conn,
+            patient_id,
+            None,
+            assessment.assessed_on,
+            assessment.risk_level,
+            assessment.suggested_level,
+            [],
+            user.id,
+            lowered_reason=assessment.reason,
+        )
+        if assessment.suggested_level is not None and assessment.risk_level < assessment.suggested_level:
+            event = RiskLevelLowered(
+                target=str(values["registry_no"]),
+                assessment_id=assessment_id,
+                followup_id=None,
+                suggested_level=assessment.suggested_level,
+                risk_level=assessment.risk_level,
+                reason=assessment.reason or "",
+            )
+            audit.log(conn, event, user, client)
     audit.log(conn, RegistryImported(target=display_name, rows=len(accepted), via=via), user, client)
     return len(accepted), []
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A row's checked assessment: date, suggestion, confirmed level, reason (when lowered)."""
+
+    assessed_on: dt.date
+    suggested_level: int | None
+    risk_level: int
+    reason: str | None
+
+
+def _check_assessment(
+    carried: AssessmentIn | None, data: PatientIn, today: dt.date, file: str, row: int
+) -> tuple[Assessment | None, list[Problem]]:
+    """The row's assessment under the follow-up form's rule: the confirmed level defaults to the
+    suggestion, and one below the suggestion needs a reason (000 篇3 第11、12项)."""
+    if carried is None:
+        return None, []
+    problems: list[Problem] = []
+    assessed_on = carried.assessed_on or data.registered_on or today
+    if carried.risk_level is None and carried.suggested_level is None:
+        return None, []
+    suggested = carried.suggested_level
+    level = confirmed_level(suggested, carried.risk_level) if suggested is not None else carried.risk_level
+    assert level is not None
+    if suggested is not None and needs_reason(suggested, level, carried.lowered_reason):
+        problems.append(
+            Problem(
+                "registry.assessment.lowered_without_reason",
+                f"确认等级 {level} 级低于建议等级 {suggested} 级, 请填写降级理由 "
+                "(a level below the checklist's suggestion needs a reason)",
+                Source(file, row, header("lowered_reason")),
+            )
+        )
+    if assessed_on > today:
+        problems.append(
+            Problem(
+                "registry.patient.in_future",
+                "评估日期不能晚于今天 (in the future)",
+                Source(file, row, header("assessed_on")),
+            )
+        )
+    lowered = suggested is not None and level < suggested
+    reason = ((carried.lowered_reason or "").strip() or None) if lowered else None
+    return Assessment(assessed_on, suggested, level, reason), problems
 
 
 def acting_user(conn: sa.Connection, username: str) -> User | None:

@@ -20,6 +20,7 @@ from shidian.registry.events import PatientRegistered, PatientsListed, PatientVi
 from shidian.registry.followup import due_state
 from shidian.registry.policy import RegistryPolicy
 from shidian.registry.records import (
+    AssessmentOut,
     FollowUpOut,
     PatientDetail,
     PatientIn,
@@ -269,6 +270,18 @@ def patient_detail(
                 note=f.note,
             )
             for f in followups
+        ],
+        assessments=[
+            AssessmentOut(
+                id=a.id,
+                assessed_on=a.assessed_on,
+                suggested_level=a.suggested_level,
+                risk_level=a.risk_level,
+                lowered_reason=a.lowered_reason,
+                annual_assessment=bool(a.annual),
+                followup_id=a.followup_id,
+            )
+            for a in record.assessments
         ],
         team=[
             TeamMemberOut(id=m.id, role=m.role, member_name=m.member_name, phone=m.phone, added_on=m.added_on)

@@ -14,18 +14,26 @@ from decimal import Decimal
 import pyarrow as pa
 import sqlalchemy as sa
 
+from shidian.money import round_fen
 from shidian.platform import audit, clock
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client
 from shidian.platform.crypto import DataKeys
-from shidian.registry import INDICATORS, Period, guardian_rewards
-from shidian.registry.events import PatientsExported, RewardsExported, RewardsListed, WorklistViewed
+from shidian.registry import INDICATORS, Period
+from shidian.registry.events import (
+    LoweredLevelsListed,
+    PatientsExported,
+    RewardsExported,
+    RewardsListed,
+    WorklistViewed,
+)
 from shidian.registry.indicators import indicator_table, rate_text, required_followups
 from shidian.registry.io import xlsx
 from shidian.registry.model import DISORDER_NAMES
 from shidian.registry.policy import RegistryPolicy
-from shidian.registry.records import IndicatorRow, WarningRow, WorkItem
+from shidian.registry.records import IndicatorRow, LoweredRow, WarningRow, WorkItem
+from shidian.registry.rewards import guardian_reward_details
 from shidian.registry.service.common import not_found, policy, require
 from shidian.registry.store import reports, scope
 from shidian.registry.store.scope import Scope, scope_of
@@ -39,6 +47,8 @@ TARGETS = {
     "SMD_PSY_SUPPORT_RATE": "psy_support_rate",
 }
 REWARD_CATEGORIES = {"risk_3_plus": "三级以上", "risk_below_3": "三级以下"}
+#: the core's column → the list's (``RewardRow``)
+REWARD_COLUMNS = {"annual": "annual_assessment"}
 EXPORT_HEADERS = [
     "档案号",
     "姓名",
@@ -194,30 +204,83 @@ def _rewards(conn: sa.Connection, user: User, year: int) -> pa.Table:
     require(user, "registry.view")
     patients, assessments = reports.reward_inputs(conn, scope_of(conn, user), year)
     rules = policy()
-    return guardian_rewards(
+    table = guardian_reward_details(
         patients, assessments, year, basis=rules.reward_basis, high_level=rules.reward_high_level
     )
+    minimum = {"risk_3_plus": rules.reward_high_min_yuan, "risk_below_3": rules.reward_low_min_yuan}
+    amounts = [str(round_fen(minimum[c])) for c in table.column("category").to_pylist()]
+    table = table.rename_columns([REWARD_COLUMNS.get(n, n) for n in table.column_names])
+    return table.append_column("min_yuan", pa.array(amounts, pa.string()))
 
 
 def reward_list(conn: sa.Connection, user: User, year: int, client: Client | None = None) -> pa.Table:
-    """The 有奖监护 list (shape 3) of the patients in the user's area for ``year``."""
+    """The 有奖监护 list (shape 3) of the patients in the user's area for ``year``, with the
+    assessment each row rests on (``assessment_id``, ``assessed_on``, ``risk_level``,
+    ``annual_assessment``) and the policy's minimum for its category (``min_yuan``): the
+    columns of ``RewardRow``."""
     table = _rewards(conn, user, year)
     audit.log(conn, RewardsListed(target=str(year), rows=table.num_rows), user, client)
     return table
 
 
+REWARD_HEADERS = [
+    "档案号 recipient_id",
+    "村/社区 unit_code",
+    "类别 category",
+    "依据 basis",
+    "评估日期 assessed_on",
+    "危险等级 risk_level",
+    "年度定期评估 annual",
+    "奖励下限(元/年) min_yuan",
+]
+
+
 def export_rewards(conn: sa.Connection, user: User, year: int, client: Client | None = None) -> bytes:
-    """The 有奖监护 list as an Excel workbook."""
+    """The 有奖监护 list as an Excel workbook, with the assessment each amount rests on."""
     table = _rewards(conn, user, year)
     audit.log(conn, RewardsExported(target=str(year), rows=table.num_rows), user, client)
     return xlsx(
         "有奖监护",
-        ["档案号 recipient_id", "村/社区 unit_code", "类别 category", "依据 basis"],
+        REWARD_HEADERS,
         [
-            [r["recipient_id"], r["unit_code"], REWARD_CATEGORIES[r["category"]], r["basis"]]
+            [
+                r["recipient_id"],
+                r["unit_code"],
+                REWARD_CATEGORIES[r["category"]],
+                r["basis"],
+                r["assessed_on"].isoformat(),
+                r["risk_level"],
+                "是" if r["annual_assessment"] else "",
+                Decimal(r["min_yuan"]),
+            ]
             for r in table.to_pylist()
         ],
     )
+
+
+def lowered_levels(
+    conn: sa.Connection, user: User, year: int, client: Client | None = None
+) -> list[LoweredRow]:
+    """The year's risk assessments in the user's area confirmed below the checklist's suggestion,
+    with the doctor's reason, for the township's review (乡镇复核); audited like the work list."""
+    require(user, "registry.view")
+    rows = [
+        LoweredRow(
+            registry_no=r.registry_no,
+            name=r.name_masked,
+            village_code=r.village_code,
+            village_name=r.village_name,
+            assessed_on=reports.as_date(r.assessed_on),
+            suggested_level=int(r.suggested_level),
+            risk_level=int(r.risk_level),
+            lowered_reason=r.lowered_reason,
+            followup_id=r.followup_id,
+            doctor=r.doctor,
+        )
+        for r in reports.lowered_rows(conn, scope_of(conn, user), dt.date(year, 1, 1), dt.date(year, 12, 31))
+    ]
+    audit.log(conn, LoweredLevelsListed(target=str(year), rows=len(rows)), user, client)
+    return rows
 
 
 def export_patients(conn: sa.Connection, keys: DataKeys, user: User, client: Client | None = None) -> bytes:

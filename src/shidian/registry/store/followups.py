@@ -72,23 +72,34 @@ def insert_followup(
 def insert_assessment(
     conn: sa.Connection,
     patient_id: int,
-    followup_id: int,
+    followup_id: int | None,
     assessed_on: dt.date,
     risk_level: int,
-    suggested_level: int,
+    suggested_level: int | None,
     behaviours: Sequence[str],
-    assessor_id: int,
-) -> None:
-    conn.execute(
-        registry_assessments.insert().values(
-            patient_id=patient_id,
-            followup_id=followup_id,
-            assessed_on=assessed_on,
-            risk_level=risk_level,
-            suggested_level=suggested_level,
-            behaviours=list(behaviours),
-            assessor_id=assessor_id,
-        )
+    assessor_id: int | None,
+    *,
+    lowered_reason: str | None = None,
+    annual: bool = False,
+) -> int:
+    """Write a risk assessment (``followup_id`` None: one recorded without a follow-up, as an
+    imported registry's assessment); its id."""
+    return int(
+        conn.execute(
+            registry_assessments.insert()
+            .values(
+                patient_id=patient_id,
+                followup_id=followup_id,
+                assessed_on=assessed_on,
+                risk_level=risk_level,
+                suggested_level=suggested_level,
+                behaviours=list(behaviours),
+                lowered_reason=lowered_reason,
+                annual=annual,
+                assessor_id=assessor_id,
+            )
+            .returning(registry_assessments.c.id)
+        ).scalar_one()
     )
 
 

@@ -17,6 +17,7 @@ from shidian.insurance.id_number import mask_name
 from shidian.platform.clock import now
 from shidian.platform.crypto import DataKeys
 from shidian.platform.db.registry_schema import (
+    registry_assessments,
     registry_diagnoses,
     registry_followups,
     registry_guardians,
@@ -47,6 +48,7 @@ class PatientRecord:
     followups: list[Any]
     members: list[Any]
     actions: list[Any]
+    assessments: list[Any]
 
 
 def new_registry_no() -> str:
@@ -193,4 +195,9 @@ def patient_record(conn: sa.Connection, patient_id: int) -> PatientRecord:
         .where(registry_team_actions.c.patient_id == patient_id)
         .order_by(registry_team_actions.c.acted_on.desc(), registry_team_actions.c.id.desc())
     ).all()
-    return PatientRecord(full, guardian, list(followups), list(members), list(actions))
+    assessments = conn.execute(
+        sa.select(registry_assessments)
+        .where(registry_assessments.c.patient_id == patient_id)
+        .order_by(registry_assessments.c.assessed_on.desc(), registry_assessments.c.id.desc())
+    ).all()
+    return PatientRecord(full, guardian, list(followups), list(members), list(actions), list(assessments))

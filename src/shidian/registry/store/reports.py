@@ -21,7 +21,7 @@ from shidian.platform.db.registry_schema import (
     registry_services,
     registry_team_members,
 )
-from shidian.platform.db.schema import units
+from shidian.platform.db.schema import units, users
 from shidian.registry import Period, indicator_sql
 from shidian.registry.indicators import services_sql
 from shidian.registry.store.scope import Scope
@@ -142,6 +142,7 @@ def reward_inputs(conn: sa.Connection, scope: Scope, year: int) -> tuple[pa.Tabl
             p.c.registry_no.label("recipient_id"),
             a.c.assessed_on,
             a.c.risk_level,
+            a.c.annual,
         )
         .join(p, p.c.id == a.c.patient_id)
         .where(scope.where(p.c.village_id), a.c.assessed_on >= start, a.c.assessed_on <= end)
@@ -164,9 +165,46 @@ def reward_inputs(conn: sa.Connection, scope: Scope, year: int) -> tuple[pa.Tabl
             "recipient_id": pa.array([r.recipient_id for r in assessment_rows], pa.string()),
             "assessed_on": pa.array([as_date(r.assessed_on) for r in assessment_rows], pa.date32()),
             "risk_level": pa.array([int(r.risk_level) for r in assessment_rows], pa.int32()),
+            "annual": pa.array([bool(r.annual) for r in assessment_rows], pa.bool_()),
         }
     )
     return patients, assessments
+
+
+def lowered_rows(
+    conn: sa.Connection, scope: Scope, start: dt.date, end: dt.date, limit: int = WORKLIST_LIMIT
+) -> list[Any]:
+    """Risk assessments in ``scope`` dated in [start, end] whose confirmed level is below the
+    checklist's suggestion, newest first, with the patient's masked name, village and assessor."""
+    p, a = registry_patients, registry_assessments
+    return list(
+        conn.execute(
+            sa.select(
+                p.c.registry_no,
+                p.c.name_masked,
+                units.c.code.label("village_code"),
+                units.c.name.label("village_name"),
+                a.c.assessed_on,
+                a.c.suggested_level,
+                a.c.risk_level,
+                a.c.lowered_reason,
+                a.c.followup_id,
+                users.c.display_name.label("doctor"),
+            )
+            .join(p, p.c.id == a.c.patient_id)
+            .join(units, units.c.id == p.c.village_id)
+            .outerjoin(users, users.c.id == a.c.assessor_id)
+            .where(
+                scope.where(p.c.village_id),
+                a.c.suggested_level.is_not(None),
+                a.c.risk_level < a.c.suggested_level,
+                a.c.assessed_on >= start,
+                a.c.assessed_on <= end,
+            )
+            .order_by(a.c.assessed_on.desc(), a.c.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def export_rows(conn: sa.Connection, scope: Scope) -> list[Any]:

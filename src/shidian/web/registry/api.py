@@ -23,6 +23,7 @@ from shidian.registry.records import (
     FollowUpResult,
     PatientDetail,
     PatientIn,
+    RewardRow,
     TeamActionIn,
     TeamActionOut,
     TeamMemberIn,
@@ -36,9 +37,9 @@ from shidian.web.registry.context import keys, uploaded
 from shidian.web.registry.models import (
     ImportOut,
     IndicatorsOut,
+    LoweredList,
     PatientList,
     RegisteredOut,
-    RewardRow,
     RewardsOut,
     WorkList,
 )
@@ -181,11 +182,18 @@ def indicators_api(
 
 @router.get("/rewards", response_model=RewardsOut, responses=error_responses(401, 403, 422))
 def rewards_api(request: Request, conn: Conn, user: Viewer, year: Year) -> RewardsOut:
-    """The 有奖监护 guardian list of a year (interfaces.md shape 3)."""
+    """The 有奖监护 guardian list of a year (interfaces.md shape 3), with the assessment (date,
+    level, id, annual mark) each row rests on and the policy's minimum amount for its category."""
     table = service.reward_list(conn, user, year, client_of(request))
-    return RewardsOut(
-        year=year, basis=service.policy().reward_basis, rows=[RewardRow(**r) for r in table.to_pylist()]
-    )
+    rows = [RewardRow.model_validate(r) for r in table.to_pylist()]
+    return RewardsOut(year=year, basis=service.policy().reward_basis, rows=rows)
+
+
+@router.get("/lowered", response_model=LoweredList, responses=error_responses(401, 403, 422))
+def lowered_api(request: Request, conn: Conn, user: Viewer, year: Year) -> LoweredList:
+    """Risk assessments of a year confirmed below the checklist's suggestion, with the doctor's
+    reason, in the caller's area (乡镇复核)."""
+    return LoweredList(year=year, rows=service.lowered_levels(conn, user, year, client_of(request)))
 
 
 @router.post(

@@ -6,11 +6,10 @@ The shapes a workflow takes and gives back are the domain's (``shidian.registry.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel
 
-from shidian.registry.records import IndicatorRow, PatientRow, WorkItem
+from shidian.registry.records import IndicatorRow, LoweredRow, PatientRow, RewardRow, WorkItem
 
 
 class PatientList(BaseModel):
@@ -36,17 +35,15 @@ class IndicatorsOut(BaseModel):
     rows: list[IndicatorRow]
 
 
-class RewardRow(BaseModel):
-    recipient_id: str
-    unit_code: str
-    category: Literal["risk_3_plus", "risk_below_3"]
-    basis: str
-
-
 class RewardsOut(BaseModel):
     year: int
     basis: str
     rows: list[RewardRow]
+
+
+class LoweredList(BaseModel):
+    year: int
+    rows: list[LoweredRow]
 
 
 class ImportOut(BaseModel):

@@ -42,7 +42,12 @@ LABELS: dict[str, Any] = {
     "risk_levels": RISK_LEVELS,
     "behaviours": BEHAVIOURS,
 }
-_FLAGS = ("adverse_reaction", "physical_illness", "rehab", "psy_support", "health_check")
+_FLAGS = ("adverse_reaction", "physical_illness", "rehab", "psy_support", "health_check", "annual_assessment")
+REWARD_BASES = {
+    "annual": "年度定期评估 (无标记取年内最后一次)",
+    "latest": "年内最后一次评估",
+    "highest": "年内最高等级",
+}
 
 
 def _form_model(model: type[BaseModel], form: dict[str, Any]) -> tuple[Any, list[Problem]]:
@@ -113,6 +118,9 @@ def _patient_page(
     request: Request, conn: Conn, user: User, registry_no: str, extra: dict[str, Any], status_code: int = 200
 ) -> Response:
     detail = service.patient_detail(conn, keys(request), user, registry_no, client_of(request))
+    known = {b.code for b in BEHAVIOURS}
+    form = extra.get("form") or {}
+    level = suggest_level([b for b in form.get("behaviours", []) if b in known])
     context = {
         "d": detail,
         "p": detail.patient,
@@ -120,8 +128,8 @@ def _patient_page(
         "problems": [],
         "result": None,
         "form": {},
-        "level": 0,
-        "text": RISK_LEVELS[0],
+        "level": level,
+        "text": RISK_LEVELS[level],
     }
     return render(request, "registry/patient.html", {**context, **LABELS, **extra}, status_code)
 
@@ -138,7 +146,15 @@ def suggest(
     """The level the ticked behaviours suggest (HTMX fragment); the doctor confirms it."""
     known = {b.code for b in BEHAVIOURS}
     level = suggest_level([b for b in behaviours or [] if b in known])
-    return render(request, "registry/_suggest.html", {"level": level, "text": RISK_LEVELS[level]})
+    # the confirmed-level select is swapped too (out of band): it starts at the suggestion
+    context = {
+        "level": level,
+        "text": RISK_LEVELS[level],
+        "risk_levels": RISK_LEVELS,
+        "form": {},
+        "oob": True,
+    }
+    return render(request, "registry/_suggest.html", context)
 
 
 @router.post("/patients/{registry_no}/followups", include_in_schema=False, dependencies=WRITE)
@@ -228,12 +244,22 @@ def rewards_page(
     request: Request, conn: Conn, user: Viewer, year: Annotated[int | None, Query(ge=1900, le=2200)] = None
 ) -> Response:
     chosen = _year(year)
-    table = service.reward_list(conn, user, chosen, client_of(request))
+    rows = service.reward_list(conn, user, chosen, client_of(request)).to_pylist()
     return render(
         request,
         "registry/rewards.html",
-        {"rows": table.to_pylist(), "year": chosen, "policy": service.policy()},
+        {"rows": rows, "year": chosen, "policy": service.policy(), "bases": REWARD_BASES},
     )
+
+
+@router.get("/lowered", include_in_schema=False)
+def lowered_page(
+    request: Request, conn: Conn, user: Viewer, year: Annotated[int | None, Query(ge=1900, le=2200)] = None
+) -> Response:
+    """Assessments confirmed below the checklist's suggestion, for the township's review."""
+    chosen = _year(year)
+    rows = service.lowered_levels(conn, user, chosen, client_of(request))
+    return render(request, "registry/lowered.html", {"rows": rows, "year": chosen})
 
 
 @router.get("/rewards.xlsx", include_in_schema=False)
