@@ -89,7 +89,7 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "year_end.method",
         choice("point_value", "incentive_pool"),
-        "000 篇6 第十九条 / 篇5 四(四)",
+        "000 篇6 第十九条 / 篇5 三(四)",
         "年终清算方式: point_value 按年度点值清算 (贵港); incentive_pool 激励基金池按鼓励系数分配 (汕尾)",
         field="year_end_method",
     ),

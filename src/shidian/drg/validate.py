@@ -99,9 +99,12 @@ _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
-def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
-    """All cross-table problems of ``inputs`` (errors), at most ``limit`` per check."""
-    problems = _param_problems(inputs)
+def validate_inputs(inputs: DrgInputs, limit: int = 200, *, check_year: bool = True) -> list[Problem]:
+    """All cross-table problems of ``inputs`` (errors), at most ``limit`` per check.
+
+    ``check_year=False`` leaves out the checks that need ``settlement.toml`` (its year).
+    """
+    problems = _param_problems(inputs) if check_year else []
     con = duckdb.connect(":memory:")
     try:
         tables = {
@@ -121,13 +124,15 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
             if tables[table_name] is None:
                 continue
             conditions = [check[3] for check in _ROW_CHECKS if check[1] == table_name]
-            any_bad = " OR ".join(f"coalesce({c}, false)" for c in conditions)
+            any_bad = " OR ".join(
+                f"coalesce({c}, false)" for c in conditions if check_year or "$year" not in c
+            )
             query = f"SELECT EXISTS (SELECT 1 FROM {table_name} t WHERE {any_bad})"
             found = con.execute(query, params if "$year" in any_bad else None).fetchone()
             if found is not None and found[0]:
                 suspect.add(table_name)
         for code, table_name, column, condition, template in _ROW_CHECKS:
-            if table_name not in suspect:
+            if table_name not in suspect or (not check_year and "$year" in condition):
                 continue
             cursor = con.execute(
                 f"SELECT * FROM {table_name} t WHERE {condition} ORDER BY _row LIMIT {limit}",
