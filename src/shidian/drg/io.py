@@ -98,6 +98,23 @@ CASES = TableSpec(
             label="特病单议核准",
         ),
         Column("new_technology", "flag", ("新技术",), required=False, default=ZERO_TEXT, label="新技术"),
+        Column(
+            "review_date",
+            "date",
+            ("特病单议核准日期", "评审确认日期"),
+            required=False,
+            nullable=True,
+            label="特病单议核准日期",
+        ),
+    ),
+    key=("case_id",),
+)
+#: 年底入组: DRG codes supplied by the year end for cases uploaded without one (第十八条(一)5).
+REGROUPED = TableSpec(
+    "year_end_groups",
+    (
+        Column("case_id", "str", ("病案号", "病例编号"), label="病案号"),
+        Column("drg_code", "str", ("DRG编码", "病组编码"), label="DRG编码"),
     ),
     key=("case_id",),
 )
@@ -132,6 +149,7 @@ DEDUCTIONS = TableSpec(
             min=_MONEY_MIN,
             label="扣除点数",
         ),
+        Column("audit_date", "date", ("审核日期",), required=False, nullable=True, label="审核日期"),
     ),
 )
 REFERENCE = TableSpec(
@@ -180,6 +198,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         ("assessment", ASSESSMENT, False),
         ("deductions", DEDUCTIONS, False),
         ("reference", REFERENCE, False),
+        ("regrouped", REGROUPED, False),
     ):
         path = find_table(data_dir, spec.name)
         if path is None:
@@ -227,6 +246,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         reference=reference,
         assessment=tables["assessment"],
         deductions=tables["deductions"],
+        regrouped=tables["regrouped"],
         sources=sources,
     )
     return inputs, [], manifest
@@ -255,6 +275,7 @@ def _cross_problems(
             cases=_or_empty(tables["cases"], CASES_SCHEMA),
             assessment=tables["assessment"],
             deductions=tables["deductions"],
+            regrouped=tables["regrouped"],
             sources=sources,
         ),
         check_year=params is not None,
@@ -265,7 +286,8 @@ def _cross_problems(
             "drg.deduction.unknown_hospital",
             "drg.assessment.unknown_hospital",
         ),
-        "groups": ("drg.case.unknown_drg",),
+        "groups": ("drg.case.unknown_drg", "drg.regrouped.unknown_drg"),
+        "cases": ("drg.regrouped.unknown_case", "drg.regrouped.not_ungrouped"),
     }
     skip = {"drg.reference.empty", "drg.settlement.bad_budget", "drg.settlement.bad_shares"}
     for key, codes in unknown_codes.items():
