@@ -240,3 +240,25 @@ def test_000p5_3_4_shanwei_pays_the_reviewed_points():
     assert a["P1"]["entitlement"] == D(5040) and p["P1"]["entitlement"] == D(4800)
     assert a["P1"]["settlement"] - p["P1"]["settlement"] == D(240)
     assert a["P2"]["settlement"] - p["P2"]["settlement"] == D(-240)
+
+
+def test_000p6_art18_1_5_year_end_groups_file_is_read_and_checked(tmp_path: Path):
+    """The handworked region's K08 (H3, January, no DRG) gets DRG A in year_end_groups.csv: it is read,
+    held to the year end (prepay points 0) and grouped as A. Naming K01, a case grouped in its month,
+    is refused with the file, row and column (第十八条(一)5 concerns only cases that could not be grouped)."""
+    data = tmp_path / "data"
+    shutil.copytree(HANDWORKED, data)
+    (data / "year_end_groups.csv").write_text("case_id,drg_code\nK08,A\n", encoding="utf-8")
+    inputs, problems, _ = read_inputs(data)
+    assert inputs is not None, problems
+    result, problems = settle(inputs, drg_policy("guigang-2020"))
+    assert result is not None, problems
+    k08 = rows_by(result.case_points, "case_id")["K08"]
+    assert (k08["drg_code"], k08["prepay_points"], k08["year_end_grouping"]) == ("A", D(0), 1)
+    (data / "year_end_groups.csv").write_text("case_id,drg_code\nK01,A\n", encoding="utf-8")
+    inputs, problems, _ = read_inputs(data)
+    assert inputs is not None
+    _, problems = settle(inputs, drg_policy("guigang-2020"))
+    assert [(p.code, p.where.file, p.where.row, p.where.column) for p in problems] == [
+        ("drg.regrouped.not_ungrouped", "year_end_groups.csv", 2, "case_id")
+    ]
