@@ -156,9 +156,19 @@ def find_table(data_dir: Path, name: str) -> Path | None:
 
 
 def read_table(
-    path: Path, spec: TableSpec, *, display_name: str | None = None, limit: int = 1000
+    path: Path,
+    spec: TableSpec,
+    *,
+    display_name: str | None = None,
+    limit: int = 1000,
+    keep_valid_rows: bool = False,
 ) -> tuple[pa.Table | None, list[Problem]]:
-    """Read ``path`` (CSV or .xlsx) as ``spec``: the typed table, or ``None`` and every Problem."""
+    """Read ``path`` (CSV or .xlsx) as ``spec``: the typed table, or ``None`` and every Problem.
+
+    ``keep_valid_rows``: when only some cells or keys are bad (the headers are right), also
+    return the rows read, each bad cell blank, so that a caller can check the other cells
+    against other tables in the same round (the problems still say the file is not accepted).
+    """
     file = display_name or path.name
     try:
         with path.open("rb") as f:
@@ -172,7 +182,7 @@ def read_table(
     if isinstance(read, list):
         return None, read
     headers, raw = read
-    return _validate(raw, headers, spec, file, limit)
+    return _validate(raw, headers, spec, file, limit, keep_valid_rows)
 
 
 # ---- reading: every cell as text, plus the sheet row ---------------------------------------
@@ -304,7 +314,7 @@ def _cell_text(value: object) -> str:
 
 
 def _validate(
-    raw: pa.Table, headers: list[str], spec: TableSpec, file: str, limit: int
+    raw: pa.Table, headers: list[str], spec: TableSpec, file: str, limit: int, keep_valid_rows: bool = False
 ) -> tuple[pa.Table | None, list[Problem]]:
     headers = [h.replace("\ufeff", "").strip() for h in headers]
     layout, problems = _match_headers(headers, spec, file)
@@ -348,11 +358,19 @@ def _validate(
         problems, total = problems + duplicates, total + more
     position = {header: index for index, header in reversed(list(enumerate(headers)))}
     problems.sort(key=lambda p: (p.where.row or 0, position.get(p.where.column or "", -1)))
+    header_problem = any(p.code.startswith("table.column.") for p in problems)
     problems = problems[:limit] + _truncation(file, total - limit)
-    if problems:
-        return None, problems
     names = [c.name for c in spec.columns]
     schema = pa.schema([(c.name, _ARROW_TYPES[c.kind]) for c in spec.columns] + [("_row", pa.int32())])
+    if problems:
+        if not keep_valid_rows or header_problem:
+            return None, problems
+        kept = result.select([*names, "_row"])
+        for i, name in enumerate(names):  # a bad cell is blank, so no check reads its value
+            column = kept.column(name)
+            blank = pa.nulls(len(kept), column.type)
+            kept = kept.set_column(i, name, pc.if_else(pc.is_valid(result[error_names[i]]), blank, column))
+        return kept.cast(schema), problems
     return result.select([*names, "_row"]).cast(schema), []
 
 

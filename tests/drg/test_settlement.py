@@ -127,11 +127,17 @@ def test_000p6_art19_4_negative_settlement_is_a_recovery():
 
 
 def test_000p5_incentive_pool_returns_withheld_money_by_encouragement_coefficient():
-    """汕尾: 每月留存10% (20元 × 3) 入激励基金池 120; 鼓励系数 1 与 0.5 → 权重 60 : 30 → 80 / 40."""
+    """汕尾: 每月留存10% (20元 × 3) 入激励基金池 120; 鼓励系数 1 与 0.5 → 权重 60 : 30 → 80 / 40.
+
+    Issue 16 item 3 (000 篇5 三(四)3, 年终决算 on the year's final points like 第十九条): 年度点值 =
+    (6000 − 4200 + 4800) ÷ 600 = 11; P1 应得 = 300 × 11 − 留存 60 + 激励 80 = 3320;
+    清算 = 3320 − 非统筹 900 − 已预拨 540 = 1880 (was 80: the budgets of April–December, months
+    without cases, were never paid). P2: 3300 − 60 + 40 − 900 − 540 = 1840; 1880 + 1840 + 2 × 540 = 4800."""
     result = run("shanwei-2021", assessment={"P2": "0.5"})
     annual = rows_by(result.annual, "hospital_id")
     assert annual["P1"]["incentive"] == D(80) and annual["P2"]["incentive"] == D(40)
-    assert annual["P1"]["settlement"] == D(80)
+    assert annual["P1"]["entitlement"] == D(3320)
+    assert annual["P1"]["settlement"] == D(1880) and annual["P2"]["settlement"] == D(1840)
     neutral = rows_by(run("shanwei-2021").annual, "hospital_id")
     assert neutral["P1"]["incentive"] == neutral["P1"]["withheld"] == D(60)
 

@@ -35,6 +35,18 @@ H1_CASES = {
     "K10": "normal",
 }
 H3_CASES = ("K05", "K08", "K09", "K11", "K12")
+
+
+# Issue 16 item 1 (000 篇6 第十八条(一)5 "仍不能入组的病案 … 全部归于年底进行入组, 并于清算时拨付"):
+# K08 (H3, January, no DRG, cash 400) no longer prepays 70% of its 23.15789474 points
+# (round8(23.15789474 × 0.7) = 16.21052632) nor counts its 400 yuan in January. So January:
+# points 598.42084055 − 16.21052632 = 582.21031423; non-fund 12800.01 − 400 = 12400.01;
+# point value round8(1000 ÷ 582.21031423) = 1.71759238 (was 1.67106480).
+# H1 January: (405.36820990 × 1.71759238 − 8000) × 0.9 = −6573.368… → −6573.37 (was −6590.34);
+# H3 January (4 cases, K08 out): (176.84210433 × 1.71759238 − 4400.01) × 0.9 = −3686.640… → −3686.64
+# (was −4029.67). Year points and the year point value do not change (K08's 23.15789474 points are
+# in the year), so each settlement moves by the change in its monthly payments:
+# H1 15224.74 − (−6573.37 + 6590.34) = 15207.77; H3 7395.27 − (−3686.64 + 4029.67) = 7052.24.
 EXTERNAL = re.compile(r"https?://")
 
 
@@ -87,12 +99,12 @@ def test_overview_shows_kpis_and_charts_matching_the_run_files(web_app, client_f
     months = chart(html, "chart-months")
     assert months["series"][0]["data"] == [r["budget"] for r in monthly]
     assert months["series"][1]["data"] == [r["point_value"] for r in monthly]
-    assert months["series"][1]["data"][0] == "1.67106480" and months["xAxis"]["data"][0] == "1月"
+    assert months["series"][1]["data"][0] == "1.71759238" and months["xAxis"]["data"][0] == "1月"
 
     payments = chart(html, "chart-payments")
     assert payments["xAxis"]["data"] == ["平南县第一卫生院", "贵港市人民医院"]
-    assert payments["series"][0]["data"] == [r["monthly_paid"] for r in annual] == ["-6590.34", "-4029.67"]
-    assert payments["series"][1]["data"] == [r["settlement"] for r in annual] == ["15224.74", "7395.27"]
+    assert payments["series"][0]["data"] == [r["monthly_paid"] for r in annual] == ["-6573.37", "-3686.64"]
+    assert payments["series"][1]["data"] == [r["settlement"] for r in annual] == ["15207.77", "7052.24"]
 
     # H1: 1 high, 1 low, 1 whole-group of 7 cases; H3: 1 high, 0 low, 2 whole-group of 5
     mix = chart(html, "chart-case-mix")
@@ -100,7 +112,8 @@ def test_overview_shows_kpis_and_charts_matching_the_run_files(web_app, client_f
 
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert record["totals"]["drg_budget"] == "12000.00"
-    for shown in ("12,000.00", "38.40262356", "24,800.01", "22,620.01", "6 / 2 / 1 / 3"):
+    # Σ settlement 15207.77 + 7052.24 = 22260.01 (was 15224.74 + 7395.27 = 22620.01, issue 16 item 1 above)
+    for shown in ("12,000.00", "38.40262356", "24,800.01", "22,260.01", "6 / 2 / 1 / 3"):
         assert shown in html
     assert "drg.payment.negative_month" in html and "drg.month.no_cases" in html
     assert '<script src="/static/vendor/echarts.min.js"' in html
@@ -117,16 +130,16 @@ def test_overview_api_gives_the_same_numbers_as_strings(client_for, run_id):
     assert body["months"][0] == {
         "month": 1,
         "budget": "1000.00",
-        "total_points": "598.42084055",
-        "non_fund": "12800.01",
-        "point_value": "1.67106480",
+        "total_points": "582.21031423",
+        "non_fund": "12400.01",
+        "point_value": "1.71759238",
     }
     h1 = body["hospitals"][0]
     assert (h1["hospital_id"], h1["name"], h1["entitlement"], h1["settlement"]) == (
         "H1",
         "平南县第一卫生院",
         "16634.40",
-        "15224.74",
+        "15207.77",
     )
     assert [m["cases"] for m in body["case_mix"]] == [7, 5]
     assert body["near_caps"] == []  # H1 self-pay 4.21%, H3 4.97%; both below cost: no surplus
@@ -202,12 +215,12 @@ def test_hospital_user_sees_its_cases_classes_payments_and_statement(web_app, cl
     count = re.search(r'class="case-count">([^<]*)', html)
     assert count and re.match(r"\D*7\D", count.group(1))
     for label, value in (
-        ("年终清算金额 (负数为追回)", "15224.74"),
+        ("年终清算金额 (负数为追回)", "15207.77"),
         ("应得金额", "16634.40"),
         ("考核系数", "1.00000000"),
     ):
         assert label in html and value in html
-    assert "-6590.34" in html  # January's prepayment, monthly_payments.csv
+    assert "-6573.37" in html  # January's prepayment, monthly_payments.csv
     assert not EXTERNAL.search(html)
     viewed = audit_rows(web_app, "drg.hospital_viewed")
     assert any(
@@ -274,8 +287,8 @@ def test_payments_api_has_twelve_months_and_the_statement(client_for, run_id):
     body = client_for("h3").get(f"/api/drg/runs/{run_id}/hospitals/H3/payments").json()
     assert no_floats(body)
     assert [m["month"] for m in body["months"]] == list(range(1, 13))
-    assert body["months"][0]["amount"] == "-4029.67" and body["months"][0]["cases"] == 5
-    assert body["year"]["settlement"] == "7395.27" and body["name"] == "贵港市人民医院"
+    assert body["months"][0]["amount"] == "-3686.64" and body["months"][0]["cases"] == 4
+    assert body["year"]["settlement"] == "7052.24" and body["name"] == "贵港市人民医院"
 
 
 # ---- case explanation ----------------------------------------------------------------------
@@ -300,6 +313,10 @@ def test_case_api_gives_the_row_and_lines(client_for, run_id, web_app):
     assert body["consistent"] is True and body["policy_matches_run"] is True
     assert any("第十六条(四)" in line for line in body["lines"])
     assert any("无法入组" in line for line in body["lines"])
+    # 000 篇6 第十八条(一)5: K08 is shown as 年底入组, with no monthly prepayment points.
+    assert body["case"]["year_end_grouping"] == 1 and body["case"]["prepay_points"] == "0.00000000"
+    assert "年底入组" in body["case"]["category_label"]
+    assert any("年底入组" in line and "第十八条(一)5" in line for line in body["lines"])
 
 
 def test_explanation_is_the_same_from_parquet_and_from_csv(web_app, run_id, tmp_path):

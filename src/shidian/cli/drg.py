@@ -61,6 +61,7 @@ def _print_summary(settled: Settled, out_dir: Path) -> None:
             "正常 / 高倍率 / 低倍率 / 整组单议",
             f"{t['normal']} / {t['high']} / {t['low']} / {t['whole_group']}",
         ),
+        ("年底入组病例 (000 篇6 第十八条(一)5)", t.get("year_end_grouping", "0")),
         ("DRG总额预算(元)", t["drg_budget"]),
         ("年度总点数", t["final_points"]),
         ("年度点值", t["year_point_value"]),

@@ -111,10 +111,21 @@ def explain_case(
             else:
                 lines.append("未经特病单议核准, 无追加点数 (第十四条): 病例点数 = 正常点数")
     prepay = _d(case, "prepay_points")
-    if category == "whole_group":
+    review_month = case.get("review_pay_month")
+    if str(case.get("year_end_grouping")) == "1":
+        lines.append(
+            f"年底入组: 上传时未能入组, 月度预拨点数 {prepay}, 不计入月度总点数, 于年终清算时拨付 "
+            "(000 篇6 第十八条(一)5)"
+        )
+    elif category == "whole_group":
         lines.append(f"月度预拨点数 = {final} × {policy.whole_group_prepay_ratio} = {prepay} (第十八条(二)5)")
     elif category == "high":
-        lines.append(f"月度预拨点数 = 正常点数 {prepay} (第十八条(二)3; 追加点数年终清算)")
+        paid = (
+            f"追加点数于{review_month}月按{case['month']}月点值 × 预拨比例拨付 (第十八条(三)(四): 评审确认次月)"
+            if review_month not in (None, "")
+            else "追加点数年终清算"
+        )
+        lines.append(f"月度预拨点数 = 正常点数 {prepay} (第十八条(二)3; {paid})")
     else:
         lines.append(f"月度预拨点数 = 病例点数 {prepay} (第十八条(二))")
     rule = RULES[f"drg.points.{category}"]

@@ -41,13 +41,25 @@ CASES_SCHEMA = pa.schema(
         ("unreasonable_cost", MONEY),
         ("review_approved", pa.int8()),
         ("new_technology", pa.int8()),
+        ("review_date", pa.date32()),
     ]
 )
 REFERENCE_SCHEMA = pa.schema([("drg_code", pa.string()), ("level", pa.int64()), ("total_cost", MONEY)])
 ASSESSMENT_SCHEMA = pa.schema([("hospital_id", pa.string()), ("coefficient", POINTS)])
 DEDUCTIONS_SCHEMA = pa.schema(
-    [("hospital_id", pa.string()), ("month", pa.int64()), ("amount", MONEY), ("points", POINTS)]
+    [
+        ("hospital_id", pa.string()),
+        ("month", pa.int64()),
+        ("amount", MONEY),
+        ("points", POINTS),
+        ("audit_date", pa.date32()),
+    ]
 )
+#: year_end_groups: DRG codes supplied by the year end for cases that could not be grouped
+#: in their month (000 篇6 第十八条(一)5: 待补录上传后全部归于年底进行入组).
+REGROUPED_SCHEMA = pa.schema([("case_id", pa.string()), ("drg_code", pa.string())])
+#: The label of a case held to the year end (statements, report, pages).
+YEAR_END_GROUPING_LABEL = "年底入组"
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class DrgInputs:
     reference: pa.Table | None = None
     assessment: pa.Table | None = None
     deductions: pa.Table | None = None
+    regrouped: pa.Table | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def source(self, table: str) -> str:

@@ -43,7 +43,7 @@ def monthly_point_values(
         for m, p, n in con.execute(
             """
             SELECT month, sum(prepay_points)::DECIMAL(38,8), sum(total_cost - fund_paid)::DECIMAL(38,2)
-            FROM case_calc GROUP BY month
+            FROM case_calc WHERE NOT year_end_grouping GROUP BY month
             """
         ).fetchall()
     }
@@ -77,15 +77,29 @@ def monthly_point_values(
     )
 
 
-def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None:
-    """``monthly_payments``: each hospital's prepayment for each month (第十八条(三)).
+def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy, year: int) -> None:
+    """``monthly_payments``: each hospital's prepayment for each month (第十八条(三)(四)).
 
-    amount = round_fen((预拨总点数 × 月度点值 − 减项) × 预拨比例) − round_fen(扣除点数 × 月度点值) − 审核扣款,
-    rounded once as the article writes it, the subtracted amount being the month's patient cash
-    (as_written) or non-fund payments (non_fund_inclusive); allocation = round_fen(预拨总点数 ×
-    月度点值 − 减项) and withheld = allocation − the prepaid part (质量保证金 or 激励基金池).
+    amount = round_fen((预拨总点数 × 月度点值 − 减项) × 预拨比例) + review_amount
+    − round_fen(扣除点数 × 对应月月度点值) − 审核扣款, rounded once as the article writes it, the
+    subtracted amount being the month's patient cash (as_written) or non-fund payments
+    (non_fund_inclusive), cases held to the year end (年底入组) left out; allocation =
+    round_fen(预拨总点数 × 月度点值 − 减项).
+
+    review_amount = round_fen(Σ 特病单议核准追加点数 × 病例所在月月度点值 × 预拨比例) over the
+    extras approved the month before (``case_calc.review_pay_month``); review_allocation the
+    same without the ratio. A deduction is taken in the month after its audit date
+    (``prepayment.deduction_month_after_audit``), else in its own month, at its own month's point
+    value; one audited in December or later waits for the year end. withheld = allocation −
+    the prepaid part + review_allocation − review_amount (质量保证金 or 激励基金池).
     Requires ``case_calc``, ``monthly`` (registered), ``hospitals`` and ``deductions``.
     """
+    if policy.deduction_month_after_audit:
+        pay_month = f"""CASE WHEN audit_date IS NULL THEN month::INTEGER
+                             WHEN year(audit_date) = {int(year)} AND month(audit_date) < 12
+                             THEN month(audit_date)::INTEGER + 1 END"""
+    else:
+        pay_month = "month::INTEGER"
     subtracted = "patient_cash" if policy.monthly_formula == "as_written" else "non_fund"
     value = f"(prepay_points * point_value - {subtracted})"
     allocation = sql_round(value, 2)
@@ -101,11 +115,19 @@ def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) ->
                    sum(patient_cash)::DECIMAL(38,2) AS patient_cash,
                    sum(total_cost - fund_paid)::DECIMAL(38,2) AS non_fund,
                    count(*)::BIGINT AS cases
-            FROM case_calc GROUP BY hospital_id, month
+            FROM case_calc WHERE NOT year_end_grouping GROUP BY hospital_id, month
         ), d AS (
-            SELECT hospital_id, month, sum(amount)::DECIMAL(38,2) AS audit_deduction,
-                   sum(points)::DECIMAL(38,8) AS deducted_points
-            FROM deductions GROUP BY hospital_id, month
+            SELECT x.hospital_id, x.pay_month AS month, sum(x.amount)::DECIMAL(38,2) AS audit_deduction,
+                   sum(x.points)::DECIMAL(38,8) AS deducted_points,
+                   sum(x.points * m.point_value) AS deducted_value
+            FROM (SELECT *, {pay_month} AS pay_month FROM deductions) x
+            JOIN monthly m ON m.month = x.month
+            WHERE x.pay_month IS NOT NULL GROUP BY x.hospital_id, x.pay_month
+        ), r AS (
+            SELECT c.hospital_id, c.review_pay_month AS month, sum(c.extra_points)::DECIMAL(38,8) AS review_points,
+                   sum(c.extra_points * m.point_value) AS review_value
+            FROM case_calc c JOIN monthly m ON m.month = c.month
+            WHERE c.review_pay_month IS NOT NULL GROUP BY c.hospital_id, c.review_pay_month
         ), base AS (
             SELECT g.hospital_id, g.month, g.point_value,
                    coalesce(hm.cases, 0) AS cases,
@@ -113,20 +135,28 @@ def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) ->
                    coalesce(hm.patient_cash, 0)::DECIMAL(38,2) AS patient_cash,
                    coalesce(hm.non_fund, 0)::DECIMAL(38,2) AS non_fund,
                    coalesce(d.audit_deduction, 0)::DECIMAL(38,2) AS audit_deduction,
-                   coalesce(d.deducted_points, 0)::DECIMAL(38,8) AS deducted_points
+                   coalesce(d.deducted_points, 0)::DECIMAL(38,8) AS deducted_points,
+                   coalesce(d.deducted_value, 0) AS deducted_value,
+                   coalesce(r.review_points, 0)::DECIMAL(38,8) AS review_points,
+                   coalesce(r.review_value, 0) AS review_value
             FROM grid g
             LEFT JOIN hm USING (hospital_id, month)
             LEFT JOIN d USING (hospital_id, month)
+            LEFT JOIN r USING (hospital_id, month)
         ), alloc AS (
-            SELECT *, {allocation} AS allocation FROM base
+            SELECT *, {allocation} AS allocation, {prepaid} AS prepaid_allocation,
+                   {sql_round("deducted_value", 2)} AS deducted_points_amount,
+                   {sql_round("review_value", 2)} AS review_allocation,
+                   {sql_round(f"review_value * {policy.prepay_ratio}", 2)} AS review_amount
+            FROM base
         )
         SELECT hospital_id, month, cases, prepay_points, point_value, patient_cash, non_fund,
-               allocation, {prepaid} AS prepaid_allocation,
-               (allocation - {prepaid})::DECIMAL(38,2) AS withheld,
-               {sql_round("deducted_points * point_value", 2)} AS deducted_points_amount,
-               deducted_points, audit_deduction,
-               ({prepaid} - {sql_round("deducted_points * point_value", 2)} - audit_deduction)::DECIMAL(38,2)
-                   AS amount
+               allocation, prepaid_allocation,
+               (allocation - prepaid_allocation + review_allocation - review_amount)::DECIMAL(38,2) AS withheld,
+               deducted_points_amount, deducted_points, audit_deduction,
+               (prepaid_allocation + review_amount - deducted_points_amount - audit_deduction)::DECIMAL(38,2)
+                   AS amount,
+               review_points, review_allocation, review_amount
         FROM alloc
         """
     )

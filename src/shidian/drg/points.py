@@ -61,15 +61,37 @@ RULES: dict[str, Rule] = {
 }
 
 
-def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None:
+def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy, year: int) -> None:
     """``case_calc``: classify every case and compute its points.
 
-    Requires ``cases``, ``hospitals``, ``standards``, ``coefficients`` and ``all_stats``.
+    Requires ``cases``, ``regrouped``, ``hospitals``, ``standards``, ``coefficients`` and
+    ``all_stats``. With ``prepayment.ungroupable_at_year_end`` a case uploaded without a DRG is
+    held to the year end (``year_end_grouping``, 第十八条(一)5): no prepayment points; it is
+    grouped by the DRG code supplied in ``regrouped`` when there is one, else it is a whole-group
+    case. ``review_pay_month`` is the month an approved extra is paid (第十八条(四): the month
+    after approval), NULL for the year end.
     """
+    held = "c.drg_code IS NULL" if policy.ungroupable_at_year_end else "false"
+    review_month = (
+        f"""CASE WHEN c.review_date IS NOT NULL AND year(c.review_date) = {int(year)}
+                      AND month(c.review_date) < 12 THEN month(c.review_date)::INTEGER + 1 END"""
+        if policy.review_month_after_approval
+        else "NULL::INTEGER"
+    )
+    con.execute(
+        f"""
+        CREATE VIEW cases_in AS
+        SELECT c.* EXCLUDE (drg_code), ({held}) AS year_end_grouping,
+               CASE WHEN {held} THEN r.drg_code ELSE c.drg_code END AS drg_code,
+               ({review_month}) AS review_month
+        FROM cases c LEFT JOIN regrouped r USING (case_id)
+        """
+    )
     con.execute(
         f"""
         CREATE VIEW case_base AS
         SELECT c.case_id, c.hospital_id, h.level, month(c.discharge_date)::INTEGER AS month, c.drg_code,
+               c.year_end_grouping, c.review_month,
                c.total_cost, c.fund_paid, c.patient_cash, c.self_pay, c.unreasonable_cost,
                (c.total_cost - c.unreasonable_cost)::DECIMAL(18,2) AS cost,
                c.review_approved = 1 AS review_approved, c.new_technology = 1 AS new_technology,
@@ -78,7 +100,7 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
                CASE WHEN c.drg_code IS NOT NULL AND coalesce(s.stable, false) AND c.new_technology = 0
                     THEN k.coefficient ELSE CAST(1 AS {POINTS_SQL_TYPE}) END AS coefficient,
                k.normal_points
-        FROM cases c
+        FROM cases_in c
         JOIN hospitals h USING (hospital_id)
         LEFT JOIN standards s USING (drg_code)
         LEFT JOIN coefficients k ON k.drg_code = c.drg_code AND k.level = h.level
@@ -122,13 +144,15 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None
         CREATE TABLE case_calc AS
         SELECT case_id, hospital_id, level, month, drg_code, category,
                total_cost, fund_paid, patient_cash, self_pay, unreasonable_cost, cost,
-               review_approved, new_technology,
+               review_approved, new_technology, year_end_grouping,
+               CASE WHEN extra_points > 0 AND NOT year_end_grouping THEN review_month END AS review_pay_month,
                CAST(base_points AS {CASE_POINTS_SQL_TYPE}) AS base_points,
                CAST(coefficient AS {CASE_POINTS_SQL_TYPE}) AS coefficient,
                CAST(extra_points AS {CASE_POINTS_SQL_TYPE}) AS extra_points,
                CAST(category_points + extra_points AS {CASE_POINTS_SQL_TYPE}) AS final_points,
-               CAST(CASE category
-                   WHEN 'whole_group' THEN {sql_round(f"category_points * {policy.whole_group_prepay_ratio}", 8)}
+               CAST(CASE
+                   WHEN year_end_grouping THEN 0
+                   WHEN category = 'whole_group' THEN {sql_round(f"category_points * {policy.whole_group_prepay_ratio}", 8)}
                    ELSE category_points
                END AS {CASE_POINTS_SQL_TYPE}) AS prepay_points
         FROM case_points_raw

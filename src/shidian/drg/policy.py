@@ -80,6 +80,33 @@ PARAMS: tuple[Param, ...] = (
         field="whole_group_prepay_ratio",
     ),
     Param(
+        "prepayment.ungroupable_at_year_end",
+        boolean(),
+        "000 篇6 第十八条(一)5",
+        "仍不能入组的病案归于年底入组、清算时拨付: 不预拨, 不计入月度总点数 (ungroupable cases wait for the "
+        "year end: no monthly prepayment, no monthly points); false: 按整组单议按月预拨",
+        default=True,
+        field="ungroupable_at_year_end",
+    ),
+    Param(
+        "prepayment.review_month_after_approval",
+        boolean(),
+        "000 篇6 第十八条(三)(四)",
+        "特病单议核准追加点数在评审确认次月拨付: 追加点数 × 病例所在月月度点值 × 预拨比例 (approved extra "
+        "points paid the month after approval at the case month's point value × ratio); 无核准日期或 false: 年终清算",
+        default=True,
+        field="review_month_after_approval",
+    ),
+    Param(
+        "prepayment.deduction_month_after_audit",
+        boolean(),
+        "000 篇6 第十八条(四)",
+        "审核扣减于审核次月执行 (deductions taken in the month after the audit date, at the point value of "
+        "their own month); 无审核日期或 false: 于扣款所属月份执行",
+        default=True,
+        field="deduction_month_after_audit",
+    ),
+    Param(
         "prepayment.monthly_formula",
         choice("as_written", "non_fund_inclusive"),
         "000 篇6 第十八条(二)(三)",
@@ -89,7 +116,7 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "year_end.method",
         choice("point_value", "incentive_pool"),
-        "000 篇6 第十九条 / 篇5 四(四)",
+        "000 篇6 第十九条 / 篇5 三(四)",
         "年终清算方式: point_value 按年度点值清算 (贵港); incentive_pool 激励基金池按鼓励系数分配 (汕尾)",
         field="year_end_method",
     ),
@@ -137,6 +164,9 @@ class DrgPolicy:
     low_ratio: Decimal
     prepay_ratio: Decimal
     whole_group_prepay_ratio: Decimal
+    ungroupable_at_year_end: bool
+    review_month_after_approval: bool
+    deduction_month_after_audit: bool
     monthly_formula: str
     year_end_method: str
     apply_caps: bool

@@ -42,7 +42,10 @@ PAYMENT_COLUMNS = (
     ("non_fund", "非统筹支付(元)", "money"),
     ("allocation", "月度分配额(元)", "money"),
     ("withheld", "留存(质量保证金/激励基金)(元)", "money"),
+    ("review_points", "特病单议追加点数", "points"),
+    ("review_amount", "特病单议追加拨付(元)", "money"),
     ("deducted_points", "扣除点数", "points"),
+    ("deducted_points_amount", "扣除点数金额(元)", "money"),
     ("audit_deduction", "审核扣款(元)", "money"),
     ("amount", "月度拨付金额(元)", "money"),
 )
@@ -94,6 +97,8 @@ CASE_COLUMNS = (
     ("cost", "合规费用(元)", "money"),
     ("prepay_points", "预拨点数", "points"),
     ("final_points", "病例点数", "points"),
+    ("year_end_grouping", "年底入组 (1=是)", "int"),
+    ("review_pay_month", "追加点数拨付月份", "int"),
 )
 
 
@@ -208,6 +213,7 @@ def _summary(
         ("高倍率病例", int(t["high"])),
         ("低倍率病例", int(t["low"])),
         ("整组单议病例", int(t["whole_group"])),
+        ("年底入组病例", int(t.get("year_end_grouping", "0"))),
         ("医疗总费用(元)", Decimal(t["total_cost"])),
         ("统筹基金支付(元)", Decimal(t["fund_paid"])),
         ("年度总点数", Decimal(t["final_points"])),

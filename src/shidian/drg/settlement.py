@@ -19,6 +19,7 @@ from shidian.drg import checks, point_value, points, reference
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
     DEDUCTIONS_SCHEMA,
+    REGROUPED_SCHEMA,
     DrgInputs,
     SettlementResult,
 )
@@ -47,11 +48,11 @@ def settle(
         reference.build_standards(con, policy)
         reference.build_coefficients(con, policy)
         step("病例分类与点数 case points")
-        points.build_case_points(con, policy)
+        points.build_case_points(con, policy, inputs.params.year)
         step("月度点值与预拨 monthly prepayment")
         monthly = point_value.monthly_point_values(con, inputs.params, policy)
         con.register("monthly", monthly)
-        point_value.build_monthly_payments(con, policy)
+        point_value.build_monthly_payments(con, policy, inputs.params.year)
         step("年终清算 year-end settlement")
         year_value = _build_annual(con, inputs, policy)
         step("自检 invariant checks")
@@ -64,7 +65,7 @@ def settle(
             annual=con.sql("SELECT * FROM annual ORDER BY hospital_id").to_arrow_table(),
             standards=con.sql("SELECT * FROM standards ORDER BY drg_code").to_arrow_table(),
             coefficients=con.sql("SELECT * FROM coefficients ORDER BY drg_code, level").to_arrow_table(),
-            warnings=tuple(problems + _warnings(con, monthly)),
+            warnings=tuple(problems + _warnings(con, monthly, inputs, policy)),
             checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)),
             totals=_totals(con, inputs, year_value),
         )
@@ -73,8 +74,18 @@ def settle(
     return result, problems
 
 
+def _with_column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
+    """``table`` with an optional column added as all-null when its source did not have it."""
+    if name in table.column_names:
+        return table
+    return table.append_column(name, pa.nulls(table.num_rows, kind))
+
+
 def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
-    con.register("cases", inputs.cases)
+    con.register("cases", _with_column(inputs.cases, "review_date", pa.date32()))
+    con.register(
+        "regrouped", inputs.regrouped if inputs.regrouped is not None else REGROUPED_SCHEMA.empty_table()
+    )
     con.register("hospitals", inputs.hospitals)
     con.register("groups", inputs.groups)
     if inputs.reference is not None:
@@ -82,9 +93,8 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
     con.register(
         "assessment", inputs.assessment if inputs.assessment is not None else ASSESSMENT_SCHEMA.empty_table()
     )
-    con.register(
-        "deductions", inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table()
-    )
+    deductions = inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table()
+    con.register("deductions", _with_column(deductions, "audit_date", pa.date32()))
 
 
 def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
@@ -105,24 +115,27 @@ def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: Drg
             FROM case_calc GROUP BY hospital_id
         ), m AS (
             SELECT hospital_id, sum(amount)::DECIMAL(38,2) AS monthly_paid,
-                   sum(audit_deduction)::DECIMAL(38,2) AS audit_deductions,
-                   sum(deducted_points)::DECIMAL(38,8) AS deducted_points,
                    sum(withheld)::DECIMAL(38,2) AS withheld
             FROM monthly_payments GROUP BY hospital_id
+        ), d AS (  -- every deduction of the year, taken monthly or waiting for the year end
+            SELECT hospital_id, sum(amount)::DECIMAL(38,2) AS audit_deductions,
+                   sum(points)::DECIMAL(38,8) AS deducted_points
+            FROM deductions GROUP BY hospital_id
         )
         SELECT h.hospital_id, coalesce(c.cases, 0) AS cases,
                coalesce(c.final_points, 0)::DECIMAL(38,8) AS final_points,
-               m.deducted_points,
-               (coalesce(c.final_points, 0) - m.deducted_points)::DECIMAL(38,8) AS year_points,
+               coalesce(d.deducted_points, 0)::DECIMAL(38,8) AS deducted_points,
+               (coalesce(c.final_points, 0) - coalesce(d.deducted_points, 0))::DECIMAL(38,8) AS year_points,
                coalesce(c.total_cost, 0)::DECIMAL(38,2) AS total_cost,
                coalesce(c.fund_paid, 0)::DECIMAL(38,2) AS fund_paid,
                coalesce(c.non_fund, 0)::DECIMAL(38,2) AS patient_cash,
                coalesce(c.self_pay, 0)::DECIMAL(38,2) AS self_pay,
-               m.monthly_paid, m.audit_deductions, m.withheld,
+               m.monthly_paid, coalesce(d.audit_deductions, 0)::DECIMAL(38,2) AS audit_deductions, m.withheld,
                coalesce(a.coefficient, 1)::DECIMAL(38,8) AS assessment_coefficient
         FROM hospitals h
         LEFT JOIN c USING (hospital_id)
         JOIN m USING (hospital_id)
+        LEFT JOIN d USING (hospital_id)
         LEFT JOIN assessment a USING (hospital_id)
         """
     )
@@ -139,7 +152,7 @@ def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: Drg
             "FROM hospital_year"
         )
     else:
-        _incentive_pool(con)
+        _incentive_pool(con, year_value)
     surplus_cut, self_pay_cut = "0", "0"
     if policy.apply_caps:
         surplus_cut = sql_round(
@@ -167,11 +180,14 @@ def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: Drg
     return year_value
 
 
-def _incentive_pool(con: duckdb.DuckDBPyConnection) -> None:
-    """篇5 激励机制基金池: share the withheld money by withheld × 鼓励系数, largest remainder.
+def _incentive_pool(con: duckdb.DuckDBPyConnection, year_value: Decimal) -> None:
+    """000 篇5 三(四)3: settle the year on final points, then share the 激励机制基金池.
 
-    The entitlement is what makes the year-end settlement equal the incentive: the hospital's
-    monthly payments, audit deductions, non-fund payments and the incentive.
+    The year is settled like 贵港's (第十九条): ``round_fen(year points × year point value)``, so
+    approved extra points, whole-group points held back in the months and cases grouped at the
+    year end are paid to their hospital. The money withheld each month (the pool) is then shared
+    by withheld × 鼓励系数 (largest remainder) instead of being returned as withheld:
+    entitlement = round_fen(year points × year point value) − withheld + incentive.
     """
     rows = con.execute(
         "SELECT hospital_id, withheld, assessment_coefficient FROM hospital_year ORDER BY hospital_id"
@@ -190,10 +206,11 @@ def _incentive_pool(con: duckdb.DuckDBPyConnection) -> None:
         ),
     )
     con.execute(
-        """
+        f"""
         CREATE TABLE annual_base AS
         SELECT y.*, i.incentive,
-               (y.monthly_paid + y.audit_deductions + y.patient_cash + i.incentive)::DECIMAL(38,2) AS entitlement
+               ({sql_round(f"y.year_points * {year_value}", 2)} - y.withheld + i.incentive)::DECIMAL(38,2)
+                   AS entitlement
         FROM hospital_year y JOIN incentives i USING (hospital_id)
         """
     )
@@ -205,14 +222,78 @@ def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
         """
             SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
                    prepay_points, final_points, level, cost, unreasonable_cost, extra_points,
-                   review_approved::TINYINT AS review_approved, new_technology::TINYINT AS new_technology
+                   review_approved::TINYINT AS review_approved, new_technology::TINYINT AS new_technology,
+                   year_end_grouping::TINYINT AS year_end_grouping, review_pay_month
             FROM case_calc ORDER BY case_id
         """
     ).to_arrow_table()
 
 
-def _warnings(con: duckdb.DuckDBPyConnection, monthly: pa.Table) -> list[Problem]:
+def _timing_warnings(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
+    """When money waits for the year end (第十八条(一)5, (四)), and why."""
     found: list[Problem] = []
+    held, regrouped, ids = con.execute(
+        """
+        SELECT count(*), count(*) FILTER (WHERE drg_code IS NOT NULL),
+               string_agg(case_id, ', ' ORDER BY case_id) FILTER (WHERE drg_code IS NULL)
+        FROM case_calc WHERE year_end_grouping
+        """
+    ).fetchone() or (0, 0, None)
+    if held:
+        found.append(
+            Problem(
+                "drg.case.year_end_grouping",
+                f"{held} 例病案未能入组, 归于年底入组、清算时拨付, 不预拨、不计入月度总点数 (000 篇6 第十八条(一)5); "
+                f"其中 {regrouped} 例已补录DRG编码按病组结算"
+                + (f", 其余按整组单议结算: {_first(ids)}" if ids else ""),
+                Source(inputs.source("cases"), column="drg_code"),
+                "warning",
+                {"cases": str(held), "regrouped": str(regrouped)},
+            )
+        )
+    if policy.review_month_after_approval:
+        (count, ids) = con.execute(
+            """
+            SELECT count(*), string_agg(c.case_id, ', ' ORDER BY c.case_id)
+            FROM case_calc c JOIN cases_in i USING (case_id)
+            WHERE c.extra_points > 0 AND NOT c.year_end_grouping AND i.review_date IS NULL
+            """
+        ).fetchone() or (0, None)
+        if count:
+            found.append(
+                Problem(
+                    "drg.review.no_date",
+                    f"{count} 例特病单议核准病例无核准日期 (review_date), 追加点数于年终清算时拨付, "
+                    f"而非评审确认次月 (000 篇6 第十八条(四)): {_first(ids)}",
+                    Source(inputs.source("cases"), column="review_date"),
+                    "warning",
+                    {"cases": str(count)},
+                )
+            )
+    if policy.deduction_month_after_audit:
+        (count,) = con.execute("SELECT count(*) FROM deductions WHERE audit_date IS NULL").fetchone() or (0,)
+        if count:
+            found.append(
+                Problem(
+                    "drg.deduction.no_date",
+                    f"{count} 条审核扣款无审核日期 (audit_date), 于扣款所属月份扣减, 而非审核次月 (000 篇6 第十八条(四))",
+                    Source(inputs.source("deductions"), column="audit_date"),
+                    "warning",
+                    {"rows": str(count)},
+                )
+            )
+    return found
+
+
+def _first(ids: str | None, limit: int = 20) -> str:
+    parts = (ids or "").split(", ")
+    return ", ".join(parts[:limit]) + (f" … (共 {len(parts)} 例)" if len(parts) > limit else "")
+
+
+def _warnings(
+    con: duckdb.DuckDBPyConnection, monthly: pa.Table, inputs: DrgInputs, policy: DrgPolicy
+) -> list[Problem]:
+    found: list[Problem] = _timing_warnings(con, inputs, policy)
     for drg_code, level, lower, higher_level, higher in reference.level_inversions(con):
         found.append(
             Problem(
@@ -267,7 +348,8 @@ def _totals(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, year_value: Decim
         """
         SELECT count(*), sum(total_cost), sum(fund_paid), sum(final_points),
                count(*) FILTER (WHERE category = 'normal'), count(*) FILTER (WHERE category = 'high'),
-               count(*) FILTER (WHERE category = 'low'), count(*) FILTER (WHERE category = 'whole_group')
+               count(*) FILTER (WHERE category = 'low'), count(*) FILTER (WHERE category = 'whole_group'),
+               count(*) FILTER (WHERE year_end_grouping)
         FROM case_calc
         """
     ).fetchone()
@@ -275,7 +357,17 @@ def _totals(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, year_value: Decim
         "SELECT sum(entitlement), sum(monthly_paid), sum(settlement), sum(surplus_cut), sum(self_pay_cut) FROM annual"
     ).fetchone()
     assert row is not None and annual is not None
-    names = ("cases", "total_cost", "fund_paid", "final_points", "normal", "high", "low", "whole_group")
+    names = (
+        "cases",
+        "total_cost",
+        "fund_paid",
+        "final_points",
+        "normal",
+        "high",
+        "low",
+        "whole_group",
+        "year_end_grouping",
+    )
     totals = {k: str(v) for k, v in zip(names, row, strict=True)}
     n_all, sum_all = con.execute("SELECT n_all, sum_all FROM all_stats").fetchone() or (0, 0)
     totals.update({"reference_cases": str(n_all), "reference_cost": str(sum_all)})

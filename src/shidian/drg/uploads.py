@@ -27,7 +27,15 @@ from shidian.drg.io import read_inputs
 from shidian.drg.validate import validate_inputs
 from shidian.problems import Problem, Source
 
-INPUT_NAMES = ("hospitals", "drg_groups", "cases", "assessment", "deductions", "reference_cases")
+INPUT_NAMES = (
+    "hospitals",
+    "drg_groups",
+    "cases",
+    "assessment",
+    "deductions",
+    "reference_cases",
+    "year_end_groups",
+)
 SETTLEMENT_FILE = "settlement.toml"
 TABLE_SUFFIXES = (".csv", ".xlsx")
 #: How long checked files wait for the officer's confirmation.

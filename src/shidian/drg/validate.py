@@ -69,6 +69,41 @@ _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
         "不合理费用 {unreasonable_cost} 大于医疗总费用 {total_cost}",
     ),
     (
+        "drg.case.review_before_discharge",
+        "cases",
+        "review_date",
+        "t.review_date < t.discharge_date",
+        "特病单议核准日期 {review_date} 早于出院日期 {discharge_date}",
+    ),
+    (
+        "drg.regrouped.unknown_case",
+        "regrouped",
+        "case_id",
+        "t.case_id NOT IN (SELECT case_id FROM cases)",
+        "病案号 {case_id} 不在 cases 中 (unknown case)",
+    ),
+    (
+        "drg.regrouped.not_ungrouped",
+        "regrouped",
+        "case_id",
+        "t.case_id IN (SELECT case_id FROM cases WHERE drg_code IS NOT NULL)",
+        "病案 {case_id} 已按月入组, 年底入组只补录未能入组的病案 (000 篇6 第十八条(一)5)",
+    ),
+    (
+        "drg.regrouped.unknown_drg",
+        "regrouped",
+        "drg_code",
+        "t.drg_code NOT IN (SELECT drg_code FROM groups)",
+        "DRG编码 {drg_code} 不在 drg_groups 中 (unknown DRG)",
+    ),
+    (
+        "drg.deduction.audit_before_month",
+        "deductions",
+        "audit_date",
+        "CASE WHEN t.month BETWEEN 1 AND 12 THEN t.audit_date < make_date($year, t.month::INTEGER, 1) END",
+        "审核日期 {audit_date} 早于扣款所属月份 {month} 月",
+    ),
+    (
         "drg.deduction.unknown_hospital",
         "deductions",
         "hospital_id",
@@ -99,9 +134,12 @@ _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
-def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
-    """All cross-table problems of ``inputs`` (errors), at most ``limit`` per check."""
-    problems = _param_problems(inputs)
+def validate_inputs(inputs: DrgInputs, limit: int = 200, *, check_year: bool = True) -> list[Problem]:
+    """All cross-table problems of ``inputs`` (errors), at most ``limit`` per check.
+
+    ``check_year=False`` leaves out the checks that need ``settlement.toml`` (its year).
+    """
+    problems = _param_problems(inputs) if check_year else []
     con = duckdb.connect(":memory:")
     try:
         tables = {
@@ -111,23 +149,26 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
             "deductions": inputs.deductions,
             "assessment": inputs.assessment,
             "reference": inputs.reference,
+            "regrouped": inputs.regrouped,
         }
         for name, table in tables.items():
             if table is not None:
-                con.register(name, _with_rows(table))
+                con.register(name, _with_optional(name, _with_rows(table)))
         params = {"year": inputs.params.year}
         suspect = set()  # one scan per table finds whether any row needs the per-check queries
         for table_name in dict.fromkeys(check[1] for check in _ROW_CHECKS):
             if tables[table_name] is None:
                 continue
             conditions = [check[3] for check in _ROW_CHECKS if check[1] == table_name]
-            any_bad = " OR ".join(f"coalesce({c}, false)" for c in conditions)
+            any_bad = " OR ".join(
+                f"coalesce({c}, false)" for c in conditions if check_year or "$year" not in c
+            )
             query = f"SELECT EXISTS (SELECT 1 FROM {table_name} t WHERE {any_bad})"
             found = con.execute(query, params if "$year" in any_bad else None).fetchone()
             if found is not None and found[0]:
                 suspect.add(table_name)
         for code, table_name, column, condition, template in _ROW_CHECKS:
-            if table_name not in suspect:
+            if table_name not in suspect or (not check_year and "$year" in condition):
                 continue
             cursor = con.execute(
                 f"SELECT * FROM {table_name} t WHERE {condition} ORDER BY _row LIMIT {limit}",
@@ -158,6 +199,17 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200) -> list[Problem]:
     finally:
         con.close()
     return problems
+
+
+#: Optional input columns a table built in code may lack (the file adapter always adds them).
+_OPTIONAL = {"cases": ("review_date", pa.date32()), "deductions": ("audit_date", pa.date32())}
+
+
+def _with_optional(name: str, table: pa.Table) -> pa.Table:
+    if name not in _OPTIONAL or _OPTIONAL[name][0] in table.column_names:
+        return table
+    column, kind = _OPTIONAL[name]
+    return table.append_column(column, pa.nulls(table.num_rows, kind))
 
 
 def _with_rows(table: pa.Table) -> pa.Table:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shidian.drg.model import CATEGORIES, CATEGORY_LABELS
+from shidian.drg.model import CATEGORIES, CATEGORY_LABELS, YEAR_END_GROUPING_LABEL
 from shidian.drg.results.files import as_int, dec_or_none, once_per_key, parquet_source, query
 from shidian.drg.results.models import CaseFilters, CasePage, CaseRow
 from shidian.drg.run_files import CASE_POINTS_PARQUET
@@ -29,12 +29,15 @@ MAX_PAGE_SIZE = 500
 
 _CASE_COLUMNS = (
     "case_id, hospital_id, month, drg_code, category, base_points, coefficient, prepay_points, "
-    "final_points, level, cost, unreasonable_cost, extra_points, review_approved, new_technology"
+    "final_points, level, cost, unreasonable_cost, extra_points, review_approved, new_technology, year_end_grouping"
 )
 
 
 def _case_row(r: dict[str, Any]) -> CaseRow:
-    return CaseRow(category_label=CATEGORY_LABELS.get(r["category"], r["category"]), **r)
+    label = CATEGORY_LABELS.get(r["category"], r["category"])
+    if r.get("year_end_grouping"):
+        label = f"{label} · {YEAR_END_GROUPING_LABEL}"
+    return CaseRow(category_label=label, **r)
 
 
 def _case_where(hospital_id: str, filters: CaseFilters) -> tuple[str, list[Any]]:
@@ -162,6 +165,7 @@ def case_row_from_text(row: dict[str, str | None]) -> CaseRow:
     values: dict[str, Any] = dict(row)
     for key in ("month", "level", "review_approved", "new_technology"):
         values[key] = as_int(row[key])
+    values["year_end_grouping"] = as_int(row.get("year_end_grouping") or "0")
     for key in ("base_points", "coefficient", "prepay_points", "final_points", "cost", "unreasonable_cost",
                 "extra_points"):  # fmt: skip
         values[key] = dec_or_none(row.get(key))

@@ -228,7 +228,7 @@ def payments(run: Path, hospital_id: str) -> list[PaymentRow]:
     )
     keys = [k for k in PaymentRow.model_fields if k not in ("month", "cases")]
     return [
-        PaymentRow(month=as_int(r["month"]), cases=as_int(r["cases"]), **{k: D(r[k]) for k in keys})
+        PaymentRow(month=as_int(r["month"]), cases=as_int(r["cases"]), **{k: D(r[k]) for k in keys if k in r})
         for r in rows
     ]
 

@@ -118,6 +118,7 @@ class CaseRow(_Model):
     extra_points: Dec
     review_approved: int
     new_technology: int
+    year_end_grouping: int = 0  # 年底入组 (000 篇6 第十八条(一)5)
 
 
 class CaseFilters(_Model):
@@ -158,3 +159,5 @@ class PaymentRow(_Model):
     deducted_points: Dec
     audit_deduction: Dec
     amount: Dec
+    review_points: Dec = Decimal(0)  # 特病单议核准追加点数, paid this month (第十八条(三)(四))
+    review_amount: Dec = Decimal(0)

@@ -208,6 +208,8 @@ PAYMENT_LABELS: dict[str, str] = {
     "allocation": "应拨金额",
     "prepaid_allocation": "预拨金额",
     "withheld": "留作激励基金池",
+    "review_points": "特病单议追加点数",
+    "review_amount": "特病单议追加拨付",
     "deducted_points_amount": "扣除点数金额",
     "deducted_points": "扣除点数",
     "audit_deduction": "审核扣款",
@@ -231,6 +233,7 @@ CASE_LABELS: dict[str, str] = {
     "final_points": "病例点数",
     "review_approved": "特病单议核准",
     "new_technology": "新技术",
+    "year_end_grouping": "年底入组",
 }
 
 

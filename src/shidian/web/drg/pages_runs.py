@@ -58,6 +58,7 @@ TOTALS = (
     ("high", N_("High-ratio cases")),
     ("low", N_("Low-ratio cases")),
     ("whole_group", N_("Whole-group review cases")),
+    ("year_end_grouping", N_("Cases grouped at the year end")),
     ("total_cost", N_("Total medical cost (yuan)")),
     ("fund_paid", N_("Paid by the pooled fund (yuan)")),
     ("final_points", N_("Points")),
