@@ -115,6 +115,8 @@ def build_ledger(
         ).to_arrow_table()
         labels = [TYPE_LABELS[t] for t in reimbursements.column("type").to_pylist()]
         reimbursements = reimbursements.add_column(2, "type_label", pa.array(labels, pa.string()))
+        pool_labels = [POOL_LABELS[p] for p in reimbursements.column("pool").to_pylist()]
+        reimbursements = reimbursements.add_column(1, "pool_label", pa.array(pool_labels, pa.string()))
         by_month = dict(
             con.execute(
                 "SELECT month, sum(reimbursement) FROM priced WHERE status = 'paid' GROUP BY month"
