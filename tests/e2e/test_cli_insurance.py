@@ -308,8 +308,21 @@ def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, t
             "gbk"
         )
     )
-    assert reimburse(data, tmp_path / "out").exit_code == 0
+    result = reimburse(data, tmp_path / "out")
+    assert result.exit_code == 0
     by = {r["source"]: r for r in rows(tmp_path / "out" / "ledger_receipts.csv")}
+    # per pool (三(二)3: 财政补助 all into 大病统筹): the centre's 400.00 is the inpatient pool's;
+    # cash balances 400 − 14445.00 = −14045.00 and 0 − 1900.00 = −1900.00 (K01–K07 and K09–K15)
+    assert (by["central"]["received_inpatient"], by["central"]["received_outpatient"]) == ("400.00", "0.00")
+    pools = {r["pool"]: r for r in rows(tmp_path / "out" / "ledger_pools.csv")}
+    assert [
+        (pools[p]["received"], pools[p]["cash_balance"]) for p in ("inpatient", "outpatient", "total")
+    ] == [
+        ("400.00", "-14045.00"),
+        ("0.00", "-1900.00"),
+        ("400.00", "-15945.00"),
+    ]
+    assert "400.00 / -14045.00" in " ".join(result.output.split())
     assert Decimal(by["central"]["due"]) == 60 * insured
     assert by["central"]["received"] == "400.00"
     assert Decimal(by["central"]["outstanding"]) == 60 * insured - 400
