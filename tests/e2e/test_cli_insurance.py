@@ -72,15 +72,16 @@ def test_hand_worked_county(data: Path, tmp_path: Path):
     K05 正常产 300.00; K06 残疾人 at 县中医院 with 70% TCM: 1000 × 75% = 750.00
     K07 外地医院 (3) with a certificate: (2000 − 500) × 40% = 600.00
     K08 not insured, K16 county-hospital outpatient, K17 discharged 2011-01-03: rejected
-    K09 村卫生室 50.00: 10.00 一般诊疗费 + 40 × 30% = 22.00 (12.00 of the 300.00 outpatient cap);
-         K10 600.00: 180.00; K11 600.00: 180.00 computed, 300 − 12 − 180 = 108.00 left → 108.00
+    K09 村卫生室 50.00 (10.00 of it 一般诊疗费, which county-2010 does not apply: issue 16 item 7,
+         三(四)3 “每次门诊补偿比例为门诊费用的30%”): 50 × 30% = 15.00 (15.00 of the 300.00 outpatient cap);
+         K10 600.00: 180.00; K11 600.00: 180.00 computed, 300 − 15 − 180 = 105.00 left → 105.00
     K12–K14 高血压 250.00 each: 250, 250, 100 (annual 600); K15 cataract 2 eyes: 1000.00
     """
     assert reimburse(data, tmp_path / "out").exit_code == 0
     claims = {r["claim_id"]: r for r in rows(tmp_path / "out" / "claims_out.csv")}
     expected = {
         "K01": "825.00", "K02": "7420.00", "K03": "1950.00", "K04": "2600.00", "K05": "300.00", "K06": "750.00",
-        "K07": "600.00", "K08": "0.00", "K09": "22.00", "K10": "180.00", "K11": "108.00", "K12": "250.00",
+        "K07": "600.00", "K08": "0.00", "K09": "15.00", "K10": "180.00", "K11": "105.00", "K12": "250.00",
         "K13": "250.00", "K14": "100.00", "K15": "1000.00", "K16": "0.00", "K17": "0.00",
     }  # fmt: skip
     assert {k: claims[k]["reimbursement"] for k in expected} == expected
@@ -101,7 +102,53 @@ def test_hand_worked_county(data: Path, tmp_path: Path):
     assert {r["masked_name"] for r in notice} >= {"张*三", "欧**明"}
     total = sum(Decimal(r["reimbursement"]) for r in claims.values())
     ledger = rows(tmp_path / "out" / "ledger_reimbursements.csv")
-    assert sum(Decimal(r["amount"]) for r in ledger) == total == Decimal("16355.00")
+    assert sum(Decimal(r["amount"]) for r in ledger) == total == Decimal("16345.00")
+
+
+def test_002p4_general_fee_variant_pays_the_fee_in_full(data: Path, tmp_path: Path):
+    """002 篇四 二(二): 一般诊疗费 “收费标准暂定为 10 元, 在医保基金中支付”, applied by the shipped
+    variant county-2010-general-fee: K09 村卫生室 50.00 with 10.00 一般诊疗费: 10.00 + 40 × 30% = 22.00
+    (12.00 of the 300.00 outpatient cap); K11: 300 − 12 − 180 = 108.00; the year 16345.00 + 7.00 + 3.00
+    = 16355.00."""
+    result = reimburse(data, tmp_path / "out", "--policy", "county-2010-general-fee")
+    assert result.exit_code == 0, result.output
+    claims = {r["claim_id"]: r for r in rows(tmp_path / "out" / "claims_out.csv")}
+    assert (claims["K09"]["reimbursement"], claims["K11"]["reimbursement"]) == ("22.00", "108.00")
+    assert claims["K09"]["general_fee_paid"] == "10.00" and "一般诊疗费" in claims["K09"]["reason"]
+    assert sum(Decimal(r["reimbursement"]) for r in claims.values()) == Decimal("16355.00")
+    record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["policy"]["id"] == "county-2010-general-fee" and all(c["ok"] for c in record["checks"])
+
+
+def test_004p6_3_3_1_two_pools_in_the_csv_the_workbook_and_the_summary(data: Path, tmp_path: Path):
+    """三(二)3 “各级财政补助资金全部划入大病统筹基金”, 三(三)1 “分别对住院和门诊费用进行补偿”.
+    7 insured (P07 is not): 大病统筹 income (60 + 30 + 15 + 15) × 7 = 840.00; 门诊统筹 30 × 7 = 210.00
+    (P03 五保户's 30.00 paid by civil affairs, into 门诊统筹 like the individual share).
+    大病统筹 spends K01–K07: 825 + 7420 + 1950 + 2600 + 300 + 750 + 600 = 14445.00, balance −13605.00;
+    门诊统筹 K09–K15: 15 + 180 + 105 + 250 + 250 + 100 + 1000 = 1900.00, balance −1690.00;
+    the sum 1050.00 − 16345.00 = −15295.00."""
+    result = reimburse(data, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    pools = {r["pool"]: r for r in rows(tmp_path / "out" / "ledger_pools.csv")}
+    assert [(pools[p]["income"], pools[p]["reimbursements"], pools[p]["balance"]) for p in pools] == [
+        ("840.00", "14445.00", "-13605.00"),
+        ("210.00", "1900.00", "-1690.00"),
+        ("1050.00", "16345.00", "-15295.00"),
+    ]
+    summary = " ".join(result.output.split())
+    assert (
+        "大病统筹基金 (住院) 收入 / 支出 / 结余(元)" in summary and "840.00 / 14445.00 / -13605.00" in summary
+    )
+    assert "210.00 / 1900.00 / -1690.00" in summary
+    book = openpyxl.load_workbook(tmp_path / "out" / "ledger.xlsx", read_only=True)
+    assert {"分基金收支", "分基金月度进度"} <= set(book.sheetnames)
+    sheet = [[c.value for c in r] for r in book["分基金收支"].iter_rows()]
+    assert sheet[0][:4] == ["基金", "收入(元)", "补偿支出(元)", "当年结余(元)"]
+    assert [r[0] for r in sheet[1:]] == ["大病统筹基金 (住院)", "门诊统筹基金 (门诊)", "合计"]
+    assert sheet[3][3] == -15295.0
+    record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert {c["name"]: c["ok"] for c in record["checks"]}["pools_reconcile"] is True
+    assert record["totals"]["inpatient_balance"] == "-13605.00"
 
 
 def test_gbk_csv_with_chinese_headers_gives_the_same_result(data: Path, tmp_path: Path):
@@ -253,7 +300,7 @@ def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, t
     """筹资到账 in GBK with Chinese headers: central 300.00 on 1 February and 100.00 on 1 July.
     Due from the centre: 60.00 per insured person (三(二)3); outstanding = due − 400.00; the other
     sources received nothing. Received to date: January 0, February to June 300.00, from July
-    400.00; the spending (16355.00 in the year, from January) is above it in every month."""
+    400.00; the spending (16345.00 in the year, from January) is above it in every month."""
     people = rows(data / "persons.csv")
     insured = sum(1 for r in people if r.get("insured", "1") == "1")
     (data / "contributions.csv").write_bytes(
@@ -261,8 +308,21 @@ def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, t
             "gbk"
         )
     )
-    assert reimburse(data, tmp_path / "out").exit_code == 0
+    result = reimburse(data, tmp_path / "out")
+    assert result.exit_code == 0
     by = {r["source"]: r for r in rows(tmp_path / "out" / "ledger_receipts.csv")}
+    # per pool (三(二)3: 财政补助 all into 大病统筹): the centre's 400.00 is the inpatient pool's;
+    # cash balances 400 − 14445.00 = −14045.00 and 0 − 1900.00 = −1900.00 (K01–K07 and K09–K15)
+    assert (by["central"]["received_inpatient"], by["central"]["received_outpatient"]) == ("400.00", "0.00")
+    pools = {r["pool"]: r for r in rows(tmp_path / "out" / "ledger_pools.csv")}
+    assert [
+        (pools[p]["received"], pools[p]["cash_balance"]) for p in ("inpatient", "outpatient", "total")
+    ] == [
+        ("400.00", "-14045.00"),
+        ("0.00", "-1900.00"),
+        ("400.00", "-15945.00"),
+    ]
+    assert "400.00 / -14045.00" in " ".join(result.output.split())
     assert Decimal(by["central"]["due"]) == 60 * insured
     assert by["central"]["received"] == "400.00"
     assert Decimal(by["central"]["outstanding"]) == 60 * insured - 400
@@ -278,7 +338,7 @@ def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, t
         "400.00",
         "400.00",
     ]
-    # January already pays out (K01 825.00 …) with nothing received; 400.00 never covers 16355.00
+    # January already pays out (K01 825.00 …) with nothing received; 400.00 never covers 16345.00
     assert [m["overdrawn"] for m in months] == ["1"] * 12
     assert "筹资到账" in openpyxl.load_workbook(tmp_path / "out" / "ledger.xlsx").sheetnames
 

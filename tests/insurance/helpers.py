@@ -18,12 +18,13 @@ YEAR = 2010
 VILLAGE = "152922001001"
 
 
-def insurance_policy(**overrides: str) -> InsurancePolicy:
-    """The shipped county-2010 policy with dotted keys replaced, e.g. ``{"inpatient.annual_cap": "1000"}``.
+def insurance_policy(base: str = "county-2010", /, **overrides: str) -> InsurancePolicy:
+    """A shipped policy (county-2010 unless ``base`` names another) with dotted keys replaced,
+    e.g. ``{"inpatient.annual_cap": "1000"}``.
 
     Pass overrides as ``insurance_policy(**{"partial_pay.reading": '"formula_line"'})``.
     """
-    text, source = read_reference_policy("insurance", "county-2010")
+    text, source = read_reference_policy("insurance", base)
     lines = text.splitlines()
     section = ""
     seen = set()
@@ -41,6 +42,10 @@ def insurance_policy(**overrides: str) -> InsurancePolicy:
     policy, problems = parse_insurance_policy("\n".join(lines), source)
     assert policy is not None, problems
     return policy
+
+
+#: The shipped variant that applies 002 篇四's 一般诊疗费 (county-2010 does not).
+GENERAL_FEE = "county-2010-general-fee"
 
 
 def id_number(serial: int, birth: str = "19700101") -> str:

@@ -29,9 +29,10 @@ def test_batch_passes_its_invariants_and_reports_totals():
     )
     assert result is not None and result.ok, [c for c in result.checks if not c.ok] if result else problems
     t = result.totals
-    # A (1000 − 50) × 75% = 712.50; B 低保 1000 × 65% = 650.00; C 10.00 + 20 × 30% = 16.00
+    # A (1000 − 50) × 75% = 712.50; B 低保 1000 × 65% = 650.00; C (county-2010 applies no 一般诊疗费,
+    # issue 16 item 7; 004 篇6 三(四)3 “每次门诊补偿比例为门诊费用的30%”) 30 × 30% = 9.00
     assert (t["claims"], t["paid"], t["rejected"], t["rejected_not_insured"]) == ("4", "3", "1", "1")
-    assert t["reimbursements"] == "1378.50" and t["income"] == "300.00"
+    assert t["reimbursements"] == "1371.50" and t["income"] == "300.00"
     assert [w.code for w in result.warnings if w.code == "insurance.health_check.no_prior_year"]
 
 

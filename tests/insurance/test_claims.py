@@ -11,7 +11,7 @@ import datetime as dt
 import pyarrow as pa
 
 from shidian.insurance.model import USAGE_SCHEMA, PriorState
-from tests.insurance.helpers import D, claim, insurance_policy, persons, price
+from tests.insurance.helpers import GENERAL_FEE, D, claim, insurance_policy, persons, price
 
 
 def test_004p6_3_4_3_inpatient_deductible_and_ratio_by_level():
@@ -192,7 +192,8 @@ def test_004p6_3_4_3_self_pay_is_never_reimbursed():
 
 def test_004p6_3_4_3_outpatient_30_percent_without_deductible_and_002p4_general_fee():
     """三(四)3: “门诊补偿不设起付线, 每次门诊补偿比例为门诊费用的30%”; 002 篇四: 一般诊疗费 “收费标准暂定为
-    10 元, 在医保基金中支付”.
+    10 元, 在医保基金中支付” — under the variant county-2010-general-fee, which applies 002 篇四
+    (issue 16 item 7: county-2010 itself does not).
       village clinic, 50.00 of which 10.00 一般诊疗费: 10.00 + (50 − 10) × 30% = 22.00
       township centre, 50.00 without it: 50 × 30% = 15.00
     """
@@ -200,15 +201,27 @@ def test_004p6_3_4_3_outpatient_30_percent_without_deductible_and_002p4_general_
         [
             claim("A", "P1", "V1", "50.00", kind="outpatient", general_fee="10.00"),
             claim("B", "P1", "T1", "50.00", kind="outpatient", month=2),
-        ]
+        ],
+        policy=insurance_policy(GENERAL_FEE),
     )
     assert out["A"]["general_fee_paid"] == D("10.00") and out["A"]["reimbursement"] == D("22.00")
     assert out["A"]["deductible"] == 0 and "不设起付线" in out["A"]["reason"]
     assert out["B"]["reimbursement"] == D("15.00")
 
 
+def test_004p6_3_4_3_county_2010_pays_the_general_fee_at_30_percent_like_any_outpatient_cost():
+    """004 篇6 三(四)3: “每次门诊补偿比例为门诊费用的30%” — the county's own rule; 一般诊疗费 is 002 篇四's
+    (another province, 2011), off in county-2010 (issue 16 item 7):
+      village clinic, 50.00 of which 10.00 一般诊疗费: 50 × 30% = 15.00, nothing paid as a fee
+    """
+    out = price([claim("A", "P1", "V1", "50.00", kind="outpatient", general_fee="10.00")])
+    assert out["A"]["general_fee_paid"] == 0
+    assert out["A"]["reimbursement"] == D("15.00") and "一般诊疗费" not in out["A"]["reason"]
+
+
 def test_004p6_3_4_2_outpatient_cap_per_person_and_year():
-    """三(四)2: “门诊统筹实行按比例补偿, 封顶的方式” (cap 300.00 in county-2010):
+    """三(四)2: “门诊统筹实行按比例补偿, 封顶的方式” (cap 300.00 in county-2010 and its variant
+    county-2010-general-fee, which applies 002 篇四's 一般诊疗费):
     600.00 → 180.00 (left 120.00); 600.00 → 180.00 computed, 120.00 paid (left 0);
     30.00 with 10.00 一般诊疗费 → 10.00 (the fee is outside the cap) + 20 × 30% = 6.00 over the cap → 10.00
     """
@@ -217,7 +230,8 @@ def test_004p6_3_4_2_outpatient_cap_per_person_and_year():
             claim("A", "P1", "T1", "600.00", kind="outpatient", month=1),
             claim("B", "P1", "T1", "600.00", kind="outpatient", month=2),
             claim("C", "P1", "V1", "30.00", kind="outpatient", month=3, general_fee="10.00"),
-        ]
+        ],
+        policy=insurance_policy(GENERAL_FEE),
     )
     assert [out[c]["reimbursement"] for c in "ABC"] == [D("180.00"), D("120.00"), D("10.00")]
     assert out["C"]["cap_before"] == 0 and out["C"]["amount_before_cap"] == D("6.00")

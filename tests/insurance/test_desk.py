@@ -25,7 +25,7 @@ from shidian.insurance.desk import (
     refusal,
 )
 from shidian.insurance.model import claims_table
-from tests.insurance.helpers import INSTITUTIONS, claim, insurance_policy, persons
+from tests.insurance.helpers import GENERAL_FEE, INSTITUTIONS, claim, insurance_policy, persons
 from tests.insurance.test_invariants import order_key, years
 from tests.properties import property_settings
 
@@ -38,6 +38,8 @@ VARIANTS = [
     {"partial_pay.bands": '"step"', "tcm.increase_mode": '"relative"', "tcm.waive_deductible": "false"},
     {"outpatient.annual_cap": "20", "tcm.fracture_cap": "15"},
 ]
+#: Both shipped policies: county-2010 (no 一般诊疗费) and its variant that applies 002 篇四's.
+BASES = ("county-2010", GENERAL_FEE)
 PROPERTY = property_settings(40)
 
 
@@ -68,10 +70,10 @@ def desk_year(
 
 
 @PROPERTY
-@given(years(), st.sampled_from(VARIANTS))
-def test_desk_claim_by_claim_equals_the_batch_to_the_fen(year, overrides):
+@given(years(), st.sampled_from(VARIANTS), st.sampled_from(BASES))
+def test_desk_claim_by_claim_equals_the_batch_to_the_fen(year, overrides, base):
     people, rows = year
-    policy = insurance_policy(**overrides)
+    policy = insurance_policy(base, **overrides)
     batch = price_claims(claims_table(rows), people, INSTITUTIONS, policy).to_pylist()
     desk, states = desk_year(rows, people, policy)
     assert len(desk) == len(batch)
@@ -90,25 +92,27 @@ def test_desk_claim_by_claim_equals_the_batch_to_the_fen(year, overrides):
 
 
 @PROPERTY
-@given(years(), st.data())
-def test_desk_after_a_state_equals_price_claims_after_its_prior(year, data):
-    """Any claim, after any desk state: the twin equals ``price_claims(prior=state.to_prior())``."""
+@given(years(), st.data(), st.sampled_from(BASES))
+def test_desk_after_a_state_equals_price_claims_after_its_prior(year, data, base):
+    """Any claim, after any desk state: the twin equals ``price_claims(prior=state.to_prior())``,
+    under both shipped policies."""
+    policy = insurance_policy(base)
     people, rows = year
     ordered = sorted(rows, key=order_key)
     split = data.draw(st.integers(0, len(ordered) - 1))
     target = ordered[split]
     pid = str(target["person_id"])
     before = [r for r in ordered[:split] if r["person_id"] == pid]
-    _, states = desk_year(before, people, POLICY)
+    _, states = desk_year(before, people, policy)
     state = states.get(pid, DeskState())
     who, where = lookups(people)
-    mine = price_claim(target, who.get(pid), where.get(str(target["institution_id"])), POLICY, state)
+    mine = price_claim(target, who.get(pid), where.get(str(target["institution_id"])), policy, state)
     theirs = price_claims(
-        claims_table([target]), people, INSTITUTIONS, POLICY, state.to_prior(pid)
+        claims_table([target]), people, INSTITUTIONS, policy, state.to_prior(pid)
     ).to_pylist()[0]
     assert mine == theirs
     # the desk refuses before locking the year: the refusal is the priced row's, whatever the state
-    refused = refusal(target, who.get(pid), where.get(str(target["institution_id"])), POLICY)
+    refused = refusal(target, who.get(pid), where.get(str(target["institution_id"])), policy)
     if mine["status"] == "rejected":
         assert refused == (mine["reject_code"], mine["reason"])
     else:

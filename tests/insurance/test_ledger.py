@@ -11,8 +11,8 @@ import pyarrow as pa
 from shidian.insurance import checks
 from shidian.insurance.claims import price_claims
 from shidian.insurance.ledger import build_ledger
-from shidian.insurance.model import CONTRIBUTIONS_SCHEMA, claims_table
-from tests.insurance.helpers import INSTITUTIONS, D, claim, insurance_policy, persons
+from shidian.insurance.model import CONTRIBUTIONS_SCHEMA, RECEIPTS_SCHEMA, claims_table
+from tests.insurance.helpers import GENERAL_FEE, INSTITUTIONS, D, claim, insurance_policy, persons
 
 
 def ledger_of(people, rows, policy=None, received=None):
@@ -49,7 +49,8 @@ def test_004p6_3_2_contributions_by_source_and_category():
 
 def test_reimbursements_by_type_and_level_balance_and_use_rate():
     """Spending: inpatient level 1 (1000 − 50) × 75% = 712.50; outpatient at the village clinic
-    10.00 一般诊疗费 + (50 − 10) × 30% = 12.00 → two ledger lines; income 2 × 150 = 300.00.
+    10.00 一般诊疗费 + (50 − 10) × 30% = 12.00 → two ledger lines (under county-2010-general-fee, which
+    applies 002 篇四's 一般诊疗费; issue 16 item 7); income 2 × 150 = 300.00.
       spent 712.50 + 22.00 = 734.50; balance 300 − 734.50 = −434.50; use rate 734.50 / 300 = 2.4483
     """
     people = persons(("P1", "general"), ("P2", "general"))
@@ -59,6 +60,7 @@ def test_reimbursements_by_type_and_level_balance_and_use_rate():
             claim("A", "P1", "T1", "1000.00", month=3),
             claim("B", "P2", "V1", "50.00", kind="outpatient", general_fee="10.00", month=3),
         ],
+        insurance_policy(GENERAL_FEE),
     )
     lines = {(r["type"], r["level"]): r["amount"] for r in ledger.reimbursements.to_pylist()}
     assert lines == {
@@ -73,18 +75,23 @@ def test_reimbursements_by_type_and_level_balance_and_use_rate():
 
 
 def test_004p6_3_3_pace_warning_when_spending_runs_ahead_of_income():
-    """以收定支: income 150 × 12 = 1800.00 → 150.00 a month. March spending 712.50 at level 1:
-    Jan, Feb: 0 ≤ 150, 300; Mar: 712.50 > 450.00 → warning; Apr: 712.50 > 600.00 → warning;
-    May: 712.50 ≤ 750.00 → none."""
+    """以收定支, per pool (issue 16 item 6: 三(二)3 “各级财政补助资金全部划入大病统筹基金”, 三(三)1
+    “分别对住院和门诊费用进行补偿”). The sum: income 150 × 12 = 1800.00 → 150.00 a month; March
+    spending 712.50 at level 1 is ahead in Mar (712.50 > 450.00) and Apr (> 600.00), not May (750.00).
+    The warnings are the inpatient pool's: its income (60 + 30 + 15 + 15) × 12 = 1440.00 → 120.00 a
+    month: Mar 712.50 > 360.00, Apr > 480.00, May > 600.00 → warnings; Jun 712.50 ≤ 720.00 → none."""
     people = persons(*((f"P{i}", "general") for i in range(12)))
     ledger, warnings = ledger_of(people, [claim("A", "P1", "T1", "1000.00", month=3)])
     months = {r["month"]: r for r in ledger.monthly.to_pylist()}
     assert months[3]["income_to_date"] == D("450.00") and months[3]["ahead"] == 1
     assert [m for m in range(1, 13) if months[m]["ahead"]] == [3, 4]
     assert months[12]["use_ratio"] == Decimal("0.3958")  # 712.50 / 1800 = 0.39583…
+    inpatient = {r["month"]: r for r in ledger.pool_monthly.to_pylist() if r["pool"] == "inpatient"}
+    assert inpatient[3]["income_to_date"] == D("360.00") and inpatient[6]["pace_limit"] == D("720.00")
     assert [w.where.key for w in warnings if w.code == "insurance.ledger.pace"] == [
-        "ledger.monthly.3",
-        "ledger.monthly.4",
+        "ledger.pools.inpatient.monthly.3",
+        "ledger.pools.inpatient.monthly.4",
+        "ledger.pools.inpatient.monthly.5",
     ]
 
 
@@ -136,8 +143,23 @@ def test_004p6_3_3_receipts_outstanding_cash_balance_and_overdraft():
         D("320.00"),
     ]
     assert [m for m in range(1, 13) if months[m]["overdrawn"]] == list(range(2, 13))
+    # Per pool (issue 16 item 6): the individual 120.00 goes to 门诊统筹 (outpatient_share 1), the
+    # central 200.00 and county 60.00 to 大病统筹 (三(二)3). The inpatient pool received to date:
+    # Jan, Feb 0, Mar 100.00 … Sep 200.00 … Dec 200.00; its 712.50 spent from February overdraws it
+    # Feb–Dec (11 warnings, the first: 712.50 > 0.00); cash 260.00 − 712.50 = −452.50 (the county's
+    # 60.00 after the year counts in the total). The outpatient pool spent nothing: cash 120.00.
+    assert (s["inpatient_received"], s["inpatient_cash_balance"]) == ("260.00", "-452.50")
+    assert (s["outpatient_received"], s["outpatient_cash_balance"]) == ("120.00", "120.00")
+    pool_months = {(r["pool"], r["month"]): r for r in ledger.pool_monthly.to_pylist()}
+    assert [pool_months["inpatient", m]["received_to_date"] for m in (2, 3, 9, 12)] == [
+        D("0.00"),
+        D("100.00"),
+        D("200.00"),
+        D("200.00"),
+    ]
     overdrawn = [w for w in warnings if w.code == "insurance.ledger.overdrawn"]
-    assert len(overdrawn) == 11 and "712.50" in overdrawn[0].message and "120.00" in overdrawn[0].message
+    assert len(overdrawn) == 11 and "712.50" in overdrawn[0].message and "0.00 元" in overdrawn[0].message
+    assert {w.where.key.split(".")[2] for w in overdrawn} == {"inpatient"}
 
 
 def test_without_receipts_the_ledger_has_no_cash_columns():
@@ -197,3 +219,115 @@ def test_receipts_reconcile_recomputes_from_the_receipts_and_can_fail():
     rows = ledger.monthly.to_pylist()
     rows[11]["received_to_date"] = D("60.00")  # December forgot the city's 15.00
     assert not verdict(pa.Table.from_pylist(rows, schema=ledger.monthly.schema))
+
+
+def test_004p6_3_2_3_government_subsidies_all_into_the_inpatient_pool():
+    """三(二)3: “各级财政补助资金全部划入大病统筹基金”; the individual share (and civil affairs paying it,
+    三(二)1) into 门诊统筹 (county-2010: outpatient_share 1, the text names no other source for it).
+    Insured 2 general, 1 wubao, 1 disabled:
+      大病统筹 (60 + 30 + 15 + 15) × 4 = 480.00; 门诊统筹 individual 30 × 3 + civil affairs 30 × 1 = 120.00
+    """
+    people = persons(("P1", "general"), ("P2", "general"), ("P3", "wubao"), ("P4", "disabled"))
+    ledger, _ = ledger_of(people, [])
+    by = {(r["source"], r["category"]): r for r in ledger.contributions.to_pylist()}
+    assert (by["central", "general"]["to_inpatient"], by["central", "general"]["to_outpatient"]) == (
+        D("120.00"),
+        D("0.00"),
+    )
+    assert (by["civil_affairs", "wubao"]["to_inpatient"], by["civil_affairs", "wubao"]["to_outpatient"]) == (
+        D("0.00"),
+        D("30.00"),
+    )
+    s = ledger.summary
+    assert (s["inpatient_income"], s["outpatient_income"], s["income"]) == ("480.00", "120.00", "600.00")
+
+
+def test_004p6_3_3_1_inpatient_and_outpatient_claims_paid_by_their_own_pool():
+    """三(三)1: “通过设立统筹基金分别对住院和门诊费用进行补偿。特殊慢性病纳入门诊统筹管理。”
+    2 general insured: 大病统筹 income 120 × 2 = 240.00, 门诊统筹 30 × 2 = 60.00.
+      大病统筹: stay at level 1 (1000 − 50) × 75% = 712.50 + normal delivery 300.00 = 1012.50;
+                balance 240 − 1012.50 = −772.50
+      门诊统筹: village visit 50 × 30% = 15.00 + 高血压 250.00 (定额内 100%) = 265.00; balance 60 − 265 = −205.00
+      sum: income 300.00, spent 1277.50, balance −977.50 = −772.50 + −205.00
+    """
+    people = persons(("P1", "general"), ("P2", "general"))
+    ledger, warnings = ledger_of(
+        people,
+        [
+            claim("A", "P1", "T1", "1000.00", month=2),
+            claim("B", "P2", "T1", "2000.00", month=4, delivery="normal"),
+            claim("C", "P1", "V1", "50.00", kind="outpatient", month=3),
+            claim("D", "P2", "T1", "250.00", kind="outpatient", month=5, chronic_disease="HBP"),
+        ],
+    )
+    pools = {r["pool"]: r for r in ledger.pools.to_pylist()}
+    assert [(pools[p]["income"], pools[p]["reimbursements"], pools[p]["balance"]) for p in pools] == [
+        (D("240.00"), D("1012.50"), D("-772.50")),
+        (D("60.00"), D("265.00"), D("-205.00")),
+        (D("300.00"), D("1277.50"), D("-977.50")),
+    ]
+    assert list(pools) == ["inpatient", "outpatient", "total"]
+    lines = {r["type"]: r["pool"] for r in ledger.reimbursements.to_pylist()}
+    assert lines == {
+        "inpatient": "inpatient",
+        "delivery": "inpatient",
+        "outpatient": "outpatient",
+        "chronic": "outpatient",
+    }
+    deficits = [w.where.key for w in warnings if w.code == "insurance.ledger.deficit"]
+    assert deficits == ["ledger.pools.inpatient", "ledger.pools.outpatient"]
+
+
+def test_004p6_3_3_outpatient_pool_runs_ahead_although_the_sum_does_not():
+    """以收定支 on the right base (三(三)1, 三(二)3). 12 general insured: 门诊统筹 income 30 × 12 = 360.00
+    → 30.00 a month; the sum 1800.00 → 150.00 a month. A January visit of 300.00 at the township
+    centre: 300 × 30% = 90.00. 门诊统筹: Jan 90 > 30, Feb 90 > 60 → warnings; Mar 90 ≤ 90 → none.
+    The sum (90 ≤ 150) and the inpatient pool (nothing spent) are never ahead."""
+    people = persons(*((f"P{i}", "general") for i in range(12)))
+    ledger, warnings = ledger_of(people, [claim("A", "P1", "T1", "300.00", kind="outpatient", month=1)])
+    assert not [r for r in ledger.monthly.to_pylist() if r["ahead"]]
+    assert [w.where.key for w in warnings if w.code == "insurance.ledger.pace"] == [
+        "ledger.pools.outpatient.monthly.1",
+        "ledger.pools.outpatient.monthly.2",
+    ]
+    pools = {r["pool"]: r["months_ahead"] for r in ledger.pools.to_pylist()}
+    assert pools == {"inpatient": 0, "outpatient": 2, "total": 2}
+
+
+def test_004p6_3_2_pool_shares_are_a_policy_table_split_to_the_fen():
+    """The individual share's split is the policy's (原文未载): with outpatient_share.individual = 0.3333,
+    30 × 0.3333 = 9.999 → 10.00 a person into 门诊统筹 (half up), 30 − 10.00 = 20.00 into 大病统筹.
+    3 general insured: 门诊统筹 30.00; 大病统筹 20.00 × 3 + 120 × 3 = 420.00."""
+    policy = insurance_policy(**{"pools.outpatient_share.individual": "0.3333"})
+    people = persons(("P1", "general"), ("P2", "general"), ("P3", "general"))
+    ledger, _ = ledger_of(people, [], policy)
+    assert (ledger.summary["outpatient_income"], ledger.summary["inpatient_income"]) == ("30.00", "420.00")
+
+
+def test_pools_reconcile_recomputes_from_the_claims_and_can_fail():
+    """The invariant recomputes each pool from the priced claims by kind: moving a stay's money
+    to the outpatient pool's row fails it."""
+    people = persons(("P1", "general"))
+    policy = insurance_policy()
+    rows = [claim("A", "P1", "T1", "1000.00"), claim("B", "P1", "V1", "50.00", kind="outpatient")]
+    priced = price_claims(claims_table(rows), people, INSTITUTIONS, policy)
+    ledger, _ = build_ledger(people, priced, policy, None)
+
+    def verdict(pools):
+        con = duckdb.connect()
+        for name, table in (
+            ("priced", priced),
+            ("contributions", ledger.contributions),
+            ("ledger_reimbursements", ledger.reimbursements),
+            ("ledger_pool_monthly", ledger.pool_monthly),
+            ("ledger_receipts", RECEIPTS_SCHEMA.empty_table()),
+            ("ledger_pools", pools),
+        ):
+            con.register(name, table)
+        return checks.pools_reconcile(con, policy, ledger.summary).ok
+
+    assert verdict(ledger.pools)
+    moved = ledger.pools.to_pylist()
+    moved[0]["reimbursements"] -= D("712.50")
+    moved[1]["reimbursements"] += D("712.50")
+    assert not verdict(pa.Table.from_pylist(moved, schema=ledger.pools.schema))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shidian.cli.output import fail_with_problems, print_policy, print_summary, progress_steps
+from shidian.insurance.model import POOL_LABELS, POOLS
 from shidian.insurance.policy import POLICIES
 from shidian.problems import Problem, Source
 
@@ -75,11 +76,25 @@ def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path,
         ("补偿支出(元)", t["reimbursements"]),
         ("当年结余(元)", t["balance"]),
         *(
+            (
+                f"{POOL_LABELS[pool]} 收入 / 支出 / 结余(元)",
+                f"{t[f'{pool}_income']} / {t[f'{pool}_reimbursements']} / {t[f'{pool}_balance']}",
+            )
+            for pool in POOLS
+        ),
+        *(
             [
                 ("筹资到账(元)", t["received"]),
                 ("筹资未到账(元)", t["outstanding"]),
                 ("筹资多到账(元)", t["overpaid"]),
                 ("按到账计结余(元)", t["cash_balance"]),
+                *(
+                    (
+                        f"{POOL_LABELS[pool]} 到账 / 按到账计结余(元)",
+                        f"{t[f'{pool}_received']} / {t[f'{pool}_cash_balance']}",
+                    )
+                    for pool in POOLS
+                ),
             ]
             if "received" in t
             else []

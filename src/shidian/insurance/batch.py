@@ -64,6 +64,8 @@ def reimburse(
             ("contributions", ledger.contributions),
             ("ledger_reimbursements", ledger.reimbursements),
             ("ledger_monthly", ledger.monthly),
+            ("ledger_pools", ledger.pools),
+            ("ledger_pool_monthly", ledger.pool_monthly),
             ("settlement", settlement),
             ("village_summary", villages),
             ("contributions_in", or_empty(inputs.contributions, CONTRIBUTIONS_SCHEMA)),

@@ -2,7 +2,7 @@
 
 Each check is a plain function of a connection holding the batch's tables (``priced``,
 ``claims_in``, ``institutions``, ``contributions``, ``ledger_reimbursements``,
-``ledger_monthly``, ``settlement``, ``village_summary``, ``contributions_in`` and
+``ledger_monthly``, ``ledger_pools``, ``ledger_pool_monthly``, ``settlement``, ``village_summary``, ``contributions_in`` and
 ``ledger_receipts``, empty without a contributions file) returning one ``Check``. All are exact:
 every amount is a sum of fen, nothing is divided.
 """
@@ -130,6 +130,55 @@ def ledger_reconciles(
     )
 
 
+def pools_reconcile(
+    con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, summary: Mapping[str, str]
+) -> Check:
+    """Each pool recomputed from the claims (by kind: 住院 → 大病统筹, 门诊 → 门诊统筹), the
+    contributions split and the receipts split; the pools add up to the total; each pool's
+    balance is its income − its spending; each pool's months add up to its spending."""
+    (bad,) = _one(
+        con,
+        """
+        WITH spent AS (SELECT CASE WHEN kind = 'inpatient' THEN 'inpatient' ELSE 'outpatient' END AS pool,
+                              sum(reimbursement) AS amount FROM priced WHERE status = 'paid' GROUP BY ALL),
+             typed AS (SELECT pool, sum(amount) AS amount FROM ledger_reimbursements GROUP BY ALL),
+             months AS (SELECT pool, sum(reimbursements) AS amount FROM ledger_pool_monthly GROUP BY ALL),
+             income AS (SELECT 'inpatient' AS pool, sum(to_inpatient) AS amount FROM contributions
+                        UNION ALL SELECT 'outpatient', sum(to_outpatient) FROM contributions),
+             got AS (SELECT 'inpatient' AS pool, sum(received_inpatient) AS amount FROM ledger_receipts
+                     UNION ALL SELECT 'outpatient', sum(received_outpatient) FROM ledger_receipts),
+             total AS (SELECT * FROM ledger_pools WHERE pool = 'total'),
+             parts AS (SELECT sum(income) AS income, sum(reimbursements) AS spent, sum(balance) AS balance,
+                              sum(received) AS received FROM ledger_pools WHERE pool <> 'total')
+        SELECT (SELECT count(*) FROM ledger_pools p
+                LEFT JOIN spent s USING (pool) LEFT JOIN typed t USING (pool) LEFT JOIN months m USING (pool)
+                LEFT JOIN income i USING (pool) LEFT JOIN got g USING (pool)
+                WHERE p.pool <> 'total' AND (
+                      p.reimbursements <> coalesce(s.amount, 0) OR p.reimbursements <> coalesce(t.amount, 0)
+                   OR p.reimbursements <> coalesce(m.amount, 0) OR p.income <> coalesce(i.amount, 0)
+                   OR p.balance <> p.income - p.reimbursements
+                   OR p.received IS NOT NULL AND p.received <> coalesce(g.amount, 0)))
+             + (SELECT count(*) FROM contributions WHERE to_inpatient + to_outpatient <> amount
+                                                      OR to_inpatient < 0 OR to_outpatient < 0)
+             + (SELECT count(*) FROM ledger_receipts WHERE received_inpatient + received_outpatient <> received)
+             + (SELECT count(*) FROM total, parts WHERE total.income <> parts.income
+                   OR total.reimbursements <> parts.spent OR total.balance <> parts.balance
+                   OR total.received IS DISTINCT FROM parts.received)
+        """,
+    )
+    ok = bad == 0 and Decimal(summary["inpatient_balance"]) + Decimal(
+        summary["outpatient_balance"]
+    ) == Decimal(summary["balance"])
+    return Check(
+        "pools_reconcile",
+        "大病统筹与门诊统筹: 各基金收入 = 筹资划入之和, 支出 = 住院/门诊就诊补偿之和 (按类型、按月亦然), "
+        "结余 = 收入 − 支出, 到账 = 到账划入之和; 两基金之和 = 合计",
+        ok,
+        f"不一致 {bad} 处; 大病统筹结余 {summary['inpatient_balance']} + 门诊统筹结余 "
+        f"{summary['outpatient_balance']}, 合计结余 {summary['balance']}",
+    )
+
+
 def receipts_reconcile(
     con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, summary: Mapping[str, str]
 ) -> Check:
@@ -211,6 +260,7 @@ CHECKS: tuple[CheckFn, ...] = (
     caps_respected,
     deductibles_bounded,
     ledger_reconciles,
+    pools_reconcile,
     receipts_reconcile,
     settlement_reconciles,
     notice_reconciles,

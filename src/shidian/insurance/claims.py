@@ -261,9 +261,7 @@ def _amounts_sql(policy: InsurancePolicy) -> str:
                                 WHEN rule = 'chronic' THEN chronic_ratio
                                 WHEN rule = 'tcm_fracture' THEN {_ratio(policy.tcm_fracture_ratio)}
                            END::DECIMAL(9,4) AS ratio,
-                           CASE WHEN rule = 'outpatient' AND level IN {_in(policy.general_fee_levels)}
-                                THEN least(general_fee, {_money(policy.general_fee_amount)}) ELSE 0 END
-                               ::DECIMAL(18,2) AS general_due,
+                           {_general_due_sql(policy)}::DECIMAL(18,2) AS general_due,
                            CASE WHEN status = 'paid' THEN greatest(total_cost - other_insurance_paid, 0) END
                                ::DECIMAL(18,2) AS coordination_limit
                     FROM frame
@@ -271,6 +269,16 @@ def _amounts_sql(policy: InsurancePolicy) -> str:
             )
         )
     """
+
+
+def _general_due_sql(policy: InsurancePolicy) -> str:
+    """一般诊疗费 paid in full by the fund (002 篇四 二(二)), only where the policy applies it."""
+    if not policy.general_fee_enabled:
+        return "0"
+    return (
+        f"CASE WHEN rule = 'outpatient' AND level IN {_in(policy.general_fee_levels)}"
+        f" THEN least(general_fee, {_money(policy.general_fee_amount)}) ELSE 0 END"
+    )
 
 
 _CAPS_SQL = """

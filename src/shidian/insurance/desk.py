@@ -201,7 +201,7 @@ def _price(
     ratio = _ratio(rule, level, ip["tcm"], chronic.ratio if chronic else None, policy)
     general_due = (
         min(c["general_fee"], policy.general_fee_amount)
-        if rule == "outpatient" and level in policy.general_fee_levels
+        if policy.general_fee_enabled and rule == "outpatient" and level in policy.general_fee_levels
         else ZERO
     )
     coordination_limit = max(c["total_cost"] - c["other_insurance_paid"], ZERO) if status == "paid" else None

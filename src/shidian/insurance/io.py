@@ -279,6 +279,8 @@ def write_outputs(
             "ledger_contributions.csv": result.ledger.contributions,
             "ledger_reimbursements.csv": result.ledger.reimbursements,
             "ledger_monthly.csv": result.ledger.monthly,
+            "ledger_pools.csv": result.ledger.pools,
+            "ledger_pool_monthly.csv": result.ledger.pool_monthly,
             **({"ledger_receipts.csv": result.ledger.receipts} if result.ledger.receipts is not None else {}),
             "settlement.csv": result.settlement,
             "notice.csv": result.notice,

@@ -73,6 +73,12 @@ SOURCE_LABELS = {
     "city": "市级财政补助",
     "county": "县级财政补助",
 }
+#: 三(二)3: “各级财政补助资金全部划入大病统筹基金”.
+GOVERNMENT_SOURCES = ("central", "region", "city", "county")
+#: The two pools (三(三)1: “通过设立统筹基金分别对住院和门诊费用进行补偿”): a claim's kind decides
+#: which pays it (inpatient: 大病统筹; outpatient, with 特殊慢性病 “纳入门诊统筹管理”: 门诊统筹).
+POOLS = ("inpatient", "outpatient")
+POOL_LABELS = {"inpatient": "大病统筹基金 (住院)", "outpatient": "门诊统筹基金 (门诊)", "total": "合计"}
 
 PERSONS_SCHEMA = pa.schema(
     [
@@ -144,6 +150,40 @@ RECEIPTS_SCHEMA = pa.schema(
         ("received", MONEY),
         ("outstanding", MONEY),
         ("overpaid", MONEY),
+        ("received_inpatient", MONEY),
+        ("received_outpatient", MONEY),
+    ]
+)
+#: The ledger by pool (``POOLS``, then ``total``, their sum): income due, spending, balance, use
+#: ratio; with a contributions file, received, outstanding and the balance by what was received.
+POOLS_SCHEMA = pa.schema(
+    [
+        ("pool", pa.string()),
+        ("pool_label", pa.string()),
+        ("income", MONEY),
+        ("reimbursements", MONEY),
+        ("balance", MONEY),
+        ("use_ratio", RATIO),
+        ("months_ahead", pa.int64()),
+        ("received", MONEY),
+        ("outstanding", MONEY),
+        ("cash_balance", MONEY),
+    ]
+)
+#: Month by month per pool: the pace (以收定支) and overdraft of each pool against its own income.
+POOL_MONTHLY_SCHEMA = pa.schema(
+    [
+        ("pool", pa.string()),
+        ("pool_label", pa.string()),
+        ("month", pa.int64()),
+        ("reimbursements", MONEY),
+        ("cumulative", MONEY),
+        ("income_to_date", MONEY),
+        ("pace_limit", MONEY),
+        ("use_ratio", RATIO),
+        ("ahead", pa.int8()),
+        ("received_to_date", MONEY),
+        ("overdrawn", pa.int8()),
     ]
 )
 PRIOR_YEAR_SCHEMA = pa.schema(
@@ -205,8 +245,10 @@ class Ledger:
     """The fund ledger (基金台账): contributions, reimbursements by type and level, months.
 
     ``contributions``: what is due, by source and person category (persons × the policy's
-    rates); ``receipts``: by source, what is due, what was received and what is outstanding
-    (None without a contributions file).
+    rates) and its part in each pool; ``receipts``: by source, what is due, what was received
+    (and its part in each pool) and what is outstanding (None without a contributions file);
+    ``pools`` (``POOLS_SCHEMA``) and ``pool_monthly`` (``POOL_MONTHLY_SCHEMA``): the two pools
+    and their sum; ``monthly``: the months of the sum.
     """
 
     contributions: pa.Table
@@ -214,6 +256,8 @@ class Ledger:
     monthly: pa.Table
     summary: Mapping[str, str]
     receipts: pa.Table | None = None
+    pools: pa.Table = field(default_factory=POOLS_SCHEMA.empty_table)
+    pool_monthly: pa.Table = field(default_factory=POOL_MONTHLY_SCHEMA.empty_table)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shidian.insurance.model import CATEGORIES
+from shidian.insurance.model import CATEGORIES, GOVERNMENT_SOURCES, SOURCE_LABELS
+from shidian.money import round_fen
 from shidian.policy import (
     Converter,
     Param,
@@ -234,6 +235,14 @@ PARAMS: tuple[Param, ...] = (
         "特殊病种(慢性病)门诊按病种定额补偿: 病种编码、名称、年度定额(元)、定额内补偿比例",
     ),
     Param(
+        "general_fee.enabled",
+        boolean(),
+        "002 篇四 二(二) (004 篇6 三(四)3 无此项)",
+        "是否执行一般诊疗费: true 基层门诊的一般诊疗费 (不超过 amount) 由基金全额支付, 其余按门诊比例; "
+        "false 一般诊疗费与其他门诊费用一同按门诊统筹比例补偿 (general fee paid in full by the fund)",
+        field="general_fee_enabled",
+    ),
+    Param(
         "general_fee.amount",
         _money(),
         "002 篇四 二(二)",
@@ -324,6 +333,16 @@ PARAMS: tuple[Param, ...] = (
         "公示是否逐笔列出普通门诊统筹补偿 (false: 按村汇总人次与金额)",
         field="notice_list_outpatient",
     ),
+    *(
+        Param(
+            f"pools.outpatient_share.{source}",
+            _ratio(),
+            "004 篇6 三(二)3、三(三)1"
+            + ("" if source in GOVERNMENT_SOURCES else " (比例原文未载, 本政策取值)"),
+            f"{label}划入门诊统筹基金的比例, 其余划入大病统筹基金 (share of this source into the outpatient pool)",
+        )
+        for source, label in SOURCE_LABELS.items()
+    ),
     Param(
         "ledger.pace_ratio",
         decimal(min=Decimal("0.01"), max=Decimal(10)),
@@ -377,6 +396,7 @@ class InsurancePolicy:
     outpatient_cap: Decimal
     outpatient_levels: tuple[int, ...]
     chronic_diseases: tuple[ChronicDisease, ...]
+    general_fee_enabled: bool
     general_fee_amount: Decimal
     general_fee_levels: tuple[int, ...]
     delivery_amount: Decimal
@@ -391,6 +411,7 @@ class InsurancePolicy:
     notice_id_tail: int
     notice_list_outpatient: bool
     ledger_pace_ratio: Decimal
+    outpatient_share: Mapping[str, Decimal]
 
     @property
     def name(self) -> str:
@@ -399,6 +420,13 @@ class InsurancePolicy:
     def per_person(self, source: str) -> Decimal:
         """Yuan per insured person per year from ``source`` (个人缴费 for both individual sources)."""
         return self.funding["individual" if source == "civil_affairs" else source]
+
+    def per_person_by_pool(self, source: str) -> dict[str, Decimal]:
+        """Yuan per insured person per year from ``source`` into each pool (``POOLS``): the
+        outpatient share rounded to the fen (half up), the inpatient pool the rest (三(二)3)."""
+        whole = self.per_person(source)
+        outpatient = round_fen(whole * self.outpatient_share[source])
+        return {"inpatient": whole - outpatient, "outpatient": outpatient}
 
 
 def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | None, list[Problem]]:
@@ -443,6 +471,7 @@ def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | No
             funding={s: v[f"funding.{s}"] for s in ("individual", "central", "region", "city", "county")},
             levels=levels,
             chronic_diseases=chronic,
+            outpatient_share={s: v[f"pools.outpatient_share.{s}"] for s in SOURCE_LABELS},
         ),
         [],
     )

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import xlsxwriter
 
-from shidian.insurance.model import KIND_LABELS, ReimbursementResult
+from shidian.insurance.model import KIND_LABELS, POOL_LABELS, POOLS, ReimbursementResult
 from shidian.insurance.policy import InsurancePolicy
 
 Columns = tuple[tuple[str, str, str], ...]  # (column, Chinese header, format: money/ratio/int/text/date)
@@ -26,8 +26,11 @@ CONTRIBUTION_COLUMNS: Columns = (
     ("persons", "参合人数", "int"),
     ("per_person", "人均标准(元)", "money"),
     ("amount", "金额(元)", "money"),
+    ("to_inpatient", "划入大病统筹(元)", "money"),
+    ("to_outpatient", "划入门诊统筹(元)", "money"),
 )
 REIMBURSEMENT_COLUMNS: Columns = (
+    ("pool_label", "支付基金", "text"),
     ("type_label", "补偿类型", "text"),
     ("level", "医疗机构等级", "int"),
     ("claims", "人次", "int"),
@@ -51,7 +54,21 @@ RECEIPT_COLUMNS: Columns = (
     ("received", "到账(元)", "money"),
     ("outstanding", "未到账(元)", "money"),
     ("overpaid", "多到账(元)", "money"),
+    ("received_inpatient", "到账划入大病统筹(元)", "money"),
+    ("received_outpatient", "到账划入门诊统筹(元)", "money"),
 )
+POOL_COLUMNS: Columns = (
+    ("pool_label", "基金", "text"),
+    ("income", "收入(元)", "money"),
+    ("reimbursements", "补偿支出(元)", "money"),
+    ("balance", "当年结余(元)", "money"),
+    ("use_ratio", "基金使用率", "ratio"),
+    ("months_ahead", "支出快于收入的月数", "int"),
+    ("received", "到账(元)", "money"),
+    ("outstanding", "未到账(元)", "money"),
+    ("cash_balance", "按到账计结余(元)", "money"),
+)
+POOL_MONTHLY_COLUMNS: Columns = (("pool_label", "基金", "text"), *MONTHLY_COLUMNS)
 STATEMENT_COLUMNS: Columns = (
     ("month", "月份", "int"),
     ("claims", "就诊人次", "int"),
@@ -164,7 +181,8 @@ class _Book:
 
 
 def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: InsurancePolicy) -> None:
-    """ledger.xlsx: 基金收支 summary, 筹资 (and 筹资到账 with a contributions file), 补偿支出, 月度进度."""
+    """ledger.xlsx: 基金收支 summary (the two pools and their sum), 分基金收支, 筹资 (and 筹资到账 with a
+    contributions file), 补偿支出, 月度进度 (the sum) and 分基金月度进度 (each pool, 以收定支)."""
     s = result.ledger.summary
     book = _Book(path, f"{policy.year}年新农合基金台账")
     summary = book.book.add_worksheet("基金收支")
@@ -178,11 +196,21 @@ def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: In
         ("补偿支出(元)", Decimal(s["reimbursements"]), "money"),
         ("当年结余(元)", Decimal(s["balance"]), "money"),
         *(
+            (f"{POOL_LABELS[pool]} {label}(元)", Decimal(s[f"{pool}_{key}"]), "money")
+            for pool in POOLS
+            for key, label in (("income", "收入"), ("reimbursements", "补偿支出"), ("balance", "当年结余"))
+        ),
+        *(
             [
                 ("筹资到账(元)", Decimal(s["received"]), "money"),
                 ("筹资未到账(元)", Decimal(s["outstanding"]), "money"),
                 ("筹资多到账(元)", Decimal(s["overpaid"]), "money"),
                 ("按到账计结余(元)", Decimal(s["cash_balance"]), "money"),
+                *(
+                    (f"{POOL_LABELS[pool]} {label}(元)", Decimal(s[f"{pool}_{key}"]), "money")
+                    for pool in POOLS
+                    for key, label in (("received", "到账"), ("cash_balance", "按到账计结余"))
+                ),
             ]
             if "received" in s
             else []
@@ -204,11 +232,13 @@ def write_ledger_workbook(result: ReimbursementResult, path: Path, *, policy: In
         summary.write_string(
             i, 1, ("通过 " if check.ok else "未通过 ") + f"{check.description}: {check.detail}"
         )
+    book.table("分基金收支", result.ledger.pools, POOL_COLUMNS)
     book.table("筹资", result.ledger.contributions, CONTRIBUTION_COLUMNS)
     if result.ledger.receipts is not None:
         book.table("筹资到账", result.ledger.receipts, RECEIPT_COLUMNS)
     book.table("补偿支出", result.ledger.reimbursements, REIMBURSEMENT_COLUMNS)
     book.table("月度进度", result.ledger.monthly, MONTHLY_COLUMNS)
+    book.table("分基金月度进度", result.ledger.pool_monthly, POOL_MONTHLY_COLUMNS)
     book.close()
 
 

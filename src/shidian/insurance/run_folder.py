@@ -14,6 +14,9 @@ from shidian.insurance.io import NOTICES_DIR, STATEMENTS_DIR
 #: Files a run page offers beside the statements and notices.
 PUBLIC_FILES = (
     "ledger.xlsx",
+    "ledger_pools.csv",
+    "ledger_pool_monthly.csv",
+    "ledger_receipts.csv",
     "settlement.csv",
     "claims_out.csv",
     "health_checks.csv",

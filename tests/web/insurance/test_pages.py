@@ -5,6 +5,8 @@ The ledger's numbers by hand (004 篇6 三(二)): 9 of the 10 persons are insure
 30 + 60 + 30 + 15 + 15 = 150 yuan: income 1,350.00. Claims: P01 at H1 (level 1) inpatient
 2,000: (2000 − 50) × 75% = 1,462.50; P03 at H1 outpatient 100: 100 × 30% = 30.00. Spending
 1,492.50 > income: balance −142.50, use rate 1492.50 ÷ 1350 = 110.56%, a 以收定支 warning.
+The two pools (三(二)3, 三(三)1): 大病统筹 income 120 × 9 = 1,080.00, spending 1,462.50, balance
+−382.50; 门诊统筹 income 30 × 9 = 270.00, spending 30.00, balance 240.00.
 """
 
 from __future__ import annotations
@@ -68,6 +70,19 @@ def test_import_run_ledger_statements_and_scoping(insurance_app, client_for):
     for figure in ("1350.00", "1492.50", "-142.50", "110.56%"):
         assert figure in run.text, figure
     assert 'id="pace-warning"' in run.text
+    pools = run.text.split('id="pools"')[1].split("</table>")[0]
+    for figure in (
+        "大病统筹基金",
+        "1080.00",
+        "1462.50",
+        "-382.50",
+        "门诊统筹基金",
+        "270.00",
+        "240.00",
+        "合计",
+    ):
+        assert figure in pools, figure
+    assert officer.get(f"{run_url}/files/ledger_pools.csv").status_code == 200
     assert "insurance.ledger.deficit" in run.text
     assert "statements/H1.xlsx" in run.text and 'data-chart="chart-ledger"' in run.text
     statement = officer.get(f"{run_url}/files/statements/H1.xlsx")

@@ -137,15 +137,22 @@ def view_run(
         page["statements"] = [s for s in statement_files(folder) if s == own]
         return page
     monthly = read_csv(folder / "ledger_monthly.csv")
+    pools = read_csv(folder / "ledger_pools.csv")  # none in a run made before the two pools
+    pool_monthly = read_csv(folder / "ledger_pool_monthly.csv")
     use_ratio = Decimal(page["totals"].get("use_ratio", "0"))
     page |= {
+        "pools": pools,
         "contributions": read_csv(folder / "ledger_contributions.csv"),
         "receipts": read_csv(folder / "ledger_receipts.csv"),  # none without a contributions file
         "reimbursements": read_csv(folder / "ledger_reimbursements.csv"),
         "monthly": monthly,
         "use_ratio": use_ratio,
-        "overspent": use_ratio > 1 or any(m["ahead"] == "1" for m in monthly),
-        "overdrawn": any(m.get("overdrawn") == "1" for m in monthly),
+        # 以收定支 per pool (004 篇6 三(三)1): a pool may run ahead of its own income when the sum does not
+        "overspent": use_ratio > 1
+        or any(m["ahead"] == "1" for m in monthly)
+        or any(m["ahead"] == "1" for m in pool_monthly)
+        or any(p["balance"].startswith("-") for p in pools),
+        "overdrawn": any(m.get("overdrawn") == "1" for m in (*monthly, *pool_monthly)),
         "statements": statement_files(folder),
         "notices": notice_files(folder),
         "villages": read_csv(folder / "notice_villages.csv"),

@@ -8,12 +8,14 @@ desk claims and its monthly statement). Thin routes: each parses, calls one serv
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from shidian.display import percent
 from shidian.insurance.service.datasets import import_dataset
 from shidian.insurance.service.overview import overview as insurance_overview
 from shidian.insurance.service.runs import run_dataset, run_download, view_run
@@ -103,6 +105,8 @@ def run_page(request: Request, conn: Conn, user: Viewer, run_id: str) -> Respons
     if "monthly" in context:
         context["chart"] = _monthly_chart(context["monthly"])
         context["use_pct"] = f"{context['use_ratio'] * 100:.2f}%"
+        for pool in context["pools"]:
+            pool["use_pct"] = percent(Decimal(pool["use_ratio"])) if pool["use_ratio"] else ""
     return render(request, "insurance/run.html", context)
 
 
