@@ -31,6 +31,14 @@ _CASE_COLUMNS = (
     "case_id, hospital_id, month, drg_code, category, base_points, coefficient, prepay_points, "
     "final_points, level, cost, unreasonable_cost, extra_points, review_approved, new_technology, year_end_grouping"
 )
+#: A run settled before 年底入组 existed has no ``year_end_grouping`` column: read it as 0.
+_CASE_COLUMNS_BEFORE_YEAR_END = _CASE_COLUMNS.replace("year_end_grouping", "0 AS year_end_grouping")
+
+
+@once_per_key(maxsize=16)
+def _case_columns(run: Path) -> str:
+    names = pq.read_schema(run / CASE_POINTS_PARQUET).names
+    return _CASE_COLUMNS if "year_end_grouping" in names else _CASE_COLUMNS_BEFORE_YEAR_END
 
 
 def _case_row(r: dict[str, Any]) -> CaseRow:
@@ -82,7 +90,7 @@ def case_page(
     if offset < total:
         where, params = _case_where(hospital_id, filters)
         rows = query(
-            f"SELECT {_CASE_COLUMNS} FROM {parquet_source(run)} WHERE {where} LIMIT {int(page_size)} OFFSET {int(offset)}",
+            f"SELECT {_case_columns(run)} FROM {parquet_source(run)} WHERE {where} LIMIT {int(page_size)} OFFSET {int(offset)}",
             params,
         )
     return CasePage(
