@@ -158,6 +158,19 @@ def test_000p6_art18_2_5_switch_off_prepays_ungroupable_as_whole_group():
     assert result.monthly.to_pylist()[0]["total_points"] == D(340)
 
 
+def test_000p6_art18_1_5_year_end_groups_with_the_switch_off_are_named_not_ignored_silently():
+    """With prepayment.ungroupable_at_year_end = false the year-end codes are not read (P1-X stays whole
+    group, prepay points 200 × 0.7 = 140): a warning names the file and column, nothing vanishes unsaid."""
+    result = settle_region(
+        [*six_cases(), UNGROUPED], regrouped=[("P1-X", "A")], ungroupable_at_year_end="false"
+    )
+    assert rows_by(result.case_points, "case_id")["P1-X"]["prepay_points"] == D(140)
+    ignored = [w for w in result.warnings if w.code == "drg.input.ignored"]
+    assert [(w.where.column, "prepayment.ungroupable_at_year_end" in w.message) for w in ignored] == [
+        ("drg_code", True)
+    ]
+
+
 # ---- 000 篇6 第十八条(三)(四): approved extra points the month after approval -------------------------
 
 #: P1-H: January, 6000 yuan (fund 4200, cash 1800), DRG A, approved for special review.

@@ -123,3 +123,34 @@ def test_issue16_13_unknown_severities_and_bad_deductions_are_problems_all_at_on
         ("pilots.findings.unknown_severity", "findings.csv", 2, "severity"),
         ("pilots.findings.unknown_severity", "findings.csv", 3, "severity"),
     ]
+
+
+def test_issue16_13_a_finding_of_an_unknown_unit_is_refused_and_another_levels_is_warned(tmp_path, inputs):
+    """A typo'd unit code would deduct 0.00 without a word (the card scores units by code): it is
+    an error naming row and column, and nothing is written. A village's finding on the township
+    card is a warning (the card does not score villages), and the township keeps its deduction:
+    严重 5 → deduction 5.00."""
+    plan, args = inputs
+    findings = tmp_path / "findings.csv"
+    findings.write_text(f"单位代码,严重程度\n36073010,严重\n{TOWN},严重\n", encoding="utf-8")
+    out = tmp_path / "card.csv"
+    result = runner.invoke(
+        app,
+        ["pilots", "scorecard", str(plan), *args, "--findings", str(findings), "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 1, result.output
+    assert not out.exists()
+    assert "pilots.findings.unknown_unit" in result.output
+    card = load_template("psy-service").scorecard
+    levels = {"360730": "county", TOWN: "township", "360730100201": "village"}
+    _found, problems = read_findings(findings, card, levels)
+    assert [(p.code, p.where.row, p.where.column) for p in problems] == [
+        ("pilots.findings.unknown_unit", 2, "unit_code")
+    ]
+    findings.write_text(f"单位代码,严重程度\n360730100201,严重\n{TOWN},严重\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["pilots", "scorecard", str(plan), *args, "--findings", str(findings), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "pilots.findings.other_level" in result.output
+    assert totals(out)[TOWN]["deduction"] == "5.00"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from shidian.cli.output import fail_with_problems, out
+from shidian.cli.output import err, fail_with_problems, out
 from shidian.problems import Problem, ProblemsError, Source, format_problems
 
 if TYPE_CHECKING:
@@ -244,12 +244,16 @@ def scorecard_command(
         )
     day = _as_of(as_of, as_json)
     unit_table, value_table, names = _inputs(plan, units, values, as_json)
+    attained = attainment(plan, aggregate(plan, unit_table, value_table), day)
     found = None
     if findings is not None:
-        found, problems = read_findings(findings, plan.scorecard)
+        levels = dict(zip(attained["unit_code"].to_pylist(), attained["level"].to_pylist(), strict=True))
+        found, problems = read_findings(findings, plan.scorecard, levels)
         if found is None:
             fail_with_problems(problems, as_json)
-    scores = score(plan, attainment(plan, aggregate(plan, unit_table, value_table), day), found)
+        for problem in problems:  # warnings: findings the card does not score
+            err.print(str(problem))
+    scores = score(plan, attained, found)
     if out_path.suffix.lower() == ".xlsx":
         write_scorecard_xlsx(plan, scores, out_path, day, names)
     else:

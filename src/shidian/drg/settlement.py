@@ -234,8 +234,8 @@ def _timing_warnings(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: 
     found: list[Problem] = []
     held, regrouped, ids = con.execute(
         """
-        SELECT count(*), count(*) FILTER (WHERE drg_code IS NOT NULL),
-               string_agg(case_id, ', ' ORDER BY case_id) FILTER (WHERE drg_code IS NULL)
+        SELECT count(*), count(*) FILTER (WHERE category <> 'whole_group'),
+               string_agg(case_id, ', ' ORDER BY case_id) FILTER (WHERE category = 'whole_group')
         FROM case_calc WHERE year_end_grouping
         """
     ).fetchone() or (0, 0, None)
@@ -282,7 +282,32 @@ def _timing_warnings(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: 
                     {"rows": str(count)},
                 )
             )
+    found += _ignored_inputs(con, inputs, policy)
     return found
+
+
+def _ignored_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
+    """An input that a switched-off rule does not read is named, so nothing is ignored without a word."""
+    ignored: list[tuple[str, str, str]] = []
+    if not policy.ungroupable_at_year_end and inputs.regrouped is not None and inputs.regrouped.num_rows:
+        ignored.append(("year_end_groups", "drg_code", "prepayment.ungroupable_at_year_end"))
+    if not policy.review_month_after_approval:
+        (dated,) = con.execute("SELECT count(review_date) FROM cases_in").fetchone() or (0,)
+        if dated:
+            ignored.append(("cases", "review_date", "prepayment.review_month_after_approval"))
+    if not policy.deduction_month_after_audit:
+        (dated,) = con.execute("SELECT count(audit_date) FROM deductions").fetchone() or (0,)
+        if dated:
+            ignored.append(("deductions", "audit_date", "prepayment.deduction_month_after_audit"))
+    return [
+        Problem(
+            "drg.input.ignored",
+            f"政策参数 {switch} 为 false, 本次结算不使用 {column} (按该参数关闭时的规则结算)",
+            Source(inputs.source(table), column=column),
+            "warning",
+        )
+        for table, column, switch in ignored
+    ]
 
 
 def _first(ids: str | None, limit: int = 20) -> str:

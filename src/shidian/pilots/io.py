@@ -8,6 +8,7 @@ Results are written as CSV (UTF-8 with BOM, so Excel opens Chinese text) or xlsx
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def read_values(path: Path, plan: Plan) -> tuple[pa.Table | None, list[Problem]]
     return values, problems
 
 
-def read_findings(path: Path, card: Scorecard | None) -> tuple[pa.Table | None, list[Problem]]:
+def read_findings(
+    path: Path, card: Scorecard | None, scored: Mapping[str, str] | None = None
+) -> tuple[pa.Table | None, list[Problem]]:
     """Supervision findings (督导发现问题): ``unit_code, severity, points``, one row per finding.
 
     A severity is the card's own word or any word of ``supervision.SEVERITY_WORDS`` (严重 / 较重 /
@@ -132,6 +135,10 @@ def read_findings(path: Path, card: Scorecard | None) -> tuple[pa.Table | None, 
     column (扣分 / deduction_points, 0–100, two decimals) gives the finding's own points. A row
     whose severity the card does not list and that gives no deduction, or a deduction that is not
     such a number, is a Problem naming the file, row and column; every problem at once.
+
+    ``scored`` maps the code of every unit of the plan to its level: a finding of a unit the plan
+    does not have is an error (its deduction would vanish); one of a unit at another level than
+    the score card's is a warning (the card does not score it, so it deducts nothing).
     """
     table, problems = read_table(path, FINDINGS)
     if table is None:
@@ -140,8 +147,10 @@ def read_findings(path: Path, card: Scorecard | None) -> tuple[pa.Table | None, 
     by_code = {severity_code(s) or s: s for s in reversed(listed)}
     severities: list[str] = []
     points: list[Decimal | None] = []
-    for row in table.select(["severity", "points", "_row"]).to_pylist():
+    for row in table.select(["unit_code", "severity", "points", "_row"]).to_pylist():
         word, line = (row["severity"] or "").strip(), int(row["_row"])
+        if scored is not None:
+            problems += _unit_problems(row["unit_code"], scored, card, Source(path.name, line, "unit_code"))
         given, problem = _deduction(row["points"], Source(path.name, line, "points"))
         if problem is not None:
             problems.append(problem)
@@ -168,6 +177,31 @@ def read_findings(path: Path, card: Scorecard | None) -> tuple[pa.Table | None, 
         }
     )
     return found, problems
+
+
+def _unit_problems(
+    code: str | None, scored: Mapping[str, str], card: Scorecard | None, where: Source
+) -> list[Problem]:
+    """A finding's unit must be one of the plan's, at the level the score card scores."""
+    if code is None or code not in scored:
+        return [
+            Problem(
+                "pilots.findings.unknown_unit",
+                f"单位代码 {code or '(空)'} 不在方案的单位中: 这条问题会不扣分 (unknown unit)",
+                where,
+            )
+        ]
+    level = card.level if card is not None else ""
+    if level and scored[code] != level:
+        return [
+            Problem(
+                "pilots.findings.other_level",
+                f"单位 {code} 属于 {scored[code]} 层级, 评分表只考核 {level} 层级: 这条问题不扣分",
+                where,
+                "warning",
+            )
+        ]
+    return []
 
 
 def _deduction(text: str | None, where: Source) -> tuple[Decimal | None, Problem | None]:
