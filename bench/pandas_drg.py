@@ -182,6 +182,12 @@ def settle_pandas(data_dir: Path, out_dir: Path) -> None:
         cases["final_points"],
     )
 
+    # 年底入组 (000 篇6 第十八条(一)5): a case without a DRG waits for the year end: no monthly
+    # prepayment points and none of its patient cash in its month.
+    held = cases["drg_code"].isna()
+    cases["prepay_points"] = np.where(held, 0.0, cases["prepay_points"])
+    cases["month_cash"] = np.where(held, 0.0, cases["patient_cash"])
+
     # 6. Monthly budgets, point values, prepayments (as_written).
     monthly = pd.DataFrame({"month": range(1, 13)})
     monthly["budget"] = _split_budget(budget, settlement.get("monthly_shares"))
@@ -195,7 +201,7 @@ def settle_pandas(data_dir: Path, out_dir: Path) -> None:
         .agg(
             cases=("case_id", "size"),
             prepay_points=("prepay_points", "sum"),
-            patient_cash=("patient_cash", "sum"),
+            patient_cash=("month_cash", "sum"),
         )
         .reset_index()
     )
