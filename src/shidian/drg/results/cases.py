@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shidian.drg.model import CATEGORIES, CATEGORY_LABELS, YEAR_END_GROUPING_LABEL
+from shidian.drg.model import CATEGORY_LABELS, YEAR_END_GROUPING_LABEL
 from shidian.drg.results.files import as_int, dec_or_none, once_per_key, parquet_source, query
 from shidian.drg.results.models import CaseFilters, CasePage, CaseRow
 from shidian.drg.run_files import CASE_POINTS_PARQUET
@@ -178,7 +178,3 @@ def case_row_from_text(row: dict[str, str | None]) -> CaseRow:
                 "extra_points"):  # fmt: skip
         values[key] = dec_or_none(row.get(key))
     return _case_row({k: values.get(k) for k in CaseRow.model_fields if k != "category_label"})
-
-
-def valid_category(category: str) -> bool:
-    return category in CATEGORIES

@@ -36,6 +36,7 @@ from shidian.drg.results.models import (
 )
 from shidian.drg.run_files import CASE_POINTS_PARQUET, RunReference, read_run_record, read_run_reference
 from shidian.money import MONEY_SQL_TYPE, ZERO, D, div_round
+from shidian.platform.files import sql_path
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -80,17 +81,13 @@ def query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cursor.close()
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _csv(path: Path) -> str:
     """A run's CSV as text columns: amounts stay exact strings until ``D`` reads them."""
-    return f"read_csv({_literal(path)}, all_varchar=true, header=true)"
+    return f"read_csv({sql_path(path)}, all_varchar=true, header=true)"
 
 
 def parquet_source(run: Path) -> str:
-    return f"read_parquet({_literal(run / CASE_POINTS_PARQUET)})"
+    return f"read_parquet({sql_path(run / CASE_POINTS_PARQUET)})"
 
 
 def dec_or_none(value: Any) -> Decimal | None:
@@ -240,7 +237,7 @@ def compare_annual(run_a: Path, run_b: Path, datasets: list[Path]) -> list[dict[
         "SELECT hospital_id, CAST(entitlement AS {t}) AS e, CAST(settlement AS {t}) AS s "
         "FROM read_csv({path}, header = true, all_varchar = true)"
     )
-    a, b = (side.format(t=MONEY_SQL_TYPE, path=_literal(run / "annual.csv")) for run in (run_a, run_b))
+    a, b = (side.format(t=MONEY_SQL_TYPE, path=sql_path(run / "annual.csv")) for run in (run_a, run_b))
     rows = query(
         f"""
         WITH a AS ({a}), b AS ({b})
