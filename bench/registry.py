@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shidian.insurance.id_number import check_char, mask_id
+from shidian.platform import clock
 from shidian.platform.accounts import get_user
 from shidian.platform.crypto import DataKeys
 from shidian.platform.db.engine import make_engine, upgrade
@@ -110,7 +111,7 @@ def build(engine: sa.Engine, patients: int, followups: int, counties: int, seed:
                 "INSERT INTO units (code, name, kind) VALUES ('BENCH-OFFICE', '试点办', 'office') RETURNING id"
             )
         ).scalar_one()
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         doctor = conn.execute(
             sa.text(
                 "INSERT INTO users (username, display_name, password_hash, role, unit_id, active, created_at, password_changed_at) "
@@ -131,7 +132,7 @@ def build(engine: sa.Engine, patients: int, followups: int, counties: int, seed:
     registered = np.datetime64("2012-01-01") + rng.integers(0, 365 * 9, patients).astype("timedelta64[D]")
     status = rng.choice(4, patients, p=[0.93, 0.03, 0.02, 0.02])
     status_names = ("managed", "moved", "deceased", "lost")
-    created = dt.datetime.now(dt.UTC).isoformat()
+    created = clock.now().isoformat()
 
     def patient_lines() -> Iterator[str]:
         for i in range(patients):

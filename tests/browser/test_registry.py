@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shidian.platform import clock
 from tests.browser.conftest import screenshot, served_app, sign_in
 from tests.web.registry.conftest import V1, id_number, seed_registry
 
@@ -21,7 +22,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_doctor_records_a_follow_up_and_the_work_list_updates(page):
-    today = dt.date.today()
+    today = clock.today()
     sign_in(page, "reg_doc_a")
     page.goto("/registry/new")
     page.fill("input[name=name]", "黄小明")

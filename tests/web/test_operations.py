@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from shidian.drg.service import start_run
+from shidian.platform import clock
 from shidian.platform.accounts import User, get_user
 from shidian.platform.db.schema import runs, users
 from shidian.platform.jobs import INTERRUPTED, fail_interrupted_runs
@@ -92,7 +93,6 @@ def test_times_are_stored_in_utc_and_shown_in_beijing_time():
 
 
 def test_drg_pages_list_and_run_drg_datasets_only(web_app, client_for):
-    import datetime as dt
 
     import pytest
 
@@ -102,7 +102,7 @@ def test_drg_pages_list_and_run_drg_datasets_only(web_app, client_for):
         conn.execute(
             datasets.insert().values(
                 id="ffffffffffffffffffffffffffff0001", domain="insurance", name="新农合参合数据", year=2020,
-                uploaded_at=dt.datetime.now(dt.UTC), manifest={},
+                uploaded_at=clock.now(), manifest={},
             )
         )  # fmt: skip
     listed = client_for("officer").get("/api/drg/datasets").json()

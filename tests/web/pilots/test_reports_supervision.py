@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from shidian.platform import clock
 from shidian.platform.db.pilots_schema import (
     pilot_evidence,
     pilot_findings,
@@ -75,7 +76,7 @@ def test_issue5_visit_finding_evidence_and_overdue_rectification_warning(pilots_
     assert download.status_code == 200 and download.content == PNG
     assert pilot_client("town_b").get(f"/pilots/supervision/evidence/{stored[0].id}").status_code == 404
     # a rectification item whose deadline has passed (yesterday) and one not yet due
-    later = date.today() + timedelta(days=30)
+    later = clock.today() + timedelta(days=30)
     for action, deadline in (("补开工作小组会议并上传纪要", date(2021, 3, 20)), ("建立会议台账", later)):
         answer = office.post(
             f"/pilots/supervision/findings/{finding_id}/rectifications",
@@ -101,7 +102,7 @@ def test_issue5_visit_finding_evidence_and_overdue_rectification_warning(pilots_
     assert (
         "补开工作小组会议并上传纪要" in warnings and "平南镇" in warnings and "建立会议台账" not in warnings
     )
-    days = (date.today() - date(2021, 3, 20)).days
+    days = (clock.today() - date(2021, 3, 20)).days
     assert f"已逾期 {days} 天" in warnings
     # the visited unit marks the item done: no longer overdue; the office verifies it
     item_id = _last_id(pilots_app, pilot_rectifications) - 1
@@ -156,7 +157,7 @@ def test_visits_are_scoped_to_the_visited_unit_and_the_office(pilots_app, plan_i
         == 403
     )
     # a visit in the future is refused
-    future = (date.today() + timedelta(days=2)).isoformat()
+    future = (clock.today() + timedelta(days=2)).isoformat()
     assert office.post("/pilots/supervision/visits", data={"plan_id": str(plan_id), "unit_code": TOWN_B,
                                                            "visited_on": future, "team": "x"}).status_code == 422  # fmt: skip
     assert client_for("h1").get("/pilots/supervision").status_code == 403
@@ -165,7 +166,7 @@ def test_visits_are_scoped_to_the_visited_unit_and_the_office(pilots_app, plan_i
             conn.execute(
                 sa.select(sa.func.count())
                 .select_from(pilot_visits)
-                .where(pilot_visits.c.visited_on > date.today())
+                .where(pilot_visits.c.visited_on > clock.today())
             ).scalar()
             == 0
         )
@@ -190,7 +191,7 @@ def test_completeness_page_marks_late_and_missing_in_red(pilots_app, plan_id, pi
     # 2019 has one quarter of the plan (Q4): late by today − 2020-01-10 days
     cells = re.findall(r'<td class="([^"]*)" data-status="([^"]*)"', _grid_row(page.text, TOWN_B))
     assert cells == [("error", "late")]
-    days = (date.today() - date(2020, 1, 10)).days
+    days = (clock.today() - date(2020, 1, 10)).days
     assert f"({days}" in _grid_row(page.text, TOWN_B)
     # 2020: four quarters, none submitted by 丹竹镇 → four missing, in red
     page = office.get(f"/pilots/reports/completeness?plan={plan_id}&year=2020")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 
 from shidian.demo.registry_web import setup_registry_demo
+from shidian.platform import clock
 from shidian.platform.accounts import create_unit, create_user, get_user
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.registry_schema import registry_followups, registry_patients, registry_team_members
@@ -23,7 +22,7 @@ def test_demo_registry(tmp_path):
         doctor_id = create_user(conn, "doctor", "doctor-2020-demo", "mental_health_doctor", town, "精防医生")
     setup_registry_demo(settings, engine, patients=60)
     setup_registry_demo(settings, engine, patients=60)  # idempotent
-    today = dt.date.today()
+    today = clock.today()
     with engine.connect() as conn:
         p = registry_patients
         assert conn.execute(sa.select(sa.func.count()).select_from(p)).scalar_one() == 60

@@ -6,11 +6,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from shidian.platform import clock
 from shidian.platform.db.registry_schema import registry_followups, registry_patients
 from shidian.platform.db.schema import audit_events
 from tests.web.registry.conftest import V1, V2, V3, id_number
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def register(client, village=V1, icd10="F20.0", name="张小三", number=None, registered_on=None, **extra):

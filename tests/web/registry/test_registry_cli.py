@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from typer.testing import CliRunner
 
 from shidian.cli import app
 from shidian.insurance.id_number import check_char
+from shidian.platform import clock
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.registry_schema import registry_doctor_areas
@@ -29,7 +28,7 @@ def test_cli_import_then_indicators(tmp_path, monkeypatch):
     engine.dispose()
     first17 = "45082119800101123"
     good = first17 + check_char(first17)
-    year = dt.date.today().year - 1
+    year = clock.today().year - 1
     path = tmp_path / "old.csv"
     path.write_bytes(
         f"姓名,身份证号,村代码,诊断编码,登记日期\n周一,{good},450821100001,F20,{year}-03-01\n".encode("gbk")

@@ -13,12 +13,13 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from shidian.platform import clock
 from shidian.platform.db.engine import make_engine, upgrade
 from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
 from tests.web.registry.test_registry_api import audits, register
 from tests.web.registry.test_registry_pages import csrf
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def test_000p3_item10_api_refuses_a_lowered_level_without_a_reason(reg_client, registry_app):

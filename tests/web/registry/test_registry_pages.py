@@ -9,12 +9,13 @@ import re
 import openpyxl
 import sqlalchemy as sa
 
+from shidian.platform import clock
 from shidian.platform.db.registry_schema import registry_patients, registry_services
 from shidian.platform.db.schema import units
 from tests.web.registry.conftest import V1, V2, V3, id_number
 from tests.web.registry.test_registry_api import audits, register
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def csrf(page_text: str) -> str:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from shidian.pilots.entry import Entry
 from shidian.pilots.supervision import Received
-from shidian.platform.clock import now
+from shidian.platform.clock import local, now
 from shidian.platform.db.pilots_schema import (
     pilot_change_requests,
     pilot_plans,
@@ -167,7 +167,8 @@ def received_reports(conn: sa.Connection, plan_id: int) -> list[Received]:
 
 
 def _day(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value
+    """The business date (Beijing) of a stored instant: a report sent at 01:00 Beijing time is sent that day."""
+    return local(value).date() if isinstance(value, datetime) else value
 
 
 def insert_change_request(conn: sa.Connection, report_id: int, reason: str, user_id: int) -> None:

@@ -1,0 +1,43 @@
+"""The business date is Beijing's, and nothing but the clock reads the host's time.
+
+A test that took its date from the host (``date.today()``) disagreed with the app's Beijing date
+between 16:00 and 24:00 UTC and failed CI there; this keeps every reader on ``platform.clock``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from shidian.platform import clock
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST_CLOCK = re.compile(r"\bdate\.today\(|\bdatetime\.now\(|\butcnow\(|\bdatetime\.today\(")
+
+
+@pytest.mark.parametrize(
+    ("instant", "business_date"),
+    [
+        (dt.datetime(2026, 12, 7, 15, 59, 59, tzinfo=dt.UTC), dt.date(2026, 12, 7)),  # 23:59:59 北京时间
+        (dt.datetime(2026, 12, 7, 16, 0, 0, tzinfo=dt.UTC), dt.date(2026, 12, 8)),  # 00:00 北京时间
+        (dt.datetime(2026, 12, 31, 16, 0, 0, tzinfo=dt.UTC), dt.date(2027, 1, 1)),  # 元旦, a new year
+    ],
+)
+def test_the_business_date_turns_at_midnight_in_beijing(monkeypatch, instant, business_date):
+    monkeypatch.setattr(clock, "now", lambda: instant)
+    assert clock.today() == business_date
+
+
+def test_only_the_clock_reads_the_host_time():
+    readers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("src", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "clock.py" and path != Path(__file__).resolve()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if HOST_CLOCK.search(line)
+    ]
+    assert readers == [], "read the time through shidian.platform.clock (Beijing date), not the host"
