@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from shidian.capitation.policy import POLICIES as CAPITATION_POLICIES
 from shidian.drg import events as _drg_events  # noqa: F401  (each module declares its events)
 from shidian.drg.policy import PARAMS as DRG_PARAMS
 from shidian.insurance import events as _insurance_events  # noqa: F401
@@ -41,6 +42,9 @@ def audit_events_markdown() -> str:
 
 PAGES: dict[str, Callable[[], str]] = {
     "docs/audit-events.md": audit_events_markdown,
+    "docs/policies/capitation.md": lambda: params_markdown(
+        CAPITATION_POLICIES.title, CAPITATION_POLICIES.params
+    ),
     "docs/policies/drg.md": lambda: params_markdown("DRG policy parameters (DRG付费政策参数)", DRG_PARAMS),
     "docs/policies/insurance.md": lambda: params_markdown(
         "Resident insurance policy parameters (新农合/城乡居民医保政策参数)", INSURANCE_PARAMS

@@ -1,0 +1,106 @@
+"""Capitation workflows (医共体按人头总额预付): settle a data folder, explain a 医共体 of a run.
+
+Called by the CLI (and later the web pages) alike: (result, problems) or (None, problems).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shidian.capitation.explain import Step, community_steps
+from shidian.capitation.io import read_inputs, read_run, write_run
+from shidian.capitation.policy import POLICIES, parse_policy
+from shidian.capitation.settlement import Settlement, settle
+from shidian.problems import Problem, Source, has_errors
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A written run: the settlement and its run record."""
+
+    settlement: Settlement
+    record: dict[str, Any]
+
+
+def settle_folder(
+    data_dir: Path, out_dir: Path, policy: str, policy_file: Path | None = None
+) -> tuple[Settled | None, list[Problem]]:
+    """Settle the inputs in ``data_dir`` under a policy (a shipped name or ``policy_file``) and
+    write every output into ``out_dir`` at once; (settled, warnings) or (None, problems)."""
+    loaded, problems = POLICIES.load(policy, policy_file)
+    if loaded is None:
+        return None, problems
+    if not data_dir.is_dir():
+        return None, [
+            Problem("capitation.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
+        ]
+    inputs, manifest, problems = read_inputs(data_dir)
+    if inputs is None or has_errors(problems):
+        return None, problems
+    effective = loaded.source.meta
+    if not (
+        effective.effective_from.year <= inputs.fund.year
+        and (effective.effective_to is None or inputs.fund.year <= effective.effective_to.year)
+    ):
+        return None, [
+            Problem(
+                "capitation.fund.year_outside_policy",
+                f"年度 {inputs.fund.year} 不在政策 {effective.id} 的有效期内"
+                f" ({effective.effective_from} 至 {effective.effective_to or '今'})",
+                Source("fund.toml", key="year"),
+            )
+        ]
+    result, problems = settle(inputs, loaded)
+    if result is None:
+        return None, problems
+    failed = [
+        Problem(
+            "capitation.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
+        )
+        for c in result.checks
+        if not c.ok
+    ]
+    if failed:
+        return None, failed
+    record = write_run(result, out_dir, manifest)
+    return Settled(result, record), problems
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A 医共体's arithmetic in a run: its id, the run id and the steps."""
+
+    community_id: str
+    run_id: str
+    steps: list[Step]
+
+
+def explain_community(run_dir: Path, community_id: str) -> tuple[Explained | None, list[Problem]]:
+    """The steps of one 医共体 of a written run (read from the run folder alone)."""
+    run, problems = read_run(run_dir)
+    if run is None:
+        return None, problems
+    policy, problems = parse_policy(run["policy_text"], run["policy_source"])
+    if policy is None:
+        return None, problems
+    end = next((e for e in run["year_ends"] if e.community_id == community_id), None)
+    if end is None:
+        known = ", ".join(e.community_id for e in run["year_ends"])
+        return None, [
+            Problem(
+                "capitation.run.unknown_community",
+                f"本次结算中没有医共体 {community_id} (有: {known})",
+                Source(str(run_dir / "settlement.csv"), column="community_id"),
+            )
+        ]
+    steps = community_steps(
+        community_id,
+        run["lines"],
+        [p for p in run["prepayments"] if p.community_id == community_id],
+        end,
+        [s for s in run["shares"] if s.community_id == community_id],
+        policy,
+    )
+    return Explained(community_id, str(run["record"]["run_id"]), steps), []
