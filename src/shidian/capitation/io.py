@@ -112,6 +112,13 @@ SPECS: Mapping[str, TableSpec] = {
         key=("institution_id",),
     ),
 }
+VILLAGES = TableSpec(
+    "villages",
+    (Column("village_code", "str", ("行政村代码", "村代码"), label="行政村代码"), _COMMUNITY_ID),
+    key=("village_code",),
+)
+#: The file of a resident-insurance run read by ``--claims``: paid reimbursements and insured by village.
+RUN_VILLAGES = "notice_villages.csv"
 _FUND_KEYS = ("year", "funding_total", "funding_last_year", "catastrophic", "accident")
 _FUND_LABELS = {
     "year": "年度",
@@ -199,8 +206,14 @@ def _amount(value: object) -> Decimal | None:
     return number.quantize(Decimal("0.01"))
 
 
-def read_inputs(data_dir: Path) -> tuple[Inputs | None, dict[str, dict[str, Any]], list[Problem]]:
-    """Every input of a run: the ``Inputs``, the manifest (file, sha256, rows) and every problem."""
+def read_inputs(
+    data_dir: Path, claims_run: Path | None = None
+) -> tuple[Inputs | None, dict[str, dict[str, Any]], list[Problem]]:
+    """Every input of a run: the ``Inputs``, the manifest (file, sha256, rows) and every problem.
+
+    With ``claims_run`` (a resident-insurance run's folder) the ``spending`` table is replaced by
+    the run's paid reimbursements by village (``notice_villages.csv``) through the ``villages``
+    map (village_code → community_id); a missing ``population`` table is then the run's insured."""
     problems: list[Problem] = []
     manifest: dict[str, dict[str, Any]] = {}
     fund, found = read_fund(data_dir / FUND_FILE)
@@ -209,9 +222,23 @@ def read_inputs(data_dir: Path) -> tuple[Inputs | None, dict[str, dict[str, Any]
         manifest[FUND_FILE] = {"file": FUND_FILE, "sha256": file_sha256(data_dir / FUND_FILE)}
     tables: dict[str, list[dict[str, Any]]] = {}
     files: dict[str, str] = {}
-    for name, spec in SPECS.items():
+    specs = dict(SPECS)
+    if claims_run is not None:
+        del specs["spending"]
+        specs["villages"] = VILLAGES
+        if find_table(data_dir, "spending") is not None:
+            problems.append(
+                Problem(
+                    "capitation.claims.spending_too",
+                    "已用 --claims 从医保结算取基金支出, 输入目录中不应再有 spending 表",
+                    Source("spending.csv"),
+                )
+            )
+    for name, spec in specs.items():
         path = find_table(data_dir, name)
         if path is None:
+            if name == "population" and claims_run is not None:
+                continue
             problems.append(
                 Problem(
                     "capitation.input.missing", f"缺少输入表 {name} (.csv 或 .xlsx)", Source(f"{name}.csv")
@@ -228,7 +255,24 @@ def read_inputs(data_dir: Path) -> tuple[Inputs | None, dict[str, dict[str, Any]
         }
         if table is not None:
             tables[name] = table.to_pylist()
-    if len(tables) < len(SPECS):
+    if claims_run is not None and "villages" in tables and "communities" in tables:
+        year = None if fund is None else fund.year
+        derived, found, entry = _from_claims_run(
+            claims_run, tables["villages"], files["villages"], tables["communities"], year
+        )
+        problems += found
+        if entry is not None:
+            manifest[RUN_VILLAGES] = entry
+        if derived is not None:
+            run_spending, run_insured = derived
+            tables["spending"] = run_spending
+            files["spending"] = RUN_VILLAGES
+            if "population" not in tables and "population" not in files:
+                tables["population"] = run_insured
+                files["population"] = RUN_VILLAGES
+        del specs["villages"]
+        specs["spending"] = SPECS["spending"]
+    if any(name not in tables for name in SPECS):
         return None, manifest, problems
     problems += _cross_check(tables, files)
     if any(p.severity == "error" for p in problems) or fund is None:
@@ -251,6 +295,102 @@ def read_inputs(data_dir: Path) -> tuple[Inputs | None, dict[str, dict[str, Any]
     insured = {r["community_id"]: int(r["insured"]) for r in tables["population"]}
     spending = {r["community_id"]: D(r["fund_paid"]) for r in tables["spending"]}
     return Inputs(fund, communities, members, insured, spending), manifest, problems
+
+
+def _from_claims_run(
+    run_dir: Path,
+    villages: list[dict[str, Any]],
+    villages_file: str,
+    communities: list[dict[str, Any]],
+    year: int | None,
+) -> tuple[tuple[list[dict[str, Any]], list[dict[str, Any]]] | None, list[Problem], dict[str, Any] | None]:
+    """Spending and insured by community from a resident-insurance run's villages file."""
+    path = run_dir / RUN_VILLAGES
+    record = run_dir / "run.json"
+    if not path.is_file() or not record.is_file():
+        return (
+            None,
+            [
+                Problem(
+                    "capitation.claims.not_a_run",
+                    f"{run_dir} 不是城乡居民医保结算的输出目录 (缺少 {RUN_VILLAGES} 或 run.json)",
+                    Source(str(run_dir)),
+                )
+            ],
+            None,
+        )
+    run = json.loads(record.read_text(encoding="utf-8"))
+    kind = run.get("kind")
+    if kind != "insurance.reimbursement":
+        return (
+            None,
+            [
+                Problem(
+                    "capitation.claims.not_a_run",
+                    f"{run_dir} 是 {kind} 的输出, 不是医保结算",
+                    Source(str(record)),
+                )
+            ],
+            None,
+        )
+    known = {r["community_id"] for r in communities}
+    problems: list[Problem] = []
+    run_year = str(run.get("totals", {}).get("year", ""))
+    if year is not None and run_year and run_year != str(year):
+        problems.append(
+            Problem(
+                "capitation.claims.other_year",
+                f"医保结算的年度为 {run_year}, 与 fund.toml 的年度 {year} 不同",
+                Source(str(record), key="totals.year"),
+            )
+        )
+    mapping: dict[str, str] = {}
+    for r in villages:
+        if r["community_id"] not in known:
+            problems.append(
+                Problem(
+                    "capitation.villages.unknown_community",
+                    f"医共体 {r['community_id']} 不在 communities 中",
+                    Source(villages_file, r["_row"], "community_id"),
+                )
+            )
+        mapping[r["village_code"]] = r["community_id"]
+    spending = {cid: Decimal(0) for cid in known}
+    insured = {cid: 0 for cid in known}
+    seen: set[str] = set()
+    rows = _rows(path)
+    for number, row in enumerate(rows, start=2):
+        cid = mapping.get(row["village_code"])
+        if cid is None:
+            problems.append(
+                Problem(
+                    "capitation.villages.unmapped",
+                    f"行政村 {row['village_code']} 不在 villages 对照表中, 其基金支出 {row['reimbursement']} 元无处归属",
+                    Source(RUN_VILLAGES, number, "village_code"),
+                )
+            )
+            continue
+        if cid in known:
+            seen.add(cid)
+            spending[cid] += D(row["reimbursement"])
+            insured[cid] += int(row["insured"])
+    entry = {
+        "file": RUN_VILLAGES,
+        "sha256": file_sha256(path),
+        "rows": len(rows),
+        "run_id": run.get("run_id"),
+    }
+    if problems:
+        return None, problems, entry
+    order = sorted(seen)
+    return (
+        (
+            [{"community_id": c, "fund_paid": spending[c], "_row": None} for c in order],
+            [{"community_id": c, "insured": insured[c], "_row": None} for c in order],
+        ),
+        [],
+        entry,
+    )
 
 
 def _cross_check(tables: Mapping[str, list[dict[str, Any]]], files: Mapping[str, str]) -> list[Problem]:

@@ -25,10 +25,15 @@ class Settled:
 
 
 def settle_folder(
-    data_dir: Path, out_dir: Path, policy: str, policy_file: Path | None = None
+    data_dir: Path,
+    out_dir: Path,
+    policy: str,
+    policy_file: Path | None = None,
+    claims_run: Path | None = None,
 ) -> tuple[Settled | None, list[Problem]]:
     """Settle the inputs in ``data_dir`` under a policy (a shipped name or ``policy_file``) and
-    write every output into ``out_dir`` at once; (settled, warnings) or (None, problems)."""
+    write every output into ``out_dir`` at once; (settled, warnings) or (None, problems).
+    ``claims_run``: take the spending from a resident-insurance run (see ``io.read_inputs``)."""
     loaded, problems = POLICIES.load(policy, policy_file)
     if loaded is None:
         return None, problems
@@ -36,7 +41,7 @@ def settle_folder(
         return None, [
             Problem("capitation.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
         ]
-    inputs, manifest, problems = read_inputs(data_dir)
+    inputs, manifest, problems = read_inputs(data_dir, claims_run)
     if inputs is None or has_errors(problems):
         return None, problems
     effective = loaded.source.meta

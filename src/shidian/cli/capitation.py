@@ -31,10 +31,17 @@ def settle_command(
     out_dir: Annotated[Path, typer.Option("--out", help="输出目录 (只在全部成功后写入)")],
     policy: PolicyOption = "langxi-2020",
     policy_file: PolicyFileOption = None,
+    claims: Annotated[
+        Path | None,
+        typer.Option(
+            "--claims",
+            help="城乡居民医保结算输出目录 (shidian insurance reimburse --out): 按 villages 对照表取各医共体基金支出, 代替 spending 表",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """预算、季度预拨、年终结算与成员分配, 写出 budget/prepayments/settlement/distribution.csv、report.xlsx."""
-    settled, problems = settle_folder(data_dir, out_dir, policy, policy_file)
+    settled, problems = settle_folder(data_dir, out_dir, policy, policy_file, claims)
     if settled is None:
         failed_check = any(p.code == "capitation.check.failed" for p in problems)
         fail_with_problems(problems, as_json, exit_code=3 if failed_check else 1)
