@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shidian.capitation.policy import POLICIES as CAPITATION_POLICIES
+from shidian.capitation.policy import PRIMARY_CARE_POLICIES
 from shidian.drg import events as _drg_events  # noqa: F401  (each module declares its events)
 from shidian.drg.policy import PARAMS as DRG_PARAMS
 from shidian.insurance import events as _insurance_events  # noqa: F401
@@ -44,6 +45,9 @@ PAGES: dict[str, Callable[[], str]] = {
     "docs/audit-events.md": audit_events_markdown,
     "docs/policies/capitation.md": lambda: params_markdown(
         CAPITATION_POLICIES.title, CAPITATION_POLICIES.params
+    ),
+    "docs/policies/primary-care.md": lambda: params_markdown(
+        PRIMARY_CARE_POLICIES.title, PRIMARY_CARE_POLICIES.params
     ),
     "docs/policies/drg.md": lambda: params_markdown("DRG policy parameters (DRG付费政策参数)", DRG_PARAMS),
     "docs/policies/insurance.md": lambda: params_markdown(

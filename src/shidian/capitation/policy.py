@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from shidian.capitation.model import TIERS
+from shidian.capitation.primary_care import PrimaryCarePolicy
 from shidian.policy import Converter, Param, Policy, PolicyKind, decimal, integer, load_policy, typed_policy
 from shidian.problems import Problem, Source
 
@@ -179,4 +180,108 @@ def parse_policy(text: str, source: str) -> tuple[CapitationPolicy | None, list[
 
 POLICIES: PolicyKind[CapitationPolicy] = PolicyKind(
     "capitation", "Capitation policy parameters (医共体按人头总额预付政策参数)", PARAMS, parse_policy
+)
+
+
+# ---- public-health and primary-care money (002 篇四; 001 第十八篇) ---------------------------
+
+
+def _money() -> Converter:
+    def convert(value: Any) -> Decimal:
+        number: Decimal = decimal(min=ZERO)(value)
+        if number != number.quantize(Decimal("0.01")):
+            raise ValueError(f"金额最多两位小数, 实际为 {number}")
+        return number.quantize(Decimal("0.01"))
+
+    return convert
+
+
+PRIMARY_CARE_PARAMS: tuple[Param, ...] = (
+    Param(
+        "public_health.per_capita",
+        _money(),
+        "002 篇四 二(一)",
+        "基本公共卫生服务经费人均标准, 元/人·年 (per-capita amount, a policy value per year)",
+        field="per_capita",
+    ),
+    Param(
+        "public_health.per_capita_minimum",
+        _money(),
+        "002 篇四 二(一)",
+        "人均标准的下限 (“不低于人均25元”): 人均标准低于它时政策文件无效",
+    ),
+    Param(
+        "public_health.prepaid_ratio",
+        _ratio(),
+        "001 第十八篇",
+        "年初预拨的比例 (“年初预拨部分工作经费,绩效考核后发放”)",
+        field="prepaid_ratio",
+    ),
+    Param(
+        "assessment.pass_mark",
+        decimal(min=ZERO, max=Decimal(100)),
+        "002 篇四 三(四)",
+        "绩效考核合格分; 低于它的每一分扣减 deduction_per_point 的资金 (“对绩效考核差的可扣减资金安排”)",
+        field="pass_mark",
+    ),
+    Param(
+        "assessment.deduction_per_point",
+        _ratio(),
+        "002 篇四 三(四)",
+        "低于合格分每一分扣减的资金比例 (share of the money deducted per point under the pass mark)",
+        field="deduction_per_point",
+    ),
+    Param(
+        "assessment.reward_mark",
+        decimal(min=ZERO, max=Decimal(100)),
+        "002 篇四 三(四)",
+        "奖励分: 达到它的医共体按预算比例分得扣减的公共卫生经费 (“对绩效考核好的可给予适当奖励”)",
+        field="reward_mark",
+    ),
+    Param(
+        "village.min_ratio",
+        _ratio(),
+        "002 篇四 四",
+        "村卫生室承担的基本公共卫生服务工作量及经费的下限 (“不低于40%”)",
+        field="village_min_ratio",
+    ),
+    Param(
+        "village.subsidy_floor",
+        _money(),
+        "002 篇四 四",
+        "每个行政村每年补助总额的下限 (“原则上每个行政村每年补助总额不低于10000元”), 元",
+        field="village_floor",
+    ),
+    Param(
+        "village.provincial_subsidy",
+        _money(),
+        "002 篇四 四",
+        "省财政对考核达标村卫生室的补助 (“每个行政村一个卫生室每年5000元”), 元",
+        field="provincial_per_village",
+    ),
+)
+
+
+def parse_primary_care_policy(text: str, source: str) -> tuple[PrimaryCarePolicy | None, list[Problem]]:
+    """Validate a primary-care policy file; the typed policy, or None and every problem."""
+    policy, problems = load_policy(text, source, PRIMARY_CARE_PARAMS)
+    if policy is None:
+        return None, problems
+    minimum = policy.values["public_health.per_capita_minimum"]
+    if policy.values["public_health.per_capita"] < minimum:
+        return None, [
+            Problem(
+                "policy.param.invalid",
+                f"参数 public_health.per_capita 无效: 应不低于人均 {minimum} 元 (002 篇四 二(一))",
+                Source(source, key="public_health.per_capita"),
+            )
+        ]
+    return typed_policy(PrimaryCarePolicy, policy), []
+
+
+PRIMARY_CARE_POLICIES: PolicyKind[PrimaryCarePolicy] = PolicyKind(
+    "primary-care",
+    "Primary-care policy parameters (基本公共卫生经费与基层补偿政策参数)",
+    PRIMARY_CARE_PARAMS,
+    parse_primary_care_policy,
 )

@@ -11,7 +11,15 @@ from typing import Any
 
 from shidian.capitation.explain import Step, community_steps
 from shidian.capitation.io import read_inputs, read_run, write_run
-from shidian.capitation.policy import POLICIES, parse_policy
+from shidian.capitation.policy import POLICIES, PRIMARY_CARE_POLICIES, parse_policy
+from shidian.capitation.primary_care import PrimaryCareRun, run_primary_care
+from shidian.capitation.primary_care_files import (
+    health_rows,
+    read_tables,
+    township_rows,
+    village_rows,
+    write_primary_care,
+)
 from shidian.capitation.settlement import Settlement, settle
 from shidian.problems import Problem, Source, has_errors
 
@@ -109,3 +117,46 @@ def explain_community(run_dir: Path, community_id: str) -> tuple[Explained | Non
         policy,
     )
     return Explained(community_id, str(run["record"]["run_id"]), steps), []
+
+
+def primary_care_folder(
+    data_dir: Path, out_dir: Path, policy: str, policy_file: Path | None = None
+) -> tuple[tuple[PrimaryCareRun, dict[str, Any]] | None, list[Problem]]:
+    """Public-health money per 医共体, village clinic subsidies and township deficit subsidies
+    (002 篇四) from the tables in ``data_dir``, written to ``out_dir`` at once."""
+    loaded, problems = PRIMARY_CARE_POLICIES.load(policy, policy_file)
+    if loaded is None:
+        return None, problems
+    if not data_dir.is_dir():
+        return None, [
+            Problem("capitation.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
+        ]
+    tables, manifest, problems = read_tables(data_dir)
+    if tables is None:
+        return None, problems
+    run = run_primary_care(
+        health_rows(tables["health"]) if "health" in tables else None,
+        village_rows(tables["villages"]) if "villages" in tables else None,
+        township_rows(tables["townships"]) if "townships" in tables else None,
+        loaded,
+        manifest.get("health", {}).get("file", "health.csv"),
+    )
+    failed = [
+        Problem(
+            "capitation.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
+        )
+        for c in run.checks
+        if not c.ok
+    ]
+    if failed:
+        return None, failed
+    record = write_primary_care(
+        out_dir,
+        loaded,
+        manifest,
+        (run.public_health, run.villages, run.townships),
+        run.totals,
+        run.checks,
+        run.warnings,
+    )
+    return (run, record), run.warnings

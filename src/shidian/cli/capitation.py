@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from shidian.capitation.policy import PARAMS, POLICIES
-from shidian.capitation.service import explain_community, settle_folder
+from shidian.capitation.service import explain_community, primary_care_folder, settle_folder
 from shidian.cli.output import err, fail_with_problems, out, print_policy
 from shidian.display import plain, yuan
 
@@ -138,3 +138,55 @@ def policy_command(
         typer.echo(json.dumps({"ok": True, "policy": values}, ensure_ascii=False, indent=2))
         return
     print_policy(loaded.source, PARAMS, plain)
+
+
+@app.command("primary-care")
+def primary_care_command(
+    data_dir: Annotated[Path, typer.Argument(help="输入目录: health, villages, townships (至少一张)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录 (只在全部成功后写入)")],
+    policy: Annotated[str, typer.Option("--policy", help="参考政策名, 如 shaanxi-2011")] = "shaanxi-2011",
+    policy_file: PolicyFileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """基本公共卫生经费 (按医共体人头、不低于40%到村、考核扣减与奖励)、村卫生室补助下限、乡镇卫生院差额补助 (002 篇四)."""
+    done, problems = primary_care_folder(data_dir, out_dir, policy, policy_file)
+    if done is None:
+        failed_check = any(p.code == "capitation.check.failed" for p in problems)
+        fail_with_problems(problems, as_json, exit_code=3 if failed_check else 1)
+    assert done is not None
+    run, record = done
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "run": record}, ensure_ascii=False, indent=2))
+        return
+    for problem in problems:
+        err.print(f"[yellow]{problem}[/]")
+    if run.public_health is not None:
+        table = Table(title="基本公共卫生服务经费 (按医共体常住人口)")
+        for header in (
+            "医共体",
+            "常住人口",
+            "预算",
+            "年初预拨",
+            "考核扣减",
+            "奖励",
+            "应得",
+            "考核后拨付",
+            "村卫生室",
+        ):
+            table.add_column(header, justify="right")
+        for r in run.public_health:
+            table.add_row(
+                r.community_id,
+                plain(r.residents),
+                yuan(r.budget),
+                yuan(r.prepaid),
+                yuan(r.deduction),
+                yuan(r.reward),
+                yuan(r.entitlement),
+                yuan(r.after_assessment, signed=True),
+                yuan(r.village_amount),
+            )
+        out.print(table)
+    for label, value in run.totals.items():
+        out.print(f"{label}: {value}")
+    out.print(f"自检全部通过; 警告 {len(problems)} 条 (warnings.csv); 结果已写入 {out_dir}")
