@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from shidian.capitation import events as _capitation_events  # noqa: F401
 from shidian.capitation.policy import POLICIES as CAPITATION_POLICIES
 from shidian.capitation.policy import PRIMARY_CARE_POLICIES
 from shidian.drg import events as _drg_events  # noqa: F401  (each module declares its events)

@@ -1,14 +1,25 @@
-"""Capitation workflows (医共体按人头总额预付): settle a data folder, explain a 医共体 of a run.
+"""Capitation workflows (医共体按人头总额预付): settle a data folder, explain a 医共体 of a run,
+store a run from uploaded files and read stored runs.
 
-Called by the CLI (and later the web pages) alike: (result, problems) or (None, problems).
+Called by the CLI and the web pages alike: (result, problems) or (None, problems), or a
+``Refused``. The insurance bureau settles; leaders and the pilot office read every run; a member
+institution (a hospital user whose hospital id is a member) reads its own 医共体 only, and a run
+it is no member of is ``not_found``.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from shidian.capitation.events import RunStored
 from shidian.capitation.explain import Step, community_steps
 from shidian.capitation.io import read_inputs, read_run, write_run
 from shidian.capitation.policy import POLICIES, PRIMARY_CARE_POLICIES, parse_policy
@@ -21,7 +32,11 @@ from shidian.capitation.primary_care_files import (
     write_primary_care,
 )
 from shidian.capitation.settlement import Settlement, settle
-from shidian.problems import Problem, Source, has_errors
+from shidian.capitation.store import capitation_dir, list_runs, load_run
+from shidian.platform.access import can, require_permission
+from shidian.platform.accounts import User
+from shidian.platform.audit import Client, log
+from shidian.problems import Problem, Source, has_errors, refusal
 
 
 @dataclass(frozen=True)
@@ -160,3 +175,130 @@ def primary_care_folder(
         run.warnings,
     )
     return (run, record), run.warnings
+
+
+# ---- the web: runs stored under var/capitation/ ------------------------------------------
+
+SAFE_NAME = re.compile(
+    r"^(fund\.toml|(communities|members|population|spending|scores|villages)\.(csv|xlsx))$"
+)
+NO_RUN = "没有这个结算 (no such run)"
+
+
+def _own_institution(user: User) -> str | None:
+    """The member institution a user is scoped to, or None for a reader of every run."""
+    if can(user, "capitation.view_all"):
+        return None
+    return user.hospital_id or ""
+
+
+def settle_uploads(
+    conn: sa.Connection,
+    user: User,
+    var_dir: Path,
+    policy: str,
+    uploads: list[tuple[str, bytes]],
+    client: Client | None = None,
+) -> tuple[str | None, list[Problem]]:
+    """Settle uploaded input files (``fund.toml`` and the tables, by their names) and store the
+    run under ``var/capitation/<run_id>/``; the run id, or None and every problem."""
+    require_permission(user, "capitation.settle")
+    bad = [name for name, _ in uploads if not SAFE_NAME.match(name)]
+    if bad:
+        return None, [
+            Problem(
+                "capitation.input.unknown_file",
+                f"不认识的文件 {name}: 应为 fund.toml 或 communities/members/population/spending/scores 的 .csv/.xlsx",
+                Source(name),
+            )
+            for name in bad
+        ]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        for name, content in uploads:
+            (data / name).write_bytes(content)
+        staging = capitation_dir(var_dir) / f".staging-{uuid.uuid4().hex}"
+        settled, problems = settle_folder(data, staging, policy)
+        if settled is None:
+            return None, problems
+        run_id = str(settled.record["run_id"])
+        target = capitation_dir(var_dir) / run_id
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    log(
+        conn,
+        RunStored(target=run_id, policy=policy, files=tuple(sorted(n for n, _ in uploads))),
+        user,
+        client,
+    )
+    return run_id, problems
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    year: str
+    policy: str
+    pot: str
+    communities: str
+
+
+def overview(user: User, var_dir: Path) -> list[RunSummary]:
+    """The stored runs a user may read, newest first."""
+    require_permission(user, "capitation.view")
+    own = _own_institution(user)
+    return [
+        RunSummary(
+            r["run_id"],
+            r["totals"]["year"],
+            r["policy"]["id"],
+            r["totals"]["pot_yuan"],
+            r["totals"]["communities"],
+        )
+        for r in list_runs(var_dir)
+        if own is None or own in r["members"]
+    ]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A stored run as a reader may see it: every 医共体 (``full``) or the reader's own."""
+
+    run_id: str
+    record: dict[str, Any]
+    full: bool
+    lines: list[Any]
+    prepayments: list[Any]
+    year_ends: list[Any]
+    shares: list[Any]
+
+
+def run_view(user: User, var_dir: Path, run_id: str) -> RunView:
+    """A stored run's budget, prepayments, year end and member shares, scoped to the reader."""
+    require_permission(user, "capitation.view")
+    run = load_run(var_dir, run_id)
+    if run is None:
+        raise refusal("not_found", "capitation.run.not_found", NO_RUN)
+    own = _own_institution(user)
+    shares = run["shares"]
+    if own is None:
+        keep = None
+    else:
+        keep = {s.community_id for s in shares if s.institution_id == own}
+        if not keep:
+            raise refusal("not_found", "capitation.run.not_found", NO_RUN)
+
+    def mine(community_id: str) -> bool:
+        return keep is None or community_id in keep
+
+    return RunView(
+        run_id,
+        run["record"],
+        keep is None,
+        [line for line in run["lines"] if not line.code.startswith("pot:") or mine(line.code[4:])],
+        [p for p in run["prepayments"] if mine(p.community_id)],
+        [e for e in run["year_ends"] if mine(e.community_id)],
+        [s for s in shares if mine(s.community_id)],
+    )
