@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shidian.drg.fund_budget import POOLED, SCHEMES, drg_budget_lines, scheme_items
 from shidian.drg.model import (
     CASES_SCHEMA,
     GROUPS_SCHEMA,
@@ -317,15 +318,28 @@ def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]
                 "drg.settlement.bad_year", f"year 应为年份整数, 实际为 {year!r}", Source(name, key="year")
             )
         )
-    budget = _decimal_value(data.get("drg_budget"))
-    if budget is None:
-        problems.append(
-            Problem(
-                "drg.settlement.bad_budget",
-                f'drg_budget 应为金额 (如 "123456789.00"), 实际为 {data.get("drg_budget")!r}',
-                Source(name, key="drg_budget"),
+    budget_lines: tuple[tuple[str, str, str, Decimal, str], ...] = ()
+    if "fund_budget" in data:
+        if "drg_budget" in data:
+            problems.append(
+                Problem(
+                    "drg.settlement.budget_twice",
+                    "drg_budget 与 [fund_budget] 只能给出其一 (the budget is given or derived, not both)",
+                    Source(name, key="drg_budget"),
+                )
             )
-        )
+        budget, budget_lines, found = _fund_budget(data["fund_budget"], name)
+        problems += found
+    else:
+        budget = _decimal_value(data.get("drg_budget"))
+        if budget is None:
+            problems.append(
+                Problem(
+                    "drg.settlement.bad_budget",
+                    f'drg_budget 应为金额 (如 "123456789.00"), 实际为 {data.get("drg_budget")!r}',
+                    Source(name, key="drg_budget"),
+                )
+            )
     shares: tuple[Decimal, ...] | None = None
     if "monthly_shares" in data:
         raw = data["monthly_shares"]
@@ -340,13 +354,92 @@ def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]
             )
         else:
             shares = tuple(v for v in parsed if v is not None)
-    unknown = sorted(set(data) - {"year", "drg_budget", "monthly_shares"})
+    unknown = sorted(set(data) - {"year", "drg_budget", "monthly_shares", "fund_budget"})
     for key in unknown:
         problems.append(Problem("drg.settlement.unknown_key", f"未知参数 {key}", Source(name, key=key)))
     if problems:
         return None, problems
     assert isinstance(year, int) and budget is not None
-    return SettlementParams(year, budget, shares), []
+    return SettlementParams(year, budget, shares, budget_lines), []
+
+
+def _budget_table(lines: tuple[tuple[str, str, str, Decimal, str], ...]) -> pa.Table:
+    columns = list(zip(*lines, strict=True))
+    return pa.table(
+        {
+            "scheme": pa.array(columns[0], pa.string()),
+            "item": pa.array(columns[1], pa.string()),
+            "label": pa.array(columns[2], pa.string()),
+            "amount": pa.array(columns[3], pa.decimal128(18, 2)),
+            "article": pa.array(columns[4], pa.string()),
+        }
+    )
+
+
+def _fund_budget(
+    raw: object, name: str
+) -> tuple[Decimal | None, tuple[tuple[str, str, str, Decimal, str], ...], list[Problem]]:
+    """``[fund_budget.<scheme>]`` → the DRG budget, its build-up lines (000 篇6 第六条), problems."""
+    if not isinstance(raw, dict) or not raw:
+        return (
+            None,
+            (),
+            [
+                Problem(
+                    "drg.settlement.bad_fund_budget",
+                    "[fund_budget] 应含 employee 和/或 resident 表",
+                    Source(name, key="fund_budget"),
+                )
+            ],
+        )
+    problems: list[Problem] = []
+    schemes: dict[str, dict[str, Decimal]] = {}
+    for scheme, values in raw.items():
+        key = f"fund_budget.{scheme}"
+        if scheme not in SCHEMES or not isinstance(values, dict):
+            problems.append(
+                Problem(
+                    "drg.settlement.bad_fund_budget",
+                    f"未知险种 {scheme} (应为 employee 或 resident)",
+                    Source(name, key=key),
+                )
+            )
+            continue
+        allowed = {POOLED, *scheme_items(scheme)}
+        parsed: dict[str, Decimal] = {}
+        for item, value in values.items():
+            amount = _decimal_value(value)
+            if item not in allowed:
+                problems.append(
+                    Problem(
+                        "drg.settlement.bad_fund_budget",
+                        f"未知项目 {item}",
+                        Source(name, key=f"{key}.{item}"),
+                    )
+                )
+            elif amount is None or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                problems.append(
+                    Problem(
+                        "drg.settlement.bad_fund_budget",
+                        f"{item} 应为不小于 0、最多两位小数的金额, 实际为 {value!r}",
+                        Source(name, key=f"{key}.{item}"),
+                    )
+                )
+            else:
+                parsed[item] = amount
+        if POOLED not in values:
+            problems.append(
+                Problem(
+                    "drg.settlement.bad_fund_budget",
+                    f"缺少 {POOLED} (统筹基金支出预算总额)",
+                    Source(name, key=key),
+                )
+            )
+        schemes[scheme] = parsed
+    if problems:
+        return None, (), problems
+    lines, _, total = drg_budget_lines(schemes)
+    return total, tuple((x.scheme, x.item, x.label, x.amount, x.article) for x in lines), []
 
 
 def _decimal_value(value: object) -> Decimal | None:
@@ -410,10 +503,13 @@ def write_outputs(
     manifest: Mapping[str, Mapping[str, Any]],
     hospitals: pa.Table,
     report_cases: bool | None = None,
+    budget_lines: tuple[tuple[str, str, str, Decimal, str], ...] = (),
 ) -> dict[str, Any]:
     """Write every output file into OUT_DIR at once; returns the run record written to run.json.
 
     ``report_cases``: put the cases into report.xlsx — None means "when they fit in a sheet".
+    ``budget_lines``: the DRG budget's build-up from the fund (000 篇6 第六条), written as
+    ``drg_budget.csv`` when the budget was derived rather than given.
     """
     with staged_output(out_dir) as staging:
         # report.xlsx is written by Python (xlsxwriter) while DuckDB, which releases the GIL,
@@ -427,7 +523,10 @@ def write_outputs(
                 hospitals=hospitals,
                 report_cases=report_cases,
             )
-            write_csv_tables(staging, {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()})
+            tables = {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()}
+            if budget_lines:
+                tables["drg_budget.csv"] = _budget_table(budget_lines)
+            write_csv_tables(staging, tables)
             _write_warnings(result, staging / "warnings.csv")
             report.result()
         record = run_record(

@@ -93,6 +93,7 @@ def settle_folder(
         manifest=manifest,
         hospitals=inputs.hospitals,
         report_cases=report_cases,
+        budget_lines=inputs.params.budget_lines,
     )
     if parquet:
         write_case_parquet(result.case_points, out_dir / "case_points.parquet")
