@@ -255,6 +255,11 @@ def _line_of_key(text: str, dotted: str) -> int | None:
     return None
 
 
+def line_of_key(text: str, dotted: str) -> int | None:
+    """The 1-based line where ``dotted`` is set (for a domain's checks across several keys)."""
+    return _line_of_key(text, dotted)
+
+
 def _line_of_decode_error(message: str) -> int | None:
     match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else None

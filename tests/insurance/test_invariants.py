@@ -26,7 +26,7 @@ from tests.properties import property_settings
 
 POLICY = insurance_policy()
 CATEGORIES = ["general", "general", "general", "wubao", "dibao", "disabled"]
-INSTITUTION_IDS = ["T1", "V1", "C2", "M2", "S3", "N1", "A3", "X9"]
+INSTITUTION_IDS = ["T1", "V1", "C2", "M2", "S3", "N1", "A3", "O2", "X9"]
 
 
 def money(draw: st.DrawFn, low: int, high: int) -> Decimal:

@@ -76,6 +76,8 @@ def reject_code(
         and inst.level not in policy.outpatient_levels
     ):
         return "outpatient_level"
+    if c["kind"] == "inpatient" and policy.tier(inst.level, inst.where) is None:
+        return "no_tier"
     return None
 
 

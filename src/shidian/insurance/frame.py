@@ -1,8 +1,9 @@
 """The claim frame (就诊宽表): claims with what pricing needs to know, aligned row by row.
 
 ``claim_frame`` sorts the claims by ``claim_id`` (the output order) and appends, positionally,
-the person's ``category`` and ``insured``, the institution's ``level``, ``designated`` and
-``in_county``, the chronic disease's policy terms, ``person_key`` (an integer per person, what
+the person's ``category`` and ``insured``, the institution's ``level``, ``designated``,
+``in_county`` and ``place`` (its ``place``, or ``county`` when blank and in the county, else
+null: what the policy's inpatient tiers match), the chronic disease's policy terms, ``person_key`` (an integer per person, what
 windows partition by), ``ord`` (the claim's place among its person's claims by ``(start_date,
 end_date, claim_id)``) and ``rid`` (the row number). Lookups are hash lookups whose matches are
 put back by position, and the order is one stable integer sort: the row order never changes,
@@ -55,6 +56,7 @@ def claim_frame(
         "level": institutions.column("level").cast(pa.int64()).take(institution),
         "designated": institutions.column("designated").cast(pa.int8()).take(institution),
         "in_county": institutions.column("in_county").cast(pa.int8()).take(institution),
+        "place": _places(institutions).take(institution),
         **{name: chronic_terms.column(name) for name in chronic_terms.column_names},
         "person_key": pa.array(person_key),
         "ord": pa.array(_order_within_person(person_key, table), pa.int64()),
@@ -63,6 +65,18 @@ def claim_frame(
     for name, column in columns.items():
         table = table.append_column(name, column)
     return table
+
+
+def _places(institutions: pa.Table) -> pa.Array:
+    """Each institution's place (``model.PLACES``): as given, or ``county`` when blank and in the
+    county (an institutions file without the column keeps working), else null."""
+    in_county = pc.equal(institutions.column("in_county").cast(pa.int8()), 1)
+    default = pc.if_else(in_county, pa.scalar("county"), pa.scalar(None, pa.string()))
+    if "place" not in institutions.column_names:
+        return default.combine_chunks() if isinstance(default, pa.ChunkedArray) else default
+    given = institutions.column("place").cast(pa.string())
+    filled = pc.coalesce(given, default)
+    return filled.combine_chunks() if isinstance(filled, pa.ChunkedArray) else filled
 
 
 def align(rows: pa.Table, n: int) -> pa.Table:

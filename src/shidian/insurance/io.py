@@ -24,6 +24,7 @@ from shidian.insurance.model import (
     INSTITUTIONS_SCHEMA,
     KINDS,
     PERSONS_SCHEMA,
+    PLACES,
     SOURCE_LABELS,
     InsuranceInputs,
     ReimbursementResult,
@@ -81,6 +82,15 @@ INSTITUTIONS = TableSpec(
         ),
         Column("designated", "flag", ("定点医疗机构", "是否定点", "定点"), label="定点医疗机构"),
         _flag("in_county", ("县内机构", "是否县内"), "县内机构", "1"),
+        Column(
+            "place",
+            "str",
+            ("所在地", "机构所在地"),
+            required=False,
+            nullable=True,
+            choices=PLACES,
+            label="所在地 (county 县内 / city 县外市内 / province 市外省内 / outside 省外)",
+        ),
     ),
     key=("institution_id",),
 )

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from shidian.insurance.id_number import id_number_errors
-from shidian.insurance.model import EPISODES_SCHEMA, InsuranceInputs, PriorState
+from shidian.insurance.model import EPISODES_SCHEMA, PLACE_LABELS, InsuranceInputs, PriorState
 from shidian.insurance.policy import InsurancePolicy
 from shidian.problems import Problem, Severity, Source, problems_from_rows
 
@@ -308,6 +308,7 @@ def validate_inputs(
                 severity,
             )
         problems += _partial_households(con, inputs, limit)
+        problems += _institutions_without_tier(inputs, policy, limit)
     finally:
         con.close()
     return sorted(problems, key=lambda p: (p.where.file, p.where.row or 0))
@@ -331,6 +332,36 @@ def _partial_households(con: duckdb.DuckDBPyConnection, inputs: InsuranceInputs,
         )
         for household, first_row, yes, no in rows
     ]
+
+
+def _institutions_without_tier(inputs: InsuranceInputs, policy: InsurancePolicy, limit: int) -> list[Problem]:
+    """Institutions no inpatient tier of the policy takes (level and place, ``inpatient.tiers``):
+    their stays could not be priced. The institutions table is small (one row per institution)."""
+
+    table = _with_rows(inputs.institutions)
+    places = table.column("place").to_pylist() if "place" in table.column_names else [None] * table.num_rows
+    problems: list[Problem] = []
+    for row, institution_id, level, in_county, place in zip(
+        table.column("_row").to_pylist(),
+        table.column("institution_id").to_pylist(),
+        table.column("level").to_pylist(),
+        table.column("in_county").to_pylist(),
+        places,
+        strict=True,
+    ):
+        where = place if place is not None else ("county" if in_county == 1 else None)
+        if policy.tier(level, where) is None and len(problems) < limit:
+            label = PLACE_LABELS[where] if where is not None else "所在地未填 (县外)"
+            problems.append(
+                Problem(
+                    "insurance.institution.no_tier",
+                    f"医疗机构 {institution_id} ({level}级, {label}) 不属于政策 {policy.name} 的任何住院档次 "
+                    "(inpatient.tiers 按等级与所在地); 请填写所在地 place (county/city/province/outside) "
+                    "或在政策中增加档次",
+                    Source(inputs.source("institutions"), row=row, column="place"),
+                )
+            )
+    return problems
 
 
 def _first_rows(table: str, column: str, *, skip_blank: bool = False) -> str:

@@ -139,6 +139,7 @@ def _lookup_statement() -> sa.Select[Any]:
             institutions.c.level,
             institutions.c.designated,
             institutions.c.in_county,
+            institutions.c.place,
             claims.c.claim_id.label("stored_id"),
         )
         .select_from(
