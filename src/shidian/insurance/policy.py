@@ -35,6 +35,79 @@ ZERO, ONE = Decimal(0), Decimal(1)
 LEVELS = (1, 2, 3)
 
 
+#: How to write a county's or city's rules (the head of docs/policies/insurance.md).
+GUIDE = """
+## Writing a county's rules (编写本地政策文件)
+
+A policy is one TOML file: `[meta]` (id, name, region, version, effective dates, seed), then the
+parameters below. Copy a shipped policy (`src/shidian/policies/insurance/`) and replace the
+numbers and the comments: every parameter line is preceded by a comment quoting the local
+document's sentence (原文) it comes from; where the document leaves a value open, write
+“本政策取值” and why. Check the file with `shidian insurance policy NAME --policy-file FILE`:
+every problem names the key and its line. Shipped: `county-2010` (004 篇6), its variant
+`county-2010-general-fee`, and two **illustrative** policies (示例政策, not a real region's
+numbers: they show the shapes) `illustrative-city-tiers` and `illustrative-county-floor`.
+
+**Inpatient tiers (住院档次, `[[inpatient.tiers]]`).** A stay takes the *first* tier, in file
+order, whose `levels` contain the institution's level (1/2/3) and whose `places` contain its
+place (`institutions.place`: `county` 县内, `city` 县外市内, `province` 市外省内, `outside` 省外;
+a blank place is `county` for an institution in the county, else unknown). Leave `places` out
+for a tier that does not depend on where the institution is (this also takes institutions of
+unknown place). An institution no tier takes is a problem of the institutions file naming its
+row (`insurance.institution.no_tier`); at the desk its stays are refused. Any number of tiers:
+
+```toml
+[[inpatient.tiers]]          # “乡镇卫生院住院起付线100元, 补偿比例85%”
+key = "township"
+name = "乡镇卫生院"          # shown in each claim's 补偿计算说明
+levels = [1]
+places = ["county"]
+deductible = 100
+ratio = 0.85
+article = "某县方案 三(二)2"  # the sentence the trail cites
+
+[[inpatient.tiers]]          # “县级医院 起付线以上5000元以内70%, 5000元以上75%”
+key = "county"
+name = "县级医院"
+levels = [2, 3]
+places = ["county"]
+deductible = 300
+bands = [[0, 0.70], [5000, 0.75]]
+```
+
+**Segmented ratios (分段计算, `bands`).** `[[lower bound, ratio], ...]` from 0, bounds rising;
+each band pays its ratio on the part of the cost inside it, summed and rounded once to the fen.
+`inpatient.bands_on` says what the bounds measure: `pooled` (default) the cost above the
+deductible (“起付线以上0–5000元部分”); `reimbursable` the reimbursable cost itself, the part
+below the deductible paying nothing (“5000元以下部分”). Worked: 县级, deductible 300, 12,000
+reimbursable, `pooled`: 11,700 above the deductible = 5,000 × 70% + 6,700 × 75% = 8,525.00.
+
+**Uplifts (上调, `[[inpatient.uplifts]]`).** For person `categories` and/or `tiers` (either left
+out = all). `mode = "points"` adds `amount` to every band's ratio (0.05 = 5 个百分点); `mode =
+"factor"` multiplies (1.2 = “上调20%”, rounded to 4 places). The 中医药 increase (`tcm.*`)
+applies first, then the uplifts in file order; no ratio exceeds 100%.
+
+**Floor (保底, `inpatient.floor_ratio`).** “实际补偿比不低于住院总费用的30%, 不足按30%补偿”:
+`floor_ratio = 0.30`, `floor_base = "total"` (or `"reimbursable"`). The stay gets at least
+`floor_base × floor_ratio` (rounded to the fen), never more than its reimbursable cost.
+
+**Caps (封顶).** `inpatient.cap_scope = "shared"`: one yearly `inpatient.annual_cap` for all
+tiers (and normal deliveries). `"tier"`: each tier's own yearly `annual_cap` (and no
+`inpatient.annual_cap`). A tier's `stay_cap` limits each stay (“每次住院最高补偿3000元”), after
+the floor. Outpatient: `outpatient.annual_cap` per person and year, `outpatient.visit_cap` per
+visit (“每次门诊补偿不超过15元”).
+
+Order of one inpatient stay: reimbursable cost → deductible (waivers, transfer chain, county
+rule) → tier ratio or bands, with 中医药 increase and uplifts → floor → stay cap → coordination
+with other insurance → yearly cap. The trail (`reason`) names the tier, each band used, each
+uplift, the floor and the caps, with the policy's `article`/`name` text.
+
+Not yet expressible (issue 18, open): per-day outpatient limits (每人每天报销一次), monthly
+outpatient caps, household pooling, special inpatient categories with their own terms
+(精神病定点住院, 无责任人意外伤害), and a second layer above the basic scheme (大病保险).
+"""
+
+
 def string_list(*options: str) -> Converter:
     """A TOML array of distinct strings, each one of ``options`` (may be empty)."""
 
