@@ -128,7 +128,7 @@ def claim(
     return row
 
 
-_TEXT = {"delivery", "transfer_of", "chronic_disease"}
+_TEXT = {"delivery", "transfer_of", "chronic_disease", "inpatient_category"}
 
 
 def price(

@@ -82,6 +82,13 @@ def years(draw: st.DrawFn) -> tuple[pa.Table, list[dict[str, object]]]:
                 "transfer_of": draw(st.sampled_from(ids)) if ids and draw(st.integers(0, 2)) == 0 else None,
                 "certificate": draw(st.integers(0, 1)),
                 "referral": draw(st.integers(0, 1)),
+                # the illustrative policies' special inpatient categories (issue 18); other
+                # policies price such a stay on its institution's tier
+                "inpatient_category": draw(
+                    st.sampled_from([None, None, None, "psychiatric", "accident", "caesarean"])
+                )
+                if kind == "inpatient"
+                else None,
             }
         )
     return people, rows

@@ -233,3 +233,57 @@ def test_county_2010_in_the_new_format_gives_the_same_claims_as_before():
 
 def test_helpers_institutions_carry_places():
     assert INSTITUTIONS.schema == INSTITUTIONS_SCHEMA
+
+
+# ---- special inpatient categories (inpatient.special) ----
+
+
+def test_special_category_with_its_own_ratio_whatever_the_institution():
+    """精神病定点住院 at T1 (a 乡镇卫生院 tier would be 100 / 80% with a 3000 stay cap):
+    起付线0, 80%: 10000 × 80% = 8000.00, in its own cap bucket (cap_scope tier, 30000)."""
+    row = both([claim("A", "P1", "T1", "10000", inpatient_category="psychiatric")], GENERAL, FLOOR)["A"]
+    assert (row["deductible"], row["ratio"], row["reimbursement"]) == (D("0"), D("0.8"), D("8000.00"))
+    assert row["cap_bucket"] == "inpatient:psychiatric" and row["cap"] == D("30000")
+    assert row["reason"].startswith("住院·精神病定点住院 (示例政策: 精神病定点住院起付线0元, 补偿80%)")
+
+
+def test_accident_at_a_flat_ratio_with_a_stay_cap():
+    """无责任人意外伤害 at S3: (30000 − 300) × 50% = 14850 → 每次最高 10000.00 (保底 9000 lower)."""
+    row = both([claim("A", "P1", "S3", "30000", referral=1, inpatient_category="accident")], GENERAL, FLOOR)[
+        "A"
+    ]
+    assert row["reimbursement"] == D("10000.00") and "每次住院补偿限10000.00" in row["reason"]
+
+
+def test_flat_amount_category():
+    """剖宫产定额补助 1000 (city-tiers, shared cap): 6000 → 1000.00; 600 → 600.00 (以统筹费用为限)."""
+    priced = both(
+        [
+            claim("A", "P1", "C2", "6000", inpatient_category="caesarean"),
+            claim("B", "P1", "C2", "600", month=6, inpatient_category="caesarean"),
+        ],
+        GENERAL,
+        CITY,
+    )
+    assert (priced["A"]["reimbursement"], priced["A"]["ratio"]) == (D("1000.00"), None)
+    assert "统筹费用6000.00; 每次定额1000.00" in priced["A"]["reason"]
+    assert priced["B"]["reimbursement"] == D("600.00") and "以统筹费用为限: 600.00" in priced["B"]["reason"]
+    assert priced["A"]["cap_bucket"] == "inpatient"
+
+
+def test_unknown_or_outpatient_inpatient_category_is_an_input_problem():
+    tables = build_county(persons=100, seed=1, year=2010)
+    claims = tables["claims"]
+    kinds = claims.column("kind").to_pylist()
+    first_in, first_out = kinds.index("inpatient"), kinds.index("outpatient")
+    categories = [None] * claims.num_rows
+    categories[first_in], categories[first_out] = "martian", "psychiatric"
+    claims = claims.set_column(
+        claims.schema.get_field_index("inpatient_category"),
+        "inpatient_category",
+        pa.array(categories, pa.string()),
+    )
+    inputs = InsuranceInputs(tables["persons"], tables["institutions"], claims, tables["villages"])
+    codes = {p.code: p for p in validate_inputs(inputs, FLOOR)}
+    assert codes["insurance.claim.unknown_inpatient_category"].where.column == "inpatient_category"
+    assert codes["insurance.claim.inpatient_category_outpatient"].where.row == first_out + 2

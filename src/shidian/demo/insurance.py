@@ -461,7 +461,7 @@ def _claims_table(
                (other::DECIMAL(18,0) * 0.01)::DECIMAL(18,2) AS other_insurance_paid,
                nullif(transfer_of, '') AS transfer_of, certificate, referral,
                nullif(chronic, '') AS chronic_disease, fracture AS tcm_fracture, {extra},
-               NULL::DECIMAL(18,2) AS desk_paid
+               NULL::DECIMAL(18,2) AS desk_paid, NULL::VARCHAR AS inpatient_category
         FROM raw ORDER BY claim_id
         """
     ).to_arrow_table()

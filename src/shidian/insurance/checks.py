@@ -86,7 +86,7 @@ def caps_respected(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: M
 def deductibles_bounded(
     con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
 ) -> Check:
-    highest = max(tier.deductible for tier in policy.tiers)
+    highest = max(tier.deductible for tier in policy.terms)
     (bad,) = _one(
         con,
         f"""

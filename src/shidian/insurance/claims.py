@@ -214,7 +214,12 @@ def _base_sql(policy: InsurancePolicy) -> str:
 
 def _tier_sql(policy: InsurancePolicy) -> str:
     """The key of the first tier matching the claim's institution (level, place), else NULL."""
-    whens = []
+    specials = tuple(t.key for t in policy.specials)
+    whens = (
+        [f"WHEN kind = 'inpatient' AND inpatient_category IN {_in(specials)} THEN inpatient_category"]
+        if specials
+        else []
+    )
     for t in policy.tiers:
         where = f"level IN {_in(t.levels)}"
         if t.places is not None:
@@ -225,12 +230,12 @@ def _tier_sql(policy: InsurancePolicy) -> str:
 
 def _by_tier(policy: InsurancePolicy, value: Callable[[Tier], str | None], sql_type: str) -> str:
     """``CASE tier WHEN key THEN value(tier) … END`` (NULL where ``value`` gives None)."""
-    whens = " ".join(f"WHEN '{t.key}' THEN {v}" for t in policy.tiers if (v := value(t)) is not None)
+    whens = " ".join(f"WHEN '{t.key}' THEN {v}" for t in policy.terms if (v := value(t)) is not None)
     return f"(CASE tier {whens} END)::{sql_type}" if whens else f"NULL::{sql_type}"
 
 
 def _bands(policy: InsurancePolicy) -> int:
-    return max(len(t.bands) for t in policy.tiers)
+    return max(len(t.bands) for t in policy.terms)
 
 
 def _uplift_condition(uplift: Uplift) -> str:
@@ -293,11 +298,21 @@ def _inpatient_amount_sql(policy: InsurancePolicy) -> tuple[str, str]:
     cost above the deductible (``inpatient.bands_on``), times its ratio, summed, rounded once;
     the ratio shown is the highest band reached."""
     b = _bands(policy)
+    flat = [t for t in policy.specials if t.flat is not None]
     if b == 1:
-        return "r_1", sql_round("pooled_cost * ratio", 2)
-    total = " + ".join(f"coalesce(r_{k} * seg_{k}, 0)" for k in range(1, b + 1))
-    top = " ".join(f"WHEN seg_{k} > 0 THEN r_{k}" for k in range(b, 1, -1))
-    return f"CASE {top} ELSE r_1 END", sql_round(total, 2)
+        shown, amount = "r_1", sql_round("pooled_cost * ratio", 2)
+    else:
+        total = " + ".join(f"coalesce(r_{k} * seg_{k}, 0)" for k in range(1, b + 1))
+        top = " ".join(f"WHEN seg_{k} > 0 THEN r_{k}" for k in range(b, 1, -1))
+        shown, amount = f"CASE {top} ELSE r_1 END", sql_round(total, 2)
+    if not flat:
+        return shown, amount
+    keys = _in(tuple(t.key for t in flat))
+    fixed = " ".join(f"WHEN '{t.key}' THEN {_money(t.flat)}" for t in flat if t.flat is not None)
+    return (
+        f"CASE WHEN tier IN {keys} THEN NULL ELSE {shown} END",
+        f"CASE WHEN tier IN {keys} THEN least(CASE tier {fixed} END, pooled_cost) ELSE {amount} END",
+    )
 
 
 def _segments_sql(policy: InsurancePolicy) -> str:

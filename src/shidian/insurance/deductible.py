@@ -45,7 +45,7 @@ def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolic
     tcm = f"total_cost > 0 AND tcm_cost >= CAST('{policy.tcm_share}' AS DECIMAL(9,4)) * total_cost"
     waive_tcm = f"WHEN {tcm} THEN 'tcm'" if policy.tcm_waive_deductible else ""
     deductibles = " ".join(
-        f"WHEN '{t.key}' THEN CAST('{t.deductible}' AS DECIMAL(18,2))" for t in policy.tiers
+        f"WHEN '{t.key}' THEN CAST('{t.deductible}' AS DECIMAL(18,2))" for t in policy.terms
     )
     con.execute(
         f"""

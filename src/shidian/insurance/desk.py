@@ -169,7 +169,11 @@ def _price(
     rule = _rule(c, reject)
     level = institution.level if institution is not None else None
     place = institution.where if institution is not None else None
-    tier = policy.tier(level, place) if c["kind"] == "inpatient" else None
+    tier = (
+        (policy.special(c["inpatient_category"]) or policy.tier(level, place))
+        if c["kind"] == "inpatient"
+        else None
+    )
     partial_total = sum((c[i] for i in PARTIAL_ITEMS), ZERO)
     counted = _partial_counted(c, policy)
     partial_counted = counted if reject is None else ZERO
@@ -219,11 +223,14 @@ def _price(
     bands: list[dict[str, Any]] = []
     floor_amount = stay_cap = visit_cap = None
     by_ratio: Decimal | None = None
+    ratio: Decimal | None = None
     if rule == "inpatient":
         assert tier is not None
         ratios = [_adjust(r, steps, policy) for _, r in tier.bands]
-        if len(tier.bands) == 1:
-            ratio: Decimal | None = ratios[0]
+        if tier.flat is not None:
+            by_ratio = min(tier.flat, pooled)
+        elif len(tier.bands) == 1:
+            ratio = ratios[0]
             by_ratio = round_fen(pooled * ratios[0])
         shift = deductible if policy.bands_on == "pooled" else ZERO
         for k, (lo, _) in enumerate(tier.bands):
@@ -232,7 +239,7 @@ def _price(
             bands.append(
                 {"lo": lo, "hi": hi, "r": ratios[k], "seg": max(ZERO, top - max(lo + shift, deductible))}
             )
-        if len(tier.bands) > 1:
+        if tier.flat is None and len(tier.bands) > 1:
             by_ratio = round_fen(sum((b["r"] * b["seg"] for b in bands), ZERO))
             ratio = next((b["r"] for b in reversed(bands[1:]) if b["seg"] > 0), ratios[0])
         if policy.floor_ratio is not None:

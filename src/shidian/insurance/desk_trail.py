@@ -51,7 +51,7 @@ def _rejected(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
 
 
 def _tier(r: Mapping[str, Any], policy: InsurancePolicy) -> Tier:
-    return next(t for t in policy.tiers if t.key == r["tier"])
+    return next(t for t in policy.terms if t.key == r["tier"])
 
 
 def _header(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
@@ -119,6 +119,13 @@ def _computation(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
     times = (
         f"{_s(r['pooled_cost'])}×{percent(r['ratio'])}={_s(r['by_ratio'])}" if r["ratio"] is not None else ""
     )
+    if rule == "inpatient" and r["ratio"] is None:  # a special category's fixed amount
+        flat = _tier(r, policy).flat
+        assert flat is not None
+        text = f"统筹费用{_s(r['pooled_cost'])}; 每次定额{_s(flat)}"
+        if r["by_ratio"] < flat:
+            text += f", 以统筹费用为限: {_s(r['by_ratio'])}"
+        return text + _limits(r, policy)
     if rule == "inpatient":
         text = "统筹费用" + (_bands_text(r, policy) if len(r["bands"]) > 1 else times)
         if r["tcm"] and policy.tcm_ratio_increase > 0:
@@ -129,12 +136,7 @@ def _computation(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
             )
             text += f" (中医药费用占总费用{percent(policy.tcm_share)}以上, 补偿比例提高{increase})"
         text += "".join(uplift_note(u) for u in r["uplifts"])
-        if r["floor_amount"] is not None and r["floor_amount"] > r["by_ratio"]:
-            text += f"; {floor_note(policy)}{_s(r['floor_amount'])}"
-        floored = max(r["by_ratio"], r["floor_amount"] if r["floor_amount"] is not None else ZERO)
-        if r["stay_cap"] is not None and r["computed"] < floored:
-            text += f"; 每次住院补偿限{_s(r['stay_cap'])}"
-        return text
+        return text + _limits(r, policy)
     if rule == "outpatient":
         fee = f"一般诊疗费{_s(r['general_due'])}基金支付; " if r["general_due"] > 0 else ""
         visit = (
@@ -157,6 +159,17 @@ def _computation(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
             return text + f", 以可补偿费用为限: {_s(r['computed'])}"
         return text + f"={_s(r['computed'])}"
     return None
+
+
+def _limits(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
+    """The floor and the stay cap of an inpatient stay, when they changed its amount."""
+    text = ""
+    if r["floor_amount"] is not None and r["floor_amount"] > r["by_ratio"]:
+        text += f"; {floor_note(policy)}{_s(r['floor_amount'])}"
+    floored = max(r["by_ratio"], r["floor_amount"] if r["floor_amount"] is not None else ZERO)
+    if r["stay_cap"] is not None and r["computed"] < floored:
+        text += f"; 每次住院补偿限{_s(r['stay_cap'])}"
+    return text
 
 
 def _coordination(r: Mapping[str, Any]) -> str | None:

@@ -33,6 +33,8 @@ def claim_frame(
     claims: pa.Table, persons: pa.Table, institutions: pa.Table, policy: InsurancePolicy
 ) -> pa.Table:
     """``claims`` (``CLAIMS_SCHEMA`` columns) by claim_id, with lookups, ``ord`` and ``rid``."""
+    if "inpatient_category" not in claims.column_names:  # claims from before issue 18 (no column)
+        claims = claims.append_column("inpatient_category", pa.nulls(claims.num_rows, pa.string()))
     table = claims.select(list(CLAIMS_SCHEMA.names)).cast(CLAIMS_SCHEMA)
     if not _sorted(table.column("claim_id")):  # files usually come sorted by claim id: then no sort
         table = table.take(pc.sort_indices(table.column("claim_id")))

@@ -134,6 +134,7 @@ CLAIMS_SCHEMA = pa.schema(
         ("drug_cost", MONEY),
         ("catalogue_external_drug_cost", MONEY),
         ("desk_paid", MONEY),
+        ("inpatient_category", pa.string()),
     ]
 )
 VILLAGES_SCHEMA = pa.schema([("village_code", pa.string()), ("name", pa.string())])
@@ -306,6 +307,7 @@ CLAIM_DEFAULTS: Mapping[str, object] = {
     "drug_cost": Decimal(0),
     "catalogue_external_drug_cost": Decimal(0),
     "desk_paid": None,
+    "inpatient_category": None,
 }
 
 

@@ -87,6 +87,23 @@ out = all). `mode = "points"` adds `amount` to every band's ratio (0.05 = 5 个�
 "factor"` multiplies (1.2 = “上调20%”, rounded to 4 places). The 中医药 increase (`tcm.*`)
 applies first, then the uplifts in file order; no ratio exceeds 100%.
 
+**Special inpatient categories (特殊住院类别, `[[inpatient.special]]`).** Chosen by the claim's
+`inpatient_category` column (its value is the category's `key`), whatever the institution:
+精神病定点住院 with its own deductible and ratio, 无责任人意外伤害 at a flat ratio, or a fixed
+amount per stay (`flat_amount`, at most the cost above the deductible). Each has `key`, `name`,
+`deductible`, exactly one of `ratio`/`bands`/`flat_amount`, optional `stay_cap`, and its yearly
+`annual_cap` under `cap_scope = "tier"`. An unknown category, or one on an outpatient claim, is
+a problem naming the row. (正常分娩 has its own fixed amount: `delivery.normal_amount`.)
+
+```toml
+[[inpatient.special]]        # “无责任人意外伤害住院, 起付线以上按50%补偿, 每次最高1万元”
+key = "accident"
+name = "无责任人意外伤害"
+deductible = 300
+ratio = 0.50
+stay_cap = 10000
+```
+
 **Floor (保底, `inpatient.floor_ratio`).** “实际补偿比不低于住院总费用的30%, 不足按30%补偿”:
 `floor_ratio = 0.30`, `floor_base = "total"` (or `"reimbursable"`). The stay gets at least
 `floor_base × floor_ratio` (rounded to the fen), never more than its reimbursable cost.
@@ -103,8 +120,7 @@ with other insurance → yearly cap. The trail (`reason`) names the tier, each b
 uplift, the floor and the caps, with the policy's `article`/`name` text.
 
 Not yet expressible (issue 18, open): per-day outpatient limits (每人每天报销一次), monthly
-outpatient caps, household pooling, special inpatient categories with their own terms
-(精神病定点住院, 无责任人意外伤害), and a second layer above the basic scheme (大病保险).
+outpatient caps, household pooling, and a second layer above the basic scheme (大病保险).
 """
 
 
@@ -253,6 +269,18 @@ _TIER_ROWS = _rows(
     },
     empty=False,
 )
+_SPECIAL_ROWS = _rows(
+    {"key": _key, "name": _text, "deductible": _money()},
+    {
+        "ratio": _ratio(),
+        "bands": _bands,
+        "flat_amount": _money(),
+        "stay_cap": _money(),
+        "annual_cap": _money(),
+        "article": _text,
+    },
+    empty=True,
+)
 _UPLIFT_ROWS = _rows(
     {"key": _key, "name": _text, "mode": choice(*UPLIFT_MODES), "amount": decimal(min=ZERO, max=Decimal(10))},
     {"categories": _categories, "tiers": _any_text, "article": _text},
@@ -281,6 +309,19 @@ _TIER_PARAMS = (
         "所在地未填的机构只匹配不限所在地的档次); deductible 起付线 (元); ratio 补偿比例, 或 bands "
         "分段比例 [[下限元, 比例], ...] (分段计算, 二者恰选其一); stay_cap 可选, 每次住院补偿上限 (元); "
         'annual_cap 可选, 本档年度封顶线 (inpatient.cap_scope = "tier" 时必填); article 可选, 原文依据',
+        field=None,
+    ),
+    Param(
+        "inpatient.special",
+        _SPECIAL_ROWS,
+        "issue 18 (“精神病定点住院 …”, “无责任人意外伤害按 x% 补偿”)",
+        "特殊住院类别 (special inpatient categories), 由就诊的 inpatient_category 列 (住院类别) 选定, "
+        "不论机构等级与所在地。每类: key 编码 (即 inpatient_category 的值); name 名称; deductible 起付线; "
+        "ratio 补偿比例, 或 bands 分段比例, 或 flat_amount 每次定额 (以可补偿费用为限; 三者恰选其一); "
+        'stay_cap 可选, 每次住院补偿上限; annual_cap 本类年度封顶线 (inpatient.cap_scope = "tier" 时必填, '
+        '"shared" 时不填: 计入共用的住院封顶线); article 可选, 原文依据',
+        default=(),
+        required=False,
         field=None,
     ),
     Param(
@@ -617,6 +658,10 @@ class Tier:
     stay_cap: Decimal | None
     annual_cap: Decimal | None
     article: str
+    #: A special inpatient category (``inpatient.special``): chosen by the claim's
+    #: ``inpatient_category``, never by the institution; ``flat`` pays a fixed amount per stay.
+    special: bool = False
+    flat: Decimal | None = None
 
     def matches(self, level: int | None, place: str | None) -> bool:
         return level in self.levels and (self.places is None or place in self.places)
@@ -665,6 +710,7 @@ class InsurancePolicy:
     funding: Mapping[str, Decimal]
     civil_affairs_categories: tuple[str, ...]
     tiers: tuple[Tier, ...]
+    specials: tuple[Tier, ...]
     uplifts: tuple[Uplift, ...]
     external_drug_limits: Mapping[int, Decimal]
     bands_on: str
@@ -713,6 +759,15 @@ class InsurancePolicy:
         """The first tier matching an institution's level and place (None: no tier)."""
         return next((t for t in self.tiers if t.matches(level, place)), None)
 
+    def special(self, key: str | None) -> Tier | None:
+        """The special inpatient category named by a claim's ``inpatient_category``."""
+        return next((t for t in self.specials if t.key == key), None)
+
+    @property
+    def terms(self) -> tuple[Tier, ...]:
+        """Every set of inpatient terms a stay can take: the tiers, then the special categories."""
+        return self.tiers + self.specials
+
     def tier_cap(self, tier: Tier) -> tuple[str, Decimal]:
         """The inpatient cap bucket and amount of a stay in ``tier`` (``inpatient.cap_scope``)."""
         if self.cap_scope == "tier":
@@ -720,10 +775,6 @@ class InsurancePolicy:
             return f"inpatient:{tier.key}", tier.annual_cap
         assert self.inpatient_cap is not None
         return "inpatient", self.inpatient_cap
-
-    def flat(self) -> bool:
-        """Every tier has one ratio (no 分段): the pricing keeps its one-multiplication form."""
-        return all(len(t.bands) == 1 for t in self.tiers)
 
     def per_person(self, source: str) -> Decimal:
         """Yuan per insured person per year from ``source`` (个人缴费 for both individual sources)."""
@@ -764,7 +815,7 @@ def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | No
                 Source(source, key="notice.id_keep_head"),
             )
         ]
-    tiers, uplifts, problems = _tiers_and_uplifts(v, source, text)
+    tiers, specials, uplifts, problems = _tiers_and_uplifts(v, source, text)
     if problems:
         return None, problems
     return (
@@ -773,6 +824,7 @@ def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | No
             policy,
             funding={s: v[f"funding.{s}"] for s in ("individual", "central", "region", "city", "county")},
             tiers=tiers,
+            specials=specials,
             uplifts=uplifts,
             external_drug_limits={lv: v[f"catalogue.level_{lv}.external_drug_limit"] for lv in LEVELS},
             chronic_diseases=chronic,
@@ -784,7 +836,7 @@ def parse_insurance_policy(text: str, source: str) -> tuple[InsurancePolicy | No
 
 def _tiers_and_uplifts(
     v: Mapping[str, Any], source: str, text: str
-) -> tuple[tuple[Tier, ...], tuple[Uplift, ...], list[Problem]]:
+) -> tuple[tuple[Tier, ...], tuple[Tier, ...], tuple[Uplift, ...], list[Problem]]:
     """The typed tiers and uplifts, and what is wrong across their rows (key and line named)."""
     problems: list[Problem] = []
 
@@ -816,16 +868,45 @@ def _tiers_and_uplifts(
                 r["article"] or "",
             )
         )
+    specials = []
+    for i, r in enumerate(v["inpatient.special"], start=1):
+        if sum(r[k] is not None for k in ("ratio", "bands", "flat_amount")) != 1:
+            bad("inpatient.special", f"第 {i} 项 ({r['key']}) 须恰有 ratio、bands、flat_amount 之一", i)
+            continue
+        if shared and r["annual_cap"] is not None:
+            bad("inpatient.special", f'第 {i} 项 ({r["key"]}): cap_scope = "shared" 时不设 annual_cap', i)
+        if not shared and r["annual_cap"] is None:
+            bad("inpatient.special", f'第 {i} 项 ({r["key"]}): cap_scope = "tier" 时须有 annual_cap', i)
+        bands = (
+            r["bands"]
+            if r["bands"] is not None
+            else ((ZERO, r["ratio"] if r["ratio"] is not None else ZERO),)
+        )
+        specials.append(
+            Tier(
+                r["key"],
+                r["name"],
+                LEVELS,
+                None,
+                r["deductible"],
+                bands,
+                r["stay_cap"],
+                r["annual_cap"],
+                r["article"] or "",
+                special=True,
+                flat=r["flat_amount"],
+            )
+        )
     keys = [t.key for t in tiers]
-    if len(set(keys)) != len(keys):
-        bad("inpatient.tiers", f"档次 key 重复: {keys}")
+    if len(set(keys + [t.key for t in specials])) != len(keys) + len(specials):
+        bad("inpatient.tiers", f"档次与特殊住院类别的 key 须互不相同: {keys + [t.key for t in specials]}")
     if shared and v["inpatient.annual_cap"] is None:
         bad("inpatient.annual_cap", 'cap_scope = "shared" 时须有住院封顶线')
     if not shared and v["inpatient.annual_cap"] is not None:
         bad("inpatient.annual_cap", 'cap_scope = "tier" 时封顶线在各档 annual_cap 中, 此处不得填写')
     uplifts = []
     for i, r in enumerate(v["inpatient.uplifts"], start=1):
-        unknown = [t for t in (r["tiers"] or ()) if t not in keys]
+        unknown = [t for t in (r["tiers"] or ()) if t not in keys and t not in {s.key for s in specials}]
         if unknown:
             bad("inpatient.uplifts", f"第 {i} 项 ({r['key']}) 的 tiers 有未定义的档次 {unknown}", i)
         if r["mode"] == "points" and r["amount"] > ONE:
@@ -841,7 +922,7 @@ def _tiers_and_uplifts(
         )
     if len({u.key for u in uplifts}) != len(uplifts):
         bad("inpatient.uplifts", "上调项 key 重复")
-    return tuple(tiers), tuple(uplifts), problems
+    return tuple(tiers), tuple(specials), tuple(uplifts), problems
 
 
 def _line(text: str, key: str, item: int | None = None) -> int | None:

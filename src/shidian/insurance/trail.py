@@ -52,7 +52,7 @@ def possible_ratios(policy: InsurancePolicy) -> set[Decimal]:
     """Every ratio a claim can carry under ``policy`` (the pricing CASE's outcomes): each band of
     each tier under every combination of the adjustments that apply in order."""
     ratios = {policy.outpatient_ratio, policy.tcm_fracture_ratio, *(c.ratio for c in policy.chronic_diseases)}
-    reached = {r for t in policy.tiers for _, r in t.bands}
+    reached = {r for t in policy.terms for _, r in t.bands}
     for mode, amount in ratio_steps(policy):
         reached |= {adjusted(r, mode, amount) for r in reached}
     return ratios | reached
@@ -130,7 +130,7 @@ def place_text(place: str | None) -> str:
 def _tier_names(policy: InsurancePolicy) -> str:
     return (
         "CASE tier "
-        + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(tier_header(t))}" for t in policy.tiers)
+        + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(tier_header(t))}" for t in policy.terms)
         + " END"
     )
 
@@ -184,7 +184,7 @@ def _deductible(policy: InsurancePolicy) -> str:
         for k, v in CATEGORY_LABELS.items()
     )
     standard = " ".join(
-        f"WHEN {_lit(t.key)} THEN {_lit(f'起付线{t.deductible} ({t.name})')}" for t in policy.tiers
+        f"WHEN {_lit(t.key)} THEN {_lit(f'起付线{t.deductible} ({t.name})')}" for t in policy.terms
     )
     return f"""CASE WHEN rule <> 'inpatient' THEN '不设起付线' ELSE concat(CASE deductible_rule
         WHEN 'category' THEN CASE category {labels} END
@@ -217,11 +217,24 @@ def _computation(policy: InsurancePolicy) -> str:
         f"CASE WHEN stay_cap IS NOT NULL AND computed < greatest(by_ratio, coalesce(floor_amount, 0))"
         f" THEN concat('; 每次住院补偿限', {_v('stay_cap')}) END"
     )
-    inpatient = (
-        f"concat('统筹费用', {(_bands_text(policy) or '{times}').format(times=times)}, CASE WHEN tcm AND {policy.tcm_ratio_increase} > 0 THEN {boost} END"
+    by_ratio = (
+        f"concat({(_bands_text(policy) or '{times}').format(times=times)}, "
+        f"CASE WHEN tcm AND {policy.tcm_ratio_increase} > 0 THEN {boost} END"
         + (f", {uplifts}" if uplifts else "")
-        + f", {', '.join(limits)})"
+        + ")"
     )
+    flat = [t for t in policy.specials if t.flat is not None]
+    if flat:
+        amounts = " ".join(
+            f"WHEN {_lit(t.key)} THEN {_lit(f'{t.flat:.2f}')}" for t in flat if t.flat is not None
+        )
+        fixed = (
+            f"concat({_v('pooled_cost')}, '; 每次定额', CASE tier {amounts} END, "
+            f"CASE WHEN by_ratio < CAST(CASE tier {amounts} END AS DECIMAL(18,2)) "
+            f"THEN concat(', 以统筹费用为限: ', {_v('by_ratio')}) END)"
+        )
+        by_ratio = f"CASE WHEN ratio IS NULL THEN {fixed} ELSE {by_ratio} END"
+    inpatient = f"concat('统筹费用', {by_ratio}, {', '.join(limits)})"
     visit = (
         "CASE WHEN visit_cap IS NOT NULL AND computed < by_ratio THEN concat('; 每次门诊补偿限', "
         + _v("visit_cap")
@@ -245,7 +258,7 @@ def _computation(policy: InsurancePolicy) -> str:
 
 def _bands_text(policy: InsurancePolicy) -> str | None:
     """分段计算: ``8000.00, 起付线以上部分分段: 0.00-5000.00元段5000.00×60% + … = 5100.00``."""
-    b = max(len(t.bands) for t in policy.tiers)
+    b = max(len(t.bands) for t in policy.terms)
     if b == 1:
         return None
     parts = ", ".join(
@@ -253,7 +266,7 @@ def _bands_text(policy: InsurancePolicy) -> str | None:
         f"ELSE concat('-', {_v(f'hi_{k}')}, '元段') END, {_v(f'seg_{k}')}, '×', {_pct(policy, f'r_{k}')}) END"
         for k in range(1, b + 1)
     )
-    multi = tuple(t.key for t in policy.tiers if len(t.bands) > 1)
+    multi = tuple(t.key for t in policy.terms if len(t.bands) > 1)
     keys = ", ".join(_lit(k) for k in multi)
     return (
         f"CASE WHEN tier IN ({keys}) THEN concat({_v('pooled_cost')}, {_lit(', ' + BANDS_ON[policy.bands_on] + ': ')}, "
@@ -273,7 +286,7 @@ def _cap(policy: InsurancePolicy) -> str:
         "'住院补偿封顶线'"
         if policy.cap_scope == "shared"
         else "concat(CASE tier "
-        + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(t.name)}" for t in policy.tiers)
+        + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(t.name)}" for t in policy.terms)
         + " END, '住院补偿封顶线')"
     )
     return f"""CASE WHEN cap IS NOT NULL THEN concat(

@@ -119,6 +119,23 @@ _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
         "特殊慢性病编码 {chronic_disease} 不在政策的病种表中 (unknown chronic disease)",
     ),
     (
+        "insurance.claim.inpatient_category_outpatient",
+        "error",
+        "claims",
+        "inpatient_category",
+        "t.inpatient_category IS NOT NULL AND t.kind = 'outpatient'",
+        "门诊就诊不能有特殊住院类别 {inpatient_category} (inpatient category on an outpatient claim)",
+    ),
+    (
+        "insurance.claim.unknown_inpatient_category",
+        "error",
+        "claims",
+        "inpatient_category",
+        "t.inpatient_category IS NOT NULL AND t.kind = 'inpatient' "
+        "AND t.inpatient_category NOT IN (SELECT code FROM specials)",
+        "特殊住院类别 {inpatient_category} 不在政策的 inpatient.special 中 (unknown inpatient category)",
+    ),
+    (
         "insurance.claim.conflicting_types",
         "error",
         "claims",
@@ -227,7 +244,11 @@ def validate_inputs(
         con.execute("SET enable_progress_bar = false")
         tables = {
             "persons": inputs.persons,
-            "claims": inputs.claims,
+            "claims": inputs.claims
+            if "inpatient_category" in inputs.claims.column_names
+            else inputs.claims.append_column(
+                "inpatient_category", pa.nulls(inputs.claims.num_rows, pa.string())
+            ),
             "villages": inputs.villages,
             "contributions": inputs.contributions,
         }
@@ -238,6 +259,7 @@ def validate_inputs(
         con.register(
             "chronic", pa.table({"code": pa.array([c.code for c in policy.chronic_diseases], pa.string())})
         )
+        con.register("specials", pa.table({"code": pa.array([t.key for t in policy.specials], pa.string())}))
         persons = numbered["persons"]
         con.register(
             "person_ids",
