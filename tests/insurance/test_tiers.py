@@ -287,3 +287,24 @@ def test_unknown_or_outpatient_inpatient_category_is_an_input_problem():
     codes = {p.code: p for p in validate_inputs(inputs, FLOOR)}
     assert codes["insurance.claim.unknown_inpatient_category"].where.column == "inpatient_category"
     assert codes["insurance.claim.inpatient_category_outpatient"].where.row == first_out + 2
+
+
+def test_demo_county_settles_under_every_illustrative_policy():
+    """The whole batch (ledger, statements, notices, invariants) under the new shapes: every
+    check passes, including the caps of each tier (cap_scope tier) and the deductible bound."""
+    from shidian.insurance.batch import reimburse
+
+    tables = build_county(persons=1000, seed=4, year=2010)
+    inputs = InsuranceInputs(
+        tables["persons"],
+        tables["institutions"],
+        tables["claims"],
+        tables["villages"],
+        prior_year=tables["prior_year"],
+        contributions=tables["contributions"],
+    )
+    for policy in (CITY, FLOOR):
+        result, problems = reimburse(inputs, policy)
+        assert result is not None, problems[:5]
+        assert result.ok, [c for c in result.checks if not c.ok]
+        assert int(result.totals["paid"]) > 0

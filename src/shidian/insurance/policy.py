@@ -269,6 +269,16 @@ _TIER_ROWS = _rows(
     },
     empty=False,
 )
+
+
+def _uplift_amount(value: Any) -> Decimal:
+    """0 ≤ amount ≤ 10, at most four decimals (a ratio's precision)."""
+    number: Decimal = decimal(min=ZERO, max=Decimal(10))(value)
+    if number != number.quantize(Decimal("0.0001")):
+        raise ValueError(f"最多四位小数, 实际为 {number}")
+    return number
+
+
 _SPECIAL_ROWS = _rows(
     {"key": _key, "name": _text, "deductible": _money()},
     {
@@ -282,7 +292,7 @@ _SPECIAL_ROWS = _rows(
     empty=True,
 )
 _UPLIFT_ROWS = _rows(
-    {"key": _key, "name": _text, "mode": choice(*UPLIFT_MODES), "amount": decimal(min=ZERO, max=Decimal(10))},
+    {"key": _key, "name": _text, "mode": choice(*UPLIFT_MODES), "amount": _uplift_amount},
     {"categories": _categories, "tiers": _any_text, "article": _text},
     empty=True,
 )
