@@ -13,6 +13,7 @@ from shidian.capitation.policy import PRIMARY_CARE_POLICIES
 from shidian.drg import events as _drg_events  # noqa: F401  (each module declares its events)
 from shidian.drg.policy import PARAMS as DRG_PARAMS
 from shidian.insurance import events as _insurance_events  # noqa: F401
+from shidian.insurance.policy import GUIDE as INSURANCE_GUIDE
 from shidian.insurance.policy import PARAMS as INSURANCE_PARAMS
 from shidian.pilots import events as _pilots_events  # noqa: F401
 from shidian.platform.audit import EVENTS
@@ -52,7 +53,9 @@ PAGES: dict[str, Callable[[], str]] = {
     ),
     "docs/policies/drg.md": lambda: params_markdown("DRG policy parameters (DRG付费政策参数)", DRG_PARAMS),
     "docs/policies/insurance.md": lambda: params_markdown(
-        "Resident insurance policy parameters (新农合/城乡居民医保政策参数)", INSURANCE_PARAMS
+        "Resident insurance policy parameters (新农合/城乡居民医保政策参数)",
+        INSURANCE_PARAMS,
+        INSURANCE_GUIDE,
     ),
     "docs/policies/registry.md": lambda: params_markdown(
         "Registry policy parameters (严重精神障碍患者管理政策参数)", REGISTRY_PARAMS
