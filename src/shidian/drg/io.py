@@ -41,12 +41,15 @@ from shidian.runs import (
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 ZERO_TEXT = "0"
+#: The 医保信息平台's names (国家医疗保障局《医疗保障信息平台 定点医药机构接口规范》; the
+#: mapping table is docs/national-fields.md): accepted beside our English and Chinese headers.
+FIXMEDINS_CODE = ("定点医药机构编号", "fixmedins_code")
 
 HOSPITALS = TableSpec(
     "hospitals",
     (
-        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
-        Column("name", "str", ("医疗机构名称", "机构名称"), label="医疗机构名称"),
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码", *FIXMEDINS_CODE), label="医疗机构编码"),
+        Column("name", "str", ("医疗机构名称", "机构名称", "fixmedins_name"), label="医疗机构名称"),
         Column(
             "level",
             "int",
@@ -72,14 +75,38 @@ _MONEY_MIN = Decimal(0)
 CASES = TableSpec(
     "cases",
     (
-        Column("case_id", "str", ("病案号", "病例编号"), label="病案号"),
-        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
-        Column("discharge_date", "date", ("出院日期",), label="出院日期"),
+        Column("case_id", "str", ("病案号", "病例编号", "setl_id"), label="病案号"),
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码", *FIXMEDINS_CODE), label="医疗机构编码"),
+        Column("discharge_date", "date", ("出院日期", "出院时间", "dscg_time"), label="出院日期"),
         Column("drg_code", "str", ("DRG编码", "病组编码"), nullable=True, label="DRG编码"),
-        Column("total_cost", "money", ("医疗总费用", "总费用"), min=_MONEY_MIN, label="医疗总费用"),
-        Column("fund_paid", "money", ("统筹基金支付",), min=_MONEY_MIN, label="统筹基金支付"),
-        Column("patient_cash", "money", ("个人现金支付",), min=_MONEY_MIN, label="个人现金支付"),
-        Column("self_pay", "money", ("自费费用",), min=_MONEY_MIN, label="自费费用"),
+        Column(
+            "total_cost",
+            "money",
+            ("医疗总费用", "总费用", "医疗费总额", "medfee_sumamt"),
+            min=_MONEY_MIN,
+            label="医疗总费用",
+        ),
+        Column(
+            "fund_paid",
+            "money",
+            ("统筹基金支付", "统筹支付", "基本医疗保险统筹基金支出", "hifp_pay"),
+            min=_MONEY_MIN,
+            label="统筹基金支付",
+        ),
+        Column(
+            "patient_cash",
+            "money",
+            ("个人现金支付", "个人现金", "个人现金支出", "psn_cash_pay"),
+            min=_MONEY_MIN,
+            label="个人现金支付",
+        ),
+        Column(
+            "self_pay",
+            "money",
+            ("自费费用", "全自费金额", "fulamt_ownpay_amt"),
+            min=_MONEY_MIN,
+            label="自费费用",
+        ),
         Column(
             "unreasonable_cost",
             "money",
