@@ -16,7 +16,9 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from shidian.drg.hospital_books import HOSPITALS_DIR, write_hospital_books
 from shidian.drg.model import (
     CASES_SCHEMA,
     GROUPS_SCHEMA,
@@ -419,6 +421,17 @@ def _reference_levels(
     return table, []
 
 
+CASE_POINTS_PARQUET = "case_points.parquet"
+
+
+def write_case_points_parquet(case_points: pa.Table, path: Path) -> pa.Table:
+    """Every case, sorted by (hospital_id, case_id), in row groups small enough to skip by
+    hospital (the web's case lists read it so); zstd-compressed. Returns the sorted table."""
+    ordered = case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+    pq.write_table(ordered, path, row_group_size=64 * 1024, compression="zstd")
+    return ordered
+
+
 OUTPUT_TABLES = {
     "case_points.csv": "case_points",
     "monthly.csv": "monthly",
@@ -436,15 +449,20 @@ def write_outputs(
     policy: DrgPolicy,
     manifest: Mapping[str, Mapping[str, Any]],
     hospitals: pa.Table,
-    report_cases: bool | None = None,
+    report_cases: bool | None = False,
+    hospital_books: bool = True,
 ) -> dict[str, Any]:
     """Write every output file into OUT_DIR at once; returns the run record written to run.json.
 
-    ``report_cases``: put the cases into report.xlsx — None means "when they fit in a sheet".
+    By default (docs/drg-outputs.md) report.xlsx has the summary sheets, each hospital gets
+    ``hospitals/<hospital_id>.xlsx`` with its statement and its cases, and every case is in
+    case_points.csv and case_points.parquet. ``report_cases``: also put the cases into
+    report.xlsx (the old single workbook) — None means "when they fit in a sheet".
+    ``hospital_books``: write the hospital workbooks.
     """
     with staged_output(out_dir) as staging:
-        # report.xlsx is written by Python (xlsxwriter) while DuckDB, which releases the GIL,
-        # writes the CSV files: the two overlap instead of adding up.
+        # report.xlsx is written by Python (xlsxwriter) while DuckDB, Arrow and zlib, which
+        # release the GIL, write the CSV, Parquet and hospital files: they overlap.
         with ThreadPoolExecutor(max_workers=1) as pool:
             report = pool.submit(
                 write_report,
@@ -456,6 +474,9 @@ def write_outputs(
             )
             write_csv_tables(staging, {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()})
             _write_warnings(result, staging / "warnings.csv")
+            ordered = write_case_points_parquet(result.case_points, staging / CASE_POINTS_PARQUET)
+            if hospital_books:
+                write_hospital_books(result, staging / HOSPITALS_DIR, ordered_cases=ordered)
             report.result()
         record = run_record(
             "drg.settlement",
