@@ -9,10 +9,12 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+
 from shidian.drg.io import CASES, HOSPITALS
 from shidian.insurance.io import CLAIMS, PERSONS
 from shidian.problems import Source
-from shidian.tables import read_table
+from shidian.tables import TableSpec, read_table
 
 SETTLEMENT_EXPORT = [
     "setl_id,mdtrt_id,psn_no,psn_name,insutype,fixmedins_code,fixmedins_name,dscg_time,"
@@ -117,3 +119,40 @@ def test_insurance_persons_from_national_names(tmp_path: Path) -> None:
     assert table is not None
     row = table.to_pylist()[0]
     assert (row["person_id"], row["id_number"], row["name"]) == ("P001", "450802199001011234", "张三")
+
+
+def test_a_national_institution_code_of_another_prefecture_is_refused(tmp_path: Path) -> None:
+    """H + 行政区划 + 序号: two hospitals of 贵港 (4508: 450802 港北区, 450881 桂平市) and one of
+    广州 (4401): the third is not of this pooling region; a local code is not checked."""
+    from shidian.drg.io import GROUPS
+    from shidian.drg.model import DrgInputs, SettlementParams
+    from shidian.drg.validate import validate_inputs
+
+    def table(name: str, text: str, spec: TableSpec) -> pa.Table:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        read, problems = read_table(tmp_path / name, spec)
+        assert problems == [] and read is not None
+        return read
+
+    hospitals = table(
+        "hospitals.csv",
+        "hospital_id,name,level\nH45080200011,贵港市人民医院,3\nH45088100002,桂平市人民医院,2\n"
+        "H44010400003,广州某医院,3\nLOCAL9,本地编码医院,1\n",
+        HOSPITALS,
+    )
+    inputs = DrgInputs(
+        params=SettlementParams(year=2020, drg_budget=Decimal("1000.00")),
+        hospitals=hospitals,
+        groups=table("drg_groups.csv", "drg_code,name\nGB19,x\n", GROUPS),
+        cases=table(
+            "cases.csv",
+            "case_id,hospital_id,discharge_date,drg_code,total_cost,fund_paid,patient_cash,self_pay\n"
+            "C1,H45080200011,2020-01-02,GB19,100,80,20,0\n",
+            CASES,
+        ),
+        sources={"hospitals": "hospitals.csv"},
+    )
+    problems = validate_inputs(inputs)
+    assert [(p.code, p.where) for p in problems] == [
+        ("drg.hospital.other_region", Source("hospitals.csv", 4, "hospital_id"))
+    ]
