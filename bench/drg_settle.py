@@ -55,6 +55,7 @@ class Run:
     exit_code: int
     log: str
     note: str = ""
+    cpu_seconds: float = 0.0  # user + system: less sensitive than wall time to a busy host
 
 
 @dataclass
@@ -167,13 +168,14 @@ def timed(command: list[str], out_dir: Path) -> Run:
         seconds = time.perf_counter() - started
     child.returncode = exit_code = os.waitstatus_to_exitcode(status)
     note = "" if exit_code == 0 else f"exit {exit_code}, see {log}"
-    return Run(exit_code == 0, seconds, usage.ru_maxrss / GIB_PER_KIB, exit_code, str(log), note)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(exit_code == 0, seconds, usage.ru_maxrss / GIB_PER_KIB, exit_code, str(log), note, cpu)
 
 
 def describe(run: Run) -> str:
     if not run.ok:
         return f"FAILED ({run.note})"
-    return f"{run.seconds:.1f} s, peak {run.peak_gib:.2f} GiB"
+    return f"{run.seconds:.1f} s ({run.cpu_seconds:.1f} s CPU), peak {run.peak_gib:.2f} GiB"
 
 
 def compare(engine_out: Path, pandas_out: Path) -> dict[str, str]:
