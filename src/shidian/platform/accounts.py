@@ -12,7 +12,13 @@ import sqlalchemy as sa
 
 from shidian.platform.clock import now
 from shidian.platform.db.schema import ROLES, UNIT_KINDS, units, users
-from shidian.platform.security import hash_password, needs_rehash, password_problem, verify_password
+from shidian.platform.security import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+    waste_a_verification,
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,10 @@ def authenticate(conn: sa.Connection, username: str, password: str) -> User | No
     row = conn.execute(
         sa.select(users.c.id, users.c.password_hash, users.c.active).where(users.c.username == username)
     ).first()
-    if row is None or not verify_password(row.password_hash, password) or not row.active:
+    if row is None:
+        waste_a_verification(password)  # as long as a known name's check (issue 22 finding 4)
+        return None
+    if not verify_password(row.password_hash, password) or not row.active:
         return None
     if needs_rehash(row.password_hash):
         conn.execute(users.update().where(users.c.id == row.id).values(password_hash=hash_password(password)))

@@ -1,0 +1,94 @@
+"""Issue 22 finding 1: the registry is no oracle of who is on it. A doctor who registers (or
+imports) an ID number registered outside the doctor's area gets exactly the answer of a new
+patient; the registration is kept as a transfer request to the area holding the record and
+audited for review (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shidian.platform.db.registry_schema import registry_patients, registry_transfers
+from shidian.platform.db.schema import audit_events
+from tests.web.registry.conftest import V1, V3, id_number
+from tests.web.registry.test_registry_api import register
+
+
+def shape(response):
+    """Everything a caller can read of a registration's answer but the fresh registry number."""
+    body = response.json()
+    return response.status_code, sorted(body), len(body["registry_no"]), body["registry_no"][0]
+
+
+def test_a_duplicate_outside_the_area_answers_as_a_new_patient_and_is_logged(reg_client, registry_app):
+    doc_a, doc_b = reg_client("reg_doc_a"), reg_client("reg_doc_b")
+    held, _ = register(doc_b, village=V3)  # 南村, outside doc_a's 东村
+    held_no = held.json()["registry_no"]
+    number = _["id_number"]
+
+    fresh, _ = register(doc_a)  # an ID number nobody registered
+    probe, _ = register(doc_a, number=number)  # the attack: someone registered elsewhere
+    assert probe.status_code == 201, probe.text
+    assert shape(probe) == shape(fresh)
+    # asked again, the doctor gets what a doctor re-registering their own patient gets
+    again_fresh, _ = register(doc_a, number=_id_of(registry_app, fresh.json()["registry_no"], doc_a))
+    again_probe, _ = register(doc_a, number=number)
+    assert (again_probe.status_code, again_probe.json()) == (again_fresh.status_code, again_fresh.json())
+    assert [p["code"] for p in again_probe.json()["problems"]] == ["registry.patient.duplicate"]
+
+    with registry_app.state.engine.connect() as conn:
+        transfer = conn.execute(
+            sa.select(registry_transfers).where(registry_transfers.c.id_hmac == held_row_hmac(conn, held_no))
+        ).one()
+        held_row = conn.execute(
+            sa.select(registry_patients).where(registry_patients.c.registry_no == held_no)
+        ).one()
+        events = conn.execute(
+            sa.select(audit_events.c.target, audit_events.c.detail).where(
+                audit_events.c.action == "registry.transfer_requested", audit_events.c.target == held_no
+            )
+        ).all()
+    assert transfer.patient_id == held_row.id and transfer.registry_no == probe.json()["registry_no"]
+    assert held_row.village_id != transfer.village_id  # the record stays where it is, untouched
+    assert [(t, d["registry_no"], d["village"]) for t, d in events] == [
+        (held_no, probe.json()["registry_no"], V1)
+    ]
+    # the doctor holding the record still gets the duplicate named
+    own, _ = register(doc_b, village=V3, number=number)
+    assert [p["code"] for p in own.json()["problems"]] == ["registry.patient.duplicate"]
+
+
+def held_row_hmac(conn, registry_no):
+    p = registry_patients
+    return conn.execute(sa.select(p.c.id_hmac).where(p.c.registry_no == registry_no)).scalar_one()
+
+
+def _id_of(app, registry_no, client):
+    detail = client.get(f"/api/registry/patients/{registry_no}").json()
+    return detail["patient"]["id_number"]
+
+
+def test_the_import_answers_a_duplicate_outside_the_area_as_a_new_patient(reg_client, registry_app):
+    doc_a, doc_b = reg_client("reg_doc_a"), reg_client("reg_doc_b")
+    held_response, held = register(doc_b, village=V3)
+    new = id_number()
+    header = "姓名,身份证号,村代码,诊断编码,登记日期\n"
+    answers = []
+    for number in (new, held["id_number"]):
+        text = header + f"周一,{number},{V1},F20,2019-03-01\n"
+        response = doc_a.post(
+            "/api/registry/imports", files={"file": ("名册.csv", text.encode("utf-8"), "text/csv")}
+        )
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1] == (200, {"ok": True, "imported": 1, "problems": []})
+    with registry_app.state.engine.connect() as conn:
+        held_no = held_response.json()["registry_no"]
+        targets = conn.execute(
+            sa.select(audit_events.c.target).where(audit_events.c.action == "registry.transfer_requested")
+        ).scalars()
+        assert held_no in set(targets)
+        transfers = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(registry_transfers)
+            .where(registry_transfers.c.id_hmac == held_row_hmac(conn, held_no))
+        ).scalar_one()
+    assert transfers == 1
