@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shidian.cells import csv_row
 from shidian.drg.model import (
     CASES_SCHEMA,
     GROUPS_SCHEMA,
@@ -450,4 +451,4 @@ def _write_warnings(result: SettlementResult, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["code", "where", "message"])
         for problem in result.warnings:
-            writer.writerow([problem.code, str(problem.where), problem.message])
+            writer.writerow(csv_row([problem.code, str(problem.where), problem.message]))

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from shidian.cells import openpyxl_text
 from shidian.problems import Problem
 from shidian.registry.records import AssessmentIn, PatientIn
 from shidian.tables import Column, TableSpec, read_table
@@ -141,12 +142,12 @@ def header(column: str | None) -> str | None:
 def xlsx(sheet: str, headers: list[str], rows: list[list[Any]]) -> bytes:
     """A one-sheet workbook (openpyxl write-only)."""
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
 
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet(sheet)
-    ws.append(headers)
-    for row in rows:
-        ws.append(row)
+    for row in [headers, *rows]:
+        ws.append([openpyxl_text(WriteOnlyCell(ws, value)) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

