@@ -71,6 +71,9 @@ _TIME_RE = r"( ([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
 _DATE_RE = rf"[0-9]{{4}}(-[0-9]{{1,2}}-[0-9]{{1,2}}|/[0-9]{{1,2}}/[0-9]{{1,2}}){_TIME_RE}|[0-9]{{8}}"
 _FLAGS = {"1": 1, "true": 1, "是": 1, "0": 0, "false": 0, "否": 0}
 _HEAD_BYTES = 1 << 20
+#: The most columns a file may have (no input table has more than a few dozen): a wider header
+#: is refused before any cell is read (issue 22 finding 8: 20,000 columns took minutes).
+MAX_COLUMNS = 1000
 
 # Error numbers computed in SQL -> (problem code, zh-CN message template with English gist).
 _CELL_ERRORS = {
@@ -206,6 +209,8 @@ def _read_csv(path: Path, file: str, head: bytes, limit: int) -> tuple[list[str]
             headers = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), [])
             if not headers:
                 return [_file_problem(file, "unreadable", "第 1 行没有表头 (no header in row 1)")]
+            if len(headers) > MAX_COLUMNS:
+                return [_too_many_columns(file, len(headers))]
             return _read_csv_as(path, file, headers, encoding, limit)
         except (UnicodeDecodeError, pa.ArrowException) as exc:
             if not isinstance(exc, UnicodeDecodeError) and "invalid UTF8" not in str(exc):
@@ -255,10 +260,15 @@ def _read_csv_as(
             )
             for r in bad_rows[:limit]
         ] + _truncation(file, len(bad_rows) - limit)
-    for i in range(raw.num_columns):  # trim column by column, so each untrimmed one is freed at once
-        raw = raw.set_column(i, names[i], pc.utf8_trim(raw.column(i), _BLANKS))
-    rows = _connect().sql(f"SELECT range::INTEGER AS _row FROM range(2, {raw.num_rows + 2})")
-    return headers, raw.append_column("_row", rows.to_arrow_table().column(0))
+    # trim column by column, so each untrimmed one is freed at once; one table built at the end
+    # (set_column per column copies the schema each time: quadratic in the columns)
+    count, columns = raw.num_rows, list(raw.columns)
+    del raw
+    for i, column in enumerate(columns):
+        columns[i] = pc.utf8_trim(column, _BLANKS)
+        del column
+    rows = _connect().sql(f"SELECT range::INTEGER AS _row FROM range(2, {count + 2})")
+    return headers, pa.table([*columns, rows.to_arrow_table().column(0)], names=[*names, "_row"])
 
 
 def _read_xlsx(path: Path, file: str) -> tuple[list[str], pa.Table] | list[Problem]:
@@ -275,6 +285,8 @@ def _read_xlsx(path: Path, file: str) -> tuple[list[str], pa.Table] | list[Probl
         headers = [_cell_text(v) for v in next(rows, ())]
         while headers and not headers[-1].strip():  # formatted but empty columns on the right
             headers.pop()
+        if len(headers) > MAX_COLUMNS:
+            return [_too_many_columns(file, len(headers))]
         columns: list[list[str]] = [[] for _ in headers]
         for values in rows:  # gaps come as empty rows, so sheet rows stay aligned
             cells = list(values)[: len(headers)]
@@ -557,6 +569,11 @@ def _dec_lit(value: Decimal) -> str:
 
 def _file_problem(file: str, reason: str, message: str) -> Problem:
     return Problem(f"table.file.{reason}", message, Source(file))
+
+
+def _too_many_columns(file: str, count: int) -> Problem:
+    message = f"表头有 {count} 列, 超过上限 {MAX_COLUMNS} 列 (too many columns)"
+    return _file_problem(file, "too_many_columns", message)
 
 
 def _truncation(file: str, more: int) -> list[Problem]:

@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -36,3 +37,55 @@ def test_a_formula_typed_as_a_user_name_is_text_in_audit_csv(web_app, client_for
     targets = [r[6] for r in rows[1:]]
     assert "'" + FORMULA in targets and FORMULA not in targets
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+# Finding 8: each of these answered 500; now a clear 4xx in Chinese and nothing stored.
+
+
+def _chinese_4xx(response) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in response.text), response.text[:300]
+
+
+def test_nul_bytes_in_query_parameters_and_form_fields(web_app, client_for, forget_throttle):
+    officer = client_for("officer")
+    for path in ("/drg/overview?run=%00", "/registry?q=%00", "/api/registry/patients?q=a%00b"):
+        _chinese_4xx(officer.get(path))
+    stranger = TestClient(web_app)
+    token = csrf_of(stranger)
+    _chinese_4xx(
+        stranger.post("/login", data={"username": "ad\x00min", "password": "x", "csrf_token": token})
+    )
+    admin = client_for("admin")
+    form = {"username": "nul\x00user", "password": "abcdefgh1234", "role": "leader", "unit_id": "1"}
+    _chinese_4xx(admin.post("/admin/users", data=form))
+    form = {"username": "nuluser2", "password": "abcdefgh1234", "role": "leader", "unit_id": "1"}
+    _chinese_4xx(admin.post("/admin/users", data={**form, "display_name": "a\x00b"}))
+
+
+def test_over_long_user_and_display_names(web_app, client_for, forget_throttle):
+    stranger = TestClient(web_app)
+    token = csrf_of(stranger)
+    answer = stranger.post("/login", data={"username": "u" * 5000, "password": "x", "csrf_token": token})
+    assert answer.status_code == 401  # as any wrong name: no such user
+    admin = client_for("admin")
+    form = {"password": "abcdefgh1234", "role": "leader", "unit_id": "1"}
+    _chinese_4xx(admin.post("/admin/users", data={**form, "username": "u" * 65}))
+    _chinese_4xx(
+        admin.post("/admin/users", data={**form, "username": "longdisplay", "display_name": "名" * 201})
+    )
+    with web_app.state.engine.connect() as conn:
+        names = set(conn.execute(sa.text("SELECT username FROM users")).scalars())
+    assert "longdisplay" not in names and "u" * 65 not in names
+
+
+def test_an_insurance_upload_named_dot_or_dot_dot_is_refused(web_app, client_for):
+    officer = client_for("officer")
+    for name in (".", ".."):
+        answer = officer.post(
+            "/insurance/imports",
+            data={"name": "t", "policy_id": "county-2010", "csrf_token": officer.headers["X-CSRF-Token"]},
+            files=[("files", (name, b"a,b\n1,2\n", "text/csv"))],
+            follow_redirects=False,
+        )
+        _chinese_4xx(answer)

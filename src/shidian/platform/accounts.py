@@ -20,6 +20,9 @@ from shidian.platform.security import (
     waste_a_verification,
 )
 
+#: The longest user name and display name (the columns of ``users``).
+USERNAME_MAX, DISPLAY_NAME_MAX = 64, 200
+
 
 @dataclass(frozen=True)
 class User:
@@ -142,8 +145,12 @@ def create_user(
     display_name: str | None = None,
 ) -> int:
     username = username.strip()
-    if not username or len(username) > 64:
-        raise AccountError("用户名不能为空, 最长64个字符")
+    if not username or len(username) > USERNAME_MAX:
+        raise AccountError(f"用户名不能为空, 最长{USERNAME_MAX}个字符")
+    if display_name is not None and len(display_name) > DISPLAY_NAME_MAX:
+        raise AccountError(f"姓名最长{DISPLAY_NAME_MAX}个字符")
+    if "\x00" in username or "\x00" in (display_name or ""):
+        raise AccountError("用户名和姓名不能含空字符 (NUL)")
     if role not in ROLES:
         raise AccountError(f"未知角色 {role}")
     problem = password_problem(password)

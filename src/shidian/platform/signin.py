@@ -14,7 +14,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from shidian.platform import audit
-from shidian.platform.accounts import User, authenticate
+from shidian.platform.accounts import USERNAME_MAX, User, authenticate
 from shidian.platform.audit import Client
 from shidian.platform.security import record_attempt
 from shidian.platform.throttle import LoginLimits, admit, failed, succeeded
@@ -39,13 +39,15 @@ def sign_in(
     client: Client | None = None,
 ) -> SignIn:
     """登录: check the throttle, the password and the account; record the attempt; audit it."""
-    username = username.strip()
-    ip = (client.ip if client else None) or "-"
+    # a name longer than any user name cannot exist: kept to one character more, so that it
+    # is stored, throttled and answered as any unknown name (issue 22 finding 8)
+    username = username.strip()[: USERNAME_MAX + 1]
+    ip = ((client.ip if client else None) or "-")[:64]
     if not admit(conn, username, ip, limits):
         audit.log(conn, audit.LoginThrottled(target=username), None, client)
         return SignIn("throttled")
     user = authenticate(conn, username, password)
-    record_attempt(conn, username, ip, user is not None)
+    record_attempt(conn, username[:USERNAME_MAX], ip, user is not None)
     if user is None:
         failed(conn, username, ip, limits)
         audit.log(conn, audit.LoginFailed(target=username), None, client)

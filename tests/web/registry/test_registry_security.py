@@ -108,3 +108,45 @@ def test_a_formula_typed_as_a_name_or_address_is_text_in_the_registry_export(reg
     cells = [c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows() for c in row]
     assert formula in [c.value for c in cells]
     assert {c.data_type for c in cells if isinstance(c.value, str) and c.value[:1] in "=@+-"} == {"s"}
+
+
+def test_an_import_with_20000_columns_is_refused_at_once(reg_client):
+    """Issue 22 finding 8: a wide header pinned a core for minutes; now a 422 naming the bound."""
+    import time
+
+    header = ",".join(f"列{i}" for i in range(20_000))
+    started = time.monotonic()
+    response = reg_client("reg_doc_a").post(
+        "/api/registry/imports", files={"file": ("wide.csv", (header + "\n").encode(), "text/csv")}
+    )
+    assert response.status_code == 422
+    assert [p["code"] for p in response.json()["problems"]] == ["table.file.too_many_columns"]
+    assert time.monotonic() - started < 30
+
+
+def test_an_import_with_only_a_header_row_is_refused(reg_client):
+    """Issue 22 finding 9: a file with no patient answered "imported 0"."""
+    header = "姓名,身份证号,村代码,诊断编码,登记日期\n"
+    response = reg_client("reg_doc_a").post(
+        "/api/registry/imports", files={"file": ("empty.csv", header.encode(), "text/csv")}
+    )
+    assert response.status_code == 422
+    assert [p["code"] for p in response.json()["problems"]] == ["registry.import.no_rows"]
+
+
+def test_an_import_with_an_over_long_name_or_address_names_the_cell(reg_client):
+    """Issue 22 finding 8: a name or address longer than its field answered 500."""
+    text = (
+        "姓名,身份证号,村代码,诊断编码,登记日期,现住址\n"
+        f"{'名' * 65},{id_number()},{V1},F20,2019-03-01,\n"
+        f"周一,{id_number()},{V1},F20,2019-03-01,{'址' * 201}\n"
+    )
+    response = reg_client("reg_doc_a").post(
+        "/api/registry/imports", files={"file": ("long.csv", text.encode(), "text/csv")}
+    )
+    assert response.status_code == 422, response.text
+    where = {(p["code"], p["where"]["row"], p["where"]["column"]) for p in response.json()["problems"]}
+    assert where == {
+        ("registry.import.invalid_cell", 2, "姓名"),
+        ("registry.import.invalid_cell", 3, "现住址"),
+    }
