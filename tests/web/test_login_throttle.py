@@ -167,3 +167,9 @@ def test_an_unknown_user_costs_the_same_password_check_as_a_known_one(web_app, h
     assert hasher.verified == 1
     assert attempt(web_app, "no-such-user-80", "guess-1234", "192.0.2.81") == "wrong"
     assert hasher.verified == 2  # one argon2 check each: the timing names no account
+
+
+def test_successful_logins_neither_lock_nor_slow_an_account(web_app):
+    busy = new_user(web_app)
+    for n in range(LIMITS.account_max + LIMITS.pair_max + 2):  # a shared office account
+        assert attempt(web_app, busy, PASSWORD, f"198.51.100.{n % 3}") == "ok"

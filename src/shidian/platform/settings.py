@@ -6,7 +6,7 @@
 * ``SHIDIAN_SECRET_KEY``: signs session cookies; default: a random key kept in ``var/secret_key``.
 * ``SHIDIAN_SECURE_COOKIES``: ``1`` in production behind HTTPS (cookies marked Secure).
 * ``SHIDIAN_LOGIN_MAX_FAILURES`` / ``SHIDIAN_LOGIN_WINDOW_SECONDS``: login throttling, attempts of
-  one client on one account (5 in 900 s); ``SHIDIAN_LOGIN_ACCOUNT_MAX`` attempts on one account
+  one client on one account (5 in 900 s); ``SHIDIAN_LOGIN_ACCOUNT_MAX`` failures on one account
   from all clients before it is slowed to one per ``SHIDIAN_LOGIN_PACE_SECONDS`` (50; 5 s);
   ``SHIDIAN_LOGIN_CLIENT_NAMES``: distinct wrong user names per client (10)
   (``shidian.platform.throttle``).

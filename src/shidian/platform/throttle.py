@@ -7,7 +7,7 @@ Four limits, each a fixed window of counted hits in ``login_throttle``:
   window that client is refused for that account (a success clears it). Concurrent requests
   increment the row one after another (an upsert returning the count, under its row lock), so 50
   concurrent wrong passwords reach the password hasher at most ``pair_max`` times.
-* ``account:<name>`` and ``pace:<name>``: attempts on an account from every client. Past
+* ``account:<name>`` and ``pace:<name>``: failures on an account from every client. Past
   ``account_max`` in the window the account is slowed down, not locked: one attempt per
   ``pace_seconds`` is let through, so a stranger cannot lock the real user out.
 * ``client:<client>`` with ``name:<client>|<name>``: the distinct user names a client got wrong.
@@ -74,13 +74,15 @@ def admit(conn: sa.Connection, username: str, client: str, limits: LoginLimits) 
         return False
     if _hit(conn, f"pair:{username}|{client}", window) > limits.pair_max:
         return False
-    if _hit(conn, f"account:{username}", window) > limits.account_max:
+    if _hits(conn, f"account:{username}", window) >= limits.account_max:
         return _hit(conn, f"pace:{username}", limits.pace_seconds) <= 1
     return True
 
 
 def failed(conn: sa.Connection, username: str, client: str, limits: LoginLimits) -> None:
-    """A wrong name or password: count the name among the client's distinct wrong names."""
+    """A wrong name or password: one failure more on the account; the name among the client's
+    distinct wrong names."""
+    _hit(conn, f"account:{username}", limits.window_seconds)
     if _hit(conn, f"name:{client}|{username}", limits.window_seconds) == 1:
         _hit(conn, f"client:{client}", limits.window_seconds)
 
