@@ -66,12 +66,6 @@ def find_village(conn: sa.Connection, code: str) -> Village | None:
     return None if row is None else Village(int(row.id), str(row.code), str(row.name))
 
 
-def id_registered(conn: sa.Connection, id_hmac: str) -> bool:
-    """Whether an ID number (by its HMAC) is already registered."""
-    found = conn.execute(sa.select(registry_patients.c.id).where(registry_patients.c.id_hmac == id_hmac))
-    return found.first() is not None
-
-
 @dataclass(frozen=True)
 class Holder:
     """Where an ID number (by its HMAC) is held: the patient's id and village, or a pending
