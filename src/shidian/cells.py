@@ -21,9 +21,9 @@ from typing import Any
 #: Characters that make a spreadsheet read a cell as a formula (or split it), per OWASP.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?\Z")
-#: The same tests for DuckDB's ``regexp_matches`` (``csv_sql``).
-_SQL_START = "^[=+@\\t\\r-]"
-_SQL_NUMBER = "^[+-]?[0-9]+(\\.[0-9]+)?$"
+#: The same tests in DuckDB (``csv_sql``): the first characters as SQL, the number pattern.
+_SQL_CHARS = ("'='", "'+'", "'-'", "'@'", "chr(9)", "chr(13)")
+_SQL_NUMBER = "[+-]?[0-9]+(\\.[0-9]+)?"
 
 #: xlsxwriter ``Workbook`` options: a string is a string (no formula, no hyperlink, no number).
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -42,10 +42,12 @@ def csv_row(values: Iterable[Any]) -> list[Any]:
 
 
 def csv_sql(column: str) -> str:
-    """The DuckDB expression of ``csv_cell`` over a VARCHAR column (quoted name ``column``)."""
+    """The DuckDB expression of ``csv_cell`` over a VARCHAR column (quoted name ``column``): a
+    test of the first character, the number pattern only for the few cells that pass it."""
     name = '"' + column.replace('"', '""') + '"'
+    starts = ", ".join(_SQL_CHARS)
     return (
-        f"CASE WHEN regexp_matches({name}, '{_SQL_START}') AND NOT regexp_matches({name}, '{_SQL_NUMBER}') "
+        f"CASE WHEN left({name}, 1) IN ({starts}) AND NOT regexp_full_match({name}, '{_SQL_NUMBER}') "
         f"THEN '''' || {name} ELSE {name} END AS {name}"
     )
 
