@@ -525,3 +525,28 @@ def test_dates_read_back_exactly(tmp_path: Path, days: list[dt.date], layout: st
 @pytest.mark.parametrize("text", ["2020-02-30", "2019-02-29", "2020-04-31", "2020-13-01", "0000-01-01"])
 def test_impossible_iso_dates_are_refused(tmp_path: Path, text: str) -> None:
     assert problems_of(tmp_path, [f"A1,1,,{text},1,0,"]) == [("table.cell.not_date", where(2, "admitted_on"))]
+
+
+def test_a_header_of_20000_columns_is_refused_at_once_and_wide_files_read_in_linear_time(tmp_path):
+    """Issue 22 finding 8: 20,000 columns took 129 s of CPU (quadratic); the column count is
+    bounded (MAX_COLUMNS) and a file at the bound reads quickly."""
+    import time
+
+    from shidian.tables import MAX_COLUMNS
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"h{i}" for i in range(20_000)) + "\n" + ",".join("1" * 20_000) + "\n")
+    started = time.process_time()
+    table, problems = read_table(wide, SPEC)
+    assert table is None and [p.code for p in problems] == ["table.file.too_many_columns"]
+    assert "20000" in problems[0].message
+    at_bound = tmp_path / "at_bound.csv"
+    names = ["id", "amount", *[f"x{i}" for i in range(MAX_COLUMNS - 2)]]
+    at_bound.write_text(
+        ",".join(names)
+        + "\n"
+        + "\n".join(",".join(["A1", "1", *["y"] * (MAX_COLUMNS - 2)]) for _ in range(50))
+        + "\n"
+    )
+    read_table(at_bound, SPEC)
+    assert time.process_time() - started < 20  # seconds of CPU; it was minutes

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from shidian import __version__
+from shidian.cells import csv_sql
 from shidian.policy import Policy
 
 
@@ -104,12 +105,18 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
 
 
 def write_csv_tables(folder: Path, tables: Mapping[str, pa.Table]) -> None:
-    """Each Arrow table as ``folder/name``: UTF-8, header row, rows in the table's order."""
+    """Each Arrow table as ``folder/name``: UTF-8, header row, rows in the table's order; text
+    a spreadsheet would run as a formula is neutralised (``shidian.cells``), column by column."""
     con = duckdb.connect(":memory:")
     try:
         for file_name, table in tables.items():
             con.register("t", table)
-            con.execute(f"COPY t TO '{folder / file_name}' (HEADER, DELIMITER ',')")
+            columns = ", ".join(
+                csv_sql(f.name) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                else '"' + f.name.replace('"', '""') + '"'
+                for f in table.schema
+            )  # fmt: skip
+            con.execute(f"COPY (SELECT {columns} FROM t) TO '{folder / file_name}' (HEADER, DELIMITER ',')")
             con.unregister("t")
     finally:
         con.close()

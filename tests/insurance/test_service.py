@@ -171,7 +171,7 @@ def test_posting_and_reversing_are_scoped_to_the_users_institution(county: Count
         assert post_claim(conn, county.h1, claim("A-2", "P03", "H1", "3000")).recorded
     with county.engine.begin() as conn, pytest.raises(DeskError) as other:
         reverse_claim(conn, county.h3, "A-2")
-    assert other.value.reason == "forbidden"
+    assert other.value.reason == "not_found"  # as an unknown claim id (issue 22 finding 3)
     with county.engine.begin() as conn, pytest.raises(DeskError) as hidden:
         read_claim(conn, county.h3, "A-2")
     assert hidden.value.reason == "not_found"

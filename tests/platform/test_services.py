@@ -15,10 +15,12 @@ from shidian.platform.audit import Client
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.schema import audit_events, login_attempts
 from shidian.platform.signin import sign_in, sign_out
+from shidian.platform.throttle import LoginLimits
 from shidian.problems import Refused
 
 PASSWORD = "secret-pass-2020"
 CLIENT = Client("10.0.0.9", "pytest")
+LIMITS = LoginLimits(window_seconds=900, pair_max=2)
 
 
 @pytest.fixture
@@ -95,12 +97,12 @@ def test_only_admins_manage_users(engine, people):
 
 def test_sign_in_records_every_attempt_and_throttles(engine, people):
     with engine.begin() as conn:
-        ok = sign_in(conn, " boss ", PASSWORD, window_seconds=900, max_failures=2, client=CLIENT)
+        ok = sign_in(conn, " boss ", PASSWORD, limits=LIMITS, client=CLIENT)
         assert ok.outcome == "ok" and ok.user is not None and ok.user.username == "boss"
         sign_out(conn, ok.user, CLIENT)
         for _ in range(2):
-            assert sign_in(conn, "boss", "wrong", window_seconds=900, max_failures=2).outcome == "wrong"
-        assert sign_in(conn, "boss", PASSWORD, window_seconds=900, max_failures=2).outcome == "throttled"
+            assert sign_in(conn, "boss", "wrong", limits=LIMITS).outcome == "wrong"
+        assert sign_in(conn, "boss", PASSWORD, limits=LIMITS).outcome == "throttled"
         attempts = conn.execute(sa.select(login_attempts.c.ip, login_attempts.c.success)).all()
     assert [tuple(a) for a in attempts] == [("10.0.0.9", True), ("-", False), ("-", False)]
     assert [a for a, _, _ in actions(engine)] == [
@@ -121,7 +123,11 @@ def test_audit_log_is_browsed_by_page_and_exported_with_the_export_audited(engin
         second = audit.browse(conn, people["boss"], action="admin.user_enabled", page=2)
         assert len(first.events) == audit.AUDIT_PAGE and first.has_next and first.events[0]["target"] == "100"
         assert [e["target"] for e in second.events] == ["0"] and not second.has_next
-        assert first.actions == ["admin.user_enabled", "auth.login"]
+        assert first.actions == [
+            "admin.audit_browsed",
+            "admin.user_enabled",
+            "auth.login",
+        ]  # browsing is audited
         rows = audit.export(conn, people["boss"], username="boss", client=CLIENT)
         assert [r["action"] for r in rows] == ["auth.login"]
         with pytest.raises(Refused):

@@ -77,9 +77,9 @@ def test_login_is_throttled_after_repeated_failures(web_app):
     assert refused.status_code == 429
     assert "auth.login_throttled" in audit_actions(web_app)
     with web_app.state.engine.begin() as conn:  # let the other tests sign in as leader again
-        from shidian.platform.db.schema import login_attempts
+        from shidian.platform.db.schema import login_throttle
 
-        conn.execute(login_attempts.delete().where(login_attempts.c.username == "leader"))
+        conn.execute(login_throttle.delete().where(login_throttle.c.bucket.like("%leader%")))
 
 
 def test_non_admin_cannot_manage_users(client_for):

@@ -13,10 +13,11 @@ import xlsxwriter
 
 from shidian.capitation.model import TIER_LABELS
 from shidian.capitation.settlement import Settlement
+from shidian.cells import XLSX_OPTIONS
 
 
 def write_report(s: Settlement, path: Path) -> None:
-    book = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(str(path), {"in_memory": True, **XLSX_OPTIONS})
     book.set_properties({"title": "医共体按人头总额预付结算", "created": dt.datetime(2000, 1, 1)})
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     money = book.add_format({"num_format": "#,##0.00"})

@@ -29,8 +29,10 @@ def serve(
             err.print(f"结算 {run_id} 在上次停止时未完成, 已标记为失败 (interrupted run marked failed)")
     engine.dispose()
 
+    # the application reads X-Forwarded-For itself, from SHIDIAN_TRUSTED_PROXIES only
+    # (web/deps.py client_of): uvicorn's own handling would trust any local client
     uvicorn.run(
-        "shidian.web.main:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"
+        "shidian.web.main:app", host=host, port=port, workers=workers, proxy_headers=False, log_level="info"
     )
 
 

@@ -22,7 +22,7 @@ from shidian.platform.db.schema import units
 from shidian.platform.settings import Settings
 from shidian.registry import RegistryPolicy, registry_policy
 from shidian.registry.records import FollowUpIn, PatientIn
-from shidian.registry.service import check_patient, save_followup
+from shidian.registry.service import check_patient, save_followup, save_patient
 from shidian.registry.store import assignments, followups, reports
 from shidian.registry.store import patients as patient_store
 from shidian.registry.store.scope import Scope
@@ -106,7 +106,7 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
             values, problems = check_patient(conn, keys, Scope(None), data, today)
             if values is None:
                 raise ValueError(f"demo patient refused: {problems}")
-            patient_store.insert_patient(conn, keys, values, data, acting)
+            save_patient(conn, keys, values, data, acting)
             if acting is None:
                 continue
             _year_of_followups(

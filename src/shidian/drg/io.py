@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shidian.cells import csv_row
 from shidian.drg.fund_budget import POOLED, SCHEMES, drg_budget_lines, scheme_items
 from shidian.drg.hospital_books import HOSPITALS_DIR, write_hospital_books
 from shidian.drg.model import (
@@ -597,4 +598,4 @@ def _write_warnings(result: SettlementResult, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["code", "where", "message"])
         for problem in result.warnings:
-            writer.writerow([problem.code, str(problem.where), problem.message])
+            writer.writerow(csv_row([problem.code, str(problem.where), problem.message]))

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import xlsxwriter
 
+from shidian.cells import XLSX_OPTIONS
 from shidian.drg.caps import near_caps, year_amounts
 from shidian.drg.model import CATEGORY_LABELS, SettlementResult
 from shidian.drg.policy import DrgPolicy
@@ -113,7 +114,7 @@ def write_report(
 ) -> None:
     fits = result.case_points.num_rows + 1 <= EXCEL_MAX_ROWS
     include_cases = fits if report_cases is None else (report_cases and fits)
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, **XLSX_OPTIONS})
     book.set_properties({"title": "DRG点数法付费结算报告", "created": dt.datetime(2000, 1, 1)})
     formats = {
         "money": book.add_format({"num_format": "#,##0.00"}),

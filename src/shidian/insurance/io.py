@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian.cells import csv_row
 from shidian.insurance.model import (
     CATEGORIES,
     CLAIMS_SCHEMA,
@@ -430,4 +431,4 @@ def _write_warnings(result: ReimbursementResult, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["code", "where", "message"])
         for problem in result.warnings:
-            writer.writerow([problem.code, str(problem.where), problem.message])
+            writer.writerow(csv_row([problem.code, str(problem.where), problem.message]))

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import xlsxwriter
 
+from shidian.cells import XLSX_OPTIONS
 from shidian.insurance.model import KIND_LABELS, POOL_LABELS, POOLS, ReimbursementResult
 from shidian.insurance.policy import InsurancePolicy
 
@@ -115,7 +116,7 @@ class _Book:
 
     def __init__(self, path: Path, title: str):
         # Statements and notices are small: in memory is faster than constant_memory's temp files.
-        self.book = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_numbers": False})
+        self.book = xlsxwriter.Workbook(str(path), {"in_memory": True, **XLSX_OPTIONS})
         self.book.set_properties({"title": title, "created": dt.datetime(2000, 1, 1)})
         self.formats: dict[str, Any] = {
             "money": self.book.add_format({"num_format": "#,##0.00"}),

@@ -13,7 +13,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from shidian.cells import openpyxl_text
 from shidian.pilots.entry import (
     DENOMINATOR_LABEL,
     KIND_LABELS,
@@ -84,6 +86,7 @@ def blank_form(
                     _plain(den) if rate else None,
                 ]
             )
+    _as_text(sheet)
     for column, width in zip("ABCDEFGH", (26, 30, 12, 14, 8, 8, 12, 12), strict=True):
         sheet.column_dimensions[column].width = width
     notes = book.create_sheet("说明")
@@ -98,6 +101,7 @@ def blank_form(
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["B"].width = 80
     out = io.BytesIO()
+    _as_text(notes)
     book.save(out)
     return out.getvalue()
 
@@ -148,3 +152,10 @@ def read_upload(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]
         return [], [Problem("pilots.upload.too_large", message, Source(filename))]
     entries, problems = read_form(data, filename)
     return [e for e in entries if e.numerator is not None or e.denominator is not None], problems
+
+
+def _as_text(sheet: Any) -> None:
+    """Every text cell of ``sheet`` as text, never a formula (``shidian.cells``)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            openpyxl_text(cell)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import xlsxwriter
 
+from shidian.cells import XLSX_OPTIONS, csv_row
 from shidian.pilots.hierarchy import check_units
 from shidian.pilots.model import NUMBER, VALUES_SCHEMA, Plan, Scorecard
 from shidian.pilots.supervision import SEVERITIES, severity_code
@@ -226,7 +227,7 @@ def write_table(table: pa.Table, path: Path, headers: dict[str, str] | None = No
     names = [headers.get(c, c) if headers else c for c in table.column_names]
     rows = table.to_pylist()
     if path.suffix.lower() == ".xlsx":
-        wb = xlsxwriter.Workbook(str(path))
+        wb = xlsxwriter.Workbook(str(path), XLSX_OPTIONS)
         ws = wb.add_worksheet("结果")
         bold = wb.add_format({"bold": True})
         ws.write_row(0, 0, names, bold)
@@ -243,6 +244,6 @@ def write_table(table: pa.Table, path: Path, headers: dict[str, str] | None = No
         return
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(names)
+        writer.writerow(csv_row(names))
         for row in rows:
-            writer.writerow(["" if v is None else str(v) for v in row.values()])
+            writer.writerow(csv_row("" if v is None else str(v) for v in row.values()))

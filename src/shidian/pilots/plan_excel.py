@@ -19,6 +19,7 @@ from typing import Any
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from shidian.cells import openpyxl_text
 from shidian.pilots.model import Plan
 from shidian.pilots.plan_file import load_plan, plan_from_data, plan_to_data
 from shidian.problems import Problem, ProblemsError, Source
@@ -174,6 +175,10 @@ def write_plan_xlsx(plan: Plan, path: Path) -> None:
             ws.append([_cell(row.get(field, ""), field) for _, field in columns])
         for n, (header, _) in enumerate(columns):
             ws.column_dimensions[openpyxl.utils.get_column_letter(n + 1)].width = max(10, len(header) * 3)
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                openpyxl_text(cell)
     wb.save(path)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import xlsxwriter
 
+from shidian.cells import XLSX_OPTIONS
 from shidian.pilots.model import Plan
 from shidian.pilots.scoring import Scores
 
@@ -33,7 +34,7 @@ def write_scorecard_xlsx(
     for row in scores.items.to_pylist():
         by_unit.setdefault(str(row["unit_code"]), {})[int(row["item"])] = row
     totals = scores.totals.to_pylist()
-    wb = xlsxwriter.Workbook(str(path))
+    wb = xlsxwriter.Workbook(str(path), XLSX_OPTIONS)
     title = wb.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
     head = wb.add_format(
         {

@@ -12,7 +12,16 @@ import sqlalchemy as sa
 
 from shidian.platform.clock import now
 from shidian.platform.db.schema import ROLES, UNIT_KINDS, units, users
-from shidian.platform.security import hash_password, needs_rehash, password_problem, verify_password
+from shidian.platform.security import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+    waste_a_verification,
+)
+
+#: The longest user name and display name (the columns of ``users``).
+USERNAME_MAX, DISPLAY_NAME_MAX = 64, 200
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,10 @@ def authenticate(conn: sa.Connection, username: str, password: str) -> User | No
     row = conn.execute(
         sa.select(users.c.id, users.c.password_hash, users.c.active).where(users.c.username == username)
     ).first()
-    if row is None or not verify_password(row.password_hash, password) or not row.active:
+    if row is None:
+        waste_a_verification(password)  # as long as a known name's check (issue 22 finding 4)
+        return None
+    if not verify_password(row.password_hash, password) or not row.active:
         return None
     if needs_rehash(row.password_hash):
         conn.execute(users.update().where(users.c.id == row.id).values(password_hash=hash_password(password)))
@@ -133,8 +145,12 @@ def create_user(
     display_name: str | None = None,
 ) -> int:
     username = username.strip()
-    if not username or len(username) > 64:
-        raise AccountError("用户名不能为空, 最长64个字符")
+    if not username or len(username) > USERNAME_MAX:
+        raise AccountError(f"用户名不能为空, 最长{USERNAME_MAX}个字符")
+    if display_name is not None and len(display_name) > DISPLAY_NAME_MAX:
+        raise AccountError(f"姓名最长{DISPLAY_NAME_MAX}个字符")
+    if "\x00" in username or "\x00" in (display_name or ""):
+        raise AccountError("用户名和姓名不能含空字符 (NUL)")
     if role not in ROLES:
         raise AccountError(f"未知角色 {role}")
     problem = password_problem(password)

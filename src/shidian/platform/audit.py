@@ -126,6 +126,13 @@ class UserDisabled(AuditEvent, action="admin.user_disabled", summary="停用用�
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuditBrowsed(AuditEvent, action="admin.audit_browsed", summary="浏览审计日志"):
+    action_filter: str | None
+    username: str | None
+    page: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuditExported(AuditEvent, action="admin.audit_exported", summary="导出审计日志"):
     action_filter: str | None
     username: str | None
@@ -160,10 +167,17 @@ def _events_query(action: str | None, username: str | None) -> sa.Select[tuple[A
 
 
 def browse(
-    conn: sa.Connection, user: Any, action: str | None = None, username: str | None = None, page: int = 1
+    conn: sa.Connection,
+    user: Any,
+    action: str | None = None,
+    username: str | None = None,
+    page: int = 1,
+    client: Client | None = None,
 ) -> AuditPage:
-    """浏览审计日志: page ``page`` (from 1) of the events, filtered by action and user name."""
+    """浏览审计日志: page ``page`` (from 1) of the events, filtered by action and user name;
+    the reading itself is logged (issue 22 finding 9), before the page is read."""
     _may_read(user)
+    log(conn, AuditBrowsed(action_filter=action, username=username, page=page), user, client)
     offset = (max(page, 1) - 1) * AUDIT_PAGE
     rows = conn.execute(_events_query(action, username).limit(AUDIT_PAGE + 1).offset(offset)).mappings().all()
     actions = conn.execute(sa.select(audit_events.c.action).distinct().order_by(audit_events.c.action))

@@ -2,13 +2,11 @@
 
 Passwords are hashed with argon2id; a hash made with older parameters is upgraded at the next
 successful login. CSRF tokens are random per session and compared in constant time. Logins
-are throttled per user name: after ``max_failures`` failures within the window, further
-attempts are refused until the window passes, whatever the password.
+are throttled by ``shidian.platform.throttle``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 
@@ -26,6 +24,17 @@ MIN_PASSWORD_LENGTH = 10
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+_dummy_hash: list[str] = []
+
+
+def waste_a_verification(password: str) -> None:
+    """Check ``password`` against a hash of nothing: an unknown user name then costs what a
+    known one does, so the answer's timing does not tell whether the account exists."""
+    if not _dummy_hash:
+        _dummy_hash.append(hash_password(secrets.token_urlsafe(16)))
+    verify_password(_dummy_hash[0], password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -54,22 +63,6 @@ def new_csrf_token() -> str:
 
 def same_token(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
-
-
-def recent_failures(conn: sa.Connection, username: str, window_seconds: int) -> int:
-    since = now() - dt.timedelta(seconds=window_seconds)
-    last_success = sa.select(sa.func.max(login_attempts.c.at)).where(
-        login_attempts.c.username == username, login_attempts.c.success.is_(True)
-    )
-    query = sa.select(sa.func.count()).where(
-        login_attempts.c.username == username,
-        login_attempts.c.success.is_(False),
-        login_attempts.c.at >= since,
-        sa.or_(
-            last_success.scalar_subquery().is_(None), login_attempts.c.at > last_success.scalar_subquery()
-        ),
-    )
-    return int(conn.execute(query).scalar_one())
 
 
 def record_attempt(conn: sa.Connection, username: str, ip: str, success: bool) -> None:

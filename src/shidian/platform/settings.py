@@ -5,7 +5,13 @@
 * ``SHIDIAN_VAR_DIR``: where run results (Parquet), uploads and the secret key live (``var``).
 * ``SHIDIAN_SECRET_KEY``: signs session cookies; default: a random key kept in ``var/secret_key``.
 * ``SHIDIAN_SECURE_COOKIES``: ``1`` in production behind HTTPS (cookies marked Secure).
-* ``SHIDIAN_LOGIN_MAX_FAILURES`` / ``SHIDIAN_LOGIN_WINDOW_SECONDS``: login throttling (5 in 900 s).
+* ``SHIDIAN_LOGIN_MAX_FAILURES`` / ``SHIDIAN_LOGIN_WINDOW_SECONDS``: login throttling, attempts of
+  one client on one account (5 in 900 s); ``SHIDIAN_LOGIN_ACCOUNT_MAX`` failures on one account
+  from all clients before it is slowed to one per ``SHIDIAN_LOGIN_PACE_SECONDS`` (50; 5 s);
+  ``SHIDIAN_LOGIN_CLIENT_NAMES``: distinct wrong user names per client (10)
+  (``shidian.platform.throttle``).
+* ``SHIDIAN_TRUSTED_PROXIES``: comma-separated addresses of the reverse proxies whose
+  ``X-Forwarded-For`` names the client (none: the peer's address is the client's).
 * ``SHIDIAN_MAX_UPLOAD_MB``: the largest request body, uploads included (1024 MiB: a 10-million-case
   year of ``cases.csv`` is about 900 MB); a larger one is refused with 413 before it is read.
 """
@@ -18,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shidian.platform.throttle import LoginLimits
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,8 +35,22 @@ class Settings:
     secure_cookies: bool = False
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    login_account_max: int = 50
+    login_pace_seconds: int = 5
+    login_client_names: int = 10
+    trusted_proxies: frozenset[str] = frozenset()
     session_max_age_seconds: int = 8 * 3600
     max_upload_bytes: int = 1024 * 1024 * 1024
+
+    @property
+    def login_limits(self) -> LoginLimits:
+        return LoginLimits(
+            window_seconds=self.login_window_seconds,
+            pair_max=self.login_max_failures,
+            account_max=self.login_account_max,
+            pace_seconds=self.login_pace_seconds,
+            client_names_max=self.login_client_names,
+        )
 
     @property
     def runs_dir(self) -> Path:
@@ -52,6 +74,12 @@ class Settings:
                 secure_cookies=env.get("SHIDIAN_SECURE_COOKIES", "0") == "1",
                 login_max_failures=int(env.get("SHIDIAN_LOGIN_MAX_FAILURES", "5")),
                 login_window_seconds=int(env.get("SHIDIAN_LOGIN_WINDOW_SECONDS", "900")),
+                login_account_max=int(env.get("SHIDIAN_LOGIN_ACCOUNT_MAX", "50")),
+                login_pace_seconds=int(env.get("SHIDIAN_LOGIN_PACE_SECONDS", "5")),
+                login_client_names=int(env.get("SHIDIAN_LOGIN_CLIENT_NAMES", "10")),
+                trusted_proxies=frozenset(
+                    p.strip() for p in env.get("SHIDIAN_TRUSTED_PROXIES", "").split(",") if p.strip()
+                ),
                 max_upload_bytes=int(env.get("SHIDIAN_MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
             )
         except ValueError as exc:

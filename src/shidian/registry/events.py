@@ -24,6 +24,18 @@ class PatientRegistered(AuditEvent, action="registry.patient_registered", summar
 
 
 @dataclass(frozen=True, kw_only=True)
+class TransferRequested(
+    AuditEvent, action="registry.transfer_requested", summary="异地已登记患者的登记 (转入申请, 待复核)"
+):
+    """A registration (or imported row) whose ID number is held outside the caller's area: kept
+    as a transfer request to the area holding the record (``target``, its registry number) and
+    answered to the caller as a new registration under ``registry_no`` (issue 22 finding 1)."""
+
+    registry_no: str
+    village: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PatientViewed(AuditEvent, action="registry.patient_viewed", summary="查看患者档案"):
     masked: bool
 
@@ -74,6 +86,13 @@ class TeamActionRecorded(AuditEvent, action="registry.team_action_recorded", sum
 
 @dataclass(frozen=True, kw_only=True)
 class WorklistViewed(AuditEvent, action="registry.worklist_viewed", summary="查看工作清单"):
+    rows: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarningsViewed(
+    AuditEvent, action="registry.warnings_viewed", summary="查看乡镇预警 (各村逾期、无管理小组人数)"
+):
     rows: int
 
 

@@ -13,7 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from shidian.problems import Problem
+from pydantic import ValidationError
+
+from shidian.cells import openpyxl_text
+from shidian.problems import Problem, Source
 from shidian.registry.records import AssessmentIn, PatientIn
 from shidian.tables import Column, TableSpec, read_table
 
@@ -125,11 +128,28 @@ def read_registry(
         treatment = record.get("treatment") or "none"
         fields = {k: v for k, v in record.items() if v is not None}
         fields["treatment"] = TREATMENT_WORDS.get(treatment, treatment)
-        assessment = None
-        if carried["suggested_level"] is not None or carried["risk_level"] is not None:
-            assessment = AssessmentIn.model_validate({k: v for k, v in carried.items() if v is not None})
-        rows.append((row, PatientIn.model_validate(fields), assessment))
+        try:
+            assessment = None
+            if carried["suggested_level"] is not None or carried["risk_level"] is not None:
+                assessment = AssessmentIn.model_validate({k: v for k, v in carried.items() if v is not None})
+            rows.append((row, PatientIn.model_validate(fields), assessment))
+        except ValidationError as exc:  # a name or address too long, a NUL … (issue 22 finding 8)
+            problems += [_invalid_cell(display_name, row, error) for error in exc.errors()]
+    if problems:
+        return None, problems
+    if not rows:  # a header and nothing below it: refused, not "0 imported" (issue 22 finding 9)
+        message = "文件中表头之下没有患者 (no patient below the header)"
+        return None, [Problem("registry.import.no_rows", message, Source(display_name))]
     return rows, problems
+
+
+def _invalid_cell(file: str, row: int, error: Any) -> Problem:
+    field = str(error["loc"][0]) if error.get("loc") else None
+    limit = (error.get("ctx") or {}).get("max_length")
+    reason = f"最长 {limit} 个字符 (too long)" if limit else "含有空字符或格式无效 (invalid text)"
+    return Problem(
+        "registry.import.invalid_cell", f"{header(field)}: {reason}", Source(file, row, header(field))
+    )
 
 
 def header(column: str | None) -> str | None:
@@ -141,12 +161,12 @@ def header(column: str | None) -> str | None:
 def xlsx(sheet: str, headers: list[str], rows: list[list[Any]]) -> bytes:
     """A one-sheet workbook (openpyxl write-only)."""
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
 
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet(sheet)
-    ws.append(headers)
-    for row in rows:
-        ws.append(row)
+    for row in [headers, *rows]:
+        ws.append([openpyxl_text(WriteOnlyCell(ws, value)) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

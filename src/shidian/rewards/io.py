@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import xlsxwriter
 
+from shidian.cells import XLSX_OPTIONS
 from shidian.policy import read_reference_policy, reference_policy_names
 from shidian.problems import Problem, Source
 from shidian.rewards.allocation import Allocation
@@ -234,7 +235,7 @@ def stage_rows(allocation: Allocation) -> list[dict[str, Any]]:
 def write_workbook(allocation: Allocation, path: Path) -> None:
     """allocations.xlsx: Chinese headers, amounts as Excel numbers (exact values in the CSV)."""
     rules = allocation.rules
-    book = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(str(path), {"in_memory": True, **XLSX_OPTIONS})
     book.set_properties({"title": rules.meta.name, "created": dt.datetime(2000, 1, 1)})
     bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     money = book.add_format({"num_format": "#,##0.00"})

@@ -68,7 +68,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(LanguageAndHeaders)
+    app.add_middleware(LanguageAndHeaders, secure=settings.secure_cookies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(
         SessionMiddleware,

@@ -22,8 +22,29 @@ class LoginRequired(Exception):
 
 
 def client_of(request: Request) -> Client:
-    """Where the request came from, for the audit log."""
-    return Client(request.client.host if request.client else None, request.headers.get("user-agent", ""))
+    """Where the request came from, for the audit log and the login throttle: the peer's
+    address, or, when the peer is one of ``SHIDIAN_TRUSTED_PROXIES``, the last address in
+    ``X-Forwarded-For`` that is not a trusted proxy (a client cannot choose its own address by
+    sending the header; issue 22 finding 9)."""
+    peer = request.client.host if request.client else None
+    return Client(forwarded_client(peer, request.headers.get("x-forwarded-for"), _trusted(request)),
+                  request.headers.get("user-agent", ""))  # fmt: skip
+
+
+def _trusted(request: Request) -> frozenset[str]:
+    settings = getattr(request.app.state, "settings", None)
+    return frozenset(getattr(settings, "trusted_proxies", frozenset()))
+
+
+def forwarded_client(peer: str | None, forwarded: str | None, trusted: frozenset[str]) -> str | None:
+    """The client's address behind the trusted proxies (right to left through the header)."""
+    if peer is None or peer not in trusted or not forwarded:
+        return peer
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return hops[0][:64] if hops else peer
 
 
 def get_engine(request: Request) -> sa.Engine:

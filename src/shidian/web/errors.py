@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -133,6 +134,19 @@ def install(app: FastAPI, login_required: type[Exception]) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return answer(request, exc.status_code, [http_problem(exc.status_code, str(exc.detail))])
+
+    @app.exception_handler(sa.exc.DataError)
+    async def _data_error(request: Request, exc: sa.exc.DataError) -> Response:
+        # a value the database cannot hold (a NUL in text on PostgreSQL, text longer than its
+        # column) that no check caught: the request is invalid, nothing was stored (the
+        # request's transaction rolls back); the value itself is not echoed
+        nul = "NUL" in str(exc.orig)
+        message = (
+            "请求中含有空字符 (NUL), 无法保存 (NUL byte in the request)"
+            if nul
+            else "请求中的某个值过长或格式无效, 无法保存 (a value is too long or invalid)"
+        )
+        return answer(request, 422, [request_problem("request.invalid", message)])
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -4,7 +4,8 @@
 zh_CN), remembers an explicit choice in a cookie, and adds the security headers to every
 response. ``BodyLimit`` refuses a request whose declared body is larger than the upload limit
 with 413 before reading it, and cuts off a body sent without a length once it passes the limit;
-it also refuses with 422 (like any invalid request) a URL whose path or query carries a NUL byte (``%00``).
+it also refuses with 422 (like any invalid request) a URL whose path or query, or a form
+(``application/x-www-form-urlencoded``) whose body, carries a NUL byte (``%00``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ SECURITY_HEADERS = [
 
 
 class LanguageAndHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, secure: bool = False) -> None:
         self.app = app
+        # the language cookie is Secure like the session's when secure cookies are on
+        self.cookie_flags = "; Secure" if secure else ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +53,8 @@ class LanguageAndHeaders:
                 present = {name.lower() for name, _ in headers}
                 headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
                 if asked in LANGUAGES:
-                    headers.append((b"set-cookie", f"lang={asked}; Path=/; HttpOnly; SameSite=lax".encode()))
+                    cookie = f"lang={asked}; Path=/; HttpOnly; SameSite=lax{self.cookie_flags}"
+                    headers.append((b"set-cookie", cookie.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -73,6 +77,7 @@ def _cookie_language(scope: Scope) -> str | None:
 TOO_LARGE = "上传内容超过 {mb} MB 的上限 (request body too large)"
 #: PostgreSQL refuses NUL in text: a URL carrying one is refused before any route reads it.
 NUL_IN_URL = "网址中含有空字符 (NUL), 请求无效 (NUL byte in the URL)"
+NUL_IN_FORM = "表单中含有空字符 (NUL), 请求无效 (NUL byte in a form field)"
 
 
 class BodyLimit:
@@ -93,13 +98,21 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         received = 0
+        form = _is_urlencoded(scope)
+        tail = b""
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
-            received += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            received += len(chunk)
             if received > self.max_bytes:  # raised where the app reads: its handlers answer 413
                 raise HTTPException(413, TOO_LARGE.format(mb=self.max_bytes // (1024 * 1024) or 1))
+            if form:  # a NUL in a form field: refused as in the URL (tail: "%0" | "0" across chunks)
+                seen = tail + chunk
+                if b"%00" in seen or b"\x00" in seen:
+                    raise HTTPException(422, NUL_IN_FORM)
+                tail = seen[-2:]
             return message
 
         await self.app(scope, counted, send)
@@ -116,6 +129,13 @@ async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_urlencoded(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bool(value.split(b";", 1)[0].strip().lower() == b"application/x-www-form-urlencoded")
+    return False
 
 
 def _content_length(scope: Scope) -> int:

@@ -41,7 +41,12 @@ def check_insurance_files(
     Returns the staging folder (the caller commits or removes it), every problem, and the
     manifest when there is no error (warnings travel in ``manifest["warnings"]``).
     """
+    files = list(files)
     staging = Path(tempfile.mkdtemp(prefix="shidian-insurance-"))
+    bad = [name for name, _ in files if Path(name).name in ("", ".", "..")]
+    if bad:
+        message = f"文件名无效: {', '.join(repr(n) for n in bad)} (bad file name)"
+        return staging, [Problem("upload.file.bad_name", message, Source("files"))], None
     for name, content in files:
         (staging / Path(name).name).write_bytes(content)
     try:

@@ -97,13 +97,12 @@ def _check_desk(user: User) -> None:
 
 
 def _replay(stored: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
-    """The same claim id again: the first answer, or a conflict when the body differs."""
+    """The same claim id again: the first answer, or a conflict when the body differs. The
+    conflict names no field: a claim id of another institution or person must not tell whose
+    it is (issue 22 finding 3), so every differing body gets the same answer."""
     if stored["request"] != request:
-        differing = sorted(
-            k for k in set(stored["request"]) | set(request) if stored["request"].get(k) != request.get(k)
-        )
         message = (
-            f"就诊编号 {stored['claim_id']} 已用于另一笔不同的结算 (字段 {', '.join(differing)} 不同); "
+            f"就诊编号 {request['claim_id']} 已用于另一笔不同的结算; "
             "同一编号重发须与首次完全相同 (claim id already used with a different body)"
         )
         raise DeskError("conflict", [_problem("insurance.claim.id_reused", message, "claim_id")])
@@ -209,10 +208,8 @@ def reverse_claim(conn: sa.Connection, user: User, claim_id: str, client: Client
     Audited. Refuses with ``DeskError``."""
     _check_desk(user)
     stored = store.stored_claim(conn, claim_id)
-    if stored is None:
-        raise _not_found(claim_id)
-    if not may_post_for(user, stored["institution_id"]):
-        raise _forbidden(f"无权冲正医疗机构 {stored['institution_id']} 的结算 (not your institution)", None)
+    if stored is None or not may_post_for(user, stored["institution_id"]):
+        raise _not_found(claim_id)  # another institution's claim: exactly as an unknown one
     person_year = store.lock_person_year(conn, stored["year"], stored["person_id"])
     stored = store.stored_claim(conn, claim_id)
     assert stored is not None

@@ -173,6 +173,24 @@ registry_services = sa.Table(
     sa.UniqueConstraint("unit_id", "month", name="uq_registry_services_unit_month"),
 )
 
+#: A registration (or imported row) whose ID number is already registered outside the caller's
+#: area (issue 22 finding 1): kept as a transfer request to the area holding the record, under
+#: the registry number the caller was answered with, for the office to review. The caller is
+#: answered exactly as for a new patient, so the registry is no oracle of who is on it.
+#: Created by migration 0007 (not in ``TABLES``, which 0003 creates).
+registry_transfers = sa.Table(
+    "registry_transfers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("registry_no", sa.String(16), nullable=False, unique=True),  # the number answered
+    sa.Column("patient_id", sa.Integer, sa.ForeignKey("registry_patients.id"), nullable=False),
+    sa.Column("id_hmac", sa.String(64), nullable=False, index=True),
+    sa.Column("village_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),  # requested
+    sa.Column("requested_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending
+)
+
 #: Scoping walks the unit tree (villages under a township or county) by parent_id; this index
 #: on the shared ``units`` table is created and dropped by the registry's migration (0003).
 UNITS_PARENT_INDEX = sa.Index("ix_registry_units_parent", units.c.parent_id)

@@ -76,6 +76,18 @@ login_attempts = sa.Table(
     sa.Column("success", sa.Boolean, nullable=False),
 )
 
+#: Login throttling counters (issue 22 finding 4), shared by every worker process: one row per
+#: bucket (``pair:<name>|<client>``, ``account:<name>``, ``pace:<name>``, ``client:<client>``,
+#: ``name:<client>|<name>``), a count in a fixed window. Incremented atomically (an upsert
+#: returning the count) before the password is checked. Created by migration 0007.
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("bucket", sa.String(400), primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Column("window_start", sa.BigInteger, nullable=False, index=True),  # Unix seconds
+)
+
 audit_events = sa.Table(
     "audit_events",
     metadata,

@@ -41,6 +41,7 @@ from shidian.registry.service.patients import (
     may_unmask,
     patient_detail,
     register_patient,
+    save_patient,
 )
 from shidian.registry.service.reports import (
     export_patients,
@@ -74,6 +75,7 @@ __all__ = [
     "register_patient",
     "reward_list",
     "save_followup",
+    "save_patient",
     "unassign",
     "warnings",
     "work_list",

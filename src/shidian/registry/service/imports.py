@@ -28,8 +28,8 @@ from shidian.registry.io import header, read_registry
 from shidian.registry.records import AssessmentIn, PatientIn
 from shidian.registry.risk import confirmed_level, needs_reason
 from shidian.registry.service.common import require
-from shidian.registry.service.patients import check_patient
-from shidian.registry.store import assignments, followups, patients
+from shidian.registry.service.patients import check_patient, save_patient
+from shidian.registry.store import assignments, followups
 from shidian.registry.store.scope import scope_of
 
 
@@ -74,8 +74,8 @@ def import_registry(
     if problems:
         return 0, problems
     for values, data, assessment in accepted:
-        patient_id = patients.insert_patient(conn, keys, values, data, user)
-        if assessment is None:
+        patient_id = save_patient(conn, keys, values, data, user, client)
+        if patient_id is None or assessment is None:
             continue
         assessment_id = followups.insert_assessment(
             conn,

@@ -16,7 +16,7 @@ from shidian.platform.audit import Client
 from shidian.platform.crypto import DataKeys
 from shidian.problems import Problem
 from shidian.registry import disorder_of, normalise_icd10
-from shidian.registry.events import PatientRegistered, PatientsListed, PatientViewed
+from shidian.registry.events import PatientRegistered, PatientsListed, PatientViewed, TransferRequested
 from shidian.registry.followup import due_state
 from shidian.registry.policy import RegistryPolicy
 from shidian.registry.records import (
@@ -56,7 +56,7 @@ def check_patient(
     rules: RegistryPolicy | None = None,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """The patient's column values, or the problems (every one found) that refuse it. Writes
-    nothing: the registration, the import and the demo write with ``store.patients.insert_patient``."""
+    nothing: the registration, the import and the demo write with ``save_patient``."""
     problems: list[Problem] = []
     name = data.name.strip()
     if not name:
@@ -117,7 +117,11 @@ def check_patient(
                 "registry.patient.in_future", "诊断日期不能晚于今天 (in the future)", "diagnosed_on", source
             )
         )
-    if reason is None and patients.id_registered(conn, keys.id_hmac(number)):
+    # A duplicate is named only when the caller may see where it is held (the record or a
+    # transfer request in the caller's area); one held elsewhere becomes a transfer request,
+    # answered as a new registration (issue 22 finding 1; docs/web.md, Security).
+    held = patients.holders(conn, keys.id_hmac(number)) if reason is None else []
+    if any(scope.allows(h.village_id) for h in held):
         problems.append(
             problem(
                 "registry.patient.duplicate", "该身份证号已登记 (already registered)", "id_number", source
@@ -149,7 +153,36 @@ def check_patient(
         "has_guardian": bool(data.guardian_name and data.guardian_name.strip()),
         # 登记后首次随访: policy intervals.first_after_registration_days (docs/registry.md)
         "next_due_on": registered_on + dt.timedelta(days=first_followup),
+        TRANSFER_OF: held[0].patient_id if held else None,
     }, []
+
+
+#: The key of ``check_patient``'s values naming the record held outside the caller's area
+#: (None for a new patient); ``save_patient`` pops it.
+TRANSFER_OF = "_transfer_of"
+
+
+def save_patient(
+    conn: sa.Connection,
+    keys: DataKeys,
+    values: dict[str, Any],
+    data: PatientIn,
+    user: User | None,
+    client: Client | None = None,
+) -> int | None:
+    """Write a checked registration: the patient (its id), or, for an ID number held outside the
+    caller's area, a transfer request to that area, logged for review (None). The caller's answer
+    is the same in both cases."""
+    transfer_of = values.pop(TRANSFER_OF, None)
+    if transfer_of is None:
+        return patients.insert_patient(conn, keys, values, data, user)
+    held_no = patients.insert_transfer(conn, values, int(transfer_of), user)
+    village = patients.find_village(conn, data.village_code.strip())
+    event = TransferRequested(
+        target=held_no, registry_no=str(values["registry_no"]), village=village.code if village else ""
+    )
+    audit.log(conn, event, user, client)
+    return None
 
 
 def register_patient(
@@ -160,7 +193,7 @@ def register_patient(
     values, problems = check_patient(conn, keys, scope_of(conn, user), data, clock.today())
     if values is None:
         return None, problems
-    patients.insert_patient(conn, keys, values, data, user)
+    save_patient(conn, keys, values, data, user, client)
     registry_no = str(values["registry_no"])
     audit.log(conn, PatientRegistered(target=registry_no), user, client)
     return registry_no, []

@@ -26,6 +26,7 @@ from shidian.registry.events import (
     PatientsExported,
     RewardsExported,
     RewardsListed,
+    WarningsViewed,
     WorklistViewed,
 )
 from shidian.registry.indicators import indicator_table, rate_text, required_followups
@@ -98,13 +99,13 @@ def work_list(
     return today, items
 
 
-def warnings(conn: sa.Connection, user: User) -> list[WarningRow]:
+def warnings(conn: sa.Connection, user: User, client: Client | None = None) -> list[WarningRow]:
     """Per village: patients overdue by more than ``township_warning_days``, and unstable
-    patients without a case-management team (乡镇预警)."""
+    patients without a case-management team (乡镇预警); audited (counts of patients by village)."""
     require(user, "registry.view")
     today = clock.today()
     limit = today - dt.timedelta(days=policy().township_warning_days)
-    return [
+    rows = [
         WarningRow(
             village_code=r.code,
             village_name=r.name,
@@ -114,6 +115,8 @@ def warnings(conn: sa.Connection, user: User) -> list[WarningRow]:
         )
         for r in reports.warning_rows(conn, scope_of(conn, user), limit)
     ]
+    audit.log(conn, WarningsViewed(rows=len(rows)), user, client)
+    return rows
 
 
 # ---- indicators ---------------------------------------------------------------------------

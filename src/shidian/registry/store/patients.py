@@ -24,6 +24,7 @@ from shidian.platform.db.registry_schema import (
     registry_patients,
     registry_team_actions,
     registry_team_members,
+    registry_transfers,
 )
 from shidian.platform.db.schema import units
 from shidian.registry.records import PatientIn
@@ -65,10 +66,47 @@ def find_village(conn: sa.Connection, code: str) -> Village | None:
     return None if row is None else Village(int(row.id), str(row.code), str(row.name))
 
 
-def id_registered(conn: sa.Connection, id_hmac: str) -> bool:
-    """Whether an ID number (by its HMAC) is already registered."""
-    found = conn.execute(sa.select(registry_patients.c.id).where(registry_patients.c.id_hmac == id_hmac))
-    return found.first() is not None
+@dataclass(frozen=True)
+class Holder:
+    """Where an ID number (by its HMAC) is held: the patient's id and village, or a pending
+    transfer request's requested village (``patient_id`` then the record it asks for)."""
+
+    patient_id: int
+    village_id: int
+
+
+def holders(conn: sa.Connection, id_hmac: str) -> list[Holder]:
+    """The registered patient with this ID number and every pending transfer request for it."""
+    p, t = registry_patients, registry_transfers
+    found = [
+        Holder(int(r.id), int(r.village_id))
+        for r in conn.execute(sa.select(p.c.id, p.c.village_id).where(p.c.id_hmac == id_hmac))
+    ]
+    found += [
+        Holder(int(r.patient_id), int(r.village_id))
+        for r in conn.execute(
+            sa.select(t.c.patient_id, t.c.village_id).where(t.c.id_hmac == id_hmac, t.c.status == "pending")
+        )
+    ]
+    return found
+
+
+def insert_transfer(conn: sa.Connection, values: dict[str, Any], patient_id: int, user: Any | None) -> str:
+    """Keep a registration of an ID number held elsewhere as a transfer request; returns the
+    held record's registry number (for the audit record, never for the caller)."""
+    conn.execute(
+        registry_transfers.insert().values(
+            registry_no=values["registry_no"],
+            patient_id=patient_id,
+            id_hmac=values["id_hmac"],
+            village_id=values["village_id"],
+            requested_by=getattr(user, "id", None),
+            requested_at=now(),
+            status="pending",
+        )
+    )
+    p = registry_patients
+    return str(conn.execute(sa.select(p.c.registry_no).where(p.c.id == patient_id)).scalar_one())
 
 
 def any_in_villages(conn: sa.Connection, village_ids: list[int]) -> bool:
@@ -79,11 +117,13 @@ def any_in_villages(conn: sa.Connection, village_ids: list[int]) -> bool:
 def insert_patient(
     conn: sa.Connection, keys: DataKeys, values: dict[str, Any], data: PatientIn, user: Any | None
 ) -> int:
-    """Write a checked patient (``values``), the diagnosis and the guardian named in ``data``."""
+    """Write a checked patient (``values``; keys starting with ``_`` are the service's marks,
+    not columns), the diagnosis and the guardian named in ``data``."""
+    row = {k: v for k, v in values.items() if not k.startswith("_")}
     patient_id = int(
         conn.execute(
             registry_patients.insert()
-            .values(**values, created_at=now(), created_by=getattr(user, "id", None))
+            .values(**row, created_at=now(), created_by=getattr(user, "id", None))
             .returning(registry_patients.c.id)
         ).scalar_one()
     )

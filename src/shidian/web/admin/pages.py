@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from shidian.cells import csv_row
 from shidian.platform import admin, audit
 from shidian.platform.accounts import User
 from shidian.platform.clock import TIME_ZONE
@@ -75,7 +76,7 @@ def audit_page(
     username: str | None = None,
     page: int = 1,
 ) -> Response:
-    found = audit.browse(conn, user, action, username, page)
+    found = audit.browse(conn, user, action, username, page, client_of(request))
     context = {
         "events": found.events,
         "has_next": found.has_next,
@@ -95,10 +96,10 @@ def audit_export(
     writer = csv.writer(buffer)
     writer.writerow(["id", f"时间 ({TIME_ZONE.key})", "用户", "角色", "单位", "操作", "对象", "详情", "IP"])
     for row in audit.export(conn, user, action, username, client_of(request)):
-        writer.writerow(
+        writer.writerow(csv_row(
             [row["id"], local_time(row["at"], "%Y-%m-%d %H:%M:%S"), row["username"], row["role"], row["unit_id"], row["action"], row["target"],
              row["detail"], row["ip"]]
-        )  # fmt: skip
+        ))  # fmt: skip
     data = "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 CSV correctly
     return StreamingResponse(
         iter([data.encode("utf-8")]),

@@ -42,8 +42,7 @@ def login(
         conn,
         username,
         password,
-        window_seconds=settings.login_window_seconds,
-        max_failures=settings.login_max_failures,
+        limits=settings.login_limits,
         client=client_of(request),
     )
     if attempt.outcome == "throttled":

@@ -157,9 +157,9 @@ def worklist_api(request: Request, conn: Conn, user: Viewer) -> WorkList:
 
 
 @router.get("/warnings", response_model=list[WarningRow], responses=error_responses(401, 403))
-def warnings_api(conn: Conn, user: Viewer) -> list[WarningRow]:
+def warnings_api(request: Request, conn: Conn, user: Viewer) -> list[WarningRow]:
     """Per village: overdue follow-ups and unstable patients without a team (乡镇预警)."""
-    return service.warnings(conn, user)
+    return service.warnings(conn, user, client_of(request))
 
 
 @router.get("/indicators", response_model=IndicatorsOut, responses=error_responses(401, 403, 404, 422))

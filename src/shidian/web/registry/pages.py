@@ -201,7 +201,7 @@ def worklist_page(request: Request, conn: Conn, user: Viewer) -> Response:
 
 @router.get("/warnings", include_in_schema=False)
 def warnings_page(request: Request, conn: Conn, user: Viewer) -> Response:
-    rows = service.warnings(conn, user)
+    rows = service.warnings(conn, user, client_of(request))
     return render(request, "registry/warnings.html", {"rows": rows, "today": today()})
 
 
