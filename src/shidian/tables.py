@@ -1,7 +1,8 @@
 """Input tables (输入表): the generic file adapter from CSV or Excel to a typed Arrow table.
 
 A user uploads a table as CSV (UTF-8, UTF-8 with BOM, or GBK/GB18030 as Chinese Excel saves
-it) or as ``.xlsx``, with English or Chinese headers. ``read_table`` reads it against a
+it) or as ``.xlsx``, with English or Chinese headers; a batch may also read ``.parquet`` (a
+province's cases as a data lake holds them, docs/scale.md), checked cell by cell the same way. ``read_table`` reads it against a
 ``TableSpec`` and returns ``(table, problems)``:
 
 * every cell is first read as text (CSV through ``pyarrow.csv``; Excel through openpyxl, numbers
@@ -141,14 +142,20 @@ class TableSpec:
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
-    """The file for table ``name`` in ``data_dir``: ``name.csv`` or ``name.xlsx`` (suffix in any case).
+    """The file for table ``name`` in ``data_dir``: ``name.csv``, ``name.xlsx`` or ``name.parquet``
+    (a file, or a folder of part files as Spark writes it; suffix in any case).
 
-    When both exist the CSV is returned; a caller that must refuse ambiguity checks for both.
+    When several exist the CSV is returned, then the Excel file; a caller that must refuse
+    ambiguity checks for both.
     """
     if not data_dir.is_dir():
         return None
-    files = sorted(p for p in data_dir.iterdir() if p.stem == name and p.is_file())
-    for suffix in (".csv", ".xlsx"):
+    files = sorted(
+        p
+        for p in data_dir.iterdir()
+        if p.stem == name and (p.is_file() or (p.is_dir() and p.suffix.lower() == ".parquet"))
+    )
+    for suffix in (".csv", ".xlsx", ".parquet"):
         for path in files:
             if path.suffix.lower() == suffix:
                 return path
@@ -171,11 +178,16 @@ def read_table(
     """
     file = display_name or path.name
     try:
-        with path.open("rb") as f:
-            head = f.read(_HEAD_BYTES)
+        if path.is_dir():
+            head = b""
+        else:
+            with path.open("rb") as f:
+                head = f.read(_HEAD_BYTES)
     except OSError as exc:
         return None, [_file_problem(file, "unreadable", f"无法打开文件 (cannot open): {exc}")]
-    if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
+    if path.suffix.lower() == ".parquet" or head.startswith(b"PAR1"):
+        read = _read_parquet(path, file)
+    elif path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
         read = _read_xlsx(path, file)
     else:
         read = _read_csv(path, file, head, limit)
@@ -288,6 +300,25 @@ def _read_xlsx(path: Path, file: str) -> tuple[list[str], pa.Table] | list[Probl
     count = len(columns[0]) if columns else 0
     arrays = [pa.array(c, pa.string()) for c in columns] + [pa.array(range(2, count + 2), pa.int32())]
     return headers, pa.table(arrays, names=[f"c{i}" for i in range(len(headers))] + ["_row"])
+
+
+def _read_parquet(path: Path, file: str) -> tuple[list[str], pa.Table] | list[Problem]:
+    """A Parquet file (or folder of parts): each column as its text (a DECIMAL keeps its scale,
+    a date is ``YYYY-MM-DD``), then the same checks as a CSV; ``row`` counts as in a CSV (the
+    first record is row 2)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
+        return [_file_problem(file, "unreadable", f"无法读取 Parquet 文件 (cannot read Parquet): {exc}")]
+    arrays = []
+    for column in table.columns:
+        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+        arrays.append(pc.utf8_trim(pc.fill_null(text, ""), _BLANKS))
+    arrays.append(pa.chunked_array([pa.array(range(2, table.num_rows + 2), pa.int32())]))
+    names = [f"c{i}" for i in range(table.num_columns)] + ["_row"]
+    return list(table.column_names), pa.table(arrays, names=names)
 
 
 def _cell_text(value: object) -> str:
