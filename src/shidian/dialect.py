@@ -105,16 +105,20 @@ def check_spark_settings(spark: SparkSession) -> None:
 
 def spark_session(master: str | None = None, config: dict[str, str] | None = None) -> SparkSession:
     """A Spark session with the required settings (``master`` None: Spark's own configuration,
-    ``spark-submit --master`` or ``spark.master``, else ``local[*]``), checked before use."""
+    ``spark-submit --master`` or ``spark.master``, else ``local[*]``; ``sc://host:port``: Spark
+    Connect), checked before use."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("shidian")
-    if master:
+    if master and master.startswith("sc://"):  # Spark Connect
+        builder = builder.remote(master)
+    elif master:
         builder = builder.master(master)
     for key, value in {**SPARK_DEFAULTS, **(config or {}), **SPARK_REQUIRED}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    if not (master or "").startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
     check_spark_settings(spark)
     return spark
 
@@ -133,8 +137,8 @@ class _SparkRows:
 class SparkEngine:
     """The same SQL on a Spark session (local or a cluster); refuses a session with the wrong settings.
 
-    Every table the rules create is a temporary view, prefixed so that two runs on one session
-    do not meet; ``close`` drops them.
+    Every table the rules create is a temporary view of the session (one settlement at a time
+    per session); ``close`` drops them.
     """
 
     dialect: Dialect = "spark"
