@@ -83,3 +83,19 @@ def test_spark_writes_the_duckdb_files_byte_for_byte(spark, regions, tmp_path, p
     # the region exercises the year-end grouping and the level coefficients, not only the normal path
     warnings = outputs["duckdb"]["warnings.csv"].decode()
     assert "drg.case.year_end_grouping" in warnings and "drg.coefficient.level_inversion" in warnings
+
+
+def test_a_refused_spark_session_is_a_problem_and_writes_nothing(regions, tmp_path, monkeypatch):
+    """The service turns the engine's refusal (tests/test_spark.py) into drg.engine.spark_settings."""
+    from shidian.dialect import SparkSettingsError
+    from shidian.drg.service import settle as service
+
+    def refuse(master: str | None) -> None:
+        raise SparkSettingsError("spark.sql.decimalOperations.allowPrecisionLoss=true")
+
+    monkeypatch.setattr(service, "spark_session", refuse)
+    settled, problems = settle_folder(regions["csv"], tmp_path / "out", "guigang-2020", engine="spark")
+    assert settled is None
+    assert [p.code for p in problems] == ["drg.engine.spark_settings"]
+    assert "allowPrecisionLoss" in problems[0].message
+    assert not (tmp_path / "out").exists()
