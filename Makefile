@@ -11,6 +11,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	# Debian packages: Chromium and a CJK font for the browser tests, wrk for bench/web.py
 	command -v chromium >/dev/null && command -v wrk >/dev/null && fc-list | grep -qi wqy || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei wrk) || echo "chromium, the CJK font or wrk not installed: browser tests will be skipped"
+	# Java for the Spark engine's tests (pyspark comes from PyPI with the dev extra; docs/scale.md)
+	command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq default-jre-headless) || echo "Java not installed: the Spark engine's tests will be skipped"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

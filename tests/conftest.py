@@ -126,3 +126,30 @@ def region(
 
 def rows_by(table: pa.Table, key: str) -> dict[object, dict[str, object]]:
     return {row[key]: row for row in table.to_pylist()}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores) for every Spark test of this process, with the settings
+    ``shidian.dialect`` requires; the tests skip only when Java is missing (pyspark is a dev
+    dependency; ``make install`` installs both, docs/scale.md)."""
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed: the Spark engine cannot run")
+    from shidian.dialect import spark_session
+
+    session = spark_session(
+        "local[2]",
+        {
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.ui.enabled": "false",
+            "spark.driver.memory": "1g",
+            # tiny tables: interpreted expressions beat compiling the long exact-division ones
+            "spark.sql.codegen.wholeStage": "false",
+            "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        },
+    )
+    yield session
+    session.stop()

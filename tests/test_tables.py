@@ -211,6 +211,42 @@ def test_xlsx_cells_beyond_the_header_are_ignored(tmp_path: Path) -> None:
     assert table.num_rows == 1
 
 
+def test_parquet_reads_like_csv_and_names_its_rows(tmp_path: Path) -> None:
+    """A Parquet file (or folder of parts): typed columns become their text, then the same checks."""
+    import pyarrow.parquet as pq
+
+    good = pa.table(
+        {
+            "病例编号": ["A1", "A2"],
+            "total_cost": pa.array([Decimal("100.50"), Decimal("1234.00")], pa.decimal128(18, 2)),
+            "points": pa.array([Decimal("1.25"), None], pa.decimal128(38, 8)),
+            "admitted_on": pa.array([dt.date(2020, 1, 5), dt.date(2020, 2, 29)]),
+            "days": pa.array([3, 10], pa.int64()),
+        }
+    )
+    folder = tmp_path / "cases.parquet"
+    folder.mkdir()
+    pq.write_table(good.slice(0, 1), folder / "part-0.parquet")
+    pq.write_table(good.slice(1), folder / "part-1.parquet")
+    assert find_table(tmp_path, "cases") == folder
+    table, problems = read_table(folder, SPEC)
+    assert problems == []
+    assert table is not None
+    assert table.column("total_cost").to_pylist() == [Decimal("100.50"), Decimal("1234.00")]
+    assert table.column("points").to_pylist() == [Decimal("1.25"), None]
+    assert table.column("admitted_on").to_pylist() == [dt.date(2020, 1, 5), dt.date(2020, 2, 29)]
+    assert table.column("_row").to_pylist() == [2, 3]
+    bad = good.set_column(
+        1, "total_cost", pa.array([Decimal("100.505"), Decimal("-1")], pa.decimal128(18, 3))
+    )
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    at = [(p.code, p.where) for p in read_table(tmp_path / "bad.parquet", SPEC)[1]]
+    assert at == [
+        ("table.cell.too_many_decimals", Source("bad.parquet", 2, "total_cost")),
+        ("table.cell.below_min", Source("bad.parquet", 3, "total_cost")),
+    ]
+
+
 def test_damaged_xlsx_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "cases.xlsx"
     path.write_bytes(b"this is not a workbook")

@@ -4,17 +4,23 @@ Amounts are yuan with fen precision; points, weights, coefficients and point val
 8 decimals (000 篇6 第十三条、第十五条: "计算结果四舍五入后保留8位小数"). 四舍五入 is
 ROUND_HALF_UP: ties go away from zero, never to even. Floats never enter: parse with ``D``.
 
-The SQL twins produce DuckDB expressions with the same semantics, so the columnar core and
-the scalar helpers round identically (pinned by a hypothesis test):
+The SQL twins produce SQL expressions with the same semantics, so the columnar core and
+the scalar helpers round identically, on DuckDB and on Spark (issue 21; pinned by a
+hypothesis test run on both engines):
 
-* ``CAST(x AS DECIMAL(38, s))`` in DuckDB rounds ties away from zero, like ROUND_HALF_UP;
-* DuckDB turns ``/`` on DECIMAL into DOUBLE, so ``sql_div`` divides scaled HUGEINTs with an
-  explicit half-up step instead.
+* ``CAST(x AS DECIMAL(38, s))`` rounds ties away from zero, like ROUND_HALF_UP, in DuckDB and
+  in Spark (which must run with ``spark.sql.decimalOperations.allowPrecisionLoss=false`` and
+  ANSI mode, ``shidian.dialect``: then a DECIMAL result is exact or an error, never cut);
+* DuckDB turns ``/`` on DECIMAL into DOUBLE, so ``sql_div`` divides scaled wide integers with
+  an explicit half-up step instead: HUGEINT and ``//`` in DuckDB; DECIMAL(38,0) in Spark,
+  where ``sign()`` returns DOUBLE and ``DIV`` returns a wrapping BIGINT, so the quotient is
+  taken from a DECIMAL division and corrected exactly by its remainder.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Literal
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -28,6 +34,11 @@ POINTS_SQL_TYPE = "DECIMAL(38,8)"
 #: One case's points, weights and coefficients: int64-backed, twice as fast as DECIMAL(38,8).
 CASE_POINTS_SQL_TYPE = "DECIMAL(18,8)"
 WIDE_MONEY_SQL_TYPE = "DECIMAL(38,2)"
+
+#: The SQL engines the columnar rules run on (``shidian.dialect`` holds the engines).
+Dialect = Literal["duckdb", "spark"]
+#: The widest exact integer of each dialect: 128 bits in DuckDB, 38 digits in Spark.
+WIDE_INT_SQL_TYPE: dict[Dialect, str] = {"duckdb": "HUGEINT", "spark": "DECIMAL(38,0)"}
 
 
 def D(value: object) -> Decimal:
@@ -139,32 +150,61 @@ def split_largest_remainder(total: Decimal, weights: list[Decimal], scale: int =
     return [Decimal(sign * f).scaleb(-scale) for f in floors]
 
 
-# ---- SQL twins (DuckDB) -------------------------------------------------------------------
+# ---- SQL twins (DuckDB and Spark) ---------------------------------------------------------
 
 
 def sql_round(expr: str, scale: int) -> str:
-    """SQL twin of ``round_to``: DuckDB's DECIMAL cast rounds ties away from zero."""
+    """SQL twin of ``round_to``: a DECIMAL cast rounds ties away from zero (DuckDB and Spark)."""
     return f"CAST(({expr}) AS DECIMAL(38,{scale}))"
 
 
-def sql_scaled_int(expr: str, scale: int = POINT_SCALE) -> str:
-    """The exact value of a DECIMAL expression times 10^scale, as a HUGEINT."""
-    return f"CAST(CAST(({expr}) AS DECIMAL(38,{scale})) * {10**scale} AS HUGEINT)"
+def sql_scaled_int(expr: str, scale: int = POINT_SCALE, dialect: Dialect = "duckdb") -> str:
+    """The exact value of a DECIMAL expression times 10^scale, as the dialect's wide integer."""
+    return f"CAST(CAST(({expr}) AS DECIMAL(38,{scale})) * {10**scale} AS {WIDE_INT_SQL_TYPE[dialect]})"
 
 
-def sql_div(numerator: str, denominator: str, scale: int, input_scale: int = POINT_SCALE) -> str:
+def sql_div(
+    numerator: str,
+    denominator: str,
+    scale: int,
+    input_scale: int = POINT_SCALE,
+    dialect: Dialect = "duckdb",
+) -> str:
     """SQL twin of ``div_round``: exact DECIMAL division rounded half up to ``scale`` decimals.
 
     Both operands are read exactly at ``input_scale`` decimals (the default 8 holds every money,
-    points and coefficient column), turned into scaled HUGEINTs and divided with an explicit
-    half-up step, so no DOUBLE is involved. A zero denominator yields NULL.
+    points and coefficient column), turned into scaled wide integers n and d and divided with an
+    explicit half-up step, q = ⌊(2|n|·10^scale + |d|) ÷ 2|d|⌋, so no DOUBLE is involved. A zero
+    denominator yields NULL. Anything that does not fit (more than 38 digits) is an error on both
+    engines, never a wrapped value.
     """
-    n = sql_scaled_int(numerator, input_scale)
-    d = sql_scaled_int(denominator, input_scale)
-    q = f"(sign({n}) * sign({d}) * ((2 * abs({n}) * {10**scale} + abs({d})) // (2 * abs({d}))))"
+    n = sql_scaled_int(numerator, input_scale, dialect)
+    d = sql_scaled_int(denominator, input_scale, dialect)
+    if dialect == "duckdb":
+        q = f"(sign({n}) * sign({d}) * ((2 * abs({n}) * {10**scale} + abs({d})) // (2 * abs({d}))))"
+    else:
+        q = _spark_half_up_quotient(n, d, numerator, denominator, scale)
     return (
         f"(CASE WHEN ({denominator}) = 0 THEN NULL ELSE "
         f"CAST({q} AS DECIMAL(38,0)) * CAST({Decimal(1).scaleb(-scale)} AS DECIMAL(18,{scale})) END)"
         if scale > 0
         else f"(CASE WHEN ({denominator}) = 0 THEN NULL ELSE CAST({q} AS DECIMAL(38,0)) END)"
     )
+
+
+def _spark_half_up_quotient(n: str, d: str, numerator: str, denominator: str, scale: int) -> str:
+    """The signed half-up quotient on Spark, in DECIMAL(38,0) only.
+
+    a = 2|n|·10^scale + |d| and b = 2|d| are exact DECIMAL(38,0) (below 10^38, else Spark
+    raises). With allowPrecisionLoss=false Spark types a ÷ b as DECIMAL(38,18) and a ÷ b read
+    as DECIMAL(19,0) as DECIMAL(38,9), rounded half up: the floor q0 of the one whose integer
+    digits hold the quotient (b below 10^19: up to 29 digits; else the quotient is below 10^19)
+    is ⌊a ÷ b⌋ or one off, and the exact remainder r = a − q0·b says which. The sign comes from
+    comparisons, as Spark's ``sign()`` returns DOUBLE; ``DIV`` (a wrapping BIGINT) is not used.
+    """
+    a = f"(2 * abs({n}) * {10**scale} + abs({d}))"
+    b = f"(2 * abs({d}))"
+    q0 = f"(CASE WHEN {b} < {10**19} THEN floor({a} / CAST({b} AS DECIMAL(19,0))) ELSE floor({a} / {b}) END)"
+    r = f"({a} - {q0} * {b})"
+    q = f"({q0} + CASE WHEN {r} < 0 THEN -1 WHEN {r} >= {b} THEN 1 ELSE 0 END)"
+    return f"(CASE WHEN (({numerator}) < 0) <> (({denominator}) < 0) THEN -{q} ELSE {q} END)"

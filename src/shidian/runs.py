@@ -37,10 +37,20 @@ class Check:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a file; of a folder of parts (Parquet as Spark writes it), of each data
+    file's relative name and bytes in name order (``_SUCCESS``, ``.crc`` and such left out)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    parts = (
+        sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+        if path.is_dir()
+        else [path]
+    )
+    for part in parts:
+        if part != path:
+            digest.update(part.relative_to(path).as_posix().encode() + b"\0")
+        with part.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 

@@ -2,7 +2,9 @@
 
 A user uploads a table as CSV (UTF-8, UTF-8 with BOM, or GBK/GB18030 as Chinese Excel saves
 it) or as a workbook (``.xlsx``, legacy ``.xls``, also ``.xlsm``/``.xlsb``/``.ods``: the first
-sheet), with English, Chinese or national-platform headers. ``read_table`` reads it against a
+sheet), with English, Chinese or national-platform headers; a batch may also read ``.parquet`` (a
+province's cases as a data lake holds them, docs/scale.md), checked cell by cell the same way.
+``read_table`` reads it against a
 ``TableSpec`` and returns ``(table, problems)``:
 
 * every cell is first read as text (CSV through ``pyarrow.csv``; workbooks through calamine,
@@ -170,16 +172,21 @@ class TableSpec:
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
-    """The file for table ``name`` in ``data_dir``: ``name.csv``, ``.xlsx`` or legacy ``.xls`` (suffix
-    in any case; also ``.xlsm``, ``.xlsb``, ``.ods``).
+    """The file for table ``name`` in ``data_dir``: ``name.csv``, ``.xlsx``, legacy ``.xls`` (suffix
+    in any case; also ``.xlsm``, ``.xlsb``, ``.ods``) or ``name.parquet`` (a file, or a folder of
+    part files as Spark writes it).
 
     When several exist the CSV is returned, then the first in that order; a caller that must
     refuse ambiguity checks for them.
     """
     if not data_dir.is_dir():
         return None
-    files = sorted(p for p in data_dir.iterdir() if p.stem == name and p.is_file())
-    for suffix in (".csv", *EXCEL_SUFFIXES):
+    files = sorted(
+        p
+        for p in data_dir.iterdir()
+        if p.stem == name and (p.is_file() or (p.is_dir() and p.suffix.lower() == ".parquet"))
+    )
+    for suffix in (".csv", *EXCEL_SUFFIXES, ".parquet"):
         for path in files:
             if path.suffix.lower() == suffix:
                 return path
@@ -202,11 +209,16 @@ def read_table(
     """
     file = display_name or path.name
     try:
-        with path.open("rb") as f:
-            head = f.read(_HEAD_BYTES)
+        if path.is_dir():
+            head = b""
+        else:
+            with path.open("rb") as f:
+                head = f.read(_HEAD_BYTES)
     except OSError as exc:
         return None, [_file_problem(file, "unreadable", f"无法打开文件 (cannot open): {exc}")]
-    if path.suffix.lower() in EXCEL_SUFFIXES or head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+    if path.suffix.lower() == ".parquet" or head.startswith(b"PAR1"):
+        read = _read_parquet(path, file)
+    elif path.suffix.lower() in EXCEL_SUFFIXES or head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
         read = _read_excel(path, file)
     else:
         read = _read_csv(path, file, head, limit)
@@ -383,6 +395,27 @@ def _column_text(values: tuple[Any, ...]) -> pa.Array:
     if all(type(v) is str for v in values):
         return pc.utf8_trim(pa.array(values, pa.string()), _BLANKS)
     return pa.array([_cell_text(v).strip(_BLANKS) for v in values], pa.string())
+
+
+def _read_parquet(path: Path, file: str) -> _Read | list[Problem]:
+    """A Parquet file (or folder of parts): each column as its text (a DECIMAL keeps its scale,
+    a date is ``YYYY-MM-DD``), then the same checks as a CSV; ``row`` counts as in a CSV (the
+    first record is row 2)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
+        return [_file_problem(file, "unreadable", f"无法读取 Parquet 文件 (cannot read Parquet): {exc}")]
+    arrays = []
+    for column in table.columns:
+        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+        arrays.append(pc.utf8_trim(pc.fill_null(text, ""), _BLANKS))
+    arrays.append(pa.chunked_array([pa.array(range(2, table.num_rows + 2), pa.int32())]))
+    names = [f"c{i}" for i in range(table.num_columns)] + ["_row"]
+    if table.num_columns > MAX_COLUMNS:
+        return [_too_many_columns(file, table.num_columns)]
+    return list(table.column_names), [], None, pa.table(arrays, names=names)
 
 
 def _cell_text(value: object) -> str:

@@ -11,7 +11,7 @@ import typer
 from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, progress_steps
 from shidian.drg.policy import PARAMS, POLICIES
 from shidian.drg.service import explain_case, settle_folder
-from shidian.drg.service.settle import CHECK_FAILED, Settled
+from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled
 from shidian.problems import Refused
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
@@ -46,6 +46,18 @@ def settle_command(
         ),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            "--engine", help="计算引擎: duckdb (本机) 或 spark (集群, 见 docs/scale.md); 结果逐字节相同"
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master", help="Spark master URL, 如 local[*] 或 spark://host:7077 (默认: Spark 自身配置)"
+        ),
+    ] = None,
 ) -> None:
     """结算一个统筹区一个年度: 病例点数、月度点值与预拨、年终清算, 写出报表 (settle a year)."""
     with progress_steps(not as_json) as step:
@@ -57,6 +69,8 @@ def settle_command(
             report_cases=None if report_cases else False,
             hospital_books=hospital_books,
             progress=step,
+            engine=engine,
+            spark_master=spark_master,
         )
     if settled is None:
         failed_check = any(p.code == CHECK_FAILED for p in problems)

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-import duckdb
-
+from shidian.dialect import Engine
 from shidian.drg.model import SettlementParams
 from shidian.drg.point_value import monthly_budgets
 from shidian.drg.policy import DrgPolicy
@@ -22,18 +21,16 @@ from shidian.runs import Check
 HALF_POINT = POINT / 2  # half a unit of the 8th decimal
 HALF_FEN = Decimal("0.005")
 
-CheckFn = Callable[[duckdb.DuckDBPyConnection, SettlementParams, DrgPolicy, Decimal], Check]
+CheckFn = Callable[[Engine, SettlementParams, DrgPolicy, Decimal], Check]
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[object, ...]:
+def _one(con: Engine, sql: str) -> tuple[object, ...]:
     row = con.execute(sql).fetchone()
     assert row is not None
     return tuple(row)
 
 
-def budgets_sum_to_annual(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
-) -> Check:
+def budgets_sum_to_annual(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
     total = sum(monthly_budgets(params), ZERO)
     return Check(
         "monthly_budgets_sum",
@@ -43,9 +40,7 @@ def budgets_sum_to_annual(
     )
 
 
-def every_case_classified(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
-) -> Check:
+def every_case_classified(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
     cases, calc, bad = _one(
         con,
         """
@@ -66,7 +61,7 @@ def every_case_classified(
 
 
 def monthly_points_value_budget(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
+    con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal
 ) -> Check:
     """Σ(points × point value) over the month's cases equals the month's point-value numerator."""
     rows = con.execute(
@@ -91,7 +86,7 @@ def monthly_points_value_budget(
 
 
 def year_value_conserved(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, year_value: Decimal
+    con: Engine, params: SettlementParams, policy: DrgPolicy, year_value: Decimal
 ) -> Check:
     total_cost, fund_paid, points_total = _one(
         con, "SELECT sum(total_cost), sum(fund_paid), sum(year_points) FROM hospital_year"
@@ -107,9 +102,7 @@ def year_value_conserved(
     )
 
 
-def annual_reconciles(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
-) -> Check:
+def annual_reconciles(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
     bad, points_bad = _one(
         con,
         """
@@ -127,9 +120,7 @@ def annual_reconciles(
     )
 
 
-def case_points_add_up(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
-) -> Check:
+def case_points_add_up(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
     (gap,) = _one(
         con,
         """
@@ -146,9 +137,7 @@ def case_points_add_up(
     )
 
 
-def incentive_pool_conserved(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, _: Decimal
-) -> Check:
+def incentive_pool_conserved(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
     withheld, incentive = _one(con, "SELECT sum(withheld), sum(coalesce(incentive, 0)) FROM annual")
     if policy.year_end_method != "incentive_pool":
         return Check("incentive_pool_conserved", "激励基金池 (篇5): 本政策不适用", True, "不适用")
@@ -173,7 +162,5 @@ CHECKS: tuple[CheckFn, ...] = (
 )
 
 
-def run_checks(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy, year_value: Decimal
-) -> list[Check]:
+def run_checks(con: Engine, params: SettlementParams, policy: DrgPolicy, year_value: Decimal) -> list[Check]:
     return [check(con, params, policy, year_value) for check in CHECKS]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
 
+from shidian.dialect import Engine
 from shidian.drg.model import MONEY, POINTS, SettlementParams
 from shidian.drg.policy import DrgPolicy
 from shidian.money import ONE, ZERO, div_round, split_largest_remainder, sql_round
@@ -29,9 +29,7 @@ def monthly_budgets(params: SettlementParams) -> list[Decimal]:
     return split_largest_remainder(params.drg_budget, shares, scale=2)
 
 
-def monthly_point_values(
-    con: duckdb.DuckDBPyConnection, params: SettlementParams, policy: DrgPolicy
-) -> pa.Table:
+def monthly_point_values(con: Engine, params: SettlementParams, policy: DrgPolicy) -> pa.Table:
     """``monthly``: budget, prepayment points, non-fund payments and point value per month.
 
     ``as_written``: 月度点值 = 月度预算 ÷ 月度总点数; ``non_fund_inclusive`` adds the month's
@@ -77,7 +75,7 @@ def monthly_point_values(
     )
 
 
-def build_monthly_payments(con: duckdb.DuckDBPyConnection, policy: DrgPolicy, year: int) -> None:
+def build_monthly_payments(con: Engine, policy: DrgPolicy, year: int) -> None:
     """``monthly_payments``: each hospital's prepayment for each month (第十八条(三)(四)).
 
     amount = round_fen((预拨总点数 × 月度点值 − 减项) × 预拨比例) + review_amount

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
-
+from shidian.dialect import Engine
 from shidian.drg.policy import DrgPolicy
 from shidian.money import CASE_POINTS_SQL_TYPE, POINTS_SQL_TYPE, sql_div, sql_round
 
@@ -61,7 +60,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy, year: int) -> None:
+def build_case_points(con: Engine, policy: DrgPolicy, year: int) -> None:
     """``case_calc``: classify every case and compute its points.
 
     Requires ``cases``, ``regrouped``, ``hospitals``, ``standards``, ``coefficients`` and
@@ -81,7 +80,9 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy, year: i
     con.execute(
         f"""
         CREATE VIEW cases_in AS
-        SELECT c.* EXCLUDE (drg_code), ({held}) AS year_end_grouping,
+        SELECT c.case_id, c.hospital_id, c.discharge_date, c.total_cost, c.fund_paid, c.patient_cash,
+               c.self_pay, c.unreasonable_cost, c.review_approved, c.new_technology, c.review_date,
+               ({held}) AS year_end_grouping,
                CASE WHEN {held} THEN r.drg_code ELSE c.drg_code END AS drg_code,
                ({review_month}) AS review_month
         FROM cases c LEFT JOIN regrouped r USING (case_id)
@@ -119,10 +120,11 @@ def build_case_points(con: duckdb.DuckDBPyConnection, policy: DrgPolicy, year: i
         FROM case_base
         """
     )
-    low = f"least(base_points, {sql_div('base_points * cost * n_drg', 'sum_drg', 8, input_scale=10)})"
-    extra_multiple = f"({sql_div('cost * threshold_n', 'threshold_sum', 8, input_scale=2)} - high_multiple)"
+    dialect = con.dialect
+    low = f"least(base_points, {sql_div('base_points * cost * n_drg', 'sum_drg', 8, 10, dialect)})"
+    extra_multiple = f"({sql_div('cost * threshold_n', 'threshold_sum', 8, 2, dialect)} - high_multiple)"
     extra = sql_round(f"{extra_multiple} * normal_points", 8)
-    whole = sql_div("cost * a.n_all * 100", "a.sum_all", 8, input_scale=2)
+    whole = sql_div("cost * a.n_all * 100", "a.sum_all", 8, 2, dialect)
     con.execute(
         f"""
         CREATE VIEW case_points_raw AS

@@ -13,15 +13,14 @@ Averages are kept as exact (sum, count) pairs; every ratio is rounded once, to 8
 
 from __future__ import annotations
 
-import duckdb
-
+from shidian.dialect import Engine
 from shidian.drg.policy import DrgPolicy
 from shidian.money import POINTS_SQL_TYPE, sql_div, sql_round
 
 LEVELS = (1, 2, 3)
 
 
-def build_reference(con: duckdb.DuckDBPyConnection, has_reference: bool) -> None:
+def build_reference(con: Engine, has_reference: bool) -> None:
     """``ref``: grouped reference cases (drg_code, level, total_cost).
 
     From ``reference`` when given, else from the settlement year's ``cases`` (第十九条(五)).
@@ -36,9 +35,9 @@ def build_reference(con: duckdb.DuckDBPyConnection, has_reference: bool) -> None
     con.execute(f"CREATE TABLE ref AS {source}")
 
 
-def build_standards(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None:
+def build_standards(con: Engine, policy: DrgPolicy) -> None:
     """``standards``: weight (第十条), base points (第十五条), stability (第十一条) per DRG."""
-    computed_weight = sql_div("r.sum_drg * a.n_all", "r.n_drg * a.sum_all", 8, input_scale=2)
+    computed_weight = sql_div("r.sum_drg * a.n_all", "r.n_drg * a.sum_all", 8, 2, con.dialect)
     con.execute(
         f"""
         CREATE TABLE all_stats AS
@@ -56,7 +55,7 @@ def build_standards(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None:
             FROM groups g LEFT JOIN r USING (drg_code) CROSS JOIN all_stats a
         )
         SELECT drg_code, name, basic, n_drg, sum_drg,
-               {sql_div("sum_drg", "n_drg", 8, input_scale=2)} AS region_avg_cost,
+               {sql_div("sum_drg", "n_drg", 8, 2, con.dialect)} AS region_avg_cost,
                weight_given, weight,
                {sql_round("weight * 100", 8)} AS base_points,
                n_drg > {policy.unstable_max_cases} AS stable
@@ -75,20 +74,20 @@ def band_multiple_sql(policy: DrgPolicy, base_points: str) -> str:
     return f"(CASE {arms} ELSE CAST({last} AS {POINTS_SQL_TYPE}) END)"
 
 
-def build_coefficients(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> None:
+def build_coefficients(con: Engine, policy: DrgPolicy) -> None:
     """``coefficients``: the level difference coefficient (等级差异系数, 第十三条) per DRG × level."""
-    level_coefficient = sql_div("l.sum_level * s.n_drg", "l.n_level * s.sum_drg", 8, input_scale=2)
+    level_coefficient = sql_div("l.sum_level * s.n_drg", "l.n_level * s.sum_drg", 8, 2, con.dialect)
     levels = ", ".join(f"({level})" for level in LEVELS)
     con.execute(
         f"""
-        CREATE TABLE coefficients AS
+        CREATE TABLE level_coefficients AS
         WITH l AS (
             SELECT drg_code, level, count(*)::BIGINT AS n_level, sum(total_cost)::DECIMAL(38,2) AS sum_level
             FROM ref GROUP BY drg_code, level
         )
         SELECT s.drg_code, lv.level,
                coalesce(l.n_level, 0) AS n_level,
-               {sql_div("l.sum_level", "l.n_level", 8, input_scale=2)} AS level_avg_cost,
+               {sql_div("l.sum_level", "l.n_level", 8, 2, con.dialect)} AS level_avg_cost,
                CAST(CASE
                    WHEN NOT s.stable THEN 1
                    WHEN s.basic THEN {policy.basic_coefficient}
@@ -105,20 +104,21 @@ def build_coefficients(con: duckdb.DuckDBPyConnection, policy: DrgPolicy) -> Non
     # What depends on the DRG and level only is computed here once per (DRG, level) rather than
     # once per case: 第十六条(一) 正常病例点数 = 基准点数 × 差异系数, and the class thresholds of
     # 第十一条 as exact sums (multiple × Σcost of the level; a case compares cost × n with them).
+    # (A new table rather than ALTER … ADD and UPDATE … FROM, which Spark has not.)
     con.execute(
         f"""
-        ALTER TABLE coefficients ADD COLUMN normal_points {POINTS_SQL_TYPE};
-        UPDATE coefficients SET normal_points = {sql_round("s.base_points * coefficients.coefficient", 8)}
-        FROM standards s WHERE s.drg_code = coefficients.drg_code;
-        ALTER TABLE coefficients ADD COLUMN high_threshold_sum DECIMAL(38,10);
-        ALTER TABLE coefficients ADD COLUMN low_threshold_sum DECIMAL(38,10);
-        UPDATE coefficients SET high_threshold_sum = high_multiple * threshold_sum,
-                                low_threshold_sum = CAST({policy.low_ratio} AS {POINTS_SQL_TYPE}) * threshold_sum;
+        CREATE TABLE coefficients AS
+        SELECT k.*,
+               CAST({sql_round("s.base_points * k.coefficient", 8)} AS {POINTS_SQL_TYPE}) AS normal_points,
+               CAST(k.high_multiple * k.threshold_sum AS DECIMAL(38,10)) AS high_threshold_sum,
+               CAST(CAST({policy.low_ratio} AS {POINTS_SQL_TYPE}) * k.threshold_sum AS DECIMAL(38,10))
+                   AS low_threshold_sum
+        FROM level_coefficients k JOIN standards s USING (drg_code)
         """
     )
 
 
-def level_inversions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str, int, str]]:
+def level_inversions(con: Engine) -> list[tuple[str, int, str, int, str]]:
     """DRGs where a lower level's coefficient exceeds the next level's (第十三条(一): 专家讨论).
 
     "上一级" is the nearest higher level that has reference cases of the DRG. Returns
@@ -133,9 +133,9 @@ def level_inversions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str
             WHERE s.stable AND NOT s.basic AND k.n_level > 0
             WINDOW w AS (PARTITION BY k.drg_code ORDER BY k.level)
         )
-        SELECT drg_code, level, coefficient::VARCHAR, next_level, next_coefficient::VARCHAR
+        SELECT drg_code, level, coefficient, next_level, next_coefficient
         FROM present WHERE next_level IS NOT NULL AND coefficient > next_coefficient
         ORDER BY drg_code, level
         """
     ).fetchall()
-    return [(str(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4])) for r in rows]
+    return [(str(r[0]), int(r[1]), format(r[2], "f"), int(r[3]), format(r[4], "f")) for r in rows]

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
 
+from shidian.dialect import DuckDBEngine, Engine
 from shidian.drg import checks, point_value, points, reference
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
@@ -32,15 +32,19 @@ Progress = Callable[[str], None]
 
 
 def settle(
-    inputs: DrgInputs, policy: DrgPolicy, progress: Progress | None = None
+    inputs: DrgInputs, policy: DrgPolicy, progress: Progress | None = None, engine: Engine | None = None
 ) -> tuple[SettlementResult | None, list[Problem]]:
-    """Settle one year. Returns (None, problems) when the inputs have any error."""
+    """Settle one year. Returns (None, problems) when the inputs have any error.
+
+    ``engine``: where the SQL runs (``shidian.dialect``): an in-memory DuckDB by default, or a
+    ``SparkEngine``; the same rules give the same tables on both (issue 21).
+    """
     step = progress or (lambda _label: None)
     step("校验输入 validating inputs")
     problems = validate_inputs(inputs)
     if has_errors(problems):
         return None, problems
-    con = duckdb.connect(":memory:")
+    con = engine if engine is not None else DuckDBEngine()
     try:
         _register_inputs(con, inputs)
         step("病组标准与差异系数 reference statistics")
@@ -59,12 +63,10 @@ def settle(
         result = SettlementResult(
             case_points=_case_points(con),
             monthly=monthly,
-            monthly_payments=con.sql(
-                "SELECT * FROM monthly_payments ORDER BY hospital_id, month"
-            ).to_arrow_table(),
-            annual=con.sql("SELECT * FROM annual ORDER BY hospital_id").to_arrow_table(),
-            standards=con.sql("SELECT * FROM standards ORDER BY drg_code").to_arrow_table(),
-            coefficients=con.sql("SELECT * FROM coefficients ORDER BY drg_code, level").to_arrow_table(),
+            monthly_payments=con.arrow("SELECT * FROM monthly_payments ORDER BY hospital_id, month"),
+            annual=con.arrow("SELECT * FROM annual ORDER BY hospital_id"),
+            standards=con.arrow("SELECT * FROM standards ORDER BY drg_code"),
+            coefficients=con.arrow("SELECT * FROM coefficients ORDER BY drg_code, level"),
             warnings=tuple(problems + _warnings(con, monthly, inputs, policy)),
             checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)),
             totals=_totals(con, inputs, year_value),
@@ -81,7 +83,7 @@ def _with_column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
     return table.append_column(name, pa.nulls(table.num_rows, kind))
 
 
-def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
+def _register_inputs(con: Engine, inputs: DrgInputs) -> None:
     con.register("cases", _with_column(inputs.cases, "review_date", pa.date32()))
     con.register(
         "regrouped", inputs.regrouped if inputs.regrouped is not None else REGROUPED_SCHEMA.empty_table()
@@ -97,7 +99,7 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
     con.register("deductions", _with_column(deductions, "audit_date", pa.date32()))
 
 
-def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
+def _build_annual(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
     """``annual``: the year-end settlement per hospital (第十九条 / 篇5 激励基金池).
 
     Returns the year point value.
@@ -180,7 +182,7 @@ def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: Drg
     return year_value
 
 
-def _incentive_pool(con: duckdb.DuckDBPyConnection, year_value: Decimal) -> None:
+def _incentive_pool(con: Engine, year_value: Decimal) -> None:
     """000 篇5 三(四)3: settle the year on final points, then share the 激励机制基金池.
 
     The year is settled like 贵港's (第十九条): ``round_fen(year points × year point value)``, so
@@ -216,9 +218,9 @@ def _incentive_pool(con: duckdb.DuckDBPyConnection, year_value: Decimal) -> None
     )
 
 
-def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def _case_points(con: Engine) -> pa.Table:
     """One row per case, by case id (the documented order of case_points.csv)."""
-    return con.sql(
+    return con.arrow(
         """
             SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
                    prepay_points, final_points, level, cost, unreasonable_cost, extra_points,
@@ -226,45 +228,47 @@ def _case_points(con: duckdb.DuckDBPyConnection) -> pa.Table:
                    year_end_grouping::TINYINT AS year_end_grouping, review_pay_month
             FROM case_calc ORDER BY case_id
         """
-    ).to_arrow_table()
+    )
 
 
-def _timing_warnings(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
+def _timing_warnings(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
     """When money waits for the year end (第十八条(一)5, (四)), and why."""
     found: list[Problem] = []
-    held, regrouped, ids = con.execute(
+    held, regrouped, whole = con.execute(
         """
         SELECT count(*), count(*) FILTER (WHERE category <> 'whole_group'),
-               string_agg(case_id, ', ' ORDER BY case_id) FILTER (WHERE category = 'whole_group')
+               count(*) FILTER (WHERE category = 'whole_group')
         FROM case_calc WHERE year_end_grouping
         """
-    ).fetchone() or (0, 0, None)
+    ).fetchone() or (0, 0, 0)
+    ids = _first_ids(
+        con, "SELECT case_id FROM case_calc WHERE year_end_grouping AND category = 'whole_group'", whole
+    )
     if held:
         found.append(
             Problem(
                 "drg.case.year_end_grouping",
                 f"{held} 例病案未能入组, 归于年底入组、清算时拨付, 不预拨、不计入月度总点数 (000 篇6 第十八条(一)5); "
                 f"其中 {regrouped} 例已补录DRG编码按病组结算"
-                + (f", 其余按整组单议结算: {_first(ids)}" if ids else ""),
+                + (f", 其余按整组单议结算: {ids}" if ids else ""),
                 Source(inputs.source("cases"), column="drg_code"),
                 "warning",
                 {"cases": str(held), "regrouped": str(regrouped)},
             )
         )
     if policy.review_month_after_approval:
-        (count, ids) = con.execute(
-            """
-            SELECT count(*), string_agg(c.case_id, ', ' ORDER BY c.case_id)
-            FROM case_calc c JOIN cases_in i USING (case_id)
+        undated = """
+            SELECT c.case_id FROM case_calc c JOIN cases_in i USING (case_id)
             WHERE c.extra_points > 0 AND NOT c.year_end_grouping AND i.review_date IS NULL
-            """
-        ).fetchone() or (0, None)
+        """
+        (count,) = con.execute(f"SELECT count(*) FROM ({undated}) u").fetchone() or (0,)
+        ids = _first_ids(con, undated, count)
         if count:
             found.append(
                 Problem(
                     "drg.review.no_date",
                     f"{count} 例特病单议核准病例无核准日期 (review_date), 追加点数于年终清算时拨付, "
-                    f"而非评审确认次月 (000 篇6 第十八条(四)): {_first(ids)}",
+                    f"而非评审确认次月 (000 篇6 第十八条(四)): {ids}",
                     Source(inputs.source("cases"), column="review_date"),
                     "warning",
                     {"cases": str(count)},
@@ -286,7 +290,7 @@ def _timing_warnings(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: 
     return found
 
 
-def _ignored_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
+def _ignored_inputs(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
     """An input that a switched-off rule does not read is named, so nothing is ignored without a word."""
     ignored: list[tuple[str, str, str]] = []
     if not policy.ungroupable_at_year_end and inputs.regrouped is not None and inputs.regrouped.num_rows:
@@ -310,14 +314,15 @@ def _ignored_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: D
     ]
 
 
-def _first(ids: str | None, limit: int = 20) -> str:
-    parts = (ids or "").split(", ")
-    return ", ".join(parts[:limit]) + (f" … (共 {len(parts)} 例)" if len(parts) > limit else "")
+def _first_ids(con: Engine, query: str, count: int, limit: int = 20) -> str:
+    """The first ``limit`` case ids of ``query`` (a SELECT of case_id), by id, and the count of the rest."""
+    if not count:
+        return ""
+    rows = con.execute(f"SELECT case_id FROM ({query}) q ORDER BY case_id LIMIT {limit}").fetchall()
+    return ", ".join(str(r[0]) for r in rows) + (f" … (共 {count} 例)" if count > limit else "")
 
 
-def _warnings(
-    con: duckdb.DuckDBPyConnection, monthly: pa.Table, inputs: DrgInputs, policy: DrgPolicy
-) -> list[Problem]:
+def _warnings(con: Engine, monthly: pa.Table, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
     found: list[Problem] = _timing_warnings(con, inputs, policy)
     for drg_code, level, lower, higher_level, higher in reference.level_inversions(con):
         found.append(
@@ -368,7 +373,7 @@ def _warnings(
     return found
 
 
-def _totals(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, year_value: Decimal) -> dict[str, str]:
+def _totals(con: Engine, inputs: DrgInputs, year_value: Decimal) -> dict[str, str]:
     row = con.execute(
         """
         SELECT count(*), sum(total_cost), sum(fund_paid), sum(final_points),

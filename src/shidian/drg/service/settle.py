@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow.parquet as pq
 
+from shidian.dialect import SparkEngine, SparkSettingsError, spark_session
 from shidian.drg.caps import NearCap, near_caps, year_amounts
 from shidian.drg.io import CASE_POINTS_PARQUET, read_inputs, write_outputs
 from shidian.drg.model import DrgInputs, SettlementResult
@@ -25,6 +26,7 @@ from shidian.platform.files import write_case_arrow
 from shidian.problems import Problem, Source
 
 Progress = Callable[[str], None]
+EngineName = Literal["duckdb", "spark"]
 
 #: The code of a failed self-check (a defect: nothing is written).
 CHECK_FAILED = "drg.check.failed"
@@ -62,6 +64,8 @@ def settle_folder(
     hospital_books: bool = True,
     parquet: bool = False,
     progress: Progress | None = None,
+    engine: EngineName = "duckdb",
+    spark_master: str | None = None,
 ) -> tuple[Settled | None, list[Problem]]:
     """Settle the inputs in ``data_dir`` under a policy (a reference policy's name, or
     ``policy_file``) and write every output into ``out_dir`` at once.
@@ -71,8 +75,9 @@ def settle_folder(
     and case_points.parquet. ``report_cases``: also put the cases into report.xlsx, the old
     single workbook (None: when they fit in a sheet); above ``report_cases_limit`` cases they
     are left out (writing a million rows of Excel takes minutes). ``parquet``: also write the
-    Arrow copy of case_points.parquet that the web pages map. Returns (settled, warnings) or
-    (None, problems).
+    Arrow copy of case_points.parquet that the web pages map. ``engine``: ``duckdb`` (this
+    machine) or ``spark`` (``spark_master``, else Spark's own configuration; docs/scale.md), the
+    same files either way. Returns (settled, warnings) or (None, problems).
     """
     step = progress or (lambda _label: None)
     loaded, problems = POLICIES.load(policy, policy_file)
@@ -84,7 +89,18 @@ def settle_folder(
     inputs, problems, manifest = read_inputs(data_dir)
     if inputs is None:
         return None, problems
-    result, problems = settle(inputs, loaded, progress=step)
+    if engine == "spark":
+        step("启动 Spark starting Spark")
+        try:
+            spark = SparkEngine(spark_session(spark_master))
+        except SparkSettingsError as exc:
+            return None, [Problem("drg.engine.spark_settings", str(exc), Source("<spark>"))]
+        try:
+            result, problems = settle(inputs, loaded, progress=step, engine=spark)
+        finally:
+            spark.close()
+    else:
+        result, problems = settle(inputs, loaded, progress=step)
     if result is None:
         return None, problems
     failed = check_failures(result)

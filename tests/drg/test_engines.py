@@ -1,0 +1,101 @@
+"""The DRG settlement on Spark writes the same files as on DuckDB, byte for byte (issue 21).
+
+A small generated region (the demo generator) is settled under both reference policies on both
+engines and every output file is compared byte for byte: guigang-2020 from CSV inputs with
+reference cases, shanwei-2021 from the year's own cases (第十九条(五), no reference file) read
+from a Parquet folder as Spark writes it. Runs on a real local Spark (the session fixture in
+tests/conftest.py), skipped without Java.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from shidian.demo.drg import generate_drg_region
+from shidian.drg.io import read_inputs
+from shidian.drg.service import settle_folder
+
+#: The outputs that name no input file (warnings.csv, report.xlsx and run.json cite cases.csv or cases.parquet).
+RESULTS = (
+    "annual.csv",
+    "case_points.csv",
+    "coefficients.csv",
+    "drg_standards.csv",
+    "monthly.csv",
+    "monthly_payments.csv",
+)
+
+
+@pytest.fixture(scope="module")
+def regions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``csv``: a generated region; ``own``: without reference cases; ``parquet``: ``own`` with
+    its cases as a folder of two Parquet parts."""
+    root = tmp_path_factory.mktemp("regions")
+    csv = root / "csv"
+    generate_drg_region(csv, cases=300, hospitals=4, seed=21)
+    own = root / "own"
+    shutil.copytree(csv, own)
+    (own / "reference_cases.csv").unlink()
+    parquet = root / "parquet"
+    shutil.copytree(own, parquet)
+    inputs, problems, _ = read_inputs(csv)
+    assert inputs is not None, problems
+    cases = inputs.cases.drop_columns(["_row"])
+    (parquet / "cases.parquet").mkdir()
+    half = cases.num_rows // 2
+    pq.write_table(cases.slice(0, half), parquet / "cases.parquet" / "part-00000.parquet")
+    pq.write_table(cases.slice(half), parquet / "cases.parquet" / "part-00001.parquet")
+    (parquet / "cases.parquet" / "_SUCCESS").write_bytes(b"")
+    (parquet / "cases.csv").unlink()
+    return {"csv": csv, "own": own, "parquet": parquet}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_parquet_cases_settle_like_csv(regions, tmp_path):
+    """The same cases as CSV or as a Parquet folder give the same results (DuckDB)."""
+    outputs = []
+    for name in ("own", "parquet"):
+        settled, problems = settle_folder(regions[name], tmp_path / name, "shanwei-2021")
+        assert settled is not None, problems
+        outputs.append(_files(tmp_path / name))
+    assert [outputs[0][n] == outputs[1][n] for n in RESULTS] == [True] * len(RESULTS)
+    assert "cases.parquet" in outputs[1]["run.json"].decode()
+
+
+@pytest.mark.parametrize(("policy", "region"), [("guigang-2020", "csv"), ("shanwei-2021", "parquet")])
+def test_spark_writes_the_duckdb_files_byte_for_byte(spark, regions, tmp_path, policy, region):
+    outputs = {}
+    for engine in ("duckdb", "spark"):
+        settled, problems = settle_folder(regions[region], tmp_path / engine, policy, engine=engine)
+        assert settled is not None, problems
+        outputs[engine] = _files(tmp_path / engine)
+    assert {*RESULTS, "warnings.csv", "report.xlsx", "run.json"} <= set(outputs["duckdb"])
+    assert outputs["spark"].keys() == outputs["duckdb"].keys()
+    different = [name for name in outputs["duckdb"] if outputs["duckdb"][name] != outputs["spark"][name]]
+    assert different == []
+    # the region exercises the year-end grouping and the level coefficients, not only the normal path
+    warnings = outputs["duckdb"]["warnings.csv"].decode()
+    assert "drg.case.year_end_grouping" in warnings and "drg.coefficient.level_inversion" in warnings
+
+
+def test_a_refused_spark_session_is_a_problem_and_writes_nothing(regions, tmp_path, monkeypatch):
+    """The service turns the engine's refusal (tests/test_spark.py) into drg.engine.spark_settings."""
+    from shidian.dialect import SparkSettingsError
+    from shidian.drg.service import settle as service
+
+    def refuse(master: str | None) -> None:
+        raise SparkSettingsError("spark.sql.decimalOperations.allowPrecisionLoss=true")
+
+    monkeypatch.setattr(service, "spark_session", refuse)
+    settled, problems = settle_folder(regions["csv"], tmp_path / "out", "guigang-2020", engine="spark")
+    assert settled is None
+    assert [p.code for p in problems] == ["drg.engine.spark_settings"]
+    assert "allowPrecisionLoss" in problems[0].message
+    assert not (tmp_path / "out").exists()
