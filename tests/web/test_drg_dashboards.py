@@ -113,7 +113,8 @@ def test_overview_shows_kpis_and_charts_matching_the_run_files(web_app, client_f
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert record["totals"]["drg_budget"] == "12000.00"
     # Σ settlement 15207.77 + 7052.24 = 22260.01 (was 15224.74 + 7395.27 = 22620.01, issue 16 item 1 above)
-    for shown in ("12,000.00", "38.40262356", "24,800.01", "22,260.01", "6 / 2 / 1 / 3"):
+    # the point value to 4 places on the page (38.40262356 → 38.4026), exact in run.json (issue 19)
+    for shown in ("12,000.00", "38.4026", "24,800.01", "22,260.01", "6 / 2 / 1 / 3"):
         assert shown in html
     assert "drg.payment.negative_month" in html and "drg.month.no_cases" in html
     assert '<script src="/static/vendor/echarts.min.js"' in html
@@ -215,12 +216,12 @@ def test_hospital_user_sees_its_cases_classes_payments_and_statement(web_app, cl
     count = re.search(r'class="case-count">([^<]*)', html)
     assert count and re.match(r"\D*7\D", count.group(1))
     for label, value in (
-        ("年终清算金额 (负数为追回)", "15207.77"),
-        ("应得金额", "16634.40"),
-        ("考核系数", "1.00000000"),
+        ("年终清算金额 (负数为追回)", "15,207.77"),
+        ("应得金额", "16,634.40"),
+        ("考核系数", "1.00000000"),  # a coefficient stays exact
     ):
         assert label in html and value in html
-    assert "-6573.37" in html  # January's prepayment, monthly_payments.csv
+    assert "-6,573.37" in html  # January's prepayment, monthly_payments.csv, with separators
     assert not EXTERNAL.search(html)
     viewed = audit_rows(web_app, "drg.hospital_viewed")
     assert any(

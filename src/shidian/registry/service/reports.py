@@ -210,6 +210,10 @@ def _rewards(conn: sa.Connection, user: User, year: int) -> pa.Table:
     minimum = {"risk_3_plus": rules.reward_high_min_yuan, "risk_below_3": rules.reward_low_min_yuan}
     amounts = [str(round_fen(minimum[c])) for c in table.column("category").to_pylist()]
     table = table.rename_columns([REWARD_COLUMNS.get(n, n) for n in table.column_names])
+    people = reports.reward_people(conn, scope_of(conn, user))
+    found = [people.get(no, ("", "")) for no in table.column("recipient_id").to_pylist()]
+    table = table.append_column("village_name", pa.array([f[0] for f in found], pa.string()))
+    table = table.append_column("guardians", pa.array([f[1] for f in found], pa.string()))
     return table.append_column("min_yuan", pa.array(amounts, pa.string()))
 
 
@@ -226,6 +230,8 @@ def reward_list(conn: sa.Connection, user: User, year: int, client: Client | Non
 REWARD_HEADERS = [
     "档案号 recipient_id",
     "村/社区 unit_code",
+    "村/社区名称 village",
+    "监护人 guardians",
     "类别 category",
     "依据 basis",
     "评估日期 assessed_on",
@@ -246,6 +252,8 @@ def export_rewards(conn: sa.Connection, user: User, year: int, client: Client | 
             [
                 r["recipient_id"],
                 r["unit_code"],
+                r["village_name"],
+                r["guardians"],
                 REWARD_CATEGORIES[r["category"]],
                 r["basis"],
                 r["assessed_on"].isoformat(),
