@@ -30,6 +30,7 @@ class Paged:
     total: int
     name: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    per_page: int = PER_PAGE
 
     def link(self, page: int) -> str:
         """The query string of another page, keeping the other parameters."""
@@ -41,7 +42,10 @@ class Paged:
     @property
     def first(self) -> int:
         """The 1-based position of the page's first row (0 when the list is empty)."""
-        return 0 if self.total == 0 else (self.page - 1) * PER_PAGE + 1
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+
+Predicate = Callable[[Any], bool]
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -79,10 +83,7 @@ def paginate(
     except ValueError:
         page = 1
     start = (page - 1) * per_page
-    return Paged(kept[start : start + per_page], page, pages, len(kept), name, params)
-
-
-Predicate = Callable[[Any], bool]
+    return Paged(kept[start : start + per_page], page, pages, len(kept), name, params, per_page)
 
 
 def matches(request: Request, name: str, columns: Mapping[str, str]) -> Predicate:

@@ -230,14 +230,14 @@ def reward_list(conn: sa.Connection, user: User, year: int, client: Client | Non
 REWARD_HEADERS = [
     "档案号 recipient_id",
     "村/社区 unit_code",
-    "村/社区名称 village",
-    "监护人 guardians",
     "类别 category",
     "依据 basis",
     "评估日期 assessed_on",
     "危险等级 risk_level",
     "年度定期评估 annual",
     "奖励下限(元/年) min_yuan",
+    "村/社区名称 village",
+    "监护人 guardians",
 ]
 
 
@@ -252,14 +252,14 @@ def export_rewards(conn: sa.Connection, user: User, year: int, client: Client | 
             [
                 r["recipient_id"],
                 r["unit_code"],
-                r["village_name"],
-                r["guardians"],
                 REWARD_CATEGORIES[r["category"]],
                 r["basis"],
                 r["assessed_on"].isoformat(),
                 r["risk_level"],
                 "是" if r["annual_assessment"] else "",
                 Decimal(r["min_yuan"]),
+                r["village_name"],
+                r["guardians"],
             ]
             for r in table.to_pylist()
         ],

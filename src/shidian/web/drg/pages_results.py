@@ -39,6 +39,7 @@ from shidian.web.drg.models import (
     case_filters,
     explanation_out,
 )
+from shidian.web.paging import paginate
 from shidian.web.templating import language, render, templates
 
 router = APIRouter()
@@ -55,7 +56,28 @@ WARNING_CODES = {
     "drg.deduction.no_date": "扣款无审核日期",
     "drg.input.ignored": "未启用规则的输入未读取",
 }
-WARNINGS_SHOWN = 200
+WARNINGS_PER_PAGE = 25
+
+
+def warnings_context(request: Request, summary: RunFilesSummary) -> dict[str, Any]:
+    """The overview's warnings: counts by code, and the page asked for (``page``), of the
+    code asked for (``kind``), the codes an officer acts on first."""
+    order = list(WARNING_CODES)
+    warnings = sorted(summary.warnings, key=lambda w: order.index(w.code) if w.code in order else len(order))
+    counts: dict[str, int] = {}
+    for w in warnings:
+        counts[w.code] = counts.get(w.code, 0) + 1
+    kind = request.query_params.get("kind", "")
+    return {
+        "warnings": paginate(
+            request,
+            warnings,
+            keep=(lambda w: w.code == kind) if kind else None,
+            per_page=WARNINGS_PER_PAGE,
+        ),
+        "warning_counts": counts,
+        "warning_labels": WARNING_CODES,
+    }
 
 
 def _money(value: str | None) -> str:
@@ -172,12 +194,6 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
     language renders it).
     """
     summary = run_files_summary(run, dataset)
-    warnings = sorted(
-        summary.warnings, key=lambda w: list(WARNING_CODES).index(w.code) if w.code in WARNING_CODES else 99
-    )
-    counts: dict[str, int] = {}
-    for w in summary.warnings:
-        counts[w.code] = counts.get(w.code, 0) + 1
     context = {
         "run": {"id": run_id},
         "summary": summary,
@@ -185,9 +201,6 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
         "mix": {m.hospital_id: m for m in summary.case_mix},
         "kpis": kpis(summary.totals),
         "charts": charts(summary),
-        "warnings": warnings[:WARNINGS_SHOWN],
-        "warning_counts": counts,
-        "warning_labels": WARNING_CODES,
         "annual_labels": ANNUAL_LABELS,
         "hospital_totals": column_totals(
             summary.hospitals, ("cases", "year_points", "entitlement", "monthly_paid", "settlement")
@@ -208,6 +221,7 @@ def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = 
             "policy_name": run_files_summary(opened.path, opened.dataset).policy.get("name", ""),
             "runs": selectable_runs(conn, user),
             "body": body,
+            **warnings_context(request, run_files_summary(opened.path, opened.dataset)),
         },
     )
 
