@@ -47,3 +47,10 @@ def test_a_result_column_is_formatted_by_its_name():
     assert display.cell("cases", 12345) == "12,345"
     assert display.cell("month", 3) == "3"
     assert display.cell("name", "港城街道") == "港城街道"
+
+
+def test_a_measured_value_shows_two_places_without_trailing_zeros():
+    assert display.measured(Decimal("86.00000000")) == "86"
+    assert display.measured(Decimal("83.33333333")) == "83.33"
+    assert display.measured(Decimal("2.67857143")) == "2.68"
+    assert display.measured(None) == display.DASH

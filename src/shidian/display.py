@@ -103,6 +103,14 @@ def point_value(value: Decimal | int | str | None) -> str:
     return DASH if value is None or value == "" else _rounded(value, 4)
 
 
+def measured(value: Decimal | int | str | None, places: int = 2) -> str:
+    """A reported or computed indicator value on a page: ``places`` decimals half up, trailing
+    zeros dropped, separators: 86.00000000 → ``86``; 83.33333333 → ``83.33``."""
+    if value is None or value == "":
+        return DASH
+    return number(round_to(Decimal(value), places))
+
+
 def target(value: Decimal | int | str | None, direction: str = "") -> str:
     """A target as the plan writes it: 86.00000000 → ``86``, (100, ">=") → ``>= 100``;
     separators for large numbers (``12,000``)."""
@@ -153,5 +161,6 @@ TEMPLATE_FUNCTIONS: dict[str, Any] = {
     "points": points,
     "point_value": point_value,
     "target": target,
+    "measured": measured,
     "cell": cell,
 }

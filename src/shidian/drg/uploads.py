@@ -23,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from shidian.drg.io import read_inputs
+from shidian.drg.io import INPUT_SPECS, read_inputs
 from shidian.drg.validate import validate_inputs
 from shidian.problems import Problem, Source
 
@@ -36,6 +36,8 @@ INPUT_NAMES = (
     "reference_cases",
     "year_end_groups",
 )
+#: Chinese file names of the inputs (医疗机构.xlsx) → the table: kept under the table's name.
+INPUT_TITLES = {title: spec.name for spec in INPUT_SPECS for title in spec.titles}
 SETTLEMENT_FILE = "settlement.toml"
 TABLE_SUFFIXES = (".csv", ".xlsx")
 #: How long checked files wait for the officer's confirmation.
@@ -62,13 +64,15 @@ def accepted_files(names: Iterable[tuple[str, int]]) -> tuple[list[tuple[int, st
         stem, suffix = path.stem, path.suffix.lower()
         if raw == SETTLEMENT_FILE:
             key, name = SETTLEMENT_FILE, SETTLEMENT_FILE
-        elif stem in INPUT_NAMES and suffix in TABLE_SUFFIXES:
-            key, name = stem, stem + suffix
+        elif (stem in INPUT_NAMES or stem in INPUT_TITLES) and suffix in TABLE_SUFFIXES:
+            key = INPUT_TITLES.get(stem, stem)
+            name = key + suffix
         else:
             problems.append(
                 _problem(
                     "upload.file.unexpected",
-                    f"不是DRG输入文件 {raw!r}: 应为 {'/'.join(INPUT_NAMES)} 的 .csv 或 .xlsx, "
+                    f"不是DRG输入文件 {raw!r}: 应为 {'/'.join(INPUT_NAMES)} (或中文名 {'/'.join(INPUT_TITLES)}) "
+                    f"的 .csv 或 .xlsx, "
                     f"或 {SETTLEMENT_FILE} (unexpected file)",
                     raw or "<upload>",
                 )

@@ -19,12 +19,16 @@ import pyarrow.compute as pc
 
 from shidian.insurance.model import (
     CATEGORIES,
+    CATEGORY_LABELS,
     CLAIMS_SCHEMA,
     DELIVERIES,
+    DELIVERY_LABELS,
     INSTITUTIONS_SCHEMA,
+    KIND_LABELS,
     KINDS,
     PERSONS_SCHEMA,
     SOURCE_LABELS,
+    VARIANTS,
     InsuranceInputs,
     ReimbursementResult,
     or_empty,
@@ -42,9 +46,14 @@ from shidian.runs import (
     write_csv_tables,
     write_run_json,
 )
-from shidian.tables import Column, TableSpec, find_table, read_table
+from shidian.tables import Column, TableSpec, find_table, labelled, read_table
 
 _ZERO = Decimal(0)
+
+
+def _synonyms(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The Chinese labels of ``labels``' codes and the common variants of them (``VARIANTS``)."""
+    return labelled(labels, *((text, code) for text, code in VARIANTS if code in labels))
 
 
 def _money(name: str, aliases: tuple[str, ...], label: str, *, required: bool = False) -> Column:
@@ -64,11 +73,19 @@ PERSONS = TableSpec(
         Column("id_number", "str", ("身份证号", "身份证号码", "公民身份号码"), label="身份证号"),
         Column("name", "str", ("姓名",), label="姓名"),
         Column("household_id", "str", ("家庭编号", "户编号", "户号"), label="家庭编号"),
-        Column("category", "str", ("人员类别",), choices=CATEGORIES, label="人员类别"),
+        Column(
+            "category",
+            "str",
+            ("人员类别",),
+            choices=CATEGORIES,
+            label="人员类别",
+            synonyms=_synonyms(CATEGORY_LABELS),
+        ),
         Column("village_code", "str", ("行政村代码", "村代码"), label="行政村代码"),
         _flag("insured", ("本年度参合", "是否参合"), "本年度参合", "1"),
     ),
     key=("person_id",),
+    titles=("参合人员", "人员"),
 )
 INSTITUTION_ID = Column("institution_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码")
 INSTITUTIONS = TableSpec(
@@ -83,6 +100,7 @@ INSTITUTIONS = TableSpec(
         _flag("in_county", ("县内机构", "是否县内"), "县内机构", "1"),
     ),
     key=("institution_id",),
+    titles=("医疗机构", "定点医疗机构"),
 )
 CLAIMS = TableSpec(
     "claims",
@@ -90,7 +108,9 @@ CLAIMS = TableSpec(
         Column("claim_id", "str", ("就诊编号", "报销单号"), label="就诊编号"),
         PERSON_ID,
         INSTITUTION_ID,
-        Column("kind", "str", ("就诊类型",), choices=KINDS, label="就诊类型"),
+        Column(
+            "kind", "str", ("就诊类型",), choices=KINDS, label="就诊类型", synonyms=_synonyms(KIND_LABELS)
+        ),
         Column("start_date", "date", ("入院日期", "就诊日期", "开始日期"), label="开始日期"),
         Column("end_date", "date", ("出院日期", "结束日期"), label="结束日期"),
         _money("total_cost", ("医疗总费用", "总费用"), "医疗总费用", required=True),
@@ -108,6 +128,7 @@ CLAIMS = TableSpec(
             nullable=True,
             choices=DELIVERIES,
             label="分娩类型",
+            synonyms=_synonyms(DELIVERY_LABELS),
         ),
         Column(
             "cataract_eyes",
@@ -153,6 +174,7 @@ CLAIMS = TableSpec(
         ),
     ),
     key=("claim_id",),
+    titles=("就诊", "就诊记录", "报销"),
 )
 VILLAGES = TableSpec(
     "villages",
@@ -161,6 +183,7 @@ VILLAGES = TableSpec(
         Column("name", "str", ("行政村名称", "村名"), label="行政村名称"),
     ),
     key=("village_code",),
+    titles=("村", "村居", "村/社区"),
 )
 PRIOR_YEAR = TableSpec(
     "prior_year",
@@ -170,11 +193,19 @@ PRIOR_YEAR = TableSpec(
         _flag("health_check", ("上年度健康体检",), "上年度健康体检", "0"),
     ),
     key=("person_id",),
+    titles=("上年", "上年度"),
 )
 CONTRIBUTIONS = TableSpec(
     "contributions",
     (
-        Column("source", "str", ("资金来源", "筹资来源"), choices=tuple(SOURCE_LABELS), label="资金来源"),
+        Column(
+            "source",
+            "str",
+            ("资金来源", "筹资来源"),
+            choices=tuple(SOURCE_LABELS),
+            label="资金来源",
+            synonyms=_synonyms(SOURCE_LABELS),
+        ),
         Column("received_date", "date", ("到账日期",), label="到账日期"),
         _money("amount", ("到账金额", "金额"), "到账金额", required=True),
         Column(
@@ -187,6 +218,7 @@ CONTRIBUTIONS = TableSpec(
             label="凭证号",
         ),
     ),
+    titles=("筹资", "筹资到账"),
 )
 SPECS = (
     ("persons", PERSONS, True),
@@ -212,7 +244,7 @@ def read_inputs(
     tables: dict[str, pa.Table | None] = {}
     sources: dict[str, str] = {}
     for key, spec, required in SPECS:
-        path = find_table(data_dir, spec.name)
+        path = find_table(data_dir, spec.name, spec.titles)
         tables[key] = None
         if path is None:
             if required:
