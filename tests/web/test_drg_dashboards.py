@@ -404,3 +404,18 @@ def test_no_page_names_an_external_url(client_for, run_id):
         response = officer.get(path)
         assert response.status_code == 200, path
         assert not EXTERNAL.search(response.text), path
+
+
+def test_overview_warnings_read_by_kind_in_chinese_paged_and_filtered(client_for, run_id):
+    """Issue 19 items 7, 8: a warning's kind by its Chinese label (the code in the title), a
+    pager, and ``?kind=`` keeps one kind."""
+    html = client_for("officer").get("/drg/overview").text
+    table = html.split('class="data warnings"')[1].split("</table>")[0]
+    assert '<td title="drg.month.no_cases">当月无出院病例</td>' in table
+    assert "<code>drg." not in table and "问题代码" not in html
+    assert 'class="pager" data-list=""' in html
+    only = (
+        client_for("officer").get("/drg/overview", params={"run": run_id, "kind": "drg.month.no_cases"}).text
+    )
+    rows = only.split('class="data warnings"')[1].split("</table>")[0]
+    assert "当月无出院病例" in rows and "月度预拨金额为负" not in rows
