@@ -347,7 +347,7 @@ def test_all_problems_are_reported_at_once_sorted_by_row_then_column(tmp_path: P
 
 
 def test_limit_truncates_and_counts_the_rest(tmp_path: Path) -> None:
-    rows = [f"A{i},bad,,bad,1,0," for i in range(5)]  # 10 problems
+    rows = [f"A{i},bad{i},,bad{i},1,0," for i in range(5)]  # 10 problems (distinct values: none repeats)
     table, problems = read_csv(tmp_path, [HEADER_EN, *rows], limit=3)
     assert table is None
     assert [(p.code, p.where) for p in problems] == [
@@ -586,3 +586,42 @@ def test_a_header_of_20000_columns_is_refused_at_once_and_wide_files_read_in_lin
     )
     read_table(at_bound, SPEC)
     assert time.process_time() - started < 20  # seconds of CPU; it was minutes
+
+
+# ---- coded values by their Chinese labels; a repeated bad value reported once (issue 19 item 2) ----
+
+KIND_SPEC = TableSpec(
+    "visits",
+    (
+        Column("visit_id", "str", ("就诊号",)),
+        Column(
+            "kind",
+            "str",
+            ("就诊类型",),
+            choices=("inpatient", "outpatient"),
+            label="就诊类型",
+            synonyms=(("住院", "inpatient"), ("门诊", "outpatient"), ("住院治疗", "inpatient")),
+        ),
+    ),
+)
+
+
+def test_a_coded_column_reads_its_chinese_labels_as_the_codes(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, ["就诊号,就诊类型", "V1,住院", "V2,门诊", "V3,outpatient", "V4,住院治疗"])
+    table, problems = read_table(path, KIND_SPEC)
+    assert problems == [] and table is not None
+    assert table.column("kind").to_pylist() == ["inpatient", "outpatient", "outpatient", "inpatient"]
+
+
+def test_a_bad_value_in_many_rows_is_one_problem_with_its_row_count_and_first_rows(tmp_path: Path) -> None:
+    # 1,000 rows with 急诊 (not a kind), one row with 出诊: two problems, not 1,001
+    lines = ["就诊号,就诊类型", *(f"V{n},急诊" for n in range(1000)), "V9999,出诊"]
+    table, problems = read_table(write_csv(tmp_path, lines), KIND_SPEC)
+    assert table is None
+    assert [(p.code, p.where.row, p.details.get("rows")) for p in problems] == [
+        ("table.cell.not_allowed", 2, "1000"),  # rows 2–1001
+        ("table.cell.not_allowed", 1002, None),
+    ]
+    repeated = problems[0]
+    assert repeated.details["first_rows"] == "2、3、4、5、6…"
+    assert "共 1000 行" in repeated.message and "住院 (inpatient)" in repeated.message

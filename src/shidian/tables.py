@@ -130,6 +130,9 @@ class Column:
     label: str = ""
     coded: tuple[str, ...] = ()
     codes: tuple[tuple[str, str], ...] = ()
+    #: Other texts accepted for a choice (its Chinese label and common variants) → the choice,
+    #: e.g. ``(("特困户", "tekun"), ("特困", "tekun"))``; see ``labelled``.
+    synonyms: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name.startswith("_"):
@@ -140,15 +143,38 @@ class Column:
             raise ValueError(f"column {self.name}: choices need kind 'str'")
         if (self.min is not None or self.max is not None) and self.kind not in _NUMERIC:
             raise ValueError(f"column {self.name}: min/max need a numeric kind")
+        if self.synonyms and (self.choices is None or any(c not in self.choices for _, c in self.synonyms)):
+            raise ValueError(f"column {self.name}: a synonym must name one of the choices")
         if self.default is not None and not _valid_default(self, self.default):
             raise ValueError(f"column {self.name}: default {self.default!r} is not a valid {self.kind}")
         if set(self.coded) - set(self.aliases) or bool(self.coded) != bool(self.codes):
             raise ValueError(f"column {self.name}: coded headers must be aliases, and need codes")
         for code, value in self.codes:  # a code may stand for a value outside ``choices``: refused
-            if not _valid_default(replace(self, choices=None, coded=(), codes=()), value):
+            if not _valid_default(replace(self, choices=None, coded=(), codes=(), synonyms=()), value):
                 raise ValueError(
                     f"column {self.name}: code {code!r} maps to {value!r}, not a valid {self.kind}"
                 )
+
+
+def labelled(labels: dict[str, str], *variants: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """Synonyms of coded choices from their Chinese labels: each label, the label without a
+    parenthesis (``一般参合人员 (普通)`` → ``一般参合人员``), the code in capitals, plus the
+    ``variants`` given as (text, code)."""
+    pairs: dict[str, str] = {}
+    for code, label in labels.items():
+        for text in (label, re.split(r"\s*[(（]", label)[0], code.upper(), code.capitalize()):
+            if text and text != code:
+                pairs.setdefault(text, code)
+    for text, code in variants:
+        pairs.setdefault(text, code)
+    return tuple(pairs.items())
+
+
+#: A bad value repeated in at least this many rows of a column is reported once, with its row
+#: count and first rows, instead of once per row.
+REPEATED = 3
+#: How many rows a repeated value's problem names.
+FIRST_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -158,6 +184,8 @@ class TableSpec:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
+    #: Chinese file names also accepted for the table (``医疗机构.xlsx`` for ``hospitals``).
+    titles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -171,20 +199,25 @@ class TableSpec:
             raise ValueError(f"table {self.name}: key columns {sorted(unknown)} are not columns")
 
 
-def find_table(data_dir: Path, name: str) -> Path | None:
+def find_table(data_dir: Path, name: str, titles: tuple[str, ...] = ()) -> Path | None:
     """The file for table ``name`` in ``data_dir``: ``name.csv``, ``.xlsx``, legacy ``.xls`` (suffix
     in any case; also ``.xlsm``, ``.xlsb``, ``.ods``) or ``name.parquet`` (a file, or a folder of
-    part files as Spark writes it).
+    part files as Spark writes it); or a file named by one of its Chinese ``titles``
+    (``医疗机构.xlsx``).
 
     When several exist the CSV is returned, then the first in that order; a caller that must
     refuse ambiguity checks for them.
     """
     if not data_dir.is_dir():
         return None
+    stems = (name, *titles)
     files = sorted(
-        p
-        for p in data_dir.iterdir()
-        if p.stem == name and (p.is_file() or (p.is_dir() and p.suffix.lower() == ".parquet"))
+        (
+            p
+            for p in data_dir.iterdir()
+            if p.stem in stems and (p.is_file() or (p.is_dir() and p.suffix.lower() == ".parquet"))
+        ),
+        key=lambda p: (stems.index(p.stem), p),
     )
     for suffix in (".csv", *EXCEL_SUFFIXES, ".parquet"):
         for path in files:
@@ -518,6 +551,9 @@ def _validate(
             if layout.coded.get(col.name):  # national codes to our values; others checked as they are
                 cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in col.codes)
                 text = f"CASE {text} {cases} ELSE {text} END"
+            if col.synonyms:  # a Chinese label or variant is read as its code
+                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in col.synonyms)
+                text = f"CASE {text} {cases} ELSE {text} END"
             if col.default is not None:
                 text = f"CASE WHEN {text} = '' THEN {_lit(col.default)} ELSE {text} END"
         elif col.default is not None:
@@ -540,8 +576,15 @@ def _validate(
     error_names = [f"_e{i}" for i in range(len(spec.columns))]
     total = len(problems) + sum(len(result) - result[e].null_count for e in error_names)
     if total > len(problems):
-        mask = functools.reduce(pc.or_, [pc.is_valid(result[e]) for e in error_names])
-        bad = result.select(["_row", *error_names]).filter(mask).slice(0, limit).to_pylist()
+        con.register("result", result)
+        repeated = _repeated_values(con, spec, layout)
+        if repeated:  # one problem per repeated value; the rows of the others one by one
+            problems += [p for p, _ in repeated]
+            total -= sum(n - 1 for _, n in repeated)
+            bad = _other_bad_rows(con, spec, layout, repeated, limit)
+        else:
+            mask = functools.reduce(pc.or_, [pc.is_valid(result[e]) for e in error_names])
+            bad = result.select(["_row", *error_names]).filter(mask).slice(0, limit).to_pylist()
         problems += _cell_problems(bad, raw, spec, layout)
     if spec.key:
         con.register("result", result)
@@ -689,18 +732,88 @@ def _cell_problems(
                 continue
             code, template = _CELL_ERRORS[number]
             value = cells[n] if cells else col.default or ""
-            scale = _DECIMAL_SQL.get(col.kind, ("", 0))[1]
-            message = template.format(
-                label=col.label or header or col.name,
-                value=value,
-                scale=scale,
-                min=col.min,
-                max=col.max,
-                choices="、".join((col.choices or ())[:10]) + ("…" if len(col.choices or ()) > 10 else ""),
-            )
+            message = _cell_message(template, col, header, value)
             where = Source(layout.file, row["_row"], header)
             problems.append(Problem(code, message, where, details={"column": col.name, "value": value}))
     return problems
+
+
+def _repeated_values(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, layout: _Layout
+) -> list[tuple[Problem, int]]:
+    """A bad value that repeats in ``REPEATED`` rows or more of a column: one Problem naming its
+    first row, the row count and the first ``FIRST_ROWS`` rows (one query per column)."""
+    found: list[tuple[Problem, int]] = []
+    for i, col in enumerate(spec.columns):
+        position = layout.found.get(col.name)
+        if position is None:
+            continue
+        rows = con.execute(
+            f"SELECT r._e{i}, raw.c{position}, count(*), list(r._row ORDER BY r._row)[1:{FIRST_ROWS}] "
+            f"FROM result r JOIN raw USING (_row) WHERE r._e{i} IS NOT NULL GROUP BY ALL "
+            f"HAVING count(*) >= {REPEATED} ORDER BY min(r._row)"
+        ).fetchall()
+        header = layout.header(col.name)
+        for number, value, count, first_rows in rows:
+            code, template = _CELL_ERRORS[number]
+            shown = "、".join(map(str, first_rows)) + ("…" if count > len(first_rows) else "")
+            message = (
+                _cell_message(template, col, header, value) + f"; 共 {count} 行 (第 {shown} 行; {count} rows)"
+            )
+            details = {"column": col.name, "value": value, "rows": str(count), "first_rows": shown}
+            found.append(
+                (Problem(code, message, Source(layout.file, first_rows[0], header), details=details), count)
+            )
+    return found
+
+
+def _other_bad_rows(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    layout: _Layout,
+    repeated: list[tuple[Problem, int]],
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The bad rows, at most ``limit``, with the errors of repeated values left out."""
+    grouped: dict[str, list[str]] = {}
+    for problem, _ in repeated:
+        grouped.setdefault(problem.details["column"], []).append(problem.details["value"])
+    errors, any_left = [], []
+    for i, col in enumerate(spec.columns):
+        error = f"r._e{i}"
+        if col.name in grouped:
+            values = ", ".join(map(_lit, grouped[col.name]))
+            error = f"CASE WHEN raw.c{layout.found[col.name]} IN ({values}) THEN NULL ELSE r._e{i} END"
+        errors.append(f"{error} AS _e{i}")
+        any_left.append(f"{error} IS NOT NULL")
+    sql = (
+        f"SELECT r._row AS _row, {', '.join(errors)} FROM result r JOIN raw USING (_row) "
+        f"WHERE {' OR '.join(any_left)} ORDER BY r._row LIMIT {limit}"
+    )
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _cell_message(template: str, col: Column, header: str, value: str) -> str:
+    scale = _DECIMAL_SQL.get(col.kind, ("", 0))[1]
+    return template.format(
+        label=col.label or header or col.name,
+        value=value,
+        scale=scale,
+        min=col.min,
+        max=col.max,
+        choices=_choices_text(col),
+    )
+
+
+def _choices_text(col: Column) -> str:
+    """The allowed values as a message lists them: the Chinese label beside each code."""
+    labels: dict[str, str] = {}
+    for text, code in col.synonyms:
+        labels.setdefault(code, text)
+    shown = [f"{labels[c]} ({c})" if c in labels else c for c in (col.choices or ())]
+    return "、".join(shown[:10]) + ("…" if len(shown) > 10 else "")
 
 
 def _duplicate_keys(

@@ -114,6 +114,14 @@ def test_report_without_cases_says_where_they_are(data: Path, tmp_path: Path):
     assert "病例" not in book.sheetnames
     values = [row[1] for row in book["汇总"].iter_rows(values_only=True)]
     assert any(isinstance(v, str) and "case_points.csv" in v for v in values)
+    # the workbook shows numbers as the pages do (issue 19 item 6): points to 2 places, a point
+    # value to 4, coefficients exact, money with separators; each cell keeps its value
+    shown = {row[0].value: row[1].number_format for row in book["汇总"].iter_rows(min_row=2) if row[0].value}
+    assert shown["年度点值"] == "#,##0.0000" and shown["DRG总额预算(元)"] == "#,##0.00"
+    formats = {c.value: None for c in next(book["年终清算"].iter_rows(max_row=1))}
+    second = next(book["年终清算"].iter_rows(min_row=2, max_row=2))
+    by_header = dict(zip(formats, (c.number_format for c in second), strict=False))
+    assert by_header["年度总点数"] == "#,##0.00" and by_header["考核系数"] == "0.00000000"
 
 
 def test_gbk_csv_with_chinese_headers_settles_the_same(data: Path, tmp_path: Path):

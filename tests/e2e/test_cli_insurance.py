@@ -137,9 +137,10 @@ def test_004p6_3_3_1_two_pools_in_the_csv_the_workbook_and_the_summary(data: Pat
     ]
     summary = " ".join(result.output.split())
     assert (
-        "大病统筹基金 (住院) 收入 / 支出 / 结余(元)" in summary and "840.00 / 14445.00 / -13605.00" in summary
+        "大病统筹基金 (住院) 收入 / 支出 / 结余(元)" in summary
+        and "840.00 / 14,445.00 / -13,605.00" in summary
     )
-    assert "210.00 / 1900.00 / -1690.00" in summary
+    assert "210.00 / 1,900.00 / -1,690.00" in summary  # one formatter: separators (issue 19)
     book = openpyxl.load_workbook(tmp_path / "out" / "ledger.xlsx", read_only=True)
     assert {"分基金收支", "分基金月度进度"} <= set(book.sheetnames)
     sheet = [[c.value for c in r] for r in book["分基金收支"].iter_rows()]
@@ -322,7 +323,7 @@ def test_contributions_received_give_receipts_and_the_cash_balance(data: Path, t
         ("0.00", "-1900.00"),
         ("400.00", "-15945.00"),
     ]
-    assert "400.00 / -14045.00" in " ".join(result.output.split())
+    assert "400.00 / -14,045.00" in " ".join(result.output.split())
     assert Decimal(by["central"]["due"]) == 60 * insured
     assert by["central"]["received"] == "400.00"
     assert Decimal(by["central"]["outstanding"]) == 60 * insured - 400

@@ -41,3 +41,21 @@ def test_only_the_clock_reads_the_host_time():
         if HOST_CLOCK.search(line)
     ]
     assert readers == [], "read the time through shidian.platform.clock (Beijing date), not the host"
+
+
+def test_pages_show_stored_instants_in_the_bureaus_time_zone():
+    """Issue 19 item 9: a stored instant (``*_at``, UTC) reaches a page only through the
+    ``local_time`` filter (or the run pages' ``when``), never by formatting it as stored: the
+    pending-reports list showed 19:02 (UTC) where the DRG pages showed 02:59 for one moment."""
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).parents[2] / "src" / "shidian" / "web" / "templates"
+    raw = re.compile(r"_at\s*\.\s*(strftime|isoformat)|_at\s*}}")
+    offenders = [
+        f"{path.relative_to(templates)}:{n}"
+        for path in sorted(templates.rglob("*.html"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if raw.search(line)
+    ]
+    assert offenders == []

@@ -436,6 +436,8 @@ def test_000p3_item11_reward_list_shows_the_assessment_it_rests_on(world):
             )
             for r in rows
         ] == [(no, "risk_below_3", dt.date(year, 10, 1), 0, False, "500.00")]
+        # the reward goes to the guardian: the list names him, masked (issue 19 item 8)
+        assert [(r["guardians"], r["village_name"] != "") for r in rows] == [("周*", True)]
         sheet = openpyxl.load_workbook(io.BytesIO(service.export_rewards(conn, doc, year))).active
         header, first = list(sheet.iter_rows(values_only=True))[:2]
         assert header[4:] == (
@@ -443,8 +445,10 @@ def test_000p3_item11_reward_list_shows_the_assessment_it_rests_on(world):
             "危险等级 risk_level",
             "年度定期评估 annual",
             "奖励下限(元/年) min_yuan",
+            "村/社区名称 village",
+            "监护人 guardians",
         )
-        assert first[2] == "三级以下" and first[4:] == (f"{year}-10-01", 0, None, 500)
+        assert first[2] == "三级以下" and first[4:8] == (f"{year}-10-01", 0, None, 500)
         # marking the 3-1 assessment as the year's periodic one moves the basis to it: 三级以上, 3,000.00
         _, problems = service.record_followup(
             conn, doc, no, FollowUpIn(followed_on=dt.date(year, 6, 1), risk_level=3, annual_assessment=True)

@@ -96,3 +96,15 @@ def test_set_needs_key_equals_value(tmp_path):
         app, ["rewards", "whatif", "eldercare-2017", str(facts(tmp_path)), "--set", "fund.pot"]
     )
     assert result.exit_code == 2
+
+
+def test_the_summary_never_cuts_an_amount_at_80_columns(tmp_path, monkeypatch):
+    """Issue 19 item 6: six money columns at 80 columns printed ``5,000,000…``; the stage pots
+    of eldercare-2017 (5,000,000.00 each) print whole."""
+    monkeypatch.setenv("COLUMNS", "80")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["rewards", "allocate", "eldercare-2017", str(facts(tmp_path)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "5,000,000.00" in result.output and "…" not in result.output

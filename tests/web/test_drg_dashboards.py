@@ -113,7 +113,8 @@ def test_overview_shows_kpis_and_charts_matching_the_run_files(web_app, client_f
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert record["totals"]["drg_budget"] == "12000.00"
     # Σ settlement 15207.77 + 7052.24 = 22260.01 (was 15224.74 + 7395.27 = 22620.01, issue 16 item 1 above)
-    for shown in ("12,000.00", "38.40262356", "24,800.01", "22,260.01", "6 / 2 / 1 / 3"):
+    # the point value to 4 places on the page (38.40262356 → 38.4026), exact in run.json (issue 19)
+    for shown in ("12,000.00", "38.4026", "24,800.01", "22,260.01", "6 / 2 / 1 / 3"):
         assert shown in html
     assert "drg.payment.negative_month" in html and "drg.month.no_cases" in html
     assert '<script src="/static/vendor/echarts.min.js"' in html
@@ -215,12 +216,12 @@ def test_hospital_user_sees_its_cases_classes_payments_and_statement(web_app, cl
     count = re.search(r'class="case-count">([^<]*)', html)
     assert count and re.match(r"\D*7\D", count.group(1))
     for label, value in (
-        ("年终清算金额 (负数为追回)", "15207.77"),
-        ("应得金额", "16634.40"),
-        ("考核系数", "1.00000000"),
+        ("年终清算金额 (负数为追回)", "15,207.77"),
+        ("应得金额", "16,634.40"),
+        ("考核系数", "1.00000000"),  # a coefficient stays exact
     ):
         assert label in html and value in html
-    assert "-6573.37" in html  # January's prepayment, monthly_payments.csv
+    assert "-6,573.37" in html  # January's prepayment, monthly_payments.csv, with separators
     assert not EXTERNAL.search(html)
     viewed = audit_rows(web_app, "drg.hospital_viewed")
     assert any(
@@ -403,3 +404,18 @@ def test_no_page_names_an_external_url(client_for, run_id):
         response = officer.get(path)
         assert response.status_code == 200, path
         assert not EXTERNAL.search(response.text), path
+
+
+def test_overview_warnings_read_by_kind_in_chinese_paged_and_filtered(client_for, run_id):
+    """Issue 19 items 7, 8: a warning's kind by its Chinese label (the code in the title), a
+    pager, and ``?kind=`` keeps one kind."""
+    html = client_for("officer").get("/drg/overview").text
+    table = html.split('class="data warnings"')[1].split("</table>")[0]
+    assert '<td title="drg.month.no_cases">当月无出院病例</td>' in table
+    assert "<code>drg." not in table and "问题代码" not in html
+    assert 'class="pager" data-list=""' in html
+    only = (
+        client_for("officer").get("/drg/overview", params={"run": run_id, "kind": "drg.month.no_cases"}).text
+    )
+    rows = only.split('class="data warnings"')[1].split("</table>")[0]
+    assert "当月无出院病例" in rows and "月度预拨金额为负" not in rows

@@ -83,7 +83,8 @@ def test_a_file_with_errors_is_reported_by_file_row_and_column_and_nothing_is_im
     page = officer.post("/drg/imports/check", data={"name": "坏数据"}, files=_multipart(_bad_files()))
     assert page.status_code == 422
     assert 'id="import-report"' in page.text and "/commit" not in page.text
-    rows = re.findall(r"<tr class=\"error\"><td>([^<]*)</td><td class=\"num\">([^<]*)</td>\s*<td>([^<]*)</td><td><code>([^<]*)</code>", page.text)  # fmt: skip
+    # file, row, column; the code in the message's title (the Chinese page reads the message, issue 19)
+    rows = re.findall(r"<tr class=\"error\"><td>([^<]*)</td><td class=\"num\">([^<]*)</td>\s*<td>([^<]*)</td><td title=\"([^\"]*)\"", page.text)  # fmt: skip
     assert ("cases.csv", "3", "total_cost", "table.cell.not_number") in rows
     assert ("hospitals.csv", "2", "level", "table.cell.above_max") in rows
     assert _dataset_count(web_app) == before and _folders(web_app) == folders

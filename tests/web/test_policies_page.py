@@ -38,14 +38,22 @@ def test_policy_page_shows_meta_every_parameter_with_its_article_and_the_file(cl
         assert expected in html
     for param in PARAMS:
         assert f"<code>{param.key}</code>" in html and param.article in html
+    # the Chinese page: the parameter's name, its value as people read it (a ratio as %), the
+    # value as written in the title (issue 19 item 7)
     row = re.search(
-        r"<code>classes\.low_ratio</code></td><td><code>([^<]*)</code></td><td>([^<]*)</td>", html
+        r"<code>classes\.low_ratio</code></small></td>"
+        r'<td class="value" title="([^"]*)">([^<]*)</td><td>([^<]*)</td>',
+        html,
     )
-    assert row and row.groups() == ("0.3", "000 篇6 第十一条(二)")
-    bands = re.search(r"<code>classes\.high_ratio_bands</code></td><td><code>([^<]*)</code>", html)
+    assert row and row.groups() == ("0.3", "30%", "000 篇6 第十一条(二)")
+    bands = re.search(
+        r'<code>classes\.high_ratio_bands</code></small></td><td class="value" title="([^"]*)"', html
+    )
     assert bands and bands.group(1).startswith(
         "max_base_points=100, multiple=3; max_base_points=200, multiple=2.5"
     )
+    english = client_for("h1").get("/policies/drg/guigang-2020?lang=en").text
+    assert re.search(r"<code>classes\.low_ratio</code></td><td><code>0\.3</code></td>", english)
     # the file itself, with its Chinese comments naming the articles
     assert "第十八条: 月度预付比例原则上不低于月度应预付金额的90%" in html
     assert not EXTERNAL.search(html)

@@ -84,19 +84,23 @@ def settle_command(
 
 def _print_summary(settled: Settled, out_dir: Path) -> None:
     t = settled.result.totals
+    from shidian.display import number as n
+    from shidian.display import point_value, points
+    from shidian.display import yuan as y
+
     rows = [
-        ("病例数", t["cases"]),
+        ("病例数", n(t["cases"])),
         (
             "正常 / 高倍率 / 低倍率 / 整组单议",
-            f"{t['normal']} / {t['high']} / {t['low']} / {t['whole_group']}",
+            f"{n(t['normal'])} / {n(t['high'])} / {n(t['low'])} / {n(t['whole_group'])}",
         ),
-        ("年底入组病例 (000 篇6 第十八条(一)5)", t.get("year_end_grouping", "0")),
-        ("DRG总额预算(元)", t["drg_budget"]),
-        ("年度总点数", t["final_points"]),
-        ("年度点值", t["year_point_value"]),
-        ("应得金额合计(元)", t["entitlement"]),
-        ("已预拨合计(元)", t["monthly_paid"]),
-        ("年终清算合计(元)", t["settlement"]),
+        ("年底入组病例 (000 篇6 第十八条(一)5)", n(t.get("year_end_grouping", "0"))),
+        ("DRG总额预算(元)", y(t["drg_budget"])),
+        ("年度总点数 (精确值见 run.json)", points(t["final_points"])),
+        ("年度点值 (精确值见 run.json)", point_value(t["year_point_value"])),
+        ("应得金额合计(元)", y(t["entitlement"])),
+        ("已预拨合计(元)", y(t["monthly_paid"])),
+        ("年终清算合计(元)", y(t["settlement"])),
     ]
     rows += [(f"接近年终清算限制 {n.hospital_id} {n.name}", n.message) for n in settled.near_caps]
     policy = settled.policy

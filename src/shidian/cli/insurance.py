@@ -68,30 +68,34 @@ def reimburse_command(
 
 
 def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path, warnings: int) -> None:
+    from shidian.display import number as n
+    from shidian.display import percent
+    from shidian.display import yuan as y
+
     rows = [
-        ("参合人数", t["insured"]),
-        ("就诊笔数", t["claims"]),
-        ("补偿 / 拒付", f"{t['paid']} / {t['rejected']}"),
-        ("基金收入(元)", t["income"]),
-        ("补偿支出(元)", t["reimbursements"]),
-        ("当年结余(元)", t["balance"]),
+        ("参合人数", n(t["insured"])),
+        ("就诊笔数", n(t["claims"])),
+        ("补偿 / 拒付", f"{n(t['paid'])} / {n(t['rejected'])}"),
+        ("基金收入(元)", y(t["income"])),
+        ("补偿支出(元)", y(t["reimbursements"])),
+        ("当年结余(元)", y(t["balance"])),
         *(
             (
                 f"{POOL_LABELS[pool]} 收入 / 支出 / 结余(元)",
-                f"{t[f'{pool}_income']} / {t[f'{pool}_reimbursements']} / {t[f'{pool}_balance']}",
+                f"{y(t[f'{pool}_income'])} / {y(t[f'{pool}_reimbursements'])} / {y(t[f'{pool}_balance'])}",
             )
             for pool in POOLS
         ),
         *(
             [
-                ("筹资到账(元)", t["received"]),
-                ("筹资未到账(元)", t["outstanding"]),
-                ("筹资多到账(元)", t["overpaid"]),
-                ("按到账计结余(元)", t["cash_balance"]),
+                ("筹资到账(元)", y(t["received"])),
+                ("筹资未到账(元)", y(t["outstanding"])),
+                ("筹资多到账(元)", y(t["overpaid"])),
+                ("按到账计结余(元)", y(t["cash_balance"])),
                 *(
                     (
                         f"{POOL_LABELS[pool]} 到账 / 按到账计结余(元)",
-                        f"{t[f'{pool}_received']} / {t[f'{pool}_cash_balance']}",
+                        f"{y(t[f'{pool}_received'])} / {y(t[f'{pool}_cash_balance'])}",
                     )
                     for pool in POOLS
                 ),
@@ -99,11 +103,11 @@ def _print_summary(t: Mapping[str, str], policy: InsurancePolicy, out_dir: Path,
             if "received" in t
             else []
         ),
-        ("基金使用率", t["use_ratio"]),
-        ("目录外药品超标扣款(元)", t["catalogue_deduction"]),
-        ("机构应拨付合计(元)", t["payable"]),
-        ("公示行数", t["notice_rows"]),
-        ("健康体检名单(人)", t["health_checks"]),
+        ("基金使用率", percent(t["use_ratio"], 2)),
+        ("目录外药品超标扣款(元)", y(t["catalogue_deduction"])),
+        ("机构应拨付合计(元)", y(t["payable"])),
+        ("公示行数", n(t["notice_rows"])),
+        ("健康体检名单(人)", n(t["health_checks"])),
     ]
     title = f"新农合补偿 {t['year']} · {policy.source.meta.name} ({policy.name})"
     print_summary(title, rows, out_dir, warnings)

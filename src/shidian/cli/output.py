@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -18,6 +20,29 @@ from shidian.problems import Problem, format_problems, problems_json
 
 err = Console(stderr=True)
 out = Console()
+
+
+def whole_numbers(table: Table) -> Table:
+    """Numbers are never cut: every right-aligned column (amounts, points, counts) keeps its
+    widest cell on one line, however narrow the terminal (80 columns cut ``5,000,000.00`` to
+    ``5,000,000…``); the text columns wrap instead."""
+    for column in table.columns:
+        numbers = [cell_len(text) for text in map(str, column.cells) if NUMBER.fullmatch(text)]
+        if column.justify == "right" and numbers:
+            column.min_width = max(numbers)
+    return table
+
+
+def show(table: Table) -> None:
+    """Print a table with its numbers whole (``whole_numbers``): wider than the terminal when
+    the numbers need it, rather than cut."""
+    whole_numbers(table)
+    needed = sum(c.min_width or 8 for c in table.columns) + 3 * len(table.columns) + 1
+    out.print(table, width=max(out.width, needed), crop=False)
+
+
+#: A cell that is a number or a few numbers (``1,234.50``, ``91.93%``, ``6 / 2 / 1 / 3``).
+NUMBER = re.compile(r"[-+0-9,.%/ —→]+")
 
 
 def fail_with_problems(problems: list[Problem], as_json: bool, exit_code: int = 1) -> None:
@@ -76,5 +101,6 @@ def print_summary(title: str, rows: Iterable[tuple[str, str]], out_dir: Path, wa
     table.add_column("数值", justify="right")
     for label, value in rows:
         table.add_row(label, value)
-    out.print(table)
+    table.columns[0].min_width = max((cell_len(str(c)) for c in table.columns[0].cells), default=4)
+    show(table)
     out.print(f"自检全部通过; 警告 {warnings} 条 (warnings.csv); 结果已写入 {out_dir}")

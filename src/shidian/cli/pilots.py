@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from shidian.cli.output import err, fail_with_problems, out
+from shidian.cli.output import err, fail_with_problems, out, show
 from shidian.problems import Problem, ProblemsError, Source, format_problems
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def status_command(
     for header in ("已达标", "进度正常", "进度滞后", "逾期未达标"):
         table.add_column(header, justify="right")
     table.add_row(*(str(counts[s]) for s in ("achieved", "on_track", "lagging", "overdue")))
-    out.print(table)
+    show(table)
     lagging = lagging_units(attained).slice(0, 20).to_pylist()
     if lagging:
         lt = Table(title="督导名单 (前 20)")
@@ -270,5 +270,5 @@ def scorecard_command(
             str(r["deduction"]),
             str(r["total"]),
         )
-    out.print(table)
+    show(table)
     out.print(f"考核评分表已写入 {out_path}")

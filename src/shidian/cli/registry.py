@@ -16,6 +16,13 @@ import typer
 
 from shidian.cli.output import fail_with_problems, out
 
+#: What to do when the application's database is not there.
+NO_DATABASE = (
+    "登记数据在网页应用的数据库中: 请设置 SHIDIAN_VAR_DIR (如 var/demo/web, 由 `shidian demo web` 建立) "
+    "或 SHIDIAN_DATABASE_URL (the registry lives in the web application's database: set SHIDIAN_VAR_DIR "
+    "or SHIDIAN_DATABASE_URL)"
+)
+
 app = typer.Typer(help="严重精神障碍患者管理 (severe mental disorder registry).", no_args_is_help=True)
 
 
@@ -27,11 +34,15 @@ def import_command(
 ) -> None:
     """导入存量患者名册: 全部导入, 或一行都不导入 (import an existing registry, all rows or none)."""
     from shidian.platform.crypto import DataKeys
-    from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.db.engine import existing_database, make_engine, upgrade
     from shidian.platform.settings import Settings
     from shidian.problems import Refused
     from shidian.registry import service
 
+    missing = existing_database(Settings.database_url_from_env(), "users")
+    if missing is not None:  # no users to act as: never create an empty database
+        out.print(f"{missing}: {NO_DATABASE}")
+        raise typer.Exit(2)
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
@@ -64,7 +75,7 @@ def indicators_command(
     area: Annotated[str, typer.Option(help="地区单位代码, 如 450821")],
 ) -> None:
     """打印某地区某报告期的管理指标 (interfaces.md shape 1, CSV)."""
-    from shidian.platform.db.engine import make_engine
+    from shidian.platform.db.engine import existing_database, make_engine
     from shidian.platform.settings import Settings
     from shidian.registry import Period
     from shidian.registry.service import indicator_values
@@ -74,7 +85,12 @@ def indicators_command(
     except ValueError as exc:
         out.print(str(exc))
         raise typer.Exit(2) from None
-    engine = make_engine(Settings.from_env().database_url)
+    url = Settings.database_url_from_env()
+    missing = existing_database(url, "registry_patients")
+    if missing is not None:
+        out.print(f"{missing}: {NO_DATABASE}")
+        raise typer.Exit(2)
+    engine = make_engine(url)
     with engine.connect() as conn:
         table = indicator_values(conn, area, chosen)
     engine.dispose()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from shidian.cli.output import err, fail_with_problems, out
+from shidian.cli.output import err, fail_with_problems, out, show
 from shidian.problems import Problem, Source
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def rules_command(as_json: JsonOption = False) -> None:
         pot = "不设总额 (据实奖补)" if r.fund.pot is None else format_yuan(r.fund.pot)
         stages = "; ".join(f"{s.name}: {', '.join(step.name for step in s.steps)}" for s in r.stages)
         table.add_row(r.meta.id, r.meta.name, pot, stages, r.meta.seed)
-    out.print(table)
+    show(table)
 
 
 @app.command("allocate")
@@ -126,7 +126,7 @@ def allocate_command(
             for k in ("pot", "allocated", "cut_threshold", "cut_cap", "returned")
         ]
         table.add_row(row["stage"], *shown)
-    out.print(table)
+    show(table)
     out.print(
         f"合计分配 {format_yuan(allocation.total)} 元, {allocation.units.num_rows} 个单位; 输出目录 {out_dir}"
     )
@@ -223,7 +223,7 @@ def whatif_command(
             format_yuan(r["after_yuan"]),
             format_yuan(r["change_yuan"], signed=True),
         )
-    out.print(table)
+    show(table)
     out.print(
         f"合计 {format_yuan(before.total)} → {format_yuan(after.total)} 元; {len(changed)} 个单位金额变化"
     )

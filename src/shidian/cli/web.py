@@ -45,6 +45,7 @@ def demo_web(
     from shidian.platform.settings import Settings
 
     settings = Settings.from_env()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)  # a fresh SHIDIAN_VAR_DIR: the database lives there
     engine = make_engine(settings.database_url)
     upgrade(engine)
     accounts = setup_demo(settings, engine, data_dir)

@@ -424,7 +424,10 @@ def _case_chunks(
         m = min(CHUNK_ROWS, n - start)
         d = _draw(rng, groups, hosp, start, m, slots, cost_factor=1.0)
         total = d.total_fen
-        case_id = last_id + np.cumsum(rng.integers(1, 4, m))
+        steps = rng.integers(1, 4, m)
+        if start == 0:
+            steps[0] = 1  # the first case is always <year>000000001 (README: shidian drg explain)
+        case_id = last_id + np.cumsum(steps)
         last_id = int(case_id[-1])
         fund_ratio = np.clip(hosp.fund_ratio[d.hospital] + rng.uniform(-0.04, 0.04, m), 0.55, 0.75)
         fund = np.floor(total * fund_ratio).astype(np.int64)

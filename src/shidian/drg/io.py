@@ -64,6 +64,7 @@ HOSPITALS = TableSpec(
         ),
     ),
     key=("hospital_id",),
+    titles=("医疗机构", "医院", "定点医疗机构"),
 )
 GROUPS = TableSpec(
     "drg_groups",
@@ -74,6 +75,7 @@ GROUPS = TableSpec(
         Column("basic", "flag", ("基础病组",), required=False, default=ZERO_TEXT, label="基础病组"),
     ),
     key=("drg_code",),
+    titles=("病组", "DRG病组", "病组目录"),
 )
 _MONEY_MIN = Decimal(0)
 CASES = TableSpec(
@@ -139,6 +141,7 @@ CASES = TableSpec(
         ),
     ),
     key=("case_id",),
+    titles=("病例", "病案", "出院病例"),
 )
 #: 年底入组: DRG codes supplied by the year end for cases uploaded without one (第十八条(一)5).
 REGROUPED = TableSpec(
@@ -148,6 +151,7 @@ REGROUPED = TableSpec(
         Column("drg_code", "str", ("DRG编码", "病组编码"), label="DRG编码"),
     ),
     key=("case_id",),
+    titles=("年底入组",),
 )
 ASSESSMENT = TableSpec(
     "assessment",
@@ -156,6 +160,7 @@ ASSESSMENT = TableSpec(
         Column("coefficient", "decimal", ("考核系数", "鼓励系数"), min=Decimal(0), label="考核系数"),
     ),
     key=("hospital_id",),
+    titles=("考核", "考核结果", "考核系数"),
 )
 DEDUCTIONS = TableSpec(
     "deductions",
@@ -182,6 +187,7 @@ DEDUCTIONS = TableSpec(
         ),
         Column("audit_date", "date", ("审核日期",), required=False, nullable=True, label="审核日期"),
     ),
+    titles=("扣款", "审核扣款"),
 )
 REFERENCE = TableSpec(
     "reference_cases",
@@ -207,7 +213,11 @@ REFERENCE = TableSpec(
             label="医院等级",
         ),
     ),
+    titles=("基准病例", "历史病例"),
 )
+
+#: Every input table of a DRG dataset, in the order they are read.
+INPUT_SPECS = (HOSPITALS, GROUPS, CASES, ASSESSMENT, DEDUCTIONS, REFERENCE, REGROUPED)
 SETTLEMENT_FILE = "settlement.toml"
 
 
@@ -231,7 +241,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         ("reference", REFERENCE, False),
         ("regrouped", REGROUPED, False),
     ):
-        path = find_table(data_dir, spec.name)
+        path = find_table(data_dir, spec.name, spec.titles)
         if path is None:
             tables[key] = None
             if required:

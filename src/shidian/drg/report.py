@@ -26,20 +26,21 @@ from shidian.drg.policy import DrgPolicy
 
 EXCEL_MAX_ROWS = 1_048_576
 
-#: (column, Chinese header, format) per sheet; format is "money", "points", "int" or "text".
+#: (column, Chinese header, format) per sheet; format is "money", "points", "point_value",
+#: "exact" (coefficients), "int" or "text".
 MONTHLY_COLUMNS = (
     ("month", "月份", "int"),
     ("budget", "月度预算(元)", "money"),
     ("total_points", "月度总点数", "points"),
     ("non_fund", "非统筹支付(元)", "money"),
-    ("point_value", "月度点值(元/点)", "points"),
+    ("point_value", "月度点值(元/点)", "point_value"),
 )
 PAYMENT_COLUMNS = (
     ("hospital_id", "医疗机构编码", "text"),
     ("month", "月份", "int"),
     ("cases", "病例数", "int"),
     ("prepay_points", "预拨点数", "points"),
-    ("point_value", "月度点值", "points"),
+    ("point_value", "月度点值", "point_value"),
     ("patient_cash", "患者现金支付(元)", "money"),
     ("non_fund", "非统筹支付(元)", "money"),
     ("allocation", "月度分配额(元)", "money"),
@@ -57,8 +58,8 @@ ANNUAL_COLUMNS = (
     ("final_points", "核准总点数", "points"),
     ("deducted_points", "扣除点数", "points"),
     ("year_points", "年度总点数", "points"),
-    ("year_point_value", "年度点值", "points"),
-    ("assessment_coefficient", "考核系数", "points"),
+    ("year_point_value", "年度点值", "point_value"),
+    ("assessment_coefficient", "考核系数", "exact"),
     ("entitlement", "应得金额(元)", "money"),
     ("total_cost", "医疗总费用(元)", "money"),
     ("surplus_cut", "结余超限扣减(元)", "money"),
@@ -75,7 +76,7 @@ STANDARD_COLUMNS = (
     ("name", "DRG名称", "text"),
     ("n_drg", "参考病例数", "int"),
     ("region_avg_cost", "全区例均费用(元)", "points"),
-    ("weight", "权重", "points"),
+    ("weight", "权重", "exact"),
     ("base_points", "基准点数", "points"),
     ("stable", "稳定病组", "text"),
     ("basic", "基础病组", "text"),
@@ -85,8 +86,8 @@ COEFFICIENT_COLUMNS = (
     ("level", "医院等级", "int"),
     ("n_level", "同级别参考病例数", "int"),
     ("level_avg_cost", "同级别例均费用(元)", "points"),
-    ("coefficient", "差异系数", "points"),
-    ("high_multiple", "高倍率判定倍数", "points"),
+    ("coefficient", "差异系数", "exact"),
+    ("high_multiple", "高倍率判定倍数", "exact"),
 )
 CASE_COLUMNS = (
     ("case_id", "病案号", "text"),
@@ -95,7 +96,7 @@ CASE_COLUMNS = (
     ("drg_code", "DRG编码", "text"),
     ("category", "病例类型", "text"),
     ("base_points", "基准点数", "points"),
-    ("coefficient", "差异系数", "points"),
+    ("coefficient", "差异系数", "exact"),
     ("cost", "合规费用(元)", "money"),
     ("prepay_points", "预拨点数", "points"),
     ("final_points", "病例点数", "points"),
@@ -118,8 +119,11 @@ def write_report(
     book.set_properties({"title": "DRG点数法付费结算报告", "created": dt.datetime(2000, 1, 1)})
     formats = {
         "money": book.add_format({"num_format": "#,##0.00"}),
-        "points": book.add_format({"num_format": "0.00000000"}),
-        "int": book.add_format({"num_format": "0"}),
+        # shown as pages show them (shidian.display); each cell keeps its value, the CSVs every digit
+        "points": book.add_format({"num_format": "#,##0.00"}),
+        "point_value": book.add_format({"num_format": "#,##0.0000"}),
+        "exact": book.add_format({"num_format": "0.00000000"}),
+        "int": book.add_format({"num_format": "#,##0"}),
         "text": None,
         "header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
     }
@@ -242,7 +246,10 @@ def _summary(
     for i, (label, value) in enumerate(rows, start=1):
         sheet.write(i, 0, label)
         if isinstance(value, Decimal):
-            sheet.write(i, 1, float(value), formats["points" if value.as_tuple().exponent == -8 else "money"])
+            kind = (
+                "money" if value.as_tuple().exponent != -8 else "point_value" if "点值" in label else "points"
+            )
+            sheet.write(i, 1, float(value), formats[kind])
         else:
             sheet.write(i, 1, value)
     start = len(rows) + 2

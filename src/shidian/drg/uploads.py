@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from shidian.drg.io import read_inputs
+from shidian.drg.io import INPUT_SPECS, read_inputs
 from shidian.drg.validate import validate_inputs
 from shidian.problems import Problem, Source
 from shidian.tables import EXCEL_SUFFIXES, first_rows
@@ -32,6 +32,8 @@ INPUT_NAMES = (
     "reference_cases",
     "year_end_groups",
 )
+#: Chinese file names of the inputs (医疗机构.xlsx) → the table: kept under the table's name.
+INPUT_TITLES = {title: spec.name for spec in INPUT_SPECS for title in spec.titles}
 SETTLEMENT_FILE = "settlement.toml"
 TABLE_SUFFIXES = (".csv", *EXCEL_SUFFIXES)
 #: How long checked files wait for the officer's confirmation.
@@ -58,13 +60,15 @@ def accepted_files(names: Iterable[tuple[str, int]]) -> tuple[list[tuple[int, st
         stem, suffix = path.stem, path.suffix.lower()
         if raw == SETTLEMENT_FILE:
             key, name = SETTLEMENT_FILE, SETTLEMENT_FILE
-        elif stem in INPUT_NAMES and suffix in TABLE_SUFFIXES:
-            key, name = stem, stem + suffix
+        elif (stem in INPUT_NAMES or stem in INPUT_TITLES) and suffix in TABLE_SUFFIXES:
+            key = INPUT_TITLES.get(stem, stem)
+            name = key + suffix
         else:
             problems.append(
                 _problem(
                     "upload.file.unexpected",
-                    f"不是DRG输入文件 {raw!r}: 应为 {'/'.join(INPUT_NAMES)} 的 .csv、.xlsx 或 .xls, "
+                    f"不是DRG输入文件 {raw!r}: 应为 {'/'.join(INPUT_NAMES)} (或中文名 {'/'.join(INPUT_TITLES)}) "
+                    f"的 .csv、.xlsx 或 .xls, "
                     f"或 {SETTLEMENT_FILE} (unexpected file)",
                     raw or "<upload>",
                 )

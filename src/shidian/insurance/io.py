@@ -20,13 +20,17 @@ import pyarrow.compute as pc
 from shidian.cells import csv_row
 from shidian.insurance.model import (
     CATEGORIES,
+    CATEGORY_LABELS,
     CLAIMS_SCHEMA,
     DELIVERIES,
+    DELIVERY_LABELS,
     INSTITUTIONS_SCHEMA,
+    KIND_LABELS,
     KINDS,
     PERSONS_SCHEMA,
     PLACES,
     SOURCE_LABELS,
+    VARIANTS,
     InsuranceInputs,
     ReimbursementResult,
     or_empty,
@@ -44,7 +48,7 @@ from shidian.runs import (
     write_csv_tables,
     write_run_json,
 )
-from shidian.tables import Column, TableSpec, find_table, read_table
+from shidian.tables import Column, TableSpec, find_table, labelled, read_table
 
 _ZERO = Decimal(0)
 #: 医疗类别 (med_type) of the national dictionary that are claims of this scheme: 11 普通门诊,
@@ -53,6 +57,11 @@ MED_TYPE_CODES = (("11", "outpatient"), ("21", "inpatient"))
 #: 险种类型 (insutype): 390 城乡居民基本医疗保险 is this scheme; 310 职工基本医疗保险 is not and
 #: is refused (``table.cell.not_allowed``). The column is checked, then dropped.
 INSUTYPE_CODES = (("390", "resident"), ("310", "employee"))
+
+
+def _synonyms(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The Chinese labels of ``labels``' codes and the common variants of them (``VARIANTS``)."""
+    return labelled(labels, *((text, code) for text, code in VARIANTS if code in labels))
 
 
 def _money(name: str, aliases: tuple[str, ...], label: str, *, required: bool = False) -> Column:
@@ -74,11 +83,19 @@ PERSONS = TableSpec(
         Column("id_number", "str", ("身份证号", "身份证号码", "公民身份号码", "certno"), label="身份证号"),
         Column("name", "str", ("姓名", "人员姓名", "psn_name"), label="姓名"),
         Column("household_id", "str", ("家庭编号", "户编号", "户号"), label="家庭编号"),
-        Column("category", "str", ("人员类别",), choices=CATEGORIES, label="人员类别"),
+        Column(
+            "category",
+            "str",
+            ("人员类别",),
+            choices=CATEGORIES,
+            label="人员类别",
+            synonyms=_synonyms(CATEGORY_LABELS),
+        ),
         Column("village_code", "str", ("行政村代码", "村代码"), label="行政村代码"),
         _flag("insured", ("本年度参合", "是否参合"), "本年度参合", "1"),
     ),
     key=("person_id",),
+    titles=("参合人员", "人员"),
 )
 INSTITUTION_ID = Column(
     "institution_id",
@@ -107,6 +124,7 @@ INSTITUTIONS = TableSpec(
         ),
     ),
     key=("institution_id",),
+    titles=("医疗机构", "定点医疗机构"),
 )
 CLAIMS = TableSpec(
     "claims",
@@ -122,6 +140,7 @@ CLAIMS = TableSpec(
             label="就诊类型",
             coded=("医疗类别", "med_type"),
             codes=MED_TYPE_CODES,
+            synonyms=_synonyms(KIND_LABELS),
         ),
         Column("start_date", "date", ("入院日期", "就诊日期", "开始日期", "begndate"), label="开始日期"),
         Column("end_date", "date", ("出院日期", "结束日期", "enddate"), label="结束日期"),
@@ -144,6 +163,7 @@ CLAIMS = TableSpec(
             nullable=True,
             choices=DELIVERIES,
             label="分娩类型",
+            synonyms=_synonyms(DELIVERY_LABELS),
         ),
         Column(
             "cataract_eyes",
@@ -208,6 +228,7 @@ CLAIMS = TableSpec(
         ),
     ),
     key=("claim_id",),
+    titles=("就诊", "就诊记录", "报销"),
 )
 VILLAGES = TableSpec(
     "villages",
@@ -216,6 +237,7 @@ VILLAGES = TableSpec(
         Column("name", "str", ("行政村名称", "村名"), label="行政村名称"),
     ),
     key=("village_code",),
+    titles=("村", "村居", "村/社区"),
 )
 PRIOR_YEAR = TableSpec(
     "prior_year",
@@ -225,11 +247,19 @@ PRIOR_YEAR = TableSpec(
         _flag("health_check", ("上年度健康体检",), "上年度健康体检", "0"),
     ),
     key=("person_id",),
+    titles=("上年", "上年度"),
 )
 CONTRIBUTIONS = TableSpec(
     "contributions",
     (
-        Column("source", "str", ("资金来源", "筹资来源"), choices=tuple(SOURCE_LABELS), label="资金来源"),
+        Column(
+            "source",
+            "str",
+            ("资金来源", "筹资来源"),
+            choices=tuple(SOURCE_LABELS),
+            label="资金来源",
+            synonyms=_synonyms(SOURCE_LABELS),
+        ),
         Column("received_date", "date", ("到账日期",), label="到账日期"),
         _money("amount", ("到账金额", "金额"), "到账金额", required=True),
         Column(
@@ -242,6 +272,7 @@ CONTRIBUTIONS = TableSpec(
             label="凭证号",
         ),
     ),
+    titles=("筹资", "筹资到账"),
 )
 SPECS = (
     ("persons", PERSONS, True),
@@ -267,7 +298,7 @@ def read_inputs(
     tables: dict[str, pa.Table | None] = {}
     sources: dict[str, str] = {}
     for key, spec, required in SPECS:
-        path = find_table(data_dir, spec.name)
+        path = find_table(data_dir, spec.name, spec.titles)
         tables[key] = None
         if path is None:
             if required:

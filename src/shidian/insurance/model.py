@@ -37,6 +37,50 @@ CATEGORY_LABELS = {
 KINDS = ("inpatient", "outpatient")
 KIND_LABELS = {"inpatient": "住院", "outpatient": "门诊"}
 DELIVERIES = ("normal", "pathological")
+DELIVERY_LABELS = {"normal": "正常产", "pathological": "病理产"}
+#: Other texts people write for a coded value (besides its label): read as the code on import,
+#: at the desk and in the API (issue 19 item 2).
+VARIANTS: tuple[tuple[str, str], ...] = (
+    ("一般", "general"),
+    ("普通", "general"),
+    ("一般人员", "general"),
+    ("五保", "wubao"),
+    ("五保供养", "wubao"),
+    ("低保", "dibao"),
+    ("特困", "tekun"),
+    ("特困人员", "tekun"),
+    ("特困供养", "tekun"),
+    ("残疾", "disabled"),
+    ("残疾人员", "disabled"),
+    ("孤儿人员", "orphan"),
+    ("住院治疗", "inpatient"),
+    ("门诊治疗", "outpatient"),
+    ("顺产", "normal"),
+    ("正常分娩", "normal"),
+    ("病理分娩", "pathological"),
+    ("个人", "individual"),
+    ("民政代缴", "civil_affairs"),
+    ("中央", "central"),
+    ("自治区", "region"),
+    ("省级", "region"),
+    ("市级", "city"),
+    ("县级", "county"),
+)
+
+
+def code_of(value: object, labels: dict[str, str]) -> object:
+    """A coded value given by its Chinese label or a variant (``住院``, ``住院治疗``) as its code
+    (``inpatient``); anything else unchanged, for the caller's own check."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text in labels:
+        return text
+    for code, label in labels.items():
+        if text == label or text == label.split(" (")[0] or text.lower() == code:
+            return code
+    return next((code for variant, code in VARIANTS if variant == text and code in labels), value)
+
 
 #: Claim statuses: the batch contract (claims_out.csv ``status``).
 PAID, REJECTED = "paid", "rejected"

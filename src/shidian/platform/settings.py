@@ -60,6 +60,13 @@ class Settings:
     def datasets_dir(self) -> Path:
         return self.var_dir / "datasets"
 
+    @staticmethod
+    def database_url_from_env(env: Mapping[str, str] | None = None) -> str:
+        """The database URL the environment names, without reading or writing the secret key."""
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("SHIDIAN_VAR_DIR", "var")).resolve()
+        return env.get("SHIDIAN_DATABASE_URL") or f"sqlite:///{var_dir / 'shidian.db'}"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

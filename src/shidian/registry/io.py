@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from shidian.cells import openpyxl_text
 from shidian.problems import Problem, Source
+from shidian.registry.model import TREATMENTS
 from shidian.registry.records import AssessmentIn, PatientIn
-from shidian.tables import Column, TableSpec, read_table
+from shidian.tables import Column, TableSpec, labelled, read_table
 
 TREATMENT_WORDS = {"服药": "medication", "住院": "hospital", "未治疗": "none"}
 REGISTRY_SPEC = TableSpec(
@@ -44,6 +45,8 @@ REGISTRY_SPEC = TableSpec(
             default="none",
             choices=("medication", "hospital", "none", *TREATMENT_WORDS),
             label="治疗情况",
+            # the form's labels (服药治疗) and their short forms (服药) are read as the codes
+            synonyms=labelled(TREATMENTS, ("住院", "hospital"), ("服药", "medication"), ("未治疗", "none")),
         ),
         Column("address", "str", ("现住址", "住址"), required=False, nullable=True, label="现住址"),
         Column(

@@ -248,6 +248,8 @@ class RewardRow(BaseModel):
     assessed_on: dt.date
     risk_level: int
     annual_assessment: bool
+    village_name: str = Field(default="", description="村/社区名称")
+    guardians: str = Field(default="", description="监护人 (姓名已遮盖)")
     min_yuan: str = Field(description="奖励下限, 元/年 (000 篇3 第11项)")
 
 

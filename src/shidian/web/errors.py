@@ -26,6 +26,49 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shidian.problems import Problem, Reason, Refused, request_problem
 
+#: Pydantic's error types → the Chinese reason (the English gist follows in parentheses).
+VALIDATION_REASONS = {
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "float_parsing": "须为数字",
+    "decimal_parsing": "须为数字",
+    "bool_parsing": "须为是/否 (true/false)",
+    "date_parsing": "须为日期 (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "须为日期 (YYYY-MM-DD)",
+    "missing": "缺少必填项",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "greater_than": "数值过小",
+    "less_than": "数值过大",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+    "string_pattern_mismatch": "格式不正确",
+    "literal_error": "不是允许的取值",
+    "enum": "不是允许的取值",
+    "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "格式不正确",
+    "dict_type": "格式不正确",
+}
+#: Where a request's value came from, in Chinese.
+LOCATIONS = {
+    "query": "查询参数",
+    "path": "路径参数",
+    "body": "请求内容",
+    "header": "请求头",
+    "cookie": "Cookie",
+}
+
+
+def validation_message(error: Any) -> str:
+    """A request validation error in Chinese with the English gist: ``查询参数 page 须为整数
+    (Input should be a valid integer, …)``."""
+    loc = [str(part) for part in error.get("loc", ())]
+    where = LOCATIONS.get(loc[0], loc[0]) if loc else "请求"
+    name = ".".join(loc[1:])
+    reason = VALIDATION_REASONS.get(str(error.get("type")), "不正确")
+    return f"{where} {name} {reason} ({error.get('msg')})".replace("  ", " ")
+
+
 #: Stable codes of HTTP errors without problems of their own.
 HTTP_CODES = {
     400: "request.invalid",
@@ -151,7 +194,9 @@ def install(app: FastAPI, login_required: type[Exception]) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            request_problem("request.invalid", str(e.get("msg")), key=".".join(map(str, e.get("loc", ()))))
+            request_problem(
+                "request.invalid", validation_message(e), key=".".join(map(str, e.get("loc", ())))
+            )
             for e in exc.errors()
         ]
         return error_response(422, problems)  # forms and API alike: a field the page did not send

@@ -485,3 +485,15 @@ def test_a_settlement_run_takes_the_claims_paid_at_the_desk(insurance_app, clien
     assert page.status_code == 200 and "窗口即时结算笔数" in page.text
     record = json.loads(officer.get(f"{run_url}/files/run.json").content)
     assert record["inputs"]["insurance_desk_claims"]["rows"] == paid_at_desk
+
+
+def test_the_desk_takes_the_kind_by_its_chinese_name_and_refuses_in_chinese(client_for):
+    """Issue 19 item 2: kind 住院 is inpatient; 三(四)3 level 1: (1000 − 50) × 75% = 712.50."""
+    officer = client_for("officer")
+    posted = officer.post(URL, json=body("D19-01", "P10", "H1", "1000", kind="住院"))
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["reimbursement"] == "712.50"
+    refused = officer.post(URL, json=body("D19-02", "P10", "H1", "1000", kind="急诊"))
+    assert refused.status_code == 422
+    message = refused.json()["problems"][0]["message"]
+    assert message.startswith("请求内容 kind 不是允许的取值"), message

@@ -67,14 +67,14 @@ def test_import_run_ledger_statements_and_scoping(insurance_app, client_for):
     run_url = started.headers["location"]
     run = officer.get(run_url)
     assert run.status_code == 200
-    for figure in ("1350.00", "1492.50", "-142.50", "110.56%"):
+    for figure in ("1,350.00", "1,492.50", "-142.50", "110.56%"):  # one formatter: separators (issue 19)
         assert figure in run.text, figure
     assert 'id="pace-warning"' in run.text
     pools = run.text.split('id="pools"')[1].split("</table>")[0]
     for figure in (
         "大病统筹基金",
-        "1080.00",
-        "1462.50",
+        "1,080.00",
+        "1,462.50",
         "-382.50",
         "门诊统筹基金",
         "270.00",
@@ -82,6 +82,12 @@ def test_import_run_ledger_statements_and_scoping(insurance_app, client_for):
         "合计",
     ):
         assert figure in pools, figure
+    # statements: institutions by name, a totals row; filtered by month, the total follows (issue 19)
+    statements = run.text.split('id="statements"')[1].split("</table>")[0]
+    assert "平南县第一卫生院" in statements and "<td>H1</td>" not in statements
+    assert "1,492.50" in statements.split('class="totals"')[1]  # Σ payable 1,462.50 (Feb) + 30.00 (Mar)
+    march = officer.get(f"{run_url}?st_month=3").text.split('id="statements"')[1].split("</table>")[0]
+    assert re.search(r'class="totals">.*?>30\.00<', march, re.S) and "1,462.50" not in march
     assert officer.get(f"{run_url}/files/ledger_pools.csv").status_code == 200
     assert "insurance.ledger.deficit" in run.text
     assert "statements/H1.xlsx" in run.text and 'data-chart="chart-ledger"' in run.text
@@ -91,7 +97,7 @@ def test_import_run_ledger_statements_and_scoping(insurance_app, client_for):
     # the hospital: its own statement, nothing of the county
     own = h1.get(run_url)
     assert own.status_code == 200
-    assert "1350.00" not in own.text and "health-checks" not in own.text
+    assert "1,350.00" not in own.text and "health-checks" not in own.text
     assert "statements/H1.xlsx" in own.text
     assert h1.get(f"{run_url}/files/statements/H1.xlsx").status_code == 200
     assert h1.get(f"{run_url}/files/statements/H3.xlsx").status_code == 403

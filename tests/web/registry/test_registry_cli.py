@@ -48,3 +48,17 @@ def test_cli_import_then_indicators(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     # 1 patient registered, no follow-up: 规范管理 0/1
     assert f"450821,SMD_REGULAR_MGMT_RATE,{year}-01-01,,0.00000000,1.00000000" in result.output
+
+
+def test_without_a_database_the_commands_say_where_to_point_and_create_nothing(tmp_path, monkeypatch):
+    """Issue 19 item 11: no SHIDIAN_VAR_DIR and no database: a clear message, exit 2, no empty
+    database left behind (it printed a SQLAlchemy traceback and created one)."""
+    monkeypatch.delenv("SHIDIAN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SHIDIAN_VAR_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["registry", "indicators", "--period", "2020", "--area", "450821"])
+    assert result.exit_code == 2, result.output
+    assert "没有找到数据库" in result.output and "SHIDIAN_VAR_DIR" in result.output
+    result = runner.invoke(app, ["registry", "import", str(tmp_path / "x.csv"), "--as", "doctor"])
+    assert result.exit_code == 2 and "没有找到数据库" in result.output
+    assert not (tmp_path / "var" / "shidian.db").exists()

@@ -32,6 +32,8 @@ def test_pilot_office_allocates_sees_every_unit_and_downloads_excel(rewards_clie
     assert run.status_code == 200
     # 002 篇二 hand-worked (tests/rewards/test_seed_cases.py): A 1,000,000.00; B 1,500,000.00; C 6,000,000.00
     assert "1,000,000.00" in run.text and "6,000,000.00" in run.text
+    # the totals row (issue 19 item 8): 1,000,000.00 + 1,500,000.00 + 6,000,000.00
+    assert '<td class="num" id="allocation-total"><b>8,500,000.00</b></td>' in run.text
     assert 'data-chart="rewards-chart"' in run.text
     unit = client.get(f"{location}/units/450821100002")
     assert unit.status_code == 200 and "考核得分 55 &lt; 60分" in unit.text

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from shidian.insurance import events
 from shidian.insurance.batch_files import DeskClaims, reimburse_files
+from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.policy import POLICIES
 from shidian.insurance.run_folder import count_rows, notice_files, read_csv, run_file, statement_files
 from shidian.insurance.service.desk import own_institution
@@ -41,8 +42,6 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, run_dir
 from shidian.problems import refusal
-
-HEALTH_CHECK_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,13 @@ def view_run(
     settlement = read_csv(folder / "settlement.csv")
     if own:
         settlement = [r for r in settlement if r["institution_id"] == own]
-    page: dict[str, Any] = {"run": run, "settlement": settlement, "own": own, "totals": run["totals"] or {}}
+    page: dict[str, Any] = {
+        "run": run,
+        "settlement": settlement,
+        "own": own,
+        "totals": run["totals"] or {},
+        "institution_names": dataset_store.institution_names(conn, run["dataset_id"]),
+    }
     if own or run["status"] != "done":
         page["statements"] = [s for s in statement_files(folder) if s == own]
         return page
@@ -156,7 +161,10 @@ def view_run(
         "statements": statement_files(folder),
         "notices": notice_files(folder),
         "villages": read_csv(folder / "notice_villages.csv"),
-        "health_checks": read_csv(folder / "health_checks.csv", HEALTH_CHECK_ROWS),
+        "health_checks": [
+            {**r, "category_label": CATEGORY_LABELS.get(r["category"], r["category"])}
+            for r in read_csv(folder / "health_checks.csv")
+        ],
         "health_check_count": count_rows(folder / "health_checks.csv"),
     }
     log(conn, events.RunViewed(target=run_id), user, client)

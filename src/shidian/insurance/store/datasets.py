@@ -63,3 +63,12 @@ def list_datasets(conn: sa.Connection) -> list[dict[str, Any]]:
     """Every insurance dataset, the latest first."""
     query = sa.select(datasets).where(datasets.c.domain == DOMAIN).order_by(datasets.c.uploaded_at.desc())
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def institution_names(conn: sa.Connection, dataset_id: str | None) -> dict[str, str]:
+    """Institution id → name in a dataset (pages show names, not ids)."""
+    if dataset_id is None:
+        return {}
+    table = insurance_institutions
+    query = sa.select(table.c.institution_id, table.c.name).where(table.c.dataset_id == dataset_id)
+    return {row.institution_id: row.name for row in conn.execute(query)}

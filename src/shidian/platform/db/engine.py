@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -35,3 +36,23 @@ def alembic_config(engine: sa.Engine) -> Config:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database schema to ``revision`` (Alembic)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def existing_database(url: str, table: str) -> str | None:
+    """Why a command that reads the application's database cannot run, or None: a SQLite file
+    that does not exist (connecting would create an empty one) or a database without ``table``
+    (never set up)."""
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:" and not Path(path).is_file():
+            return f"没有找到数据库 {path} (no database)"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(table):
+                return f"数据库 {engine.url.render_as_string(hide_password=True)} 尚未建立 (no {table} table)"
+    except sa.exc.OperationalError as exc:
+        return f"无法连接数据库 (cannot connect): {str(exc.orig).splitlines()[0]}"
+    finally:
+        engine.dispose()
+    return None

@@ -44,6 +44,7 @@ from shidian.registry.service.patients import (
     save_patient,
 )
 from shidian.registry.service.reports import (
+    REWARD_CATEGORIES,
     export_patients,
     export_rewards,
     indicator_values,
@@ -55,6 +56,7 @@ from shidian.registry.service.reports import (
 )
 
 __all__ = [
+    "REWARD_CATEGORIES",
     "acting_user",
     "add_team_action",
     "add_team_member",

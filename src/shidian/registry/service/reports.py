@@ -213,6 +213,10 @@ def _rewards(conn: sa.Connection, user: User, year: int) -> pa.Table:
     minimum = {"risk_3_plus": rules.reward_high_min_yuan, "risk_below_3": rules.reward_low_min_yuan}
     amounts = [str(round_fen(minimum[c])) for c in table.column("category").to_pylist()]
     table = table.rename_columns([REWARD_COLUMNS.get(n, n) for n in table.column_names])
+    people = reports.reward_people(conn, scope_of(conn, user))
+    found = [people.get(no, ("", "")) for no in table.column("recipient_id").to_pylist()]
+    table = table.append_column("village_name", pa.array([f[0] for f in found], pa.string()))
+    table = table.append_column("guardians", pa.array([f[1] for f in found], pa.string()))
     return table.append_column("min_yuan", pa.array(amounts, pa.string()))
 
 
@@ -235,6 +239,8 @@ REWARD_HEADERS = [
     "危险等级 risk_level",
     "年度定期评估 annual",
     "奖励下限(元/年) min_yuan",
+    "村/社区名称 village",
+    "监护人 guardians",
 ]
 
 
@@ -255,6 +261,8 @@ def export_rewards(conn: sa.Connection, user: User, year: int, client: Client | 
                 r["risk_level"],
                 "是" if r["annual_assessment"] else "",
                 Decimal(r["min_yuan"]),
+                r["village_name"],
+                r["guardians"],
             ]
             for r in table.to_pylist()
         ],

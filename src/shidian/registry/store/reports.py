@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from shidian.platform.db.registry_schema import (
     registry_assessments,
+    registry_guardians,
     registry_patients,
     registry_services,
     registry_team_members,
@@ -232,3 +233,22 @@ def export_rows(conn: sa.Connection, scope: Scope) -> list[Any]:
             .order_by(units.c.code, p.c.registry_no)
         ).all()
     )
+
+
+def reward_people(conn: sa.Connection, scope: Scope) -> dict[str, tuple[str, str]]:
+    """Registry number → (village name, the guardians' masked names) of the patients in scope,
+    for the 有奖监护 list (the reward goes to the guardian, 000 篇3 item 11)."""
+    p, g = registry_patients, registry_guardians
+    rows = conn.execute(
+        sa.select(p.c.registry_no, units.c.name, g.c.name_masked)
+        .join(units, units.c.id == p.c.village_id)
+        .outerjoin(g, g.c.patient_id == p.c.id)
+        .where(scope.where(p.c.village_id))
+        .order_by(p.c.registry_no, g.c.id)
+    ).all()
+    people: dict[str, tuple[str, list[str]]] = {}
+    for registry_no, village, guardian in rows:
+        entry = people.setdefault(registry_no, (village, []))
+        if guardian:
+            entry[1].append(guardian)
+    return {no: (village, "、".join(names)) for no, (village, names) in people.items()}

@@ -14,9 +14,10 @@ from shidian.cells import csv_row
 from shidian.platform import admin, audit
 from shidian.platform.accounts import User
 from shidian.platform.clock import TIME_ZONE
+from shidian.platform.db.schema import ROLES
 from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
-from shidian.web.templating import local_time, render
+from shidian.web.templating import language, local_time, render
 
 router = APIRouter(prefix="/admin")
 Admin = Annotated[User, Depends(require("admin.users"))]
@@ -84,8 +85,20 @@ def audit_page(
         "actions": found.actions,
         "action": action or "",
         "username": username or "",
+        **audit_labels(),
     }
     return render(request, "admin/audit.html", context)
+
+
+def audit_labels() -> dict[str, dict[str, str]]:
+    """Actions and roles by their Chinese names on the Chinese pages (``summary`` of each
+    audit event, the role names); the English pages keep the codes."""
+    if language.get() != "zh_CN":
+        return {"action_labels": {}, "role_labels": {}}
+    return {
+        "action_labels": {code: event.summary for code, event in audit.EVENTS.items()},
+        "role_labels": dict(ROLES),
+    }
 
 
 @router.get("/audit.csv", include_in_schema=False)

@@ -9,7 +9,8 @@ per run and kept in memory (``shidian.drg.results``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from shidian.display import grouped, plain
+from shidian.display import number, plain, point_value, points, yuan
 from shidian.drg.model import CATEGORY_LABELS
 from shidian.drg.results.cases import PAGE_SIZE
 from shidian.drg.results.files import once_per_key, payments, run_files_summary, run_near_caps
@@ -39,6 +40,7 @@ from shidian.web.drg.models import (
     case_filters,
     explanation_out,
 )
+from shidian.web.paging import paginate
 from shidian.web.templating import language, render, templates
 
 router = APIRouter()
@@ -50,23 +52,63 @@ WARNING_CODES = {
     "drg.annual.cap_applied": "已执行年终清算限制 (第十九条(三))",
     "drg.payment.negative_month": "月度预拨金额为负",
     "drg.month.no_cases": "当月无出院病例",
+    "drg.case.year_end_grouping": "年底入组病例 (第十八条(一)5)",
+    "drg.review.no_date": "特病单议无审核日期",
+    "drg.deduction.no_date": "扣款无审核日期",
+    "drg.input.ignored": "未启用规则的输入未读取",
 }
-WARNINGS_SHOWN = 200
+WARNINGS_PER_PAGE = 25
+
+
+def warnings_context(request: Request, summary: RunFilesSummary) -> dict[str, Any]:
+    """The overview's warnings: counts by code, and the page asked for (``page``), of the
+    code asked for (``kind``), the codes an officer acts on first."""
+    order = list(WARNING_CODES)
+    warnings = sorted(summary.warnings, key=lambda w: order.index(w.code) if w.code in order else len(order))
+    counts: dict[str, int] = {}
+    for w in warnings:
+        counts[w.code] = counts.get(w.code, 0) + 1
+    kind = request.query_params.get("kind", "")
+    return {
+        "warnings": paginate(
+            request,
+            warnings,
+            keep=(lambda w: w.code == kind) if kind else None,
+            per_page=WARNINGS_PER_PAGE,
+        ),
+        "warning_counts": counts,
+        "warning_labels": WARNING_CODES,
+    }
 
 
 def _money(value: str | None) -> str:
-    return "—" if value is None else grouped(D(value))
+    return "—" if value is None else yuan(D(value))
+
+
+def _count(value: str | None) -> str:
+    return "—" if value is None else number(D(value))
+
+
+def column_totals(rows: Sequence[Any], keys: Iterable[str]) -> dict[str, Decimal]:
+    """Σ of each money or points column over ``rows`` (records or dicts), for a totals row."""
+    totals: dict[str, Decimal] = {}
+    for key in keys:
+        values = [r[key] if isinstance(r, dict) else getattr(r, key, None) for r in rows]
+        numbers = [D(v) for v in values if isinstance(v, Decimal | int) and not isinstance(v, bool)]
+        if numbers and len(numbers) == len(values):
+            totals[key] = sum(numbers, Decimal(0))
+    return totals
 
 
 def kpis(totals: dict[str, str]) -> list[dict[str, str]]:
     """The headline numbers (关键指标) from run.json's totals."""
-    mix = " / ".join(totals.get(k, "—") for k in ("normal", "high", "low", "whole_group"))
+    mix = " / ".join(_count(totals.get(k)) for k in ("normal", "high", "low", "whole_group"))
     return [
         {"label": "DRG总额预算 (元)", "value": _money(totals.get("drg_budget"))},
-        {"label": "病例数", "value": _money(totals.get("cases"))},
+        {"label": "病例数", "value": _count(totals.get("cases"))},
         {"label": "正常 / 高倍率 / 低倍率 / 整组单议", "value": mix},
-        {"label": "年度总点数", "value": _money(totals.get("final_points"))},
-        {"label": "年度点值", "value": plain(totals.get("year_point_value"))},
+        {"label": "年度总点数", "value": points(totals.get("final_points"))},
+        {"label": "年度点值", "value": point_value(totals.get("year_point_value"))},
         {"label": "应得金额合计 (元)", "value": _money(totals.get("entitlement"))},
         {"label": "月度已预拨合计 (元)", "value": _money(totals.get("monthly_paid"))},
         {"label": "年终清算合计 (元)", "value": _money(totals.get("settlement"))},
@@ -153,12 +195,6 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
     language renders it).
     """
     summary = run_files_summary(run, dataset)
-    warnings = sorted(
-        summary.warnings, key=lambda w: list(WARNING_CODES).index(w.code) if w.code in WARNING_CODES else 99
-    )
-    counts: dict[str, int] = {}
-    for w in summary.warnings:
-        counts[w.code] = counts.get(w.code, 0) + 1
     context = {
         "run": {"id": run_id},
         "summary": summary,
@@ -166,10 +202,10 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
         "mix": {m.hospital_id: m for m in summary.case_mix},
         "kpis": kpis(summary.totals),
         "charts": charts(summary),
-        "warnings": warnings[:WARNINGS_SHOWN],
-        "warning_counts": counts,
-        "warning_labels": WARNING_CODES,
         "annual_labels": ANNUAL_LABELS,
+        "hospital_totals": column_totals(
+            summary.hospitals, ("cases", "year_points", "entitlement", "monthly_paid", "settlement")
+        ),
     }
     return Markup(templates.get_template("drg/_overview_body.html").render(context))
 
@@ -191,6 +227,7 @@ def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = 
                 "policy_name": run_files_summary(opened.path, opened.dataset).policy.get("name", ""),
                 "runs": runs,
                 "body": body,
+                **warnings_context(request, run_files_summary(opened.path, opened.dataset)),
             },
         )
 
@@ -226,7 +263,10 @@ def hospital_year_html(run: Path, dataset: Path, hospital_id: str, lang: str) ->
     year = next(h for h in run_files_summary(run, dataset).hospitals if h.hospital_id == hospital_id)
     context = {
         "hospital": year,
-        "payments": payments(run, hospital_id),
+        "payments": (rows := payments(run, hospital_id)),
+        "payment_totals": column_totals(
+            rows, [k for k in PAYMENT_LABELS if k not in ("month", "point_value") and "coefficient" not in k]
+        ),
         "annual_labels": ANNUAL_LABELS,
         "payment_labels": PAYMENT_LABELS,
     }

@@ -15,7 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from shidian.display import grouped
+from shidian.display import cell
+from shidian.display import number as format_number
 from shidian.drg import store
 from shidian.drg.service import publish_run, start_run
 from shidian.drg.service.results import RUN_FILES, any_run, compare_runs, run_file
@@ -85,12 +86,19 @@ def _number(value: object) -> Decimal | None:
         return None
 
 
-def _fmt(value: object) -> str:
-    """A total for display: exact digits with thousands separators (no float on the way)."""
+#: Totals that are counts of cases (whole numbers with separators).
+COUNT_TOTALS = frozenset(
+    {"cases", "normal", "high", "low", "whole_group", "year_end_grouping", "reference_cases"}
+)
+
+
+def _fmt(value: object, key: str = "amount") -> str:
+    """A total for display through ``shidian.display``: yuan at the fen, points to 2 decimals,
+    a point value to 4, counts as whole numbers; the exact digits stay in run.json."""
     number = _number(value)
     if number is None:
         return "" if value is None else str(value)
-    return grouped(number)
+    return format_number(number) if key in COUNT_TOTALS else cell(key, number)
 
 
 def _totals_rows(totals: dict[str, str] | None) -> list[dict[str, str]]:
@@ -101,7 +109,7 @@ def _totals_rows(totals: dict[str, str] | None) -> list[dict[str, str]]:
         {
             "key": k,
             "label": _(known[k]) if k in known else k,
-            "value": totals[k] if k in TEXT_TOTALS else _fmt(totals[k]),
+            "value": totals[k] if k in TEXT_TOTALS else _fmt(totals[k], k),
         }
         for k in keys
     ]
@@ -239,8 +247,8 @@ def compare_page(
                 continue
             va, vb = _number(totals_a.get(key)), _number(totals_b.get(key))
             totals.append(
-                {"label": row["label"], "a": _fmt(totals_a.get(key)), "b": _fmt(totals_b.get(key)),
-                 "diff": _fmt(vb - va) if va is not None and vb is not None else ""}
+                {"label": row["label"], "a": _fmt(totals_a.get(key), key), "b": _fmt(totals_b.get(key), key),
+                 "diff": _fmt(vb - va, key) if va is not None and vb is not None else ""}
             )  # fmt: skip
         chart = {
             "tooltip": {"trigger": "axis"},

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from shidian.insurance.model import DELIVERY_LABELS, KIND_LABELS, code_of
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 ClaimId = Annotated[str, Field(pattern=ID, description="就诊编号 (claim id), the idempotency key")]
@@ -24,7 +26,11 @@ class ClaimIn(BaseModel):
     claim_id: ClaimId
     person_id: Annotated[str, Field(pattern=ID, description="人员编号")]
     institution_id: Annotated[str, Field(pattern=ID, description="医疗机构编码")]
-    kind: Literal["inpatient", "outpatient"]
+    kind: Annotated[
+        Literal["inpatient", "outpatient"],
+        BeforeValidator(lambda v: code_of(v, KIND_LABELS)),
+        Field(description="就诊类型: inpatient 住院 / outpatient 门诊 (中文名称亦可)"),
+    ]
     start_date: dt.date
     end_date: dt.date
     total_cost: Money
@@ -34,7 +40,9 @@ class ClaimIn(BaseModel):
     blood: Money = Decimal(0)
     special_material: Money = Decimal(0)
     tcm_cost: Money = Decimal(0)
-    delivery: Literal["normal", "pathological"] | None = None
+    delivery: Annotated[
+        Literal["normal", "pathological"] | None, BeforeValidator(lambda v: code_of(v, DELIVERY_LABELS))
+    ] = None
     cataract_eyes: Annotated[int, Field(ge=0, le=2)] = 0
     other_insurance_paid: Money = Decimal(0)
     transfer_of: Annotated[str, Field(pattern=ID)] | None = None

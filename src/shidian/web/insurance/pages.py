@@ -16,12 +16,14 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from shidian.display import percent
+from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.service.datasets import import_dataset
 from shidian.insurance.service.overview import overview as insurance_overview
 from shidian.insurance.service.runs import run_dataset, run_download, view_run
 from shidian.platform.accounts import User
 from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.paging import matches, paginate
 from shidian.web.templating import render
 
 router = APIRouter()
@@ -104,10 +106,40 @@ def run_page(request: Request, conn: Conn, user: Viewer, run_id: str) -> Respons
     context = view_run(conn, user, var_dir, run_id, client_of(request))
     if "monthly" in context:
         context["chart"] = _monthly_chart(context["monthly"])
-        context["use_pct"] = f"{context['use_ratio'] * 100:.2f}%"
+        context["use_pct"] = percent(context["use_ratio"])
         for pool in context["pools"]:
             pool["use_pct"] = percent(Decimal(pool["use_ratio"])) if pool["use_ratio"] else ""
+    settlement = context["settlement"]
+    keep = matches(request, "st", {"institution": "institution_id", "month": "month"})
+    context["statements_page"] = paginate(
+        request,
+        settlement,
+        name="st",
+        keep=keep,
+        sortable=(*STATEMENT_MONEY, "institution_id", "month", "claims"),
+    )
+    kept = [r for r in settlement if keep(r)]
+    context["statement_totals"] = {
+        key: sum((Decimal(r[key]) for r in kept if r.get(key)), Decimal(0))
+        for key in (*STATEMENT_MONEY, "claims")
+    }
+    context["statement_institutions"] = sorted({r["institution_id"] for r in settlement})
+    if "health_checks" in context:
+        context["health_page"] = paginate(
+            request,
+            context["health_checks"],
+            name="hc",
+            keep=matches(request, "hc", {"village": "village_code", "category": "category"}),
+            sortable=("person_id", "name", "village_code", "category"),
+            per_page=100,
+        )
+        context["category_labels"] = CATEGORY_LABELS
+        context["village_names"] = {v["village_code"]: v["village_name"] for v in context["villages"]}
     return render(request, "insurance/run.html", context)
+
+
+#: The money columns of the statements table (each has a total).
+STATEMENT_MONEY = ("advanced", "rejected_amount", "catalogue_deduction", "payable")
 
 
 @router.get("/insurance/runs/{run_id}/files/{name:path}", include_in_schema=False)

@@ -49,6 +49,12 @@ def monitoring_page(
     day = _as_of(as_of)
     mon = service.monitoring(conn, user, plan_id, day, unit)
     focus = mon.focus
+    populations = {p.code: p.name for p in mon.plan.populations}  # 人群 by name, not code
+    focus_rows = [
+        {**r, "population": populations.get(r["population"], r["population"]) if r["population"] else None}
+        for r in mon.rows
+        if focus is not None and r["unit_code"] == focus.code
+    ]
     return render(
         request,
         "pilots/monitoring.html",
@@ -58,7 +64,7 @@ def monitoring_page(
             "as_of": day.isoformat(),
             "focus": focus,
             "trail": mon.trail,
-            "focus_rows": [r for r in mon.rows if focus is not None and r["unit_code"] == focus.code],
+            "focus_rows": focus_rows,
             "summaries": mon.summaries,
             "counts": service.status_counts(mon.rows),
             "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES],

@@ -13,10 +13,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from shidian import display
 from shidian.policy import Policy
-from shidian.web.policies.domains import DOMAINS
+from shidian.web.policies.domains import DOMAINS, VALUE_LABELS
 
 
 class PolicySummary(BaseModel):
@@ -43,6 +44,8 @@ class PolicyParam(BaseModel):
     value: str
     article: str
     help: str
+    shown: str = Field(default="", description="取值, 按中文页面显示 (代码译为中文名称, 金额加千分位)")
+    label: str = Field(default="", description="参数的中文名称 (含义的第一句)")
 
 
 class PolicyDetail(PolicySummary):
@@ -69,6 +72,28 @@ def _inner(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_inner(v) for v in value) + "]"
     return show_value(value)
+
+
+#: Parameter keys ending so are ratios: shown as percentages (0.75 → 75%).
+RATIO_ENDINGS = ("ratio", "rate", "limit", "share")
+
+
+def shown_value(value: Any, key: str = "") -> str:
+    """A parameter value on the Chinese page: codes by their names (``wubao`` → 五保户),
+    amounts with separators (45,000), ratios as percentages, lists joined with 、."""
+    if isinstance(value, Decimal) and key.endswith(RATIO_ENDINGS) and abs(value) <= 1:
+        return display.percent(value)
+    if isinstance(value, bool):
+        return VALUE_LABELS["true" if value else "false"]
+    if isinstance(value, Decimal):
+        return display.number(value) if value == value.to_integral_value() else display.grouped(value)
+    if isinstance(value, tuple | list):
+        return "、".join(shown_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{VALUE_LABELS.get(str(k), k)}={shown_value(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        return VALUE_LABELS.get(value, value)
+    return "" if value is None else str(value)
 
 
 @lru_cache(maxsize=16)
@@ -125,7 +150,14 @@ def policy_detail(domain: str, name: str) -> PolicyDetail | None:
         return None
     policy, text = loaded
     params = [
-        PolicyParam(key=p.key, value=show_value(policy.values.get(p.key)), article=p.article, help=p.help)
+        PolicyParam(
+            key=p.key,
+            value=show_value(policy.values.get(p.key)),
+            article=p.article,
+            help=p.help,
+            shown=shown_value(policy.values.get(p.key), p.key),
+            label=p.help.split(" (")[0].split(": ")[0] if p.help else p.key,
+        )
         for p in DOMAINS[domain].params
     ]
     return PolicyDetail(**_summary(domain, name, policy), source=policy.source, params=params, text=text)

@@ -8,6 +8,7 @@ change; lists and exports are masked unless the role has ``registry.export_unmas
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -22,6 +23,7 @@ from shidian.registry.followup import CLASSES
 from shidian.registry.model import DISORDER_NAMES, DISORDERS, REGISTRY_STATUSES, TEAM_ROLES, TREATMENTS
 from shidian.registry.records import AssignmentIn, FollowUpIn, PatientIn, TeamActionIn, TeamMemberIn
 from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.paging import matches, paginate
 from shidian.web.registry.context import keys, uploaded
 from shidian.web.templating import render
 
@@ -245,10 +247,23 @@ def rewards_page(
 ) -> Response:
     chosen = _year(year)
     rows = service.reward_list(conn, user, chosen, client_of(request)).to_pylist()
+    keep = matches(request, "", {"village": "unit_code", "category": "category"})
+    kept = [r for r in rows if keep(r)]
     return render(
         request,
         "registry/rewards.html",
-        {"rows": rows, "year": chosen, "policy": service.policy(), "bases": REWARD_BASES},
+        {
+            "rows": paginate(
+                request, kept, sortable=("recipient_id", "unit_code", "min_yuan", "risk_level", "assessed_on")
+            ),
+            "all_count": len(rows),
+            "villages": sorted({(r["unit_code"], r["village_name"]) for r in rows}),
+            "total_yuan": sum((Decimal(r["min_yuan"]) for r in kept), Decimal(0)),
+            "year": chosen,
+            "policy": service.policy(),
+            "bases": REWARD_BASES,
+            "categories": service.REWARD_CATEGORIES,
+        },
     )
 
 

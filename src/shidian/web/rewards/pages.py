@@ -7,6 +7,7 @@ workflow.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -72,9 +73,12 @@ async def rewards_allocate(
 @router.get("/rewards/runs/{run_id}")
 def rewards_run(request: Request, conn: Conn, user: Viewer, run_id: str, q: str = "") -> Response:
     view = service.allocation_view(conn, user, _var_dir(request), run_id, q)
+    keys = [f"{s['id']}_yuan" for s in view.meta["stages"]] + ["total_yuan"]
     context = {
         "meta": view.meta,
         "rows": view.rows,
+        # the totals row (合计) of the units listed
+        "totals": {k: sum((Decimal(str(r.get(k) or "0")) for r in view.rows), Decimal(0)) for k in keys},
         "full": view.full,
         "chart": chart(view.meta, view.top) if view.full else None,
         "q": q[: service.QUERY_MAX],
