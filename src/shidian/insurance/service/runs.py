@@ -36,6 +36,7 @@ from shidian.insurance.service.desk import own_institution
 from shidian.insurance.store import datasets as dataset_store
 from shidian.insurance.store import desk as desk_store
 from shidian.insurance.store import runs as store
+from shidian.money import round_fen
 from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
@@ -195,5 +196,5 @@ def runs_for(conn: sa.Connection, user: User, var_dir: Path | None) -> list[dict
     for run in runs:
         rows = [] if var_dir is None else read_csv(run_dir(var_dir, run["id"]) / "settlement.csv")
         approved = sum((Decimal(r["approved"]) for r in rows if r["institution_id"] == own), Decimal(0))
-        scoped.append({**run, "totals": {"reimbursements": f"{approved:f}"}})
+        scoped.append({**run, "totals": {"reimbursements": f"{round_fen(approved):f}"}})
     return scoped
