@@ -58,9 +58,16 @@ def test_township_submits_office_approves_form_locks(page, server):  # type: ign
     page.locator("#approval-queue").get_by_role("link").first.click()
     page.wait_for_url(f"**{form_path}")
     screenshot(page, "pilots-report-review")
+    asked: list[str] = []  # approving locks the report: the page asks first (issue 19)
+
+    def answer(dialog):  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
     page.click("#approve")
     page.wait_for_url("**done=approved")
-    assert page.locator("#report-status").get_attribute("data-status") == "approved"
+    assert asked and page.locator("#report-status").get_attribute("data-status") == "approved"
     page.click("form[action='/logout'] button")
     page.wait_for_load_state("networkidle")
 

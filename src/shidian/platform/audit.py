@@ -116,6 +116,11 @@ class UserCreated(AuditEvent, action="admin.user_created", summary="创建用户
 
 
 @dataclass(frozen=True, kw_only=True)
+class UserPasswordReset(AuditEvent, action="admin.user_password_reset", summary="重置用户密码"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserEnabled(AuditEvent, action="admin.user_enabled", summary="启用用户"):
     pass
 
