@@ -15,8 +15,10 @@ import pytest
 from fastapi import FastAPI
 
 from shidian.insurance.service.datasets import import_insurance_dataset
-from tests.browser.conftest import SCREENSHOTS, served_app, sign_in
+from shidian.platform.accounts import create_unit, create_user
+from tests.browser.conftest import SCREENSHOTS, screenshot_widths, served_app, sign_in
 from tests.insurance.helpers import id_number
+from tests.web.conftest import PASSWORD
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> tuple[str, bytes]:
@@ -32,7 +34,11 @@ def _county(app: FastAPI) -> None:
         ["D01", id_number(701), "王大明", "HH1", "general", "152922001001", 1],
         ["D02", id_number(702), "李小红", "HH2", "wubao", "152922001001", 1],
     ]
-    institutions = [["H3", "贵港市人民医院", 3, 1, 1], ["H1", "平南县第一卫生院", 1, 1, 1]]
+    institutions = [
+        ["H3", "贵港市人民医院", 3, 1, 1],
+        ["H1", "平南县第一卫生院", 1, 1, 1],
+        ["C2", "县人民医院", 2, 1, 1],
+    ]
     files = [
         (
             "persons.csv",
@@ -47,6 +53,8 @@ def _county(app: FastAPI) -> None:
         ),
     ]
     with app.state.engine.begin() as conn:
+        unit = create_unit(conn, "C2", "县人民医院", "hospital", hospital_id="C2")
+        create_user(conn, "desk", PASSWORD, "hospital", unit, "县人民医院 出院结算窗口")
         found, problems = import_insurance_dataset(
             conn, app.state.settings.var_dir, files, "county-2010", "窗口测试县", None
         )
@@ -136,3 +144,18 @@ def test_the_desk_refuses_what_is_not_the_clerks(browser, desk_server):
 
 def test_screens_are_kept_out_of_the_repository():
     assert Path(SCREENSHOTS).parts[-2:] == ("var", "screenshots")
+
+
+def test_a_desk_only_hospital_lands_on_its_desk(browser, desk_server):
+    """Issue 19 items 1 and 5: the desk user (a hospital of the resident insurance only, no DRG
+    statement) lands on the desk, not on a 404; 县人民医院 is level 2: 起付线 100."""
+    context = browser.new_context(
+        base_url=desk_server, locale="zh-CN", viewport={"width": 1366, "height": 900}
+    )
+    page = context.new_page()
+    sign_in(page, "desk")
+    assert page.url.split("?")[0].endswith("/insurance/desk"), page.url
+    page.goto("/insurance/desk?q=D01")
+    assert page.locator("#desk-deductible").inner_text() == "100.00"  # no stay left this year
+    screenshot_widths(page, "landing-desk")
+    context.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import screenshot, served_app, sign_in
+from tests.browser.conftest import screenshot, screenshot_widths, served_app, sign_in
 from tests.web.pilots.conftest import TOWN_A, seed_pilots
 
 
@@ -87,3 +87,10 @@ def test_the_monitoring_chart_is_drawn(page, server):  # type: ignore[no-untyped
     page.goto(f"/pilots/plans/{plan_id}/monitoring?as_of=2021-12-31")
     page.locator("[data-chart='monitoring-chart'] canvas").wait_for()
     screenshot(page, "pilots-monitoring")
+
+
+def test_the_pilot_office_lands_on_supervision(page):  # type: ignore[no-untyped-def]
+    """Issue 19 item 5: the pilot office lands on its work (rectifications; approvals linked)."""
+    sign_in(page, "pilot_office")
+    assert page.url.split("?")[0].endswith("/pilots/supervision"), page.url
+    screenshot_widths(page, "landing-pilot_office")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shidian.platform.audit import AuditEvent, Client, log
+from shidian.platform.audit import Client, NotificationsViewed, log
 from shidian.platform.clock import TIME_ZONE
 from shidian.platform.db.schema import audit_events
 
@@ -43,11 +43,6 @@ class Notice:
     @property
     def label(self) -> str:
         return KINDS.get(self.kind, self.kind)
-
-
-@dataclass(frozen=True, kw_only=True)
-class NotificationsViewed(AuditEvent, action="notifications.viewed", summary="查看通知"):
-    unread: int
 
 
 def day_start(day: dt.date) -> dt.datetime:
