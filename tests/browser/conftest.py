@@ -116,3 +116,12 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def screenshot_widths(page, name: str, widths: tuple[int, ...] = (1366, 390)) -> None:  # type: ignore[no-untyped-def]
+    """Full-page screenshots of ``page`` at each width (issue 19: landing pages and the desk slip)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": widths[0], "height": 900})

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import screenshot, served_app, sign_in
+from tests.browser.conftest import screenshot, screenshot_widths, served_app, sign_in
 from tests.web.pilots.conftest import TOWN_A, seed_pilots
 
 
@@ -58,9 +58,16 @@ def test_township_submits_office_approves_form_locks(page, server):  # type: ign
     page.locator("#approval-queue").get_by_role("link").first.click()
     page.wait_for_url(f"**{form_path}")
     screenshot(page, "pilots-report-review")
+    asked: list[str] = []  # approving locks the report: the page asks first (issue 19)
+
+    def answer(dialog):  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
     page.click("#approve")
     page.wait_for_url("**done=approved")
-    assert page.locator("#report-status").get_attribute("data-status") == "approved"
+    assert asked and page.locator("#report-status").get_attribute("data-status") == "approved"
     page.click("form[action='/logout'] button")
     page.wait_for_load_state("networkidle")
 
@@ -80,3 +87,10 @@ def test_the_monitoring_chart_is_drawn(page, server):  # type: ignore[no-untyped
     page.goto(f"/pilots/plans/{plan_id}/monitoring?as_of=2021-12-31")
     page.locator("[data-chart='monitoring-chart'] canvas").wait_for()
     screenshot(page, "pilots-monitoring")
+
+
+def test_the_pilot_office_lands_on_supervision(page):  # type: ignore[no-untyped-def]
+    """Issue 19 item 5: the pilot office lands on its work (rectifications; approvals linked)."""
+    sign_in(page, "pilot_office")
+    assert page.url.split("?")[0].endswith("/pilots/supervision"), page.url
+    screenshot_widths(page, "landing-pilot_office")

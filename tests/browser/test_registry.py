@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from shidian.platform import clock
-from tests.browser.conftest import screenshot, served_app, sign_in
+from tests.browser.conftest import screenshot, screenshot_widths, served_app, sign_in
 from tests.web.registry.conftest import V1, id_number, seed_registry
 
 
@@ -65,3 +65,10 @@ def test_doctor_records_a_follow_up_and_the_work_list_updates(page):
     response = page.goto(patient_url)
     assert response is not None and response.status == 404
     assert "黄小明" not in page.content()
+
+
+def test_the_doctor_lands_on_the_work_list(page):  # type: ignore[no-untyped-def]
+    """Issue 19 item 5: the doctor lands on the work list."""
+    sign_in(page, "reg_doc_a")
+    assert page.url.split("?")[0].endswith("/registry/worklist"), page.url
+    screenshot_widths(page, "landing-doctor")

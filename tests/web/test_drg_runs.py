@@ -78,7 +78,20 @@ def test_a_run_is_started_followed_published_and_then_read_only(web_app, client_
     assert "24,800.01" in page.text  # entitlement total of the hand-worked region (docs/drg-outputs.md)
     assert "report.xlsx" in page.text and "warnings.csv" in page.text
     assert '<span class="ok">' in page.text and '<span class="error">' not in page.text  # checks passed
-    published = officer.post(f"/drg/runs/{run_id}/publish", follow_redirects=False)
+    # the seeded run of the same year is published: this one must name it and say why (issue 19)
+    seeded = str(web_app.state.test_run_id)
+    assert 'id="publish-correction"' in page.text and f'<option value="{seeded}"' in page.text
+    unnamed = officer.post(f"/api/drg/runs/{run_id}/publish")
+    assert unnamed.status_code == 409
+    assert unnamed.json()["problems"][0]["code"] == "drg.publish.correction_required"
+    no_reason = officer.post(f"/api/drg/runs/{run_id}/publish", json={"corrects_run_id": seeded})
+    assert no_reason.status_code == 422
+    assert no_reason.json()["problems"][0]["code"] == "drg.publish.reason_required"
+    published = officer.post(
+        f"/drg/runs/{run_id}/publish",
+        data={"corrects_run_id": seeded, "reason": "复核后更正"},
+        follow_redirects=False,
+    )
     assert published.status_code == 303
     again = officer.post(f"/drg/runs/{run_id}/publish")
     assert again.status_code == 409 and "only a draft can be published" in again.text
@@ -88,7 +101,10 @@ def test_a_run_is_started_followed_published_and_then_read_only(web_app, client_
     assert 'class="badge published"' in page.text and f'action="/drg/runs/{run_id}/publish"' not in page.text
     assert f'name="corrects_run_id" value="{run_id}"' in page.text  # the correction form
     run = officer.get(f"/api/drg/runs/{run_id}").json()
-    assert run["status"] == "published" and run["published_at"] and run["note"] == "复核"
+    assert (
+        run["status"] == "published" and run["published_at"] and run["note"] == "复核；更正原因: 复核后更正"
+    )
+    assert run["corrects_run_id"] == seeded
     assert (
         _audit(web_app, "drg.run_started", run_id) and len(_audit(web_app, "drg.run_published", run_id)) == 1
     )

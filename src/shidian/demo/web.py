@@ -21,7 +21,8 @@ DEMO_USERS = (
     ("leader", "leader-2020-demo", "leader", "BUREAU", "分管领导 李强"),
     ("pilot", "pilot-2020-demo", "pilot_office", "OFFICE", "试点办 陈静"),
     ("reporter", "reporter-2020-demo", "reporting_unit", "TOWN-01", "乡镇填报员 赵磊"),
-    ("doctor", "doctor-2020-demo", "mental_health_doctor", "TOWN-01", "精防医生 刘洋"),
+    # the doctor works in 平南镇, whose villages the registry demo assigns to the doctor
+    ("doctor", "doctor-2020-demo", "mental_health_doctor", "450821100", "平南镇卫生院 精防医生 刘洋"),
 )
 HOSPITAL_PASSWORD = "hospital-2020-demo"
 
@@ -39,7 +40,12 @@ def setup_demo(
     created: list[tuple[str, str, str]] = []
     with engine.begin() as conn:
         bureau = create_unit(conn, "BUREAU", "贵港市医疗保障局", "bureau")
-        create_unit(conn, "OFFICE", "DRG付费改革试点工作领导小组办公室", "office")
+        # one office runs the county's pilots (DRG payment and the psychological-service plan)
+        create_unit(conn, "OFFICE", "试点工作领导小组办公室", "office")
+        # 平南县 and 平南镇 as the registry and pilots demos create them (same codes), here first
+        # so that the doctor can belong to the township of the patients
+        pingnan = create_unit(conn, "450821", "平南县", "county", region_code="450821")
+        create_unit(conn, "450821100", "平南镇", "township", parent_id=pingnan, region_code="450821100")
         county = create_unit(conn, "450802", "港北区", "county", region_code="450802")
         create_unit(conn, "TOWN-01", "港城街道", "township", parent_id=county, region_code="450802001")
         units = {"BUREAU": bureau}

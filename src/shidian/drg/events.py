@@ -43,6 +43,7 @@ class RunPublished(AuditEvent, action="drg.run_published", summary="发布DRG结
     """``target``: the run id."""
 
     corrects_run_id: str | None
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

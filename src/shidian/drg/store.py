@@ -152,14 +152,32 @@ def mark_failed(conn: sa.Connection, run_id: str, error: str) -> None:
     )
 
 
-def publish(conn: sa.Connection, run_id: str, user_id: int) -> bool:
-    """Draft → published; False when the run is not a draft (nothing changes)."""
-    result = conn.execute(
-        runs.update()
-        .where(runs.c.id == run_id, runs.c.status == "draft")
-        .values(status="published", published_by=user_id, published_at=now())
-    )
+def publish(
+    conn: sa.Connection,
+    run_id: str,
+    user_id: int,
+    corrects: str | None = None,
+    note: str | None = None,
+) -> bool:
+    """Draft → published (naming the run it corrects and its note when given); False when the
+    run is not a draft (nothing changes)."""
+    values: dict[str, Any] = {"status": "published", "published_by": user_id, "published_at": now()}
+    if corrects is not None:
+        values["corrects_run_id"] = corrects
+    if note is not None:
+        values["note"] = note
+    result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "draft").values(**values))
     return result.rowcount == 1
+
+
+def published_of_year(conn: sa.Connection, year: int) -> list[dict[str, Any]]:
+    """The published DRG runs of ``year`` (id, policy, published_at), the latest first."""
+    query = (
+        sa.select(runs.c.id, runs.c.policy_id, runs.c.published_at)
+        .where(runs.c.year == year, runs.c.status == "published", runs.c.domain == DOMAIN)
+        .order_by(runs.c.published_at.desc())
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 # ---- users ----------------------------------------------------------------------------------------

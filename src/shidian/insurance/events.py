@@ -50,6 +50,7 @@ class DeskReplayed(AuditEvent, action="insurance.desk_replay", summary="即时�
 class DeskReversed(AuditEvent, action="insurance.desk_reverse", summary="即时结算冲正"):
     person_id: str
     freed: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,11 @@ class DeskReverseReplayed(
 ):
     person_id: str
     freed: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeskPatientFound(AuditEvent, action="insurance.desk_find", summary="结算窗口查询参合人员"):
+    person_id: str
 
 
 @dataclass(frozen=True, kw_only=True)

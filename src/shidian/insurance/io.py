@@ -348,6 +348,24 @@ def read_inputs(
     return inputs, [], manifest
 
 
+def find_person(data_dir: Path, person_id: str | None, id_number: str | None) -> dict[str, Any] | None:
+    """The persons row of DATA_DIR (a dataset's folder) with ``person_id`` or ``id_number``
+    (upper-cased X), or None; the desk's patient search reads the names and ID numbers here,
+    which the database does not keep. Columnar: one filter over the table."""
+    path = find_table(data_dir, PERSONS.name)
+    if path is None:
+        return None
+    table, _ = read_table(path, PERSONS)
+    if table is None:
+        return None
+    if id_number is not None:
+        mask = pc.equal(pc.utf8_upper(table.column("id_number")), id_number.upper())
+    else:
+        mask = pc.equal(table.column("person_id"), person_id)
+    found = table.filter(pc.fill_null(mask, False)).slice(0, 1).to_pylist()
+    return found[0] if found else None
+
+
 STATEMENTS_DIR = "statements"
 NOTICES_DIR = "notices"
 

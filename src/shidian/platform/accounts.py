@@ -176,5 +176,19 @@ def create_user(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def set_password(conn: sa.Connection, user_id: int, password: str) -> None:
+    """A new password (checked as at creation); the user's sessions end (the password stamp)."""
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    found = conn.execute(
+        users.update()
+        .where(users.c.id == user_id)
+        .values(password_hash=hash_password(password), password_changed_at=now())
+    )
+    if found.rowcount != 1:
+        raise AccountError("用户不存在")
+
+
 def set_active(conn: sa.Connection, user_id: int, active: bool) -> None:
     conn.execute(users.update().where(users.c.id == user_id).values(active=active))

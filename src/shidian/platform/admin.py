@@ -11,7 +11,15 @@ import sqlalchemy as sa
 
 from shidian.platform import audit
 from shidian.platform.access import require_permission
-from shidian.platform.accounts import AccountError, User, create_user, list_units, list_users, set_active
+from shidian.platform.accounts import (
+    AccountError,
+    User,
+    create_user,
+    list_units,
+    list_users,
+    set_active,
+    set_password,
+)
 from shidian.platform.audit import Client
 from shidian.platform.db.schema import ROLES
 from shidian.problems import Problem, Source
@@ -64,4 +72,18 @@ def set_user_active(
     set_active(conn, user_id, active)
     event = audit.UserEnabled if active else audit.UserDisabled
     audit.log(conn, event(target=str(user_id)), actor, client)
+    return []
+
+
+def reset_password(
+    conn: sa.Connection, actor: User, user_id: int, password: str, client: Client | None = None
+) -> list[Problem]:
+    """重置密码: an administrator sets a user's new password (the user's sessions end); the
+    problem (a weak password, no such user) and nothing changed, else audited."""
+    require_permission(actor, "admin.users")
+    try:
+        set_password(conn, user_id, password)
+    except AccountError as exc:
+        return [Problem("admin.user.invalid", str(exc), Source(REQUEST, column="password"))]
+    audit.log(conn, audit.UserPasswordReset(target=str(user_id)), actor, client)
     return []

@@ -116,6 +116,19 @@ class UserCreated(AuditEvent, action="admin.user_created", summary="创建用户
 
 
 @dataclass(frozen=True, kw_only=True)
+class NotificationsViewed(AuditEvent, action="notifications.viewed", summary="查看通知"):
+    """The user opened the notifications page: every notice until now is read
+    (``platform.notifications``)."""
+
+    unread: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserPasswordReset(AuditEvent, action="admin.user_password_reset", summary="重置用户密码"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserEnabled(AuditEvent, action="admin.user_enabled", summary="启用用户"):
     pass
 

@@ -263,6 +263,8 @@ class IndicatorRow(BaseModel):
     denominator: str | None
     value: str
     target: str | None
+    #: the value is below the target (None: no target, or no denominator to judge by)
+    below_target: bool | None = None
 
 
 class AssignmentIn(BaseModel):

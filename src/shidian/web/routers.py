@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from shidian.web import admin, auth, capitation, drg, home, pilots, policies, registry, rewards
 from shidian.web.insurance import api as insurance_api
+from shidian.web.insurance import desk as insurance_desk
 from shidian.web.insurance import pages as insurance_pages
 
 ROUTERS: list[APIRouter] = [
@@ -22,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     *registry.ROUTERS,
     *admin.ROUTERS,
     insurance_pages.router,
+    insurance_desk.router,
     *rewards.ROUTERS,
     *capitation.ROUTERS,
 ]

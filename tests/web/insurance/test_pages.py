@@ -103,6 +103,16 @@ def test_import_run_ledger_statements_and_scoping(insurance_app, client_for):
     assert h1.get(f"{run_url}/files/statements/H3.xlsx").status_code == 403
     assert h1.get(f"{run_url}/files/health_checks.csv").status_code == 403
     assert officer.get(f"{run_url}/files/../run.json").status_code in (403, 404)
+    # the runs list (issue 19): the county's 补偿支出 for officers, a hospital's own only
+    run_id = run_url.rsplit("/", 1)[1]
+
+    def runs_row(client) -> str:  # type: ignore[no-untyped-def]
+        return client.get("/insurance").text.split(f"/insurance/runs/{run_id}")[1].split("</tr>")[0]
+
+    assert "1492.50" in runs_row(officer)
+    assert "1492.50" in runs_row(h1)  # both claims were at H1
+    h3_row = runs_row(client_for("h3"))
+    assert "1492.50" not in h3_row and ">0.00<" in h3_row
     with insurance_app.state.engine.connect() as conn:
         actions = set(conn.execute(sa.select(audit_events.c.action)).scalars())
     assert {"insurance.import", "insurance.run", "insurance.run_view", "insurance.run_download"} <= actions

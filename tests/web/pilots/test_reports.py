@@ -316,3 +316,57 @@ def test_a_unit_sees_only_the_plans_that_apply_to_it(pilots_app, plan_id, pilot_
     assert option not in pilot_client("town_b").get("/pilots/reports/completeness").text
     assert option not in pilot_client("town_b").get("/pilots/supervision").text
     assert pilot_client("town_b").get(f"/pilots/reports/{other}/{TOWN_A}/2020-01-01").status_code == 404
+
+
+def test_issue19_the_approver_approves_or_returns_many_reports_at_once(pilots_app, plan_id, pilot_client):
+    """批量审核/退回: ticked reports are reviewed together, each audited; all or nothing."""
+    paths = {
+        (TOWN_A, "2019-10-01"): f"/pilots/reports/{plan_id}/{TOWN_A}/2019-10-01",
+        (TOWN_A, "2020-10-01"): f"/pilots/reports/{plan_id}/{TOWN_A}/2020-10-01",
+        (TOWN_A, "2021-04-01"): f"/pilots/reports/{plan_id}/{TOWN_A}/2021-04-01",
+    }
+    town = pilot_client("town_a")  # 平南镇's own quarters that no other test uses
+    for path in paths.values():
+        assert town.post(path, data={**town_values("1", "1"), "action": "submit"}).status_code in (200, 303)
+    office = pilot_client("pilot_office")
+    queue = office.get("/pilots/reports")
+    assert 'id="bulk-review"' in queue.text
+    assert 'id="pending-approvals"' in office.get("/pilots/supervision").text  # where the office lands
+    ticked = [f"{plan_id}|{unit}|{period}" for unit, period in paths]
+    # a return needs a comment: nothing changes
+    no_comment = office.post("/pilots/reports/review", data={"report": ticked[:2], "action": "return"})
+    assert no_comment.status_code == 422
+    assert {report_of(pilots_app, u, p).status for u, p in paths} == {"submitted"}
+    # one report that is not the approver's to review (a draft) refuses the whole batch
+    draft = f"/pilots/reports/{plan_id}/{TOWN_A}/2021-07-01"
+    pilot_client("town_a").post(draft, data={**town_values("1", ""), "action": "save"})
+    mixed = office.post(
+        "/pilots/reports/review",
+        data={"report": [*ticked, f"{plan_id}|{TOWN_A}|2021-07-01"], "action": "approve"},
+    )
+    assert mixed.status_code == 422 and "2021-07-01" in mixed.text
+    assert {report_of(pilots_app, u, p).status for u, p in paths} == {"submitted"}
+    approved = office.post(
+        "/pilots/reports/review", data={"report": ticked[:2], "action": "approve"}, follow_redirects=False
+    )
+    assert (
+        approved.status_code == 303 and approved.headers["location"] == "/pilots/reports?reviewed=approve-2"
+    )
+    returned = office.post(
+        "/pilots/reports/review",
+        data={"report": ticked[2:], "action": "return", "comment": "数据需核实"},
+        follow_redirects=False,
+    )
+    assert returned.status_code == 303
+    statuses = {key: report_of(pilots_app, *key).status for key in paths}
+    assert statuses == {
+        (TOWN_A, "2019-10-01"): "approved",
+        (TOWN_A, "2020-10-01"): "approved",
+        (TOWN_A, "2021-04-01"): "returned",
+    }
+    first = report_of(pilots_app, TOWN_A, "2019-10-01")
+    assert audit_actions(pilots_app, f"pilot_report/{first.id}")[-1] == "pilots.report_approved"
+    # a reporting unit may not review
+    assert pilot_client("town_a").post(
+        "/pilots/reports/review", data={"report": ticked, "action": "approve"}
+    ).status_code in (403, 422)

@@ -124,8 +124,15 @@ def test_indicators_for_a_village_with_numbers(reg_client, registry_app):
     assert values["SMD_REHAB_RATE"] == ("1", "2")
     assert values["SMD_PSY_SUPPORT_RATE"] == ("0", "2")
     assert values["PSY_COUNSELLING_ROOMS"] == ("2", None)
+    # against national-2018's targets (000 篇3 第12、14项): 50% < 80% and 50% < 60% are below,
+    # 1/1 = 100% ≥ 80% is met; counselling rooms have no target (issue 19: coloured on the page)
+    below = {r["indicator_code"]: r["below_target"] for r in response.json()["rows"]}
+    assert below["SMD_REGULAR_MGMT_RATE"] is True and below["SMD_REHAB_RATE"] is True
+    assert below["SMD_SCHIZ_TREATMENT_RATE"] is False and below["PSY_COUNSELLING_ROOMS"] is None
     page = town.get("/registry/indicators", params={"period": str(year), "area": V2})
     assert "1/2 = 50.0%" in page.text
+    assert 'class="below-target" data-code="SMD_REGULAR_MGMT_RATE"' in page.text
+    assert 'class="on-target" data-code="SMD_SCHIZ_TREATMENT_RATE"' in page.text
     assert (
         reg_client("reg_doc_b")
         .get("/api/registry/indicators", params={"period": str(year), "area": V2})

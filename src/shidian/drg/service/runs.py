@@ -24,7 +24,7 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, new_id, run_dir
 from shidian.policy import reference_policy_names
-from shidian.problems import Problem, Source, refusal
+from shidian.problems import Problem, Refused, Source, refusal
 
 #: Above this many cases report.xlsx leaves the case sheet out (case_points.csv has them).
 REPORT_CASES_LIMIT = 100_000
@@ -66,20 +66,68 @@ def start_run(
     return run_id
 
 
-def publish_run(conn: sa.Connection, user: User, run_id: str, client: Client | None = None) -> dict[str, Any]:
+def publish_run(
+    conn: sa.Connection,
+    user: User,
+    run_id: str,
+    client: Client | None = None,
+    corrects: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
     """Draft → published, with its audit record; anything else is refused: a published run
-    never changes. Returns the published run."""
+    never changes. Returns the published run.
+
+    A year has one settlement hospitals read: when the run's year already has a published run,
+    this run must name the one it corrects (``corrects``, or the run it was started to correct)
+    and give the reason (``reason``; kept in the run's note and the audit record), else it is
+    refused (``drg.publish.correction_required``, ``drg.publish.reason_required``): an unrelated
+    second run of the year is never published silently beside the first."""
     require_permission(user, "drg.publish")
     run = store.get_run(conn, run_id) if HEX_ID.match(run_id) else None
     if run is None:
         raise refusal("not_found", "not_found", "结算不存在 (no such run)")
-    if not store.publish(conn, run_id, user.id):
+    if run["status"] != "draft":
         raise refusal(
             "conflict",
             "conflict",
             f"只有草稿状态的结算可以发布, 此结算为 {run['status']} (only a draft can be published)",
         )
-    log(conn, RunPublished(target=run_id, corrects_run_id=run["corrects_run_id"]), user, client)
+    others = [r["id"] for r in store.published_of_year(conn, run["year"]) if r["id"] != run_id]
+    named = corrects or run["corrects_run_id"]
+    reason = (reason or "").strip()
+    if corrects is not None and (
+        not HEX_ID.match(corrects) or store.run_status(conn, corrects) != "published"
+    ):
+        raise refusal(
+            "invalid", "request.invalid", "只能更正已发布的结算 (only a published run can be corrected)"
+        )
+    if others and named not in others:
+        listed = ", ".join(o[:8] for o in others)
+        message = (
+            f"{run['year']} 年度已有发布的结算 {listed}: 发布本结算须指明它更正哪一个结算并说明原因 "
+            "(the year has a published run: name the run this one corrects)"
+        )
+        raise Refused(
+            "conflict",
+            [
+                Problem(
+                    "drg.publish.correction_required", message, Source("<request>", column="corrects_run_id")
+                )
+            ],
+        )
+    if others and not reason:
+        message = "发布更正结算须说明更正原因 (give the reason for the correction)"
+        raise Refused(
+            "invalid", [Problem("drg.publish.reason_required", message, Source("<request>", column="reason"))]
+        )
+    note = None
+    if reason:
+        note = "；".join(n for n in (run["note"], f"更正原因: {reason}") if n)
+    if not store.publish(
+        conn, run_id, user.id, corrects if corrects != run["corrects_run_id"] else None, note
+    ):
+        raise refusal("conflict", "conflict", "只有草稿状态的结算可以发布 (only a draft can be published)")
+    log(conn, RunPublished(target=run_id, corrects_run_id=named, reason=reason), user, client)
     published = store.get_run(conn, run_id)
     assert published is not None
     return published

@@ -15,9 +15,11 @@ target (p99 < 20 ms at 50 desks, ``bench/insurance.py``).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -26,17 +28,23 @@ from shidian.display import plain
 from shidian.insurance import events
 from shidian.insurance.desk import DeskInstitution, DeskPerson, DeskState, decide
 from shidian.insurance.desk_claim import canonical, show
+from shidian.insurance.desk_standing import Standing, standing
+from shidian.insurance.id_number import mask_id, mask_name
+from shidian.insurance.io import find_person
 from shidian.insurance.policy import POLICIES
 from shidian.insurance.store import desk as store
 from shidian.money import from_fen
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
-from shidian.platform.clock import now
+from shidian.platform.clock import TIME_ZONE, now, today
+from shidian.platform.files import dataset_dir
 from shidian.problems import Problem, Reason, Refused, Source
 
 SOURCE = "<request>"
 RECENT_CLAIMS = 20
+#: At most this many of today's claims on the desk page (the latest first).
+TODAY_CLAIMS = 200
 
 
 class DeskError(Refused):
@@ -203,8 +211,11 @@ def post_claim(
     return _posted(conn, user, client, Answer(response, True))
 
 
-def reverse_claim(conn: sa.Connection, user: User, claim_id: str, client: Client | None = None) -> Answer:
+def reverse_claim(
+    conn: sa.Connection, user: User, claim_id: str, client: Client | None = None, reason: str = ""
+) -> Answer:
     """冲正: reverse a desk claim and free what it used; the second time, the first answer.
+    ``reason`` (冲正原因, the desk page requires one) is kept with the reversal and audited.
     Audited. Refuses with ``DeskError``."""
     _check_desk(user)
     stored = store.stored_claim(conn, claim_id)
@@ -216,19 +227,21 @@ def reverse_claim(conn: sa.Connection, user: User, claim_id: str, client: Client
     if stored["status"] == "reversed":
         answer = Answer(dict(stored["reversal"]), False)
     else:
-        answer = Answer(_reverse(conn, user, stored, person_year), True)
-    kind = events.DeskReversed if answer.recorded else events.DeskReverseReplayed
-    log(
-        conn,
-        kind(target=claim_id, person_id=answer.body["person_id"], freed=answer.body["freed"]),
-        user,
-        client,
+        answer = Answer(_reverse(conn, user, stored, person_year, reason.strip()), True)
+    body = answer.body
+    event: events.DeskReversed | events.DeskReverseReplayed = (
+        events.DeskReversed(
+            target=claim_id, person_id=body["person_id"], freed=body["freed"], reason=body.get("reason", "")
+        )
+        if answer.recorded
+        else events.DeskReverseReplayed(target=claim_id, person_id=body["person_id"], freed=body["freed"])
     )
+    log(conn, event, user, client)
     return answer
 
 
 def _reverse(
-    conn: sa.Connection, user: User, stored: Mapping[str, Any], person_year: store.PersonYear
+    conn: sa.Connection, user: User, stored: Mapping[str, Any], person_year: store.PersonYear, reason: str
 ) -> dict[str, Any]:
     claim_id = stored["claim_id"]
     remaining = store.paid_claims_but(conn, stored["year"], stored["person_id"], claim_id)
@@ -247,6 +260,7 @@ def _reverse(
         "freed": show("cap_used", freed),
         "usage_after": {b: show("cap_used", u) for b, u in sorted(after.usage.items())},
         "reversed_at": at.isoformat(),
+        **({"reason": reason} if reason else {}),
     }
     store.save_reversal(conn, claim_id, user.id, at, reversal, person_year, after)
     return reversal
@@ -292,3 +306,132 @@ def desk_overview(conn: sa.Connection, user: User, client: Client | None = None)
     if recent:
         log(conn, events.DeskListViewed(claims=[r["claim_id"] for r in recent]), user, client)
     return DeskOverview(summary, recent)
+
+
+# --- the desk page (出院结算窗口): find the patient, price before confirming, today's claims ---
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A person found at the desk: who (masked ID number, name), the year's dataset and the
+    standing at the desk's institution (``desk_standing.Standing``)."""
+
+    person_id: str
+    name: str
+    id_number: str
+    year: int
+    dataset_id: str
+    policy_id: str
+    institution_id: str | None
+    institution_name: str
+    standing: Standing
+
+
+def _desk_institution(user: User, institution_id: str | None) -> str | None:
+    """The institution the desk works for: a hospital user's own; an officer's choice."""
+    if can(user, "insurance.view_all"):
+        return institution_id or None
+    return user.hospital_id
+
+
+def desk_years(conn: sa.Connection, user: User) -> list[int]:
+    """The years the desk can settle (a dataset of the year is imported), the latest first."""
+    _check_desk(user)
+    return store.desk_years(conn)
+
+
+def find_patient(
+    conn: sa.Connection,
+    user: User,
+    var_dir: Path,
+    query: str,
+    year: int | None = None,
+    institution_id: str | None = None,
+    client: Client | None = None,
+) -> Patient:
+    """The insured person with the 人员编号 (card number) or 身份证号 ``query`` in the year's
+    dataset, with the standing at the desk's institution (personal data: audited). Refuses
+    with ``DeskError`` (not found: no such person, or no dataset of the year)."""
+    _check_desk(user)
+    query = query.strip()
+    dataset = store.desk_dataset(conn, year)
+    if dataset is None:
+        message = f"{year or ''} 年度没有导入参合数据, 不能结算 (no insurance dataset)"
+        raise DeskError("not_found", [_problem("insurance.claim.outside_year", message, "year")])
+    by_id_number = len(query) == 18 and query[:17].isdigit()
+    row = find_person(
+        dataset_dir(var_dir, dataset["id"]),
+        None if by_id_number else query,
+        query if by_id_number else None,
+    )
+    person_id = row["person_id"] if row is not None else query
+    where = _desk_institution(user, institution_id)
+    person, institution = store.person_and_institution(conn, dataset["id"], person_id, where)
+    if person is None:
+        message = f"{dataset['year']} 年度参合数据中没有人员编号或身份证号为 {query} 的人员 (no such person)"
+        raise DeskError("not_found", [_problem("insurance.desk.no_person", message, "query")])
+    policy = POLICIES.named(dataset["manifest"]["policy_id"])
+    state = store.read_person_year(conn, int(dataset["year"]), person_id)
+    at = (
+        None
+        if institution is None
+        else DeskInstitution(institution["level"], institution["designated"], institution["in_county"])
+    )
+    found = Patient(
+        person_id=person_id,
+        name=mask_name(row["name"] or "") if row is not None else "",
+        id_number=mask_id(row["id_number"] or "", policy.notice_id_head, policy.notice_id_tail)
+        if row
+        else "",
+        year=int(dataset["year"]),
+        dataset_id=dataset["id"],
+        policy_id=policy.name,
+        institution_id=where,
+        institution_name="" if institution is None else institution["name"],
+        standing=standing(DeskPerson(person["category"], person["insured"]), at, policy, state),
+    )
+    log(conn, events.DeskPatientFound(target=person_id, person_id=person_id), user, client)
+    return found
+
+
+def preview_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> dict[str, Any]:
+    """试算: what ``post_claim`` would answer for ``claim`` now, recording and locking nothing
+    (the clerk confirms, then ``post_claim`` prices it again under the lock). The priced
+    columns as shown, or ``DeskError`` with the problems that refuse it."""
+    _check_desk(user)
+    institution_id, person_id = claim["institution_id"], claim["person_id"]
+    if not may_post_for(user, institution_id):
+        raise _forbidden(f"无权为医疗机构 {institution_id} 结算 (not your institution)", "institution_id")
+    if store.stored_claim(conn, claim["claim_id"]) is not None:
+        message = f"就诊编号 {claim['claim_id']} 已结算过 (claim id already used)"
+        raise DeskError("conflict", [_problem("insurance.claim.id_reused", message, "claim_id")])
+    found = store.lookup(conn, claim)
+    year = claim["end_date"].year
+    if found is None:
+        message = f"结束日期 {claim['end_date']} 所在的 {year} 年度没有导入参合数据, 不能结算 (no insurance dataset for {year})"
+        raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
+    policy = POLICIES.named(found["manifest"]["policy_id"])
+    who = None if found["category"] is None else DeskPerson(found["category"], found["insured"])
+    where = (
+        None
+        if found["level"] is None
+        else DeskInstitution(found["level"], found["designated"], found["in_county"])
+    )
+    decision = decide(
+        claim, who, where, policy, lambda: store.read_person_year(conn, year, person_id), SOURCE
+    )
+    if decision.priced is None:
+        raise DeskError("invalid", decision.problems)
+    return {k: show(k, v) for k, v in decision.priced.items()}
+
+
+def today_claims(conn: sa.Connection, user: User, client: Client | None = None) -> list[dict[str, Any]]:
+    """The desk claims recorded today (the business date, ``platform.clock``), of the user's
+    own institution for a hospital user, the latest first; listing them is audited."""
+    if not can(user, "insurance.claims_view"):
+        raise Refused("forbidden", [_problem("auth.forbidden", "无权访问 (forbidden)", None)])
+    start = dt.datetime.combine(today(), dt.time(0), tzinfo=TIME_ZONE).astimezone(dt.UTC)
+    claims = store.claims_since(conn, own_institution(user), start, TODAY_CLAIMS)
+    if claims:
+        log(conn, events.DeskListViewed(claims=[c["claim_id"] for c in claims]), user, client)
+    return claims

@@ -37,6 +37,7 @@ from shidian.insurance.service.desk import own_institution
 from shidian.insurance.store import datasets as dataset_store
 from shidian.insurance.store import desk as desk_store
 from shidian.insurance.store import runs as store
+from shidian.money import round_fen
 from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
@@ -190,3 +191,18 @@ def run_download(
 def list_insurance_runs(conn: sa.Connection) -> list[dict[str, Any]]:
     """Every run, the latest first."""
     return store.list_runs(conn)
+
+
+def runs_for(conn: sa.Connection, user: User, var_dir: Path | None) -> list[dict[str, Any]]:
+    """The runs as ``user`` may read them: a hospital user sees its own institution's approved
+    reimbursements (its rows of ``settlement.csv``), never the county's 补偿支出 totals."""
+    runs = store.list_runs(conn)
+    own = own_institution(user)
+    if not own:
+        return runs
+    scoped = []
+    for run in runs:
+        rows = [] if var_dir is None else read_csv(run_dir(var_dir, run["id"]) / "settlement.csv")
+        approved = sum((Decimal(r["approved"]) for r in rows if r["institution_id"] == own), Decimal(0))
+        scoped.append({**run, "totals": {"reimbursements": f"{round_fen(approved):f}"}})
+    return scoped

@@ -356,3 +356,80 @@ def paid_requests(conn: sa.Connection, dataset_id: str) -> tuple[list[dict[str, 
         .order_by(insurance_desk_claims.c.claim_id)
     ).all()
     return [r.request for r in rows], [r.paid for r in rows]
+
+
+def desk_dataset(conn: sa.Connection, year: int | None) -> dict[str, Any] | None:
+    """The dataset the desk prices ``year``'s claims against (the latest of the year; without a
+    year, the latest dataset of the latest year): id, year, manifest; None when there is none."""
+    query = sa.select(datasets.c.id, datasets.c.year, datasets.c.manifest).where(datasets.c.domain == DOMAIN)
+    if year is not None:
+        query = query.where(datasets.c.year == year)
+    query = query.order_by(datasets.c.year.desc(), datasets.c.uploaded_at.desc(), datasets.c.id).limit(1)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
+
+
+def desk_years(conn: sa.Connection) -> list[int]:
+    """The years the desk has a dataset for, the latest first."""
+    query = (
+        sa.select(datasets.c.year)
+        .where(datasets.c.domain == DOMAIN)
+        .distinct()
+        .order_by(datasets.c.year.desc())
+    )
+    return [int(y) for y in conn.execute(query).scalars()]
+
+
+def person_and_institution(
+    conn: sa.Connection, dataset_id: str, person_id: str, institution_id: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The person's and the institution's rows in the dataset (None where absent)."""
+    person = (
+        conn.execute(
+            sa.select(insurance_persons).where(
+                insurance_persons.c.dataset_id == dataset_id, insurance_persons.c.person_id == person_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    institution = None
+    if institution_id is not None:
+        institution = (
+            conn.execute(
+                sa.select(insurance_institutions).where(
+                    insurance_institutions.c.dataset_id == dataset_id,
+                    insurance_institutions.c.institution_id == institution_id,
+                )
+            )
+            .mappings()
+            .first()
+        )
+    return (None if person is None else dict(person), None if institution is None else dict(institution))
+
+
+def read_person_year(conn: sa.Connection, year: int, person_id: str) -> DeskState:
+    """The person's year as it stands (no lock: for display; pricing locks)."""
+    row = (
+        conn.execute(
+            sa.select(insurance_person_years).where(
+                insurance_person_years.c.year == year, insurance_person_years.c.person_id == person_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return DeskState() if row is None else _state_of(dict(row))
+
+
+def claims_since(
+    conn: sa.Connection, own: str | None, since: dt.datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Desk claims recorded from ``since`` on, the latest first, of ``own`` only when given."""
+    table = insurance_desk_claims
+    query = (
+        sa.select(table).where(table.c.created_at >= since).order_by(table.c.created_at.desc()).limit(limit)
+    )
+    if own:
+        query = query.where(table.c.institution_id == own)
+    return [dict(r) for r in conn.execute(query).mappings()]

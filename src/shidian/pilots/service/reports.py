@@ -9,7 +9,7 @@ transaction. A report outside the user's scope is not found (no leak of unit cod
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -31,7 +31,7 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.clock import today
 from shidian.platform.units import UnitRow, all_units
-from shidian.problems import Problem, has_errors
+from shidian.problems import Problem, Refused, has_errors
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,36 @@ def review_report(
     kind = events.ReportApproved if action == "approve" else events.ReportReturned
     log(conn, kind(target=f"pilot_report/{ctx.report.id}", comment=comment), user, client)
     return status, []
+
+
+def review_reports(
+    conn: sa.Connection,
+    user: User,
+    refs: list[ReportRef],
+    action: Literal["approve", "return"],
+    comment: str,
+    client: Client | None = None,
+) -> tuple[int, list[Problem]]:
+    """Approve or return many submitted reports at once (批量审核/退回), each as
+    ``review_report`` does (locked on approval, audited one by one): (how many, problems). All
+    or nothing: every report is checked before any is changed, and one that cannot be reviewed
+    (not submitted, not the user's to review) refuses the batch, naming the report."""
+    if not refs:
+        return 0, [
+            form_problem("pilots.report.none_selected", "请先勾选报表 (select reports first)", "reports")
+        ]
+    if action == "return" and not comment.strip():
+        message = "退回时必须填写退回原因 (a comment is required)"
+        return 0, [form_problem("pilots.report.comment_required", message, "comment")]
+    for ref in refs:
+        try:
+            allowed(open_report(conn, user, ref).decide(action))
+        except Refused as exc:
+            return 0, [replace(p, message=f"{ref.path}: {p.message}") for p in exc.problems]
+    for ref in refs:
+        status, problems = review_report(conn, user, ref, action, comment, client)
+        assert status is not None, problems  # checked above, in the same transaction
+    return len(refs), []
 
 
 def request_change(

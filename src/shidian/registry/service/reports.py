@@ -173,6 +173,11 @@ def indicator_rows(table: pa.Table, rules: RegistryPolicy) -> list[IndicatorRow]
                 denominator=None if denominator is None else str(int(denominator)),
                 value=rate_text(numerator, denominator),
                 target=None if target is None else f"≥ {(target * 100).normalize():f}%",
+                below_target=(
+                    None
+                    if target is None or not denominator
+                    else numerator < target * denominator  # exact: no rounded rate compared
+                ),
             )
         )
     return rows

@@ -68,6 +68,17 @@ def set_user_active(
     return RedirectResponse("/admin/users", status_code=303)
 
 
+@router.post("/users/{user_id}/password", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def reset_user_password(
+    request: Request, conn: Conn, user: Admin, user_id: int, password: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """重置密码: the administrator gives the user a new password (the user's sessions end)."""
+    problems = admin.reset_password(conn, user, user_id, password, client_of(request))
+    if problems:
+        return _users_page(request, conn, user, _message(problems), 422)
+    return RedirectResponse("/admin/users?reset=1", status_code=303)
+
+
 @router.get("/audit", include_in_schema=False)
 def audit_page(
     request: Request,

@@ -31,6 +31,7 @@ from shidian.web.drg.models import (
     Month,
     Overview,
     Page,
+    PublishIn,
     RunCreate,
     RunInfo,
     RunOut,
@@ -122,12 +123,17 @@ def api_run(conn: Conn, user: Viewer, run_id: RunIdPath) -> RunOut:
 @router.post(
     "/api/drg/runs/{run_id}/publish",
     response_model=RunOut,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 422),
     dependencies=[Depends(check_csrf)],
 )
-def api_publish(request: Request, conn: Conn, user: Publisher, run_id: RunIdPath) -> RunOut:
-    """Publish a draft; a published run is read-only, so publishing anything else is a 409."""
-    return run_out(publish_run(conn, user, run_id, client_of(request)))
+def api_publish(
+    request: Request, conn: Conn, user: Publisher, run_id: RunIdPath, body: PublishIn | None = None
+) -> RunOut:
+    """Publish a draft; a published run is read-only, so publishing anything else is a 409. When
+    the year already has a published run, the body names the run this one corrects and the reason
+    (else 409 ``drg.publish.correction_required`` or 422 ``drg.publish.reason_required``)."""
+    corrects, reason = (None, "") if body is None else (body.corrects_run_id, body.reason)
+    return run_out(publish_run(conn, user, run_id, client_of(request), corrects, reason))
 
 
 @router.get(

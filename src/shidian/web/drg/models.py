@@ -96,6 +96,13 @@ class RunCreate(BaseModel):
     note: Annotated[str, Field(max_length=2000, pattern=TEXT)] | None = None
 
 
+class PublishIn(BaseModel):
+    """Publish a draft; when its year already has a published run: the run it corrects and why."""
+
+    corrects_run_id: RunId | None = None
+    reason: Annotated[str, Field(max_length=2000, pattern=TEXT)] = ""
+
+
 def dataset_out(row: dict[str, Any]) -> DatasetOut:
     manifest = row.get("manifest") or {}
     files = {name: FileOut(**info) for name, info in (manifest.get("files") or {}).items()}

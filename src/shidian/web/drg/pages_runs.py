@@ -188,6 +188,8 @@ def run_page(request: Request, conn: Conn, user: Viewer, run_id: str) -> Respons
             "dataset_names": {d["id"]: d["name"] for d in datasets},
             "policies": reference_policy_names("drg"),
             "names": store.user_names(conn),
+            # a draft of a year with a published run must name the run it corrects (issue 19)
+            "year_published": [r for r in store.published_of_year(conn, run["year"]) if r["id"] != run_id],
         },
     )
 
@@ -216,8 +218,15 @@ def run_file_download(request: Request, conn: Conn, user: Viewer, run_id: str, n
 
 
 @router.post("/drg/runs/{run_id}/publish", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def publish_form(request: Request, conn: Conn, user: Publisher, run_id: str) -> Response:
-    publish_run(conn, user, run_id, client_of(request))
+def publish_form(
+    request: Request,
+    conn: Conn,
+    user: Publisher,
+    run_id: str,
+    corrects_run_id: Annotated[str, Form(max_length=32, pattern=r"^[0-9a-f]*$")] = "",
+    reason: Annotated[str, Form(max_length=2000, pattern=r"^[^\x00]*$")] = "",
+) -> Response:
+    publish_run(conn, user, run_id, client_of(request), corrects_run_id or None, reason)
     return RedirectResponse(f"/drg/runs/{run_id}", status_code=303)
 
 

@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from shidian.web.home import pages
+from shidian.web.home import notifications, pages, search
 
-ROUTERS: list[APIRouter] = [pages.router]
+ROUTERS: list[APIRouter] = [pages.router, notifications.router, search.router]

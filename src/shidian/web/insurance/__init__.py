@@ -6,6 +6,6 @@ the pages.
 
 from fastapi import APIRouter
 
-from shidian.web.insurance import api, pages
+from shidian.web.insurance import api, desk, pages
 
-ROUTERS: list[APIRouter] = [api.router, pages.router]
+ROUTERS: list[APIRouter] = [api.router, pages.router, desk.router]

@@ -92,6 +92,7 @@ class ReversalOut(BaseModel):
     freed: str
     usage_after: dict[str, str]
     reversed_at: str
+    reason: str | None = Field(None, description="冲正原因 (the desk page requires one)")
 
 
 class ClaimRecordOut(ClaimOut):

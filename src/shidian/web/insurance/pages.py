@@ -34,7 +34,11 @@ TEXT = r"^[^\x00]*$"
 
 
 def _overview(request: Request, conn: Conn, user: User, extra: dict[str, Any], status: int = 200) -> Response:
-    context = {**insurance_overview(conn, user, client_of(request)), "problems": [], **extra}
+    context = {
+        **insurance_overview(conn, user, client_of(request), request.app.state.settings.var_dir),
+        "problems": [],
+        **extra,
+    }
     return render(request, "insurance/overview.html", context, status)
 
 

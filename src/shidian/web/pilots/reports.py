@@ -85,12 +85,37 @@ def _done(ref: ReportRef, done: str) -> Response:
     return RedirectResponse(f"{ref.path}?done={done}", status_code=303)
 
 
-@router.get("/pilots/reports", include_in_schema=False)
-def reports_index(request: Request, conn: Conn, user: Viewer) -> Response:
+def _index(
+    request: Request, conn: Conn, user: User, problems: list[Problem] | None = None, status: int = 200
+) -> Response:
     index = overview.reports_index(conn, user, today())
     context = {"plans": index.plans, "mine": index.mine, "queue": index.queue, "changes": index.changes,
-               "statuses": STATUSES}  # fmt: skip
-    return render(request, "pilots/reports.html", context)
+               "statuses": STATUSES, "problems": problem_rows(problems or []),
+               "reviewed": request.query_params.get("reviewed", "")}  # fmt: skip
+    return render(request, "pilots/reports.html", context, status)
+
+
+@router.get("/pilots/reports", include_in_schema=False)
+def reports_index(request: Request, conn: Conn, user: Viewer) -> Response:
+    return _index(request, conn, user)
+
+
+@router.post("/pilots/reports/review", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def reports_review(request: Request, conn: Conn, user: Viewer) -> Response:
+    """批量审核/退回: the reports ticked in the approval queue, all or none."""
+    form = await request.form()
+    action: Literal["approve", "return"] = "return" if form.get("action") == "return" else "approve"
+    comment = str(form.get("comment") or "").replace("\x00", "")[:2000]
+    refs = []
+    for value in form.getlist("report"):
+        plan_id, _, rest = str(value).partition("|")
+        unit_code, _, period = rest.partition("|")
+        if plan_id.isdigit() and unit_code and period:
+            refs.append(ReportRef(int(plan_id), unit_code, period))
+    count, problems = service.review_reports(conn, user, refs, action, comment, client_of(request))
+    if problems:
+        return _index(request, conn, user, problems, 422)
+    return RedirectResponse(f"/pilots/reports?reviewed={action}-{count}", status_code=303)
 
 
 @router.get(FORM, include_in_schema=False)

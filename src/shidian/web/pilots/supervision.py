@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from shidian.pilots.evidence import MAX_EVIDENCE_BYTES
+from shidian.pilots.service import overview as reports_overview
 from shidian.pilots.service import supervision as service
 from shidian.pilots.supervision import RECTIFICATION_STATUSES, SEVERITIES
 from shidian.platform.accounts import User
@@ -85,6 +86,8 @@ def supervision_page(request: Request, conn: Conn, user: Viewer, plan: int | Non
             "rectifications": view.rectifications,
             "statuses": RECTIFICATION_STATUSES,
             "today": day,
+            # the pilot office lands here: its reports awaiting approval, linked (issue 19)
+            "pending": len(reports_overview.reports_index(conn, user, day).queue) if view.may_manage else 0,
         },
     )
 

@@ -33,3 +33,16 @@ function shidianDrawCharts(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { shidianDrawCharts(document); });
 document.addEventListener("htmx:afterSwap", function (event) { shidianDrawCharts(event.target); });
+
+// A form with data-confirm asks before it is sent (publish, approve, reverse …); a button with
+// data-print prints the page (the print stylesheet leaves the navigation out).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+}, true);
+document.addEventListener("click", function (event) {
+  var target = event.target.closest ? event.target.closest("[data-print]") : null;
+  if (target) { event.preventDefault(); window.print(); }
+});

@@ -1,0 +1,94 @@
+"""What the discharge desk shows a clerk before a stay is entered (参合人员本年度情况): the
+person's eligibility and category, the deductible a new stay at the clerk's institution would
+charge, and what is left of each annual cap. Pure: the person, the institution, the policy and
+the person's year in, a ``Standing`` out.
+
+The deductible is the one ``desk.price_claim`` would charge a new inpatient stay that is not a
+transfer and not waived for its TCM share (004 篇6 三(四)1): none for a waived category (凭有效
+证件报销不设起付线), none at a county-level-or-above hospital once the year already has a stay
+counted there (县级以上医院多次住院只计首次起付线), else the level's deductible. The caps are 三(四)3's
+annual inpatient cap, the outpatient cap, 特殊慢性病's annual fixed amounts and the TCM fracture
+cap; what is left is the cap less what the person's desk claims of the year used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shidian.insurance.desk_state import DeskInstitution, DeskPerson, DeskState
+from shidian.insurance.model import CATEGORY_LABELS
+from shidian.insurance.policy import InsurancePolicy
+from shidian.money import ZERO
+
+__all__ = ["CapLeft", "Standing", "standing"]
+
+
+@dataclass(frozen=True)
+class CapLeft:
+    """One annual cap (封顶线): its bucket, label, amount, what the year used and what is left."""
+
+    bucket: str
+    label: str
+    cap: Decimal
+    used: Decimal
+    left: Decimal
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's year at the desk, as the clerk reads it before entering a stay."""
+
+    category: str
+    category_label: str
+    insured: bool
+    waived: bool
+    level: int | None
+    deductible: Decimal | None
+    deductible_rule: str
+    stays: int
+    caps: tuple[CapLeft, ...]
+
+
+def _deductible(
+    person: DeskPerson, institution: DeskInstitution | None, policy: InsurancePolicy, state: DeskState
+) -> tuple[Decimal | None, str]:
+    if person.category in policy.waived_categories:
+        return ZERO, "category"
+    if institution is None:
+        return None, "none"
+    if institution.level >= policy.county_level and state.county_admissions() > 0:
+        return ZERO, "county_repeat"
+    return policy.levels[institution.level].deductible, "standard"
+
+
+def standing(
+    person: DeskPerson, institution: DeskInstitution | None, policy: InsurancePolicy, state: DeskState
+) -> Standing:
+    """The person's standing at ``institution`` (None: the desk's institution is not in the
+    year's list, so no deductible is shown) after the year's desk claims (``state``)."""
+    buckets = [
+        ("inpatient", "住院补偿封顶线", policy.inpatient_cap),
+        ("outpatient", "门诊统筹封顶线", policy.outpatient_cap),
+        *(
+            (f"chronic:{c.code}", f"特殊慢性病 {c.name} 年度定额", c.annual_amount)
+            for c in policy.chronic_diseases
+        ),
+        ("tcm_fracture", "中医门诊骨折非手术治疗封顶线", policy.tcm_fracture_cap),
+    ]
+    caps = tuple(
+        CapLeft(bucket, label, cap, state.used(bucket), max(cap - state.used(bucket), ZERO))
+        for bucket, label, cap in buckets
+    )
+    deductible, rule = _deductible(person, institution, policy, state)
+    return Standing(
+        category=person.category,
+        category_label=CATEGORY_LABELS.get(person.category, person.category),
+        insured=bool(person.insured),
+        waived=person.category in policy.waived_categories,
+        level=None if institution is None else institution.level,
+        deductible=deductible,
+        deductible_rule=rule,
+        stays=len(state.stays),
+        caps=caps,
+    )

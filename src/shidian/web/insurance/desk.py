@@ -1,0 +1,202 @@
+"""The discharge desk page (出院结算窗口) a hospital clerk uses all day.
+
+Find the patient (人员编号/医保卡号 or 身份证号) and read the standing (eligibility, category,
+the deductible of a new stay here, what is left of each cap); enter the stay (the claim's
+fields with its breakdown); price it (试算, nothing recorded); confirm (the desk's service
+prices it again under the person's lock and records it); print the settlement slip (结算单)
+with the rule trail; list today's claims; reverse one (冲正) with a reason. Thin routes: every
+rule is in ``insurance.service.desk`` (the same service as ``POST /api/insurance/claims``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from shidian.insurance.policy import POLICIES
+from shidian.insurance.service.desk import (
+    desk_years,
+    find_patient,
+    post_claim,
+    preview_claim,
+    read_claim,
+    reverse_claim,
+    today_claims,
+)
+from shidian.money import D, from_fen
+from shidian.platform.accounts import User
+from shidian.platform.clock import local, now, today
+from shidian.problems import Problem, Refused, Source
+from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.insurance.models import ClaimIdPath, ClaimIn
+from shidian.web.templating import render
+
+router = APIRouter()
+Clerk = Annotated[User, Depends(require("insurance.desk"))]
+Viewer = Annotated[User, Depends(require("insurance.claims_view"))]
+
+#: The claim's fields the desk form sends (``ClaimIn``'s, in the form's order).
+FIELDS = tuple(ClaimIn.model_fields)
+FLAGS = ("certificate", "referral", "tcm_fracture")
+
+
+def _claim_of(form: dict[str, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The form's claim as ``ClaimIn`` checks it (empty fields take their defaults), or the
+    problems naming each field."""
+    data: dict[str, Any] = {k: v.strip() for k, v in form.items() if k in FIELDS and v.strip()}
+    for flag in FLAGS:
+        data[flag] = 1 if data.get(flag) in ("1", "on") else 0
+    if "cataract_eyes" in data and data["cataract_eyes"].isdigit():
+        data["cataract_eyes"] = int(data["cataract_eyes"])
+    try:
+        return ClaimIn.model_validate(data).model_dump(), []
+    except pydantic.ValidationError as exc:
+        return None, [
+            Problem(
+                "request.invalid",
+                f"{e['loc'][0] if e['loc'] else ''}: {e['msg']}",
+                Source("<form>", column=str(e["loc"][0]) if e["loc"] else None),
+            )
+            for e in exc.errors()
+        ]
+
+
+def _suggested_claim_id(user: User) -> str:
+    """A fresh 就诊编号 for the form: the institution and the time to the second."""
+    return f"{user.hospital_id or 'DESK'}-{local(now()).strftime('%Y%m%d%H%M%S')}"
+
+
+def _desk(request: Request, conn: Conn, user: User, extra: dict[str, Any], status: int = 200) -> Response:
+    client = client_of(request)
+    claims = today_claims(conn, user, client)
+    paid = sum(int(c["reimbursement_fen"]) for c in claims if c["status"] == "paid")
+    context: dict[str, Any] = {
+        "years": desk_years(conn, user),
+        "patient": None,
+        "problems": [],
+        "form": {},
+        "today": today(),
+        "claims": claims,
+        "paid_total": from_fen(paid),
+        "D": D,
+        "chronic": [],
+        **extra,
+    }
+    return render(request, "insurance/desk.html", context, status)
+
+
+def _chronic(policy_id: str) -> list[Any]:
+    return list(POLICIES.named(policy_id).chronic_diseases)
+
+
+@router.get("/insurance/desk", include_in_schema=False)
+def desk_page(
+    request: Request,
+    conn: Conn,
+    user: Clerk,
+    q: Annotated[str, Query(max_length=64, pattern=r"^[^\x00]*$")] = "",
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    institution_id: Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = "",
+) -> Response:
+    if not q.strip():
+        return _desk(request, conn, user, {"q": q})
+    try:
+        patient = find_patient(
+            conn,
+            user,
+            request.app.state.settings.var_dir,
+            q,
+            year,
+            institution_id or None,
+            client_of(request),
+        )
+    except Refused as exc:
+        return _desk(request, conn, user, {"q": q, "problems": exc.problems}, 404)
+    form = {
+        "claim_id": _suggested_claim_id(user),
+        "person_id": patient.person_id,
+        "institution_id": patient.institution_id or "",
+        "kind": "inpatient",
+        "start_date": "",
+        "end_date": "",
+    }
+    # the box shows the card number found, not the ID number typed (kept off the page)
+    context = {
+        "q": patient.person_id,
+        "patient": patient,
+        "form": form,
+        "chronic": _chronic(patient.policy_id),
+    }
+    return _desk(request, conn, user, context)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    data = await request.form()
+    return {k: v for k, v in data.items() if isinstance(v, str) and "\x00" not in v}
+
+
+@router.post("/insurance/desk/price", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def desk_price(request: Request, conn: Conn, user: Clerk) -> Response:
+    """试算: the claim priced as it would be now; nothing recorded until the clerk confirms."""
+    form = await _form(request)
+    claim, problems = _claim_of(form)
+    priced: dict[str, Any] | None = None
+    if claim is not None:
+        try:
+            priced = preview_claim(conn, user, claim)
+        except Refused as exc:
+            problems = exc.problems
+    patient = None
+    chronic: list[Any] = []
+    if form.get("q"):
+        try:
+            patient = find_patient(conn, user, request.app.state.settings.var_dir, form["q"], None, None)
+            chronic = _chronic(patient.policy_id)
+        except Refused:
+            patient = None
+    extra = {"q": form.get("q", ""), "patient": patient, "form": form, "priced": priced, "chronic": chronic}
+    return _desk(request, conn, user, {**extra, "problems": problems}, 200 if priced else 422)
+
+
+@router.post("/insurance/desk/claims", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def desk_confirm(request: Request, conn: Conn, user: Clerk) -> Response:
+    """确认结算: record the claim (the desk's service prices it again under the lock)."""
+    claim, problems = _claim_of(await _form(request))
+    if claim is None:
+        raise Refused("invalid", problems)
+    answer = post_claim(conn, user, claim, client_of(request))
+    return RedirectResponse(f"/insurance/desk/claims/{answer.body['claim_id']}/slip", status_code=303)
+
+
+@router.get("/insurance/desk/claims/{claim_id}/slip", include_in_schema=False)
+def desk_slip(request: Request, conn: Conn, user: Viewer, claim_id: ClaimIdPath) -> Response:
+    """结算单: the settlement slip for the patient, with the rule trail (prints on A4)."""
+    record = read_claim(conn, user, claim_id, client_of(request))
+    reversal = record.get("reversal") or {}
+    context = {
+        "c": record,
+        "p": record["priced"],
+        "D": D,
+        "institution_name": user.unit_name if user.hospital_id == record["institution_id"] else "",
+        "reversed_at": dt.datetime.fromisoformat(reversal["reversed_at"]) if reversal else None,
+    }
+    return render(request, "insurance/slip.html", context)
+
+
+@router.post(
+    "/insurance/desk/claims/{claim_id}/reverse", include_in_schema=False, dependencies=[Depends(check_csrf)]
+)
+def desk_reverse(
+    request: Request,
+    conn: Conn,
+    user: Clerk,
+    claim_id: ClaimIdPath,
+    reason: Annotated[str, Form(min_length=2, max_length=200, pattern=r"^[^\x00]*$")],
+) -> Response:
+    """冲正 with a reason: frees what the claim used of the caps; the slip shows the reversal."""
+    reverse_claim(conn, user, claim_id, client_of(request), reason)
+    return RedirectResponse(f"/insurance/desk/claims/{claim_id}/slip", status_code=303)
