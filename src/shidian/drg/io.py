@@ -28,6 +28,7 @@ from shidian.drg.model import (
 )
 from shidian.drg.policy import DrgPolicy
 from shidian.drg.report import write_report
+from shidian.drg.schemes import SCHEME_ALIASES
 from shidian.drg.validate import validate_inputs
 from shidian.money import D
 from shidian.problems import Problem, Source
@@ -107,6 +108,8 @@ CASES = TableSpec(
             nullable=True,
             label="特病单议核准日期",
         ),
+        # 000 篇6 第二、六条: 职工医保/居民医保; absent = one scheme
+        Column("scheme", "str", ("险种",), required=False, choices=tuple(SCHEME_ALIASES), label="险种"),
     ),
     key=("case_id",),
 )
@@ -526,6 +529,8 @@ def write_outputs(
             tables = {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()}
             if budget_lines:
                 tables["drg_budget.csv"] = _budget_table(budget_lines)
+            if result.scheme_payments is not None:
+                tables["scheme_payments.csv"] = result.scheme_payments
             write_csv_tables(staging, tables)
             _write_warnings(result, staging / "warnings.csv")
             report.result()

@@ -109,6 +109,9 @@ class SettlementResult:
     warnings: tuple[Problem, ...]
     checks: tuple[Check, ...]
     totals: Mapping[str, str]
+    #: Each hospital's fund payments charged to the schemes' funds (000 篇6 第六条), when the
+    #: cases carry a scheme (``shidian.drg.schemes``); None otherwise.
+    scheme_payments: pa.Table | None = None
 
     @property
     def ok(self) -> bool:

@@ -10,12 +10,13 @@ order, so equal inputs give byte-identical outputs, with warnings and invariant 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
 
-from shidian.drg import checks, point_value, points, reference
+from shidian.drg import checks, point_value, points, reference, schemes
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
     DEDUCTIONS_SCHEMA,
@@ -56,6 +57,8 @@ def settle(
         step("年终清算 year-end settlement")
         year_value = _build_annual(con, inputs, policy)
         step("自检 invariant checks")
+        by_scheme = schemes.scheme_payments(con, year_value) if schemes.has_schemes(con) else None
+        scheme_checks = [schemes.scheme_check(con, by_scheme)] if by_scheme is not None else []
         result = SettlementResult(
             case_points=_case_points(con),
             monthly=monthly,
@@ -66,9 +69,17 @@ def settle(
             standards=con.sql("SELECT * FROM standards ORDER BY drg_code").to_arrow_table(),
             coefficients=con.sql("SELECT * FROM coefficients ORDER BY drg_code, level").to_arrow_table(),
             warnings=tuple(problems + _warnings(con, monthly, inputs, policy)),
-            checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)),
+            checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)) + tuple(scheme_checks),
             totals=_totals(con, inputs, year_value),
+            scheme_payments=by_scheme,
         )
+        if by_scheme is not None:
+            budgets = {
+                scheme: amount
+                for scheme, item, _, amount, _ in inputs.params.budget_lines
+                if item == "drg_budget" and scheme != "total"
+            }
+            result = replace(result, totals={**result.totals, **schemes.scheme_totals(by_scheme, budgets)})
     finally:
         con.close()
     return result, problems
@@ -82,7 +93,8 @@ def _with_column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
 
 
 def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
-    con.register("cases", _with_column(inputs.cases, "review_date", pa.date32()))
+    cases = _with_column(_with_column(inputs.cases, "review_date", pa.date32()), "scheme", pa.string())
+    con.register("cases", cases)
     con.register(
         "regrouped", inputs.regrouped if inputs.regrouped is not None else REGROUPED_SCHEMA.empty_table()
     )
