@@ -130,6 +130,31 @@ ASSESSMENT = TableSpec(
     ),
     key=("hospital_id",),
 )
+#: 年度预付 (000 篇6 第十七条): last year's fund payments of each hospital and the advance it
+#: was paid last January (blank: none, the first year).
+ADVANCES = TableSpec(
+    "advances",
+    (
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
+        Column(
+            "last_year_fund_paid",
+            "money",
+            ("上年度统筹基金支付", "上年度统筹基金支付费用"),
+            min=_MONEY_MIN,
+            label="上年度统筹基金支付",
+        ),
+        Column(
+            "previous_advance",
+            "money",
+            ("上年已预付", "上年1月预付"),
+            required=False,
+            nullable=True,
+            min=_MONEY_MIN,
+            label="上年已预付",
+        ),
+    ),
+    key=("hospital_id",),
+)
 DEDUCTIONS = TableSpec(
     "deductions",
     (
@@ -203,6 +228,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         ("deductions", DEDUCTIONS, False),
         ("reference", REFERENCE, False),
         ("regrouped", REGROUPED, False),
+        ("advances", ADVANCES, False),
     ):
         path = find_table(data_dir, spec.name)
         if path is None:
@@ -251,6 +277,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         assessment=tables["assessment"],
         deductions=tables["deductions"],
         regrouped=tables["regrouped"],
+        advances=tables["advances"],
         sources=sources,
     )
     return inputs, [], manifest
@@ -280,6 +307,7 @@ def _cross_problems(
             assessment=tables["assessment"],
             deductions=tables["deductions"],
             regrouped=tables["regrouped"],
+            advances=tables["advances"],
             sources=sources,
         ),
         check_year=params is not None,
@@ -289,6 +317,7 @@ def _cross_problems(
             "drg.case.unknown_hospital",
             "drg.deduction.unknown_hospital",
             "drg.assessment.unknown_hospital",
+            "drg.advance.unknown_hospital",
         ),
         "groups": ("drg.case.unknown_drg", "drg.regrouped.unknown_drg"),
         "cases": ("drg.regrouped.unknown_case", "drg.regrouped.not_ungrouped"),
@@ -529,6 +558,8 @@ def write_outputs(
             tables = {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()}
             if budget_lines:
                 tables["drg_budget.csv"] = _budget_table(budget_lines)
+            if result.advances is not None:
+                tables["advances.csv"] = result.advances
             if result.scheme_payments is not None:
                 tables["scheme_payments.csv"] = result.scheme_payments
             write_csv_tables(staging, tables)

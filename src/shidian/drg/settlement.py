@@ -16,7 +16,7 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from shidian.drg import checks, point_value, points, reference, schemes
+from shidian.drg import advance, checks, point_value, points, reference, schemes
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
     DEDUCTIONS_SCHEMA,
@@ -58,6 +58,7 @@ def settle(
         year_value = _build_annual(con, inputs, policy)
         step("自检 invariant checks")
         by_scheme = schemes.scheme_payments(con, year_value) if schemes.has_schemes(con) else None
+        advances = advance.build_advances(con, policy.advance_months) if inputs.advances is not None else None
         scheme_checks = [schemes.scheme_check(con, by_scheme)] if by_scheme is not None else []
         result = SettlementResult(
             case_points=_case_points(con),
@@ -72,7 +73,10 @@ def settle(
             checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)) + tuple(scheme_checks),
             totals=_totals(con, inputs, year_value),
             scheme_payments=by_scheme,
+            advances=advances,
         )
+        if advances is not None:
+            result = replace(result, totals={**result.totals, **_advance_totals(advances)})
         if by_scheme is not None:
             budgets = {
                 scheme: amount
@@ -107,6 +111,8 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
     )
     deductions = inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table()
     con.register("deductions", _with_column(deductions, "audit_date", pa.date32()))
+    if inputs.advances is not None:
+        con.register("advances", _with_column(inputs.advances, "previous_advance", pa.decimal128(18, 2)))
 
 
 def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
@@ -190,6 +196,14 @@ def _build_annual(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, policy: Drg
         """
     )
     return year_value
+
+
+def _advance_totals(table: pa.Table) -> dict[str, str]:
+    """The annual advance's sums (000 篇6 第十七条) for run.json."""
+    return {
+        f"advance.{name}": str(sum((v for v in table.column(name).to_pylist()), ZERO))
+        for name in ("advance", "january_payment", "next_advance", "next_true_up")
+    }
 
 
 def _incentive_pool(con: duckdb.DuckDBPyConnection, year_value: Decimal) -> None:

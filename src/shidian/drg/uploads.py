@@ -35,6 +35,7 @@ INPUT_NAMES = (
     "deductions",
     "reference_cases",
     "year_end_groups",
+    "advances",
 )
 SETTLEMENT_FILE = "settlement.toml"
 TABLE_SUFFIXES = (".csv", ".xlsx")

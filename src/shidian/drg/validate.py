@@ -125,6 +125,13 @@ _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
         "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
     ),
     (
+        "drg.advance.unknown_hospital",
+        "advances",
+        "hospital_id",
+        "t.hospital_id NOT IN (SELECT hospital_id FROM hospitals)",
+        "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
+    ),
+    (
         "drg.hospital.bad_level",
         "hospitals",
         "level",
@@ -150,6 +157,7 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200, *, check_year: bool = T
             "assessment": inputs.assessment,
             "reference": inputs.reference,
             "regrouped": inputs.regrouped,
+            "advances": inputs.advances,
         }
         for name, table in tables.items():
             if table is not None:
