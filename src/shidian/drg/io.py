@@ -57,6 +57,15 @@ HOSPITALS = TableSpec(
             max=Decimal(3),
             label="医院等级",
         ),
+        # 000 篇6 第八条: a 医共体 member whose DRG payments are packaged to its lead hospital
+        Column(
+            "package_to",
+            "str",
+            ("打包支付至", "牵头医疗机构编码"),
+            required=False,
+            nullable=True,
+            label="打包支付至",
+        ),
     ),
     key=("hospital_id",),
 )
@@ -558,6 +567,8 @@ def write_outputs(
             tables = {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()}
             if budget_lines:
                 tables["drg_budget.csv"] = _budget_table(budget_lines)
+            if result.packages is not None:
+                tables["packages.csv"] = result.packages
             if result.advances is not None:
                 tables["advances.csv"] = result.advances
             if result.scheme_payments is not None:

@@ -116,6 +116,9 @@ class SettlementResult:
     scheme_payments: pa.Table | None = None
     #: The annual advance and its true-ups (000 篇6 第十七条) when ``advances`` was given.
     advances: pa.Table | None = None
+    #: Each hospital's payee (000 篇6 第八条: a 医共体 member's payments packaged to its lead
+    #: hospital) when ``hospitals.package_to`` was given.
+    packages: pa.Table | None = None
 
     @property
     def ok(self) -> bool:

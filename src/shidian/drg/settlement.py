@@ -16,7 +16,7 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from shidian.drg import advance, checks, point_value, points, reference, schemes
+from shidian.drg import advance, checks, package, point_value, points, reference, schemes
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
     DEDUCTIONS_SCHEMA,
@@ -58,6 +58,7 @@ def settle(
         year_value = _build_annual(con, inputs, policy)
         step("自检 invariant checks")
         by_scheme = schemes.scheme_payments(con, year_value) if schemes.has_schemes(con) else None
+        packages = package.build_packages(con) if package.has_packages(con) else None
         advances = advance.build_advances(con, policy.advance_months) if inputs.advances is not None else None
         scheme_checks = [schemes.scheme_check(con, by_scheme)] if by_scheme is not None else []
         result = SettlementResult(
@@ -74,6 +75,7 @@ def settle(
             totals=_totals(con, inputs, year_value),
             scheme_payments=by_scheme,
             advances=advances,
+            packages=packages,
         )
         if advances is not None:
             result = replace(result, totals={**result.totals, **_advance_totals(advances)})
@@ -102,7 +104,7 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, inputs: DrgInputs) -> None:
     con.register(
         "regrouped", inputs.regrouped if inputs.regrouped is not None else REGROUPED_SCHEMA.empty_table()
     )
-    con.register("hospitals", inputs.hospitals)
+    con.register("hospitals", _with_column(inputs.hospitals, "package_to", pa.string()))
     con.register("groups", inputs.groups)
     if inputs.reference is not None:
         con.register("reference", inputs.reference)
