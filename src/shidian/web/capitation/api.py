@@ -1,6 +1,7 @@
 """医共体按人头总额预付 JSON API: the stored runs and one run as the reader may see it.
 
-``GET /api/capitation/runs`` lists the runs a user may read (newest first); ``GET
+``POST /api/capitation/runs/{run_id}/payments`` records a quarterly prepayment paid (the
+bureau); ``GET /api/capitation/runs`` lists the runs a user may read (newest first); ``GET
 /api/capitation/runs/{run_id}`` answers a run's budget build-up (each line with its article),
 quarterly prepayments due, the year end per 医共体 and each member's share — every 医共体 for
 leaders, the pilot office and the insurance bureau (``capitation.view_all``), a member
@@ -10,18 +11,22 @@ Amounts are strings (元, two decimals), as in the run's files.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shidian.capitation import service
+from shidian.capitation.payments import Payment, PrepaymentStatus
 from shidian.platform.accounts import User
-from shidian.web.deps import require
+from shidian.web.deps import Conn, check_csrf, client_of, require
 from shidian.web.errors import responses as error_responses
 
 router = APIRouter()
 Viewer = Annotated[User, Depends(require("capitation.view"))]
+Settler = Annotated[User, Depends(require("capitation.settle"))]
 RunIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8,64}$", description="结算编号 (run id)")]
 
 
@@ -46,6 +51,30 @@ class PrepaymentOut(BaseModel):
     quarter: int
     due_on: str
     amount: str
+
+
+class PaidOut(BaseModel):
+    """A prepayment due with what was recorded as paid: status on_time | late | part_paid | unpaid."""
+
+    community_id: str
+    quarter: int
+    due_on: str
+    due: str
+    paid: str
+    outstanding: str
+    last_paid_on: str | None
+    status: str
+
+
+class PaymentIn(BaseModel):
+    """A payment of a 医共体's quarterly prepayment (the bureau's record: 到账登记)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    community_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quarter: Annotated[int, Field(ge=1, le=4)]
+    amount: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, description="元")]
+    paid_on: dt.date
 
 
 class YearEndOut(BaseModel):
@@ -81,6 +110,7 @@ class RunOut(BaseModel):
     checks: list[dict[str, Any]]
     budget: list[BudgetLineOut]
     prepayments: list[PrepaymentOut]
+    paid: list[PaidOut]
     year_ends: list[YearEndOut]
     shares: list[ShareOut]
 
@@ -117,6 +147,38 @@ def api_run(request: Request, user: Viewer, run_id: RunIdPath) -> RunOut:
         checks=record.get("checks", []) if view.full else [],
         budget=[BudgetLineOut(**_text(x, BudgetLineOut)) for x in view.lines],
         prepayments=[PrepaymentOut(**_text(x, PrepaymentOut)) for x in view.prepayments],
+        paid=[_paid(x) for x in view.paid],
         year_ends=[YearEndOut(**_text(x, YearEndOut)) for x in view.year_ends],
         shares=[ShareOut(**_text(x, ShareOut)) for x in view.shares],
     )
+
+
+def _paid(row: PrepaymentStatus) -> PaidOut:
+    return PaidOut(
+        community_id=row.community_id,
+        quarter=row.quarter,
+        due_on=row.due_on.isoformat(),
+        due=str(row.due),
+        paid=str(row.paid),
+        outstanding=str(row.outstanding),
+        last_paid_on=None if row.last_paid_on is None else row.last_paid_on.isoformat(),
+        status=row.status,
+    )
+
+
+@router.post(
+    "/api/capitation/runs/{run_id}/payments",
+    status_code=201,
+    response_model=PaidOut,
+    responses=error_responses(401, 403, 404, 422),
+    dependencies=[Depends(check_csrf)],
+)
+def api_record_payment(
+    request: Request, conn: Conn, user: Settler, run_id: RunIdPath, body: PaymentIn
+) -> PaidOut:
+    """Record a payment of a quarterly prepayment (001 第十七篇 七(二)); the prepayment's status."""
+    payment = Payment(body.community_id, body.quarter, body.amount, body.paid_on)
+    status = service.record_prepayment(
+        conn, user, request.app.state.settings.var_dir, run_id, payment, client_of(request)
+    )
+    return _paid(status)
