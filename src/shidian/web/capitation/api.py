@@ -170,7 +170,7 @@ def _paid(row: PrepaymentStatus) -> PaidOut:
     "/api/capitation/runs/{run_id}/payments",
     status_code=201,
     response_model=PaidOut,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
     dependencies=[Depends(check_csrf)],
 )
 def api_record_payment(
