@@ -59,6 +59,7 @@ class Engine(Protocol):
     def execute(self, sql: str) -> Rows: ...
     def arrow(self, query: str) -> pa.Table: ...
     def register(self, name: str, table: pa.Table) -> None: ...
+    def unregister(self, name: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -78,6 +79,9 @@ class DuckDBEngine:
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
 
     def close(self) -> None:
         self.con.close()
@@ -172,6 +176,11 @@ class SparkEngine:
 
     def register(self, name: str, table: pa.Table) -> None:
         self._view(name, self.spark.createDataFrame(table))
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        if name in self.views:
+            self.views.remove(name)
 
     def close(self) -> None:
         for name in self.views:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -16,6 +17,16 @@ def shipped(name: str, **overrides: str) -> RewardRules:
     """A shipped rule file; ``overrides`` are key paths with ``__`` for dots."""
     text, source = read_reference_policy("rewards", name)
     rules, problems = parse_rules(text, source, [(k.replace("__", "."), v) for k, v in overrides.items()])
+    assert rules is not None, problems
+    return rules
+
+
+def fixture(name: str, **overrides: str) -> RewardRules:
+    """A rule file of tests/rewards/data (not shipped); ``overrides`` as in ``shipped``."""
+    path = Path(__file__).parent / "data" / f"{name}.toml"
+    rules, problems = parse_rules(
+        path.read_text(encoding="utf-8"), str(path), [(k.replace("__", "."), v) for k, v in overrides.items()]
+    )
     assert rules is not None, problems
     return rules
 

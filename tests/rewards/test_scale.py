@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from tests.rewards.helpers import DEC, run, shipped
+from tests.rewards.helpers import DEC, fixture, run
 
 
 def test_twenty_thousand_villages_conserve_the_pot():
@@ -21,7 +21,7 @@ def test_twenty_thousand_villages_conserve_the_pot():
             "score": pa.array(score, DEC),
         }
     )
-    rules = shipped("township-performance", stages__performance__steps__cap__max="250.00")
+    rules = fixture("score-times-base", stages__performance__steps__cap__max="250.00")
     allocation = run(rules, table)
     assert allocation.total + allocation.returned == Decimal("2000000.00")
     assert allocation.units.num_rows == n

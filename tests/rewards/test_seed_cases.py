@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 from shidian.policy import read_reference_policy
 from shidian.rewards import parse_rules
-from tests.rewards.helpers import amounts, people, run, shipped, units
+from tests.rewards.helpers import amounts, fixture, people, run, shipped, units
 
 
 def test_002p2_art6_2_upfront_half_then_settlement_by_score():
@@ -185,8 +185,10 @@ def explanations(allocation) -> dict[str, str]:
     )
 
 
-def test_002p4_score_times_base_with_threshold_cap_and_redistribution():
-    """002 篇四 "将考核结果与资金安排和拨付挂钩": pot 2,000,000 shared by score × population.
+def test_score_times_base_with_threshold_cap_and_redistribution():
+    """The vocabulary's threshold, product weight, cap and redistribution (the fixture
+    score-times-base; 002 篇四 itself is `capitation primary-care`): pot 2,000,000 shared by
+    score × population.
 
     T1 90×10,000 = 900,000; T2 score 50 < 60: out; T3 80×5,000 = 400,000; T4 70×3,000 = 210,000.
     Cap 1,000,000 per unit (override), excess redistributed (the file's cut_amounts):
@@ -196,7 +198,7 @@ def test_002p4_score_times_base_with_threshold_cap_and_redistribution():
       the 1 fen left goes to T4 (.50 > .49): T3 655,737.70, T4 344,262.30.
     Σ = 1,000,000 + 655,737.70 + 344,262.30 = 2,000,000.00: the pot is conserved.
     """
-    rules = shipped("township-performance", stages__performance__steps__cap__max="1000000.00")
+    rules = fixture("score-times-base", stages__performance__steps__cap__max="1000000.00")
     allocation = run(
         rules,
         units(

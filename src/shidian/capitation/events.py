@@ -13,3 +13,13 @@ class RunStored(AuditEvent, action="capitation.settle", summary="医共体按人
 
     policy: str
     files: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrepaymentPaid(AuditEvent, action="capitation.prepayment_paid", summary="医共体季度预拨到账登记"):
+    """``target``: the run id; the 医共体, the quarter, the amount paid and the day it was paid."""
+
+    community_id: str
+    quarter: int
+    amount: str
+    paid_on: str

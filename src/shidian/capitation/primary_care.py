@@ -2,7 +2,7 @@
 
 Three calculations, each with its sentence:
 
-* **public-health funds per 医共体** (002 篇二(一): "按照不低于人均 25 元的标准落实基本公共卫生
+* **public-health funds per 医共体** (002 篇四 二(一): "按照不低于人均 25 元的标准落实基本公共卫生
   服务经费"; 001 第十八篇: "基本公共卫生服务经费按医共体常住人口总额预算, … 年初预拨部分工作经费,
   绩效考核后发放"): budget = per-capita amount × residents; prepaid = budget × prepaid ratio; after
   the assessment, 三(四) "对绩效考核差的可扣减资金安排, 对绩效考核好的可给予适当奖励": a deduction of

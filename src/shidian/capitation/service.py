@@ -14,14 +14,16 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from shidian.capitation.events import RunStored
+from shidian.capitation.events import PrepaymentPaid, RunStored
 from shidian.capitation.explain import Step, community_steps
 from shidian.capitation.io import read_inputs, read_run, write_run
+from shidian.capitation.payments import Payment, PrepaymentStatus, statuses
 from shidian.capitation.policy import POLICIES, PRIMARY_CARE_POLICIES, parse_policy
 from shidian.capitation.primary_care import PrimaryCareRun, run_primary_care
 from shidian.capitation.primary_care_files import (
@@ -32,7 +34,7 @@ from shidian.capitation.primary_care_files import (
     write_primary_care,
 )
 from shidian.capitation.settlement import Settlement, settle
-from shidian.capitation.store import capitation_dir, list_runs, load_run
+from shidian.capitation.store import add_payment, capitation_dir, list_runs, load_payments, load_run
 from shidian.platform.access import can, require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
@@ -273,6 +275,8 @@ class RunView:
     prepayments: list[Any]
     year_ends: list[Any]
     shares: list[Any]
+    #: each prepayment due with what was recorded as paid (001 第十七篇 七(二))
+    paid: list[PrepaymentStatus]
 
 
 def run_view(user: User, var_dir: Path, run_id: str) -> RunView:
@@ -301,4 +305,64 @@ def run_view(user: User, var_dir: Path, run_id: str) -> RunView:
         [p for p in run["prepayments"] if mine(p.community_id)],
         [e for e in run["year_ends"] if mine(e.community_id)],
         [s for s in shares if mine(s.community_id)],
+        statuses([p for p in run["prepayments"] if mine(p.community_id)], load_payments(var_dir, run_id)),
     )
+
+
+def record_prepayment(
+    conn: sa.Connection,
+    user: User,
+    var_dir: Path,
+    run_id: str,
+    payment: Payment,
+    client: Client | None = None,
+) -> PrepaymentStatus:
+    """Record a payment against a run's quarterly prepayment (the insurance bureau); the
+    prepayment's status after it. Refused: no such run or prepayment, an amount that is not
+    positive to the fen, or more than is outstanding."""
+    require_permission(user, "capitation.settle")
+    run = load_run(var_dir, run_id)
+    if run is None:
+        raise refusal("not_found", "capitation.run.not_found", NO_RUN)
+    due = [
+        p
+        for p in run["prepayments"]
+        if (p.community_id, p.quarter) == (payment.community_id, payment.quarter)
+    ]
+    if not due:
+        raise refusal(
+            "invalid",
+            "capitation.prepayment.unknown",
+            f"本次结算没有医共体 {payment.community_id} 第 {payment.quarter} 季度的预拨",
+            column="quarter",
+        )
+    if payment.amount <= 0 or payment.amount != payment.amount.quantize(Decimal("0.01")):
+        raise refusal(
+            "invalid",
+            "capitation.prepayment.bad_amount",
+            "到账金额应为大于 0、最多两位小数的金额",
+            column="amount",
+        )
+    (before,) = statuses(due, load_payments(var_dir, run_id))
+    if payment.amount > before.outstanding:
+        raise refusal(
+            "invalid",
+            "capitation.prepayment.overpaid",
+            f"到账金额 {payment.amount} 超过尚未拨付的 {before.outstanding} 元 (应拨 {before.due} 元)",
+            column="amount",
+        )
+    add_payment(var_dir, run_id, payment)
+    log(
+        conn,
+        PrepaymentPaid(
+            target=run_id,
+            community_id=payment.community_id,
+            quarter=payment.quarter,
+            amount=str(payment.amount),
+            paid_on=payment.paid_on.isoformat(),
+        ),
+        user,
+        client,
+    )
+    (after,) = statuses(due, load_payments(var_dir, run_id))
+    return after

@@ -1,16 +1,20 @@
-"""Capitation store: runs under ``var/capitation/<run_id>/`` (the files ``settle`` writes).
+"""Capitation store: runs under ``var/capitation/<run_id>/`` (the files ``settle`` writes), the
+prepayments recorded as paid under ``var/capitation/payments/<run_id>.json``.
 
 No rules here: the service decides who reads what.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from shidian.capitation.io import read_run
+from shidian.capitation.payments import Payment
 
 RUN_ID = re.compile(r"^[0-9a-f]{16}$")
 
@@ -49,3 +53,38 @@ def load_run(var_dir: Path, run_id: str) -> dict[str, Any] | None:
         return None
     run, _ = read_run(folder)
     return run
+
+
+def _payments_file(var_dir: Path, run_id: str) -> Path:
+    return capitation_dir(var_dir) / "payments" / f"{run_id}.json"
+
+
+def load_payments(var_dir: Path, run_id: str) -> list[Payment]:
+    """The prepayments recorded as paid against a run (none when nothing was recorded)."""
+    path = _payments_file(var_dir, run_id)
+    if not RUN_ID.match(run_id) or not path.is_file():
+        return []
+    return [
+        Payment(
+            r["community_id"], int(r["quarter"]), Decimal(r["amount"]), dt.date.fromisoformat(r["paid_on"])
+        )
+        for r in json.loads(path.read_text(encoding="utf-8"))
+    ]
+
+
+def add_payment(var_dir: Path, run_id: str, payment: Payment) -> None:
+    """Append a payment to the run's records (written to a new file, then renamed over)."""
+    path = _payments_file(var_dir, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "community_id": p.community_id,
+            "quarter": p.quarter,
+            "amount": str(p.amount),
+            "paid_on": p.paid_on.isoformat(),
+        }
+        for p in [*load_payments(var_dir, run_id), payment]
+    ]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)

@@ -31,6 +31,7 @@ from shidian.drg.model import (
 )
 from shidian.drg.policy import DrgPolicy
 from shidian.drg.report import write_report
+from shidian.drg.schemes import SCHEME_ALIASES
 from shidian.drg.validate import validate_inputs
 from shidian.money import D
 from shidian.problems import Problem, Source
@@ -61,6 +62,15 @@ HOSPITALS = TableSpec(
             min=Decimal(1),
             max=Decimal(3),
             label="医院等级",
+        ),
+        # 000 篇6 第八条: a 医共体 member whose DRG payments are packaged to its lead hospital
+        Column(
+            "package_to",
+            "str",
+            ("打包支付至", "牵头医疗机构编码"),
+            required=False,
+            nullable=True,
+            label="打包支付至",
         ),
     ),
     key=("hospital_id",),
@@ -139,6 +149,8 @@ CASES = TableSpec(
             nullable=True,
             label="特病单议核准日期",
         ),
+        # 000 篇6 第二、六条: 职工医保/居民医保; absent = one scheme
+        Column("scheme", "str", ("险种",), required=False, choices=tuple(SCHEME_ALIASES), label="险种"),
     ),
     key=("case_id",),
     titles=("病例", "病案", "出院病例"),
@@ -161,6 +173,31 @@ ASSESSMENT = TableSpec(
     ),
     key=("hospital_id",),
     titles=("考核", "考核结果", "考核系数"),
+)
+#: 年度预付 (000 篇6 第十七条): last year's fund payments of each hospital and the advance it
+#: was paid last January (blank: none, the first year).
+ADVANCES = TableSpec(
+    "advances",
+    (
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
+        Column(
+            "last_year_fund_paid",
+            "money",
+            ("上年度统筹基金支付", "上年度统筹基金支付费用"),
+            min=_MONEY_MIN,
+            label="上年度统筹基金支付",
+        ),
+        Column(
+            "previous_advance",
+            "money",
+            ("上年已预付", "上年1月预付"),
+            required=False,
+            nullable=True,
+            min=_MONEY_MIN,
+            label="上年已预付",
+        ),
+    ),
+    key=("hospital_id",),
 )
 DEDUCTIONS = TableSpec(
     "deductions",
@@ -240,6 +277,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         ("deductions", DEDUCTIONS, False),
         ("reference", REFERENCE, False),
         ("regrouped", REGROUPED, False),
+        ("advances", ADVANCES, False),
     ):
         path = find_table(data_dir, spec.name, spec.titles)
         if path is None:
@@ -288,6 +326,7 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         assessment=tables["assessment"],
         deductions=tables["deductions"],
         regrouped=tables["regrouped"],
+        advances=tables["advances"],
         sources=sources,
     )
     return inputs, [], manifest
@@ -317,6 +356,7 @@ def _cross_problems(
             assessment=tables["assessment"],
             deductions=tables["deductions"],
             regrouped=tables["regrouped"],
+            advances=tables["advances"],
             sources=sources,
         ),
         check_year=params is not None,
@@ -326,6 +366,7 @@ def _cross_problems(
             "drg.case.unknown_hospital",
             "drg.deduction.unknown_hospital",
             "drg.assessment.unknown_hospital",
+            "drg.advance.unknown_hospital",
         ),
         "groups": ("drg.case.unknown_drg", "drg.regrouped.unknown_drg"),
         "cases": ("drg.regrouped.unknown_case", "drg.regrouped.not_ungrouped"),
@@ -582,6 +623,12 @@ def write_outputs(
             tables = {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()}
             if budget_lines:
                 tables["drg_budget.csv"] = _budget_table(budget_lines)
+            if result.packages is not None:
+                tables["packages.csv"] = result.packages
+            if result.advances is not None:
+                tables["advances.csv"] = result.advances
+            if result.scheme_payments is not None:
+                tables["scheme_payments.csv"] = result.scheme_payments
             write_csv_tables(staging, tables)
             _write_warnings(result, staging / "warnings.csv")
             ordered = write_case_points_parquet(result.case_points, staging / CASE_POINTS_PARQUET)

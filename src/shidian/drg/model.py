@@ -90,6 +90,8 @@ class DrgInputs:
     assessment: pa.Table | None = None
     deductions: pa.Table | None = None
     regrouped: pa.Table | None = None
+    #: 年度预付 (000 篇6 第十七条): hospital_id, last_year_fund_paid, previous_advance.
+    advances: pa.Table | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def source(self, table: str) -> str:
@@ -109,6 +111,14 @@ class SettlementResult:
     warnings: tuple[Problem, ...]
     checks: tuple[Check, ...]
     totals: Mapping[str, str]
+    #: Each hospital's fund payments charged to the schemes' funds (000 篇6 第六条), when the
+    #: cases carry a scheme (``shidian.drg.schemes``); None otherwise.
+    scheme_payments: pa.Table | None = None
+    #: The annual advance and its true-ups (000 篇6 第十七条) when ``advances`` was given.
+    advances: pa.Table | None = None
+    #: Each hospital's payee (000 篇6 第八条: a 医共体 member's payments packaged to its lead
+    #: hospital) when ``hospitals.package_to`` was given.
+    packages: pa.Table | None = None
 
     @property
     def ok(self) -> bool:

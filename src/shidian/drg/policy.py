@@ -114,6 +114,15 @@ PARAMS: tuple[Param, ...] = (
         field="monthly_formula",
     ),
     Param(
+        "advance.months",
+        integer(min=0),
+        "000 篇6 第十七条",
+        "年度预付: 每年1月预付上年度统筹基金月均支付费用的月数, 次年1月重新核定、差额补退 (months of last "
+        "year's average monthly fund payments advanced each January; used when the advances table is given)",
+        default=2,
+        field="advance_months",
+    ),
+    Param(
         "year_end.method",
         choice("point_value", "incentive_pool"),
         "000 篇6 第十九条 / 篇5 三(四)",
@@ -168,6 +177,7 @@ class DrgPolicy:
     review_month_after_approval: bool
     deduction_month_after_audit: bool
     monthly_formula: str
+    advance_months: int
     year_end_method: str
     apply_caps: bool
     surplus_cap_ratio: Decimal

@@ -1,7 +1,8 @@
 """report.xlsx (结算报告): the settlement for people, with Chinese headers.
 
 Sheets: 汇总 (summary, invariant checks and the hospitals at or near the year-end caps of
-000 篇6 第十九条(三), ``shidian.drg.caps``), 月度点值, 月度拨付, 年终清算, 病组标准,
+000 篇6 第十九条(三), ``shidian.drg.caps``), 月度点值, 月度拨付, 年终清算, and when their inputs
+were given 险种记账 (第六条), 年度预付 (第十七条) and 医共体打包支付 (第八条), then 病组标准,
 差异系数, 警告, and 病例 only when asked for and the cases fit in one sheet (Excel holds 1,048,576
 rows); otherwise the summary names the CSV and Parquet files and the hospital workbooks
 (``shidian.drg.hospital_books``) that hold them. Numbers are written as Excel
@@ -71,6 +72,39 @@ ANNUAL_COLUMNS = (
     ("incentive", "年终激励(元)", "money"),
     ("settlement", "年终清算金额(元)", "money"),
 )
+#: 000 篇6 第六条: each hospital's payments charged to the schemes' funds (scheme_payments.csv).
+SCHEME_COLUMNS = (
+    ("hospital_id", "医疗机构编码", "text"),
+    ("scheme", "险种", "text"),
+    ("cases", "病例数", "int"),
+    ("final_points", "核准总点数", "points"),
+    ("patient_cash", "患者现金支付(元)", "money"),
+    ("value", "险种应付(点数×年度点值×考核系数−现金)(元)", "money"),
+    ("monthly_paid", "已预拨(元)", "money"),
+    ("settlement", "年终清算(元)", "money"),
+    ("fund_payment", "记入该险种基金(元)", "money"),
+)
+#: 000 篇6 第十七条: the annual advance (advances.csv).
+ADVANCE_COLUMNS = (
+    ("hospital_id", "医疗机构编码", "text"),
+    ("last_year_fund_paid", "上年度统筹基金支付(元)", "money"),
+    ("advance", "本年1月预付(元)", "money"),
+    ("previous_advance", "上年1月预付(元)", "money"),
+    ("january_payment", "1月差额补退后拨付(元)", "money"),
+    ("year_fund_paid", "本年度统筹基金支付(元)", "money"),
+    ("next_advance", "次年1月预付(元)", "money"),
+    ("next_true_up", "次年1月差额补退(元)", "money"),
+)
+#: 000 篇6 第八条: the 医共体 package (packages.csv).
+PACKAGE_COLUMNS = (
+    ("hospital_id", "医疗机构编码", "text"),
+    ("payee", "收款机构(牵头医疗机构)", "text"),
+    ("monthly_paid", "已预拨(元)", "money"),
+    ("settlement", "年终清算(元)", "money"),
+    ("fund_payment", "统筹基金支付(元)", "money"),
+    ("payee_total", "收款机构合计(元)", "money"),
+)
+SCHEME_LABELS = {"employee": "职工医保", "resident": "居民医保"}
 STANDARD_COLUMNS = (
     ("drg_code", "DRG编码", "text"),
     ("name", "DRG名称", "text"),
@@ -133,6 +167,17 @@ def write_report(
     _table(book, "月度拨付", result.monthly_payments, PAYMENT_COLUMNS, formats)
     annual = _with_names(result.annual, names)
     _table(book, "年终清算", annual, (("name", "医疗机构名称", "text"), *ANNUAL_COLUMNS), formats)
+    if result.scheme_payments is not None:
+        labelled = result.scheme_payments.set_column(
+            1,
+            "scheme",
+            pa.array([SCHEME_LABELS.get(x, x) for x in result.scheme_payments.column("scheme").to_pylist()]),
+        )
+        _table(book, "险种记账", labelled, SCHEME_COLUMNS, formats)
+    if result.advances is not None:
+        _table(book, "年度预付", result.advances, ADVANCE_COLUMNS, formats)
+    if result.packages is not None:
+        _table(book, "医共体打包支付", result.packages, PACKAGE_COLUMNS, formats)
     _table(book, "病组标准", result.standards, STANDARD_COLUMNS, formats)
     _table(book, "差异系数", result.coefficients, COEFFICIENT_COLUMNS, formats)
     warnings = pa.table(

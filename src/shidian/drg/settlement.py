@@ -10,12 +10,13 @@ order, so equal inputs give byte-identical outputs, with warnings and invariant 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import pyarrow as pa
 
 from shidian.dialect import DuckDBEngine, Engine
-from shidian.drg import checks, point_value, points, reference
+from shidian.drg import advance, checks, package, point_value, points, reference, schemes
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
     DEDUCTIONS_SCHEMA,
@@ -60,6 +61,10 @@ def settle(
         step("年终清算 year-end settlement")
         year_value = _build_annual(con, inputs, policy)
         step("自检 invariant checks")
+        by_scheme = schemes.scheme_payments(con, year_value) if schemes.has_schemes(con) else None
+        packages = package.build_packages(con) if package.has_packages(con) else None
+        advances = advance.build_advances(con, policy.advance_months) if inputs.advances is not None else None
+        scheme_checks = [schemes.scheme_check(con, by_scheme)] if by_scheme is not None else []
         result = SettlementResult(
             case_points=_case_points(con),
             monthly=monthly,
@@ -68,9 +73,21 @@ def settle(
             standards=con.arrow("SELECT * FROM standards ORDER BY drg_code"),
             coefficients=con.arrow("SELECT * FROM coefficients ORDER BY drg_code, level"),
             warnings=tuple(problems + _warnings(con, monthly, inputs, policy)),
-            checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)),
+            checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)) + tuple(scheme_checks),
             totals=_totals(con, inputs, year_value),
+            scheme_payments=by_scheme,
+            advances=advances,
+            packages=packages,
         )
+        if advances is not None:
+            result = replace(result, totals={**result.totals, **_advance_totals(advances)})
+        if by_scheme is not None:
+            budgets = {
+                scheme: amount
+                for scheme, item, _, amount, _ in inputs.params.budget_lines
+                if item == "drg_budget" and scheme != "total"
+            }
+            result = replace(result, totals={**result.totals, **schemes.scheme_totals(by_scheme, budgets)})
     finally:
         con.close()
     return result, problems
@@ -84,11 +101,12 @@ def _with_column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
 
 
 def _register_inputs(con: Engine, inputs: DrgInputs) -> None:
-    con.register("cases", _with_column(inputs.cases, "review_date", pa.date32()))
+    cases = _with_column(_with_column(inputs.cases, "review_date", pa.date32()), "scheme", pa.string())
+    con.register("cases", cases)
     con.register(
         "regrouped", inputs.regrouped if inputs.regrouped is not None else REGROUPED_SCHEMA.empty_table()
     )
-    con.register("hospitals", inputs.hospitals)
+    con.register("hospitals", _with_column(inputs.hospitals, "package_to", pa.string()))
     con.register("groups", inputs.groups)
     if inputs.reference is not None:
         con.register("reference", inputs.reference)
@@ -97,6 +115,8 @@ def _register_inputs(con: Engine, inputs: DrgInputs) -> None:
     )
     deductions = inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table()
     con.register("deductions", _with_column(deductions, "audit_date", pa.date32()))
+    if inputs.advances is not None:
+        con.register("advances", _with_column(inputs.advances, "previous_advance", pa.decimal128(18, 2)))
 
 
 def _build_annual(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
@@ -180,6 +200,14 @@ def _build_annual(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
         """
     )
     return year_value
+
+
+def _advance_totals(table: pa.Table) -> dict[str, str]:
+    """The annual advance's sums (000 篇6 第十七条) for run.json."""
+    return {
+        f"advance.{name}": str(sum((v for v in table.column(name).to_pylist()), ZERO))
+        for name in ("advance", "january_payment", "next_advance", "next_true_up")
+    }
 
 
 def _incentive_pool(con: Engine, year_value: Decimal) -> None:

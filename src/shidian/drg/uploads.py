@@ -31,6 +31,7 @@ INPUT_NAMES = (
     "deductions",
     "reference_cases",
     "year_end_groups",
+    "advances",
 )
 #: Chinese file names of the inputs (医疗机构.xlsx) → the table: kept under the table's name.
 INPUT_TITLES = {title: spec.name for spec in INPUT_SPECS for title in spec.titles}

@@ -143,6 +143,28 @@ _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
         "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
     ),
     (
+        "drg.advance.unknown_hospital",
+        "advances",
+        "hospital_id",
+        "t.hospital_id NOT IN (SELECT hospital_id FROM hospitals)",
+        "医疗机构编码 {hospital_id} 不在 hospitals 中 (unknown hospital)",
+    ),
+    (
+        "drg.hospital.unknown_package_lead",
+        "hospitals",
+        "package_to",
+        "t.package_to IS NOT NULL AND t.package_to NOT IN (SELECT hospital_id FROM hospitals)",
+        "打包支付至 {package_to} 不在 hospitals 中 (000 篇6 第八条: 应为医共体牵头医疗机构)",
+    ),
+    (
+        "drg.hospital.package_chain",
+        "hospitals",
+        "package_to",
+        """t.package_to IS NOT NULL AND t.package_to <> t.hospital_id AND t.package_to IN
+           (SELECT hospital_id FROM hospitals WHERE package_to IS NOT NULL AND package_to <> hospital_id)""",
+        "打包支付至 {package_to}, 但该机构自身又打包支付给其他机构: 应直接填写医共体牵头医疗机构 (000 篇6 第八条)",
+    ),
+    (
         "drg.hospital.bad_level",
         "hospitals",
         "level",
@@ -168,6 +190,7 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200, *, check_year: bool = T
             "assessment": inputs.assessment,
             "reference": inputs.reference,
             "regrouped": inputs.regrouped,
+            "advances": inputs.advances,
         }
         for name, table in tables.items():
             if table is not None:
@@ -220,7 +243,11 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200, *, check_year: bool = T
 
 
 #: Optional input columns a table built in code may lack (the file adapter always adds them).
-_OPTIONAL = {"cases": ("review_date", pa.date32()), "deductions": ("audit_date", pa.date32())}
+_OPTIONAL = {
+    "cases": ("review_date", pa.date32()),
+    "deductions": ("audit_date", pa.date32()),
+    "hospitals": ("package_to", pa.string()),
+}
 
 
 def _with_optional(name: str, table: pa.Table) -> pa.Table:

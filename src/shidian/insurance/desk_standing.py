@@ -59,7 +59,10 @@ def _deductible(
         return None, "none"
     if institution.level >= policy.county_level and state.county_admissions() > 0:
         return ZERO, "county_repeat"
-    return policy.levels[institution.level].deductible, "standard"
+    tier = policy.tier(institution.level, institution.where)
+    if tier is None:  # no tier covers the institution: a stay there is refused, no deductible shown
+        return None, "none"
+    return tier.deductible, "standard"
 
 
 def standing(
@@ -67,7 +70,8 @@ def standing(
 ) -> Standing:
     """The person's standing at ``institution`` (None: the desk's institution is not in the
     year's list, so no deductible is shown) after the year's desk claims (``state``)."""
-    buckets = [
+    tier = None if institution is None else policy.tier(institution.level, institution.where)
+    buckets: list[tuple[str, str, Decimal | None]] = [
         ("inpatient", "住院补偿封顶线", policy.inpatient_cap),
         ("outpatient", "门诊统筹封顶线", policy.outpatient_cap),
         *(
@@ -76,9 +80,18 @@ def standing(
         ),
         ("tcm_fracture", "中医门诊骨折非手术治疗封顶线", policy.tcm_fracture_cap),
     ]
+    if tier is not None:  # the bucket and cap desk.price_claim charges a stay here (one rule)
+        bucket, cap = policy.tier_cap(tier)
+        if bucket is not None:
+            buckets[0] = (
+                bucket,
+                "住院补偿封顶线" if bucket == "inpatient" else f"{tier.name} 住院补偿封顶线",
+                cap,
+            )
     caps = tuple(
         CapLeft(bucket, label, cap, state.used(bucket), max(cap - state.used(bucket), ZERO))
         for bucket, label, cap in buckets
+        if cap is not None  # a policy without that cap (per stay only, or none)
     )
     deductible, rule = _deductible(person, institution, policy, state)
     return Standing(

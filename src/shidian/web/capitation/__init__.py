@@ -1,7 +1,7 @@
-"""医共体按人头总额预付 on the web: the run pages (``pages``)."""
+"""医共体按人头总额预付 on the web: the run pages (``pages``) and the JSON API (``api``)."""
 
 from fastapi import APIRouter
 
-from shidian.web.capitation import pages
+from shidian.web.capitation import api, pages
 
-ROUTERS: list[APIRouter] = [pages.router]
+ROUTERS: list[APIRouter] = [api.router, pages.router]
