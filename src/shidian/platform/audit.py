@@ -126,6 +126,16 @@ class UserDisabled(AuditEvent, action="admin.user_disabled", summary="停用用�
 
 
 @dataclass(frozen=True, kw_only=True)
+class PasswordChanged(AuditEvent, action="admin.password_changed", summary="修改密码 (所有会话已退出)"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionsRevoked(AuditEvent, action="admin.sessions_revoked", summary="退出所有登录"):
+    sessions: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuditExported(AuditEvent, action="admin.audit_exported", summary="导出审计日志"):
     action_filter: str | None
     username: str | None

@@ -6,6 +6,8 @@
 * ``SHIDIAN_SECRET_KEY``: signs session cookies; default: a random key kept in ``var/secret_key``.
 * ``SHIDIAN_SECURE_COOKIES``: ``1`` in production behind HTTPS (cookies marked Secure).
 * ``SHIDIAN_LOGIN_MAX_FAILURES`` / ``SHIDIAN_LOGIN_WINDOW_SECONDS``: login throttling (5 in 900 s).
+* ``SHIDIAN_SESSION_IDLE_MINUTES`` / ``SHIDIAN_SESSION_HOURS``: a session ends after this long without a
+  request (30 minutes) and this long after sign-in whatever the activity (8 hours).
 * ``SHIDIAN_MAX_UPLOAD_MB``: the largest request body, uploads included (1024 MiB: a 10-million-case
   year of ``cases.csv`` is about 900 MB); a larger one is refused with 413 before it is read.
 """
@@ -28,6 +30,7 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     session_max_age_seconds: int = 8 * 3600
+    session_idle_seconds: int = 30 * 60
     max_upload_bytes: int = 1024 * 1024 * 1024
 
     @property
@@ -52,6 +55,8 @@ class Settings:
                 secure_cookies=env.get("SHIDIAN_SECURE_COOKIES", "0") == "1",
                 login_max_failures=int(env.get("SHIDIAN_LOGIN_MAX_FAILURES", "5")),
                 login_window_seconds=int(env.get("SHIDIAN_LOGIN_WINDOW_SECONDS", "900")),
+                session_idle_seconds=int(env.get("SHIDIAN_SESSION_IDLE_MINUTES", "30")) * 60,
+                session_max_age_seconds=int(float(env.get("SHIDIAN_SESSION_HOURS", "8")) * 3600),
                 max_upload_bytes=int(env.get("SHIDIAN_MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
             )
         except ValueError as exc:

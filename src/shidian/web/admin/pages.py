@@ -66,6 +66,24 @@ def set_user_active(
     return RedirectResponse("/admin/users", status_code=303)
 
 
+@router.post("/users/{user_id}/password", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def reset_password(
+    request: Request, conn: Conn, user: Admin, user_id: int, password: Annotated[str, Form()]
+) -> Response:
+    problems = admin.reset_password(conn, user, user_id, password, client_of(request))
+    if problems:
+        return _users_page(request, conn, user, _message(problems), 422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{user_id}/sessions/revoke", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def sign_out_everywhere(request: Request, conn: Conn, user: Admin, user_id: int) -> Response:
+    problems = admin.sign_out_everywhere(conn, user, user_id, client_of(request))
+    if problems:
+        return _users_page(request, conn, user, _message(problems), 404)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 @router.get("/audit", include_in_schema=False)
 def audit_page(
     request: Request,
