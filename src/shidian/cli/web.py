@@ -19,15 +19,19 @@ def serve(
     import uvicorn
 
     from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.files import sweep_staging
     from shidian.platform.jobs import fail_interrupted_runs
     from shidian.platform.settings import Settings
 
-    engine = make_engine(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
     upgrade(engine)
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # before any worker exists: no job can be running now
         for run_id in fail_interrupted_runs(conn):
             err.print(f"结算 {run_id} 在上次停止时未完成, 已标记为失败 (interrupted run marked failed)")
     engine.dispose()
+    if swept := sweep_staging(settings.var_dir):
+        err.print(f"已清除上次停止时遗留的 {swept} 个暂存上传 (staged uploads left by a crash removed)")
 
     uvicorn.run(
         "shidian.web.main:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"

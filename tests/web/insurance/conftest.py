@@ -32,7 +32,6 @@ PERSONS = {
     "P08": ("general", 1),  # concurrency, several persons at once
     "P09": ("general", 1),
     "P10": ("general", 1),
-    "P11": ("general", 1),  # a copied cookie after logout (test_sessions_desk)
 }
 #: (id, name, level, designated, in county)
 INSTITUTIONS = (
