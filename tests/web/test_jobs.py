@@ -220,3 +220,26 @@ def test_an_insurance_run_while_another_run_is_running_answers_409(web_app: Fast
     with web_app.state.engine.connect() as conn:
         after = conn.execute(sa.select(sa.func.count()).select_from(insurance_runs)).scalar_one()
     assert after == before  # nothing recorded
+
+
+def test_a_large_import_while_another_import_runs_answers_409_and_lands_nothing(web_app: FastAPI, client_for):
+    from tests.web.insurance.conftest import county_files
+
+    officer = client_for("officer")
+    with web_app.state.engine.begin() as conn:  # an import in another process
+        held = jobs.start(conn, "insurance.import", None)
+        before = conn.execute(sa.select(sa.func.count()).select_from(datasets)).scalar_one()
+    try:
+        answer = officer.post(
+            "/insurance/imports",
+            data={"name": "并发", "policy_id": "county-2010", "csrf_token": officer.headers["X-CSRF-Token"]},
+            files=[("files", (name, content, "text/csv")) for name, content in county_files()],
+            follow_redirects=False,
+        )
+    finally:
+        _release(web_app, held)
+    assert answer.status_code == 409 and "另一项" in answer.text
+    with web_app.state.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(datasets)).scalar_one() == before
+        done = conn.execute(sa.select(jobs_table.c.status).where(jobs_table.c.id == held)).scalar_one()
+    assert done == "done"

@@ -45,6 +45,11 @@ Work = Callable[[sa.Engine, Path, str], None]
 INTERRUPTED = "服务停止时结算未完成, 请重新发起 (interrupted when the server stopped; start the run again)"
 CANCELLED = "已取消 (cancelled)"
 BUSY = "另一项结算正在进行, 请稍后再试 (another run is in progress; try again when it has finished)"
+#: What a refused start answers, by lane.
+BUSY_OF = {
+    "runs": BUSY,
+    "imports": "另一项数据导入正在进行, 请稍后再试 (another import is in progress; try again when it has finished)",
+}
 
 #: The lane of each kind of job: one job at a time per lane, across every process.
 LANES = {
@@ -178,7 +183,7 @@ def start(conn: sa.Connection, kind: str, target: str | None) -> str:
     _lock_lane(conn, lane)
     _fail_stale(conn, lane)
     if _busy(conn, lane):
-        raise Busy(BUSY)
+        raise Busy(BUSY_OF.get(lane, BUSY))
     job_id = _new_id()
     at = now()
     conn.execute(
@@ -237,6 +242,18 @@ def running(engine: sa.Engine, job_id: str) -> Iterator[None]:
         finish(engine, job_id)
     finally:
         thread.join(timeout=HEARTBEAT_SECONDS)
+
+
+@contextlib.contextmanager
+def exclusive(engine: sa.Engine, kind: str, target: str | None = None) -> Iterator[str]:
+    """Do work in the caller's thread as a job of ``kind`` (an import checked in the request):
+    started in its own transaction (``Busy`` when its lane is taken, in any process), beating
+    while the body runs, recorded done or failed after. The body must not hold a write
+    transaction of its own across the end (SQLite: the job's end would wait for it)."""
+    with engine.begin() as conn:
+        job_id = start(conn, kind, target)
+    with running(engine, job_id):
+        yield job_id
 
 
 def progress(engine: sa.Engine, run_id: str, label: str) -> None:
