@@ -19,6 +19,7 @@ from shidian.platform.files import sweep_staging
 from shidian.platform.jobs import Jobs
 from shidian.platform.settings import Settings
 from shidian.web import errors
+from shidian.web.applog import AppLog
 from shidian.web.deps import LoginRequired
 from shidian.web.middleware import BodyLimit, LanguageAndHeaders
 
@@ -85,6 +86,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    app.add_middleware(AppLog)  # added last: outermost, it times and names the whole request
 
 
 def _install_error_handlers(app: FastAPI) -> None:
