@@ -178,3 +178,18 @@ job_lanes = sa.Table(
     sa.Column("lane", sa.String(32), primary_key=True),
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+#: API tokens of hospital information systems (机构接口令牌): a machine client of one institution
+#: calls the discharge desk with ``Authorization: Bearer shd_<id>_<secret>``; only the secret's
+#: SHA-256 is kept. Scoped to the unit's institution and to the desk routes; revoked by an admin.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)

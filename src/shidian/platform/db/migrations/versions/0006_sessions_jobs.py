@@ -1,5 +1,5 @@
-"""Server-side sessions and one job mechanism (issue 22 findings 2 and 7): the ``sessions``,
-``jobs`` and ``job_lanes`` tables.
+"""Server-side sessions, one job mechanism and API tokens (issue 22 findings 2 and 7, machine
+clients): the ``sessions``, ``jobs``, ``job_lanes`` and ``api_tokens`` tables.
 
 Revision ID: 0006
 Revises: 0005
@@ -52,9 +52,20 @@ def upgrade() -> None:
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.bulk_insert(lanes, [{"lane": "runs"}, {"lane": "imports"}])
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.String(16), primary_key=True),
+        sa.Column("secret_sha256", sa.String(64), nullable=False),
+        sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("api_tokens")
     op.drop_table("job_lanes")
     op.drop_index("ix_jobs_status", "jobs")
     op.drop_index("ix_jobs_target", "jobs")
