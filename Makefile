@@ -30,10 +30,13 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 # Generate a demo city and county, settle a year of DRG payment, print the summary, write the
-# reports, then set up and serve the web app (the county's year is reimbursed there).
+# reports; reimburse the county's year and settle its two 医共体 from it (fund → pots → quarterly
+# prepayments → claims → year end → member shares); then set up and serve the web app.
 demo: $(STAMP)
 	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --persons 20000 --seed 2020
 	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
+	$(BIN)/shidian insurance reimburse var/demo/data/insurance --out var/demo/insurance-out
+	$(BIN)/shidian capitation settle var/demo/data/capitation --out var/demo/capitation-out --policy county-2010 --claims var/demo/insurance-out
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian demo web var/demo/data
 	@echo "Shidian is serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian serve --host 127.0.0.1 --port 8000

@@ -10,7 +10,11 @@ rounding ties.
 
 Policy: ``guigang-2020`` (year-end method ``point_value``, monthly formula ``as_written``).
 
-Usage: ``python bench/pandas_drg.py DATA_DIR OUT_DIR``
+With ``--lean`` it is the leaner script of issue 20: it reads the CSVs and computes the
+settlement in floats, without the exact 四舍五入 steps and without writing any output — the
+least work anyone could do, the floor for the engine's default command.
+
+Usage: ``python bench/pandas_drg.py DATA_DIR OUT_DIR [--lean]``
 """
 
 from __future__ import annotations
@@ -93,8 +97,13 @@ ANNUAL_COLUMNS = [
 ]
 
 
+LEAN = "--lean" in sys.argv[3:]
+
+
 def round_half_up(values: pd.Series | np.ndarray | float, decimals: int) -> pd.Series | np.ndarray | float:
-    """四舍五入 on floats: ties away from zero (not numpy's half-to-even)."""
+    """四舍五入 on floats: ties away from zero (not numpy's half-to-even); as is with ``--lean``."""
+    if LEAN:
+        return values
     scale = 10.0**decimals
     return np.sign(values) * np.floor(np.abs(values) * scale + 0.5) / scale
 
@@ -273,6 +282,8 @@ def settle_pandas(data_dir: Path, out_dir: Path) -> None:
         - annual["audit_deductions"]
     )
 
+    if LEAN:  # the settlement is computed; the lean baseline writes nothing
+        return
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame, columns, order in (
         ("case_points", cases, CASE_POINTS_COLUMNS, ["case_id"]),
@@ -304,6 +315,6 @@ def _split_budget(budget: float, shares: list[str] | None) -> list[float]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python bench/pandas_drg.py DATA_DIR OUT_DIR")
+    if len(sys.argv) not in (3, 4) or sys.argv[3:] not in ([], ["--lean"]):
+        sys.exit("usage: python bench/pandas_drg.py DATA_DIR OUT_DIR [--lean]")
     settle_pandas(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -7,9 +7,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from shidian.capitation import events as _capitation_events  # noqa: F401
+from shidian.capitation.policy import POLICIES as CAPITATION_POLICIES
+from shidian.capitation.policy import PRIMARY_CARE_POLICIES
 from shidian.drg import events as _drg_events  # noqa: F401  (each module declares its events)
 from shidian.drg.policy import PARAMS as DRG_PARAMS
 from shidian.insurance import events as _insurance_events  # noqa: F401
+from shidian.insurance.policy import GUIDE as INSURANCE_GUIDE
 from shidian.insurance.policy import PARAMS as INSURANCE_PARAMS
 from shidian.pilots import events as _pilots_events  # noqa: F401
 from shidian.platform.audit import EVENTS
@@ -41,9 +45,17 @@ def audit_events_markdown() -> str:
 
 PAGES: dict[str, Callable[[], str]] = {
     "docs/audit-events.md": audit_events_markdown,
+    "docs/policies/capitation.md": lambda: params_markdown(
+        CAPITATION_POLICIES.title, CAPITATION_POLICIES.params
+    ),
+    "docs/policies/primary-care.md": lambda: params_markdown(
+        PRIMARY_CARE_POLICIES.title, PRIMARY_CARE_POLICIES.params
+    ),
     "docs/policies/drg.md": lambda: params_markdown("DRG policy parameters (DRG付费政策参数)", DRG_PARAMS),
     "docs/policies/insurance.md": lambda: params_markdown(
-        "Resident insurance policy parameters (新农合/城乡居民医保政策参数)", INSURANCE_PARAMS
+        "Resident insurance policy parameters (新农合/城乡居民医保政策参数)",
+        INSURANCE_PARAMS,
+        INSURANCE_GUIDE,
     ),
     "docs/policies/registry.md": lambda: params_markdown(
         "Registry policy parameters (严重精神障碍患者管理政策参数)", REGISTRY_PARAMS

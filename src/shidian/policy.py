@@ -255,6 +255,11 @@ def _line_of_key(text: str, dotted: str) -> int | None:
     return None
 
 
+def line_of_key(text: str, dotted: str) -> int | None:
+    """The 1-based line where ``dotted`` is set (for a domain's checks across several keys)."""
+    return _line_of_key(text, dotted)
+
+
 def _line_of_decode_error(message: str) -> int | None:
     match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else None
@@ -284,18 +289,20 @@ def read_reference_policy(domain: str, name: str) -> tuple[str, str]:
     return path.read_text(encoding="utf-8"), f"policies/{domain}/{name}.toml"
 
 
-def params_markdown(title: str, params: tuple[Param, ...]) -> str:
-    """The reference page of a domain's parameters (docs/policies/<domain>.md), from ``params``."""
+def params_markdown(title: str, params: tuple[Param, ...], guide: str = "") -> str:
+    """The reference page of a domain's parameters (docs/policies/<domain>.md), from ``params``,
+    after the domain's ``guide`` (how to write a policy file) when it has one."""
     lines = [
         f"# {title}",
         "",
         "Generated from the `PARAMS` table by `make docs`; `tests/test_docs.py` checks it is current.",
         "",
+        *([guide.strip(), ""] if guide else []),
         "| key | article | default | meaning |",
         "| --- | --- | --- | --- |",
     ]
     for p in params:
-        default = "required" if p.default is None else f"`{p.default}`"
+        default = ("required" if p.required else "optional") if p.default is None else f"`{p.default}`"
         lines.append(f"| `{p.key}` | {p.article} | {default} | {p.help} |")
     return "\n".join(lines) + "\n"
 

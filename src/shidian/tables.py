@@ -1,17 +1,24 @@
 """Input tables (输入表): the generic file adapter from CSV or Excel to a typed Arrow table.
 
 A user uploads a table as CSV (UTF-8, UTF-8 with BOM, or GBK/GB18030 as Chinese Excel saves
-it) or as ``.xlsx``, with English or Chinese headers. ``read_table`` reads it against a
+it) or as a workbook (``.xlsx``, legacy ``.xls``, also ``.xlsm``/``.xlsb``/``.ods``: the first
+sheet), with English, Chinese or national-platform headers. ``read_table`` reads it against a
 ``TableSpec`` and returns ``(table, problems)``:
 
-* every cell is first read as text (CSV through ``pyarrow.csv``; Excel through openpyxl, numbers
-  turned into their shortest text of at most 15 significant digits as Excel shows them, dates
-  into ``YYYY-MM-DD``), then validated and cast
+* every cell is first read as text (CSV through ``pyarrow.csv``; workbooks through calamine,
+  numbers turned into their shortest text of at most 15 significant digits as Excel shows them,
+  dates into ``YYYY-MM-DD``), then validated and cast
   column by column in one DuckDB query: no Python loop per row on the CSV path, no float for
   money or points. Only the bad rows, at most ``limit`` of them, become Python objects;
+* the header is row 1, or rows 1–2 when row 1 is a group header merged over row 2 (医疗费用 over
+  总费用 / 统筹支付 / 个人现金, the usual bureau template): then a column's header is the joined
+  ``医疗费用-统筹支付``, matched by itself or by its row-2 part, and data start in row 3;
+* a header matches a column by its name or an alias, in any case; aliases include the 医保信息平台's
+  field names (``psn_no``, ``setl_id``, ``medfee_sumamt`` …, docs/national-fields.md), and a
+  column may translate the platform's codes (``med_type`` ``21`` → inpatient) under those headers;
 * EVERY bad cell is a ``Problem`` with ``Source(file, row, column)``: ``row`` is the sheet row
-  (the header is row 1, the first data row is row 2), ``column`` the header as written in the
-  file (the canonical name when the column is absent). Problems are sorted by row, then column
+  (the first data row is row 2, or 3 under a two-row header), ``column`` the header as written in
+  the file (the canonical name when the column is absent). Problems are sorted by row, then column
   position; after ``limit`` of them one ``table.problems.truncated`` says how many more exist;
 * with any error the table is ``None``; otherwise it has the spec's columns, typed, in spec
   order, plus ``_row`` (int32, the sheet row) at the end. Unknown columns are dropped; rows whose
@@ -35,6 +42,7 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -71,6 +79,10 @@ _TIME_RE = r"( ([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
 _DATE_RE = rf"[0-9]{{4}}(-[0-9]{{1,2}}-[0-9]{{1,2}}|/[0-9]{{1,2}}/[0-9]{{1,2}}){_TIME_RE}|[0-9]{{8}}"
 _FLAGS = {"1": 1, "true": 1, "是": 1, "0": 0, "false": 0, "否": 0}
 _HEAD_BYTES = 1 << 20
+#: Workbook suffixes read through calamine (the first sheet); other files are read as CSV.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+_ZIP_MAGIC = b"PK\x03\x04"  # .xlsx/.xlsm/.xlsb/.ods are zip files
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls (BIFF8 in an OLE2 compound file)
 
 # Error numbers computed in SQL -> (problem code, zh-CN message template with English gist).
 _CELL_ERRORS = {
@@ -94,6 +106,11 @@ class Column:
     ``nullable`` allows blank cells; they become ``default`` when set, else null. ``default`` also
     fills an absent optional column. ``min``/``max`` are inclusive bounds for numeric kinds,
     ``choices`` the allowed values of a ``str`` column; ``label`` is the Chinese name in messages.
+
+    ``coded`` are headers (aliases) whose cells hold codes of a national dictionary rather than
+    our values, e.g. the 医保信息平台's ``med_type`` ``21`` (普通住院); ``codes`` maps each code to
+    the value it stands for. Only a column found under a coded header is translated (an ``01``
+    under 医院等级 stays 1); a code not in ``codes`` is checked as it is, and is refused then.
     """
 
     name: str
@@ -106,6 +123,8 @@ class Column:
     max: Decimal | None = None
     choices: tuple[str, ...] | None = None
     label: str = ""
+    coded: tuple[str, ...] = ()
+    codes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name.startswith("_"):
@@ -118,6 +137,13 @@ class Column:
             raise ValueError(f"column {self.name}: min/max need a numeric kind")
         if self.default is not None and not _valid_default(self, self.default):
             raise ValueError(f"column {self.name}: default {self.default!r} is not a valid {self.kind}")
+        if set(self.coded) - set(self.aliases) or bool(self.coded) != bool(self.codes):
+            raise ValueError(f"column {self.name}: coded headers must be aliases, and need codes")
+        for code, value in self.codes:  # a code may stand for a value outside ``choices``: refused
+            if not _valid_default(replace(self, choices=None, coded=(), codes=()), value):
+                raise ValueError(
+                    f"column {self.name}: code {code!r} maps to {value!r}, not a valid {self.kind}"
+                )
 
 
 @dataclass(frozen=True)
@@ -141,14 +167,16 @@ class TableSpec:
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
-    """The file for table ``name`` in ``data_dir``: ``name.csv`` or ``name.xlsx`` (suffix in any case).
+    """The file for table ``name`` in ``data_dir``: ``name.csv``, ``.xlsx`` or legacy ``.xls`` (suffix
+    in any case; also ``.xlsm``, ``.xlsb``, ``.ods``).
 
-    When both exist the CSV is returned; a caller that must refuse ambiguity checks for both.
+    When several exist the CSV is returned, then the first in that order; a caller that must
+    refuse ambiguity checks for them.
     """
     if not data_dir.is_dir():
         return None
     files = sorted(p for p in data_dir.iterdir() if p.stem == name and p.is_file())
-    for suffix in (".csv", ".xlsx"):
+    for suffix in (".csv", *EXCEL_SUFFIXES):
         for path in files:
             if path.suffix.lower() == suffix:
                 return path
@@ -175,38 +203,74 @@ def read_table(
             head = f.read(_HEAD_BYTES)
     except OSError as exc:
         return None, [_file_problem(file, "unreadable", f"无法打开文件 (cannot open): {exc}")]
-    if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
-        read = _read_xlsx(path, file)
+    if path.suffix.lower() in EXCEL_SUFFIXES or head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+        read = _read_excel(path, file)
     else:
         read = _read_csv(path, file, head, limit)
     if isinstance(read, list):
         return None, read
-    headers, raw = read
-    return _validate(raw, headers, spec, file, limit, keep_valid_rows)
+    first, second, merged, raw = read
+    layout, problems, raw = _choose_header(first, second, merged, raw, spec, file)
+    return _validate(raw, layout, problems, spec, limit, keep_valid_rows)
+
+
+def first_rows(path: Path, limit: int) -> list[list[str]]:
+    """The first ``limit`` rows of a CSV or workbook as the texts a user sees, for a preview.
+
+    The file is assumed readable (``read_table`` has checked it): a CSV undecodable as UTF-8 is
+    decoded as GB18030 with replacement characters, an unreadable workbook gives no rows.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(1 << 18)
+    if path.suffix.lower() in EXCEL_SUFFIXES or head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            book = CalamineWorkbook.from_path(str(path))
+            try:
+                rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False, nrows=limit)
+            finally:
+                book.close()
+        except Exception:
+            return []
+        return [[_cell_text(v) for v in row] for row in rows[:limit]]
+    final = len(head) < 1 << 18
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=final)
+    except UnicodeDecodeError:
+        text = codecs.getincrementaldecoder("gb18030")(errors="replace").decode(head, final=final)
+    return list(itertools.islice(csv.reader(io.StringIO(text)), limit))
 
 
 # ---- reading: every cell as text, plus the sheet row ---------------------------------------
 
 
-# Both readers return the header texts and a table of trimmed cells c0, c1, … plus ``_row``.
+# Both readers return the texts of the first two rows (the header, and either a second header
+# row or the first data row), the merged ranges of an Excel sheet (None for CSV), and a table of
+# trimmed cells c0, c1, … plus ``_row`` for every row from row 2 on.
+_Read = tuple[list[str], list[str], "list[_Range] | None", pa.Table]
+_Range = tuple[tuple[int, int], tuple[int, int]]
 
 
-def _read_csv(path: Path, file: str, head: bytes, limit: int) -> tuple[list[str], pa.Table] | list[Problem]:
+def _read_csv(path: Path, file: str, head: bytes, limit: int) -> _Read | list[Problem]:
     if not head.strip():
         return [_file_problem(file, "unreadable", "文件是空的 (empty file)")]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return [_file_problem(file, "encoding", "不支持 UTF-16，请另存为 CSV UTF-8 (UTF-16 not supported)")]
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return [_file_problem(file, "unreadable", "旧版 .xls 不支持，请另存为 .xlsx (legacy .xls)")]
     final = len(head) < _HEAD_BYTES
     encodings = ["utf8"] if head.startswith(codecs.BOM_UTF8) else ["utf8", "gb18030"]
     for encoding in encodings:
         try:
             text = codecs.getincrementaldecoder(encoding)().decode(head, final=final)
-            headers = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), [])
+            records = csv.reader(io.StringIO(text.removeprefix("\\ufeff")))
+            headers = next(records, [])
             if not headers:
                 return [_file_problem(file, "unreadable", "第 1 行没有表头 (no header in row 1)")]
-            return _read_csv_as(path, file, headers, encoding, limit)
+            second = next(records, [])
+            read = _read_csv_as(path, file, headers, encoding, limit)
+            if isinstance(read, list):
+                return read
+            return headers, [c.strip(_BLANKS) for c in second], None, read
         except (UnicodeDecodeError, pa.ArrowException) as exc:
             if not isinstance(exc, UnicodeDecodeError) and "invalid UTF8" not in str(exc):
                 return [_file_problem(file, "unreadable", f"无法解析 CSV (cannot parse CSV): {exc}")]
@@ -217,7 +281,7 @@ def _read_csv(path: Path, file: str, head: bytes, limit: int) -> tuple[list[str]
 
 def _read_csv_as(
     path: Path, file: str, headers: list[str], encoding: str, limit: int
-) -> tuple[list[str], pa.Table] | list[Problem]:
+) -> pa.Table | list[Problem]:
     names = [f"c{i}" for i in range(len(headers))]
     bad_rows: list[Any] = []
 
@@ -258,42 +322,63 @@ def _read_csv_as(
     for i in range(raw.num_columns):  # trim column by column, so each untrimmed one is freed at once
         raw = raw.set_column(i, names[i], pc.utf8_trim(raw.column(i), _BLANKS))
     rows = _connect().sql(f"SELECT range::INTEGER AS _row FROM range(2, {raw.num_rows + 2})")
-    return headers, raw.append_column("_row", rows.to_arrow_table().column(0))
+    return raw.append_column("_row", rows.to_arrow_table().column(0))
 
 
-def _read_xlsx(path: Path, file: str) -> tuple[list[str], pa.Table] | list[Problem]:
-    import openpyxl  # an adapter dependency, loaded only for Excel files
+def _read_excel(path: Path, file: str) -> _Read | list[Problem]:
+    """The first sheet of a workbook (.xlsx, .xlsm, .xlsb, legacy .xls, .ods) through calamine."""
+    from python_calamine import CalamineWorkbook  # an adapter dependency, loaded only for Excel files
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own types for a damaged or foreign file
         return [_file_problem(file, "unreadable", f"无法打开 Excel 文件 (cannot open workbook): {exc}")]
     try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # trust the cells, not the stored dimension
-        rows = sheet.iter_rows(values_only=True)
-        headers = [_cell_text(v) for v in next(rows, ())]
-        while headers and not headers[-1].strip():  # formatted but empty columns on the right
-            headers.pop()
-        columns: list[list[str]] = [[] for _ in headers]
-        for values in rows:  # gaps come as empty rows, so sheet rows stay aligned
-            cells = list(values)[: len(headers)]
-            cells += [None] * (len(headers) - len(cells))
-            for column, value in zip(columns, cells, strict=True):
-                column.append(_cell_text(value).strip(_BLANKS))
+        sheet = book.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)  # row i is sheet row i + 1
+        merged = list(sheet.merged_cell_ranges or [])
     except Exception as exc:
         return [_file_problem(file, "unreadable", f"无法读取 Excel 文件 (cannot read workbook): {exc}")]
     finally:
         book.close()
-    count = len(columns[0]) if columns else 0
-    arrays = [pa.array(c, pa.string()) for c in columns] + [pa.array(range(2, count + 2), pa.int32())]
-    return headers, pa.table(arrays, names=[f"c{i}" for i in range(len(headers))] + ["_row"])
+    first = [_cell_text(v).strip(_BLANKS) for v in (rows[0] if rows else [])]
+    second = [_cell_text(v).strip(_BLANKS) for v in (rows[1] if len(rows) > 1 else [])]
+    width = max(_used_width(first), _used_width(second))
+    for (top, left), (_, right) in merged:  # a group header merged to the right edge counts too
+        if top == 0 and first[left : left + 1] != [""]:
+            width = max(width, right + 1)
+    data = rows[1:]
+    columns: list[pa.Array] = []
+    transposed = list(zip(*data, strict=True)) if data else []
+    for j in range(width):
+        values = transposed[j] if j < len(transposed) else ("",) * len(data)
+        columns.append(_column_text(values))
+    columns.append(pa.array(range(2, len(data) + 2), pa.int32()))
+    raw = pa.table(columns, names=[f"c{i}" for i in range(width)] + ["_row"])
+    return first, second, merged, raw
+
+
+def _used_width(cells: list[str]) -> int:
+    """The number of cells up to the last non-blank one (formatted empty columns on the right)."""
+    width = len(cells)
+    while width and not cells[width - 1].strip():
+        width -= 1
+    return width
+
+
+def _column_text(values: tuple[Any, ...]) -> pa.Array:
+    """One sheet column as trimmed texts: text cells in one Arrow pass, other values one by one."""
+    if all(type(v) is str for v in values):
+        return pc.utf8_trim(pa.array(values, pa.string()), _BLANKS)
+    return pa.array([_cell_text(v).strip(_BLANKS) for v in values], pa.string())
 
 
 def _cell_text(value: object) -> str:
     """An Excel value as the text a user sees: shortest float text (at most Excel's 15 digits)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -303,22 +388,80 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
         if value.is_integer():
             return str(int(value))
-        number = Decimal(repr(value))
+        text = repr(value)
+        if "e" not in text and len(text) <= 16:  # at most 15 digits: the text Excel shows
+            return text
+        number = Decimal(text)
         if len(number.as_tuple().digits) > 15:  # float noise beyond what Excel stores and shows
             number = Decimal(format(value, ".15g"))
         return format(number, "f")
     return str(value)
 
 
+# ---- the header: one row, or a group row merged over a second row ----------------------------
+
+
+def _choose_header(
+    first: list[str],
+    second: list[str],
+    merged: list[_Range] | None,
+    raw: pa.Table,
+    spec: TableSpec,
+    file: str,
+) -> tuple[_Layout, list[Problem], pa.Table]:
+    """The header of the file: row 1, or rows 1–2 when row 1 groups the columns of row 2.
+
+    Bureau templates put a group header (医疗费用) merged over the headers of row 2 (总费用 /
+    统筹支付 / 个人现金). Rows 1–2 are read as the header when row 1 alone misses a required
+    column and the joined headers find more of the spec's columns; a joined header is
+    ``group-header`` (医疗费用-统筹支付) and matches a column by itself or by its row-2 part.
+    """
+    width = _used_width(first)
+    one = [h.replace("\ufeff", "").strip() for h in first[:width]]
+    layout, problems = _match_headers(one, [None] * len(one), spec, file, first_row=2)
+    if second and any(p.code == "table.column.missing" for p in problems):
+        joined, parts = _joined_headers(first, second, merged, raw.num_columns - 1)
+        two, two_problems = _match_headers(joined, parts, spec, file, first_row=3)
+        if len(two.found) > len(layout.found):
+            return two, two_problems, raw.slice(1)
+    kept = [f"c{i}" for i in range(width)]
+    return layout, problems, raw.select([*kept, "_row"]) if raw.num_columns - 1 != width else raw
+
+
+def _joined_headers(
+    first: list[str], second: list[str], merged: list[_Range] | None, width: int
+) -> tuple[list[str], list[str | None]]:
+    """Rows 1–2 as one header per column (``group-header``), and each column's row-2 part."""
+    top = [h.replace("\ufeff", "").strip() for h in first[:width]] + [""] * (width - len(first))
+    low = (second[:width] + [""] * width)[:width]
+    for (r0, c0), (_, c1) in merged or []:  # a merged group cell stands over all its columns
+        if r0 == 0 and c0 < width:
+            for c in range(c0 + 1, min(c1, width - 1) + 1):
+                top[c] = top[c0]
+    for c in range(1, width):  # a CSV (or an unmerged sheet) leaves the group's other cells blank
+        if not top[c] and low[c] and top[c - 1] and low[c - 1]:
+            top[c] = top[c - 1]
+    joined: list[str] = []
+    parts: list[str | None] = []
+    for group, header in zip(top, low, strict=True):
+        both = bool(group and header and group != header)
+        joined.append(f"{group}-{header}" if both else group or header)
+        parts.append(header if both else None)
+    return joined, parts
+
+
 # ---- validation: one columnar pass in DuckDB ------------------------------------------------
 
 
 def _validate(
-    raw: pa.Table, headers: list[str], spec: TableSpec, file: str, limit: int, keep_valid_rows: bool = False
+    raw: pa.Table,
+    layout: _Layout,
+    problems: list[Problem],
+    spec: TableSpec,
+    limit: int,
+    keep_valid_rows: bool,
 ) -> tuple[pa.Table | None, list[Problem]]:
-    headers = [h.replace("\ufeff", "").strip() for h in headers]
-    layout, problems = _match_headers(headers, spec, file)
-    found = layout.found
+    found, headers, file = layout.found, layout.headers, layout.file
     texts: list[str] = []
     values: list[str] = []
     errors: list[str] = []
@@ -327,6 +470,9 @@ def _validate(
         error = _error_sql(col, t, m, v)
         if col.name in found:
             text = f"c{found[col.name]}"
+            if layout.coded.get(col.name):  # national codes to our values; others checked as they are
+                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in col.codes)
+                text = f"CASE {text} {cases} ELSE {text} END"
             if col.default is not None:
                 text = f"CASE WHEN {text} = '' THEN {_lit(col.default)} ELSE {text} END"
         elif col.default is not None:
@@ -376,37 +522,57 @@ def _validate(
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where the spec's columns are in one file: canonical name -> position of its header."""
+    """Where the spec's columns are in one file: canonical name -> position of its header.
+
+    ``first_row`` is the sheet row of the first data row: 2 under a one-row header, 3 under two.
+    """
 
     file: str
     headers: list[str]
     found: dict[str, int]
+    first_row: int
+    coded: dict[str, bool]
 
     def header(self, name: str) -> str:
         """The header as written in the file, or the canonical name of an absent column."""
         return self.headers[self.found[name]] if name in self.found else name
 
 
-def _match_headers(headers: list[str], spec: TableSpec, file: str) -> tuple[_Layout, list[Problem]]:
-    """Map each spec column to the file position of its header; missing and duplicate headers."""
+def _match_headers(
+    headers: list[str], parts: list[str | None], spec: TableSpec, file: str, first_row: int
+) -> tuple[_Layout, list[Problem]]:
+    """Map each spec column to the file position of its header; missing and duplicate headers.
+
+    A header matches a column by its name or an alias, in any case; a joined two-row header
+    (``医疗费用-统筹支付``) also by its row-2 part (``统筹支付``) when the whole does not match.
+    """
     problems: list[Problem] = []
     found: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        for col in spec.columns:
-            if header.casefold() == col.name.casefold() or header in col.aliases:
-                if col.name in found:
-                    first = headers[found[col.name]]
-                    message = f'列 "{header}" 与列 "{first}" 重复，都是 {col.name} (duplicate column)'
-                    problems.append(Problem("table.column.duplicate", message, Source(file, 1, header)))
-                else:
-                    found[col.name] = index
-                break
+    coded: dict[str, bool] = {}
+    for index, (header, part) in enumerate(zip(headers, parts, strict=True)):
+        name = header
+        matches = [c for c in spec.columns if _matches(c, header)]
+        if not matches and part is not None:
+            name, matches = part, [c for c in spec.columns if _matches(c, part)]
+        for col in matches[:1]:
+            if col.name in found:
+                first = headers[found[col.name]]
+                message = f'列 "{header}" 与列 "{first}" 重复，都是 {col.name} (duplicate column)'
+                problems.append(Problem("table.column.duplicate", message, Source(file, 1, header)))
+            else:
+                found[col.name] = index
+                coded[col.name] = any(name.casefold() == h.casefold() for h in col.coded)
     for col in spec.columns:
         if col.required and col.name not in found:
             names = "、".join(n for n in dict.fromkeys([col.label, col.name, *col.aliases]) if n)
             message = f"缺少列 {names} (missing required column)"
             problems.append(Problem("table.column.missing", message, Source(file, None, col.name)))
-    return _Layout(file, headers, found), problems
+    return _Layout(file, headers, found, first_row, coded), problems
+
+
+def _matches(col: Column, header: str) -> bool:
+    folded = header.casefold()
+    return any(folded == h.casefold() for h in (col.name, *col.aliases))
 
 
 def _pattern(col: Column) -> str | None:
@@ -465,8 +631,8 @@ def _error_sql(col: Column, t: str, m: str, v: str) -> str:
 def _cell_problems(
     bad: list[dict[str, Any]], raw: pa.Table, spec: TableSpec, layout: _Layout
 ) -> list[Problem]:
-    """Problems for the bad rows only; texts are fetched by position (sheet row - 2)."""
-    indices = pa.array([row["_row"] - 2 for row in bad], pa.int64())
+    """Problems for the bad rows only; texts are fetched by position (sheet row - first data row)."""
+    indices = pa.array([row["_row"] - layout.first_row for row in bad], pa.int64())
     problems = []
     for i, col in enumerate(spec.columns):
         position = layout.found.get(col.name)

@@ -101,7 +101,8 @@ def test_settle_folder_writes_everything_and_reports_the_caps(tmp_path: Path):
         ("P2", "surplus"),
     ]
     assert {"report.xlsx", "annual.csv", "run.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
-    assert not (tmp_path / "out" / "case_points.parquet").exists()  # only when asked (web runs)
+    assert (tmp_path / "out" / "case_points.parquet").is_file()  # the default outputs (issue 20)
+    assert not (tmp_path / "out" / "case_points.arrow").exists()  # the web's copy: only when asked
     assert labels[0] == "读取输入 reading inputs" and labels[-1] == "写出结果 writing outputs"
     assert len(warnings) == len(settled.result.warnings)
 

@@ -1,4 +1,4 @@
-"""``shidian demo generate``: a DRG region in OUT_DIR and a county in OUT_DIR/insurance, both usable."""
+"""``shidian demo generate``: a DRG region in OUT_DIR, a county in OUT_DIR/insurance and its 医共体 in OUT_DIR/capitation."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_generate_writes_a_region_and_a_county_that_the_batches_take(tmp_path: P
 def test_generate_only_the_county_and_refuses_too_few(tmp_path: Path):
     county = runner.invoke(app, ["demo", "generate", str(tmp_path / "c"), "--cases", "0", "--persons", "200"])
     assert county.exit_code == 0, county.output
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["insurance"]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["capitation", "insurance"]
     few = runner.invoke(app, ["demo", "generate", str(tmp_path / "few"), "--persons", "50"])
     assert few.exit_code == 2 and "--persons" in few.output
     assert not (tmp_path / "few").exists()

@@ -61,7 +61,6 @@ def test_settle_writes_the_contract_and_is_reproducible(data: Path, tmp_path: Pa
         "病组标准",
         "差异系数",
         "警告",
-        "病例",
     ]
     assert [c.value for c in next(book["年终清算"].iter_rows(max_row=1))][:2] == [
         "医疗机构名称",
@@ -69,9 +68,48 @@ def test_settle_writes_the_contract_and_is_reproducible(data: Path, tmp_path: Pa
     ]
 
 
+def test_report_cases_gives_the_old_single_workbook(data: Path, tmp_path: Path):
+    result = settle(data, tmp_path / "out", "--report-cases", "--no-hospital-books")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(tmp_path / "out" / "report.xlsx", read_only=True)
+    assert book.sheetnames[-1] == "病例"
+    assert len(list(book["病例"].iter_rows(values_only=True))) == 1 + 12
+    assert not (tmp_path / "out" / "hospitals").exists()
+
+
+def test_each_hospital_gets_its_statement_and_its_cases(data: Path, tmp_path: Path):
+    """hospitals/<编码>.xlsx: 年终清算 (its annual.csv row), 月度拨付 (its months), 病例 (its
+    cases by case_id): the same numbers as the CSV files, as Excel numbers; blank stays blank."""
+    assert settle(data, tmp_path / "out").exit_code == 0
+    out = tmp_path / "out"
+    with (out / "case_points.csv").open(encoding="utf-8") as handle:
+        cases = list(csv.DictReader(handle))
+    with (out / "annual.csv").open(encoding="utf-8") as handle:
+        annual = {row["hospital_id"]: row for row in csv.DictReader(handle)}
+    books = sorted(p.name for p in (out / "hospitals").iterdir())
+    assert books == sorted(f"{h}.xlsx" for h in annual)
+    labels = {"normal": "正常病例", "high": "高倍率病例", "low": "低倍率病例", "whole_group": "整组单议病例"}
+    for hospital_id, year in annual.items():
+        book = openpyxl.load_workbook(out / "hospitals" / f"{hospital_id}.xlsx")
+        assert book.sheetnames == ["年终清算", "月度拨付", "病例"]
+        head, *rows = list(book["病例"].iter_rows(values_only=True))
+        assert head[:5] == ("病案号", "月份", "DRG编码", "病例类型", "基准点数")
+        mine = sorted((c for c in cases if c["hospital_id"] == hospital_id), key=lambda c: c["case_id"])
+        assert [r[0] for r in rows] == [c["case_id"] for c in mine]
+        for row, case in zip(rows, mine, strict=True):
+            assert row[3] == labels[case["category"]]
+            assert row[head.index("病例点数")] == float(case["final_points"])
+            pay_month = row[head.index("追加点数拨付月份")]
+            assert pay_month == (int(case["review_pay_month"]) if case["review_pay_month"] else None)
+        head, values = list(book["年终清算"].iter_rows(values_only=True))
+        assert values[head.index("年终清算金额(元)")] == float(year["settlement"])
+        assert len(list(book["月度拨付"].iter_rows(values_only=True))) == 1 + 12
+
+
 def test_report_without_cases_says_where_they_are(data: Path, tmp_path: Path):
     result = settle(data, tmp_path / "out", "--no-report-cases")
     assert result.exit_code == 0
+    assert (tmp_path / "out" / "case_points.parquet").is_file()
     book = openpyxl.load_workbook(tmp_path / "out" / "report.xlsx", read_only=True)
     assert "病例" not in book.sheetnames
     values = [row[1] for row in book["汇总"].iter_rows(values_only=True)]

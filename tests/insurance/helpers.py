@@ -46,6 +46,10 @@ def insurance_policy(base: str = "county-2010", /, **overrides: str) -> Insuranc
 
 #: The shipped variant that applies 002 篇四's 一般诊疗费 (county-2010 does not).
 GENERAL_FEE = "county-2010-general-fee"
+#: The illustrative policies of issue 18: tiers by place with bands and an uplift; bands on the
+#: reimbursable cost with a floor, stay and tier caps, a factor uplift and a visit limit.
+CITY_TIERS = "illustrative-city-tiers"
+COUNTY_FLOOR = "illustrative-county-floor"
 
 
 def id_number(serial: int, birth: str = "19700101") -> str:
@@ -73,20 +77,22 @@ def persons(*rows: tuple[str, str] | tuple[str, str, int]) -> pa.Table:
     return pa.Table.from_pylist(records, schema=PERSONS_SCHEMA)
 
 
-#: (id, level, designated, in county): township centre, village clinic, county hospital (and the
-#: county TCM hospital), a city hospital out of the county (designated), a private clinic in the
-#: county and an out-of-area hospital (neither designated).
+#: (id, level, designated, in county, place): township centre, village clinic, county hospital
+#: (and the county TCM hospital), a city hospital out of the county (designated), a private
+#: clinic in the county, an out-of-area hospital (neither designated, place not given) and a
+#: designated hospital outside the province (the illustrative policies' place tiers).
 INSTITUTIONS = pa.Table.from_pylist(
     [
-        {"institution_id": i, "name": n, "level": lv, "designated": d, "in_county": c}
-        for i, n, lv, d, c in (
-            ("T1", "第1乡镇卫生院", 1, 1, 1),
-            ("V1", "村卫生室", 1, 1, 1),
-            ("C2", "县人民医院", 2, 1, 1),
-            ("M2", "县中医院", 2, 1, 1),
-            ("S3", "市中心医院", 3, 1, 0),
-            ("N1", "民营诊所", 1, 0, 1),
-            ("A3", "外地医院", 3, 0, 0),
+        {"institution_id": i, "name": n, "level": lv, "designated": d, "in_county": c, "place": p}
+        for i, n, lv, d, c, p in (
+            ("T1", "第1乡镇卫生院", 1, 1, 1, "county"),
+            ("V1", "村卫生室", 1, 1, 1, None),
+            ("C2", "县人民医院", 2, 1, 1, "county"),
+            ("M2", "县中医院", 2, 1, 1, None),
+            ("S3", "市中心医院", 3, 1, 0, "city"),
+            ("N1", "民营诊所", 1, 0, 1, None),
+            ("A3", "外地医院", 3, 0, 0, None),
+            ("O2", "省外医院", 2, 1, 0, "outside"),
         )
     ],
     schema=INSTITUTIONS_SCHEMA,
@@ -122,7 +128,7 @@ def claim(
     return row
 
 
-_TEXT = {"delivery", "transfer_of", "chronic_disease"}
+_TEXT = {"delivery", "transfer_of", "chronic_disease", "inpatient_category"}
 
 
 def price(

@@ -25,7 +25,15 @@ from shidian.insurance.desk import (
     refusal,
 )
 from shidian.insurance.model import claims_table
-from tests.insurance.helpers import GENERAL_FEE, INSTITUTIONS, claim, insurance_policy, persons
+from tests.insurance.helpers import (
+    CITY_TIERS,
+    COUNTY_FLOOR,
+    GENERAL_FEE,
+    INSTITUTIONS,
+    claim,
+    insurance_policy,
+    persons,
+)
 from tests.insurance.test_invariants import order_key, years
 from tests.properties import property_settings
 
@@ -38,15 +46,16 @@ VARIANTS = [
     {"partial_pay.bands": '"step"', "tcm.increase_mode": '"relative"', "tcm.waive_deductible": "false"},
     {"outpatient.annual_cap": "20", "tcm.fracture_cap": "15"},
 ]
-#: Both shipped policies: county-2010 (no 一般诊疗费) and its variant that applies 002 篇四's.
-BASES = ("county-2010", GENERAL_FEE)
+#: Every shipped policy: county-2010 (no 一般诊疗费), its variant that applies 002 篇四's, and
+#: the two illustrative ones of issue 18 (tiers by place, bands, floor, uplifts, tier caps).
+BASES = ("county-2010", GENERAL_FEE, CITY_TIERS, COUNTY_FLOOR)
 PROPERTY = property_settings(40)
 
 
 def lookups(people: pa.Table) -> tuple[dict[str, DeskPerson], dict[str, DeskInstitution]]:
     who = {r["person_id"]: DeskPerson(r["category"], r["insured"]) for r in people.to_pylist()}
     where = {
-        r["institution_id"]: DeskInstitution(r["level"], r["designated"], r["in_county"])
+        r["institution_id"]: DeskInstitution(r["level"], r["designated"], r["in_county"], r["place"])
         for r in INSTITUTIONS.to_pylist()
     }
     return who, where

@@ -26,7 +26,7 @@ from tests.properties import property_settings
 
 POLICY = insurance_policy()
 CATEGORIES = ["general", "general", "general", "wubao", "dibao", "disabled"]
-INSTITUTION_IDS = ["T1", "V1", "C2", "M2", "S3", "N1", "A3", "X9"]
+INSTITUTION_IDS = ["T1", "V1", "C2", "M2", "S3", "N1", "A3", "O2", "X9"]
 
 
 def money(draw: st.DrawFn, low: int, high: int) -> Decimal:
@@ -82,6 +82,13 @@ def years(draw: st.DrawFn) -> tuple[pa.Table, list[dict[str, object]]]:
                 "transfer_of": draw(st.sampled_from(ids)) if ids and draw(st.integers(0, 2)) == 0 else None,
                 "certificate": draw(st.integers(0, 1)),
                 "referral": draw(st.integers(0, 1)),
+                # the illustrative policies' special inpatient categories (issue 18); other
+                # policies price such a stay on its institution's tier
+                "inpatient_category": draw(
+                    st.sampled_from([None, None, None, "psychiatric", "accident", "caesarean"])
+                )
+                if kind == "inpatient"
+                else None,
             }
         )
     return people, rows

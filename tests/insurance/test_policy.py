@@ -20,11 +20,13 @@ def test_reference_policy_reproduces_004p6():
         "county": Decimal(15),
     }
     assert p.civil_affairs_categories == ("wubao", "dibao", "tekun")
-    assert [(t.deductible, t.ratio, t.external_drug_limit) for t in p.levels.values()] == [
-        (Decimal(50), Decimal("0.75"), Decimal("0.05")),
-        (Decimal(100), Decimal("0.65"), Decimal("0.10")),
-        (Decimal(500), Decimal("0.40"), Decimal("0.25")),
+    assert [(t.levels, t.places, t.deductible, t.bands) for t in p.tiers] == [
+        ((1,), None, Decimal(50), ((0, Decimal("0.75")),)),
+        ((2,), None, Decimal(100), ((0, Decimal("0.65")),)),
+        ((3,), None, Decimal(500), ((0, Decimal("0.40")),)),
     ]
+    assert dict(p.external_drug_limits) == {1: Decimal("0.05"), 2: Decimal("0.10"), 3: Decimal("0.25")}
+    assert (p.cap_scope, p.floor_ratio, p.uplifts, p.outpatient_visit_cap) == ("shared", None, (), None)
     assert p.inpatient_cap == Decimal(45000)
     assert set(p.waived_categories) == {"wubao", "dibao", "disabled", "tekun", "orphan"}
     assert (p.partial_reading, p.partial_bands) == ("sentence", "banded")

@@ -256,3 +256,31 @@ def test_a_run_takes_the_desk_claims_and_is_scoped(county: County):
         "insurance.run_view",
         "insurance.run_download",
     ]
+
+
+def test_the_desk_reads_the_institutions_place_for_a_place_tiered_policy(tmp_path: Path):
+    """A dataset under illustrative-city-tiers whose institutions file has ``place``: the desk
+    prices a stay at S3 (level 3, place city) on the 县外市内 tier — 起付线600, 60%: (2000 − 600)
+    × 60% = 840.00 — and one at H3, given ``outside`` in the file (its in-county flag alone would
+    make it 县级), on the 省外 tier — 起付线1500, 40%: (2000 − 1500) × 40% = 200.00."""
+    engine = make_engine(f"sqlite:///{tmp_path}/db.sqlite")
+    upgrade(engine)
+    files = dict(county_files())
+    places = {"H1": "county", "H3": "outside", "C2": "county", "S3": "city", "N1": "county"}
+    lines = files["institutions.csv"].decode("utf-8").splitlines()
+    rows = [lines[0] + ",place"] + [line + "," + places[line.split(",")[0]] for line in lines[1:]]
+    files["institutions.csv"] = ("\n".join(rows) + "\n").encode("utf-8")
+    with engine.begin() as conn:
+        bureau = create_unit(conn, "B", "医保局", "bureau")
+        officer = _user(conn, "officer", "settlement_officer", bureau)
+        dataset_id, problems = import_dataset(
+            conn, officer, tmp_path / "var", list(files.items()), "illustrative-city-tiers", "示例市", CLIENT
+        )
+    assert dataset_id is not None, problems
+    with engine.begin() as conn:
+        city = post_claim(conn, officer, claim("T-1", "P01", "S3", "2000", referral=1), CLIENT)
+        outside = post_claim(conn, officer, claim("T-2", "P03", "H3", "2000"), CLIENT)
+    assert (city.body["deductible"], city.body["reimbursement"]) == ("600.00", "840.00")
+    assert (outside.body["deductible"], outside.body["reimbursement"]) == ("1500.00", "200.00")
+    assert city.body["reason"].startswith("住院·县外市内医院")
+    engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shidian.cli import demo, drg, insurance, pilots, registry, rewards, web
+from shidian.cli import capitation, demo, drg, insurance, pilots, registry, rewards, web
 
 app = typer.Typer(
     name="shidian",
@@ -17,6 +17,7 @@ app.add_typer(drg.app, name="drg")
 app.add_typer(demo.app, name="demo")
 app.add_typer(insurance.app, name="insurance")
 app.add_typer(rewards.app, name="rewards")
+app.add_typer(capitation.app, name="capitation")
 app.add_typer(pilots.app, name="pilots")
 app.add_typer(registry.app, name="registry")
 app.command("serve")(web.serve)

@@ -31,11 +31,13 @@ def generate(
     seed: Annotated[int, typer.Option(help="随机种子: 同一种子生成相同文件")] = 2020,
     year: Annotated[int, typer.Option(help="DRG 结算年度 (the county's year is its policy's, 2010)")] = 2020,
 ) -> None:
-    """生成演示数据: 一个DRG付费地区 (OUT_DIR) 和一个新农合县 (OUT_DIR/insurance).
+    """生成演示数据: 一个DRG付费地区 (OUT_DIR)、一个新农合县 (OUT_DIR/insurance) 及其两个医共体 (OUT_DIR/capitation).
 
     The DRG region: hospitals, groups, cases, reference cases, budget (``shidian drg settle
     OUT_DIR``). The county: villages, insured persons, institutions, a year of outpatient and
     inpatient claims, last year's reimbursements (``shidian insurance reimburse OUT_DIR/insurance``).
+    The county's two 医共体: ``shidian capitation settle OUT_DIR/capitation --policy county-2010
+    --claims <the insurance run>``.
     """
     if cases < 100 and cases != 0:
         raise typer.BadParameter(
@@ -60,6 +62,11 @@ def generate(
                 out_dir / "insurance", persons=persons, seed=seed, year=INSURANCE_YEAR
             )
             counts |= {f"insurance/{name}": rows for name, rows in county.items()}
+            from shidian.demo.capitation import generate_capitation_county
+
+            step("生成两个医共体 (001 第十七篇 四(一)2) generating the county's two 医共体")
+            communities = generate_capitation_county(out_dir / "insurance", out_dir / "capitation", seed=seed)
+            counts |= {f"capitation/{name}": rows for name, rows in communities.items()}
     for name, rows in counts.items():
         err.print(f"  {name}: {rows:,}")
     err.print(f"演示数据已写入 {out_dir}")

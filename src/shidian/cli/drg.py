@@ -31,17 +31,32 @@ def settle_command(
     policy: PolicyOption = "guigang-2020",
     policy_file: PolicyFileOption = None,
     report_cases: Annotated[
-        bool | None,
+        bool,
         typer.Option(
-            "--report-cases/--no-report-cases", help="report.xlsx 是否包含病例明细 (默认: 放得下就包含)"
+            "--report-cases/--no-report-cases",
+            help="report.xlsx 也包含全部病例 (旧的单一工作簿, 限 Excel 单表行数); 默认不包含: "
+            "病例在各医疗机构工作簿与 case_points.csv/.parquet 中",
         ),
-    ] = None,
+    ] = False,
+    hospital_books: Annotated[
+        bool,
+        typer.Option(
+            "--hospital-books/--no-hospital-books",
+            help="为每个医疗机构写 hospitals/<编码>.xlsx (结算单与病例), 默认写",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
 ) -> None:
     """结算一个统筹区一个年度: 病例点数、月度点值与预拨、年终清算, 写出报表 (settle a year)."""
     with progress_steps(not as_json) as step:
         settled, problems = settle_folder(
-            data_dir, out, policy, policy_file, report_cases=report_cases, progress=step
+            data_dir,
+            out,
+            policy,
+            policy_file,
+            report_cases=None if report_cases else False,
+            hospital_books=hospital_books,
+            progress=step,
         )
     if settled is None:
         failed_check = any(p.code == CHECK_FAILED for p in problems)

@@ -125,8 +125,13 @@ def policy_command(
 
 
 def _show_value(value: object) -> str:
-    if isinstance(value, tuple) and value and isinstance(value[0], Mapping):  # chronic diseases
-        return "; ".join(f"{r['code']} {r['name']}: {r['annual_amount']} × {r['ratio']}" for r in value)
+    if isinstance(value, tuple) and value and isinstance(value[0], Mapping):
+        if "annual_amount" in value[0]:  # chronic diseases
+            return "; ".join(f"{r['code']} {r['name']}: {r['annual_amount']} × {r['ratio']}" for r in value)
+        # inpatient tiers and uplifts: every key given, in the file's order
+        return "; ".join(
+            " ".join(f"{k}={_show_value(v)}" for k, v in r.items() if v is not None) for r in value
+        )
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     return str(value)

@@ -100,7 +100,10 @@ def build_county(*, persons: int, seed: int, year: int) -> dict[str, pa.Table]:
         "villages": pa.table({"village_code": villages["code"], "name": villages["name"]}),
         "persons": person_table,
         "institutions": pa.table(
-            {k: institutions[k] for k in ("institution_id", "name", "level", "designated", "in_county")}
+            {
+                k: institutions[k]
+                for k in ("institution_id", "name", "level", "designated", "in_county", "place")
+            }
         ),
         "claims": claims,
         "prior_year": prior,
@@ -196,9 +199,22 @@ def _institutions(rng: np.random.Generator, villages: dict[str, Any]) -> dict[st
         "level": np.array([r[1] for r in rows], dtype=np.int64),
         "designated": np.array([r[2] for r in rows], dtype=np.int8),
         "in_county": np.array([r[3] for r in rows], dtype=np.int8),
+        # 所在地 (issue 18): the county's own; the city's hospitals; the region's hospital in the
+        # province; the out-of-area hospitals alternately in the province and outside it.
+        "place": np.array([_place(name, in_county) for name, _, _, in_county in rows]),
         "villages": villages["n"],
         "townships": townships,
     }
+
+
+def _place(name: str, in_county: int) -> str:
+    if in_county:
+        return "county"
+    if name.startswith("市"):
+        return "city"
+    if name.startswith("外地医院"):
+        return "province" if int(name.removeprefix("外地医院")) % 2 else "outside"
+    return "province"
 
 
 def _claims(
@@ -445,7 +461,7 @@ def _claims_table(
                (other::DECIMAL(18,0) * 0.01)::DECIMAL(18,2) AS other_insurance_paid,
                nullif(transfer_of, '') AS transfer_of, certificate, referral,
                nullif(chronic, '') AS chronic_disease, fracture AS tcm_fracture, {extra},
-               NULL::DECIMAL(18,2) AS desk_paid
+               NULL::DECIMAL(18,2) AS desk_paid, NULL::VARCHAR AS inpatient_category
         FROM raw ORDER BY claim_id
         """
     ).to_arrow_table()

@@ -16,7 +16,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from shidian.drg.fund_budget import POOLED, SCHEMES, drg_budget_lines, scheme_items
+from shidian.drg.hospital_books import HOSPITALS_DIR, write_hospital_books
 from shidian.drg.model import (
     CASES_SCHEMA,
     GROUPS_SCHEMA,
@@ -41,12 +44,15 @@ from shidian.runs import (
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 ZERO_TEXT = "0"
+#: The 医保信息平台's names (国家医疗保障局《医疗保障信息平台 定点医药机构接口规范》; the
+#: mapping table is docs/national-fields.md): accepted beside our English and Chinese headers.
+FIXMEDINS_CODE = ("定点医药机构编号", "fixmedins_code")
 
 HOSPITALS = TableSpec(
     "hospitals",
     (
-        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
-        Column("name", "str", ("医疗机构名称", "机构名称"), label="医疗机构名称"),
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码", *FIXMEDINS_CODE), label="医疗机构编码"),
+        Column("name", "str", ("医疗机构名称", "机构名称", "fixmedins_name"), label="医疗机构名称"),
         Column(
             "level",
             "int",
@@ -72,14 +78,38 @@ _MONEY_MIN = Decimal(0)
 CASES = TableSpec(
     "cases",
     (
-        Column("case_id", "str", ("病案号", "病例编号"), label="病案号"),
-        Column("hospital_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码"),
-        Column("discharge_date", "date", ("出院日期",), label="出院日期"),
+        Column("case_id", "str", ("病案号", "病例编号", "setl_id"), label="病案号"),
+        Column("hospital_id", "str", ("医疗机构编码", "机构编码", *FIXMEDINS_CODE), label="医疗机构编码"),
+        Column("discharge_date", "date", ("出院日期", "出院时间", "dscg_time"), label="出院日期"),
         Column("drg_code", "str", ("DRG编码", "病组编码"), nullable=True, label="DRG编码"),
-        Column("total_cost", "money", ("医疗总费用", "总费用"), min=_MONEY_MIN, label="医疗总费用"),
-        Column("fund_paid", "money", ("统筹基金支付",), min=_MONEY_MIN, label="统筹基金支付"),
-        Column("patient_cash", "money", ("个人现金支付",), min=_MONEY_MIN, label="个人现金支付"),
-        Column("self_pay", "money", ("自费费用",), min=_MONEY_MIN, label="自费费用"),
+        Column(
+            "total_cost",
+            "money",
+            ("医疗总费用", "总费用", "医疗费总额", "medfee_sumamt"),
+            min=_MONEY_MIN,
+            label="医疗总费用",
+        ),
+        Column(
+            "fund_paid",
+            "money",
+            ("统筹基金支付", "统筹支付", "基本医疗保险统筹基金支出", "hifp_pay"),
+            min=_MONEY_MIN,
+            label="统筹基金支付",
+        ),
+        Column(
+            "patient_cash",
+            "money",
+            ("个人现金支付", "个人现金", "个人现金支出", "psn_cash_pay"),
+            min=_MONEY_MIN,
+            label="个人现金支付",
+        ),
+        Column(
+            "self_pay",
+            "money",
+            ("自费费用", "全自费金额", "fulamt_ownpay_amt"),
+            min=_MONEY_MIN,
+            label="自费费用",
+        ),
         Column(
             "unreasonable_cost",
             "money",
@@ -317,15 +347,28 @@ def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]
                 "drg.settlement.bad_year", f"year 应为年份整数, 实际为 {year!r}", Source(name, key="year")
             )
         )
-    budget = _decimal_value(data.get("drg_budget"))
-    if budget is None:
-        problems.append(
-            Problem(
-                "drg.settlement.bad_budget",
-                f'drg_budget 应为金额 (如 "123456789.00"), 实际为 {data.get("drg_budget")!r}',
-                Source(name, key="drg_budget"),
+    budget_lines: tuple[tuple[str, str, str, Decimal, str], ...] = ()
+    if "fund_budget" in data:
+        if "drg_budget" in data:
+            problems.append(
+                Problem(
+                    "drg.settlement.budget_twice",
+                    "drg_budget 与 [fund_budget] 只能给出其一 (the budget is given or derived, not both)",
+                    Source(name, key="drg_budget"),
+                )
             )
-        )
+        budget, budget_lines, found = _fund_budget(data["fund_budget"], name)
+        problems += found
+    else:
+        budget = _decimal_value(data.get("drg_budget"))
+        if budget is None:
+            problems.append(
+                Problem(
+                    "drg.settlement.bad_budget",
+                    f'drg_budget 应为金额 (如 "123456789.00"), 实际为 {data.get("drg_budget")!r}',
+                    Source(name, key="drg_budget"),
+                )
+            )
     shares: tuple[Decimal, ...] | None = None
     if "monthly_shares" in data:
         raw = data["monthly_shares"]
@@ -340,13 +383,92 @@ def read_settlement(path: Path) -> tuple[SettlementParams | None, list[Problem]]
             )
         else:
             shares = tuple(v for v in parsed if v is not None)
-    unknown = sorted(set(data) - {"year", "drg_budget", "monthly_shares"})
+    unknown = sorted(set(data) - {"year", "drg_budget", "monthly_shares", "fund_budget"})
     for key in unknown:
         problems.append(Problem("drg.settlement.unknown_key", f"未知参数 {key}", Source(name, key=key)))
     if problems:
         return None, problems
     assert isinstance(year, int) and budget is not None
-    return SettlementParams(year, budget, shares), []
+    return SettlementParams(year, budget, shares, budget_lines), []
+
+
+def _budget_table(lines: tuple[tuple[str, str, str, Decimal, str], ...]) -> pa.Table:
+    columns = list(zip(*lines, strict=True))
+    return pa.table(
+        {
+            "scheme": pa.array(columns[0], pa.string()),
+            "item": pa.array(columns[1], pa.string()),
+            "label": pa.array(columns[2], pa.string()),
+            "amount": pa.array(columns[3], pa.decimal128(18, 2)),
+            "article": pa.array(columns[4], pa.string()),
+        }
+    )
+
+
+def _fund_budget(
+    raw: object, name: str
+) -> tuple[Decimal | None, tuple[tuple[str, str, str, Decimal, str], ...], list[Problem]]:
+    """``[fund_budget.<scheme>]`` → the DRG budget, its build-up lines (000 篇6 第六条), problems."""
+    if not isinstance(raw, dict) or not raw:
+        return (
+            None,
+            (),
+            [
+                Problem(
+                    "drg.settlement.bad_fund_budget",
+                    "[fund_budget] 应含 employee 和/或 resident 表",
+                    Source(name, key="fund_budget"),
+                )
+            ],
+        )
+    problems: list[Problem] = []
+    schemes: dict[str, dict[str, Decimal]] = {}
+    for scheme, values in raw.items():
+        key = f"fund_budget.{scheme}"
+        if scheme not in SCHEMES or not isinstance(values, dict):
+            problems.append(
+                Problem(
+                    "drg.settlement.bad_fund_budget",
+                    f"未知险种 {scheme} (应为 employee 或 resident)",
+                    Source(name, key=key),
+                )
+            )
+            continue
+        allowed = {POOLED, *scheme_items(scheme)}
+        parsed: dict[str, Decimal] = {}
+        for item, value in values.items():
+            amount = _decimal_value(value)
+            if item not in allowed:
+                problems.append(
+                    Problem(
+                        "drg.settlement.bad_fund_budget",
+                        f"未知项目 {item}",
+                        Source(name, key=f"{key}.{item}"),
+                    )
+                )
+            elif amount is None or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                problems.append(
+                    Problem(
+                        "drg.settlement.bad_fund_budget",
+                        f"{item} 应为不小于 0、最多两位小数的金额, 实际为 {value!r}",
+                        Source(name, key=f"{key}.{item}"),
+                    )
+                )
+            else:
+                parsed[item] = amount
+        if POOLED not in values:
+            problems.append(
+                Problem(
+                    "drg.settlement.bad_fund_budget",
+                    f"缺少 {POOLED} (统筹基金支出预算总额)",
+                    Source(name, key=key),
+                )
+            )
+        schemes[scheme] = parsed
+    if problems:
+        return None, (), problems
+    lines, _, total = drg_budget_lines(schemes)
+    return total, tuple((x.scheme, x.item, x.label, x.amount, x.article) for x in lines), []
 
 
 def _decimal_value(value: object) -> Decimal | None:
@@ -392,6 +514,17 @@ def _reference_levels(
     return table, []
 
 
+CASE_POINTS_PARQUET = "case_points.parquet"
+
+
+def write_case_points_parquet(case_points: pa.Table, path: Path) -> pa.Table:
+    """Every case, sorted by (hospital_id, case_id), in row groups small enough to skip by
+    hospital (the web's case lists read it so); zstd-compressed. Returns the sorted table."""
+    ordered = case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+    pq.write_table(ordered, path, row_group_size=64 * 1024, compression="zstd")
+    return ordered
+
+
 OUTPUT_TABLES = {
     "case_points.csv": "case_points",
     "monthly.csv": "monthly",
@@ -409,15 +542,23 @@ def write_outputs(
     policy: DrgPolicy,
     manifest: Mapping[str, Mapping[str, Any]],
     hospitals: pa.Table,
-    report_cases: bool | None = None,
+    report_cases: bool | None = False,
+    hospital_books: bool = True,
+    budget_lines: tuple[tuple[str, str, str, Decimal, str], ...] = (),
 ) -> dict[str, Any]:
     """Write every output file into OUT_DIR at once; returns the run record written to run.json.
 
-    ``report_cases``: put the cases into report.xlsx — None means "when they fit in a sheet".
+    By default (docs/drg-outputs.md) report.xlsx has the summary sheets, each hospital gets
+    ``hospitals/<hospital_id>.xlsx`` with its statement and its cases, and every case is in
+    case_points.csv and case_points.parquet. ``report_cases``: also put the cases into
+    report.xlsx (the old single workbook) — None means "when they fit in a sheet".
+    ``hospital_books``: write the hospital workbooks. ``budget_lines``: the DRG budget's
+    build-up from the fund (000 篇6 第六条), written as ``drg_budget.csv`` when the budget was
+    derived rather than given.
     """
     with staged_output(out_dir) as staging:
-        # report.xlsx is written by Python (xlsxwriter) while DuckDB, which releases the GIL,
-        # writes the CSV files: the two overlap instead of adding up.
+        # report.xlsx is written by Python (xlsxwriter) while DuckDB, Arrow and zlib, which
+        # release the GIL, write the CSV, Parquet and hospital files: they overlap.
         with ThreadPoolExecutor(max_workers=1) as pool:
             report = pool.submit(
                 write_report,
@@ -427,8 +568,14 @@ def write_outputs(
                 hospitals=hospitals,
                 report_cases=report_cases,
             )
-            write_csv_tables(staging, {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()})
+            tables = {name: getattr(result, attr) for name, attr in OUTPUT_TABLES.items()}
+            if budget_lines:
+                tables["drg_budget.csv"] = _budget_table(budget_lines)
+            write_csv_tables(staging, tables)
             _write_warnings(result, staging / "warnings.csv")
+            ordered = write_case_points_parquet(result.case_points, staging / CASE_POINTS_PARQUET)
+            if hospital_books:
+                write_hospital_books(result, staging / HOSPITALS_DIR, ordered_cases=ordered)
             report.result()
         record = run_record(
             "drg.settlement",

@@ -69,6 +69,9 @@ class SettlementParams:
     year: int
     drg_budget: Decimal
     monthly_shares: tuple[Decimal, ...] | None = None
+    #: The build-up from the fund (000 篇6 第六条: scheme, item, label, amount, article) when
+    #: ``drg_budget`` was derived from ``[fund_budget]``; empty when it was given directly.
+    budget_lines: tuple[tuple[str, str, str, Decimal, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Sheets: 汇总 (summary, invariant checks and the hospitals at or near the year-end caps of
 000 篇6 第十九条(三), ``shidian.drg.caps``), 月度点值, 月度拨付, 年终清算, 病组标准,
-差异系数, 警告, and 病例 when the cases fit in one sheet (Excel holds 1,048,576 rows) and were
-asked for; otherwise the summary names the CSV that holds them. Numbers are written as Excel
+差异系数, 警告, and 病例 only when asked for and the cases fit in one sheet (Excel holds 1,048,576
+rows); otherwise the summary names the CSV and Parquet files and the hospital workbooks
+(``shidian.drg.hospital_books``) that hold them. Numbers are written as Excel
 numbers for people to sum and sort; the exact values are in the CSV files. The file's
 creation date is fixed so that the same run gives the same bytes.
 """
@@ -229,7 +230,12 @@ def _summary(
     ]
     if not include_cases:
         where = "超过 Excel 单表行数上限, " if not fits else ""
-        rows.append(("病例明细", f"{where}见同目录 case_points.csv"))
+        rows.append(
+            (
+                "病例明细",
+                f"{where}见同目录 case_points.csv / case_points.parquet, 各机构见 hospitals/<编码>.xlsx",
+            )
+        )
     sheet.write(0, 0, "项目", formats["header"])
     sheet.write(0, 1, "数值", formats["header"])
     for i, (label, value) in enumerate(rows, start=1):

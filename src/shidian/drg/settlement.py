@@ -400,6 +400,8 @@ def _totals(con: duckdb.DuckDBPyConnection, inputs: DrgInputs, year_value: Decim
         {
             "year": str(inputs.params.year),
             "drg_budget": str(inputs.params.drg_budget),
+            # 000 篇6 第六条: derived from the schemes' fund budgets (drg_budget.csv) or given
+            "drg_budget_source": "fund" if inputs.params.budget_lines else "given",
             "year_point_value": str(year_value),
             "entitlement": str(annual[0]),
             "monthly_paid": str(annual[1]),

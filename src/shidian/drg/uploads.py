@@ -8,10 +8,6 @@ dataset (``shidian.drg.service.datasets.import_dataset``). File handling only: n
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import itertools
 import json
 import re
 import secrets
@@ -19,13 +15,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from shidian.drg.io import read_inputs
 from shidian.drg.validate import validate_inputs
 from shidian.problems import Problem, Source
+from shidian.tables import EXCEL_SUFFIXES, first_rows
 
 INPUT_NAMES = (
     "hospitals",
@@ -37,7 +33,7 @@ INPUT_NAMES = (
     "year_end_groups",
 )
 SETTLEMENT_FILE = "settlement.toml"
-TABLE_SUFFIXES = (".csv", ".xlsx")
+TABLE_SUFFIXES = (".csv", *EXCEL_SUFFIXES)
 #: How long checked files wait for the officer's confirmation.
 UPLOAD_TTL_SECONDS = 3600
 PREVIEW_ROWS = 10
@@ -68,7 +64,7 @@ def accepted_files(names: Iterable[tuple[str, int]]) -> tuple[list[tuple[int, st
             problems.append(
                 _problem(
                     "upload.file.unexpected",
-                    f"不是DRG输入文件 {raw!r}: 应为 {'/'.join(INPUT_NAMES)} 的 .csv 或 .xlsx, "
+                    f"不是DRG输入文件 {raw!r}: 应为 {'/'.join(INPUT_NAMES)} 的 .csv、.xlsx 或 .xls, "
                     f"或 {SETTLEMENT_FILE} (unexpected file)",
                     raw or "<upload>",
                 )
@@ -199,39 +195,9 @@ def remove_landed(datasets_dir: Path, token: str, landed: Path | None) -> None:
 # ---- preview --------------------------------------------------------------------------------------
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else format(value, ".15g")
-    return str(value)
-
-
 def _first_rows(path: Path, limit: int) -> tuple[list[str], list[list[str]]]:
     """The header and the first ``limit`` rows of a checked CSV or Excel file, as written."""
-    if path.suffix.lower() == ".xlsx":
-        import openpyxl
-
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            sheet.reset_dimensions()
-            rows = [[_cell(v) for v in r] for r in sheet.iter_rows(max_row=limit + 1, values_only=True)]
-        finally:
-            book.close()
-    else:
-        with path.open("rb") as handle:
-            head = handle.read(1 << 18)
-        final = len(head) < 1 << 18
-        try:
-            text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=final)
-        except UnicodeDecodeError:
-            text = codecs.getincrementaldecoder("gb18030")(errors="replace").decode(head, final=final)
-        rows = list(itertools.islice(csv.reader(io.StringIO(text)), limit + 1))
+    rows = first_rows(path, limit + 1)
     return (rows[0], rows[1:]) if rows else ([], [])
 
 

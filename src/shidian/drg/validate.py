@@ -17,8 +17,26 @@ from shidian.drg.model import DrgInputs
 from shidian.money import ONE, ZERO
 from shidian.problems import Problem, Source, problems_from_rows
 
+#: A national institution code (国家医保信息业务编码, 定点医药机构): H + the 6-digit administrative
+#: division (行政区划) of its county + a 5-digit serial, e.g. H45080200011 (港北区 of 贵港 4508).
+_NATIONAL_CODE = "regexp_full_match({0}, 'H[0-9]{{11}}')"
+#: The prefecture (地市, the division's first 4 digits) most hospitals with a national code are in.
+_POOL_PREFECTURE = (
+    "(SELECT substr(hospital_id, 2, 4) FROM hospitals WHERE "
+    + _NATIONAL_CODE.format("hospital_id")
+    + " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)"
+)
+
 #: (code, table, column, SQL condition over the table aliased t, message template)
 _ROW_CHECKS: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "drg.hospital.other_region",
+        "hospitals",
+        "hospital_id",
+        f"{_NATIONAL_CODE.format('t.hospital_id')} AND substr(t.hospital_id, 2, 4) <> {_POOL_PREFECTURE}",
+        "医疗机构编码 {hospital_id} 的行政区划不在本统筹区 (其他机构的编码多在同一地市): "
+        "国家编码 H+行政区划+序号 (institution of another prefecture)",
+    ),
     (
         "drg.case.unknown_hospital",
         "cases",

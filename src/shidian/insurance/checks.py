@@ -66,18 +66,24 @@ def amounts_bounded(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: 
 
 
 def caps_respected(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]) -> Check:
+    # one shared inpatient cap, or (cap_scope = "tier") each tier's and category's own: their sum
+    limit = (
+        policy.inpatient_cap
+        if policy.inpatient_cap is not None
+        else sum((t.annual_cap for t in policy.terms if t.annual_cap is not None), Decimal(0))
+    )
     buckets, inpatient = _one(
         con,
         f"""
         SELECT (SELECT count(*) FROM (SELECT person_id, cap_bucket, sum(cap_used) AS used, max(cap) AS cap
                                       FROM priced WHERE cap_bucket IS NOT NULL GROUP BY ALL) WHERE used > cap),
                (SELECT count(*) FROM (SELECT person_id, sum(reimbursement) AS r FROM priced
-                                      WHERE kind = 'inpatient' GROUP BY ALL) WHERE r > {policy.inpatient_cap})
+                                      WHERE kind = 'inpatient' GROUP BY ALL) WHERE r > {limit})
         """,
     )
     return Check(
         "caps_respected",
-        f"每人每年住院补偿合计不超过封顶线 {policy.inpatient_cap}; 门诊统筹、病种定额等各封顶线亦然",
+        f"每人每年住院补偿合计不超过封顶线 {limit}; 门诊统筹、病种定额等各封顶线亦然",
         buckets == 0 and inpatient == 0,
         f"超过封顶线的人·项 {buckets}, 住院超过封顶线的人 {inpatient}",
     )
@@ -86,7 +92,7 @@ def caps_respected(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: M
 def deductibles_bounded(
     con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
 ) -> Check:
-    highest = max(terms.deductible for terms in policy.levels.values())
+    highest = max(tier.deductible for tier in policy.terms)
     (bad,) = _one(
         con,
         f"""

@@ -20,6 +20,7 @@ Rules and their seed sentences: ``docs/insurance.md``; rule ids: ``model.RULE_LA
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import duckdb
@@ -31,7 +32,7 @@ from shidian.insurance import trail
 from shidian.insurance.deductible import inpatient_deductibles
 from shidian.insurance.frame import align, claim_frame, query
 from shidian.insurance.model import EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
-from shidian.insurance.policy import InsurancePolicy
+from shidian.insurance.policy import InsurancePolicy, Tier, Uplift
 from shidian.money import sql_round
 
 __all__ = ["PRICED_COLUMNS", "price_claims", "reverse_claim", "state_after"]
@@ -121,7 +122,7 @@ def price_claims(
         frame = _append(frame, _projection(con, _base_sql(policy), n))
         con.register("frame", frame)
         con.execute(
-            "CREATE TABLE ip AS SELECT rid, claim_id, person_id, ord, level, transfer_of, rule, category, "
+            "CREATE TABLE ip AS SELECT rid, claim_id, person_id, ord, level, tier, transfer_of, rule, category, "
             "total_cost, tcm_cost FROM frame WHERE kind = 'inpatient'"
         )
         frame = _append(frame, align(inpatient_deductibles(con, policy, n), n))
@@ -185,12 +186,13 @@ def _base_sql(policy: InsurancePolicy) -> str:
                     WHEN chronic_code IS NOT NULL THEN 'chronic'
                     WHEN tcm_fracture = 1 THEN 'tcm_fracture'
                     ELSE 'outpatient' END AS rule,
-               month(end_date)::BIGINT AS month, partial_total,
+               month(end_date)::BIGINT AS month, partial_total, tier,
                CASE WHEN reject_code IS NULL THEN counted ELSE 0 END::DECIMAL(18,2) AS partial_counted,
                CASE WHEN reject_code IS NULL THEN total_cost - self_pay - (partial_total - counted) ELSE 0 END
                    ::DECIMAL(18,2) AS reimbursable
         FROM (
             SELECT rid, kind, delivery, cataract_eyes, chronic_code, tcm_fracture, end_date, total_cost, self_pay,
+                   {_tier_sql(policy)} AS tier,
                    (special_exam + special_treatment + blood + special_material)::DECIMAL(18,2) AS partial_total,
                    ({_partial_counted_sql(policy)})::DECIMAL(18,2) AS counted,
                    CASE
@@ -203,40 +205,189 @@ def _base_sql(policy: InsurancePolicy) -> str:
                            THEN 'not_referred'
                        WHEN kind = 'outpatient' AND cataract_eyes = 0 AND chronic_code IS NULL AND tcm_fracture = 0
                             AND level NOT IN {_in(policy.outpatient_levels)} THEN 'outpatient_level'
+                       WHEN kind = 'inpatient' AND ({_tier_sql(policy)}) IS NULL THEN 'no_tier'
                    END AS reject_code
             FROM frame
         )
     """
 
 
-def _amounts_sql(policy: InsurancePolicy) -> str:
-    """Each claim's reimbursement before its cap: ratio, fixed amounts, 一般诊疗费, coordination."""
-    level_ratio = (
-        "CASE level "
-        + " ".join(f"WHEN {lv} THEN {_ratio(t.ratio)}" for lv, t in policy.levels.items())
-        + " END"
+def _tier_sql(policy: InsurancePolicy) -> str:
+    """The key of the first tier matching the claim's institution (level, place), else NULL."""
+    specials = tuple(t.key for t in policy.specials)
+    whens = (
+        [f"WHEN kind = 'inpatient' AND inpatient_category IN {_in(specials)} THEN inpatient_category"]
+        if specials
+        else []
     )
-    increase = _ratio(policy.tcm_ratio_increase)
-    if policy.tcm_increase_mode == "points":
-        tcm_ratio = f"least(1, {level_ratio} + {increase})"
+    for t in policy.tiers:
+        where = f"level IN {_in(t.levels)}"
+        if t.places is not None:
+            where += f" AND place IN {_in(t.places)}"
+        whens.append(f"WHEN {where} THEN '{t.key}'")
+    return f"CASE {' '.join(whens)} END"
+
+
+def _by_tier(policy: InsurancePolicy, value: Callable[[Tier], str | None], sql_type: str) -> str:
+    """``CASE tier WHEN key THEN value(tier) … END`` (NULL where ``value`` gives None)."""
+    whens = " ".join(f"WHEN '{t.key}' THEN {v}" for t in policy.terms if (v := value(t)) is not None)
+    return f"(CASE tier {whens} END)::{sql_type}" if whens else f"NULL::{sql_type}"
+
+
+def _bands(policy: InsurancePolicy) -> int:
+    return max(len(t.bands) for t in policy.terms)
+
+
+def _uplift_condition(uplift: Uplift) -> str:
+    parts = ["rule = 'inpatient'"]
+    if uplift.categories is not None:
+        parts.append(f"category IN {_in(uplift.categories)}")
+    if uplift.tiers is not None:
+        parts.append(f"tier IN {_in(uplift.tiers)}")
+    return " AND ".join(parts)
+
+
+def _uplifted(expr: str, mode: str, amount: Decimal) -> str:
+    if mode == "points":
+        return f"least(1, {expr} + {_ratio(amount)})"
+    return f"least(1, {sql_round(f'({expr}) * {_ratio(amount)}', 4)})"
+
+
+def _inpatient_ratios_sql(policy: InsurancePolicy, inner: str) -> str:
+    """The claim's band ratios ``r_1 … r_B`` (the tier's, then 中医药 提高, then each uplift, in
+    order, each bounded by 100%), and the bands' bounds ``lo_k``/``hi_k``, over ``inner``."""
+    b = _bands(policy)
+    cols = []
+    for k in range(b):
+
+        def band_ratio(t: Tier, k: int = k) -> str | None:
+            return _ratio(t.bands[k][1]) if k < len(t.bands) else None
+
+        def lower(t: Tier, k: int = k) -> str | None:
+            return _money(t.bands[k][0]) if k < len(t.bands) else None
+
+        def upper(t: Tier, k: int = k) -> str | None:
+            return _money(t.bands[k + 1][0]) if k + 1 < len(t.bands) else None
+
+        cols.append(
+            f"CASE WHEN rule = 'inpatient' THEN {_by_tier(policy, band_ratio, 'DECIMAL(9,4)')} END AS r_{k + 1}"
+        )
+        if b > 1:
+            cols.append(f"{_by_tier(policy, lower, 'DECIMAL(18,2)')} AS lo_{k + 1}")
+            cols.append(f"{_by_tier(policy, upper, 'DECIMAL(18,2)')} AS hi_{k + 1}")
+    sql = f"SELECT *, {', '.join(cols)} FROM ({inner})"
+    tcm_mode = "points" if policy.tcm_increase_mode == "points" else "factor"
+    tcm_amount = policy.tcm_ratio_increase if tcm_mode == "points" else 1 + policy.tcm_ratio_increase
+    steps = [("rule = 'inpatient' AND tcm", tcm_mode, tcm_amount)]
+    steps += [(_uplift_condition(u), u.mode, u.amount) for u in policy.uplifts]
+    for j, (condition, mode, amount) in enumerate(steps):
+        flag = "" if j == 0 else f", coalesce({condition}, FALSE) AS up_{j}"
+        replaced = ", ".join(
+            f"CASE WHEN {condition} THEN {_uplifted(f'r_{k + 1}', mode, amount)} ELSE r_{k + 1} END"
+            f"::DECIMAL(9,4) AS r_{k + 1}"
+            for k in range(b)
+        )
+        sql = f"SELECT * REPLACE ({replaced}){flag} FROM ({sql})"
+    return sql
+
+
+def _inpatient_amount_sql(policy: InsurancePolicy) -> tuple[str, str]:
+    """(the inpatient ratio shown, the amount by ratio) over ``_inpatient_ratios_sql``'s columns.
+
+    Flat tiers: ``pooled_cost × r_1`` rounded once. Bands (分段计算): each band's share of the
+    cost above the deductible (``inpatient.bands_on``), times its ratio, summed, rounded once;
+    the ratio shown is the highest band reached."""
+    b = _bands(policy)
+    flat = [t for t in policy.specials if t.flat is not None]
+    if b == 1:
+        shown, amount = "r_1", sql_round("pooled_cost * ratio", 2)
     else:
-        tcm_ratio = f"least(1, {sql_round(f'({level_ratio}) * (1 + {increase})', 4)})"
+        total = " + ".join(f"coalesce(r_{k} * seg_{k}, 0)" for k in range(1, b + 1))
+        top = " ".join(f"WHEN seg_{k} > 0 THEN r_{k}" for k in range(b, 1, -1))
+        shown, amount = f"CASE {top} ELSE r_1 END", sql_round(total, 2)
+    if not flat:
+        return shown, amount
+    keys = _in(tuple(t.key for t in flat))
+    fixed = " ".join(f"WHEN '{t.key}' THEN {_money(t.flat)}" for t in flat if t.flat is not None)
+    return (
+        f"CASE WHEN tier IN {keys} THEN NULL ELSE {shown} END",
+        f"CASE WHEN tier IN {keys} THEN least(CASE tier {fixed} END, pooled_cost) ELSE {amount} END",
+    )
+
+
+def _segments_sql(policy: InsurancePolicy) -> str:
+    """``seg_k``: the part of the stay's reimbursable cost in band k, above the deductible."""
+    if _bands(policy) == 1:
+        return ""
+    s = "deductible" if policy.bands_on == "pooled" else "0"
+    return ", " + ", ".join(
+        f"CASE WHEN lo_{k} IS NULL THEN 0 ELSE greatest(0, "
+        f"least(reimbursable, coalesce(hi_{k} + {s}, reimbursable)) - greatest(lo_{k} + {s}, deductible)) END"
+        f"::DECIMAL(18,2) AS seg_{k}"
+        for k in range(1, _bands(policy) + 1)
+    )
+
+
+def _amounts_sql(policy: InsurancePolicy) -> str:
+    """Each claim's reimbursement before its cap: tier ratios or bands, uplifts, floor, stay and
+    visit limits, fixed amounts, 一般诊疗费, coordination."""
+    b = _bands(policy)
+    shown, by_ratio_inpatient = _inpatient_amount_sql(policy)
+    simple = sql_round("pooled_cost * ratio", 2)
+    floor = policy.floor_ratio
+    base = "total_cost" if policy.floor_base == "total" else "reimbursable"
+    floor_sql = (
+        f"CASE WHEN rule = 'inpatient' THEN least({sql_round(f'{base} * {_ratio(floor)}', 2)}, reimbursable) END"
+        if floor is not None
+        else "NULL"
+    )
+    stay_cap = _by_tier(
+        policy, lambda t: _money(t.stay_cap) if t.stay_cap is not None else None, "DECIMAL(18,2)"
+    )
+    visit_cap = _money(policy.outpatient_visit_cap) if policy.outpatient_visit_cap is not None else "NULL"
+    bucket = "'inpatient'" if policy.cap_scope == "shared" else "'inpatient:' || tier"
+    inpatient_cap = (
+        _money(policy.inpatient_cap)
+        if policy.cap_scope == "shared" and policy.inpatient_cap is not None
+        else _by_tier(
+            policy, lambda t: _money(t.annual_cap) if t.annual_cap is not None else None, "DECIMAL(18,2)"
+        )
+    )
+    uplift_flags = "".join(f", up_{j}" for j in range(1, len(policy.uplifts) + 1))
+    band_cols = "".join(f", r_{k}, lo_{k}, hi_{k}, seg_{k}" for k in range(1, b + 1)) if b > 1 else ""
+    inner = f"""
+        SELECT rid, rule, tier, category, tcm, chronic_code, chronic_amount, chronic_ratio, cataract_eyes,
+               total_cost, reimbursable,
+               coalesce(stay_deductible, 0)::DECIMAL(18,2) AS deductible,
+               CASE WHEN rule <> 'inpatient' THEN 'none'
+                    WHEN waive IS NOT NULL THEN waive
+                    WHEN level >= {policy.county_level} AND county_other > 0 THEN 'county_repeat'
+                    WHEN episode_before > 0 THEN 'transfer'
+                    ELSE 'standard' END AS deductible_rule,
+               {_general_due_sql(policy)}::DECIMAL(18,2) AS general_due,
+               CASE WHEN status = 'paid' THEN greatest(total_cost - other_insurance_paid, 0) END
+                   ::DECIMAL(18,2) AS coordination_limit
+        FROM frame
+    """
     return f"""
         SELECT rid, deductible, deductible_rule, ratio, general_due, coordination_limit, pooled_cost, computed,
-               general_fee_paid,
+               general_fee_paid, by_ratio, floor_amount, stay_cap, visit_cap{uplift_flags}{band_cols},
                least(computed, coalesce(coordination_limit, 0) - general_fee_paid)::DECIMAL(18,2) AS amount_before_cap,
-               CASE rule WHEN 'inpatient' THEN 'inpatient' WHEN 'delivery' THEN 'inpatient'
+               CASE rule WHEN 'inpatient' THEN {bucket} WHEN 'delivery' THEN {bucket}
                          WHEN 'outpatient' THEN 'outpatient' WHEN 'tcm_fracture' THEN 'tcm_fracture'
                          WHEN 'chronic' THEN 'chronic:' || chronic_code END AS cap_bucket,
-               CASE rule WHEN 'inpatient' THEN {_money(policy.inpatient_cap)}
-                         WHEN 'delivery' THEN {_money(policy.inpatient_cap)}
+               CASE rule WHEN 'inpatient' THEN {inpatient_cap}
+                         WHEN 'delivery' THEN {inpatient_cap}
                          WHEN 'outpatient' THEN {_money(policy.outpatient_cap)}
                          WHEN 'tcm_fracture' THEN {_money(policy.tcm_fracture_cap)}
                          WHEN 'chronic' THEN chronic_amount END::DECIMAL(18,2) AS cap
         FROM (
             SELECT *,
-                   CASE WHEN rule IN ('inpatient', 'outpatient', 'chronic', 'tcm_fracture')
-                            THEN {sql_round("pooled_cost * ratio", 2)}
+                   CASE WHEN rule = 'inpatient'
+                            THEN least(greatest(by_ratio, coalesce(floor_amount, 0)),
+                                       coalesce(stay_cap, greatest(by_ratio, coalesce(floor_amount, 0))))
+                        WHEN rule = 'outpatient' THEN least(by_ratio, coalesce(visit_cap, by_ratio))
+                        WHEN rule IN ('chronic', 'tcm_fracture') THEN by_ratio
                         WHEN rule = 'delivery' THEN least({_money(policy.delivery_amount)}, pooled_cost)
                         WHEN rule = 'cataract'
                             THEN least({_money(policy.cataract_amount_per_eye)} * cataract_eyes, pooled_cost)
@@ -244,27 +395,28 @@ def _amounts_sql(policy: InsurancePolicy) -> str:
                    least(general_due, coalesce(coordination_limit, 0))::DECIMAL(18,2) AS general_fee_paid
             FROM (
                 SELECT *,
-                       CASE WHEN rule = 'inpatient' THEN greatest(reimbursable - deductible, 0)
-                            WHEN rule = 'outpatient' THEN reimbursable - general_due
-                            ELSE reimbursable END::DECIMAL(18,2) AS pooled_cost
+                       CASE WHEN rule = 'inpatient' THEN {by_ratio_inpatient}
+                            WHEN rule IN ('outpatient', 'chronic', 'tcm_fracture') THEN {simple}
+                       END::DECIMAL(18,2) AS by_ratio,
+                       ({floor_sql})::DECIMAL(18,2) AS floor_amount,
+                       CASE WHEN rule = 'inpatient' THEN {stay_cap} END::DECIMAL(18,2) AS stay_cap,
+                       CASE WHEN rule = 'outpatient' THEN {visit_cap} END::DECIMAL(18,2) AS visit_cap
                 FROM (
-                    SELECT rid, rule, chronic_code, chronic_amount, cataract_eyes, reimbursable,
-                           coalesce(stay_deductible, 0)::DECIMAL(18,2) AS deductible,
-                           CASE WHEN rule <> 'inpatient' THEN 'none'
-                                WHEN waive IS NOT NULL THEN waive
-                                WHEN level >= {policy.county_level} AND county_other > 0 THEN 'county_repeat'
-                                WHEN episode_before > 0 THEN 'transfer'
-                                ELSE 'standard' END AS deductible_rule,
-                           CASE WHEN rule = 'inpatient' AND tcm THEN {tcm_ratio}
-                                WHEN rule = 'inpatient' THEN {level_ratio}
+                    SELECT *,
+                           CASE WHEN rule = 'inpatient' THEN {shown}
                                 WHEN rule = 'outpatient' THEN {_ratio(policy.outpatient_ratio)}
                                 WHEN rule = 'chronic' THEN chronic_ratio
                                 WHEN rule = 'tcm_fracture' THEN {_ratio(policy.tcm_fracture_ratio)}
-                           END::DECIMAL(9,4) AS ratio,
-                           {_general_due_sql(policy)}::DECIMAL(18,2) AS general_due,
-                           CASE WHEN status = 'paid' THEN greatest(total_cost - other_insurance_paid, 0) END
-                               ::DECIMAL(18,2) AS coordination_limit
-                    FROM frame
+                           END::DECIMAL(9,4) AS ratio
+                    FROM (
+                        SELECT *{_segments_sql(policy)} FROM (
+                            SELECT *,
+                                   CASE WHEN rule = 'inpatient' THEN greatest(reimbursable - deductible, 0)
+                                        WHEN rule = 'outpatient' THEN reimbursable - general_due
+                                        ELSE reimbursable END::DECIMAL(18,2) AS pooled_cost
+                            FROM ({_inpatient_ratios_sql(policy, inner)})
+                        )
+                    )
                 )
             )
         )

@@ -1,7 +1,7 @@
 """Inpatient deductibles (住院起付线): waivers, the transfer rule and the county rule.
 
 004 篇6 三(四)1 and 三(四)3. Over the inpatient stays (table ``ip``: ``rid, claim_id,
-person_id, ord, level, transfer_of, rule, category, total_cost, tcm_cost``) and the prior
+person_id, ord, level, tier, transfer_of, rule, category, total_cost, tcm_cost``) and the prior
 state's ``prior_episodes``:
 
 * waived (免起付线): the person's category is in ``inpatient.waived_categories``, or TCM is at
@@ -14,7 +14,7 @@ state's ``prior_episodes``:
   ``≥ inpatient.county_level`` has ``D = 0`` when an earlier stay of *another* episode counted
   (``inpatient.repeat_deductible``: ``first_charged`` counts stays whose deductible was not
   waived, ``first_admission`` every county-level admission);
-* otherwise ``D`` is the level's deductible.
+* otherwise ``D`` is the deductible of the stay's tier (``inpatient.tiers``: level and place).
 
 Everything is a window over the person's or the episode's earlier stays.
 """
@@ -45,14 +45,14 @@ def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolic
     tcm = f"total_cost > 0 AND tcm_cost >= CAST('{policy.tcm_share}' AS DECIMAL(9,4)) * total_cost"
     waive_tcm = f"WHEN {tcm} THEN 'tcm'" if policy.tcm_waive_deductible else ""
     deductibles = " ".join(
-        f"WHEN {lv} THEN CAST('{t.deductible}' AS DECIMAL(18,2))" for lv, t in policy.levels.items()
+        f"WHEN '{t.key}' THEN CAST('{t.deductible}' AS DECIMAL(18,2))" for t in policy.terms
     )
     con.execute(
         f"""
         CREATE TABLE ip_rules AS
         SELECT *, CASE WHEN {counted} THEN 1 ELSE 0 END AS county_counted
         FROM (
-            SELECT rid, claim_id, person_id, ord, level, transfer_of, rule,
+            SELECT rid, claim_id, person_id, ord, level, tier, transfer_of, rule,
                    CASE WHEN rule = 'inpatient' THEN ({tcm}) ELSE FALSE END AS tcm,
                    CASE WHEN rule <> 'inpatient' THEN NULL
                         WHEN category IN {_in(policy.waived_categories)} THEN 'category'
@@ -118,7 +118,7 @@ def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolic
             SELECT w.*,
                    CASE WHEN rule <> 'inpatient' OR waive IS NOT NULL THEN 0
                         WHEN level >= {county} AND county_other > 0 THEN 0
-                        ELSE CASE level {deductibles} END END::DECIMAL(18,2) AS deductible_basis
+                        ELSE CASE tier {deductibles} END END::DECIMAL(18,2) AS deductible_basis
             FROM w
         )
         SELECT rid, episode_id, linked, tcm, waive, county_counted::INTEGER AS county_counted, deductible_basis,

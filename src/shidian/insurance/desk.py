@@ -33,8 +33,9 @@ from typing import Any
 from shidian.insurance.desk_claim import PARTIAL_ITEMS, dec, input_problems, normalised, reject_code
 from shidian.insurance.desk_state import DeskInstitution, DeskPerson, DeskState, DeskStay
 from shidian.insurance.desk_trail import reason
-from shidian.insurance.policy import ChronicDisease, InsurancePolicy
-from shidian.money import ZERO, round_fen, round_to
+from shidian.insurance.policy import ChronicDisease, InsurancePolicy, Tier
+from shidian.insurance.trail import adjusted, ratio_steps
+from shidian.money import ZERO, round_fen
 from shidian.problems import Problem, Source
 
 __all__ = [
@@ -59,6 +60,7 @@ REJECT_FIELDS = {
     "not_designated": "institution_id",
     "not_referred": "referral",
     "outpatient_level": "institution_id",
+    "no_tier": "institution_id",
 }
 
 
@@ -166,6 +168,12 @@ def _price(
     status = "paid" if reject is None else "rejected"
     rule = _rule(c, reject)
     level = institution.level if institution is not None else None
+    place = institution.where if institution is not None else None
+    tier = (
+        (policy.special(c["inpatient_category"]) or policy.tier(level, place))
+        if c["kind"] == "inpatient"
+        else None
+    )
     partial_total = sum((c[i] for i in PARTIAL_ITEMS), ZERO)
     counted = _partial_counted(c, policy)
     partial_counted = counted if reject is None else ZERO
@@ -184,7 +192,7 @@ def _price(
         "stay_deductible": ZERO,
     }
     if c["kind"] == "inpatient":
-        ip.update(_inpatient(c, rule, level, person, policy, st))
+        ip.update(_inpatient(c, rule, level, tier, person, policy, st))
     deductible = ip["stay_deductible"]
     if rule != "inpatient":
         deductible_rule = "none"
@@ -197,8 +205,9 @@ def _price(
     else:
         deductible_rule = "standard"
 
-    # Ratios, fixed amounts, 一般诊疗费, coordination (claims._amounts_sql).
-    ratio = _ratio(rule, level, ip["tcm"], chronic.ratio if chronic else None, policy)
+    # Ratios or bands, uplifts, floor, limits, fixed amounts, 一般诊疗费, coordination (claims._amounts_sql).
+    category = person.category if person is not None else None
+    steps = _steps(rule, tier, ip["tcm"], category, policy)
     general_due = (
         min(c["general_fee"], policy.general_fee_amount)
         if policy.general_fee_enabled and rule == "outpatient" and level in policy.general_fee_levels
@@ -211,9 +220,49 @@ def _price(
         pooled = reimbursable - general_due
     else:
         pooled = reimbursable
-    if rule in ("inpatient", "outpatient", "chronic", "tcm_fracture"):
-        assert ratio is not None
-        computed = round_fen(pooled * ratio)
+    bands: list[dict[str, Any]] = []
+    floor_amount = stay_cap = visit_cap = None
+    by_ratio: Decimal | None = None
+    ratio: Decimal | None = None
+    if rule == "inpatient":
+        assert tier is not None
+        ratios = [_adjust(r, steps, policy) for _, r in tier.bands]
+        if tier.flat is not None:
+            by_ratio = min(tier.flat, pooled)
+        elif len(tier.bands) == 1:
+            ratio = ratios[0]
+            by_ratio = round_fen(pooled * ratios[0])
+        shift = deductible if policy.bands_on == "pooled" else ZERO
+        for k, (lo, _) in enumerate(tier.bands):
+            hi = tier.bands[k + 1][0] if k + 1 < len(tier.bands) else None
+            top = reimbursable if hi is None else min(reimbursable, hi + shift)
+            bands.append(
+                {"lo": lo, "hi": hi, "r": ratios[k], "seg": max(ZERO, top - max(lo + shift, deductible))}
+            )
+        if tier.flat is None and len(tier.bands) > 1:
+            by_ratio = round_fen(sum((b["r"] * b["seg"] for b in bands), ZERO))
+            ratio = next((b["r"] for b in reversed(bands[1:]) if b["seg"] > 0), ratios[0])
+        if policy.floor_ratio is not None:
+            base = c["total_cost"] if policy.floor_base == "total" else reimbursable
+            floor_amount = min(round_fen(base * policy.floor_ratio), reimbursable)
+        stay_cap = tier.stay_cap
+    else:
+        ratio = _ratio(rule, chronic.ratio if chronic else None, policy)
+        if rule in ("outpatient", "chronic", "tcm_fracture"):
+            assert ratio is not None
+            by_ratio = round_fen(pooled * ratio)
+        if rule == "outpatient":
+            visit_cap = policy.outpatient_visit_cap
+    if rule == "inpatient":
+        assert by_ratio is not None
+        floored = max(by_ratio, floor_amount if floor_amount is not None else ZERO)
+        computed = floored if stay_cap is None else min(floored, stay_cap)
+    elif rule == "outpatient":
+        assert by_ratio is not None
+        computed = by_ratio if visit_cap is None else min(by_ratio, visit_cap)
+    elif rule in ("chronic", "tcm_fracture"):
+        assert by_ratio is not None
+        computed = by_ratio
     elif rule == "delivery":
         computed = min(policy.delivery_amount, pooled)
     elif rule == "cataract":
@@ -225,7 +274,7 @@ def _price(
     amount_before_cap = min(computed, limit - general_fee_paid)
 
     # The cap (封顶线) of the claim's bucket, after what the year has used.
-    bucket, cap = _cap(rule, chronic, policy)
+    bucket, cap = _cap(rule, chronic, tier, policy)
     cap_before = cap_used = cap_after = None
     if cap is not None and bucket is not None:
         lo = min(cap, st.used(bucket))
@@ -282,6 +331,14 @@ def _price(
         "general_due": general_due,
         "computed": computed,
         "chronic_name": chronic.name if chronic else None,
+        "tier": tier.key if tier is not None else None,
+        "place": place,
+        "by_ratio": by_ratio,
+        "floor_amount": floor_amount,
+        "stay_cap": stay_cap,
+        "visit_cap": visit_cap,
+        "bands": bands,
+        "uplifts": [u for u, applied in zip(policy.uplifts, steps[1:], strict=True) if applied],
     }
     row["reason"] = reason(context, policy)
     return row
@@ -322,6 +379,7 @@ def _inpatient(
     c: Mapping[str, Any],
     rule: str,
     level: int | None,
+    tier: Tier | None,
     person: DeskPerson | None,
     policy: InsurancePolicy,
     st: DeskState,
@@ -347,8 +405,8 @@ def _inpatient(
     if rule != "inpatient" or waive is not None or (county_level and county_other > 0):
         basis = ZERO
     else:
-        assert level is not None
-        basis = policy.levels[level].deductible
+        assert tier is not None
+        basis = tier.deductible
     return {
         "episode_id": episode_id,
         "linked": parent is not None,
@@ -362,17 +420,24 @@ def _inpatient(
     }
 
 
-def _ratio(
-    rule: str, level: int | None, tcm: bool, chronic_ratio: Decimal | None, policy: InsurancePolicy
-) -> Decimal | None:
-    if rule == "inpatient":
-        assert level is not None
-        base = policy.levels[level].ratio
-        if not tcm:
-            return base
-        if policy.tcm_increase_mode == "points":
-            return min(Decimal(1), base + policy.tcm_ratio_increase)
-        return min(Decimal(1), round_to(base * (1 + policy.tcm_ratio_increase), 4))
+def _steps(
+    rule: str, tier: Tier | None, tcm: bool, category: str | None, policy: InsurancePolicy
+) -> list[bool]:
+    """Which ratio adjustments apply (``trail.ratio_steps``' order): 中医药 提高, then each uplift."""
+    if rule != "inpatient":
+        return [False] * (1 + len(policy.uplifts))
+    key = tier.key if tier is not None else None
+    return [tcm, *(u.applies(category, key) for u in policy.uplifts)]
+
+
+def _adjust(ratio: Decimal, steps: list[bool], policy: InsurancePolicy) -> Decimal:
+    for applied, (mode, amount) in zip(steps, ratio_steps(policy), strict=True):
+        if applied:
+            ratio = adjusted(ratio, mode, amount)
+    return ratio
+
+
+def _ratio(rule: str, chronic_ratio: Decimal | None, policy: InsurancePolicy) -> Decimal | None:
     return {
         "outpatient": policy.outpatient_ratio,
         "chronic": chronic_ratio,
@@ -380,9 +445,12 @@ def _ratio(
     }.get(rule)
 
 
-def _cap(rule: str, chronic: Any, policy: InsurancePolicy) -> tuple[str | None, Decimal | None]:
+def _cap(
+    rule: str, chronic: Any, tier: Tier | None, policy: InsurancePolicy
+) -> tuple[str | None, Decimal | None]:
     if rule in ("inpatient", "delivery"):
-        return "inpatient", policy.inpatient_cap
+        assert tier is not None
+        return policy.tier_cap(tier)
     if rule == "outpatient":
         return "outpatient", policy.outpatient_cap
     if rule == "tcm_fracture":

@@ -76,6 +76,12 @@ def reject_code(
         and inst.level not in policy.outpatient_levels
     ):
         return "outpatient_level"
+    if (
+        c["kind"] == "inpatient"
+        and policy.special(c["inpatient_category"]) is None
+        and policy.tier(inst.level, inst.where) is None
+    ):
+        return "no_tier"
     return None
 
 
@@ -111,6 +117,23 @@ def input_problems(c: Mapping[str, Any], policy: InsurancePolicy, source: str) -
                 "unknown_chronic_disease",
                 "chronic_disease",
                 f"特殊慢性病编码 {c['chronic_disease']} 不在政策的病种表中 (unknown chronic disease)",
+            )
+        )
+    category = c["inpatient_category"]
+    if category is not None and c["kind"] == "outpatient":
+        found.append(
+            (
+                "inpatient_category_outpatient",
+                "inpatient_category",
+                f"门诊就诊不能有特殊住院类别 {category} (inpatient category on an outpatient claim)",
+            )
+        )
+    if category is not None and c["kind"] == "inpatient" and policy.special(category) is None:
+        found.append(
+            (
+                "unknown_inpatient_category",
+                "inpatient_category",
+                f"特殊住院类别 {category} 不在政策的 inpatient.special 中 (unknown inpatient category)",
             )
         )
     types = int(c["cataract_eyes"] > 0) + int(c["chronic_disease"] is not None) + int(c["tcm_fracture"] == 1)

@@ -29,11 +29,20 @@ class DeskPerson:
 
 @dataclass(frozen=True)
 class DeskInstitution:
-    """What pricing needs of an institution: level, designated (定点), in the county."""
+    """What pricing needs of an institution: level, designated (定点), in the county, and its
+    place (``model.PLACES``; None: ``county`` when in the county, else unknown)."""
 
     level: int
     designated: int = 1
     in_county: int = 1
+    place: str | None = None
+
+    @property
+    def where(self) -> str | None:
+        """The place the tiers match (``frame._places``)."""
+        if self.place is not None:
+            return self.place
+        return "county" if self.in_county == 1 else None
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from shidian.display import percent
 from shidian.insurance.desk_claim import LISTED_ITEMS
 from shidian.insurance.desk_claim import fen_text as _s
 from shidian.insurance.model import CATEGORY_LABELS
-from shidian.insurance.policy import InsurancePolicy
-from shidian.insurance.trail import partial_rule
+from shidian.insurance.policy import InsurancePolicy, Tier
+from shidian.insurance.trail import BANDS_ON, floor_note, partial_rule, place_text, tier_header, uplift_note
 from shidian.money import ZERO
 
 
@@ -18,12 +18,12 @@ def reason(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
     if r["status"] == "rejected":
         return "不予补偿: " + _rejected(r, policy)
     parts = [
-        _header(r),
+        _header(r, policy),
         _reimbursable_text(r, policy),
         _deductible_text(r, policy),
         _computation(r, policy),
         _coordination(r),
-        _cap_text(r),
+        _cap_text(r, policy),
         f"报销{_s(r['reimbursement'])}元",
     ]
     return "; ".join(p for p in parts if p is not None)
@@ -44,19 +44,23 @@ def _rejected(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
         return "在非定点医疗机构就医的费用不予补偿 (004 篇6 三(四)5(2))"
     if code == "not_referred":
         return "未按规定办理转诊手续, 自行在县外医疗机构就医的费用不予报销 (004 篇6 三(四)5(2))"
+    if code == "no_tier":
+        return f"本政策没有适用于{r['level']}级、{place_text(r['place'])}医疗机构的住院档次 (inpatient.tiers)"
     levels = "、".join(str(lv) for lv in policy.outpatient_levels)
     return f"门诊统筹补偿限{levels}级 (乡、村两级) 定点医疗机构 (004 篇6 三(四)2)"
 
 
-def _header(r: Mapping[str, Any]) -> str:
+def _tier(r: Mapping[str, Any], policy: InsurancePolicy) -> Tier:
+    return next(t for t in policy.terms if t.key == r["tier"])
+
+
+def _header(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
     rule, level = r["rule"], r["level"]
     if rule == "outpatient":
         head = f"门诊统筹·{level}级"
     elif rule == "inpatient":
-        head = (
-            f"住院·{level}级医院·病理产科住院分娩按疾病住院补偿"
-            if r["delivery"] == "pathological"
-            else f"住院·{level}级医院"
+        head = f"住院·{tier_header(_tier(r, policy))}" + (
+            "·病理产科住院分娩按疾病住院补偿" if r["delivery"] == "pathological" else ""
         )
     elif rule == "delivery":
         head = "住院分娩正常产定额补偿 (004 篇6 三(四)1)"
@@ -103,7 +107,8 @@ def _deductible_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
             f"{_s(r['deductible_basis'])}, 此前已计{_s(r['episode_before'])}, 本次计{_s(r['deductible'])}"
         )
     else:
-        text = f"起付线{policy.levels[level].deductible} ({level}级医院)"
+        tier = _tier(r, policy)
+        text = f"起付线{tier.deductible} ({tier.name})"
     if r["transfer_of"] is not None and not r["linked"]:
         text += f" (转诊来源{r['transfer_of']}不是本人本年度此前的住院, 按新一次住院计)"
     return text
@@ -112,10 +117,17 @@ def _deductible_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
 def _computation(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
     rule = r["rule"]
     times = (
-        f"{_s(r['pooled_cost'])}×{percent(r['ratio'])}={_s(r['computed'])}" if r["ratio"] is not None else ""
+        f"{_s(r['pooled_cost'])}×{percent(r['ratio'])}={_s(r['by_ratio'])}" if r["ratio"] is not None else ""
     )
+    if rule == "inpatient" and r["ratio"] is None:  # a special category's fixed amount
+        flat = _tier(r, policy).flat
+        assert flat is not None
+        text = f"统筹费用{_s(r['pooled_cost'])}; 每次定额{_s(flat)}"
+        if r["by_ratio"] < flat:
+            text += f", 以统筹费用为限: {_s(r['by_ratio'])}"
+        return text + _limits(r, policy)
     if rule == "inpatient":
-        text = "统筹费用" + times
+        text = "统筹费用" + (_bands_text(r, policy) if len(r["bands"]) > 1 else times)
         if r["tcm"] and policy.tcm_ratio_increase > 0:
             increase = (
                 percent(policy.tcm_ratio_increase)
@@ -123,10 +135,16 @@ def _computation(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
                 else f"{percent(policy.tcm_ratio_increase).rstrip('%')}个百分点"
             )
             text += f" (中医药费用占总费用{percent(policy.tcm_share)}以上, 补偿比例提高{increase})"
-        return text
+        text += "".join(uplift_note(u) for u in r["uplifts"])
+        return text + _limits(r, policy)
     if rule == "outpatient":
         fee = f"一般诊疗费{_s(r['general_due'])}基金支付; " if r["general_due"] > 0 else ""
-        return fee + times
+        visit = (
+            f"; 每次门诊补偿限{_s(r['visit_cap'])}"
+            if r["visit_cap"] is not None and r["computed"] < r["by_ratio"]
+            else ""
+        )
+        return fee + times + visit
     if rule in ("chronic", "tcm_fracture"):
         return times
     if rule == "delivery":
@@ -143,6 +161,17 @@ def _computation(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
     return None
 
 
+def _limits(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
+    """The floor and the stay cap of an inpatient stay, when they changed its amount."""
+    text = ""
+    if r["floor_amount"] is not None and r["floor_amount"] > r["by_ratio"]:
+        text += f"; {floor_note(policy)}{_s(r['floor_amount'])}"
+    floored = max(r["by_ratio"], r["floor_amount"] if r["floor_amount"] is not None else ZERO)
+    if r["stay_cap"] is not None and r["computed"] < floored:
+        text += f"; 每次住院补偿限{_s(r['stay_cap'])}"
+    return text
+
+
 def _coordination(r: Mapping[str, Any]) -> str | None:
     if not r["other_insurance_paid"] > 0:
         return None
@@ -155,14 +184,30 @@ def _coordination(r: Mapping[str, Any]) -> str | None:
     return text
 
 
-def _cap_text(r: Mapping[str, Any]) -> str | None:
+def _bands_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
+    """``trail._bands_text`` for one claim."""
+    parts = [
+        _s(b["lo"])
+        + ("元以上段" if b["hi"] is None else f"-{_s(b['hi'])}元段")
+        + f"{_s(b['seg'])}×{percent(b['r'])}"
+        for b in r["bands"]
+        if b["seg"] > 0
+    ]
+    return f"{_s(r['pooled_cost'])}, {BANDS_ON[policy.bands_on]}: {' + '.join(parts) or '0'} = {_s(r['by_ratio'])}"
+
+
+def _cap_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
     if r["cap"] is None:
         return None
+    if r["rule"] in ("inpatient", "delivery") and policy.cap_scope == "tier":
+        inpatient = f"{_tier(r, policy).name}住院补偿封顶线"
+    else:
+        inpatient = "住院补偿封顶线"
     label = {
         "chronic": "病种年度定额",
         "outpatient": "门诊统筹封顶线",
         "tcm_fracture": "中医门诊骨折封顶线",
-    }.get(r["rule"], "住院补偿封顶线")
+    }.get(r["rule"], inpatient)
     text = f"{label}{_s(r['cap'])}余额{_s(r['cap_before'])}→{_s(r['cap_after'])}"
     if r["cap_used"] < r["amount_before_cap"]:
         text += f", 超出部分{_s(r['amount_before_cap'] - r['cap_used'])}不予补偿"

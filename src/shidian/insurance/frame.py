@@ -1,8 +1,9 @@
 """The claim frame (就诊宽表): claims with what pricing needs to know, aligned row by row.
 
 ``claim_frame`` sorts the claims by ``claim_id`` (the output order) and appends, positionally,
-the person's ``category`` and ``insured``, the institution's ``level``, ``designated`` and
-``in_county``, the chronic disease's policy terms, ``person_key`` (an integer per person, what
+the person's ``category`` and ``insured``, the institution's ``level``, ``designated``,
+``in_county`` and ``place`` (its ``place``, or ``county`` when blank and in the county, else
+null: what the policy's inpatient tiers match), the chronic disease's policy terms, ``person_key`` (an integer per person, what
 windows partition by), ``ord`` (the claim's place among its person's claims by ``(start_date,
 end_date, claim_id)``) and ``rid`` (the row number). Lookups are hash lookups whose matches are
 put back by position, and the order is one stable integer sort: the row order never changes,
@@ -32,6 +33,8 @@ def claim_frame(
     claims: pa.Table, persons: pa.Table, institutions: pa.Table, policy: InsurancePolicy
 ) -> pa.Table:
     """``claims`` (``CLAIMS_SCHEMA`` columns) by claim_id, with lookups, ``ord`` and ``rid``."""
+    if "inpatient_category" not in claims.column_names:  # claims from before issue 18 (no column)
+        claims = claims.append_column("inpatient_category", pa.nulls(claims.num_rows, pa.string()))
     table = claims.select(list(CLAIMS_SCHEMA.names)).cast(CLAIMS_SCHEMA)
     if not _sorted(table.column("claim_id")):  # files usually come sorted by claim id: then no sort
         table = table.take(pc.sort_indices(table.column("claim_id")))
@@ -55,6 +58,7 @@ def claim_frame(
         "level": institutions.column("level").cast(pa.int64()).take(institution),
         "designated": institutions.column("designated").cast(pa.int8()).take(institution),
         "in_county": institutions.column("in_county").cast(pa.int8()).take(institution),
+        "place": _places(institutions).take(institution),
         **{name: chronic_terms.column(name) for name in chronic_terms.column_names},
         "person_key": pa.array(person_key),
         "ord": pa.array(_order_within_person(person_key, table), pa.int64()),
@@ -63,6 +67,18 @@ def claim_frame(
     for name, column in columns.items():
         table = table.append_column(name, column)
     return table
+
+
+def _places(institutions: pa.Table) -> pa.Array:
+    """Each institution's place (``model.PLACES``): as given, or ``county`` when blank and in the
+    county (an institutions file without the column keeps working), else null."""
+    in_county = pc.equal(institutions.column("in_county").cast(pa.int8()), 1)
+    default = pc.if_else(in_county, pa.scalar("county"), pa.scalar(None, pa.string()))
+    if "place" not in institutions.column_names:
+        return default.combine_chunks() if isinstance(default, pa.ChunkedArray) else default
+    given = institutions.column("place").cast(pa.string())
+    filled = pc.coalesce(given, default)
+    return filled.combine_chunks() if isinstance(filled, pa.ChunkedArray) else filled
 
 
 def align(rows: pa.Table, n: int) -> pa.Table:

@@ -24,6 +24,7 @@ from shidian.insurance.model import (
     INSTITUTIONS_SCHEMA,
     KINDS,
     PERSONS_SCHEMA,
+    PLACES,
     SOURCE_LABELS,
     InsuranceInputs,
     ReimbursementResult,
@@ -45,6 +46,12 @@ from shidian.runs import (
 from shidian.tables import Column, TableSpec, find_table, read_table
 
 _ZERO = Decimal(0)
+#: 医疗类别 (med_type) of the national dictionary that are claims of this scheme: 11 普通门诊,
+#: 21 普通住院. Other categories (门诊慢特病, 生育 …) are refused, to be entered by hand.
+MED_TYPE_CODES = (("11", "outpatient"), ("21", "inpatient"))
+#: 险种类型 (insutype): 390 城乡居民基本医疗保险 is this scheme; 310 职工基本医疗保险 is not and
+#: is refused (``table.cell.not_allowed``). The column is checked, then dropped.
+INSUTYPE_CODES = (("390", "resident"), ("310", "employee"))
 
 
 def _money(name: str, aliases: tuple[str, ...], label: str, *, required: bool = False) -> Column:
@@ -56,13 +63,15 @@ def _flag(name: str, aliases: tuple[str, ...], label: str, default: str) -> Colu
     return Column(name, "flag", aliases, required=False, default=default, label=label)
 
 
-PERSON_ID = Column("person_id", "str", ("人员编号", "个人编号", "参合人员编号"), label="人员编号")
+# The 医保信息平台's names (psn_no, setl_id, medfee_sumamt …) and codes (med_type, insutype) are
+# accepted beside ours: 国家医疗保障局《医疗保障信息平台 定点医药机构接口规范》, docs/national-fields.md.
+PERSON_ID = Column("person_id", "str", ("人员编号", "个人编号", "参合人员编号", "psn_no"), label="人员编号")
 PERSONS = TableSpec(
     "persons",
     (
         PERSON_ID,
-        Column("id_number", "str", ("身份证号", "身份证号码", "公民身份号码"), label="身份证号"),
-        Column("name", "str", ("姓名",), label="姓名"),
+        Column("id_number", "str", ("身份证号", "身份证号码", "公民身份号码", "certno"), label="身份证号"),
+        Column("name", "str", ("姓名", "人员姓名", "psn_name"), label="姓名"),
         Column("household_id", "str", ("家庭编号", "户编号", "户号"), label="家庭编号"),
         Column("category", "str", ("人员类别",), choices=CATEGORIES, label="人员类别"),
         Column("village_code", "str", ("行政村代码", "村代码"), label="行政村代码"),
@@ -70,31 +79,57 @@ PERSONS = TableSpec(
     ),
     key=("person_id",),
 )
-INSTITUTION_ID = Column("institution_id", "str", ("医疗机构编码", "机构编码"), label="医疗机构编码")
+INSTITUTION_ID = Column(
+    "institution_id",
+    "str",
+    ("医疗机构编码", "机构编码", "定点医药机构编号", "fixmedins_code"),
+    label="医疗机构编码",
+)
 INSTITUTIONS = TableSpec(
     "institutions",
     (
         INSTITUTION_ID,
-        Column("name", "str", ("医疗机构名称", "机构名称"), label="医疗机构名称"),
+        Column("name", "str", ("医疗机构名称", "机构名称", "fixmedins_name"), label="医疗机构名称"),
         Column(
             "level", "int", ("医院等级", "等级", "机构等级"), min=Decimal(1), max=Decimal(3), label="医院等级"
         ),
         Column("designated", "flag", ("定点医疗机构", "是否定点", "定点"), label="定点医疗机构"),
         _flag("in_county", ("县内机构", "是否县内"), "县内机构", "1"),
+        Column(
+            "place",
+            "str",
+            ("所在地", "机构所在地"),
+            required=False,
+            nullable=True,
+            choices=PLACES,
+            label="所在地 (county 县内 / city 县外市内 / province 市外省内 / outside 省外)",
+        ),
     ),
     key=("institution_id",),
 )
 CLAIMS = TableSpec(
     "claims",
     (
-        Column("claim_id", "str", ("就诊编号", "报销单号"), label="就诊编号"),
+        Column("claim_id", "str", ("就诊编号", "报销单号", "setl_id"), label="就诊编号"),
         PERSON_ID,
         INSTITUTION_ID,
-        Column("kind", "str", ("就诊类型",), choices=KINDS, label="就诊类型"),
-        Column("start_date", "date", ("入院日期", "就诊日期", "开始日期"), label="开始日期"),
-        Column("end_date", "date", ("出院日期", "结束日期"), label="结束日期"),
-        _money("total_cost", ("医疗总费用", "总费用"), "医疗总费用", required=True),
-        _money("self_pay", ("自费费用", "自费"), "自费费用", required=True),
+        Column(
+            "kind",
+            "str",
+            ("就诊类型", "医疗类别", "med_type"),
+            choices=KINDS,
+            label="就诊类型",
+            coded=("医疗类别", "med_type"),
+            codes=MED_TYPE_CODES,
+        ),
+        Column("start_date", "date", ("入院日期", "就诊日期", "开始日期", "begndate"), label="开始日期"),
+        Column("end_date", "date", ("出院日期", "结束日期", "enddate"), label="结束日期"),
+        _money(
+            "total_cost", ("医疗总费用", "总费用", "医疗费总额", "medfee_sumamt"), "医疗总费用", required=True
+        ),
+        _money(
+            "self_pay", ("自费费用", "自费", "全自费金额", "fulamt_ownpay_amt"), "自费费用", required=True
+        ),
         _money("special_exam", ("特检费",), "特检费"),
         _money("special_treatment", ("特治费",), "特治费"),
         _money("blood", ("血液费",), "血液费"),
@@ -139,9 +174,28 @@ CLAIMS = TableSpec(
             label="慢性病病种",
         ),
         _flag("tcm_fracture", ("中医骨折非手术治疗",), "中医骨折非手术治疗", "0"),
+        Column(
+            "inpatient_category",
+            "str",
+            ("住院类别", "特殊住院类别"),
+            required=False,
+            nullable=True,
+            label="特殊住院类别 (政策 inpatient.special 的 key)",
+        ),
         _money("general_fee", ("一般诊疗费",), "一般诊疗费"),
         _money("drug_cost", ("药品费用",), "药品费用"),
         _money("catalogue_external_drug_cost", ("目录外药品费用",), "目录外药品费用"),
+        Column(
+            "insurance_type",
+            "str",
+            ("险种类型", "insutype"),
+            required=False,
+            default="resident",
+            choices=("resident",),
+            label="险种类型",
+            coded=("险种类型", "insutype"),
+            codes=INSUTYPE_CODES,
+        ),
         Column(
             "desk_paid",
             "money",
@@ -226,6 +280,8 @@ def read_inputs(
             continue
         table, found = read_table(path, spec)
         problems += found
+        if table is not None and "insurance_type" in table.column_names:  # checked; not a claim field
+            table = table.drop_columns(["insurance_type"])
         tables[key] = table
         sources[key] = path.name
         manifest[path.name] = {"sha256": file_sha256(path), "rows": None if table is None else table.num_rows}

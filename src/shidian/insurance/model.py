@@ -61,7 +61,13 @@ REJECT_CODES = (
     "not_designated",
     "not_referred",
     "outpatient_level",
+    "no_tier",
 )
+
+#: Where an institution is, seen from the insured county (机构所在地, ``institutions.place``):
+#: 县内 / 县外市内 / 市外省内 / 省外. Policies choose their inpatient tier by level and place.
+PLACES = ("county", "city", "province", "outside")
+PLACE_LABELS = {"county": "县内", "city": "县外市内", "province": "市外省内", "outside": "省外"}
 
 #: Contribution sources (筹资来源), 004 篇6 三(二).
 SOURCES = ("individual", "civil_affairs", "central", "region", "city", "county")
@@ -98,6 +104,7 @@ INSTITUTIONS_SCHEMA = pa.schema(
         ("level", pa.int64()),
         ("designated", pa.int8()),
         ("in_county", pa.int8()),
+        ("place", pa.string()),
     ]
 )
 CLAIMS_SCHEMA = pa.schema(
@@ -127,6 +134,7 @@ CLAIMS_SCHEMA = pa.schema(
         ("drug_cost", MONEY),
         ("catalogue_external_drug_cost", MONEY),
         ("desk_paid", MONEY),
+        ("inpatient_category", pa.string()),
     ]
 )
 VILLAGES_SCHEMA = pa.schema([("village_code", pa.string()), ("name", pa.string())])
@@ -299,6 +307,7 @@ CLAIM_DEFAULTS: Mapping[str, object] = {
     "drug_cost": Decimal(0),
     "catalogue_external_drug_cost": Decimal(0),
     "desk_paid": None,
+    "inpatient_category": None,
 }
 
 

@@ -35,7 +35,7 @@ def monthly_settlement(priced: pa.Table, institutions: pa.Table, policy: Insuran
         {
             "level": pa.array(LEVELS, pa.int64()),
             "external_limit": pa.array(
-                [policy.levels[lv].external_drug_limit for lv in LEVELS], pa.decimal128(9, 4)
+                [policy.external_drug_limits[lv] for lv in LEVELS], pa.decimal128(9, 4)
             ),
         }
     )

@@ -16,11 +16,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shidian.display import percent
-from shidian.insurance.model import CATEGORY_LABELS
-from shidian.insurance.policy import LEVELS, InsurancePolicy
+from shidian.insurance.model import CATEGORY_LABELS, PLACE_LABELS
+from shidian.insurance.policy import LEVELS, InsurancePolicy, Tier, Uplift
 from shidian.money import round_to
 
-__all__ = ["partial_rule", "percent", "reason_sql"]
+__all__ = ["floor_note", "partial_rule", "percent", "reason_sql", "tier_header", "uplift_note"]
 
 
 def _v(expr: str) -> str:
@@ -31,16 +31,57 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def ratio_steps(policy: InsurancePolicy) -> list[tuple[str, Decimal]]:
+    """The ratio adjustments in the order they apply: 中医药 提高, then each uplift (mode, amount)."""
+    tcm = (
+        ("points", policy.tcm_ratio_increase)
+        if policy.tcm_increase_mode == "points"
+        else ("factor", 1 + policy.tcm_ratio_increase)
+    )
+    return [tcm, *((u.mode, u.amount) for u in policy.uplifts)]
+
+
+def adjusted(ratio: Decimal, mode: str, amount: Decimal) -> Decimal:
+    """One adjustment of a ratio, bounded by 100% (points added; a factor rounded to 4 places)."""
+    if mode == "points":
+        return min(Decimal(1), ratio + amount)
+    return min(Decimal(1), round_to(ratio * amount, 4))
+
+
 def possible_ratios(policy: InsurancePolicy) -> set[Decimal]:
-    """Every ratio a claim can carry under ``policy`` (the pricing CASE's outcomes)."""
+    """Every ratio a claim can carry under ``policy`` (the pricing CASE's outcomes): each band of
+    each tier under every combination of the adjustments that apply in order."""
     ratios = {policy.outpatient_ratio, policy.tcm_fracture_ratio, *(c.ratio for c in policy.chronic_diseases)}
-    for terms in policy.levels.values():
-        ratios.add(terms.ratio)
-        if policy.tcm_increase_mode == "points":
-            ratios.add(min(Decimal(1), terms.ratio + policy.tcm_ratio_increase))
-        else:
-            ratios.add(min(Decimal(1), round_to(terms.ratio * (1 + policy.tcm_ratio_increase), 4)))
-    return ratios
+    reached = {r for t in policy.terms for _, r in t.bands}
+    for mode, amount in ratio_steps(policy):
+        reached |= {adjusted(r, mode, amount) for r in reached}
+    return ratios | reached
+
+
+def tier_header(tier: Tier) -> str:
+    """The trail's name of an inpatient tier, with the policy's sentence when it has one."""
+    return tier.name + (f" ({tier.article})" if tier.article else "")
+
+
+def uplift_note(uplift: Uplift) -> str:
+    """What an uplift did, for the trail: ``(民政救助对象: 补偿比例提高5个百分点, <article>)``."""
+    how = (
+        f"提高{percent(uplift.amount).rstrip('%')}个百分点"
+        if uplift.mode == "points"
+        else f"×{uplift.amount.normalize():f}"
+    )
+    return f" ({uplift.name}: 补偿比例{how}" + (f", {uplift.article}" if uplift.article else "") + ")"
+
+
+def floor_note(policy: InsurancePolicy) -> str:
+    """The floor's sentence: ``实际补偿比不低于住院总费用的30%`` and its article."""
+    assert policy.floor_ratio is not None
+    base = "住院总费用" if policy.floor_base == "total" else "可补偿费用"
+    article = f" ({policy.floor_article})" if policy.floor_article else ""
+    return f"保底: 实际补偿比不低于{base}的{percent(policy.floor_ratio)}{article}, 按保底补偿"
+
+
+BANDS_ON = {"pooled": "起付线以上部分分段", "reimbursable": "可补偿费用分段, 起付线以下不补偿"}
 
 
 def _pct(policy: InsurancePolicy, expr: str) -> str:
@@ -55,7 +96,7 @@ def reason_sql(policy: InsurancePolicy) -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
         f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
-        f"{_coordination()}, {_cap()}, concat('报销', {_v('reimbursement')}, '元'))"
+        f"{_coordination()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
     )
     return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
 
@@ -72,11 +113,29 @@ def _rejected(policy: InsurancePolicy) -> str:
         WHEN 'not_designated' THEN '在非定点医疗机构就医的费用不予补偿 (004 篇6 三(四)5(2))'
         WHEN 'not_referred' THEN '未按规定办理转诊手续, 自行在县外医疗机构就医的费用不予报销 (004 篇6 三(四)5(2))'
         WHEN 'outpatient_level' THEN '门诊统筹补偿限{levels}级 (乡、村两级) 定点医疗机构 (004 篇6 三(四)2)'
+        WHEN 'no_tier' THEN concat('本政策没有适用于', level, '级、', {_place_sql()}, '医疗机构的住院档次 (inpatient.tiers)')
     END)"""
 
 
+def _place_sql() -> str:
+    labels = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in PLACE_LABELS.items())
+    return f"CASE place {labels} ELSE '所在地未填的' END"
+
+
+def place_text(place: str | None) -> str:
+    """The place as the no-tier refusal names it (shared with the desk)."""
+    return PLACE_LABELS[place] if place is not None else "所在地未填的"
+
+
+def _tier_names(policy: InsurancePolicy) -> str:
+    return (
+        "CASE tier "
+        + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(tier_header(t))}" for t in policy.terms)
+        + " END"
+    )
+
+
 def _header(policy: InsurancePolicy) -> str:
-    inpatient = " ".join(f"WHEN {lv} THEN '住院·{lv}级医院'" for lv in LEVELS)
     outpatient = " ".join(f"WHEN {lv} THEN '门诊统筹·{lv}级'" for lv in LEVELS)
     chronic = " ".join(
         f"WHEN {_lit(c.code)} THEN {_lit(f'特殊慢性病门诊·{c.name} (按病种定额补偿, 004 篇6 三(四)3)')}"
@@ -84,9 +143,8 @@ def _header(policy: InsurancePolicy) -> str:
     )
     return f"""concat(CASE rule
         WHEN 'outpatient' THEN CASE level {outpatient} END
-        WHEN 'inpatient' THEN CASE WHEN delivery = 'pathological'
-                                   THEN concat('住院·', level, '级医院·病理产科住院分娩按疾病住院补偿')
-                                   ELSE CASE level {inpatient} END END
+        WHEN 'inpatient' THEN concat('住院·', {_tier_names(policy)}, CASE WHEN delivery = 'pathological'
+                                   THEN '·病理产科住院分娩按疾病住院补偿' END)
         WHEN 'delivery' THEN '住院分娩正常产定额补偿 (004 篇6 三(四)1)'
         WHEN 'chronic' THEN CASE chronic_code {chronic} END
         WHEN 'cataract' THEN '白内障门诊人工晶体植入手术定额补偿 (004 篇6 三(四)1)'
@@ -126,7 +184,7 @@ def _deductible(policy: InsurancePolicy) -> str:
         for k, v in CATEGORY_LABELS.items()
     )
     standard = " ".join(
-        f"WHEN {lv} THEN '起付线{t.deductible} ({lv}级医院)'" for lv, t in policy.levels.items()
+        f"WHEN {_lit(t.key)} THEN {_lit(f'起付线{t.deductible} ({t.name})')}" for t in policy.terms
     )
     return f"""CASE WHEN rule <> 'inpatient' THEN '不设起付线' ELSE concat(CASE deductible_rule
         WHEN 'category' THEN CASE category {labels} END
@@ -134,7 +192,7 @@ def _deductible(policy: InsurancePolicy) -> str:
         WHEN 'county_repeat' THEN '不计起付线: 本年度已因其他疾病在县级以上医院住院计算起付线, 只计首次 (004 篇6 三(四)1)'
         WHEN 'transfer' THEN concat('同一疾病连续转诊只计最高级别医院一次起付线 (004 篇6 三(四)1): 本院', level,
             '级起付线', {_v("deductible_basis")}, ', 此前已计', {_v("episode_before")}, ', 本次计', {_v("deductible")})
-        WHEN 'standard' THEN CASE level {standard} END
+        WHEN 'standard' THEN CASE tier {standard} END
     END, CASE WHEN transfer_of IS NOT NULL AND NOT linked
               THEN concat(' (转诊来源', transfer_of, '不是本人本年度此前的住院, 按新一次住院计)') END) END"""
 
@@ -146,11 +204,46 @@ def _computation(policy: InsurancePolicy) -> str:
         else (f"{percent(policy.tcm_ratio_increase).rstrip('%')}个百分点")
     )
     boost = f"' (中医药费用占总费用{percent(policy.tcm_share)}以上, 补偿比例提高{increase})'"
-    times = f"concat({_v('pooled_cost')}, '×', {_pct(policy, 'ratio')}, '=', {_v('computed')})"
+    times = f"concat({_v('pooled_cost')}, '×', {_pct(policy, 'ratio')}, '=', {_v('by_ratio')})"
+    uplifts = ", ".join(
+        f"CASE WHEN up_{j} THEN {_lit(uplift_note(u))} END" for j, u in enumerate(policy.uplifts, start=1)
+    )
+    limits = []
+    if policy.floor_ratio is not None:
+        limits.append(
+            f"CASE WHEN floor_amount > by_ratio THEN concat('; ', {_lit(floor_note(policy))}, {_v('floor_amount')}) END"
+        )
+    limits.append(
+        f"CASE WHEN stay_cap IS NOT NULL AND computed < greatest(by_ratio, coalesce(floor_amount, 0))"
+        f" THEN concat('; 每次住院补偿限', {_v('stay_cap')}) END"
+    )
+    by_ratio = (
+        f"concat({(_bands_text(policy) or '{times}').format(times=times)}, "
+        f"CASE WHEN tcm AND {policy.tcm_ratio_increase} > 0 THEN {boost} END"
+        + (f", {uplifts}" if uplifts else "")
+        + ")"
+    )
+    flat = [t for t in policy.specials if t.flat is not None]
+    if flat:
+        amounts = " ".join(
+            f"WHEN {_lit(t.key)} THEN {_lit(f'{t.flat:.2f}')}" for t in flat if t.flat is not None
+        )
+        fixed = (
+            f"concat({_v('pooled_cost')}, '; 每次定额', CASE tier {amounts} END, "
+            f"CASE WHEN by_ratio < CAST(CASE tier {amounts} END AS DECIMAL(18,2)) "
+            f"THEN concat(', 以统筹费用为限: ', {_v('by_ratio')}) END)"
+        )
+        by_ratio = f"CASE WHEN ratio IS NULL THEN {fixed} ELSE {by_ratio} END"
+    inpatient = f"concat('统筹费用', {by_ratio}, {', '.join(limits)})"
+    visit = (
+        "CASE WHEN visit_cap IS NOT NULL AND computed < by_ratio THEN concat('; 每次门诊补偿限', "
+        + _v("visit_cap")
+        + ") END"
+    )
     return f"""CASE rule
-        WHEN 'inpatient' THEN concat('统筹费用', {times}, CASE WHEN tcm AND {policy.tcm_ratio_increase} > 0 THEN {boost} END)
+        WHEN 'inpatient' THEN {inpatient}
         WHEN 'outpatient' THEN concat(CASE WHEN general_due > 0
-                                           THEN concat('一般诊疗费', {_v("general_due")}, '基金支付; ') END, {times})
+                                           THEN concat('一般诊疗费', {_v("general_due")}, '基金支付; ') END, {times}, {visit})
         WHEN 'chronic' THEN {times}
         WHEN 'tcm_fracture' THEN {times}
         WHEN 'delivery' THEN concat('每次定额{policy.delivery_amount}',
@@ -163,6 +256,24 @@ def _computation(policy: InsurancePolicy) -> str:
     END"""
 
 
+def _bands_text(policy: InsurancePolicy) -> str | None:
+    """分段计算: ``8000.00, 起付线以上部分分段: 0.00-5000.00元段5000.00×60% + … = 5100.00``."""
+    b = max(len(t.bands) for t in policy.terms)
+    if b == 1:
+        return None
+    parts = ", ".join(
+        f"CASE WHEN seg_{k} > 0 THEN concat({_v(f'lo_{k}')}, CASE WHEN hi_{k} IS NULL THEN '元以上段' "
+        f"ELSE concat('-', {_v(f'hi_{k}')}, '元段') END, {_v(f'seg_{k}')}, '×', {_pct(policy, f'r_{k}')}) END"
+        for k in range(1, b + 1)
+    )
+    multi = tuple(t.key for t in policy.terms if len(t.bands) > 1)
+    keys = ", ".join(_lit(k) for k in multi)
+    return (
+        f"CASE WHEN tier IN ({keys}) THEN concat({_v('pooled_cost')}, {_lit(', ' + BANDS_ON[policy.bands_on] + ': ')}, "
+        f"coalesce(nullif(concat_ws(' + ', {parts}), ''), '0'), ' = ', {_v('by_ratio')}) ELSE {{times}} END"
+    )
+
+
 def _coordination() -> str:
     return f"""CASE WHEN other_insurance_paid > 0 THEN concat('已由其他保险支付', {_v("other_insurance_paid")},
         ', 合计补偿不得超出实际费用 (004 篇6 三(四)1): 本次至多', {_v("coordination_limit")},
@@ -170,10 +281,17 @@ def _coordination() -> str:
              THEN concat(', 按限额计', {_v("(amount_before_cap + general_fee_paid)")}) END) END"""
 
 
-def _cap() -> str:
+def _cap(policy: InsurancePolicy) -> str:
+    inpatient = (
+        "'住院补偿封顶线'"
+        if policy.cap_scope == "shared"
+        else "concat(CASE tier "
+        + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(t.name)}" for t in policy.terms)
+        + " END, '住院补偿封顶线')"
+    )
     return f"""CASE WHEN cap IS NOT NULL THEN concat(
         CASE rule WHEN 'chronic' THEN '病种年度定额' WHEN 'outpatient' THEN '门诊统筹封顶线'
-                  WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE '住院补偿封顶线' END,
+                  WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE {inpatient} END,
         {_v("cap")}, '余额', {_v("cap_before")}, '→', {_v("cap_after")},
         CASE WHEN cap_used < amount_before_cap
              THEN concat(', 超出部分', {_v("(amount_before_cap - cap_used)")}, '不予补偿') END) END"""

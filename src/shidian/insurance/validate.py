@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from shidian.insurance.id_number import id_number_errors
-from shidian.insurance.model import EPISODES_SCHEMA, InsuranceInputs, PriorState
+from shidian.insurance.model import EPISODES_SCHEMA, PLACE_LABELS, InsuranceInputs, PriorState
 from shidian.insurance.policy import InsurancePolicy
 from shidian.problems import Problem, Severity, Source, problems_from_rows
 
@@ -117,6 +117,23 @@ _ROW_CHECKS: tuple[tuple[str, Severity, str, str, str, str], ...] = (
         "t.chronic_disease IS NOT NULL AND t.kind = 'outpatient' "
         "AND t.chronic_disease NOT IN (SELECT code FROM chronic)",
         "特殊慢性病编码 {chronic_disease} 不在政策的病种表中 (unknown chronic disease)",
+    ),
+    (
+        "insurance.claim.inpatient_category_outpatient",
+        "error",
+        "claims",
+        "inpatient_category",
+        "t.inpatient_category IS NOT NULL AND t.kind = 'outpatient'",
+        "门诊就诊不能有特殊住院类别 {inpatient_category} (inpatient category on an outpatient claim)",
+    ),
+    (
+        "insurance.claim.unknown_inpatient_category",
+        "error",
+        "claims",
+        "inpatient_category",
+        "t.inpatient_category IS NOT NULL AND t.kind = 'inpatient' "
+        "AND t.inpatient_category NOT IN (SELECT code FROM specials)",
+        "特殊住院类别 {inpatient_category} 不在政策的 inpatient.special 中 (unknown inpatient category)",
     ),
     (
         "insurance.claim.conflicting_types",
@@ -227,7 +244,11 @@ def validate_inputs(
         con.execute("SET enable_progress_bar = false")
         tables = {
             "persons": inputs.persons,
-            "claims": inputs.claims,
+            "claims": inputs.claims
+            if "inpatient_category" in inputs.claims.column_names
+            else inputs.claims.append_column(
+                "inpatient_category", pa.nulls(inputs.claims.num_rows, pa.string())
+            ),
             "villages": inputs.villages,
             "contributions": inputs.contributions,
         }
@@ -238,6 +259,7 @@ def validate_inputs(
         con.register(
             "chronic", pa.table({"code": pa.array([c.code for c in policy.chronic_diseases], pa.string())})
         )
+        con.register("specials", pa.table({"code": pa.array([t.key for t in policy.specials], pa.string())}))
         persons = numbered["persons"]
         con.register(
             "person_ids",
@@ -308,6 +330,7 @@ def validate_inputs(
                 severity,
             )
         problems += _partial_households(con, inputs, limit)
+        problems += _institutions_without_tier(inputs, policy, limit)
     finally:
         con.close()
     return sorted(problems, key=lambda p: (p.where.file, p.where.row or 0))
@@ -331,6 +354,36 @@ def _partial_households(con: duckdb.DuckDBPyConnection, inputs: InsuranceInputs,
         )
         for household, first_row, yes, no in rows
     ]
+
+
+def _institutions_without_tier(inputs: InsuranceInputs, policy: InsurancePolicy, limit: int) -> list[Problem]:
+    """Institutions no inpatient tier of the policy takes (level and place, ``inpatient.tiers``):
+    their stays could not be priced. The institutions table is small (one row per institution)."""
+
+    table = _with_rows(inputs.institutions)
+    places = table.column("place").to_pylist() if "place" in table.column_names else [None] * table.num_rows
+    problems: list[Problem] = []
+    for row, institution_id, level, in_county, place in zip(
+        table.column("_row").to_pylist(),
+        table.column("institution_id").to_pylist(),
+        table.column("level").to_pylist(),
+        table.column("in_county").to_pylist(),
+        places,
+        strict=True,
+    ):
+        where = place if place is not None else ("county" if in_county == 1 else None)
+        if policy.tier(level, where) is None and len(problems) < limit:
+            label = PLACE_LABELS[where] if where is not None else "所在地未填 (县外)"
+            problems.append(
+                Problem(
+                    "insurance.institution.no_tier",
+                    f"医疗机构 {institution_id} ({level}级, {label}) 不属于政策 {policy.name} 的任何住院档次 "
+                    "(inpatient.tiers 按等级与所在地); 请填写所在地 place (county/city/province/outside) "
+                    "或在政策中增加档次",
+                    Source(inputs.source("institutions"), row=row, column="place"),
+                )
+            )
+    return problems
 
 
 def _first_rows(table: str, column: str, *, skip_blank: bool = False) -> str:

@@ -48,6 +48,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rewards.allocate": frozenset({"admin", "pilot_office"}),
     "rewards.view_all": frozenset({"admin", "pilot_office", "leader"}),
     "rewards.view": frozenset({"admin", "pilot_office", "leader", "reporting_unit"}),
+    # 医共体按人头总额预付: the insurance bureau settles; a member institution (a hospital user whose
+    # hospital id is a member) sees its own 医共体 only (shidian.capitation.service)
+    "capitation.settle": frozenset({"admin", "settlement_officer"}),
+    "capitation.view_all": frozenset({"admin", "settlement_officer", "leader", "pilot_office"}),
+    "capitation.view": frozenset({"admin", "settlement_officer", "leader", "pilot_office", "hospital"}),
     "policies.view": frozenset(
         {
             "admin",

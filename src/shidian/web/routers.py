@@ -8,7 +8,7 @@ path, so the order changes nothing else.
 
 from fastapi import APIRouter
 
-from shidian.web import admin, auth, drg, home, pilots, policies, registry, rewards
+from shidian.web import admin, auth, capitation, drg, home, pilots, policies, registry, rewards
 from shidian.web.insurance import api as insurance_api
 from shidian.web.insurance import pages as insurance_pages
 
@@ -23,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     *admin.ROUTERS,
     insurance_pages.router,
     *rewards.ROUTERS,
+    *capitation.ROUTERS,
 ]

@@ -288,7 +288,7 @@ def test_the_desk_and_the_batch_agree_to_the_fen(client_for):
         schema=PERSONS_SCHEMA,
     )
     institutions = pa.Table.from_pylist(
-        [dict(zip(INSTITUTIONS_SCHEMA.names, r, strict=True)) for r in INSTITUTIONS],
+        [dict(zip(INSTITUTIONS_SCHEMA.names, (*r, None), strict=True)) for r in INSTITUTIONS],  # place blank
         schema=INSTITUTIONS_SCHEMA,
     )
     batch = price_claims(

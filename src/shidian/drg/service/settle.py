@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from shidian.drg.caps import NearCap, near_caps, year_amounts
-from shidian.drg.io import read_inputs, write_outputs
+from shidian.drg.io import CASE_POINTS_PARQUET, read_inputs, write_outputs
 from shidian.drg.model import DrgInputs, SettlementResult
 from shidian.drg.policy import POLICIES, DrgPolicy
+from shidian.drg.results.cases import CASE_POINTS_ARROW
 from shidian.drg.settlement import settle
-from shidian.platform.files import write_case_parquet
+from shidian.platform.files import write_case_arrow
 from shidian.problems import Problem, Source
 
 Progress = Callable[[str], None]
@@ -54,18 +57,22 @@ def settle_folder(
     policy: str,
     policy_file: Path | None = None,
     *,
-    report_cases: bool | None = None,
+    report_cases: bool | None = False,
     report_cases_limit: int | None = None,
+    hospital_books: bool = True,
     parquet: bool = False,
     progress: Progress | None = None,
 ) -> tuple[Settled | None, list[Problem]]:
     """Settle the inputs in ``data_dir`` under a policy (a reference policy's name, or
     ``policy_file``) and write every output into ``out_dir`` at once.
 
-    ``report_cases``: put the cases into report.xlsx (None: when they fit); above
-    ``report_cases_limit`` cases they are left out (writing a million rows of Excel takes
-    minutes; case_points.csv has them). ``parquet``: also write ``case_points.parquet`` and its
-    Arrow copy, which the web pages read. Returns (settled, warnings) or (None, problems).
+    The default outputs (docs/drg-outputs.md): report.xlsx without the cases, a workbook per
+    hospital with its statement and cases (``hospital_books``), every case in case_points.csv
+    and case_points.parquet. ``report_cases``: also put the cases into report.xlsx, the old
+    single workbook (None: when they fit in a sheet); above ``report_cases_limit`` cases they
+    are left out (writing a million rows of Excel takes minutes). ``parquet``: also write the
+    Arrow copy of case_points.parquet that the web pages map. Returns (settled, warnings) or
+    (None, problems).
     """
     step = progress or (lambda _label: None)
     loaded, problems = POLICIES.load(policy, policy_file)
@@ -93,9 +100,11 @@ def settle_folder(
         manifest=manifest,
         hospitals=inputs.hospitals,
         report_cases=report_cases,
+        hospital_books=hospital_books,
+        budget_lines=inputs.params.budget_lines,
     )
-    if parquet:
-        write_case_parquet(result.case_points, out_dir / "case_points.parquet")
+    if parquet:  # not in run.json: a copy of case_points.parquet, the web's memory-mapped index
+        write_case_arrow(pq.read_table(out_dir / CASE_POINTS_PARQUET), out_dir / CASE_POINTS_ARROW)
     names = dict(
         zip(
             inputs.hospitals.column("hospital_id").to_pylist(),

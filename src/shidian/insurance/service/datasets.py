@@ -94,7 +94,7 @@ def commit_insurance_dataset(
         raise ValueError("; ".join(str(p) for p in problems[:5]))
     persons = inputs.persons.select(["person_id", "category", "insured", "village_code"]).to_pylist()
     institutions = inputs.institutions.select(
-        ["institution_id", "name", "level", "designated", "in_county"]
+        ["institution_id", "name", "level", "designated", "in_county", "place"]
     ).to_pylist()
     dataset_id = store.insert_dataset(conn, name, manifest, persons, institutions, user_id)
     target = dataset_dir(var_dir, dataset_id)

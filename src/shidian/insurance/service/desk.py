@@ -150,7 +150,7 @@ def post_claim(
     where = (
         None
         if found["level"] is None
-        else DeskInstitution(found["level"], found["designated"], found["in_county"])
+        else DeskInstitution(found["level"], found["designated"], found["in_county"], found["place"])
     )
     locked: list[store.PersonYear] = []
 

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shidian.insurance.desk_claim import show
 from shidian.insurance.desk_state import DeskState, DeskStay
 from shidian.insurance.store.datasets import DOMAIN
-from shidian.money import to_fen
+from shidian.money import ZERO, to_fen
 from shidian.platform.clock import now
 from shidian.platform.db.insurance_schema import (
     insurance_desk_claims,
@@ -74,7 +74,10 @@ def _state_values(state: DeskState) -> dict[str, Any]:
             }
             for s in state.stays
         ],
-        "inpatient_used_fen": _fen(state.used("inpatient")),
+        # every inpatient bucket: the shared cap's, or each tier's (cap_scope = "tier")
+        "inpatient_used_fen": _fen(
+            sum((u for b, u in state.usage.items() if b == "inpatient" or b.startswith("inpatient:")), ZERO)
+        ),
     }
 
 
@@ -139,6 +142,7 @@ def _lookup_statement() -> sa.Select[Any]:
             institutions.c.level,
             institutions.c.designated,
             institutions.c.in_county,
+            institutions.c.place,
             claims.c.claim_id.label("stored_id"),
         )
         .select_from(

@@ -33,6 +33,8 @@ insurance_institutions = sa.Table(
     sa.Column("level", sa.Integer, nullable=False),
     sa.Column("designated", sa.Integer, nullable=False),
     sa.Column("in_county", sa.Integer, nullable=False),
+    # 所在地 (county/city/province/outside; issue 18): what a policy's inpatient tiers match
+    sa.Column("place", sa.String(16), nullable=True),
 )
 
 #: One insured person's policy year at the desk (年度内既往状态): the row every claim of the person

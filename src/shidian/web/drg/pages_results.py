@@ -9,6 +9,7 @@ per run and kept in memory (``shidian.drg.results``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from shidian.drg.service import explain_run_case
 from shidian.drg.service.results import OpenRun, hospital_cases, open_hospital, open_run, selectable_runs
 from shidian.money import D
 from shidian.platform.accounts import User
+from shidian.web.caching import cached_page
 from shidian.web.deps import Conn, CurrentUser, client_of, require
 from shidian.web.drg.models import (
     ANNUAL_LABELS,
@@ -175,17 +177,34 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
 @router.get("/drg/overview", include_in_schema=False)
 def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = None) -> Response:
     opened = open_run(conn, user, request.app.state.settings.var_dir, run)
-    body = overview_body(opened.path, opened.dataset, str(opened.run["policy_id"]), opened.id, language.get())
-    return render(
-        request,
-        "drg/overview.html",
-        {
-            "run": RunInfo.of(opened.run),
-            "policy_name": run_files_summary(opened.path, opened.dataset).policy.get("name", ""),
-            "runs": selectable_runs(conn, user),
-            "body": body,
-        },
-    )
+    runs = selectable_runs(conn, user)
+
+    def build() -> Response:
+        body = overview_body(
+            opened.path, opened.dataset, str(opened.run["policy_id"]), opened.id, language.get()
+        )
+        return render(
+            request,
+            "drg/overview.html",
+            {
+                "run": RunInfo.of(opened.run),
+                "policy_name": run_files_summary(opened.path, opened.dataset).policy.get("name", ""),
+                "runs": runs,
+                "body": body,
+            },
+        )
+
+    return _published(request, opened, [runs], build)
+
+
+def _published(
+    request: Request, opened: OpenRun, parts: list[object], build: Callable[[], Response]
+) -> Response:
+    """A page of a published run from the page cache (ETag / 304, ``shidian.web.caching``);
+    a draft's page is rendered every time (its status, and so its page, will change)."""
+    if opened.run.get("status") != "published":
+        return build()
+    return cached_page(request, [opened.id, opened.run.get("status"), *parts], build)
 
 
 # ---- a hospital's results -------------------------------------------------------------------------
@@ -232,15 +251,21 @@ def hospital_page(
     cases = hospital_cases(
         conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request), whole_page=True
     )
-    return render(
+    runs = selectable_runs(conn, user)
+    return _published(
         request,
-        "drg/hospital.html",
-        {
-            **_cases_context(opened, year, cases),
-            "runs": selectable_runs(conn, user),
-            "year_html": hospital_year_html(opened.path, opened.dataset, hospital_id, language.get()),
-            "annual_labels": ANNUAL_LABELS,
-        },
+        opened,
+        [runs],
+        lambda: render(
+            request,
+            "drg/hospital.html",
+            {
+                **_cases_context(opened, year, cases),
+                "runs": runs,
+                "year_html": hospital_year_html(opened.path, opened.dataset, hospital_id, language.get()),
+                "annual_labels": ANNUAL_LABELS,
+            },
+        ),
     )
 
 
@@ -261,7 +286,12 @@ def hospital_cases_partial(
     opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
     filters = case_filters(category, drg_code, month, q)
     cases = hospital_cases(conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request))
-    return render(request, "drg/_hospital_cases.html", _cases_context(opened, year, cases))
+    return _published(
+        request,
+        opened,
+        [request.headers.get("hx-request", "")],
+        lambda: render(request, "drg/_hospital_cases.html", _cases_context(opened, year, cases)),
+    )
 
 
 @router.get("/drg/runs/{run_id}/cases/{case_id}", include_in_schema=False)
@@ -270,4 +300,9 @@ def case_page_view(request: Request, conn: Conn, user: CurrentUser, run_id: str,
         conn, user, request.app.state.settings.var_dir, run_id, case_id, client_of(request)
     )
     out = explanation_out(opened.id, explained)
-    return render(request, "drg/case.html", {"explained": out, "case": out.case, "labels": CASE_LABELS})
+    return _published(
+        request,
+        opened,
+        [],
+        lambda: render(request, "drg/case.html", {"explained": out, "case": out.case, "labels": CASE_LABELS}),
+    )

@@ -46,6 +46,7 @@ class ClaimIn(BaseModel):
     drug_cost: Money = Decimal(0)
     catalogue_external_drug_cost: Money = Decimal(0)
     desk_paid: Money | None = None
+    inpatient_category: Annotated[str, Field(pattern=ID)] | None = None
 
 
 class ClaimOut(BaseModel):

@@ -59,9 +59,16 @@ def show_value(value: Any) -> str:
         return format(value, "f")
     if isinstance(value, tuple | list):
         return "; ".join(show_value(v) for v in value)
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}={show_value(v)}" for k, v in value.items())
+    if isinstance(value, Mapping):  # a row of a table array; keys it leaves out are not shown
+        return ", ".join(f"{k}={_inner(v)}" for k, v in value.items() if v is not None)
     return "" if value is None else str(value)
+
+
+def _inner(value: Any) -> str:
+    """A value inside a table row: arrays in brackets (``levels=[1, 2]``, ``bands=[[0, 0.6], …]``)."""
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_inner(v) for v in value) + "]"
+    return show_value(value)
 
 
 @lru_cache(maxsize=16)

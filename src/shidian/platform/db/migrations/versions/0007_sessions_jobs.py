@@ -1,8 +1,8 @@
 """Server-side sessions, one job mechanism and API tokens (issue 22 findings 2 and 7, machine
 clients): the ``sessions``, ``jobs``, ``job_lanes`` and ``api_tokens`` tables.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

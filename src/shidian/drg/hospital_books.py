@@ -1,0 +1,251 @@
+"""Hospital workbooks (医疗机构结算单): ``hospitals/<hospital_id>.xlsx``, one per hospital.
+
+Each holds what a hospital needs from a settlement, with Chinese headers: 年终清算 (its row of
+annual.csv), 月度拨付 (its twelve months) and 病例 (its cases, by case_id). Nobody reads a
+million rows in Excel: the bureau's report.xlsx keeps the summary sheets, each hospital gets its
+own cases here, and case_points.csv / case_points.parquet hold them all (docs/drg-outputs.md).
+
+The sheets are written as SpreadsheetML built column by column in DuckDB (one ``<row>`` text per
+row, aggregated per hospital), not cell by cell in Python: a million cases take seconds, not the
+minutes xlsxwriter needs. Cells are numbers (money ``#,##0.00``, points ``0.00000000``) or inline
+strings; a blank value is an empty cell. The zip entries carry a fixed date and the rows a total
+order, so the same run gives the same bytes. Workbooks are compressed in parallel threads
+(zlib and DuckDB release the GIL).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shidian.drg.model import CATEGORY_LABELS, SettlementResult
+from shidian.drg.report import ANNUAL_COLUMNS, CASE_COLUMNS, PAYMENT_COLUMNS
+
+HOSPITALS_DIR = "hospitals"
+_Columns = Sequence[tuple[str, str, str]]
+#: Style index per kind in styles.xml below: 1 header, 2 money, 3 points, 4 int.
+_STYLE = {"money": 2, "points": 3, "int": 4}
+_SHEETS: tuple[tuple[str, str, _Columns, str], ...] = (
+    ("年终清算", "annual", tuple(c for c in ANNUAL_COLUMNS if c[0] != "hospital_id"), "hospital_id"),
+    ("月度拨付", "monthly_payments", tuple(c for c in PAYMENT_COLUMNS if c[0] != "hospital_id"), "month"),
+    ("病例", "case_points", tuple(c for c in CASE_COLUMNS if c[0] != "hospital_id"), "case_id"),
+)
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_CONTROL_SQL = " || ".join(f"chr({c})" for c in (*range(1, 9), 11, 12, *range(14, 32)))
+_SAFE_NAME = re.compile(r"[^0-9A-Za-z_\-\u4e00-\u9fff]")
+
+
+def hospital_book_name(hospital_id: str) -> str:
+    """The file name of a hospital's workbook: its code, characters unsafe in a path as ``_``."""
+    return _SAFE_NAME.sub("_", hospital_id) + ".xlsx"
+
+
+def write_hospital_books(
+    result: SettlementResult, folder: Path, *, ordered_cases: pa.Table | None = None, workers: int = 2
+) -> list[str]:
+    """Write one workbook per hospital of ``result.annual`` into ``folder``; their file names.
+
+    ``ordered_cases``: ``result.case_points`` already sorted by (hospital_id, case_id), when the
+    caller has it (case_points.parquet is written in that order).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    hospital_ids = sorted(str(h) for h in result.annual.column("hospital_id").to_pylist())
+    sheets: list[tuple[str, str, dict[str, list[pa.Buffer]], int]] = []
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        for title, table, columns, order in _SHEETS:
+            source: pa.Table = getattr(result, table)
+            if table == "case_points" and ordered_cases is not None:
+                source = ordered_cases
+            else:
+                source = source.sort_by([("hospital_id", "ascending"), (order, "ascending")])
+            present = [c for c in columns if c[0] in source.column_names]
+            sheets.append(
+                (title, _header_xml(present), _rows_by_hospital(con, source, present), len(present))
+            )
+    finally:
+        con.close()
+
+    def write(hospital_id: str) -> str:
+        name = hospital_book_name(hospital_id)
+        parts = [(title, header, rows.get(hospital_id, []), width) for title, header, rows, width in sheets]
+        _write_book(folder / name, parts)
+        return name
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # zlib compresses without the GIL
+        return list(pool.map(write, hospital_ids))
+
+
+def _rows_by_hospital(
+    con: duckdb.DuckDBPyConnection, ordered: pa.Table, columns: _Columns
+) -> dict[str, list[pa.Buffer]]:
+    """The ``<row>`` texts of ``ordered`` (sorted by hospital), as zero-copy byte ranges per hospital."""
+    con.register("sheet_in", ordered.select([c[0] for c in columns]))
+    try:  # a plain projection keeps the scan order (preserve_insertion_order, DuckDB's default)
+        xml = con.sql(f"SELECT {_row_sql(columns)} AS x FROM sheet_in").to_arrow_table().column(0)
+    finally:
+        con.unregister("sheet_in")
+    runs = pc.run_end_encode(ordered.column("hospital_id").combine_chunks())
+    ends = runs.run_ends.to_pylist()
+    hospitals = runs.values.to_pylist()
+    pieces: dict[str, list[pa.Buffer]] = {str(h): [] for h in hospitals}
+    run, start, position = 0, 0, 0
+    for chunk in xml.chunks:
+        stop = position + len(chunk)
+        while run < len(ends) and start < stop:
+            end = min(ends[run], stop)
+            pieces[str(hospitals[run])].append(_text_bytes(chunk.slice(start - position, end - start)))
+            start = end
+            if end == ends[run]:
+                run += 1
+        position = stop
+    return pieces
+
+
+def _text_bytes(texts: pa.Array) -> pa.Buffer:
+    """The bytes of a slice of a (large) string array without nulls, all texts end to end."""
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(texts.buffers()[1], dtype=width)[texts.offset : texts.offset + len(texts) + 1]
+    data = texts.buffers()[2]
+    if data is None or not len(texts):
+        return pa.py_buffer(b"")
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+
+def _row_sql(columns: _Columns) -> str:
+    """SQL for one ``<row>`` of SpreadsheetML from the row's values, in column order."""
+    cells = []
+    for name, _, kind in columns:
+        value = f'"{name}"'
+        if kind == "text":
+            if name == "category":
+                labels = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in CATEGORY_LABELS.items())
+                value = f"CASE {value} {labels} ELSE {value} END"
+            text = f"CAST({value} AS VARCHAR)"
+            if name != "category":  # control characters are not allowed in XML 1.0
+                text = f"translate({text}, {_CONTROL_SQL}, '')"
+            escaped = f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+            cell = f"'<c t=\"inlineStr\"><is><t>' || {escaped} || '</t></is></c>'"
+        else:
+            cell = f"'<c s=\"{_STYLE[kind]}\"><v>' || CAST({value} AS VARCHAR) || '</v></c>'"
+        cells.append(f"coalesce({cell}, '<c/>')")
+    return "'<row>' || " + " || ".join(cells) + " || '</row>'"
+
+
+def _header_xml(columns: _Columns) -> str:
+    cells = "".join(
+        f'<c t="inlineStr" s="1"><is><t>{_escape(header)}</t></is></c>' for _, header, _ in columns
+    )
+    return f"<row>{cells}</row>"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _sheet_head(header: str, width: int) -> bytes:
+    cols = "".join(f'<col min="{j}" max="{j}" width="16" customWidth="1"/>' for j in range(1, width + 1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{_MAIN}"><sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+        f"<cols>{cols}</cols><sheetData>{header}"
+    ).encode()
+
+
+_SHEET_TAIL = b"</sheetData></worksheet>"
+
+
+def _write_book(path: Path, sheets: list[tuple[str, str, list[pa.Buffer], int]]) -> None:
+    """A minimal .xlsx: content types, relationships, workbook, styles and the sheets."""
+    n = len(sheets)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}worksheet+xml"/>'
+        for i in range(1, n + 1)
+    )
+    content_types = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="{_PKG}content-types">'
+        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}sheet.main+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}styles+xml"/>{overrides}</Types>'
+    )
+    root_rels = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG}relationships">'
+        f'<Relationship Id="rId1" Type="{_REL}officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
+    sheet_list = "".join(
+        f'<sheet name="{_escape(title)}" sheetId="{i}" r:id="rId{i}"/>'
+        for i, (title, *_) in enumerate(sheets, 1)
+    )
+    workbook = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN}" '
+        f'xmlns:r="{_REL.rstrip("/")}"><sheets>{sheet_list}</sheets></workbook>'
+    )
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{_REL}worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, n + 1)
+    )
+    workbook_rels = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG}relationships">'
+        f'{rels}<Relationship Id="rId{n + 1}" Type="{_REL}styles" Target="styles.xml"/></Relationships>'
+    )
+    partial = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        parts = [
+            ("[Content_Types].xml", content_types.encode()),
+            ("_rels/.rels", root_rels.encode()),
+            ("xl/workbook.xml", workbook.encode()),
+            ("xl/_rels/workbook.xml.rels", workbook_rels.encode()),
+            ("xl/styles.xml", _STYLES.encode()),
+        ]
+        for name, data in parts:
+            book.writestr(_entry(name), data)
+        for i, (_, header, rows, width) in enumerate(sheets, 1):
+            with book.open(_entry(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as sheet:
+                sheet.write(_sheet_head(header, width))
+                for piece in rows:
+                    sheet.write(memoryview(piece))
+                sheet.write(_SHEET_TAIL)
+    partial.replace(path)
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date (same run, same bytes), deflated at level 1 (fast)."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    setattr(info, "_compresslevel", 1)  # noqa: B010 (Python 3.11's name; open() reads it)
+    return info
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_PKG = "http://schemas.openxmlformats.org/package/2006/"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml."
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<styleSheet xmlns="{_MAIN}">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0.00"/>'
+    '<numFmt numFmtId="165" formatCode="0.00000000"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    "</fills>"
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="1" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
