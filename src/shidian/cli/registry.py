@@ -103,3 +103,22 @@ def indicators_command(
         sys.stdout.write(
             f"{r['unit_code']},{r['indicator_code']},{r['period_start']},{r['population']},{r['numerator']:f},{denominator}\n"
         )
+
+
+@app.command("reencrypt")
+def reencrypt_command() -> None:
+    """密钥轮换: 用当前数据密钥重新加密全部个人身份信息 (re-encrypt every identifier under the current key)."""
+    from shidian.platform.crypto import DataKeys
+    from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.settings import Settings
+    from shidian.registry.store.keys import reencrypt
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    keys = DataKeys.from_env(settings.secret_key)
+    count = reencrypt(engine, keys)
+    engine.dispose()
+    out.print(
+        f"已用密钥版本 {keys.current.version} ({keys.current.cipher}) 重新加密 {count} 个字段 (re-encrypted)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,24 +16,41 @@ def serve(
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     workers: Annotated[int, typer.Option(help="进程数 (production: one per core)")] = 1,
 ) -> None:
-    """启动网页服务 (run the web application; configuration from SHIDIAN_* variables)."""
+    """启动网页服务 (run the web application; configuration from SHIDIAN_* variables).
+
+    The application log — one JSON object a line per request: request id, route, status,
+    duration, user id, error type and frames; never a query string or personal data — goes to
+    standard error, or to the file SHIDIAN_LOG_FILE.
+    """
     import uvicorn
 
+    from shidian.cli.logs import log_config
     from shidian.platform.db.engine import make_engine, upgrade
+    from shidian.platform.files import sweep_staging
     from shidian.platform.jobs import fail_interrupted_runs
     from shidian.platform.settings import Settings
 
-    engine = make_engine(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
     upgrade(engine)
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # before any worker exists: no job can be running now
         for run_id in fail_interrupted_runs(conn):
             err.print(f"结算 {run_id} 在上次停止时未完成, 已标记为失败 (interrupted run marked failed)")
     engine.dispose()
+    if swept := sweep_staging(settings.var_dir):
+        err.print(f"已清除上次停止时遗留的 {swept} 个暂存上传 (staged uploads left by a crash removed)")
 
     # the application reads X-Forwarded-For itself, from SHIDIAN_TRUSTED_PROXIES only
     # (web/deps.py client_of): uvicorn's own handling would trust any local client
     uvicorn.run(
-        "shidian.web.main:app", host=host, port=port, workers=workers, proxy_headers=False, log_level="info"
+        "shidian.web.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,  # the client address is the app's (SHIDIAN_TRUSTED_PROXIES)
+        log_level="info",
+        access_log=False,  # the application log replaces it: no query strings, no personal data
+        log_config=log_config(os.environ.get("SHIDIAN_LOG_FILE") or None),
     )
 
 

@@ -39,6 +39,11 @@ class RunStarted(AuditEvent, action="drg.run_started", summary="发起DRG结算"
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunCancelled(AuditEvent, action="drg.run_cancelled", summary="取消DRG结算"):
+    """``target``: the run id."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunPublished(AuditEvent, action="drg.run_published", summary="发布DRG结算"):
     """``target``: the run id."""
 

@@ -90,13 +90,27 @@ def accepted_files(names: Iterable[tuple[str, int]]) -> tuple[list[tuple[int, st
     return list(accepted.values()), problems
 
 
-def check_files(files: Iterable[tuple[str, bytes]]) -> tuple[Path, list[Problem], dict[str, Any] | None]:
-    """Write files into a staging folder and validate them as a DRG dataset.
+def check_files(
+    files: Iterable[tuple[str, bytes]], staging_root: Path
+) -> tuple[Path, list[Problem], dict[str, Any] | None]:
+    """Write files into a staging folder under ``staging_root`` (``var/staging``: never the
+    system's temporary directory) and validate them as a DRG dataset.
 
     Returns the staging folder (the caller keeps or removes it), every problem, and the
-    manifest of the dataset (its files, year and cases) when there is none.
+    manifest of the dataset (its files, year and cases) when there is none. On an exception
+    the folder is removed before it propagates.
     """
-    staging = Path(tempfile.mkdtemp(prefix="shidian-upload-"))
+    staging = Path(tempfile.mkdtemp(prefix="shidian-upload-", dir=staging_root))
+    try:
+        return _check_staged(staging, files)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_staged(
+    staging: Path, files: Iterable[tuple[str, bytes]]
+) -> tuple[Path, list[Problem], dict[str, Any] | None]:
     for name, content in files:
         (staging / Path(name).name).write_bytes(content)
     inputs, problems, manifest = read_inputs(staging)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from shidian.platform.clock import now
-from shidian.platform.db.schema import ROLES, UNIT_KINDS, units, users
+from shidian.platform.db.schema import ROLES, UNIT_KINDS, sessions, units, users
 from shidian.platform.security import (
     hash_password,
     needs_rehash,
@@ -40,16 +40,11 @@ class User:
     password_changed_at: object = None
 
     @property
-    def session_stamp(self) -> str:
-        """Bound into the session at sign-in: a password change signs every old session out."""
-        return str(self.password_changed_at)
-
-    @property
     def role_label(self) -> str:
         return ROLES.get(self.role, self.role)
 
 
-def _user_query() -> sa.Select[tuple[object, ...]]:
+def user_query() -> sa.Select[tuple[object, ...]]:
     return sa.select(
         users.c.id,
         users.c.username,
@@ -66,7 +61,7 @@ def _user_query() -> sa.Select[tuple[object, ...]]:
 
 #: Built once: every request of a signed-in user runs it (a statement built per call costs more
 #: to construct and key for the compiled cache than it takes to run).
-_USER_BY_ID = _user_query().where(users.c.id == sa.bindparam("user_id"))
+_USER_BY_ID = user_query().where(users.c.id == sa.bindparam("user_id"))
 
 
 def get_user(conn: sa.Connection, user_id: int) -> User | None:
@@ -75,7 +70,7 @@ def get_user(conn: sa.Connection, user_id: int) -> User | None:
 
 
 def list_users(conn: sa.Connection) -> list[User]:
-    return [User(**row) for row in conn.execute(_user_query().order_by(users.c.username)).mappings()]
+    return [User(**row) for row in conn.execute(user_query().order_by(users.c.username)).mappings()]
 
 
 def authenticate(conn: sa.Connection, username: str, password: str) -> User | None:
@@ -176,19 +171,33 @@ def create_user(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def set_active(conn: sa.Connection, user_id: int, active: bool) -> None:
+    """Enable or disable a user; disabling ends every session of the user."""
+    conn.execute(users.update().where(users.c.id == user_id).values(active=active))
+    if not active:
+        revoke_sessions(conn, user_id)
+
+
 def set_password(conn: sa.Connection, user_id: int, password: str) -> None:
-    """A new password (checked as at creation); the user's sessions end (the password stamp)."""
+    """A new password (checked as at creation); every session of the user ends."""
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
-    found = conn.execute(
+    changed = conn.execute(
         users.update()
         .where(users.c.id == user_id)
         .values(password_hash=hash_password(password), password_changed_at=now())
     )
-    if found.rowcount != 1:
+    if changed.rowcount == 0:
         raise AccountError("用户不存在")
+    revoke_sessions(conn, user_id)
 
 
-def set_active(conn: sa.Connection, user_id: int, active: bool) -> None:
-    conn.execute(users.update().where(users.c.id == user_id).values(active=active))
+def revoke_sessions(conn: sa.Connection, user_id: int) -> int:
+    """End every open session of a user (退出所有登录); returns how many were open."""
+    result = conn.execute(
+        sessions.update()
+        .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return int(result.rowcount)

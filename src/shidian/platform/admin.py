@@ -1,5 +1,6 @@
 """User administration (系统管理) workflows: the user list, creating a user, enabling and
-disabling one. Each checks that the actor may manage users (``admin.users``) and audits the
+disabling one, setting a password and signing a user out everywhere (both end every session of
+the user, as disabling does). Each checks that the actor may manage users (``admin.users``) and audits the
 change in the caller's transaction; a user that cannot be created is a problem, not an error.
 """
 
@@ -15,8 +16,10 @@ from shidian.platform.accounts import (
     AccountError,
     User,
     create_user,
+    get_user,
     list_units,
     list_users,
+    revoke_sessions,
     set_active,
     set_password,
 )
@@ -78,12 +81,28 @@ def set_user_active(
 def reset_password(
     conn: sa.Connection, actor: User, user_id: int, password: str, client: Client | None = None
 ) -> list[Problem]:
-    """重置密码: an administrator sets a user's new password (the user's sessions end); the
-    problem (a weak password, no such user) and nothing changed, else audited."""
+    """重置密码: a new password for a user; every session of the user ends (the actor's own too,
+    when it is the actor's password)."""
     require_permission(actor, "admin.users")
+    target = get_user(conn, user_id)
+    if target is None:
+        return [Problem("admin.user.invalid", "用户不存在", Source(REQUEST))]
     try:
         set_password(conn, user_id, password)
     except AccountError as exc:
-        return [Problem("admin.user.invalid", str(exc), Source(REQUEST, column="password"))]
-    audit.log(conn, audit.UserPasswordReset(target=str(user_id)), actor, client)
+        return [Problem("admin.user.invalid", str(exc), Source(REQUEST))]
+    audit.log(conn, audit.UserPasswordReset(target=target.username), actor, client)
+    return []
+
+
+def sign_out_everywhere(
+    conn: sa.Connection, actor: User, user_id: int, client: Client | None = None
+) -> list[Problem]:
+    """退出所有登录: end every open session of a user (a lost laptop, a shared password)."""
+    require_permission(actor, "admin.users")
+    target = get_user(conn, user_id)
+    if target is None:
+        return [Problem("admin.user.invalid", "用户不存在", Source(REQUEST))]
+    count = revoke_sessions(conn, user_id)
+    audit.log(conn, audit.SessionsRevoked(target=target.username, sessions=count), actor, client)
     return []

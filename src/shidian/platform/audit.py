@@ -146,6 +146,22 @@ class AuditBrowsed(AuditEvent, action="admin.audit_browsed", summary="浏览审�
 
 
 @dataclass(frozen=True, kw_only=True)
+class SessionsRevoked(AuditEvent, action="admin.sessions_revoked", summary="退出所有登录"):
+    sessions: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenCreated(AuditEvent, action="admin.token_created", summary="签发机构接口令牌"):
+    unit_id: int
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenRevoked(AuditEvent, action="admin.token_revoked", summary="吊销机构接口令牌"):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuditExported(AuditEvent, action="admin.audit_exported", summary="导出审计日志"):
     action_filter: str | None
     username: str | None

@@ -2,7 +2,11 @@
 
 * ``datasets/<id>/``: the input files as uploaded (CSV or Excel), read again by every run;
 * ``runs/<id>/``: the settlement outputs (CSV, report.xlsx, run.json) and ``case_points.parquet``,
-  sorted by hospital and case so that a hospital's page reads only its own row groups.
+  sorted by hospital and case so that a hospital's page reads only its own row groups;
+* ``staging/``: uploads being checked (``shidian-upload-*``, ``shidian-insurance-*``,
+  ``registry-import-*``): names and ID numbers stay inside the data directory, never in the
+  system's temporary directory; a folder is removed when its check fails or its import lands,
+  and whatever a crash left is swept when the server starts (``sweep_staging``).
 
 Pages query the Parquet files with DuckDB; the database holds only metadata.
 """
@@ -10,6 +14,8 @@ Pages query the Parquet files with DuckDB; the database holds only metadata.
 from __future__ import annotations
 
 import re
+import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,31 @@ def dataset_dir(var_dir: Path, dataset_id: str) -> Path:
 
 def run_dir(var_dir: Path, run_id: str) -> Path:
     return var_dir / "runs" / _checked(run_id)
+
+
+def staging_root(var_dir: Path) -> Path:
+    """Where uploads are staged while they are checked: ``var/staging`` (created, owner only)."""
+    root = var_dir / "staging"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return root
+
+
+def sweep_staging(var_dir: Path, older_than_seconds: float = 0) -> int:
+    """Remove what a crash left in ``var/staging`` (every entry, or those older than the given
+    age, when other server processes may be staging now); returns how many were removed."""
+    root = var_dir / "staging"
+    if not root.is_dir():
+        return 0
+    limit = time.time() - older_than_seconds
+    removed = 0
+    for entry in root.iterdir():
+        try:
+            if entry.stat().st_mtime <= limit:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed += 1
+        except OSError:  # gone already
+            continue
+    return removed
 
 
 def write_case_parquet(case_points: pa.Table, path: Path) -> None:

@@ -12,6 +12,8 @@
   (``shidian.platform.throttle``).
 * ``SHIDIAN_TRUSTED_PROXIES``: comma-separated addresses of the reverse proxies whose
   ``X-Forwarded-For`` names the client (none: the peer's address is the client's).
+* ``SHIDIAN_SESSION_IDLE_MINUTES`` / ``SHIDIAN_SESSION_HOURS``: a session ends after this long without a
+  request (30 minutes) and this long after sign-in whatever the activity (8 hours).
 * ``SHIDIAN_MAX_UPLOAD_MB``: the largest request body, uploads included (1024 MiB: a 10-million-case
   year of ``cases.csv`` is about 900 MB); a larger one is refused with 413 before it is read.
 """
@@ -40,6 +42,7 @@ class Settings:
     login_client_names: int = 10
     trusted_proxies: frozenset[str] = frozenset()
     session_max_age_seconds: int = 8 * 3600
+    session_idle_seconds: int = 30 * 60
     max_upload_bytes: int = 1024 * 1024 * 1024
 
     @property
@@ -87,6 +90,8 @@ class Settings:
                 trusted_proxies=frozenset(
                     p.strip() for p in env.get("SHIDIAN_TRUSTED_PROXIES", "").split(",") if p.strip()
                 ),
+                session_idle_seconds=int(env.get("SHIDIAN_SESSION_IDLE_MINUTES", "30")) * 60,
+                session_max_age_seconds=int(float(env.get("SHIDIAN_SESSION_HOURS", "8")) * 3600),
                 max_upload_bytes=int(env.get("SHIDIAN_MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
             )
         except ValueError as exc:

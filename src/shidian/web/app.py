@@ -15,11 +15,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from shidian import __version__
 from shidian.drg.service import executor as drg_executor
 from shidian.platform.db.engine import make_engine, upgrade
+from shidian.platform.files import sweep_staging
 from shidian.platform.jobs import Jobs
 from shidian.platform.settings import Settings
 from shidian.web import errors
+from shidian.web.applog import AppLog
 from shidian.web.deps import LoginRequired
 from shidian.web.middleware import BodyLimit, LanguageAndHeaders
+
+#: A staged upload older than this is a crash's leftover (a check takes minutes at most).
+STAGING_MAX_AGE_SECONDS = 6 * 3600
 
 
 def create_app(
@@ -30,6 +35,9 @@ def create_app(
     if migrate:
         upgrade(engine)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # staged uploads a crash left (``shidian serve`` sweeps all before its workers start; a worker
+    # only what is too old to be another worker's upload in progress)
+    sweep_staging(settings.var_dir, older_than_seconds=STAGING_MAX_AGE_SECONDS)
     app = FastAPI(
         title="Shidian 试点",
         version=__version__,
@@ -78,6 +86,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    app.add_middleware(AppLog)  # added last: outermost, it times and names the whole request
 
 
 def _install_error_handlers(app: FastAPI) -> None:

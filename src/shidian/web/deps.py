@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request
 
 from shidian.platform.access import can
-from shidian.platform.accounts import User, get_user
+from shidian.platform.accounts import User
 from shidian.platform.audit import Client
 from shidian.platform.security import same_token
+from shidian.platform.sessions import session_user
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -63,13 +64,18 @@ def connection(request: Request) -> Iterator[sa.Connection]:
 Conn = Annotated[sa.Connection, Depends(connection, scope="function")]
 
 
+#: The session cookie's key of the session token (``shidian.platform.sessions``).
+SESSION_KEY = "sid"
+
+
 def current_user(request: Request, conn: Conn) -> User:
-    """The signed-in user (one query), or LoginRequired when signed out, disabled or stale."""
-    user_id = request.session.get("uid")
-    if user_id is None:
+    """The user of the request's open server-side session (one query), or LoginRequired when
+    signed out, revoked (logout, password change, disabled, signed out everywhere), idle or expired."""
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
         raise LoginRequired()
-    user = get_user(conn, int(user_id))
-    if user is None or not user.active or request.session.get("v") != user.session_stamp:
+    user = session_user(conn, token, idle_seconds=request.app.state.settings.session_idle_seconds)
+    if user is None:
         request.session.clear()
         raise LoginRequired()
     request.state.user = user
@@ -87,6 +93,20 @@ def require(action: str) -> Callable[[User], Awaitable[User]]:
         return user
 
     return check
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer …`` (a machine client), or None."""
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+async def check_csrf_unless_token(request: Request) -> None:
+    """The desk's routes: a request carrying an API token is authenticated by the token alone
+    (``desk_user``), never by a cookie, so a forged cross-site request gains nothing; CSRF applies
+    to cookie sessions only."""
+    if bearer_token(request) is None:
+        await check_csrf(request)
 
 
 async def check_csrf(request: Request) -> None:

@@ -2,7 +2,8 @@
 
 ``LanguageAndHeaders`` picks the request's language (``?lang=``, then the ``lang`` cookie, then
 zh_CN), remembers an explicit choice in a cookie, and adds the security headers to every
-response. ``BodyLimit`` refuses a request whose declared body is larger than the upload limit
+response — and ``Cache-Control: no-store`` to every one but the static assets: pages, API answers
+and exports carry names, ID numbers and amounts that no browser or proxy cache may keep. ``BodyLimit`` refuses a request whose declared body is larger than the upload limit
 with 413 before reading it, and cuts off a body sent without a length once it passes the limit;
 it also refuses with 422 (like any invalid request) a URL whose path or query, or a form
 (``application/x-www-form-urlencoded``) whose body, carries a NUL byte (``%00``).
@@ -52,6 +53,8 @@ class LanguageAndHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                if b"cache-control" not in present and not scope.get("path", "").startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
                 if asked in LANGUAGES:
                     cookie = f"lang={asked}; Path=/; HttpOnly; SameSite=lax{self.cookie_flags}"
                     headers.append((b"set-cookie", cookie.encode()))

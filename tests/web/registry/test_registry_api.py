@@ -41,7 +41,7 @@ def test_a_doctor_registers_and_sees_the_patient_masked_in_the_list(reg_client, 
     response, body = register(doc)
     assert response.status_code == 201, response.text
     no = response.json()["registry_no"]
-    listed = doc.get("/api/registry/patients", params={"q": body["id_number"]}).json()
+    listed = doc.post("/api/registry/patients/search", json={"q": body["id_number"]}).json()
     assert [p["registry_no"] for p in listed["patients"]] == [no]
     row = listed["patients"][0]
     assert row["name"] == "张*三"

@@ -219,7 +219,7 @@ def test_import_good_file_gbk_csv(reg_client, registry_app):
     response = doc.post("/api/registry/imports", files={"file": ("名册.csv", text.encode("gbk"), "text/csv")})
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == 2
-    found = doc.get("/api/registry/patients", params={"q": b}).json()["patients"]
+    found = doc.post("/api/registry/patients/search", json={"q": b}).json()["patients"]
     assert found[0]["disorder"] == "bipolar" and found[0]["registered_on"] == "2019-04-02"
 
 

@@ -1,8 +1,9 @@
 """The DRG workflows (DRG业务流程), one function each, for every door (CLI, web, demo).
 
 * ``settle_folder`` (settle.py): settle a folder of inputs and write the outputs, all or nothing;
-* ``start_run`` / ``execute_run`` / ``publish_run`` (runs.py): a run of a dataset in the
-  background, a correction of a published run, publishing a draft;
+* ``start_run`` / ``execute_run`` / ``cancel_run`` / ``publish_run`` (runs.py): a run of a dataset
+  in the background (``shidian.platform.jobs``), cancelling it, a correction of a published run,
+  publishing a draft;
 * ``check_upload`` / ``import_dataset`` / ``import_uploads`` / ``import_folder`` (datasets.py);
 * ``explain_case`` (explain.py) and ``explain_run_case`` (results.py): one case, explained;
 * results.py: which run a user sees, a hospital's cases, downloads, two runs compared.
@@ -15,10 +16,11 @@ problems and raises ``shidian.problems.Refused`` for forbidden, not found and co
 from shidian.drg.service.datasets import check_upload, import_dataset, import_folder, import_uploads
 from shidian.drg.service.explain import explain_case
 from shidian.drg.service.results import explain_run_case
-from shidian.drg.service.runs import execute_run, executor, publish_run, start_run
+from shidian.drg.service.runs import cancel_run, execute_run, executor, publish_run, start_run
 from shidian.drg.service.settle import settle_folder
 
 __all__ = [
+    "cancel_run",
     "check_upload",
     "execute_run",
     "executor",

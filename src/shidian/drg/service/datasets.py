@@ -22,7 +22,7 @@ from shidian.platform import clock
 from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
-from shidian.platform.files import dataset_dir, new_id
+from shidian.platform.files import dataset_dir, new_id, staging_root
 from shidian.problems import Problem, refusal
 
 
@@ -44,12 +44,16 @@ class Checked:
     tables: list[dict[str, Any]]
 
 
-def _check(files: Sequence[Upload]) -> tuple[Path | None, list[Problem], dict[str, Any] | None]:
+def _check(
+    files: Sequence[Upload], var_dir: Path
+) -> tuple[Path | None, list[Problem], dict[str, Any] | None]:
     """Validate the uploads: (staging folder, [], manifest), or (None, every problem, None)."""
     accepted, problems = uploads.accepted_files((f.filename, f.size) for f in files)
     if not accepted:
         return None, problems, None
-    staging, found, manifest = uploads.check_files((name, files[index].read()) for index, name in accepted)
+    staging, found, manifest = uploads.check_files(
+        ((name, files[index].read()) for index, name in accepted), staging_root(var_dir)
+    )
     problems += found
     if problems or manifest is None:
         shutil.rmtree(staging, ignore_errors=True)
@@ -67,7 +71,7 @@ def check_upload(
 ) -> tuple[Checked | None, list[Problem]]:
     """Check uploaded files: kept for confirmation with a preview, or every problem."""
     require_permission(user, "drg.import")
-    staging, problems, manifest = _check(files)
+    staging, problems, manifest = _check(files, var_dir)
     checked = None
     if staging is not None and manifest is not None:
         token = uploads.stage(var_dir, staging, manifest, name.strip(), user.id)
@@ -153,7 +157,7 @@ def import_uploads(
     """Check and import uploaded files in one step: (the dataset's row, []) or (None, every
     problem), the refusal audited."""
     require_permission(user, "drg.import")
-    staging, problems, manifest = _check(files)
+    staging, problems, manifest = _check(files, var_dir)
     if staging is None or manifest is None:
         log(conn, ImportChecked(ok=False, problems=len(problems), files=[]), user, client)
         return None, problems
@@ -170,7 +174,7 @@ def import_folder(
     """
     require_permission(user, "drg.import")
     staging, problems, manifest = uploads.check_files(
-        (p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file()
+        ((p.name, p.read_bytes()) for p in sorted(data_dir.iterdir()) if p.is_file()), staging_root(var_dir)
     )
     if manifest is None:
         shutil.rmtree(staging, ignore_errors=True)

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shidian.drg import store
-from shidian.drg.events import RunPublished, RunStarted
+from shidian.drg.events import RunCancelled, RunPublished, RunStarted
 from shidian.drg.service.settle import settle_folder
 from shidian.platform import jobs
 from shidian.platform.access import require_permission
@@ -163,14 +163,37 @@ def execute_run(engine: sa.Engine, var_dir: Path, run_id: str) -> None:
                 checks=settled.record["checks"],
                 warnings=len(settled.result.warnings),
             )
+    except jobs.Cancelled:  # stopped at a stage, as asked (cancel_run)
+        with engine.begin() as conn:
+            store.mark_failed(conn, run_id, jobs.CANCELLED)
     except Exception as exc:  # a failed run is recorded, never lost
         with engine.begin() as conn:
             store.mark_failed(conn, run_id, f"{exc}\n{traceback.format_exc()[-2000:]}")
 
 
 def executor(engine: sa.Engine, var_dir: Path) -> jobs.Jobs:
-    """The job runner of DRG runs: one settlement at a time per process."""
-    return jobs.Jobs(engine, var_dir, execute_run, name="shidian-run")
+    """The job runner of DRG runs (``shidian.platform.jobs``): one settlement at a time across
+    every server process, queued runs waiting for the one that runs."""
+    return jobs.Jobs(engine, var_dir, execute_run, name="shidian-run", kind="drg.run")
+
+
+def cancel_run(conn: sa.Connection, user: User, run_id: str, client: Client | None = None) -> dict[str, Any]:
+    """取消结算: a queued run fails at once as cancelled, a running one at its next stage; a
+    finished run is a 409. Returns the run."""
+    require_permission(user, "drg.run")
+    run = store.get_run(conn, run_id) if HEX_ID.match(run_id) else None
+    if run is None:
+        raise refusal("not_found", "not_found", "结算不存在 (no such run)")
+    if run["status"] not in ("queued", "running") or jobs.cancel(conn, run_id) is None:
+        raise refusal(
+            "conflict",
+            "conflict",
+            f"只能取消排队或进行中的结算, 此结算为 {run['status']} (not queued or running)",
+        )
+    log(conn, RunCancelled(target=run_id), user, client)
+    cancelled = store.get_run(conn, run_id)
+    assert cancelled is not None
+    return cancelled
 
 
 # ---- a failed run's problems, kept in its error column --------------------------------------------

@@ -25,7 +25,7 @@ from shidian.insurance.validate import validate_inputs
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
-from shidian.platform.files import dataset_dir
+from shidian.platform.files import dataset_dir, staging_root
 from shidian.problems import Problem, Refused, Source, has_errors
 
 INPUT_NAMES = ("persons", "institutions", "claims", "villages", "prior_year", "contributions")
@@ -34,15 +34,27 @@ EMPTY_CLAIMS = "claim_id,person_id,institution_id,kind,start_date,end_date,total
 
 
 def check_insurance_files(
-    files: Iterable[tuple[str, bytes]], policy_id: str
+    files: Iterable[tuple[str, bytes]], policy_id: str, staging_root: Path
 ) -> tuple[Path, list[Problem], dict[str, Any] | None]:
-    """Stage uploaded files and check them as an insurance dataset under ``policy_id``.
+    """Stage uploaded files under ``staging_root`` (``var/staging``: never the system's temporary
+    directory) and check them as an insurance dataset under ``policy_id``.
 
     Returns the staging folder (the caller commits or removes it), every problem, and the
-    manifest when there is no error (warnings travel in ``manifest["warnings"]``).
+    manifest when there is no error (warnings travel in ``manifest["warnings"]``). On an
+    exception the folder is removed before it propagates.
     """
+    staging = Path(tempfile.mkdtemp(prefix="shidian-insurance-", dir=staging_root))
+    try:
+        return _check_staged(staging, files, policy_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_staged(
+    staging: Path, files: Iterable[tuple[str, bytes]], policy_id: str
+) -> tuple[Path, list[Problem], dict[str, Any] | None]:
     files = list(files)
-    staging = Path(tempfile.mkdtemp(prefix="shidian-insurance-"))
     bad = [name for name, _ in files if Path(name).name in ("", ".", "..")]
     if bad:
         message = f"文件名无效: {', '.join(repr(n) for n in bad)} (bad file name)"
@@ -106,7 +118,7 @@ def import_insurance_dataset(
 ) -> tuple[str | None, list[Problem]]:
     """Check and commit in one step: (dataset id, warnings), or (None, problems) and nothing.
     Not audited: ``import_dataset`` is the workflow; this is its body (and test fixtures')."""
-    staging, problems, manifest = check_insurance_files(files, policy_id)
+    staging, problems, manifest = check_insurance_files(files, policy_id, staging_root(var_dir))
     if manifest is None:
         shutil.rmtree(staging, ignore_errors=True)
         return None, problems

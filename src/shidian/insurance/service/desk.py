@@ -196,7 +196,7 @@ def post_claim(
         "priced": shown,
         "response": response,
         **store.claim_values(priced),
-        "created_by": user.id,
+        "created_by": user.id or None,  # 0: a machine client (API token), no user row
         "created_at": now(),
     }
     if not store.record_claim(conn, values, person_year, decision.after):
@@ -262,7 +262,7 @@ def _reverse(
         "reversed_at": at.isoformat(),
         **({"reason": reason} if reason else {}),
     }
-    store.save_reversal(conn, claim_id, user.id, at, reversal, person_year, after)
+    store.save_reversal(conn, claim_id, user.id or None, at, reversal, person_year, after)
     return reversal
 
 

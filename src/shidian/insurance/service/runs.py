@@ -11,9 +11,10 @@ institution advanced at its desk, checked again by the batch's rules (004 篇6 �
 每月再与合管办结算; 违反规定的费用不予结算).
 
 A run takes seconds (a county of tens of thousands of insured; a 500,000-person county is better
-run with the CLI), so ``run_dataset`` takes the engine, not a connection: it records the run as
-``running`` (with its audit record) in one short transaction, computes outside any transaction,
-and records it done or failed in another — a transaction held for the computation would hold
+run with the CLI), so ``run_dataset`` takes the engine, not a connection: it starts the run's job
+(``shidian.platform.jobs``: one run at a time across every server process, a 409 otherwise) and
+records the run as ``running`` (with its audit record) in one short transaction, computes outside
+any transaction, and records it done or failed in another — a transaction held for the computation would hold
 SQLite's write lock, and the discharge desk with it, for seconds. A failed run is recorded,
 never lost.
 """
@@ -38,8 +39,9 @@ from shidian.insurance.store import datasets as dataset_store
 from shidian.insurance.store import desk as desk_store
 from shidian.insurance.store import runs as store
 from shidian.money import round_fen
+from shidian.platform import jobs
 from shidian.platform.access import require_permission
-from shidian.platform.accounts import User
+from shidian.platform.accounts import User, get_user
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, run_dir
 from shidian.problems import refusal
@@ -86,15 +88,34 @@ def _compute(var_dir: Path, pending: _Pending) -> dict[str, Any]:
         return {"status": "failed", "error": f"{exc}\n{traceback.format_exc()[-2000:]}"}
 
 
+def _run(
+    engine: sa.Engine, var_dir: Path, dataset_id: str, user: User | None, client: Client | None, audited: bool
+) -> str:
+    """The run as a job (``shidian.platform.jobs``, lane ``runs``): refused (409) while another
+    run — insurance or DRG, in any server process — is running; a process killed mid-way leaves
+    a job that the next claim or the next start-up fails, with its run."""
+    with engine.begin() as conn:
+        try:
+            job_id = jobs.start(conn, "insurance.run", None)  # first: takes the lane's lock
+        except jobs.Busy as exc:
+            raise refusal("conflict", "job.busy", str(exc)) from None
+        pending = _start(conn, dataset_id, user.id if user else None)
+        jobs.set_target(conn, job_id, pending.run_id)
+        if audited:
+            log(conn, events.RunStarted(target=pending.run_id, dataset_id=dataset_id), user, client)
+    with jobs.running(engine, job_id):
+        values = _compute(var_dir, pending)
+        with engine.begin() as conn:
+            store.finish_run(conn, pending.run_id, values)
+    return pending.run_id
+
+
 def run_insurance_batch(engine: sa.Engine, var_dir: Path, dataset_id: str, user_id: int | None) -> str:
     """Reimburse a dataset under its policy; returns the run id (the run may have failed).
     Not audited: ``run_dataset`` is the workflow; this is its body (and test fixtures')."""
     with engine.begin() as conn:
-        pending = _start(conn, dataset_id, user_id)
-    values = _compute(var_dir, pending)
-    with engine.begin() as conn:
-        store.finish_run(conn, pending.run_id, values)
-    return pending.run_id
+        user = get_user(conn, user_id) if user_id is not None else None
+    return _run(engine, var_dir, dataset_id, user, None, audited=False)
 
 
 def run_dataset(
@@ -103,13 +124,7 @@ def run_dataset(
     """The run workflow (the web's run button): run a dataset, audited; returns the run id (the run may
     have failed: its page says why). Needs ``insurance.import``; an unknown dataset is refused."""
     require_permission(user, "insurance.import")
-    with engine.begin() as conn:
-        pending = _start(conn, dataset_id, user.id)
-        log(conn, events.RunStarted(target=pending.run_id, dataset_id=dataset_id), user, client)
-    values = _compute(var_dir, pending)
-    with engine.begin() as conn:
-        store.finish_run(conn, pending.run_id, values)
-    return pending.run_id
+    return _run(engine, var_dir, dataset_id, user, client, audited=True)
 
 
 def _run_or_not_found(conn: sa.Connection, run_id: str) -> dict[str, Any]:

@@ -11,9 +11,15 @@ from alembic.config import Config
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for SQLite (the embedded default) or PostgreSQL (production)."""
+    """An engine for SQLite (the embedded default) or PostgreSQL (production).
+
+    ``hide_parameters``: a database error's message never carries the statement's values (an
+    argon2 hash, a name, an ID number), so no log line of a failed statement holds them.
+    """
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -23,7 +29,7 @@ def make_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(engine: sa.Engine) -> Config:

@@ -141,3 +141,67 @@ runs = sa.Table(
     sa.Column("warnings", sa.Integer, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
 )
+
+#: Signed-in sessions (会话), kept on the server so that they can be ended: the cookie holds a
+#: random token, the table its SHA-256 (a copy of the table signs no one in). A session ends at
+#: logout, a password change, the user's disabling or an administrator's "sign out everywhere"
+#: (``revoked_at``), after ``SHIDIAN_SESSION_IDLE_MINUTES`` without a request (``last_seen_at``)
+#: and at ``expires_at`` whatever the activity.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+)
+
+#: Long work (后台任务): DRG and insurance runs, large imports. One row per job; ``lane`` names
+#: the work that must not run twice at once (``runs``: one settlement at a time across every
+#: server process). ``owner`` is the process running it, ``heartbeat_at`` when it last said it
+#: is alive (a job whose heartbeat stops is failed by the next claim or at start-up).
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("lane", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(64), nullable=True, index=True),
+    # queued → running → done; or failed, cancelled
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("progress", sa.String(200), nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
+#: One row per lane: a claim first writes its lane's row, which serialises claims (the row lock on
+#: PostgreSQL, the database's write lock on SQLite) so that two processes never both see it free.
+job_lanes = sa.Table(
+    "job_lanes",
+    metadata,
+    sa.Column("lane", sa.String(32), primary_key=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+#: API tokens of hospital information systems (机构接口令牌): a machine client of one institution
+#: calls the discharge desk with ``Authorization: Bearer shd_<id>_<secret>``; only the secret's
+#: SHA-256 is kept. Scoped to the unit's institution and to the desk routes; revoked by an admin.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)

@@ -8,10 +8,11 @@ import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from shidian.cells import csv_row
-from shidian.platform import admin, audit
+from shidian.platform import admin, audit, tokens
 from shidian.platform.accounts import User
 from shidian.platform.clock import TIME_ZONE
 from shidian.platform.db.schema import ROLES
@@ -77,6 +78,49 @@ def reset_user_password(
     if problems:
         return _users_page(request, conn, user, _message(problems), 422)
     return RedirectResponse("/admin/users?reset=1", status_code=303)
+
+
+@router.post("/users/{user_id}/sessions/revoke", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def sign_out_everywhere(request: Request, conn: Conn, user: Admin, user_id: int) -> Response:
+    problems = admin.sign_out_everywhere(conn, user, user_id, client_of(request))
+    if problems:
+        return _users_page(request, conn, user, _message(problems), 404)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def _tokens_page(
+    request: Request, conn: Conn, user: User, new_token: str | None, status: int = 200
+) -> Response:
+    hospitals = [u for u in admin.directory(conn, user).units if u["kind"] == "hospital" and u["hospital_id"]]
+    context = {"tokens": tokens.list_tokens(conn, user), "hospitals": hospitals, "new_token": new_token}
+    return render(request, "admin/tokens.html", context, status)
+
+
+@router.get("/tokens", include_in_schema=False)
+def tokens_page(request: Request, conn: Conn, user: Admin) -> Response:
+    """机构接口令牌: the institutions' HIS tokens (never their secrets)."""
+    return _tokens_page(request, conn, user, None)
+
+
+@router.post("/tokens", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def issue_token(
+    request: Request,
+    conn: Conn,
+    user: Admin,
+    unit_id: Annotated[int, Form()],
+    name: Annotated[str, Form(max_length=200, pattern=r"^[^\x00]*$")] = "",
+) -> Response:
+    """签发: the token is shown once, on this answer, and never again."""
+    token = tokens.issue(conn, user, unit_id, name, client_of(request))
+    return _tokens_page(request, conn, user, token, 201)
+
+
+@router.post("/tokens/{token_id}/revoke", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def revoke_token(
+    request: Request, conn: Conn, user: Admin, token_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")]
+) -> Response:
+    tokens.revoke(conn, user, token_id, client_of(request))
+    return RedirectResponse("/admin/tokens", status_code=303)
 
 
 @router.get("/audit", include_in_schema=False)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.platform.security import new_csrf_token
+from shidian.platform.sessions import close_session, open_session
 from shidian.platform.signin import sign_in, sign_out
-from shidian.web.deps import Conn, CurrentUser, check_csrf, client_of
+from shidian.web.deps import SESSION_KEY, Conn, CurrentUser, check_csrf, client_of
 from shidian.web.templating import gettext, render
 
 router = APIRouter()
@@ -54,14 +55,18 @@ def login(
     if attempt.user is None:
         message = gettext("Wrong user name or password.")
         return render(request, "login.html", {"next": _safe_next(next), "error": message}, 401)
-    user = attempt.user
-    request.session.clear()
-    request.session.update({"uid": user.id, "v": user.session_stamp, "csrf": new_csrf_token()})
+    client = client_of(request)
+    token = open_session(conn, attempt.user, max_age_seconds=settings.session_max_age_seconds, ip=client.ip)
+    request.session.clear()  # a new token and a new CSRF token: nothing of the anonymous session stays
+    request.session.update({SESSION_KEY: token, "csrf": new_csrf_token()})
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def logout(request: Request, conn: Conn, user: CurrentUser) -> Response:
     sign_out(conn, user, client_of(request))
+    token = request.session.get(SESSION_KEY)
+    if isinstance(token, str):
+        close_session(conn, token)  # the cookie, wherever it was copied, signs in no more
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -18,7 +18,7 @@ from shidian.drg import store
 from shidian.drg.results.cases import MAX_PAGE_SIZE, PAGE_SIZE
 from shidian.drg.results.files import payments, run_files_summary, run_near_caps
 from shidian.drg.results.models import CasePage
-from shidian.drg.service import explain_run_case, import_uploads, publish_run, start_run
+from shidian.drg.service import cancel_run, explain_run_case, import_uploads, publish_run, start_run
 from shidian.drg.service.datasets import Upload
 from shidian.drg.service.results import any_run, hospital_cases, open_hospital, open_run
 from shidian.platform.accounts import User
@@ -134,6 +134,18 @@ def api_publish(
     (else 409 ``drg.publish.correction_required`` or 422 ``drg.publish.reason_required``)."""
     corrects, reason = (None, "") if body is None else (body.corrects_run_id, body.reason)
     return run_out(publish_run(conn, user, run_id, client_of(request), corrects, reason))
+
+
+@router.post(
+    "/api/drg/runs/{run_id}/cancel",
+    response_model=RunOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    dependencies=[Depends(check_csrf)],
+)
+def api_cancel(request: Request, conn: Conn, user: Runner, run_id: RunIdPath) -> RunOut:
+    """Cancel a queued or running run: a queued one fails at once as cancelled, a running one at
+    its next stage (poll ``GET /api/drg/runs/{id}``); anything else is a 409."""
+    return run_out(cancel_run(conn, user, run_id, client_of(request)))
 
 
 @router.get(

@@ -11,7 +11,7 @@ reversal writes an audit record in the same transaction (``insurance.service.des
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
 import sqlalchemy as sa
@@ -19,9 +19,19 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from shidian.insurance.service.desk import DeskError, post_claim, read_claim, reverse_claim
+from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client
-from shidian.web.deps import Conn, check_csrf, client_of, current_user, get_engine, require
+from shidian.platform.tokens import RateLimit, token_user
+from shidian.web.deps import (
+    Conn,
+    LoginRequired,
+    bearer_token,
+    check_csrf_unless_token,
+    client_of,
+    current_user,
+    get_engine,
+)
 from shidian.web.errors import STATUS_OF, error_response
 from shidian.web.errors import responses as error_responses
 from shidian.web.insurance.models import (
@@ -34,7 +44,25 @@ from shidian.web.insurance.models import (
 )
 
 router = APIRouter()
-Reader = Annotated[User, Depends(require("insurance.claims_view"))]
+#: Requests per API token and minute (this process).
+RATE = RateLimit()
+
+
+def desk_user(request: Request, conn: sa.Connection) -> User:
+    """Who calls the desk: a machine client by its API token alone (an institution's HIS; a bad or
+    revoked token is 401, too many requests 429), else the signed-in user of the session."""
+    token = bearer_token(request)
+    if token is None:
+        return current_user(request, conn)
+    user = token_user(conn, token)
+    if user is None:
+        raise LoginRequired()
+    if not RATE.allow(user.username):
+        raise HTTPException(
+            status_code=429, detail="请求过于频繁, 请稍后再试 (too many requests for this token)"
+        )
+    request.state.user = user
+    return user
 
 
 async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User, Client], Any]) -> Any:
@@ -53,7 +81,7 @@ async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User, 
     def run() -> Any:
         try:
             with engine.begin() as conn:
-                user = current_user(request, conn)
+                user = desk_user(request, conn)
                 try:
                     return work(conn, user, client)
                 except DeskError as exc:
@@ -70,8 +98,8 @@ async def _in_one_thread(request: Request, work: Callable[[sa.Connection, User, 
     "/api/insurance/claims",
     status_code=201,
     response_model=ClaimOut,
-    responses=REPLAY | error_responses(400, 401, 403, 409, 422),
-    dependencies=[Depends(check_csrf)],
+    responses=REPLAY | error_responses(400, 401, 403, 409, 422, 429),
+    dependencies=[Depends(check_csrf_unless_token)],
 )
 async def api_post_claim(request: Request, body: ClaimIn) -> Any:
     """Price one claim against the person's year, record it and answer the reimbursement."""
@@ -88,8 +116,8 @@ async def api_post_claim(request: Request, body: ClaimIn) -> Any:
 @router.post(
     "/api/insurance/claims/{claim_id}/reverse",
     response_model=ReversalOut,
-    responses=error_responses(401, 403, 404, 422),
-    dependencies=[Depends(check_csrf)],
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Depends(check_csrf_unless_token)],
 )
 async def api_reverse_claim(request: Request, claim_id: ClaimIdPath) -> Any:
     """冲正: reverse a claim and free what it used; reversing twice answers the first reversal."""
@@ -103,8 +131,11 @@ async def api_reverse_claim(request: Request, claim_id: ClaimIdPath) -> Any:
 @router.get(
     "/api/insurance/claims/{claim_id}",
     response_model=ClaimRecordOut,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
-def api_get_claim(request: Request, conn: Conn, user: Reader, claim_id: ClaimIdPath) -> Any:
+def api_get_claim(request: Request, conn: Conn, claim_id: ClaimIdPath) -> Any:
     """One desk claim as recorded, with its reversal if any (personal data: audited)."""
+    user = desk_user(request, conn)
+    if not can(user, "insurance.claims_view"):
+        raise HTTPException(status_code=403, detail="无权访问 (forbidden)")
     return read_claim(conn, user, claim_id, client_of(request))

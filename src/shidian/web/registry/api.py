@@ -39,6 +39,7 @@ from shidian.web.registry.models import (
     IndicatorsOut,
     LoweredList,
     PatientList,
+    PatientSearch,
     RegisteredOut,
     RewardsOut,
     WorkList,
@@ -61,21 +62,51 @@ def _invalid(problems: list[Problem], **extra: object) -> JSONResponse:
     return JSONResponse({**error_body(422, problems), **extra}, status_code=422)
 
 
+#: A search term in a URL: refused, so that no client learns to put an ID number in a query string.
+SEARCH_BY_POST = (
+    "检索请用 POST /api/registry/patients/search (no search terms in URLs: they land in access logs)"
+)
+
+
 @router.get("/patients", response_model=PatientList, responses=error_responses(401, 403, 422))
 def patients_api(
     request: Request,
     conn: Conn,
     user: Viewer,
-    q: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
     status: Annotated[str | None, Query(pattern=r"^(managed|moved|deceased|lost)$")] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PatientList:
-    """Patients in the caller's area, masked (张*三, 4508**********1234)."""
+    """Patients in the caller's area, masked (张*三, 4508**********1234). To search, POST to
+    ``/api/registry/patients/search``: a ``q`` here is refused (422)."""
+    if "q" in request.query_params:
+        raise HTTPException(status_code=422, detail=SEARCH_BY_POST)
     total, rows = service.list_patients(
-        conn, keys(request), user, client_of(request), q=q, status=status, page=page, page_size=page_size
+        conn, keys(request), user, client_of(request), status=status, page=page, page_size=page_size
     )
     return PatientList(total=total, page=page, page_size=page_size, patients=rows)
+
+
+@router.post(
+    "/patients/search",
+    response_model=PatientList,
+    responses=error_responses(400, 401, 403, 422),
+    dependencies=WRITE,
+)
+def search_patients_api(request: Request, conn: Conn, user: Viewer, body: PatientSearch) -> PatientList:
+    """Search the patients in the caller's area by registry number, ID number or village code,
+    masked as in the list; the term travels in the body, never in the URL."""
+    total, rows = service.list_patients(
+        conn,
+        keys(request),
+        user,
+        client_of(request),
+        q=body.q,
+        status=body.status,
+        page=body.page,
+        page_size=body.page_size,
+    )
+    return PatientList(total=total, page=body.page, page_size=body.page_size, patients=rows)
 
 
 @router.post(
@@ -206,7 +237,7 @@ def import_api(
     file: Annotated[UploadFile, File(description="存量患者名册 (.xlsx 或 .csv, UTF-8/GBK)")],
 ) -> JSONResponse | ImportOut:
     """Import an existing registry: every row or none, with a row-level report."""
-    with uploaded(file) as (path, name):
+    with uploaded(request, file) as (path, name):
         imported, problems = service.import_registry(
             conn, keys(request), user, path, name, client_of(request)
         )

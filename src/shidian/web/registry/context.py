@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import Request, UploadFile
 
 from shidian.platform.crypto import DataKeys
+from shidian.platform.files import staging_root
 
 
 def keys(request: Request) -> DataKeys:
@@ -24,11 +25,13 @@ def keys(request: Request) -> DataKeys:
 
 
 @contextmanager
-def uploaded(file: UploadFile) -> Iterator[tuple[Path, str]]:
-    """(a temporary copy of the upload, its display name), removed afterwards."""
+def uploaded(request: Request, file: UploadFile) -> Iterator[tuple[Path, str]]:
+    """(a temporary copy of the upload in ``var/staging``, its display name), removed afterwards."""
     name = Path(file.filename or "registry.csv").name[:100]
     suffix = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
-    folder = Path(tempfile.mkdtemp(prefix="registry-import-"))
+    folder = Path(
+        tempfile.mkdtemp(prefix="registry-import-", dir=staging_root(request.app.state.settings.var_dir))
+    )
     try:
         path = folder / f"upload{suffix}"
         with path.open("wb") as out:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shidian.registry.records import IndicatorRow, LoweredRow, PatientRow, RewardRow, WorkItem
 
@@ -17,6 +17,16 @@ class PatientList(BaseModel):
     page: int
     page_size: int
     patients: list[PatientRow]
+
+
+class PatientSearch(BaseModel):
+    """A search of the registry, sent in the body: an ID number or a name in a URL would land in
+    every access log and browser history on the way."""
+
+    q: str | None = Field(None, max_length=64, pattern=r"^[^\x00]*$", description="档案号, 身份证号或村代码")
+    status: str | None = Field(None, pattern=r"^(managed|moved|deceased|lost)$")
+    page: int = Field(1, ge=1, le=100000)
+    page_size: int = Field(50, ge=1, le=500)
 
 
 class RegisteredOut(BaseModel):

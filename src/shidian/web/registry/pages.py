@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
@@ -76,14 +76,8 @@ def _xlsx(body: bytes, filename: str) -> Response:
     )
 
 
-@router.get("", include_in_schema=False)
-def index(
-    request: Request,
-    conn: Conn,
-    user: Viewer,
-    q: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+def _index(
+    request: Request, conn: Conn, user: User, q: str | None, status: str | None, page: int
 ) -> Response:
     total, rows = service.list_patients(
         conn, keys(request), user, client_of(request), q=q, status=status or None, page=page
@@ -93,6 +87,31 @@ def index(
         "registry/index.html",
         {"total": total, "rows": rows, "page": page, "q": q or "", "status": status or "", **LABELS},
     )
+
+
+@router.get("", include_in_schema=False)
+def index(
+    request: Request,
+    conn: Conn,
+    user: Viewer,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+) -> Response:
+    """The patients of the user's area; a search is a POST (``/registry/search``): an ID number or a
+    name in a URL would land in access logs and the browser's history."""
+    return _index(request, conn, user, None, status, page)
+
+
+@router.post("/search", include_in_schema=False, dependencies=WRITE)
+def search(
+    request: Request,
+    conn: Conn,
+    user: Viewer,
+    q: Annotated[str, Form(max_length=64, pattern=r"^[^\x00]*$")] = "",
+    status: Annotated[str, Form(max_length=16)] = "",
+    page: Annotated[int, Form(ge=1, le=100000)] = 1,
+) -> Response:
+    return _index(request, conn, user, q.strip() or None, status or None, page)
 
 
 @router.get("/new", include_in_schema=False)
@@ -301,7 +320,7 @@ def import_page(request: Request, user: Importer) -> Response:
 def import_submit(
     request: Request, conn: Conn, user: Importer, file: Annotated[UploadFile, File()]
 ) -> Response:
-    with uploaded(file) as (path, name):
+    with uploaded(request, file) as (path, name):
         imported, problems = service.import_registry(
             conn, keys(request), user, path, name, client_of(request)
         )
