@@ -31,8 +31,10 @@ from shidian.drg.report import ANNUAL_COLUMNS, CASE_COLUMNS, PAYMENT_COLUMNS
 
 HOSPITALS_DIR = "hospitals"
 _Columns = Sequence[tuple[str, str, str]]
-#: Style index per kind in styles.xml below: 1 header, 2 money, 3 points, 4 int.
-_STYLE = {"money": 2, "points": 3, "int": 4}
+#: Style index per kind in styles.xml below: 1 header, 2 money, 3 points, 4 int, 5 point value,
+#: 6 exact — the number formats of report.xlsx (``shidian.drg.report``; pages show the same,
+#: ``shidian.display``): each cell keeps its exact value, only the shown digits differ.
+_STYLE = {"money": 2, "points": 3, "int": 4, "point_value": 5, "exact": 6}
 _SHEETS: tuple[tuple[str, str, _Columns, str], ...] = (
     ("年终清算", "annual", tuple(c for c in ANNUAL_COLUMNS if c[0] != "hospital_id"), "hospital_id"),
     ("月度拨付", "monthly_payments", tuple(c for c in PAYMENT_COLUMNS if c[0] != "hospital_id"), "month"),
@@ -234,18 +236,20 @@ _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml."
 _STYLES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     f'<styleSheet xmlns="{_MAIN}">'
-    '<numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0.00"/>'
-    '<numFmt numFmtId="165" formatCode="0.00000000"/></numFmts>'
+    '<numFmts count="3"><numFmt numFmtId="164" formatCode="#,##0.00"/>'
+    '<numFmt numFmtId="165" formatCode="0.00000000"/><numFmt numFmtId="166" formatCode="#,##0.0000"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     "</fills>"
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="7"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="1" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
