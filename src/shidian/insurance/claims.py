@@ -75,6 +75,9 @@ PRICED_COLUMNS = (
     "episode_id",
     "deductible_basis",
     "county_counted",
+    "major_oop",
+    "major_cum",
+    "major_paid",
     "reason",
 )
 
@@ -132,11 +135,71 @@ def price_claims(
         frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
         con.register("frame", frame)
         # Only the new columns come out of DuckDB; the others are the frame's own, taken as they are.
-        final = f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
-        frame = _append(frame, _projection(con, final, n))
+        if policy.major_bands is None:
+            final = (
+                f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
+            )
+            frame = _append(frame, _null_major(n))
+            frame = _append(frame, _projection(con, final, n))
+            return frame.select(list(PRICED_COLUMNS))
+        frame = _append(frame, _projection(con, f"SELECT rid, reimbursement FROM ({_REIMBURSEMENT_SQL})", n))
+        con.register("frame", frame)
+        frame = _append(frame, _projection(con, _major_sql(policy), n))
+        con.register("frame", frame)
+        reason = (
+            f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy))} AS reason FROM frame"
+        )
+        frame = _append(frame, _projection(con, reason, n))
         return frame.select(list(PRICED_COLUMNS))
     finally:
         con.close()
+
+
+def _null_major(n: int) -> pa.Table:
+    """The 大病保险 columns of a policy without that layer: all null."""
+    empty = pa.nulls(n, pa.decimal128(18, 2))
+    return pa.table({"major_oop": empty, "major_cum": empty, "major_paid": empty})
+
+
+def _major_amount_sql(policy: InsurancePolicy, oop: str) -> str:
+    """``InsurancePolicy.major_amount`` of the cumulative 合规自付 ``oop``, in SQL."""
+    bands = policy.major_bands
+    assert bands is not None
+    parts = []
+    for k, (lo, r) in enumerate(bands):
+        top = oop if k + 1 == len(bands) else f"least({oop}, {_money(bands[k + 1][0])})"
+        parts.append(f"{_ratio(r)} * greatest(0, {top} - {_money(lo)})")
+    amount = sql_round(" + ".join(parts), 2)
+    return amount if policy.major_cap is None else f"least({amount}, {_money(policy.major_cap)})"
+
+
+def _major_sql(policy: InsurancePolicy) -> str:
+    """大病保险 (second layer): each counted claim's 个人自付合规费用 (reimbursable − basic
+    reimbursement), the person's running total after it (``prior_usage`` bucket ``major_oop``
+    first), and the layer's payment ``F(after) − F(before)`` — windows, no loop per claim."""
+    counted = f"status = 'paid' AND rule IN {_in(policy.major_rules)}"
+    after = "major_cum"
+    before = "(major_cum - major_oop)"
+    return f"""
+        WITH p AS (
+            SELECT person_id, sum(used) AS prior FROM prior_usage WHERE bucket = 'major_oop' GROUP BY ALL
+        ), o AS (
+            SELECT rid, person_key, person_id, ord,
+                   CASE WHEN {counted} THEN greatest(reimbursable - reimbursement, 0) END::DECIMAL(18,2) AS major_oop
+            FROM frame
+        ), c AS (
+            SELECT o.rid, o.major_oop,
+                   CASE WHEN o.major_oop IS NOT NULL THEN coalesce(p.prior, 0) + sum(coalesce(o.major_oop, 0))
+                       OVER (PARTITION BY o.person_key ORDER BY o.ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                   END::DECIMAL(18,2) AS major_cum
+            FROM o LEFT JOIN p ON p.person_id = o.person_id
+        )
+        SELECT rid, major_oop, major_cum,
+               CASE WHEN major_oop IS NOT NULL
+                    THEN {_major_amount_sql(policy, after)} - {_major_amount_sql(policy, before)} END
+                   ::DECIMAL(18,2) AS major_paid
+        FROM c ORDER BY rid
+    """
 
 
 def _append(frame: pa.Table, columns: pa.Table) -> pa.Table:
@@ -476,6 +539,8 @@ def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState
                 SELECT person_id, bucket, used FROM prior_usage
                 UNION ALL
                 SELECT person_id, cap_bucket, cap_used FROM priced WHERE cap_bucket IS NOT NULL
+                UNION ALL
+                SELECT person_id, 'major_oop', major_oop FROM priced WHERE major_oop IS NOT NULL
             ) GROUP BY ALL ORDER BY person_id, bucket
             """
         ).to_arrow_table()

@@ -282,6 +282,13 @@ def _price(
         cap_before, cap_used, cap_after = cap - lo, hi - lo, cap - hi
     reimbursement = general_fee_paid + (cap_used if cap_used is not None else amount_before_cap)
 
+    # 大病保险 (claims._major_sql): the year's 个人自付合规费用 after this claim, F(after) − F(before).
+    major_oop = major_cum = major_paid = None
+    if policy.major_bands is not None and status == "paid" and rule in policy.major_rules:
+        major_oop = max(reimbursable - reimbursement, ZERO)
+        major_cum = st.used("major_oop") + major_oop
+        major_paid = policy.major_amount(major_cum) - policy.major_amount(major_cum - major_oop)
+
     row: dict[str, Any] = {
         "claim_id": c["claim_id"],
         "person_id": c["person_id"],
@@ -319,6 +326,9 @@ def _price(
         "episode_id": ip["episode_id"],
         "deductible_basis": ip["deductible_basis"],
         "county_counted": ip["county_counted"],
+        "major_oop": major_oop,
+        "major_cum": major_cum,
+        "major_paid": major_paid,
     }
     context = {
         **c,

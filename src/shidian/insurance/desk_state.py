@@ -86,6 +86,8 @@ class DeskState:
         usage = dict(self.usage)
         if priced["cap_bucket"] is not None:
             usage[priced["cap_bucket"]] = usage.get(priced["cap_bucket"], ZERO) + priced["cap_used"]
+        if priced.get("major_oop") is not None:  # 大病保险: the year's 个人自付合规费用 so far
+            usage["major_oop"] = usage.get("major_oop", ZERO) + Decimal(priced["major_oop"])
         stays = self.stays
         if priced["kind"] == "inpatient":
             stays = (

@@ -10,7 +10,15 @@ from shidian.insurance.desk_claim import LISTED_ITEMS
 from shidian.insurance.desk_claim import fen_text as _s
 from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.policy import InsurancePolicy, Tier
-from shidian.insurance.trail import BANDS_ON, floor_note, partial_rule, place_text, tier_header, uplift_note
+from shidian.insurance.trail import (
+    BANDS_ON,
+    floor_note,
+    major_header,
+    partial_rule,
+    place_text,
+    tier_header,
+    uplift_note,
+)
 from shidian.money import ZERO
 
 
@@ -26,6 +34,11 @@ def reason(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
         _cap_text(r, policy),
         f"报销{_s(r['reimbursement'])}元",
     ]
+    if r["major_oop"] is not None:
+        parts.append(
+            f"{major_header(policy)}: 本次个人自付合规费用{_s(r['major_oop'])}元, 年度累计{_s(r['major_cum'])}元, "
+            f"大病保险支付{_s(r['major_paid'])}元"
+        )
     return "; ".join(p for p in parts if p is not None)
 
 

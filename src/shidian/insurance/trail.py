@@ -20,7 +20,16 @@ from shidian.insurance.model import CATEGORY_LABELS, PLACE_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy, Tier, Uplift
 from shidian.money import round_to
 
-__all__ = ["floor_note", "partial_rule", "percent", "reason_sql", "tier_header", "uplift_note"]
+__all__ = [
+    "floor_note",
+    "major_header",
+    "major_reason_sql",
+    "partial_rule",
+    "percent",
+    "reason_sql",
+    "tier_header",
+    "uplift_note",
+]
 
 
 def _v(expr: str) -> str:
@@ -99,6 +108,19 @@ def reason_sql(policy: InsurancePolicy) -> str:
         f"{_coordination()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
     )
     return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
+
+
+def major_header(policy: InsurancePolicy) -> str:
+    """The 大病保险 part's opening words, with the policy's sentence when it has one."""
+    return "大病保险" + (f" ({policy.major_article})" if policy.major_article else "")
+
+
+def major_reason_sql(policy: InsurancePolicy, reason: str) -> str:
+    """``reason`` followed, on a claim that counts for the 大病保险 layer, by its part:
+    ``; 大病保险 (<article>): 本次个人自付合规费用<oop>元, 年度累计<cum>元, 大病保险支付<paid>元``."""
+    return f"""CASE WHEN major_oop IS NULL THEN {reason} ELSE concat({reason}, '; ', {_lit(major_header(policy))},
+        ': 本次个人自付合规费用', {_v("major_oop")}, '元, 年度累计', {_v("major_cum")},
+        '元, 大病保险支付', {_v("major_paid")}, '元') END"""
 
 
 def _rejected(policy: InsurancePolicy) -> str:

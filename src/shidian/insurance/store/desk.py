@@ -294,6 +294,7 @@ def _priced_of(p: Mapping[str, Any]) -> Mapping[str, Any]:
         "episode_id": p["episode_id"],
         "deductible_basis": p["deductible_basis"],
         "county_counted": p["county_counted"],
+        "major_oop": None if p.get("major_oop") is None else Decimal(p["major_oop"]),
     }
 
 
