@@ -121,3 +121,14 @@ def test_major_bands_are_checked_with_key_and_line():
         assert policy is None, why
         assert any(why in p.message or p.where.key == why for p in problems), problems
         assert problems[0].where.row is not None
+
+
+def test_major_parameters_are_listed_readably():
+    """`shidian insurance policy NAME` and the web policy page show the bands as written."""
+    from shidian.cli.insurance import _show_value
+    from shidian.web.policies.models import show_value
+
+    bands = CITY.source.values["major.bands"]
+    assert _show_value(bands) == "[[3000.00, 0.50], [10000.00, 0.60], [30000.00, 0.70]]"
+    assert show_value(bands) == "[[3000.00, 0.50], [10000.00, 0.60], [30000.00, 0.70]]"
+    assert show_value(CITY.source.values["major.rules"]) == "inpatient; chronic"
