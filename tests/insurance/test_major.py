@@ -132,3 +132,25 @@ def test_major_parameters_are_listed_readably():
     assert _show_value(bands) == "[[3000.00, 0.50], [10000.00, 0.60], [30000.00, 0.70]]"
     assert show_value(bands) == "[[3000.00, 0.50], [10000.00, 0.60], [30000.00, 0.70]]"
     assert show_value(CITY.source.values["major.rules"]) == "inpatient; chronic"
+
+
+def test_monthly_outpatient_limit_before_the_yearly_cap():
+    """示例县: 门诊 30%, 每次最高 15, 每月最高 40, 年度 300. March: three visits of 100 at T1 →
+    30 → 15 each; the month's 40 leaves 15, 15, 10 (超出 5 不予补偿). April: 15 again (a new month)."""
+    rows = [
+        claim("A", "P1", "T1", "100", kind="outpatient", month=3, day=1),
+        claim("B", "P1", "T1", "100", kind="outpatient", month=3, day=2),
+        claim("C", "P1", "T1", "100", kind="outpatient", month=3, day=3),
+        claim("D", "P1", "T1", "100", kind="outpatient", month=4, day=1),
+    ]
+    out = both(rows, GENERAL, FLOOR)
+    assert [out[k]["reimbursement"] for k in "ABCD"] == [D("15.00"), D("15.00"), D("10.00"), D("15.00")]
+    assert (out["C"]["month_cap"], out["C"]["month_cap_used"]) == (D("40.00"), D("10.00"))
+    assert "门诊每月封顶线40.00: 本次计入10.00, 超出部分5.00不予补偿" in out["C"]["reason"]
+    # the yearly cap counts what the months let through: 300 − 15 − 15 − 10 = 260 left after C
+    assert out["C"]["cap_after"] == D("260.00") and out["D"]["cap_after"] == D("245.00")
+    after = state_after(price_claims(claims_table(rows), GENERAL, INSTITUTIONS, FLOOR))
+    months = {
+        u["bucket"]: u["used"] for u in after.usage.to_pylist() if u["bucket"].startswith("outpatient_month")
+    }
+    assert months == {"outpatient_month:3": D("40.00"), "outpatient_month:4": D("15.00")}

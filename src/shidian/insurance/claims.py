@@ -75,6 +75,8 @@ PRICED_COLUMNS = (
     "episode_id",
     "deductible_basis",
     "county_counted",
+    "month_cap",
+    "month_cap_used",
     "major_oop",
     "major_cum",
     "major_paid",
@@ -132,6 +134,8 @@ def price_claims(
         con.register("frame", frame)
         frame = _append(frame, _projection(con, _amounts_sql(policy), n))
         con.register("frame", frame)
+        frame = _append(frame, _month_caps(con, policy, n))
+        con.register("frame", frame)
         frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
         con.register("frame", frame)
         # Only the new columns come out of DuckDB; the others are the frame's own, taken as they are.
@@ -153,6 +157,35 @@ def price_claims(
         return frame.select(list(PRICED_COLUMNS))
     finally:
         con.close()
+
+
+def _month_caps(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
+    """``month_cap``, ``month_cap_used``: an ordinary outpatient visit's amount within the
+    person's monthly limit (``outpatient.monthly_cap``; prior buckets ``outpatient_month:<m>``),
+    the same window as the yearly caps'; null without the limit or for other claims."""
+    cap = policy.outpatient_monthly_cap
+    if cap is None:
+        empty = pa.nulls(n, pa.decimal128(18, 2))
+        return pa.table({"month_cap": empty, "month_cap_used": empty})
+    sql = f"""
+        WITH u AS (
+            SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
+            WHERE bucket LIKE 'outpatient_month:%' GROUP BY ALL
+        ), s AS (
+            SELECT f.rid, f.amount_before_cap AS a, coalesce(u.prior, 0) AS prior,
+                   sum(f.amount_before_cap) OVER (PARTITION BY f.person_key, f.month ORDER BY f.ord
+                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+            FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.bucket = 'outpatient_month:' || f.month
+            WHERE f.rule = 'outpatient'
+        )
+        SELECT rid, {_money(cap)} AS month_cap,
+               (least({_money(cap)}, prior + running) - least({_money(cap)}, prior + running - a))
+                   ::DECIMAL(18,2) AS month_cap_used
+        FROM s
+        UNION ALL
+        SELECT rid, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2) FROM frame WHERE rule <> 'outpatient'
+    """
+    return align(query(con, sql, n), n)
 
 
 def _null_major(n: int) -> pa.Table:
@@ -500,9 +533,11 @@ _CAPS_SQL = """
     WITH u AS (
         SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL
     ), s AS (
-        SELECT f.rid, f.cap, f.amount_before_cap, coalesce(u.prior_used, 0) AS prior_used,
-               sum(f.amount_before_cap) OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
-                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+        SELECT f.rid, f.cap, coalesce(f.month_cap_used, f.amount_before_cap) AS amount_before_cap,
+               coalesce(u.prior_used, 0) AS prior_used,
+               sum(coalesce(f.month_cap_used, f.amount_before_cap))
+                   OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
         FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket
         WHERE f.cap IS NOT NULL
     ), b AS (
@@ -541,6 +576,9 @@ def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState
                 SELECT person_id, cap_bucket, cap_used FROM priced WHERE cap_bucket IS NOT NULL
                 UNION ALL
                 SELECT person_id, 'major_oop', major_oop FROM priced WHERE major_oop IS NOT NULL
+                UNION ALL
+                SELECT person_id, 'outpatient_month:' || month, month_cap_used FROM priced
+                WHERE month_cap_used IS NOT NULL
             ) GROUP BY ALL ORDER BY person_id, bucket
             """
         ).to_arrow_table()

@@ -276,11 +276,20 @@ def _price(
     # The cap (封顶线) of the claim's bucket, after what the year has used.
     bucket, cap = _cap(rule, chronic, tier, policy)
     cap_before = cap_used = cap_after = None
+    # 门诊每月封顶线 (claims._month_caps) before the yearly cap.
+    month_cap = month_cap_used = None
+    if policy.outpatient_monthly_cap is not None and rule == "outpatient":
+        month_cap, month_used = (
+            policy.outpatient_monthly_cap,
+            st.used(f"outpatient_month:{c['end_date'].month}"),
+        )
+        month_cap_used = min(month_cap, month_used + amount_before_cap) - min(month_cap, month_used)
+    limited = month_cap_used if month_cap_used is not None else amount_before_cap
     if cap is not None and bucket is not None:
         lo = min(cap, st.used(bucket))
-        hi = min(cap, st.used(bucket) + amount_before_cap)
+        hi = min(cap, st.used(bucket) + limited)
         cap_before, cap_used, cap_after = cap - lo, hi - lo, cap - hi
-    reimbursement = general_fee_paid + (cap_used if cap_used is not None else amount_before_cap)
+    reimbursement = general_fee_paid + (cap_used if cap_used is not None else limited)
 
     # 大病保险 (claims._major_sql): the year's 个人自付合规费用 after this claim, F(after) − F(before).
     major_oop = major_cum = major_paid = None
@@ -326,6 +335,8 @@ def _price(
         "episode_id": ip["episode_id"],
         "deductible_basis": ip["deductible_basis"],
         "county_counted": ip["county_counted"],
+        "month_cap": month_cap,
+        "month_cap_used": month_cap_used,
         "major_oop": major_oop,
         "major_cum": major_cum,
         "major_paid": major_paid,

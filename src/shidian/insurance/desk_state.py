@@ -86,6 +86,9 @@ class DeskState:
         usage = dict(self.usage)
         if priced["cap_bucket"] is not None:
             usage[priced["cap_bucket"]] = usage.get(priced["cap_bucket"], ZERO) + priced["cap_used"]
+        if priced.get("month_cap_used") is not None:  # 门诊每月封顶线
+            bucket = f"outpatient_month:{priced['month']}"
+            usage[bucket] = usage.get(bucket, ZERO) + Decimal(priced["month_cap_used"])
         if priced.get("major_oop") is not None:  # 大病保险: the year's 个人自付合规费用 so far
             usage["major_oop"] = usage.get("major_oop", ZERO) + Decimal(priced["major_oop"])
         stays = self.stays

@@ -31,6 +31,7 @@ def reason(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
         _deductible_text(r, policy),
         _computation(r, policy),
         _coordination(r),
+        _month_text(r),
         _cap_text(r, policy),
         f"报销{_s(r['reimbursement'])}元",
     ]
@@ -222,6 +223,16 @@ def _cap_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
         "tcm_fracture": "中医门诊骨折封顶线",
     }.get(r["rule"], inpatient)
     text = f"{label}{_s(r['cap'])}余额{_s(r['cap_before'])}→{_s(r['cap_after'])}"
-    if r["cap_used"] < r["amount_before_cap"]:
-        text += f", 超出部分{_s(r['amount_before_cap'] - r['cap_used'])}不予补偿"
+    limited = r["month_cap_used"] if r["month_cap_used"] is not None else r["amount_before_cap"]
+    if r["cap_used"] < limited:
+        text += f", 超出部分{_s(limited - r['cap_used'])}不予补偿"
+    return text
+
+
+def _month_text(r: Mapping[str, Any]) -> str | None:
+    if r["month_cap"] is None:
+        return None
+    text = f"门诊每月封顶线{_s(r['month_cap'])}: 本次计入{_s(r['month_cap_used'])}"
+    if r["month_cap_used"] < r["amount_before_cap"]:
+        text += f", 超出部分{_s(r['amount_before_cap'] - r['month_cap_used'])}不予补偿"
     return text

@@ -139,8 +139,12 @@ basic reimbursement (`major_paid`; `reimbursement` stays the basic scheme's, the
 settlement are unchanged): the layer is usually paid from another purse (a commercial insurer).
 Without `[major]` the columns are empty.
 
-Not yet expressible (issue 18, open): per-day outpatient limits (每人每天报销一次), monthly
-outpatient caps and household pooling.
+**Monthly outpatient limit (`outpatient.monthly_cap`).** “门诊每人每月补偿不超过50元”: each
+ordinary outpatient visit's amount is first limited by what the person's month (the visit's
+`end_date` month) has left, then by the yearly `outpatient.annual_cap`.
+
+Not yet expressible (issue 18, open): per-day outpatient limits (每人每天报销一次) and household
+pooling.
 """
 
 
@@ -419,6 +423,14 @@ _TIER_PARAMS = (
         "普通门诊统筹每次补偿上限, 元/次; 省略 = 不限",
         required=False,
         field="outpatient_visit_cap",
+    ),
+    Param(
+        "outpatient.monthly_cap",
+        _money(),
+        "issue 18 (门诊每月补偿限额)",
+        "普通门诊统筹每人每月补偿上限, 元/人·月 (按就诊结束日期的月份), 在年度封顶线之前适用; 省略 = 不限",
+        required=False,
+        field="outpatient_monthly_cap",
     ),
 )
 
@@ -810,6 +822,7 @@ class InsurancePolicy:
     floor_base: str
     floor_article: str
     outpatient_visit_cap: Decimal | None
+    outpatient_monthly_cap: Decimal | None
     major_bands: tuple[tuple[Decimal, Decimal], ...] | None
     major_cap: Decimal | None
     major_rules: tuple[str, ...]

@@ -105,7 +105,7 @@ def reason_sql(policy: InsurancePolicy) -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
         f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
-        f"{_coordination()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
+        f"{_coordination()}, {_month()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
     )
     return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
 
@@ -315,5 +315,13 @@ def _cap(policy: InsurancePolicy) -> str:
         CASE rule WHEN 'chronic' THEN '病种年度定额' WHEN 'outpatient' THEN '门诊统筹封顶线'
                   WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE {inpatient} END,
         {_v("cap")}, '余额', {_v("cap_before")}, '→', {_v("cap_after")},
-        CASE WHEN cap_used < amount_before_cap
-             THEN concat(', 超出部分', {_v("(amount_before_cap - cap_used)")}, '不予补偿') END) END"""
+        CASE WHEN cap_used < coalesce(month_cap_used, amount_before_cap)
+             THEN concat(', 超出部分', {_v("(coalesce(month_cap_used, amount_before_cap) - cap_used)")}, '不予补偿')
+        END) END"""
+
+
+def _month() -> str:
+    """The monthly outpatient limit (``outpatient.monthly_cap``), when the visit has one."""
+    return f"""CASE WHEN month_cap IS NOT NULL THEN concat('门诊每月封顶线', {_v("month_cap")}, ': 本次计入',
+        {_v("month_cap_used")}, CASE WHEN month_cap_used < amount_before_cap
+             THEN concat(', 超出部分', {_v("(amount_before_cap - month_cap_used)")}, '不予补偿') END) END"""

@@ -295,6 +295,8 @@ def _priced_of(p: Mapping[str, Any]) -> Mapping[str, Any]:
         "deductible_basis": p["deductible_basis"],
         "county_counted": p["county_counted"],
         "major_oop": None if p.get("major_oop") is None else Decimal(p["major_oop"]),
+        "month": p.get("month"),
+        "month_cap_used": None if p.get("month_cap_used") is None else Decimal(p["month_cap_used"]),
     }
 
 
