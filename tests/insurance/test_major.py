@@ -154,3 +154,22 @@ def test_monthly_outpatient_limit_before_the_yearly_cap():
         u["bucket"]: u["used"] for u in after.usage.to_pylist() if u["bucket"].startswith("outpatient_month")
     }
     assert months == {"outpatient_month:3": D("40.00"), "outpatient_month:4": D("15.00")}
+
+
+def test_once_a_day():
+    """示例县: “每人一天只能报销一次”. Two visits of 100 on 3 March (T1, then V1): 15.00, then 0 (本日
+    第2次); 4 March: 15.00 again. The month counts what was paid: 15 + 0 + 15 = 30 of 40."""
+    rows = [
+        claim("A", "P1", "T1", "100", kind="outpatient", month=3, day=3),
+        claim("B", "P1", "V1", "100", kind="outpatient", month=3, day=3),
+        claim("C", "P1", "T1", "100", kind="outpatient", month=3, day=4),
+    ]
+    out = both(rows, GENERAL, FLOOR)
+    assert [out[k]["reimbursement"] for k in "ABC"] == [D("15.00"), D("0.00"), D("15.00")]
+    assert [out[k]["day_visit"] for k in "ABC"] == [1, 2, 1]
+    assert "每人一天只能报销一次: 本日第2次门诊, 本次15.00不予补偿" in out["B"]["reason"]
+    assert out["C"]["cap_after"] == D("270.00")
+    # after A's state, B alone is still the day's second visit
+    after_a = state_after(price_claims(claims_table(rows[:1]), GENERAL, INSTITUTIONS, FLOOR))
+    alone = price_claims(claims_table(rows[1:2]), GENERAL, INSTITUTIONS, FLOOR, after_a).to_pylist()[0]
+    assert (alone["day_visit"], alone["reimbursement"]) == (2, D("0.00"))

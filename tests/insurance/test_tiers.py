@@ -227,7 +227,7 @@ def test_county_2010_in_the_new_format_gives_the_same_claims_as_before():
         )
         # the 大病保险 columns came later (issue 18, second round): empty without a [major] layer;
         # every column that existed then hashes as it did
-        later = ["month_cap", "month_cap_used", "major_oop", "major_cum", "major_paid"]
+        later = ["day_visit", "month_cap", "month_cap_used", "major_oop", "major_cum", "major_paid"]
         for column in later:
             assert priced.column(column).null_count == priced.num_rows
         priced = priced.drop_columns(later)

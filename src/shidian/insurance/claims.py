@@ -75,6 +75,7 @@ PRICED_COLUMNS = (
     "episode_id",
     "deductible_basis",
     "county_counted",
+    "day_visit",
     "month_cap",
     "month_cap_used",
     "major_oop",
@@ -134,6 +135,8 @@ def price_claims(
         con.register("frame", frame)
         frame = _append(frame, _projection(con, _amounts_sql(policy), n))
         con.register("frame", frame)
+        frame = _append(frame, _day_visits(con, policy, n))
+        con.register("frame", frame)
         frame = _append(frame, _month_caps(con, policy, n))
         con.register("frame", frame)
         frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
@@ -159,6 +162,31 @@ def price_claims(
         con.close()
 
 
+#: An ordinary outpatient visit's amount after the once-a-day rule (0 for a day's later visits).
+_DAY_LIMITED = "CASE WHEN coalesce(f.day_visit, 1) > 1 THEN 0 ELSE f.amount_before_cap END"
+
+
+def _day_visits(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
+    """``day_visit``: an ordinary outpatient visit's number among the person's visits of its day
+    (``outpatient.once_per_day``; prior buckets ``outpatient_day:<date>`` count earlier ones)."""
+    if not policy.outpatient_once_per_day:
+        return pa.table({"day_visit": pa.nulls(n, pa.int64())})
+    sql = """
+        WITH u AS (
+            SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
+            WHERE bucket LIKE 'outpatient_day:%' GROUP BY ALL
+        )
+        SELECT f.rid, (coalesce(u.prior, 0) + row_number() OVER (PARTITION BY f.person_key, f.end_date ORDER BY f.ord))
+                   ::BIGINT AS day_visit
+        FROM frame f LEFT JOIN u ON u.person_id = f.person_id
+                                AND u.bucket = 'outpatient_day:' || CAST(f.end_date AS VARCHAR)
+        WHERE f.rule = 'outpatient'
+        UNION ALL
+        SELECT rid, NULL::BIGINT FROM frame WHERE rule <> 'outpatient'
+    """
+    return align(query(con, sql, n), n)
+
+
 def _month_caps(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
     """``month_cap``, ``month_cap_used``: an ordinary outpatient visit's amount within the
     person's monthly limit (``outpatient.monthly_cap``; prior buckets ``outpatient_month:<m>``),
@@ -172,8 +200,8 @@ def _month_caps(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int)
             SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
             WHERE bucket LIKE 'outpatient_month:%' GROUP BY ALL
         ), s AS (
-            SELECT f.rid, f.amount_before_cap AS a, coalesce(u.prior, 0) AS prior,
-                   sum(f.amount_before_cap) OVER (PARTITION BY f.person_key, f.month ORDER BY f.ord
+            SELECT f.rid, {_DAY_LIMITED} AS a, coalesce(u.prior, 0) AS prior,
+                   sum({_DAY_LIMITED}) OVER (PARTITION BY f.person_key, f.month ORDER BY f.ord
                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
             FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.bucket = 'outpatient_month:' || f.month
             WHERE f.rule = 'outpatient'
@@ -529,13 +557,13 @@ def _general_due_sql(policy: InsurancePolicy) -> str:
     )
 
 
-_CAPS_SQL = """
+_CAPS_SQL = f"""
     WITH u AS (
         SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL
     ), s AS (
-        SELECT f.rid, f.cap, coalesce(f.month_cap_used, f.amount_before_cap) AS amount_before_cap,
+        SELECT f.rid, f.cap, coalesce(f.month_cap_used, {_DAY_LIMITED}) AS amount_before_cap,
                coalesce(u.prior_used, 0) AS prior_used,
-               sum(coalesce(f.month_cap_used, f.amount_before_cap))
+               sum(coalesce(f.month_cap_used, {_DAY_LIMITED}))
                    OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
         FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket
@@ -552,7 +580,9 @@ _CAPS_SQL = """
 """
 
 _REIMBURSEMENT_SQL = """
-    SELECT *, (general_fee_paid + coalesce(cap_used, amount_before_cap))::DECIMAL(18,2) AS reimbursement FROM frame
+    SELECT *, (general_fee_paid + coalesce(cap_used, month_cap_used,
+                                           CASE WHEN coalesce(day_visit, 1) > 1 THEN 0 ELSE amount_before_cap END))
+              ::DECIMAL(18,2) AS reimbursement FROM frame
 """
 
 
@@ -579,6 +609,9 @@ def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState
                 UNION ALL
                 SELECT person_id, 'outpatient_month:' || month, month_cap_used FROM priced
                 WHERE month_cap_used IS NOT NULL
+                UNION ALL
+                SELECT person_id, 'outpatient_day:' || CAST(end_date AS VARCHAR), 1 FROM priced
+                WHERE day_visit IS NOT NULL
             ) GROUP BY ALL ORDER BY person_id, bucket
             """
         ).to_arrow_table()

@@ -276,15 +276,18 @@ def _price(
     # The cap (封顶线) of the claim's bucket, after what the year has used.
     bucket, cap = _cap(rule, chronic, tier, policy)
     cap_before = cap_used = cap_after = None
-    # 门诊每月封顶线 (claims._month_caps) before the yearly cap.
+    # 每人一天只能报销一次 (claims._day_visits), then 门诊每月封顶线 (claims._month_caps), then the year.
+    day_visit = None
+    day_limited = amount_before_cap
+    if policy.outpatient_once_per_day and rule == "outpatient":
+        day_visit = int(st.used(f"outpatient_day:{c['end_date'].isoformat()}")) + 1
+        day_limited = ZERO if day_visit > 1 else amount_before_cap
     month_cap = month_cap_used = None
     if policy.outpatient_monthly_cap is not None and rule == "outpatient":
-        month_cap, month_used = (
-            policy.outpatient_monthly_cap,
-            st.used(f"outpatient_month:{c['end_date'].month}"),
-        )
-        month_cap_used = min(month_cap, month_used + amount_before_cap) - min(month_cap, month_used)
-    limited = month_cap_used if month_cap_used is not None else amount_before_cap
+        month_cap = policy.outpatient_monthly_cap
+        month_used = st.used(f"outpatient_month:{c['end_date'].month}")
+        month_cap_used = min(month_cap, month_used + day_limited) - min(month_cap, month_used)
+    limited = month_cap_used if month_cap_used is not None else day_limited
     if cap is not None and bucket is not None:
         lo = min(cap, st.used(bucket))
         hi = min(cap, st.used(bucket) + limited)
@@ -335,6 +338,7 @@ def _price(
         "episode_id": ip["episode_id"],
         "deductible_basis": ip["deductible_basis"],
         "county_counted": ip["county_counted"],
+        "day_visit": day_visit,
         "month_cap": month_cap,
         "month_cap_used": month_cap_used,
         "major_oop": major_oop,

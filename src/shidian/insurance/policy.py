@@ -143,8 +143,11 @@ Without `[major]` the columns are empty.
 ordinary outpatient visit's amount is first limited by what the person's month (the visit's
 `end_date` month) has left, then by the yearly `outpatient.annual_cap`.
 
-Not yet expressible (issue 18, open): per-day outpatient limits (每人每天报销一次) and household
-pooling.
+**Once a day (`outpatient.once_per_day = true`).** “每人一天只能报销一次”: the person's second and
+later ordinary outpatient visits of a day (the visit's `end_date`, in pricing order) are paid 0.
+Order of an ordinary visit: 30% → per-visit limit → once a day → month → year.
+
+Not yet expressible (issue 18, open): household pooling (户内共享).
 """
 
 
@@ -431,6 +434,16 @@ _TIER_PARAMS = (
         "普通门诊统筹每人每月补偿上限, 元/人·月 (按就诊结束日期的月份), 在年度封顶线之前适用; 省略 = 不限",
         required=False,
         field="outpatient_monthly_cap",
+    ),
+    Param(
+        "outpatient.once_per_day",
+        boolean(),
+        "issue 18 (“每人一天只能报销一次”)",
+        "普通门诊统筹每人每天只补偿一次: true 同一天 (就诊结束日期) 的第二次及以后的普通门诊不予补偿 (补偿 0); "
+        "false 不限",
+        default=False,
+        required=False,
+        field="outpatient_once_per_day",
     ),
 )
 
@@ -823,6 +836,7 @@ class InsurancePolicy:
     floor_article: str
     outpatient_visit_cap: Decimal | None
     outpatient_monthly_cap: Decimal | None
+    outpatient_once_per_day: bool
     major_bands: tuple[tuple[Decimal, Decimal], ...] | None
     major_cap: Decimal | None
     major_rules: tuple[str, ...]

@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 
+#: An ordinary visit's amount after the once-a-day rule (``claims._DAY_LIMITED``).
+_LIMITED = "(CASE WHEN coalesce(day_visit, 1) > 1 THEN 0 ELSE amount_before_cap END)"
+
+
 def _v(expr: str) -> str:
     return f"CAST({expr} AS VARCHAR)"
 
@@ -105,7 +109,7 @@ def reason_sql(policy: InsurancePolicy) -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
         f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
-        f"{_coordination()}, {_month()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
+        f"{_coordination()}, {_day()}, {_month()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
     )
     return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
 
@@ -315,13 +319,19 @@ def _cap(policy: InsurancePolicy) -> str:
         CASE rule WHEN 'chronic' THEN '病种年度定额' WHEN 'outpatient' THEN '门诊统筹封顶线'
                   WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE {inpatient} END,
         {_v("cap")}, '余额', {_v("cap_before")}, '→', {_v("cap_after")},
-        CASE WHEN cap_used < coalesce(month_cap_used, amount_before_cap)
-             THEN concat(', 超出部分', {_v("(coalesce(month_cap_used, amount_before_cap) - cap_used)")}, '不予补偿')
+        CASE WHEN cap_used < coalesce(month_cap_used, {_LIMITED})
+             THEN concat(', 超出部分', {_v(f"(coalesce(month_cap_used, {_LIMITED}) - cap_used)")}, '不予补偿')
         END) END"""
+
+
+def _day() -> str:
+    """The once-a-day rule (``outpatient.once_per_day``) on a day's second and later visits."""
+    return f"""CASE WHEN day_visit > 1 THEN concat('每人一天只能报销一次: 本日第', {_v("day_visit")},
+        '次门诊, 本次', {_v("amount_before_cap")}, '不予补偿') END"""
 
 
 def _month() -> str:
     """The monthly outpatient limit (``outpatient.monthly_cap``), when the visit has one."""
     return f"""CASE WHEN month_cap IS NOT NULL THEN concat('门诊每月封顶线', {_v("month_cap")}, ': 本次计入',
-        {_v("month_cap_used")}, CASE WHEN month_cap_used < amount_before_cap
-             THEN concat(', 超出部分', {_v("(amount_before_cap - month_cap_used)")}, '不予补偿') END) END"""
+        {_v("month_cap_used")}, CASE WHEN month_cap_used < {_LIMITED}
+             THEN concat(', 超出部分', {_v(f"({_LIMITED} - month_cap_used)")}, '不予补偿') END) END"""
