@@ -8,12 +8,16 @@ Every case is priced by the batch and by the desk (``both``), which must agree t
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shidian.insurance.claims import price_claims, state_after
 from shidian.insurance.model import claims_table
 from shidian.insurance.policy import parse_insurance_policy
 from shidian.policy import read_reference_policy
 from tests.insurance.helpers import COUNTY_FLOOR, INSTITUTIONS, D, claim, insurance_policy
 from tests.insurance.test_tiers import CITY, GENERAL, both
+from tests.properties import property_settings
 
 FLOOR = insurance_policy(COUNTY_FLOOR)
 
@@ -173,3 +177,32 @@ def test_once_a_day():
     after_a = state_after(price_claims(claims_table(rows[:1]), GENERAL, INSTITUTIONS, FLOOR))
     alone = price_claims(claims_table(rows[1:2]), GENERAL, INSTITUTIONS, FLOOR, after_a).to_pylist()[0]
     assert (alone["day_visit"], alone["reimbursement"]) == (2, D("0.00"))
+
+
+@property_settings(30)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 4), st.sampled_from(["T1", "V1"]), st.integers(1, 40_000), st.booleans()),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_crowded_outpatient_months_batch_equals_desk(visits):
+    """Many ordinary visits (and a few chronic ones) in a few days of March and April: once a day,
+    the month and the year bind often; the desk, claim by claim, gives the batch's rows to the fen."""
+    rows = [
+        claim(
+            f"V{i:02d}",
+            "P1",
+            where,
+            f"{fen / 100:.2f}",
+            kind="outpatient",
+            month=3 + day % 2,
+            day=day,
+            **({"chronic_disease": "HBP"} if chronic else {}),
+        )
+        for i, (day, where, fen, chronic) in enumerate(visits)
+    ]
+    out = both(rows, GENERAL, FLOOR)
+    plain = [r for r in out.values() if r["rule"] == "outpatient"]
+    assert sum(r["reimbursement"] for r in plain) <= D("300")
