@@ -225,6 +225,12 @@ def test_county_2010_in_the_new_format_gives_the_same_claims_as_before():
         priced = price_claims(
             tables["claims"], tables["persons"], tables["institutions"], insurance_policy(base)
         )
+        # the 大病保险 columns came later (issue 18, second round): empty without a [major] layer;
+        # every column that existed then hashes as it did
+        later = ["day_visit", "month_cap", "month_cap_used", "major_oop", "major_cum", "major_paid"]
+        for column in later:
+            assert priced.column(column).null_count == priced.num_rows
+        priced = priced.drop_columns(later)
         buffer = io.BytesIO()
         pacsv.write_csv(priced, buffer)
         assert priced.num_rows == 6824

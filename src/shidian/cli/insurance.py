@@ -136,6 +136,8 @@ def _show_value(value: object) -> str:
         return "; ".join(
             " ".join(f"{k}={_show_value(v)}" for k, v in r.items() if v is not None) for r in value
         )
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # bands: [[下限, 比例], ...]
+        return "[" + ", ".join("[" + ", ".join(str(x) for x in v) + "]" for v in value) + "]"
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     return str(value)

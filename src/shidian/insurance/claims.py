@@ -75,6 +75,12 @@ PRICED_COLUMNS = (
     "episode_id",
     "deductible_basis",
     "county_counted",
+    "day_visit",
+    "month_cap",
+    "month_cap_used",
+    "major_oop",
+    "major_cum",
+    "major_paid",
     "reason",
 )
 
@@ -129,14 +135,132 @@ def price_claims(
         con.register("frame", frame)
         frame = _append(frame, _projection(con, _amounts_sql(policy), n))
         con.register("frame", frame)
+        frame = _append(frame, _day_visits(con, policy, n))
+        con.register("frame", frame)
+        frame = _append(frame, _month_caps(con, policy, n))
+        con.register("frame", frame)
         frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
         con.register("frame", frame)
         # Only the new columns come out of DuckDB; the others are the frame's own, taken as they are.
-        final = f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
-        frame = _append(frame, _projection(con, final, n))
+        if policy.major_bands is None:
+            final = (
+                f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
+            )
+            frame = _append(frame, _null_major(n))
+            frame = _append(frame, _projection(con, final, n))
+            return frame.select(list(PRICED_COLUMNS))
+        frame = _append(frame, _projection(con, f"SELECT rid, reimbursement FROM ({_REIMBURSEMENT_SQL})", n))
+        con.register("frame", frame)
+        frame = _append(frame, _projection(con, _major_sql(policy), n))
+        con.register("frame", frame)
+        reason = (
+            f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy))} AS reason FROM frame"
+        )
+        frame = _append(frame, _projection(con, reason, n))
         return frame.select(list(PRICED_COLUMNS))
     finally:
         con.close()
+
+
+#: An ordinary outpatient visit's amount after the once-a-day rule (0 for a day's later visits).
+_DAY_LIMITED = "CASE WHEN coalesce(f.day_visit, 1) > 1 THEN 0 ELSE f.amount_before_cap END"
+
+
+def _day_visits(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
+    """``day_visit``: an ordinary outpatient visit's number among the person's visits of its day
+    (``outpatient.once_per_day``; prior buckets ``outpatient_day:<date>`` count earlier ones)."""
+    if not policy.outpatient_once_per_day:
+        return pa.table({"day_visit": pa.nulls(n, pa.int64())})
+    sql = """
+        WITH u AS (
+            SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
+            WHERE bucket LIKE 'outpatient_day:%' GROUP BY ALL
+        )
+        SELECT f.rid, (coalesce(u.prior, 0) + row_number() OVER (PARTITION BY f.person_key, f.end_date ORDER BY f.ord))
+                   ::BIGINT AS day_visit
+        FROM frame f LEFT JOIN u ON u.person_id = f.person_id
+                                AND u.bucket = 'outpatient_day:' || CAST(f.end_date AS VARCHAR)
+        WHERE f.rule = 'outpatient'
+        UNION ALL
+        SELECT rid, NULL::BIGINT FROM frame WHERE rule <> 'outpatient'
+    """
+    return align(query(con, sql, n), n)
+
+
+def _month_caps(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
+    """``month_cap``, ``month_cap_used``: an ordinary outpatient visit's amount within the
+    person's monthly limit (``outpatient.monthly_cap``; prior buckets ``outpatient_month:<m>``),
+    the same window as the yearly caps'; null without the limit or for other claims."""
+    cap = policy.outpatient_monthly_cap
+    if cap is None:
+        empty = pa.nulls(n, pa.decimal128(18, 2))
+        return pa.table({"month_cap": empty, "month_cap_used": empty})
+    sql = f"""
+        WITH u AS (
+            SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
+            WHERE bucket LIKE 'outpatient_month:%' GROUP BY ALL
+        ), s AS (
+            SELECT f.rid, {_DAY_LIMITED} AS a, coalesce(u.prior, 0) AS prior,
+                   sum({_DAY_LIMITED}) OVER (PARTITION BY f.person_key, f.month ORDER BY f.ord
+                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+            FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.bucket = 'outpatient_month:' || f.month
+            WHERE f.rule = 'outpatient'
+        )
+        SELECT rid, {_money(cap)} AS month_cap,
+               (least({_money(cap)}, prior + running) - least({_money(cap)}, prior + running - a))
+                   ::DECIMAL(18,2) AS month_cap_used
+        FROM s
+        UNION ALL
+        SELECT rid, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2) FROM frame WHERE rule <> 'outpatient'
+    """
+    return align(query(con, sql, n), n)
+
+
+def _null_major(n: int) -> pa.Table:
+    """The 大病保险 columns of a policy without that layer: all null."""
+    empty = pa.nulls(n, pa.decimal128(18, 2))
+    return pa.table({"major_oop": empty, "major_cum": empty, "major_paid": empty})
+
+
+def _major_amount_sql(policy: InsurancePolicy, oop: str) -> str:
+    """``InsurancePolicy.major_amount`` of the cumulative 合规自付 ``oop``, in SQL."""
+    bands = policy.major_bands
+    assert bands is not None
+    parts = []
+    for k, (lo, r) in enumerate(bands):
+        top = oop if k + 1 == len(bands) else f"least({oop}, {_money(bands[k + 1][0])})"
+        parts.append(f"{_ratio(r)} * greatest(0, {top} - {_money(lo)})")
+    amount = sql_round(" + ".join(parts), 2)
+    return amount if policy.major_cap is None else f"least({amount}, {_money(policy.major_cap)})"
+
+
+def _major_sql(policy: InsurancePolicy) -> str:
+    """大病保险 (second layer): each counted claim's 个人自付合规费用 (reimbursable − basic
+    reimbursement), the person's running total after it (``prior_usage`` bucket ``major_oop``
+    first), and the layer's payment ``F(after) − F(before)`` — windows, no loop per claim."""
+    counted = f"status = 'paid' AND rule IN {_in(policy.major_rules)}"
+    after = "major_cum"
+    before = "(major_cum - major_oop)"
+    return f"""
+        WITH p AS (
+            SELECT person_id, sum(used) AS prior FROM prior_usage WHERE bucket = 'major_oop' GROUP BY ALL
+        ), o AS (
+            SELECT rid, person_key, person_id, ord,
+                   CASE WHEN {counted} THEN greatest(reimbursable - reimbursement, 0) END::DECIMAL(18,2) AS major_oop
+            FROM frame
+        ), c AS (
+            SELECT o.rid, o.major_oop,
+                   CASE WHEN o.major_oop IS NOT NULL THEN coalesce(p.prior, 0) + sum(coalesce(o.major_oop, 0))
+                       OVER (PARTITION BY o.person_key ORDER BY o.ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                   END::DECIMAL(18,2) AS major_cum
+            FROM o LEFT JOIN p ON p.person_id = o.person_id
+        )
+        SELECT rid, major_oop, major_cum,
+               CASE WHEN major_oop IS NOT NULL
+                    THEN {_major_amount_sql(policy, after)} - {_major_amount_sql(policy, before)} END
+                   ::DECIMAL(18,2) AS major_paid
+        FROM c ORDER BY rid
+    """
 
 
 def _append(frame: pa.Table, columns: pa.Table) -> pa.Table:
@@ -433,13 +557,15 @@ def _general_due_sql(policy: InsurancePolicy) -> str:
     )
 
 
-_CAPS_SQL = """
+_CAPS_SQL = f"""
     WITH u AS (
         SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL
     ), s AS (
-        SELECT f.rid, f.cap, f.amount_before_cap, coalesce(u.prior_used, 0) AS prior_used,
-               sum(f.amount_before_cap) OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
-                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+        SELECT f.rid, f.cap, coalesce(f.month_cap_used, {_DAY_LIMITED}) AS amount_before_cap,
+               coalesce(u.prior_used, 0) AS prior_used,
+               sum(coalesce(f.month_cap_used, {_DAY_LIMITED}))
+                   OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
         FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket
         WHERE f.cap IS NOT NULL
     ), b AS (
@@ -454,7 +580,9 @@ _CAPS_SQL = """
 """
 
 _REIMBURSEMENT_SQL = """
-    SELECT *, (general_fee_paid + coalesce(cap_used, amount_before_cap))::DECIMAL(18,2) AS reimbursement FROM frame
+    SELECT *, (general_fee_paid + coalesce(cap_used, month_cap_used,
+                                           CASE WHEN coalesce(day_visit, 1) > 1 THEN 0 ELSE amount_before_cap END))
+              ::DECIMAL(18,2) AS reimbursement FROM frame
 """
 
 
@@ -476,6 +604,14 @@ def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState
                 SELECT person_id, bucket, used FROM prior_usage
                 UNION ALL
                 SELECT person_id, cap_bucket, cap_used FROM priced WHERE cap_bucket IS NOT NULL
+                UNION ALL
+                SELECT person_id, 'major_oop', major_oop FROM priced WHERE major_oop IS NOT NULL
+                UNION ALL
+                SELECT person_id, 'outpatient_month:' || month, month_cap_used FROM priced
+                WHERE month_cap_used IS NOT NULL
+                UNION ALL
+                SELECT person_id, 'outpatient_day:' || CAST(end_date AS VARCHAR), 1 FROM priced
+                WHERE day_visit IS NOT NULL
             ) GROUP BY ALL ORDER BY person_id, bucket
             """
         ).to_arrow_table()

@@ -276,11 +276,30 @@ def _price(
     # The cap (封顶线) of the claim's bucket, after what the year has used.
     bucket, cap = _cap(rule, chronic, tier, policy)
     cap_before = cap_used = cap_after = None
+    # 每人一天只能报销一次 (claims._day_visits), then 门诊每月封顶线 (claims._month_caps), then the year.
+    day_visit = None
+    day_limited = amount_before_cap
+    if policy.outpatient_once_per_day and rule == "outpatient":
+        day_visit = int(st.used(f"outpatient_day:{c['end_date'].isoformat()}")) + 1
+        day_limited = ZERO if day_visit > 1 else amount_before_cap
+    month_cap = month_cap_used = None
+    if policy.outpatient_monthly_cap is not None and rule == "outpatient":
+        month_cap = policy.outpatient_monthly_cap
+        month_used = st.used(f"outpatient_month:{c['end_date'].month}")
+        month_cap_used = min(month_cap, month_used + day_limited) - min(month_cap, month_used)
+    limited = month_cap_used if month_cap_used is not None else day_limited
     if cap is not None and bucket is not None:
         lo = min(cap, st.used(bucket))
-        hi = min(cap, st.used(bucket) + amount_before_cap)
+        hi = min(cap, st.used(bucket) + limited)
         cap_before, cap_used, cap_after = cap - lo, hi - lo, cap - hi
-    reimbursement = general_fee_paid + (cap_used if cap_used is not None else amount_before_cap)
+    reimbursement = general_fee_paid + (cap_used if cap_used is not None else limited)
+
+    # 大病保险 (claims._major_sql): the year's 个人自付合规费用 after this claim, F(after) − F(before).
+    major_oop = major_cum = major_paid = None
+    if policy.major_bands is not None and status == "paid" and rule in policy.major_rules:
+        major_oop = max(reimbursable - reimbursement, ZERO)
+        major_cum = st.used("major_oop") + major_oop
+        major_paid = policy.major_amount(major_cum) - policy.major_amount(major_cum - major_oop)
 
     row: dict[str, Any] = {
         "claim_id": c["claim_id"],
@@ -319,6 +338,12 @@ def _price(
         "episode_id": ip["episode_id"],
         "deductible_basis": ip["deductible_basis"],
         "county_counted": ip["county_counted"],
+        "day_visit": day_visit,
+        "month_cap": month_cap,
+        "month_cap_used": month_cap_used,
+        "major_oop": major_oop,
+        "major_cum": major_cum,
+        "major_paid": major_paid,
     }
     context = {
         **c,

@@ -86,6 +86,14 @@ class DeskState:
         usage = dict(self.usage)
         if priced["cap_bucket"] is not None:
             usage[priced["cap_bucket"]] = usage.get(priced["cap_bucket"], ZERO) + priced["cap_used"]
+        if priced.get("day_visit") is not None:  # 每人一天只能报销一次: the day's visits
+            bucket = f"outpatient_day:{priced['end_date']}"
+            usage[bucket] = usage.get(bucket, ZERO) + 1
+        if priced.get("month_cap_used") is not None:  # 门诊每月封顶线
+            bucket = f"outpatient_month:{priced['month']}"
+            usage[bucket] = usage.get(bucket, ZERO) + Decimal(priced["month_cap_used"])
+        if priced.get("major_oop") is not None:  # 大病保险: the year's 个人自付合规费用 so far
+            usage["major_oop"] = usage.get("major_oop", ZERO) + Decimal(priced["major_oop"])
         stays = self.stays
         if priced["kind"] == "inpatient":
             stays = (

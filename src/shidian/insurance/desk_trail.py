@@ -10,7 +10,15 @@ from shidian.insurance.desk_claim import LISTED_ITEMS
 from shidian.insurance.desk_claim import fen_text as _s
 from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.policy import InsurancePolicy, Tier
-from shidian.insurance.trail import BANDS_ON, floor_note, partial_rule, place_text, tier_header, uplift_note
+from shidian.insurance.trail import (
+    BANDS_ON,
+    floor_note,
+    major_header,
+    partial_rule,
+    place_text,
+    tier_header,
+    uplift_note,
+)
 from shidian.money import ZERO
 
 
@@ -23,9 +31,16 @@ def reason(r: Mapping[str, Any], policy: InsurancePolicy) -> str:
         _deductible_text(r, policy),
         _computation(r, policy),
         _coordination(r),
+        _day_text(r),
+        _month_text(r),
         _cap_text(r, policy),
         f"报销{_s(r['reimbursement'])}元",
     ]
+    if r["major_oop"] is not None:
+        parts.append(
+            f"{major_header(policy)}: 本次个人自付合规费用{_s(r['major_oop'])}元, 年度累计{_s(r['major_cum'])}元, "
+            f"大病保险支付{_s(r['major_paid'])}元"
+        )
     return "; ".join(p for p in parts if p is not None)
 
 
@@ -209,6 +224,26 @@ def _cap_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
         "tcm_fracture": "中医门诊骨折封顶线",
     }.get(r["rule"], inpatient)
     text = f"{label}{_s(r['cap'])}余额{_s(r['cap_before'])}→{_s(r['cap_after'])}"
-    if r["cap_used"] < r["amount_before_cap"]:
-        text += f", 超出部分{_s(r['amount_before_cap'] - r['cap_used'])}不予补偿"
+    limited = r["month_cap_used"] if r["month_cap_used"] is not None else _day_limited(r)
+    if r["cap_used"] < limited:
+        text += f", 超出部分{_s(limited - r['cap_used'])}不予补偿"
+    return text
+
+
+def _day_limited(r: Mapping[str, Any]) -> Any:
+    return ZERO if (r["day_visit"] or 1) > 1 else r["amount_before_cap"]
+
+
+def _day_text(r: Mapping[str, Any]) -> str | None:
+    if (r["day_visit"] or 1) <= 1:
+        return None
+    return f"每人一天只能报销一次: 本日第{r['day_visit']}次门诊, 本次{_s(r['amount_before_cap'])}不予补偿"
+
+
+def _month_text(r: Mapping[str, Any]) -> str | None:
+    if r["month_cap"] is None:
+        return None
+    text = f"门诊每月封顶线{_s(r['month_cap'])}: 本次计入{_s(r['month_cap_used'])}"
+    if r["month_cap_used"] < _day_limited(r):
+        text += f", 超出部分{_s(_day_limited(r) - r['month_cap_used'])}不予补偿"
     return text

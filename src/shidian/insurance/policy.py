@@ -119,8 +119,35 @@ rule) → tier ratio or bands, with 中医药 increase and uplifts → floor →
 with other insurance → yearly cap. The trail (`reason`) names the tier, each band used, each
 uplift, the floor and the caps, with the policy's `article`/`name` text.
 
-Not yet expressible (issue 18, open): per-day outpatient limits (每人每天报销一次), monthly
-outpatient caps, household pooling, and a second layer above the basic scheme (大病保险).
+**大病保险 / 大病补偿 (`[major]`).** A second layer above the basic scheme, on the person's year
+of 个人自付合规医疗费用 (each counted claim's reimbursable cost − its basic reimbursement, never
+below 0): “个人自付合规医疗费用超过起付线的, 实行分段赔付: 8000元–3万元(含)部分50%; 3万–5万元(含)
+部分60%; 5万元以上部分70%”, “年度最高支付限额 …”:
+
+```toml
+[major]
+bands = [[8000, 0.50], [30000, 0.60], [50000, 0.70]]   # the first lower bound is the 起付标准
+annual_cap = 300000                                     # optional
+rules = ["inpatient", "chronic"]                        # which claims count (default)
+article = "某省大病保险方案 三(二)"
+```
+
+`F(x)` = each band's ratio on the part of `x` inside it, summed, rounded once to the fen, at
+most `annual_cap`; a claim's layer payment is `F(year so far after it) − F(before it)`, so the
+year's total is `F(year's total)` whatever the order of rounding. It is reported apart from the
+basic reimbursement (`major_paid`; `reimbursement` stays the basic scheme's, the fund ledger and
+settlement are unchanged): the layer is usually paid from another purse (a commercial insurer).
+Without `[major]` the columns are empty.
+
+**Monthly outpatient limit (`outpatient.monthly_cap`).** “门诊每人每月补偿不超过50元”: each
+ordinary outpatient visit's amount is first limited by what the person's month (the visit's
+`end_date` month) has left, then by the yearly `outpatient.annual_cap`.
+
+**Once a day (`outpatient.once_per_day = true`).** “每人一天只能报销一次”: the person's second and
+later ordinary outpatient visits of a day (the visit's `end_date`, in pricing order) are paid 0.
+Order of an ordinary visit: 30% → per-visit limit → once a day → month → year.
+
+Not yet expressible (issue 18, open): household pooling (户内共享).
 """
 
 
@@ -400,6 +427,84 @@ _TIER_PARAMS = (
         required=False,
         field="outpatient_visit_cap",
     ),
+    Param(
+        "outpatient.monthly_cap",
+        _money(),
+        "issue 18 (门诊每月补偿限额)",
+        "普通门诊统筹每人每月补偿上限, 元/人·月 (按就诊结束日期的月份), 在年度封顶线之前适用; 省略 = 不限",
+        required=False,
+        field="outpatient_monthly_cap",
+    ),
+    Param(
+        "outpatient.once_per_day",
+        boolean(),
+        "issue 18 (“每人一天只能报销一次”)",
+        "普通门诊统筹每人每天只补偿一次: true 同一天 (就诊结束日期) 的第二次及以后的普通门诊不予补偿 (补偿 0); "
+        "false 不限",
+        default=False,
+        required=False,
+        field="outpatient_once_per_day",
+    ),
+)
+
+#: The rules whose claims count towards the 大病保险 layer (``major.rules``).
+MAJOR_RULES = ("inpatient", "delivery", "chronic", "outpatient", "cataract", "tcm_fracture")
+
+
+def _major_bands(value: Any) -> tuple[tuple[Decimal, Decimal], ...]:
+    """大病保险分段: ``[[下限, 比例], ...]`` over the year's 合规自付费用, the first lower bound the
+    起付标准 (may be 0), lower bounds strictly increasing."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("major.bands 应为非空数组 [[下限元, 比例], ...]")
+    bands = []
+    for i, band in enumerate(value, start=1):
+        if not isinstance(band, list) or len(band) != 2:
+            raise ValueError(f"major.bands 第 {i} 段应为 [下限元, 比例], 实际为 {band!r}")
+        bands.append((_money()(band[0]), _ratio()(band[1])))
+    if any(b[0] >= a[0] for a, b in zip(bands[1:], bands, strict=False)):
+        raise ValueError("major.bands 的下限应严格递增")
+    return tuple(bands)
+
+
+_MAJOR_PARAMS = (
+    Param(
+        "major.bands",
+        _major_bands,
+        "issue 18 (大病保险: 起付标准、分段比例、最高支付限额)",
+        "大病保险 / 大病补偿 (second layer above the basic scheme): [[下限元, 比例], ...], 按参保人年度累计"
+        "个人自付合规医疗费用 (可补偿费用 − 基本医保补偿) 分段; 第一段下限即起付标准 "
+        "(“个人自付合规医疗费用超过起付线的, 实行分段赔付”); 每段按其比例支付段内部分, 合计四舍五入到分; "
+        "省略 = 无大病保险层",
+        required=False,
+        field="major_bands",
+    ),
+    Param(
+        "major.annual_cap",
+        _money(),
+        "issue 18",
+        "大病保险年度最高支付限额, 元/人·年; 省略 = 不限",
+        required=False,
+        field="major_cap",
+    ),
+    Param(
+        "major.rules",
+        string_list(*MAJOR_RULES),
+        "issue 18 (本政策取值)",
+        "计入大病保险的补偿类别 (inpatient 住院, delivery 正常分娩, chronic 特殊慢性病门诊, outpatient 普通门诊, "
+        "cataract 白内障, tcm_fracture 中医骨折)",
+        default=("inpatient", "chronic"),
+        required=False,
+        field="major_rules",
+    ),
+    Param(
+        "major.article",
+        _text,
+        "issue 18",
+        "大病保险的原文依据 (进入补偿说明)",
+        default="",
+        required=False,
+        field="major_article",
+    ),
 )
 
 PARAMS: tuple[Param, ...] = (
@@ -424,6 +529,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     *_LEVEL_PARAMS,
     *_TIER_PARAMS,
+    *_MAJOR_PARAMS,
     Param(
         "inpatient.annual_cap",
         _money(),
@@ -729,6 +835,12 @@ class InsurancePolicy:
     floor_base: str
     floor_article: str
     outpatient_visit_cap: Decimal | None
+    outpatient_monthly_cap: Decimal | None
+    outpatient_once_per_day: bool
+    major_bands: tuple[tuple[Decimal, Decimal], ...] | None
+    major_cap: Decimal | None
+    major_rules: tuple[str, ...]
+    major_article: str
     inpatient_cap: Decimal | None
     waived_categories: tuple[str, ...]
     county_level: int
@@ -785,6 +897,21 @@ class InsurancePolicy:
             return f"inpatient:{tier.key}", tier.annual_cap
         assert self.inpatient_cap is not None
         return "inpatient", self.inpatient_cap
+
+    def major_amount(self, oop: Decimal) -> Decimal:
+        """大病保险 on a year's cumulative 个人自付合规费用 ``oop``: each band's ratio on the part of
+        ``oop`` inside it, summed, rounded once to the fen, at most ``major_cap``. A claim's
+        payment is ``major_amount(after) − major_amount(before)`` (so the year's total is
+        ``major_amount`` of the year's total)."""
+        assert self.major_bands is not None
+        bands = self.major_bands
+        total = ZERO
+        for k, (lo, r) in enumerate(bands):
+            hi = bands[k + 1][0] if k + 1 < len(bands) else None
+            top = oop if hi is None else min(oop, hi)
+            total += r * max(ZERO, top - lo)
+        amount = round_fen(total)
+        return amount if self.major_cap is None else min(amount, self.major_cap)
 
     def per_person(self, source: str) -> Decimal:
         """Yuan per insured person per year from ``source`` (个人缴费 for both individual sources)."""

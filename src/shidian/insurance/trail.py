@@ -20,7 +20,20 @@ from shidian.insurance.model import CATEGORY_LABELS, PLACE_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy, Tier, Uplift
 from shidian.money import round_to
 
-__all__ = ["floor_note", "partial_rule", "percent", "reason_sql", "tier_header", "uplift_note"]
+__all__ = [
+    "floor_note",
+    "major_header",
+    "major_reason_sql",
+    "partial_rule",
+    "percent",
+    "reason_sql",
+    "tier_header",
+    "uplift_note",
+]
+
+
+#: An ordinary visit's amount after the once-a-day rule (``claims._DAY_LIMITED``).
+_LIMITED = "(CASE WHEN coalesce(day_visit, 1) > 1 THEN 0 ELSE amount_before_cap END)"
 
 
 def _v(expr: str) -> str:
@@ -96,9 +109,22 @@ def reason_sql(policy: InsurancePolicy) -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
         f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
-        f"{_coordination()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
+        f"{_coordination()}, {_day()}, {_month()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
     )
     return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
+
+
+def major_header(policy: InsurancePolicy) -> str:
+    """The 大病保险 part's opening words, with the policy's sentence when it has one."""
+    return "大病保险" + (f" ({policy.major_article})" if policy.major_article else "")
+
+
+def major_reason_sql(policy: InsurancePolicy, reason: str) -> str:
+    """``reason`` followed, on a claim that counts for the 大病保险 layer, by its part:
+    ``; 大病保险 (<article>): 本次个人自付合规费用<oop>元, 年度累计<cum>元, 大病保险支付<paid>元``."""
+    return f"""CASE WHEN major_oop IS NULL THEN {reason} ELSE concat({reason}, '; ', {_lit(major_header(policy))},
+        ': 本次个人自付合规费用', {_v("major_oop")}, '元, 年度累计', {_v("major_cum")},
+        '元, 大病保险支付', {_v("major_paid")}, '元') END"""
 
 
 def _rejected(policy: InsurancePolicy) -> str:
@@ -293,5 +319,19 @@ def _cap(policy: InsurancePolicy) -> str:
         CASE rule WHEN 'chronic' THEN '病种年度定额' WHEN 'outpatient' THEN '门诊统筹封顶线'
                   WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE {inpatient} END,
         {_v("cap")}, '余额', {_v("cap_before")}, '→', {_v("cap_after")},
-        CASE WHEN cap_used < amount_before_cap
-             THEN concat(', 超出部分', {_v("(amount_before_cap - cap_used)")}, '不予补偿') END) END"""
+        CASE WHEN cap_used < coalesce(month_cap_used, {_LIMITED})
+             THEN concat(', 超出部分', {_v(f"(coalesce(month_cap_used, {_LIMITED}) - cap_used)")}, '不予补偿')
+        END) END"""
+
+
+def _day() -> str:
+    """The once-a-day rule (``outpatient.once_per_day``) on a day's second and later visits."""
+    return f"""CASE WHEN day_visit > 1 THEN concat('每人一天只能报销一次: 本日第', {_v("day_visit")},
+        '次门诊, 本次', {_v("amount_before_cap")}, '不予补偿') END"""
+
+
+def _month() -> str:
+    """The monthly outpatient limit (``outpatient.monthly_cap``), when the visit has one."""
+    return f"""CASE WHEN month_cap IS NOT NULL THEN concat('门诊每月封顶线', {_v("month_cap")}, ': 本次计入',
+        {_v("month_cap_used")}, CASE WHEN month_cap_used < {_LIMITED}
+             THEN concat(', 超出部分', {_v(f"({_LIMITED} - month_cap_used)")}, '不予补偿') END) END"""

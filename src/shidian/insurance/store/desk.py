@@ -294,6 +294,11 @@ def _priced_of(p: Mapping[str, Any]) -> Mapping[str, Any]:
         "episode_id": p["episode_id"],
         "deductible_basis": p["deductible_basis"],
         "county_counted": p["county_counted"],
+        "major_oop": None if p.get("major_oop") is None else Decimal(p["major_oop"]),
+        "month": p.get("month"),
+        "end_date": p.get("end_date"),
+        "day_visit": p.get("day_visit"),
+        "month_cap_used": None if p.get("month_cap_used") is None else Decimal(p["month_cap_used"]),
     }
 
 

@@ -60,6 +60,8 @@ def show_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, tuple | list) and value and isinstance(value[0], tuple | list):
+        return _inner(value)  # bands (大病保险 major.bands): [[3000.00, 0.50], …]
     if isinstance(value, tuple | list):
         return "; ".join(show_value(v) for v in value)
     if isinstance(value, Mapping):  # a row of a table array; keys it leaves out are not shown
