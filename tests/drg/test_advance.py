@@ -69,3 +69,17 @@ def test_an_advance_of_an_unknown_hospital_is_refused(tmp_path):
     assert [(p.code, p.where.file, p.where.row) for p in problems] == [
         ("drg.advance.unknown_hospital", "advances.csv", 2)
     ]
+
+
+def test_000p6_art17_the_advance_is_rounded_half_up_exactly_not_through_a_double(tmp_path):
+    """1.23 × 2 ÷ 12 = 0.205 exactly → 0.21 (四舍五入); 100.23 × 2 ÷ 12 = 16.705 → 16.71: ties
+    worked by hand, computed by exact decimal division (money.sql_div), never a DOUBLE."""
+    data = write_region(tmp_path / "in")
+    (data / "advances.csv").write_text(
+        "hospital_id,last_year_fund_paid\nP1,1.23\nP2,100.23\n", encoding="utf-8"
+    )
+    run, problems = settle_folder(data, tmp_path / "out", "guigang-2020")
+    assert run is not None, problems
+    with (tmp_path / "out" / "advances.csv").open(encoding="utf-8") as f:
+        got = [(r["hospital_id"], r["advance"], r["january_payment"]) for r in csv.DictReader(f)]
+    assert got == [("P1", "0.21", "0.21"), ("P2", "16.71", "16.71")]
