@@ -440,6 +440,9 @@ def _read_parquet(path: Path, file: str) -> _Read | list[Problem]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
         return [_file_problem(file, "unreadable", f"无法读取 Parquet 文件 (cannot read Parquet): {exc}")]
+    # a column with no value at all (an optional column a lake's schema carries, all NULL) is
+    # read as absent, as a CSV without that column would be
+    table = table.select([i for i, c in enumerate(table.columns) if len(c) == 0 or c.null_count < len(c)])
     arrays = []
     for column in table.columns:
         text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from shidian.platform import jobs
+from shidian.platform import clock, jobs
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.schema import datasets, runs
@@ -91,7 +91,7 @@ from shidian.platform.db.engine import make_engine
 from shidian.platform.db.schema import datasets
 from shidian.platform.db.insurance_schema import insurance_runs
 engine = make_engine(sys.argv[1])
-now = dt.datetime.now(dt.UTC)
+now = clock.now()
 with engine.begin() as conn:
     job = jobs.start(conn, "insurance.run", None)
     conn.execute(datasets.insert().values(id="d" * 32, domain="insurance", name="x", year=2010,
@@ -135,7 +135,7 @@ def test_an_insurance_run_killed_mid_way_is_failed_at_start_up(db_url: str):
 def test_a_killed_job_whose_heartbeat_stopped_is_failed_by_the_next_claim(db_url: str):
     _killed_insurance_run(db_url)
     engine = make_engine(db_url)
-    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=jobs.STALE_SECONDS + 5)
+    old = clock.now() - dt.timedelta(seconds=jobs.STALE_SECONDS + 5)
     with engine.begin() as conn:
         conn.execute(jobs_table.update().values(heartbeat_at=old))
     with engine.begin() as conn:  # another worker, without a restart

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shidian.platform import clock
 from shidian.platform.db.schema import audit_events, sessions, users
 from tests.web.session_helpers import COOKIE, copy_of, new_user, signed_in
 
@@ -119,7 +120,7 @@ def test_an_idle_session_ends_after_the_idle_timeout(web_app: FastAPI):
     idle = web_app.state.settings.session_idle_seconds
     user_id, name = new_user(web_app, "leader", "BUREAU")
     client = signed_in(web_app, name)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     _age_session(web_app, user_id, last_seen_at=now - dt.timedelta(seconds=idle - 120))
     assert not signed_out(client)  # used within the timeout: still open, and marked seen again
     with web_app.state.engine.connect() as conn:
@@ -138,5 +139,5 @@ def test_a_busy_session_still_ends_at_its_absolute_lifetime(web_app: FastAPI):
         row = conn.execute(sa.select(sessions).where(sessions.c.user_id == user_id)).mappings().one()
     lifetime = row["expires_at"] - row["created_at"]
     assert lifetime == dt.timedelta(seconds=web_app.state.settings.session_max_age_seconds)
-    _age_session(web_app, user_id, expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    _age_session(web_app, user_id, expires_at=clock.now() - dt.timedelta(seconds=1))
     assert signed_out(client)

@@ -91,7 +91,7 @@ def reset_password(
         set_password(conn, user_id, password)
     except AccountError as exc:
         return [Problem("admin.user.invalid", str(exc), Source(REQUEST))]
-    audit.log(conn, audit.UserPasswordReset(target=target.username), actor, client)
+    audit.log(conn, audit.UserPasswordReset(target=str(user_id)), actor, client)
     return []
 
 

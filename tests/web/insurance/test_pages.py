@@ -109,10 +109,10 @@ def test_import_run_ledger_statements_and_scoping(insurance_app, client_for):
     def runs_row(client) -> str:  # type: ignore[no-untyped-def]
         return client.get("/insurance").text.split(f"/insurance/runs/{run_id}")[1].split("</tr>")[0]
 
-    assert "1492.50" in runs_row(officer)
-    assert "1492.50" in runs_row(h1)  # both claims were at H1
+    assert "1,492.50" in runs_row(officer)
+    assert "1,492.50" in runs_row(h1)  # both claims were at H1
     h3_row = runs_row(client_for("h3"))
-    assert "1492.50" not in h3_row and ">0.00<" in h3_row
+    assert "1,492.50" not in h3_row and ">0.00<" in h3_row
     with insurance_app.state.engine.connect() as conn:
         actions = set(conn.execute(sa.select(audit_events.c.action)).scalars())
     assert {"insurance.import", "insurance.run", "insurance.run_view", "insurance.run_download"} <= actions
