@@ -41,3 +41,32 @@ def test_only_the_clock_reads_the_host_time():
         if HOST_CLOCK.search(line)
     ]
     assert readers == [], "read the time through shidian.platform.clock (Beijing date), not the host"
+
+
+def test_a_started_clock_reads_its_instant_and_runs_on(monkeypatch):
+    monkeypatch.setattr(clock, "_offset", clock._offset)  # restored after the test
+    clock.start_at(dt.datetime(2026, 12, 7, 15, 59, 59, tzinfo=dt.UTC))
+    first = clock.now()
+    assert (
+        dt.timedelta(0)
+        <= first - dt.datetime(2026, 12, 7, 15, 59, 59, tzinfo=dt.UTC)
+        < dt.timedelta(minutes=5)
+    )
+    assert clock.now() >= first
+    assert clock.local(first).date() in (dt.date(2026, 12, 7), dt.date(2026, 12, 8))
+    with pytest.raises(ValueError):
+        clock.start_at(dt.datetime(2026, 12, 7, 16, 0))  # naive: which zone?
+    clock.reset()
+    assert clock._offset == dt.timedelta(0)
+
+
+def test_only_tests_move_the_clock():
+    """A server cannot run on a moved clock: no code starts it and no setting names it."""
+    movers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "src").rglob("*.py")
+        if path.name != "clock.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "start_at(" in line or "SHIDIAN_CLOCK_AT" in line or "clock._offset" in line
+    ]
+    assert movers == []
