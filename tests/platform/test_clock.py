@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shidian.platform import clock
+from tests.conftest import MIDNIGHT_MARGIN, skip_to_midnight_if_close
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_CLOCK = re.compile(r"\bdate\.today\(|\bdatetime\.now\(|\butcnow\(|\bdatetime\.today\(")
@@ -70,3 +71,23 @@ def test_only_tests_move_the_clock():
         if "start_at(" in line or "SHIDIAN_CLOCK_AT" in line or "clock._offset" in line
     ]
     assert movers == []
+
+
+@pytest.mark.parametrize(
+    ("beijing", "after"),
+    [
+        ("2026-12-07T23:55:00+08:00", "2026-12-08T00:00:00+08:00"),  # 5 minutes before midnight: skipped
+        ("2026-12-31T23:59:59+08:00", "2027-01-01T00:00:00+08:00"),
+        ("2026-12-07T23:45:00+08:00", None),  # 15 minutes before: left alone
+        ("2026-12-08T00:00:00+08:00", None),
+        ("2026-12-08T05:00:00+08:00", None),  # 21:00 UTC, the hour issue 22's failure happened
+    ],
+)
+def test_no_test_starts_just_before_midnight_in_beijing(monkeypatch, beijing, after):
+    monkeypatch.setattr(clock, "_offset", clock._offset)  # restored after the test
+    start = dt.datetime.fromisoformat(beijing)
+    clock.start_at(start)
+    skip_to_midnight_if_close()
+    now = clock.now()
+    expected = dt.datetime.fromisoformat(after) if after else start
+    assert dt.timedelta(0) <= now - expected < MIDNIGHT_MARGIN / 2, (now, expected)
