@@ -1,14 +1,23 @@
-"""Shared fixtures: reference policies and a small in-code region builder."""
+"""Shared fixtures: reference policies and a small in-code region builder.
+
+``SHIDIAN_CLOCK_AT=2026-12-07T15:59:30Z`` runs the tests under a moved clock: the app's clock
+(``shidian.platform.clock``) reads that instant when the session starts and runs on from there, so
+the suite can be run on both sides of midnight in Beijing (16:00 UTC).
+``SHIDIAN_TEST_SHUFFLE=<seed>`` runs the tests in a shuffled order (the same in every xdist
+worker), to find tests that depend on what ran before them. See docs/testing.md.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
@@ -20,12 +29,76 @@ from shidian.drg.model import (
     SettlementParams,
 )
 from shidian.drg.policy import DrgPolicy, parse_drg_policy
+from shidian.platform import clock
 from shidian.policy import read_reference_policy
 from tests.properties import PROFILE
 
+CLOCK_AT = os.environ.get("SHIDIAN_CLOCK_AT", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the clock at ``SHIDIAN_CLOCK_AT`` (in each xdist worker too) when it is set."""
+    if CLOCK_AT:
+        clock.start_at(dt.datetime.fromisoformat(CLOCK_AT))
+
+
+#: No test starts this close to midnight in Beijing (see ``_no_test_runs_across_midnight``).
+MIDNIGHT_MARGIN = dt.timedelta(minutes=10)
+
+
+@pytest.fixture(autouse=True)
+def _no_test_runs_across_midnight() -> None:
+    """A test that reads the business date and then asks the app must see the same date twice.
+
+    So a test never starts in the last ``MIDNIGHT_MARGIN`` of a Beijing day: the clock skips to
+    midnight first (forward only, as time goes: stored instants keep their order). The business
+    date a test reads is read while it runs (``clock.today()``), never when its module is imported.
+    """
+    skip_to_midnight_if_close()
+
+
+def skip_to_midnight_if_close() -> None:
+    """Start the clock at the next midnight in Beijing if that is less than ``MIDNIGHT_MARGIN`` away."""
+    here = clock.local(clock.now())
+    midnight = dt.datetime.combine(here.date() + dt.timedelta(days=1), dt.time(), tzinfo=clock.TIME_ZONE)
+    if midnight - here < MIDNIGHT_MARGIN:
+        clock.start_at(midnight.astimezone(dt.UTC))
+
+
+SHUFFLE = os.environ.get("SHIDIAN_TEST_SHUFFLE", "")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        *([f"clock started at {CLOCK_AT} (SHIDIAN_CLOCK_AT)"] if CLOCK_AT else []),
+        *([f"tests shuffled with seed {SHUFFLE} (SHIDIAN_TEST_SHUFFLE)"] if SHUFFLE else []),
+    ]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Shuffle the tests (``SHIDIAN_TEST_SHUFFLE``), across modules, within each database.
+
+    The tests of one database (the session-scoped ``database_url`` of tests/web/conftest.py) stay
+    together: interleaving them would build each database's app again at every switch.
+    """
+    if not SHUFFLE:
+        return
+    groups: dict[object, list[pytest.Item]] = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        groups.setdefault(callspec.params.get("database_url") if callspec else None, []).append(item)
+    shuffler = random.Random(SHUFFLE)
+    for group in groups.values():
+        shuffler.shuffle(group)
+    items[:] = [item for group in groups.values() for item in group]
+
+
 # Hypothesis profiles (tests/properties.py): the ci profile prints the blob to reproduce a failure.
-settings.register_profile("ci", deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None, max_examples=25)
+# Neither times a test: on a loaded host a slow example or slow data generation is not a failure.
+SLOW_IS_FINE = [HealthCheck.too_slow]
+settings.register_profile("ci", deadline=None, print_blob=True, suppress_health_check=SLOW_IS_FINE)
+settings.register_profile("dev", deadline=None, max_examples=25, suppress_health_check=SLOW_IS_FINE)
 settings.load_profile(PROFILE)
 
 HANDWORKED = Path(__file__).parent / "drg" / "data" / "handworked"

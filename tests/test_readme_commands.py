@@ -72,7 +72,16 @@ def test_every_readme_command_runs_as_written(place, monkeypatch):
             "600",
         ]
     )
-    order = {"demo": 0, "drg": 1, "insurance": 2, "capitation": 3, "rewards": 4, "pilots": 5, "registry": 6, "serve": 7}
+    order = {
+        "demo": 0,
+        "drg": 1,
+        "insurance": 2,
+        "capitation": 3,
+        "rewards": 4,
+        "pilots": 5,
+        "registry": 6,
+        "serve": 7,
+    }
     for args in sorted(commands, key=lambda a: order[a[0]]):
         args = [str(place[a]) if a in place else SMALL.get(a, a) for a in args]
         if args[0] == "insurance" and args[1] == "reimburse":

@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from fastapi import FastAPI
 
 from shidian.platform.settings import Settings
 from shidian.web.app import create_app
+from tests.waiting import PATIENCE, PATIENCE_MS, wait_until
 from tests.web.conftest import PASSWORD, seed
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,15 +59,12 @@ def served_app(var_dir: Path, *seeders: Callable[[FastAPI], object]) -> Iterator
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started, "uvicorn did not start"
+    wait_until(lambda: instance.started, "uvicorn did not start")
     try:
         yield f"http://127.0.0.1:{port}", app
     finally:
         instance.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=PATIENCE)
         app.state.engine.dispose()
         shutil.rmtree(var_dir, ignore_errors=True)
 
@@ -94,7 +91,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, server):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PATIENCE_MS)
     page = context.new_page()
     external: list[str] = []
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(server) else None)

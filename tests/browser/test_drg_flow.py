@@ -50,7 +50,7 @@ def test_officer_imports_runs_and_publishes(page, tmp_path):
     page.click("form[action='/drg/runs'] button[type=submit]")
     page.wait_for_url(re.compile(r"/drg/runs/[0-9a-f]+$"))
     publish = page.locator("form[action$='/publish'] button")
-    publish.wait_for(timeout=60_000)  # the status partial polls until the run is a draft
+    publish.wait_for()  # the status partial polls until the run is a draft
     screenshot(page, "run-draft")
     # the seeded run of the year is published: this run names it and says why, and confirms
     page.locator("#publish-correction").wait_for()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import screenshot, screenshot_widths, served_app, sign_in
+from tests.waiting import PATIENCE_MS
 from tests.web.pilots.conftest import TOWN_A, seed_pilots
 
 
@@ -22,7 +23,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def page(browser, server):  # type: ignore[no-untyped-def]
     base = server.split("|")[0]
     context = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PATIENCE_MS)
     page = context.new_page()
     external: list[str] = []
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(base) else None)

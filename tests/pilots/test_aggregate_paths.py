@@ -67,7 +67,9 @@ def _rows(table: pa.Table, keys: list[str]) -> list[tuple[object, ...]]:
 
 
 @settings(
-    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(row, max_size=25, unique_by=lambda r: r[:4]))
 def test_whole_path_equals_decimal_path(monkeypatch: pytest.MonkeyPatch, rows: list[tuple]) -> None:  # type: ignore[type-arg]

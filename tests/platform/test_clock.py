@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shidian.platform import clock
+from tests.conftest import MIDNIGHT_MARGIN, skip_to_midnight_if_close
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_CLOCK = re.compile(r"\bdate\.today\(|\bdatetime\.now\(|\butcnow\(|\bdatetime\.today\(")
@@ -59,3 +60,52 @@ def test_pages_show_stored_instants_in_the_bureaus_time_zone():
         if raw.search(line)
     ]
     assert offenders == []
+
+
+def test_a_started_clock_reads_its_instant_and_runs_on(monkeypatch):
+    monkeypatch.setattr(clock, "_offset", clock._offset)  # restored after the test
+    clock.start_at(dt.datetime(2026, 12, 7, 15, 59, 59, tzinfo=dt.UTC))
+    first = clock.now()
+    assert (
+        dt.timedelta(0)
+        <= first - dt.datetime(2026, 12, 7, 15, 59, 59, tzinfo=dt.UTC)
+        < dt.timedelta(minutes=5)
+    )
+    assert clock.now() >= first
+    assert clock.local(first).date() in (dt.date(2026, 12, 7), dt.date(2026, 12, 8))
+    with pytest.raises(ValueError):
+        clock.start_at(dt.datetime(2026, 12, 7, 16, 0))  # naive: which zone?
+    clock.reset()
+    assert clock._offset == dt.timedelta(0)
+
+
+def test_only_tests_move_the_clock():
+    """A server cannot run on a moved clock: no code starts it and no setting names it."""
+    movers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "src").rglob("*.py")
+        if path.name != "clock.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "start_at(" in line or "SHIDIAN_CLOCK_AT" in line or "clock._offset" in line
+    ]
+    assert movers == []
+
+
+@pytest.mark.parametrize(
+    ("beijing", "after"),
+    [
+        ("2026-12-07T23:55:00+08:00", "2026-12-08T00:00:00+08:00"),  # 5 minutes before midnight: skipped
+        ("2026-12-31T23:59:59+08:00", "2027-01-01T00:00:00+08:00"),
+        ("2026-12-07T23:45:00+08:00", None),  # 15 minutes before: left alone
+        ("2026-12-08T00:00:00+08:00", None),
+        ("2026-12-08T05:00:00+08:00", None),  # 21:00 UTC, the hour issue 22's failure happened
+    ],
+)
+def test_no_test_starts_just_before_midnight_in_beijing(monkeypatch, beijing, after):
+    monkeypatch.setattr(clock, "_offset", clock._offset)  # restored after the test
+    start = dt.datetime.fromisoformat(beijing)
+    clock.start_at(start)
+    skip_to_midnight_if_close()
+    now = clock.now()
+    expected = dt.datetime.fromisoformat(after) if after else start
+    assert dt.timedelta(0) <= now - expected < MIDNIGHT_MARGIN / 2, (now, expected)

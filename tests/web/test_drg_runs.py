@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 
 from shidian.drg.service import start_run
 from shidian.platform.db.schema import audit_events
+from tests.waiting import PATIENCE
 from tests.web.conftest import handworked_files
 from tests.web.fuzz import fuzz_api
 from tests.web.test_operations import officer as officer_user
 
-RUN_TIMEOUT = 120
 #: The API operations of this page family (runs, datasets, imports).
 MY_API = r"^/api/"  # the whole API: dashboards, runs, imports, policies
 
@@ -37,7 +37,7 @@ def _audit(app: FastAPI, action: str, target: str) -> list[dict[str, object]]:
 
 
 def _finish(app: FastAPI, run_id: str) -> None:
-    app.state.executor.futures[run_id].result(timeout=RUN_TIMEOUT)
+    app.state.executor.futures[run_id].result(timeout=PATIENCE)
 
 
 def _start(client: TestClient, app: FastAPI, **fields: str) -> str:

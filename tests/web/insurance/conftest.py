@@ -10,7 +10,6 @@ import csv
 import io
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +18,7 @@ from fastapi import FastAPI
 
 from shidian.insurance.service.datasets import import_insurance_dataset
 from tests.insurance.helpers import id_number
+from tests.waiting import PATIENCE, wait_until
 
 #: person id → (category, insured). One or a few persons per test.
 PERSONS = {
@@ -101,10 +101,7 @@ def insurance_server(insurance_app: FastAPI) -> Iterator[tuple[str, int]]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
+    wait_until(lambda: server.started, "uvicorn did not start")
     yield "127.0.0.1", port
     server.should_exit = True
-    thread.join(timeout=10)
+    thread.join(timeout=PATIENCE)

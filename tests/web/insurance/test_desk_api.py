@@ -27,6 +27,7 @@ from shidian.insurance.model import INSTITUTIONS_SCHEMA, PERSONS_SCHEMA, claims_
 from shidian.insurance.policy import POLICIES
 from shidian.platform.db.insurance_schema import insurance_desk_claims, insurance_person_years
 from shidian.platform.db.schema import audit_events
+from tests.waiting import PATIENCE
 from tests.web.insurance.conftest import INSTITUTIONS, PERSONS
 
 #: every test posts against the 2010 county, whichever test of a worker happens to run first
@@ -333,7 +334,7 @@ def test_the_desk_and_the_batch_agree_to_the_fen(client_for):
 def _post(
     host: str, port: int, headers: dict[str, str], payload: dict[str, Any]
 ) -> tuple[int, dict[str, Any]]:
-    connection = http.client.HTTPConnection(host, port, timeout=60)
+    connection = http.client.HTTPConnection(host, port, timeout=PATIENCE)
     try:
         connection.request("POST", URL, body=json.dumps(payload), headers=headers)
         response = connection.getresponse()
@@ -362,7 +363,8 @@ def _at_once(
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=PATIENCE)
+        assert not t.is_alive(), "a desk got no answer"
     return results
 
 

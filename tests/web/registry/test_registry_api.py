@@ -11,8 +11,6 @@ from shidian.platform.db.registry_schema import registry_followups, registry_pat
 from shidian.platform.db.schema import audit_events
 from tests.web.registry.conftest import V1, V2, V3, id_number
 
-TODAY = clock.today()
-
 
 def register(client, village=V1, icd10="F20.0", name="张小三", number=None, registered_on=None, **extra):
     body = {
@@ -20,7 +18,7 @@ def register(client, village=V1, icd10="F20.0", name="张小三", number=None, r
         "id_number": number or id_number(),
         "village_code": village,
         "icd10": icd10,
-        "registered_on": str(registered_on or TODAY - dt.timedelta(days=200)),
+        "registered_on": str(registered_on or clock.today() - dt.timedelta(days=200)),
         "guardian_name": "张大山",
         "guardian_phone": "13800000000",
         **extra,
@@ -99,7 +97,9 @@ def test_bad_registrations_are_refused_with_every_problem(reg_client):
     doc = reg_client("reg_doc_a")
     number = id_number()
     wrong_check = number[:17] + ("0" if number[17] != "0" else "1")
-    response, _ = register(doc, number=wrong_check, icd10="F32.1", registered_on=TODAY + dt.timedelta(days=1))
+    response, _ = register(
+        doc, number=wrong_check, icd10="F32.1", registered_on=clock.today() + dt.timedelta(days=1)
+    )
     assert response.status_code == 422
     codes = {p["code"] for p in response.json()["problems"]}
     assert codes == {
@@ -115,8 +115,8 @@ def test_bad_registrations_are_refused_with_every_problem(reg_client):
 
 def test_follow_up_classification_due_date_and_bad_input(reg_client, registry_app):
     doc = reg_client("reg_doc_a")
-    no = register(doc, registered_on=TODAY - dt.timedelta(days=100))[0].json()["registry_no"]
-    day = TODAY - dt.timedelta(days=30)
+    no = register(doc, registered_on=clock.today() - dt.timedelta(days=100))[0].json()["registry_no"]
+    day = clock.today() - dt.timedelta(days=30)
     # 持刀自杀未遂 → 建议 4 级; 4 级为不稳定 → 2 周内随访 (day + 14)
     response = doc.post(
         f"/api/registry/patients/{no}/followups",
@@ -134,10 +134,13 @@ def test_follow_up_classification_due_date_and_bad_input(reg_client, registry_ap
     assert result["refer_now"] and result["needs_team"]
     bad = [
         (
-            {"followed_on": str(TODAY - dt.timedelta(days=101)), "risk_level": 0},
+            {"followed_on": str(clock.today() - dt.timedelta(days=101)), "risk_level": 0},
             "registry.followup.before_registration",
         ),
-        ({"followed_on": str(TODAY + dt.timedelta(days=1)), "risk_level": 0}, "registry.followup.in_future"),
+        (
+            {"followed_on": str(clock.today() + dt.timedelta(days=1)), "risk_level": 0},
+            "registry.followup.in_future",
+        ),
         ({"followed_on": str(day), "risk_level": 6}, "registry.followup.invalid_risk"),
         ({"followed_on": str(day), "risk_level": -1}, "registry.followup.invalid_risk"),
         (
@@ -177,7 +180,7 @@ def test_team_members_and_actions_are_recorded(reg_client, registry_app):
     assert member.status_code == 201
     action = doc.post(
         f"/api/registry/patients/{no}/team/actions",
-        json={"member_id": member.json()["id"], "acted_on": str(TODAY), "action": "联合走访"},
+        json={"member_id": member.json()["id"], "acted_on": str(clock.today()), "action": "联合走访"},
     )
     assert action.status_code == 201
     detail = doc.get(f"/api/registry/patients/{no}").json()
@@ -194,7 +197,9 @@ def test_worklist_shows_overdue_and_a_follow_up_moves_the_patient_off(reg_client
     items = {i["registry_no"]: i for i in doc.get("/api/registry/worklist").json()["items"]}
     assert items[no]["state"] == "overdue"
     assert items[no]["days_overdue"] == 200 - 14
-    doc.post(f"/api/registry/patients/{no}/followups", json={"followed_on": str(TODAY), "risk_level": 0})
+    doc.post(
+        f"/api/registry/patients/{no}/followups", json={"followed_on": str(clock.today()), "risk_level": 0}
+    )
     items = {i["registry_no"] for i in doc.get("/api/registry/worklist").json()["items"]}
     assert no not in items  # stable: next due in 3 months
 
@@ -237,12 +242,12 @@ def test_the_office_assigns_a_doctor_an_area_and_the_doctor_then_sees_it(reg_cli
 def test_the_patient_page_counts_the_years_follow_ups_and_health_checks(reg_client):
     """规范: 每年至少随访 4 次 (每次含危险性评估), 每年健康体检 1 次。"""
     doc = reg_client("reg_doc_a")
-    no = register(doc, registered_on=TODAY - dt.timedelta(days=200))[0].json()["registry_no"]
-    days = [TODAY - dt.timedelta(days=n) for n in (0, 1)]
+    no = register(doc, registered_on=clock.today() - dt.timedelta(days=200))[0].json()["registry_no"]
+    days = [clock.today() - dt.timedelta(days=n) for n in (0, 1)]
     for i, day in enumerate(days):
         body = {"followed_on": str(day), "risk_level": 0, "health_check": i == 0}
         assert doc.post(f"/api/registry/patients/{no}/followups", json=body).status_code == 201
     detail = doc.get(f"/api/registry/patients/{no}").json()
-    this_year = sum(1 for d in days if d.year == TODAY.year)
+    this_year = sum(1 for d in days if d.year == clock.today().year)
     assert (detail["assessed_this_year"], detail["required_per_year"]) == (this_year, 4)
     assert (detail["health_checks_12_months"], detail["required_health_checks"]) == (1, 1)

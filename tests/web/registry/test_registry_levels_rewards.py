@@ -19,15 +19,13 @@ from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
 from tests.web.registry.test_registry_api import audits, register
 from tests.web.registry.test_registry_pages import csrf
 
-TODAY = clock.today()
-
 
 def test_000p3_item10_api_refuses_a_lowered_level_without_a_reason(reg_client, registry_app):
     """“明显打砸财物” suggests 3级; confirming 0级 without a reason is a 422 naming ``lowered_reason``;
     with a reason it is saved (0级 → 病情稳定), audited and on the township's review list."""
     doc, town = reg_client("reg_doc_a"), reg_client("reg_town")
     no = register(doc)[0].json()["registry_no"]
-    body = {"followed_on": str(TODAY), "risk_level": 0, "behaviours": ["smash_anywhere"]}
+    body = {"followed_on": str(clock.today()), "risk_level": 0, "behaviours": ["smash_anywhere"]}
     refused = doc.post(f"/api/registry/patients/{no}/followups", json=body)
     assert refused.status_code == 422
     assert [(p["code"], p["where"]["column"]) for p in refused.json()["problems"]] == [
@@ -38,7 +36,7 @@ def test_000p3_item10_api_refuses_a_lowered_level_without_a_reason(reg_client, r
     result = saved.json()
     assert (result["suggested_level"], result["risk_level"], result["classification"]) == (3, 0, "stable")
     assert audits(registry_app, "registry.risk_level_lowered", no) == 1
-    listed = town.get("/api/registry/lowered", params={"year": TODAY.year}).json()["rows"]
+    listed = town.get("/api/registry/lowered", params={"year": clock.today().year}).json()["rows"]
     assert [(r["registry_no"], r["lowered_reason"]) for r in listed if r["registry_no"] == no] == [
         (no, "监护人否认")
     ]
@@ -50,7 +48,7 @@ def test_000p3_item10_api_refuses_a_lowered_level_without_a_reason(reg_client, r
     # no level given: the suggestion (3级) is confirmed → 病情不稳定
     default = doc.post(
         f"/api/registry/patients/{no}/followups",
-        json={"followed_on": str(TODAY), "behaviours": ["smash_anywhere"]},
+        json={"followed_on": str(clock.today()), "behaviours": ["smash_anywhere"]},
     ).json()
     assert (default["risk_level"], default["classification"]) == (3, "unstable")
 
@@ -67,7 +65,7 @@ def test_000p3_item10_form_prefills_the_suggestion_and_asks_for_the_reason(reg_c
     assert '<option value="0" selected>' in page.text and 'name="lowered_reason"' in page.text
     form = {
         "csrf_token": csrf(page.text),
-        "followed_on": str(TODAY),
+        "followed_on": str(clock.today()),
         "risk_level": "0",
         "behaviours": ["smash_anywhere"],
     }
@@ -80,7 +78,7 @@ def test_000p3_item10_form_prefills_the_suggestion_and_asks_for_the_reason(reg_c
 def test_000p3_item11_rewards_show_the_assessment_each_amount_rests_on(reg_client):
     """Last year: 3-1 3级 then 10-1 1级, none marked → the year's last (10-1, 1级) → 三级以下,
     ≥ 500.00 元; marking 6-1 (3级) as the year's periodic assessment → 三级以上, ≥ 3,000.00 元."""
-    year = TODAY.year - 1
+    year = clock.today().year - 1
     doc = reg_client("reg_doc_a")
     no = register(doc, registered_on=dt.date(year, 1, 2))[0].json()["registry_no"]
     for day, level in ((dt.date(year, 3, 1), 3), (dt.date(year, 10, 1), 1)):

@@ -15,8 +15,6 @@ from shidian.platform.db.schema import units
 from tests.web.registry.conftest import V1, V2, V3, id_number
 from tests.web.registry.test_registry_api import audits, register
 
-TODAY = clock.today()
-
 
 def csrf(page_text: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page_text)
@@ -35,7 +33,7 @@ def test_patient_page_follow_up_form_and_work_list(reg_client, registry_app):
         f"/registry/patients/{no}/followups",
         data={
             "csrf_token": csrf(page.text),
-            "followed_on": str(TODAY),
+            "followed_on": str(clock.today()),
             "risk_level": "2",
             "behaviours": ["smash_home_stoppable"],
             "treatment": "medication",
@@ -46,7 +44,7 @@ def test_patient_page_follow_up_form_and_work_list(reg_client, registry_app):
     )
     assert response.status_code == 200, response.text
     # 2 级 → 基本稳定 → 2 周时随访
-    assert f'id="next-due">{TODAY + dt.timedelta(days=14)}<' in response.text
+    assert f'id="next-due">{clock.today() + dt.timedelta(days=14)}<' in response.text
     # due in 14 days, beyond the work list's 7-day horizon (worklist.due_soon_days): off the list
     assert no not in doc.get("/registry/worklist").text
     suggestion = doc.get("/registry/suggest", params={"behaviours": ["self_harm", "verbal_threat"]})
@@ -61,7 +59,7 @@ def test_follow_up_form_refuses_a_future_date(reg_client):
         f"/registry/patients/{no}/followups",
         data={
             "csrf_token": csrf(page.text),
-            "followed_on": str(TODAY + dt.timedelta(days=3)),
+            "followed_on": str(clock.today() + dt.timedelta(days=3)),
             "risk_level": "0",
         },
     )
@@ -103,7 +101,7 @@ def test_indicators_for_a_village_with_numbers(reg_client, registry_app):
     """西村 (V2), 2 patients registered last year by the county office's data:
     A 4 assessed follow-ups with medication and rehab; B 1 follow-up without treatment.
     规范管理 1/2, 治疗 1/2, 精神分裂症 (A only) 1/1, 康复 1/2, 心理支持 0/2."""
-    year = TODAY.year - 1
+    year = clock.today().year - 1
     engine = registry_app.state.engine
     with engine.begin() as conn:
         exists = conn.execute(
@@ -164,7 +162,7 @@ def _seed_v2(app, year):
                 icd10=icd,
                 registered_on=dt.date(year - 1, 6, 1),
             )
-            values, problems = check_patient(conn, data_keys, Scope(None), data, TODAY)
+            values, problems = check_patient(conn, data_keys, Scope(None), data, clock.today())
             assert values is not None, problems
             insert_patient(conn, data_keys, values, data, None)
             for i in range(visits):
@@ -180,7 +178,7 @@ def _seed_v2(app, year):
                         treatment=treatment,
                         rehab=rehab,
                     ),
-                    TODAY,
+                    clock.today(),
                 )
                 assert result is not None, problems
         v2 = conn.execute(sa.select(units.c.id).where(units.c.code == V2)).scalar_one()
@@ -191,10 +189,10 @@ def _seed_v2(app, year):
 
 def test_guardian_rewards_list_and_excel(reg_client, registry_app):
     doc = reg_client("reg_doc_a")
-    no = register(doc, registered_on=TODAY - dt.timedelta(days=60))[0].json()["registry_no"]
-    day = TODAY - dt.timedelta(days=1)
-    if day.year != TODAY.year:
-        day = TODAY
+    no = register(doc, registered_on=clock.today() - dt.timedelta(days=60))[0].json()["registry_no"]
+    day = clock.today() - dt.timedelta(days=1)
+    if day.year != clock.today().year:
+        day = clock.today()
     doc.post(f"/api/registry/patients/{no}/followups", json={"followed_on": str(day), "risk_level": 3})
     rows = {
         r["recipient_id"]: r
