@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from shidian.insurance.id_number import mask_name
 from shidian.platform.clock import now
 from shidian.platform.crypto import DataKeys
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.registry_schema import (
     registry_assessments,
     registry_diagnoses,
@@ -120,12 +121,8 @@ def insert_patient(
     """Write a checked patient (``values``; keys starting with ``_`` are the service's marks,
     not columns), the diagnosis and the guardian named in ``data``."""
     row = {k: v for k, v in values.items() if not k.startswith("_")}
-    patient_id = int(
-        conn.execute(
-            registry_patients.insert()
-            .values(**row, created_at=now(), created_by=getattr(user, "id", None))
-            .returning(registry_patients.c.id)
-        ).scalar_one()
+    patient_id = insert_id(
+        conn, registry_patients, **row, created_at=now(), created_by=getattr(user, "id", None)
     )
     conn.execute(
         registry_diagnoses.insert().values(
