@@ -212,29 +212,21 @@ def find_row(conn: sa.Connection, registry_no: str) -> Any | None:
 
 def patient_record(conn: sa.Connection, patient_id: int) -> PatientRecord:
     full = conn.execute(sa.select(registry_patients).where(registry_patients.c.id == patient_id)).one()
-    guardian = conn.execute(
-        sa.select(registry_guardians)
-        .where(registry_guardians.c.patient_id == patient_id)
-        .order_by(registry_guardians.c.id)
-    ).first()
-    followups = conn.execute(
-        sa.select(registry_followups)
-        .where(registry_followups.c.patient_id == patient_id)
-        .order_by(registry_followups.c.followed_on.desc(), registry_followups.c.id.desc())
-    ).all()
-    members = conn.execute(
-        sa.select(registry_team_members)
-        .where(registry_team_members.c.patient_id == patient_id)
-        .order_by(registry_team_members.c.id)
-    ).all()
-    actions = conn.execute(
-        sa.select(registry_team_actions)
-        .where(registry_team_actions.c.patient_id == patient_id)
-        .order_by(registry_team_actions.c.acted_on.desc(), registry_team_actions.c.id.desc())
-    ).all()
-    assessments = conn.execute(
-        sa.select(registry_assessments)
-        .where(registry_assessments.c.patient_id == patient_id)
-        .order_by(registry_assessments.c.assessed_on.desc(), registry_assessments.c.id.desc())
-    ).all()
-    return PatientRecord(full, guardian, list(followups), list(members), list(actions), list(assessments))
+
+    def rows(table: sa.Table, *order: sa.ColumnElement[Any]) -> list[Any]:
+        """The patient's rows of ``table`` in ``order``."""
+        query = sa.select(table).where(table.c.patient_id == patient_id).order_by(*order)
+        return list(conn.execute(query).all())
+
+    def newest_first(table: sa.Table, on: str) -> list[Any]:
+        return rows(table, table.c[on].desc(), table.c.id.desc())
+
+    guardians = rows(registry_guardians, registry_guardians.c.id)
+    return PatientRecord(
+        full,
+        guardians[0] if guardians else None,
+        newest_first(registry_followups, "followed_on"),
+        rows(registry_team_members, registry_team_members.c.id),
+        newest_first(registry_team_actions, "acted_on"),
+        newest_first(registry_assessments, "assessed_on"),
+    )
