@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +40,7 @@ from shidian.platform.access import can, require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.problems import Problem, Source, has_errors, refusal
+from shidian.runs import Check
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,17 @@ class Settled:
 
     settlement: Settlement
     record: dict[str, Any]
+
+
+def _check_failures(checks: Iterable[Check]) -> list[Problem]:
+    """A ``capitation.check.failed`` Problem for every failed self-check (自检) of a run."""
+    return [
+        Problem(
+            "capitation.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
+        )
+        for c in checks
+        if not c.ok
+    ]
 
 
 def settle_folder(
@@ -85,13 +98,7 @@ def settle_folder(
     result, problems = settle(inputs, loaded)
     if result is None:
         return None, problems
-    failed = [
-        Problem(
-            "capitation.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
-        )
-        for c in result.checks
-        if not c.ok
-    ]
+    failed = _check_failures(result.checks)
     if failed:
         return None, failed
     record = write_run(result, out_dir, manifest)
@@ -158,13 +165,7 @@ def primary_care_folder(
         loaded,
         manifest.get("health", {}).get("file", "health.csv"),
     )
-    failed = [
-        Problem(
-            "capitation.check.failed", f"自检未通过: {c.description}: {c.detail}", Source("<run>", key=c.name)
-        )
-        for c in run.checks
-        if not c.ok
-    ]
+    failed = _check_failures(run.checks)
     if failed:
         return None, failed
     record = write_primary_care(

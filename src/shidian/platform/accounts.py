@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from shidian.platform.clock import now
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.schema import ROLES, UNIT_KINDS, sessions, units, users
 from shidian.platform.security import (
     hash_password,
@@ -110,17 +111,16 @@ def create_unit(
             )
         )
         return int(existing)
-    result = conn.execute(
-        units.insert().values(
-            code=code,
-            name=name,
-            kind=kind,
-            parent_id=parent_id,
-            hospital_id=hospital_id,
-            region_code=region_code,
-        )
+    return insert_id(
+        conn,
+        units,
+        code=code,
+        name=name,
+        kind=kind,
+        parent_id=parent_id,
+        hospital_id=hospital_id,
+        region_code=region_code,
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def list_units(conn: sa.Connection) -> list[dict[str, object]]:
@@ -156,19 +156,18 @@ def create_user(
     if conn.execute(sa.select(units.c.id).where(units.c.id == unit_id)).first() is None:
         raise AccountError("单位不存在")
     stamp = now()
-    result = conn.execute(
-        users.insert().values(
-            username=username,
-            display_name=display_name or username,
-            password_hash=hash_password(password),
-            role=role,
-            unit_id=unit_id,
-            active=True,
-            created_at=stamp,
-            password_changed_at=stamp,
-        )
+    return insert_id(
+        conn,
+        users,
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        unit_id=unit_id,
+        active=True,
+        created_at=stamp,
+        password_changed_at=stamp,
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def set_active(conn: sa.Connection, user_id: int, active: bool) -> None:

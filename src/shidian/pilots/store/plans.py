@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from shidian.pilots.model import Plan
 from shidian.pilots.plan_file import parse_plan
 from shidian.platform.clock import now
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.pilots_schema import pilot_plan_units, pilot_plans
 
 
@@ -81,23 +82,23 @@ def insert_plan(
         )
     ).scalar_one()
     conn.execute(pilot_plans.update().where(pilot_plans.c.code == plan.code).values(active=False))
-    plan_id = conn.execute(
-        pilot_plans.insert().values(
-            code=plan.code,
-            name=plan.name,
-            version=int(version) + 1,
-            period=plan.period,
-            first_day=plan.start,
-            last_day=plan.end,
-            due_day=due_day,
-            source=source[:200],
-            yaml_text=text,
-            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            loaded_by=user_id,
-            loaded_at=now(),
-            active=True,
-        )
-    ).inserted_primary_key[0]  # type: ignore[index]
+    plan_id = insert_id(
+        conn,
+        pilot_plans,
+        code=plan.code,
+        name=plan.name,
+        version=int(version) + 1,
+        period=plan.period,
+        first_day=plan.start,
+        last_day=plan.end,
+        due_day=due_day,
+        source=source[:200],
+        yaml_text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        loaded_by=user_id,
+        loaded_at=now(),
+        active=True,
+    )
     rows = [{"plan_id": plan_id, "unit_id": u} for u in unit_ids]
     if rows:
         conn.execute(pilot_plan_units.insert(), rows)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from shidian.pilots.entry import Entry
 from shidian.pilots.supervision import Received
 from shidian.platform.clock import local, now
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.pilots_schema import (
     pilot_change_requests,
     pilot_plans,
@@ -75,11 +76,15 @@ def write_values(
         if existing is None or existing.first_submitted_at is None:
             fields["first_submitted_at"] = stamp
     if existing is None:
-        report_id = conn.execute(
-            pilot_reports.insert().values(
-                plan_id=plan_id, unit_id=unit_id, period_start=period_start, due_on=due_on, **fields
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        report_id = insert_id(
+            conn,
+            pilot_reports,
+            plan_id=plan_id,
+            unit_id=unit_id,
+            period_start=period_start,
+            due_on=due_on,
+            **fields,
+        )
     else:
         report_id = existing.id
         conn.execute(pilot_reports.update().where(pilot_reports.c.id == report_id).values(**fields))

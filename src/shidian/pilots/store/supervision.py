@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shidian.platform.clock import now
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.pilots_schema import (
     pilot_evidence,
     pilot_findings,
@@ -122,18 +123,16 @@ def rectifications_of(conn: sa.Connection, finding_ids: list[int]) -> dict[int, 
 def insert_visit(
     conn: sa.Connection, plan_id: int, unit_id: int, visited_on: date, team: str, summary: str, user_id: int
 ) -> int:
-    return int(
-        conn.execute(
-            pilot_visits.insert().values(
-                plan_id=plan_id,
-                unit_id=unit_id,
-                visited_on=visited_on,
-                team=team,
-                summary=summary,
-                created_by=user_id,
-                created_at=now(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+    return insert_id(
+        conn,
+        pilot_visits,
+        plan_id=plan_id,
+        unit_id=unit_id,
+        visited_on=visited_on,
+        team=team,
+        summary=summary,
+        created_by=user_id,
+        created_at=now(),
     )
 
 
@@ -147,19 +146,17 @@ def insert_finding(
     task_code: str | None,
     user_id: int,
 ) -> int:
-    return int(
-        conn.execute(
-            pilot_findings.insert().values(
-                visit_id=visit_id,
-                indicator_code=indicator_code,
-                task_code=task_code,
-                description=description,
-                severity=severity,
-                deduction_points=deduction_points,
-                created_by=user_id,
-                created_at=now(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+    return insert_id(
+        conn,
+        pilot_findings,
+        visit_id=visit_id,
+        indicator_code=indicator_code,
+        task_code=task_code,
+        description=description,
+        severity=severity,
+        deduction_points=deduction_points,
+        created_by=user_id,
+        created_at=now(),
     )
 
 
@@ -172,35 +169,31 @@ def insert_evidence(
     sha256: str,
     user_id: int,
 ) -> int:
-    return int(
-        conn.execute(
-            pilot_evidence.insert().values(
-                finding_id=finding_id,
-                filename=filename,
-                content_type=content_type,
-                size=size,
-                sha256=sha256,
-                uploaded_by=user_id,
-                uploaded_at=now(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+    return insert_id(
+        conn,
+        pilot_evidence,
+        finding_id=finding_id,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=user_id,
+        uploaded_at=now(),
     )
 
 
 def insert_rectification(
     conn: sa.Connection, finding_id: int, action: str, deadline: date, user_id: int
 ) -> int:
-    return int(
-        conn.execute(
-            pilot_rectifications.insert().values(
-                finding_id=finding_id,
-                action=action,
-                deadline=deadline,
-                status="open",
-                created_by=user_id,
-                created_at=now(),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+    return insert_id(
+        conn,
+        pilot_rectifications,
+        finding_id=finding_id,
+        action=action,
+        deadline=deadline,
+        status="open",
+        created_by=user_id,
+        created_at=now(),
     )
 
 

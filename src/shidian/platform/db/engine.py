@@ -62,3 +62,8 @@ def existing_database(url: str, table: str) -> str | None:
     finally:
         engine.dispose()
     return None
+
+
+def insert_id(conn: sa.Connection, table: sa.Table, **values: object) -> int:
+    """Insert one row into ``table`` and return its new ``id`` (SQLite and PostgreSQL alike)."""
+    return int(conn.execute(table.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from shidian.platform.clock import now
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.registry_schema import (
     registry_assessments,
     registry_followups,
@@ -40,32 +41,27 @@ def insert_followup(
     next_due_on: dt.date,
     doctor_id: int,
 ) -> int:
-    f = registry_followups
-    return int(
-        conn.execute(
-            f.insert()
-            .values(
-                patient_id=patient_id,
-                village_id=village_id,
-                followed_on=data.followed_on,
-                risk_level=data.risk_level,
-                symptoms=data.symptoms,
-                insight=data.insight,
-                social_function=data.social_function,
-                adverse_reaction=data.adverse_reaction,
-                physical_illness=data.physical_illness,
-                treatment=data.treatment,
-                rehab=data.rehab,
-                psy_support=data.psy_support,
-                health_check=data.health_check,
-                classification=classification,
-                next_due_on=next_due_on,
-                note=(data.note or "").strip() or None,
-                doctor_id=doctor_id,
-                created_at=now(),
-            )
-            .returning(f.c.id)
-        ).scalar_one()
+    return insert_id(
+        conn,
+        registry_followups,
+        patient_id=patient_id,
+        village_id=village_id,
+        followed_on=data.followed_on,
+        risk_level=data.risk_level,
+        symptoms=data.symptoms,
+        insight=data.insight,
+        social_function=data.social_function,
+        adverse_reaction=data.adverse_reaction,
+        physical_illness=data.physical_illness,
+        treatment=data.treatment,
+        rehab=data.rehab,
+        psy_support=data.psy_support,
+        health_check=data.health_check,
+        classification=classification,
+        next_due_on=next_due_on,
+        note=(data.note or "").strip() or None,
+        doctor_id=doctor_id,
+        created_at=now(),
     )
 
 
@@ -84,22 +80,18 @@ def insert_assessment(
 ) -> int:
     """Write a risk assessment (``followup_id`` None: one recorded without a follow-up, as an
     imported registry's assessment); its id."""
-    return int(
-        conn.execute(
-            registry_assessments.insert()
-            .values(
-                patient_id=patient_id,
-                followup_id=followup_id,
-                assessed_on=assessed_on,
-                risk_level=risk_level,
-                suggested_level=suggested_level,
-                behaviours=list(behaviours),
-                lowered_reason=lowered_reason,
-                annual=annual,
-                assessor_id=assessor_id,
-            )
-            .returning(registry_assessments.c.id)
-        ).scalar_one()
+    return insert_id(
+        conn,
+        registry_assessments,
+        patient_id=patient_id,
+        followup_id=followup_id,
+        assessed_on=assessed_on,
+        risk_level=risk_level,
+        suggested_level=suggested_level,
+        behaviours=list(behaviours),
+        lowered_reason=lowered_reason,
+        annual=annual,
+        assessor_id=assessor_id,
     )
 
 
@@ -139,19 +131,15 @@ def insert_team_member(
     added_on: dt.date,
     added_by: int,
 ) -> int:
-    return int(
-        conn.execute(
-            registry_team_members.insert()
-            .values(
-                patient_id=patient_id,
-                role=role,
-                member_name=member_name,
-                phone=phone,
-                added_on=added_on,
-                added_by=added_by,
-            )
-            .returning(registry_team_members.c.id)
-        ).scalar_one()
+    return insert_id(
+        conn,
+        registry_team_members,
+        patient_id=patient_id,
+        role=role,
+        member_name=member_name,
+        phone=phone,
+        added_on=added_on,
+        added_by=added_by,
     )
 
 
@@ -169,16 +157,12 @@ def insert_team_action(
     action: str,
     recorded_by: int,
 ) -> int:
-    return int(
-        conn.execute(
-            registry_team_actions.insert()
-            .values(
-                patient_id=patient_id,
-                member_id=member_id,
-                acted_on=acted_on,
-                action=action,
-                recorded_by=recorded_by,
-            )
-            .returning(registry_team_actions.c.id)
-        ).scalar_one()
+    return insert_id(
+        conn,
+        registry_team_actions,
+        patient_id=patient_id,
+        member_id=member_id,
+        acted_on=acted_on,
+        action=action,
+        recorded_by=recorded_by,
     )

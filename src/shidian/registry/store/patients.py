@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from shidian.insurance.id_number import mask_name
 from shidian.platform.clock import now
 from shidian.platform.crypto import DataKeys
+from shidian.platform.db.engine import insert_id
 from shidian.platform.db.registry_schema import (
     registry_assessments,
     registry_diagnoses,
@@ -120,12 +121,8 @@ def insert_patient(
     """Write a checked patient (``values``; keys starting with ``_`` are the service's marks,
     not columns), the diagnosis and the guardian named in ``data``."""
     row = {k: v for k, v in values.items() if not k.startswith("_")}
-    patient_id = int(
-        conn.execute(
-            registry_patients.insert()
-            .values(**row, created_at=now(), created_by=getattr(user, "id", None))
-            .returning(registry_patients.c.id)
-        ).scalar_one()
+    patient_id = insert_id(
+        conn, registry_patients, **row, created_at=now(), created_by=getattr(user, "id", None)
     )
     conn.execute(
         registry_diagnoses.insert().values(
@@ -215,29 +212,21 @@ def find_row(conn: sa.Connection, registry_no: str) -> Any | None:
 
 def patient_record(conn: sa.Connection, patient_id: int) -> PatientRecord:
     full = conn.execute(sa.select(registry_patients).where(registry_patients.c.id == patient_id)).one()
-    guardian = conn.execute(
-        sa.select(registry_guardians)
-        .where(registry_guardians.c.patient_id == patient_id)
-        .order_by(registry_guardians.c.id)
-    ).first()
-    followups = conn.execute(
-        sa.select(registry_followups)
-        .where(registry_followups.c.patient_id == patient_id)
-        .order_by(registry_followups.c.followed_on.desc(), registry_followups.c.id.desc())
-    ).all()
-    members = conn.execute(
-        sa.select(registry_team_members)
-        .where(registry_team_members.c.patient_id == patient_id)
-        .order_by(registry_team_members.c.id)
-    ).all()
-    actions = conn.execute(
-        sa.select(registry_team_actions)
-        .where(registry_team_actions.c.patient_id == patient_id)
-        .order_by(registry_team_actions.c.acted_on.desc(), registry_team_actions.c.id.desc())
-    ).all()
-    assessments = conn.execute(
-        sa.select(registry_assessments)
-        .where(registry_assessments.c.patient_id == patient_id)
-        .order_by(registry_assessments.c.assessed_on.desc(), registry_assessments.c.id.desc())
-    ).all()
-    return PatientRecord(full, guardian, list(followups), list(members), list(actions), list(assessments))
+
+    def rows(table: sa.Table, *order: sa.ColumnElement[Any]) -> list[Any]:
+        """The patient's rows of ``table`` in ``order``."""
+        query = sa.select(table).where(table.c.patient_id == patient_id).order_by(*order)
+        return list(conn.execute(query).all())
+
+    def newest_first(table: sa.Table, on: str) -> list[Any]:
+        return rows(table, table.c[on].desc(), table.c.id.desc())
+
+    guardians = rows(registry_guardians, registry_guardians.c.id)
+    return PatientRecord(
+        full,
+        guardians[0] if guardians else None,
+        newest_first(registry_followups, "followed_on"),
+        rows(registry_team_members, registry_team_members.c.id),
+        newest_first(registry_team_actions, "acted_on"),
+        newest_first(registry_assessments, "assessed_on"),
+    )
