@@ -86,7 +86,7 @@ def test_two_server_processes_never_run_two_runs_at_once(db_url: str, tmp_path: 
 KILLED = """
 import os, signal, sys, datetime as dt
 import sqlalchemy as sa
-from shidian.platform import jobs
+from shidian.platform import clock, jobs
 from shidian.platform.db.engine import make_engine
 from shidian.platform.db.schema import datasets
 from shidian.platform.db.insurance_schema import insurance_runs
