@@ -90,6 +90,9 @@ def test_a_clerk_settles_prints_and_reverses_a_stay(browser, desk_server):
     patient.wait_for()
     assert "D01" in patient.inner_text() and "王*明" in patient.inner_text()
     assert id_number(701) not in page.content()  # the ID number is masked
+    assert id_number(701) not in page.url  # posted, never in a URL (issue 22 finding 6)
+    refused = page.request.get(f"/insurance/desk?q={id_number(701)}")
+    assert refused.status == 422 and "身份证号不可放在网址中" in refused.text()
     assert page.locator("#desk-deductible").inner_text() == "500.00"
     assert "45,000.00" in page.locator("#desk-caps tr[data-bucket=inpatient]").inner_text()
 

@@ -11,6 +11,7 @@ rule is in ``insurance.service.desk`` (the same service as ``POST /api/insurance
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 import pydantic
@@ -30,7 +31,7 @@ from shidian.insurance.service.desk import (
 from shidian.money import D, from_fen
 from shidian.platform.accounts import User
 from shidian.platform.clock import local, now, today
-from shidian.problems import Problem, Refused, Source
+from shidian.problems import REQUEST, Problem, Refused, Source
 from shidian.web.deps import Conn, check_csrf, client_of, require
 from shidian.web.insurance.models import ClaimIdPath, ClaimIn
 from shidian.web.templating import render
@@ -93,6 +94,11 @@ def _chronic(policy_id: str) -> list[Any]:
     return list(POLICIES.named(policy_id).chronic_diseases)
 
 
+#: An ID number (身份证号, 15 or 18 characters) is a personal identifier: it never travels in a URL
+#: (issue 22 finding 6), so the desk's search form posts it; a link may carry the card number only.
+_ID_NUMBER = re.compile(r"^\s*(\d{17}[\dXx]|\d{15})\s*$")
+
+
 @router.get("/insurance/desk", include_in_schema=False)
 def desk_page(
     request: Request,
@@ -101,6 +107,31 @@ def desk_page(
     q: Annotated[str, Query(max_length=64, pattern=r"^[^\x00]*$")] = "",
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     institution_id: Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = "",
+) -> Response:
+    if _ID_NUMBER.match(q):
+        message = (
+            "身份证号不可放在网址中, 请在查询框中输入 (an ID number is never sent in a URL: use the form)"
+        )
+        problem = Problem("insurance.desk.id_in_url", message, Source(REQUEST, column="q"))
+        return _desk(request, conn, user, {"q": "", "problems": [problem]}, 422)
+    return _find(request, conn, user, q, year, institution_id)
+
+
+@router.post("/insurance/desk", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def desk_search(
+    request: Request,
+    conn: Conn,
+    user: Clerk,
+    q: Annotated[str, Form(max_length=64, pattern=r"^[^\x00]*$")] = "",
+    year: Annotated[int | None, Form(ge=1990, le=2100)] = None,
+    institution_id: Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = "",
+) -> Response:
+    """查询参合人员 by card number or ID number, posted so that the ID number stays out of URLs."""
+    return _find(request, conn, user, q, year, institution_id)
+
+
+def _find(
+    request: Request, conn: Conn, user: User, q: str, year: int | None, institution_id: str
 ) -> Response:
     if not q.strip():
         return _desk(request, conn, user, {"q": q})
@@ -115,7 +146,9 @@ def desk_page(
             client_of(request),
         )
     except Refused as exc:
-        return _desk(request, conn, user, {"q": q, "problems": exc.problems}, 404)
+        return _desk(
+            request, conn, user, {"q": "" if _ID_NUMBER.match(q) else q, "problems": exc.problems}, 404
+        )
     form = {
         "claim_id": _suggested_claim_id(user),
         "person_id": patient.person_id,
