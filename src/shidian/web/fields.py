@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
+from fastapi import HTTPException, UploadFile
 from pydantic import AwareDatetime, BeforeValidator, Field
 
 #: Ids of datasets and runs: 32 lower-case hex digits (``uuid4().hex``).
@@ -24,3 +25,16 @@ def _as_utc(value: object) -> object:
 
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_as_utc)]
+
+
+async def read_uploads(files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
+    """The named uploaded files as (file name, content); one larger than ``limit`` bytes is
+    refused with 413 before more of it is read."""
+    uploads = []
+    for upload in files or []:
+        content = await upload.read(limit + 1)
+        if len(content) > limit:
+            raise HTTPException(status_code=413, detail="文件过大 (file too large)")
+        if upload.filename:
+            uploads.append((upload.filename, content))
+    return uploads

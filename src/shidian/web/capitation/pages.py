@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.capitation import service
@@ -16,6 +16,7 @@ from shidian.capitation.policy import POLICIES
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.fields import read_uploads
 from shidian.web.templating import render
 
 router = APIRouter()
@@ -51,13 +52,7 @@ async def capitation_settle(
     policy: Annotated[str, Form(max_length=100)],
     files: Uploads = None,
 ) -> Response:
-    uploads = []
-    for upload in files or []:
-        content = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise HTTPException(status_code=413, detail="文件过大 (file too large)")
-        if upload.filename:
-            uploads.append((upload.filename, content))
+    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
     run_id, problems = service.settle_uploads(
         conn, user, _var_dir(request), policy, uploads, client_of(request)
     )

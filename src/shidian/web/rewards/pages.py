@@ -10,12 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from shidian.platform.accounts import User
 from shidian.rewards import service
 from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.fields import read_uploads
 from shidian.web.templating import render
 
 router = APIRouter()
@@ -46,13 +47,7 @@ async def rewards_allocate(
     files: Uploads = None,
     overrides: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    uploads = []
-    for upload in files or []:
-        content = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise HTTPException(status_code=413, detail="文件过大 (file too large)")
-        if upload.filename:
-            uploads.append((upload.filename, content))
+    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
     run_id, problems = service.allocate_uploads(
         conn, user, _var_dir(request), rules, uploads, overrides, client_of(request)
     )
