@@ -216,16 +216,14 @@ def uploads(folder: Path, *extra: tuple[str, bytes]) -> list[Upload]:
 
 def test_an_upload_is_checked_previewed_and_imported_once(engine: sa.Engine, tmp_path: Path):
     var_dir, officer = tmp_path / "var", user(engine, "officer")
-    with engine.begin() as conn:
-        checked, problems = check_upload(conn, officer, var_dir, uploads(HANDWORKED), " 手算 ")
+    checked, problems = check_upload(engine, officer, var_dir, uploads(HANDWORKED), " 手算 ")
     assert checked is not None and problems == []
     assert checked.manifest["cases"] == 12 and checked.manifest["year"] == 2020
     assert [t["table"] for t in checked.tables][:3] == ["hospitals", "drg_groups", "cases"]
-    with engine.begin() as conn:
-        dataset = import_dataset(conn, officer, var_dir, checked.token)
+    dataset = import_dataset(engine, officer, var_dir, checked.token)
     assert dataset["name"] == "手算" and (var_dir / "datasets" / dataset["id"] / "cases.csv").is_file()
-    with engine.begin() as conn, pytest.raises(Refused) as twice:
-        import_dataset(conn, officer, var_dir, checked.token)
+    with pytest.raises(Refused) as twice:
+        import_dataset(engine, officer, var_dir, checked.token)
     assert twice.value.reason == "not_found"
     assert [a for a, _ in actions(engine)] == ["drg.import_checked", "drg.dataset_imported"]
 
@@ -233,15 +231,15 @@ def test_an_upload_is_checked_previewed_and_imported_once(engine: sa.Engine, tmp
 def test_bad_uploads_get_every_problem_and_nothing_is_kept(engine: sa.Engine, tmp_path: Path):
     var_dir, officer = tmp_path / "var", user(engine, "officer")
     files = uploads(HANDWORKED, ("notes.txt", b"hello"))
-    with engine.begin() as conn:
-        dataset, problems = import_uploads(conn, officer, var_dir, files, "坏")
-        assert dataset is None and ("upload.file.unexpected", "notes.txt") in {
-            (p.code, p.where.file) for p in problems
-        }
+    dataset, problems = import_uploads(engine, officer, var_dir, files, "坏")
+    assert dataset is None and ("upload.file.unexpected", "notes.txt") in {
+        (p.code, p.where.file) for p in problems
+    }
+    with engine.connect() as conn:
         assert store.list_datasets(conn) == []
-        with pytest.raises(Refused) as refused:
-            check_upload(conn, user(engine, "h1"), var_dir, files, "x")
-        assert refused.value.reason == "forbidden"
+    with pytest.raises(Refused) as refused:
+        check_upload(engine, user(engine, "h1"), var_dir, files, "x")
+    assert refused.value.reason == "forbidden"
     assert not (var_dir / "datasets").exists()
 
 

@@ -275,18 +275,20 @@ def test_import_all_rows_or_none(world, tmp_path):
         )
     )
     with world.engine.begin() as conn:
-        doc = world.user(conn, "doc")
-        imported, problems = service.import_registry(conn, KEYS, doc, bad, "bad.csv")
-        assert imported == 0
-        assert [(p.code, p.where.row, p.where.column) for p in problems] == [
-            ("registry.patient.invalid_id", 3, "身份证号")
-        ]
+        doc, town = world.user(conn, "doc"), world.user(conn, "town")
+    imported, problems = service.import_registry(world.engine, KEYS, doc, bad, "bad.csv")
+    assert imported == 0
+    assert [(p.code, p.where.row, p.where.column) for p in problems] == [
+        ("registry.patient.invalid_id", 3, "身份证号")
+    ]
+    with world.engine.begin() as conn:
         assert service.list_patients(conn, KEYS, doc)[0] == 0
-        imported, problems = service.import_registry(conn, KEYS, doc, ok, "ok.csv", via="cli")
-        assert (imported, problems) == (2, [])
+    imported, problems = service.import_registry(world.engine, KEYS, doc, ok, "ok.csv", via="cli")
+    assert (imported, problems) == (2, [])
+    with pytest.raises(Refused):
+        service.import_registry(world.engine, KEYS, town, ok, "ok.csv")
+    with world.engine.begin() as conn:
         assert audits(conn, "registry.imported") == [("ok.csv", {"rows": 2, "via": "cli"})]
-        with pytest.raises(Refused):
-            service.import_registry(conn, KEYS, world.user(conn, "town"), ok, "ok.csv")
         assert service.acting_user(conn, "doc") == doc
         assert service.acting_user(conn, "nobody") is None
 
@@ -393,13 +395,14 @@ def test_000p3_item10_import_lowered_level_without_reason_names_the_row(world, t
     )
     with world.engine.begin() as conn:
         doc = world.user(conn, "doc")
-        imported, problems = service.import_registry(conn, KEYS, doc, bad, "bad.csv")
-        assert imported == 0
-        assert [(p.code, p.where.row, p.where.column) for p in problems] == [
-            ("registry.assessment.lowered_without_reason", 2, "降级理由")
-        ]
-        imported, problems = service.import_registry(conn, KEYS, doc, ok, "ok.csv")
-        assert (imported, problems) == (2, [])
+    imported, problems = service.import_registry(world.engine, KEYS, doc, bad, "bad.csv")
+    assert imported == 0
+    assert [(p.code, p.where.row, p.where.column) for p in problems] == [
+        ("registry.assessment.lowered_without_reason", 2, "降级理由")
+    ]
+    imported, problems = service.import_registry(world.engine, KEYS, doc, ok, "ok.csv")
+    assert (imported, problems) == (2, [])
+    with world.engine.begin() as conn:
         rows = service.lowered_levels(conn, doc, year)
         assert [(r.assessed_on, r.suggested_level, r.risk_level, r.lowered_reason) for r in rows] == [
             (dt.date(year, 3, 1), 3, 1, "已住院治疗")

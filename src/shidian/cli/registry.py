@@ -46,21 +46,25 @@ def import_command(
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         user = service.acting_user(conn, as_user)
-        if user is None:
-            out.print(f"没有用户 {as_user} (no such user)")
-            raise typer.Exit(2)
-        try:
-            imported, problems = service.import_registry(
-                conn, DataKeys.from_env(settings.secret_key), user, file, file.name, via="cli"
-            )
-        except Refused as refused:
-            if refused.reason != "forbidden":
-                raise
+    if user is None:
+        out.print(f"没有用户 {as_user} (no such user)")
+        raise typer.Exit(2)
+    try:
+        imported, problems = service.import_registry(
+            engine, DataKeys.from_env(settings.secret_key), user, file, file.name, via="cli"
+        )
+    except Refused as refused:
+        if refused.reason == "forbidden":
             out.print(f"{as_user} 无导入权限 (not allowed to import)")
-            raise typer.Exit(2) from None
-    engine.dispose()
+        elif refused.reason == "conflict":  # another import runs (the server's or another command's)
+            out.print("; ".join(p.message for p in refused.problems))
+        else:
+            raise
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
     if problems:
         fail_with_problems(problems, as_json)
     if as_json:

@@ -25,6 +25,7 @@ def serve(
     import uvicorn
 
     from shidian.cli.logs import log_config
+    from shidian.drg.service import recover_imports
     from shidian.platform.db.engine import make_engine, upgrade
     from shidian.platform.files import sweep_staging
     from shidian.platform.jobs import fail_interrupted_runs
@@ -36,6 +37,8 @@ def serve(
     with engine.begin() as conn:  # before any worker exists: no job can be running now
         for run_id in fail_interrupted_runs(conn):
             err.print(f"结算 {run_id} 在上次停止时未完成, 已标记为失败 (interrupted run marked failed)")
+        if removed := recover_imports(conn, settings.var_dir):  # an import's files without its row
+            err.print(f"已清除上次停止时未完成的 {removed} 次数据导入 (interrupted imports removed)")
     engine.dispose()
     if swept := sweep_staging(settings.var_dir):
         err.print(f"已清除上次停止时遗留的 {swept} 个暂存上传 (staged uploads left by a crash removed)")

@@ -13,11 +13,16 @@ cancelled), its progress, the process that runs it (``owner``) and that process'
   prefecture takes gigabytes of memory); imports have theirs.
 * **Progress and cancellation.** ``progress`` records the stage a job is in (a page polls it) and
   raises ``Cancelled`` once ``cancel`` was asked: the work stops at its next stage.
+* **Work done in the request** (an import: DRG, insurance, registry) is started by its service
+  with ``started`` (or ``exclusive``), records its stages with ``step`` in their own transactions
+  (a page sees them: ``running_job``) and lands its data in one transaction of its own.
 * **Recovery.** The running process beats every ``HEARTBEAT_SECONDS``; a job whose heartbeat is
   older than ``STALE_SECONDS`` (its process was killed) is failed by the next claim of its lane,
   and ``fail_interrupted_runs``, which ``shidian serve`` calls at start-up before any worker
-  exists, fails every job left queued or running — and the DRG and insurance run rows they drove,
-  so that no run is shown "running" forever.
+  exists, fails every job left queued or running (keeping the stage it stopped at) — and the DRG
+  and insurance run rows they drove, so that no run is shown "running" forever. An interrupted
+  import kept nothing (its transaction never committed); the DRG files it had moved are removed
+  at start-up too (``shidian.drg.service.recover_imports``).
 """
 
 from __future__ import annotations
@@ -38,11 +43,16 @@ import sqlalchemy as sa
 from shidian.platform.clock import now
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.schema import job_lanes, jobs, runs
+from shidian.problems import refusal
 
 #: The work of one queued job: (engine, var_dir, target). It records its own outcome in its row.
 Work = Callable[[sa.Engine, Path, str], None]
 
 INTERRUPTED = "服务停止时结算未完成, 请重新发起 (interrupted when the server stopped; start the run again)"
+INTERRUPTED_IMPORT = (
+    "服务停止时导入未完成, 未导入任何数据, 请重新导入 "
+    "(interrupted when the server stopped; nothing was imported: import again)"
+)
 CANCELLED = "已取消 (cancelled)"
 BUSY = "另一项结算正在进行, 请稍后再试 (another run is in progress; try again when it has finished)"
 #: What a refused start answers, by lane.
@@ -57,7 +67,10 @@ LANES = {
     "insurance.run": "runs",
     "drg.import": "imports",
     "insurance.import": "imports",
+    "registry.import": "imports",
 }
+#: Why an interrupted job failed, by lane (an import lands whole or not at all: nothing is kept).
+INTERRUPTED_OF = {"runs": INTERRUPTED, "imports": INTERRUPTED_IMPORT}
 #: How often a running job's process says it is alive, and when silence means it died.
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 120.0
@@ -117,11 +130,16 @@ def _fail_jobs(conn: sa.Connection, rows: Sequence[Any]) -> list[str]:
         conn.execute(
             jobs.update()
             .where(jobs.c.id == job_id)
-            .values(status="failed", error=INTERRUPTED, finished_at=at, progress=None)
+            .values(status="failed", error=interrupted(kind), finished_at=at)
         )
         if target is not None and _fail_target(conn, kind, target, INTERRUPTED):
             failed.append(target)
     return failed
+
+
+def interrupted(kind: str) -> str:
+    """The error an interrupted job of ``kind`` is failed with."""
+    return INTERRUPTED_OF.get(LANES.get(kind, "runs"), INTERRUPTED)
 
 
 def _fail_target(conn: sa.Connection, kind: str, target: str, error: str) -> bool:
@@ -256,6 +274,17 @@ def exclusive(engine: sa.Engine, kind: str, target: str | None = None) -> Iterat
         yield job_id
 
 
+def started(engine: sa.Engine, kind: str, target: str | None = None) -> str:
+    """A job of ``kind`` started now in its own transaction (work done in the request by a
+    service: run it under ``running``), or the refusal 409 ``job.busy`` when its lane is taken
+    in any process (the same answer on the web, the API and the command line)."""
+    try:
+        with engine.begin() as conn:
+            return start(conn, kind, target)
+    except Busy as exc:
+        raise refusal("conflict", "job.busy", str(exc)) from None
+
+
 def progress(engine: sa.Engine, run_id: str, label: str) -> None:
     """Record the stage a run is in, in its own transaction (visible while the run goes on), and
     stop it (``Cancelled``) when cancellation was asked."""
@@ -273,6 +302,36 @@ def progress(engine: sa.Engine, run_id: str, label: str) -> None:
         ).first()
     if asked is not None:
         raise Cancelled()
+
+
+def step(engine: sa.Engine, job_id: str, label: str) -> None:
+    """Record the stage a job is in (work done in the request, an import: ``exclusive``), in
+    its own transaction so that a page polling the job sees it, and stop the work
+    (``Cancelled``) when cancellation was asked. Never call it inside a write transaction of the
+    work (SQLite: it would wait for that transaction's lock)."""
+    with engine.begin() as conn:
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == "running")
+            .values(progress=label[:200], heartbeat_at=now())
+        )
+        asked = conn.execute(sa.select(jobs.c.cancel_requested).where(jobs.c.id == job_id)).scalar()
+    if asked:
+        raise Cancelled()
+
+
+def running_job(conn: sa.Connection, lane: str) -> dict[str, object] | None:
+    """The job running in ``lane`` now, in any process (its kind, stage and start), or None:
+    what an import page shows (no owner, no target: an upload's token stays its uploader's)."""
+    columns = (jobs.c.kind, jobs.c.progress, jobs.c.started_at)
+    cutoff = now() - dt.timedelta(seconds=STALE_SECONDS)
+    query = (
+        sa.select(*columns)
+        .where(jobs.c.lane == lane, jobs.c.status == "running", jobs.c.heartbeat_at >= cutoff)
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
 
 
 def cancel(conn: sa.Connection, target: str) -> str | None:

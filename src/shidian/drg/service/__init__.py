@@ -4,16 +4,28 @@
 * ``start_run`` / ``execute_run`` / ``cancel_run`` / ``publish_run`` (runs.py): a run of a dataset
   in the background (``shidian.platform.jobs``), cancelling it, a correction of a published run,
   publishing a draft;
-* ``check_upload`` / ``import_dataset`` / ``import_uploads`` / ``import_folder`` (datasets.py);
+* ``check_upload`` / ``import_dataset`` / ``import_uploads`` / ``import_folder`` (datasets.py): the
+  first three take the engine and run as an import job (``shidian.platform.jobs``, lane
+  ``imports``: one at a time across the server's processes, 409 ``job.busy`` otherwise, with
+  their stages); ``import_running`` shows the running import, ``recover_imports`` cleans up
+  after a stopped server;
 * ``explain_case`` (explain.py) and ``explain_run_case`` (results.py): one case, explained;
 * results.py: which run a user sees, a hospital's cases, downloads, two runs compared.
 
-A function that writes takes the caller's open connection (the door owns the transaction),
+A function that writes takes the caller's open connection (the door owns the transaction) —
+long work (imports, runs) takes the engine instead and owns its short transactions —
 the acting user and the client for the audit log; it returns ``(result, problems)`` for input
 problems and raises ``shidian.problems.Refused`` for forbidden, not found and conflicts.
 """
 
-from shidian.drg.service.datasets import check_upload, import_dataset, import_folder, import_uploads
+from shidian.drg.service.datasets import (
+    check_upload,
+    import_dataset,
+    import_folder,
+    import_running,
+    import_uploads,
+    recover_imports,
+)
 from shidian.drg.service.explain import explain_case
 from shidian.drg.service.results import explain_run_case
 from shidian.drg.service.runs import cancel_run, execute_run, executor, publish_run, start_run
@@ -28,8 +40,10 @@ __all__ = [
     "explain_run_case",
     "import_dataset",
     "import_folder",
+    "import_running",
     "import_uploads",
     "publish_run",
+    "recover_imports",
     "settle_folder",
     "start_run",
 ]

@@ -3,6 +3,8 @@ door (pages, API, CLI). Each takes an open connection (the door owns the transac
 acting user and, for the audit log, the client; checks the permission and the user's area;
 writes the typed audit event; and returns ``(result, problems)`` for bad input or raises
 ``shidian.problems.Refused`` (``forbidden``; ``not_found`` also for a patient outside the area).
+The import is long work: it takes the engine and runs as a job (``shidian.platform.jobs``, lane
+``imports``: one import at a time across the server's processes and the CLI, else 409 ``job.busy``).
 
 =================================  ===============================  ==========================
 workflow                           function                         doors
@@ -15,7 +17,8 @@ team member / team action          ``add_team_member``,             form, API
                                    ``add_team_action``
 assign doctor areas                ``assign``, ``unassign``,        form, API
                                    ``list_assignments``
-import a registry                  ``import_registry``              upload (page, API), CLI
+import a registry                  ``import_registry``,             upload (page, API), CLI
+                                   ``import_running``
 work list / warnings               ``work_list``, ``warnings``      pages, API
 indicators                         ``indicators``;                  pages, API; CLI, pilots
                                    ``indicator_values`` (system)
@@ -34,7 +37,7 @@ from shidian.registry.service.followups import (
     record_followup,
     save_followup,
 )
-from shidian.registry.service.imports import acting_user, import_registry
+from shidian.registry.service.imports import acting_user, import_registry, import_running
 from shidian.registry.service.patients import (
     check_patient,
     list_patients,
@@ -65,6 +68,7 @@ __all__ = [
     "export_patients",
     "export_rewards",
     "import_registry",
+    "import_running",
     "indicator_values",
     "indicators",
     "list_assignments",

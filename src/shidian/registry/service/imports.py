@@ -5,8 +5,8 @@ by GB 11643, diagnosis one of the six, village known and inside the importer's a
 the future, no duplicate in the file or the registry). A row may carry a risk assessment
 (评估日期, 建议等级, 确认等级, 降级理由) under the follow-up form's rule: the confirmed level
 defaults to the suggestion, one below it needs a reason. Any problem → nothing is imported and
-every problem names its row and column; otherwise every row is registered in the caller's one
-transaction and the import is audited.
+every problem names its row and column; otherwise every row is registered in one transaction
+and the import is audited. The import is a job of the lane ``imports`` (``import_registry``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shidian.platform import audit, clock
+from shidian.platform import audit, clock, jobs
 from shidian.platform.accounts import User, get_user
 from shidian.platform.audit import Client
 from shidian.platform.crypto import DataKeys
@@ -34,7 +34,7 @@ from shidian.registry.store.scope import scope_of
 
 
 def import_registry(
-    conn: sa.Connection,
+    engine: sa.Engine,
     keys: DataKeys,
     user: User,
     path: Path,
@@ -44,11 +44,42 @@ def import_registry(
     via: str | None = None,
 ) -> tuple[int, list[Problem]]:
     """Register every row of the file, or none: (rows imported, problems). ``via`` names a
-    door other than the web in the audit record (``"cli"``)."""
+    door other than the web in the audit record (``"cli"``).
+
+    An import job (``shidian.platform.jobs``, lane ``imports``): one import at a time across
+    every server process and the command line (409 ``job.busy`` otherwise), its stages recorded;
+    the rows are checked and registered in one transaction of their own, so a process killed
+    mid-way keeps nothing and its job is failed at the next start-up."""
     require(user, "registry.import")
-    rows, problems = read_registry(path, display_name)
-    if rows is None:
-        return 0, problems
+    job_id = jobs.started(engine, "registry.import")
+    with jobs.running(engine, job_id):
+        jobs.step(engine, job_id, "读取文件 (reading the file)")
+        rows, problems = read_registry(path, display_name)
+        if rows is None:
+            return 0, problems
+        jobs.step(engine, job_id, f"校验并登记 {len(rows)} 行 (checking and registering the rows)")
+        with engine.begin() as conn:
+            return _register(conn, keys, user, rows, problems, display_name, client, via)
+
+
+def import_running(conn: sa.Connection, user: User) -> dict[str, object] | None:
+    """The import running now in any server process (registry, DRG or insurance: they share
+    the lane ``imports``): its kind, stage and start, for the import page; or None."""
+    require(user, "registry.import")
+    return jobs.running_job(conn, "imports")
+
+
+def _register(
+    conn: sa.Connection,
+    keys: DataKeys,
+    user: User,
+    rows: list[tuple[int, PatientIn, AssessmentIn | None]],
+    problems: list[Problem],
+    display_name: str,
+    client: Client | None,
+    via: str | None,
+) -> tuple[int, list[Problem]]:
+    """Check every row, then register them all (with their assessments) or none."""
     scope, today = scope_of(conn, user), clock.today()
     accepted: list[tuple[dict[str, Any], PatientIn, Assessment | None]] = []
     seen: set[str] = set()

@@ -72,16 +72,17 @@ def api_datasets(conn: Conn, user: Viewer) -> list[DatasetOut]:
     "/api/drg/imports",
     status_code=201,
     response_model=DatasetOut,
-    responses=error_responses(400, 401, 403)
+    responses=error_responses(400, 401, 403, 409)
     | {422: {"model": ErrorOut, "description": "每个问题及其文件、行、列 (every problem)"}},
     dependencies=[Depends(check_csrf)],
 )
 def api_import(
-    request: Request, conn: Conn, user: Importer, files: Uploads = None, name: DatasetName = ""
+    request: Request, user: Importer, files: Uploads = None, name: DatasetName = ""
 ) -> Response | DatasetOut:
-    """Check and import a DRG dataset in one step: 201 with the dataset, or 422 with every problem."""
-    var_dir = request.app.state.settings.var_dir
-    dataset, problems = import_uploads(conn, user, var_dir, uploads_of(files), name, client_of(request))
+    """Check and import a DRG dataset in one step: 201 with the dataset, 422 with every problem,
+    or 409 ``job.busy`` while another import runs (in any server process)."""
+    engine, var_dir = request.app.state.engine, request.app.state.settings.var_dir
+    dataset, problems = import_uploads(engine, user, var_dir, uploads_of(files), name, client_of(request))
     if dataset is None:
         return error_response(422, problems)
     return dataset_out(dataset)

@@ -3,7 +3,8 @@
 An officer uploads the input tables (CSV in UTF-8 or GBK, or Excel) and ``settlement.toml``;
 the check answers with every problem (file, row, column, reason) and imports nothing, or with a
 preview, and the officer confirms (``shidian.drg.service.datasets``). The API does both steps
-in one request (``shidian.web.drg.api``).
+in one request (``shidian.web.drg.api``). Each step is an import job (one import at a time across
+the server's processes: a second answers 409 ``job.busy``); the page shows the running import's stage.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.drg import store
-from shidian.drg.service import check_upload, import_dataset
+from shidian.drg.service import check_upload, import_dataset, import_running
 from shidian.drg.uploads import INPUT_NAMES
 from shidian.platform.accounts import User
 from shidian.web.deps import Conn, check_csrf, client_of, require
@@ -35,16 +36,17 @@ def imports_page(request: Request, conn: Conn, user: Importer, imported: str | N
             "datasets": datasets,
             "imported": next((d for d in datasets if d["id"] == imported), None),
             "input_names": INPUT_NAMES,
+            "running": import_running(conn, user),
         },
     )
 
 
 @router.post("/drg/imports/check", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def check_upload_form(
-    request: Request, conn: Conn, user: Importer, files: Uploads = None, name: DatasetName = ""
+    request: Request, user: Importer, files: Uploads = None, name: DatasetName = ""
 ) -> Response:
-    var_dir = request.app.state.settings.var_dir
-    checked, problems = check_upload(conn, user, var_dir, uploads_of(files), name, client_of(request))
+    engine, var_dir = request.app.state.engine, request.app.state.settings.var_dir
+    checked, problems = check_upload(engine, user, var_dir, uploads_of(files), name, client_of(request))
     context: dict[str, Any] = {"problems": problems, "name": name}
     if checked is not None:
         context.update(token=checked.token, manifest=checked.manifest, tables=checked.tables)
@@ -54,6 +56,7 @@ def check_upload_form(
 
 
 @router.post("/drg/imports/{token}/commit", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def commit_upload(request: Request, conn: Conn, user: Importer, token: str) -> Response:
-    dataset = import_dataset(conn, user, request.app.state.settings.var_dir, token, client_of(request))
+def commit_upload(request: Request, user: Importer, token: str) -> Response:
+    engine, var_dir = request.app.state.engine, request.app.state.settings.var_dir
+    dataset = import_dataset(engine, user, var_dir, token, client_of(request))
     return RedirectResponse(f"/drg/imports?imported={dataset['id']}", status_code=303)

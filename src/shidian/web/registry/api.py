@@ -228,18 +228,22 @@ def lowered_api(request: Request, conn: Conn, user: Viewer, year: Year) -> Lower
 
 
 @router.post(
-    "/imports", response_model=ImportOut, responses=error_responses(400, 401, 403, 422), dependencies=WRITE
+    "/imports",
+    response_model=ImportOut,
+    responses=error_responses(400, 401, 403, 409, 422),
+    dependencies=WRITE,
 )
 def import_api(
     request: Request,
-    conn: Conn,
     user: Importer,
     file: Annotated[UploadFile, File(description="存量患者名册 (.xlsx 或 .csv, UTF-8/GBK)")],
 ) -> JSONResponse | ImportOut:
-    """Import an existing registry: every row or none, with a row-level report."""
+    """Import an existing registry: every row or none, with a row-level report; 409
+    ``job.busy`` while another import runs (in any server process)."""
+    engine = request.app.state.engine
     with uploaded(request, file) as (path, name):
         imported, problems = service.import_registry(
-            conn, keys(request), user, path, name, client_of(request)
+            engine, keys(request), user, path, name, client_of(request)
         )
     if problems:
         return _invalid(problems, imported=0)

@@ -312,22 +312,22 @@ def patients_export(request: Request, conn: Conn, user: Viewer) -> Response:
 
 
 @router.get("/import", include_in_schema=False)
-def import_page(request: Request, user: Importer) -> Response:
-    return render(request, "registry/import.html", {"problems": [], "imported": None})
+def import_page(request: Request, conn: Conn, user: Importer) -> Response:
+    running = service.import_running(conn, user)
+    return render(request, "registry/import.html", {"problems": [], "imported": None, "running": running})
 
 
 @router.post("/import", include_in_schema=False, dependencies=WRITE)
-def import_submit(
-    request: Request, conn: Conn, user: Importer, file: Annotated[UploadFile, File()]
-) -> Response:
-    with uploaded(request, file) as (path, name):
+def import_submit(request: Request, user: Importer, file: Annotated[UploadFile, File()]) -> Response:
+    engine = request.app.state.engine
+    with uploaded(request, file) as (path, name):  # one import at a time: 409 job.busy otherwise
         imported, problems = service.import_registry(
-            conn, keys(request), user, path, name, client_of(request)
+            engine, keys(request), user, path, name, client_of(request)
         )
     return render(
         request,
         "registry/import.html",
-        {"problems": problems, "imported": None if problems else imported},
+        {"problems": problems, "imported": None if problems else imported, "running": None},
         422 if problems else 200,
     )
 
