@@ -29,7 +29,7 @@ from shidian.platform.accounts import User, create_unit, create_user, get_user
 from shidian.platform.crypto import DataKeys
 from shidian.platform.db.engine import make_engine
 from shidian.platform.db.registry_schema import registry_doctor_areas, registry_patients
-from shidian.platform.db.schema import datasets
+from shidian.platform.db.schema import datasets, sessions
 from shidian.platform.db.schema import jobs as jobs_table
 from shidian.problems import Refused
 from shidian.registry import service as registry
@@ -299,3 +299,20 @@ def test_a_drg_import_while_another_runs_answers_409_and_the_page_shows_the_runn
         jobs.finish(web_app.state.engine, held)
     assert _count(web_app.state.engine, datasets) == before
     assert 'id="import-running"' not in officer.get("/drg/imports").text
+
+
+def test_an_import_by_a_session_due_for_its_touch_does_not_wait_for_the_requests_own_lock(
+    web_app: FastAPI, client_for: Callable[[str], TestClient]
+):
+    """The import works in transactions of its own: the request's session touch (once a minute)
+    is committed at once, so on SQLite the import never waits 30 s for it ("database is locked")."""
+    officer = client_for("officer")
+    with web_app.state.engine.begin() as conn:  # the session was last seen two minutes ago
+        conn.execute(sessions.update().values(last_seen_at=clock.now() - dt.timedelta(seconds=120)))
+    files = [("files", (p.name, p.read_bytes(), "text/csv")) for p in sorted(HANDWORKED.iterdir())]
+    answer = officer.post("/api/drg/imports", data={"name": "touch"}, files=files)
+    assert answer.status_code == 201, answer.text
+    with web_app.state.engine.connect() as conn:
+        seen = conn.execute(sa.select(sa.func.max(sessions.c.last_seen_at))).scalar_one()
+    seen = seen if seen.tzinfo else seen.replace(tzinfo=dt.UTC)
+    assert clock.now() - seen < dt.timedelta(seconds=60)  # touched, and committed

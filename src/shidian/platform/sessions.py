@@ -76,7 +76,11 @@ def session_user(conn: sa.Connection, token: str, *, idle_seconds: int) -> User 
     values = dict(row)
     seen = _aware(values.pop("session_seen_at"))
     if (at - seen).total_seconds() >= TOUCH_SECONDS:
-        conn.execute(sessions.update().where(sessions.c.id == sid).values(last_seen_at=at))
+        # in a transaction of its own, committed at once: the request's connection then holds no
+        # write lock (SQLite) while a service does long work in short transactions of its own (a
+        # run, an import), which would otherwise wait 30 s for it and fail "database is locked"
+        with conn.engine.begin() as touch:
+            touch.execute(sessions.update().where(sessions.c.id == sid).values(last_seen_at=at))
     return User(**values)
 
 
