@@ -68,9 +68,9 @@ def county(tmp_path: Path) -> Iterator[County]:
         leader = _user(conn, "leader", "leader", bureau)
         h1 = _user(conn, "h1", "hospital", create_unit(conn, "H1", "卫生院", "hospital", hospital_id="H1"))
         h3 = _user(conn, "h3", "hospital", create_unit(conn, "H3", "人民医院", "hospital", hospital_id="H3"))
-        dataset_id, problems = import_dataset(
-            conn, officer, var_dir, county_files(), "county-2010", "测试县", CLIENT
-        )
+    dataset_id, problems = import_dataset(
+        engine, officer, var_dir, county_files(), "county-2010", "测试县", CLIENT
+    )
     assert dataset_id is not None, problems
     yield County(engine, var_dir, dataset_id, officer, h1, h3, leader)
     engine.dispose()
@@ -97,12 +97,13 @@ def actions(engine: sa.Engine, target: str) -> list[str]:
 
 def test_import_is_audited_and_needs_the_import_permission(county: County):
     assert actions(county.engine, county.dataset_id) == ["insurance.import"]
-    with county.engine.begin() as conn, pytest.raises(Refused) as refused:
-        import_dataset(conn, county.h1, county.var_dir, county_files(), "county-2010", "x")
+    with pytest.raises(Refused) as refused:
+        import_dataset(county.engine, county.h1, county.var_dir, county_files(), "county-2010", "x")
     assert refused.value.reason == "forbidden"
     bad = [(name, content.replace(b"P02", b"")) for name, content in county_files()]
-    with county.engine.begin() as conn:
-        dataset_id, problems = import_dataset(conn, county.officer, county.var_dir, bad, "county-2010", "x")
+    dataset_id, problems = import_dataset(
+        county.engine, county.officer, county.var_dir, bad, "county-2010", "x"
+    )
     assert dataset_id is None and problems  # every problem, nothing landed
     with county.engine.connect() as conn:
         imports = conn.execute(
@@ -273,9 +274,9 @@ def test_the_desk_reads_the_institutions_place_for_a_place_tiered_policy(tmp_pat
     with engine.begin() as conn:
         bureau = create_unit(conn, "B", "医保局", "bureau")
         officer = _user(conn, "officer", "settlement_officer", bureau)
-        dataset_id, problems = import_dataset(
-            conn, officer, tmp_path / "var", list(files.items()), "illustrative-city-tiers", "示例市", CLIENT
-        )
+    dataset_id, problems = import_dataset(
+        engine, officer, tmp_path / "var", list(files.items()), "illustrative-city-tiers", "示例市", CLIENT
+    )
     assert dataset_id is not None, problems
     with engine.begin() as conn:
         city = post_claim(conn, officer, claim("T-1", "P01", "S3", "2000", referral=1), CLIENT)

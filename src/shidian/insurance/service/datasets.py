@@ -22,6 +22,7 @@ from shidian.insurance.io import read_inputs
 from shidian.insurance.policy import POLICIES
 from shidian.insurance.store import datasets as store
 from shidian.insurance.validate import validate_inputs
+from shidian.platform import jobs
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
@@ -130,7 +131,7 @@ def import_insurance_dataset(
 
 
 def import_dataset(
-    conn: sa.Connection,
+    engine: sa.Engine,
     user: User,
     var_dir: Path,
     files: list[tuple[str, bytes]],
@@ -139,12 +140,30 @@ def import_dataset(
     client: Client | None = None,
 ) -> tuple[str | None, list[Problem]]:
     """The import workflow (the web upload): (dataset id, warnings) and an audit record, or
-    (None, every problem) and nothing written. Needs ``insurance.import``."""
+    (None, every problem) and nothing written. Needs ``insurance.import``.
+
+    An import job (``shidian.platform.jobs``, lane ``imports``): one import at a time across the
+    server's processes (409 ``job.busy`` otherwise), its stages recorded; the files are checked
+    outside any transaction (a county takes seconds) and land with their rows in one transaction
+    of their own."""
     if not can(user, "insurance.import"):
         raise Refused("forbidden", [Problem("auth.forbidden", "无权导入 (forbidden)", Source("<request>"))])
-    dataset_id, problems = import_insurance_dataset(conn, var_dir, files, policy_id, name, user.id)
-    if dataset_id is not None:
-        log(conn, events.DatasetImported(target=dataset_id, files=[n for n, _ in files]), user, client)
+    job_id = jobs.started(engine, "insurance.import")
+    with jobs.running(engine, job_id):
+        jobs.step(engine, job_id, f"读取并校验 {len(files)} 个文件 (checking the files)")
+        staging, problems, manifest = check_insurance_files(files, policy_id, staging_root(var_dir))
+        if manifest is None:
+            shutil.rmtree(staging, ignore_errors=True)
+            return None, problems
+        try:
+            jobs.step(engine, job_id, "登记数据集 (recording the dataset)")
+            with engine.begin() as conn:
+                dataset_id = commit_insurance_dataset(conn, var_dir, staging, manifest, name, user.id)
+                event = events.DatasetImported(target=dataset_id, files=[n for n, _ in files])
+                log(conn, event, user, client)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return dataset_id, problems
 
 

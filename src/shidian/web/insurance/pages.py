@@ -20,7 +20,6 @@ from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.service.datasets import import_dataset
 from shidian.insurance.service.overview import overview as insurance_overview
 from shidian.insurance.service.runs import run_dataset, run_download, view_run
-from shidian.platform import jobs
 from shidian.platform.accounts import User
 from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
@@ -62,9 +61,8 @@ async def import_upload(
     client = client_of(request)
 
     def land() -> tuple[str | None, list[Problem]]:
-        # one large import at a time across the server's processes (409 job.busy otherwise)
-        with jobs.exclusive(engine, "insurance.import"), engine.begin() as conn:
-            return import_dataset(conn, user, var_dir, uploads, policy_id, name or "参合数据", client)
+        # an import job: one at a time across the server's processes (409 job.busy otherwise)
+        return import_dataset(engine, user, var_dir, uploads, policy_id, name or "参合数据", client)
 
     dataset_id, problems = await anyio.to_thread.run_sync(land)  # checking a county takes seconds
     if dataset_id is None:
