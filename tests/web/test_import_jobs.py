@@ -295,6 +295,14 @@ def test_a_drg_import_while_another_runs_answers_409_and_the_page_shows_the_runn
             files=files,
         )
         assert check.status_code == 409 and "另一项数据导入正在进行" in check.text
+        swapped = officer.post(  # the page's HTMX form swaps only 2xx answers: said in the report's place
+            "/drg/imports/check",
+            data={"name": "并发", "csrf_token": officer.headers["X-CSRF-Token"]},
+            files=files,
+            headers={"HX-Request": "true"},
+        )
+        assert swapped.status_code == 200 and 'id="import-busy-report"' in swapped.text
+        assert 'data-code="job.busy"' in swapped.text and "import-preview" not in swapped.text
     finally:
         jobs.finish(web_app.state.engine, held)
     assert _count(web_app.state.engine, datasets) == before

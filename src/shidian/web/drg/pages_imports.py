@@ -18,6 +18,7 @@ from shidian.drg import store
 from shidian.drg.service import check_upload, import_dataset, import_running
 from shidian.drg.uploads import INPUT_NAMES
 from shidian.platform.accounts import User
+from shidian.problems import Refused
 from shidian.web.deps import Conn, check_csrf, client_of, require
 from shidian.web.drg.api import DatasetName, Uploads, uploads_of
 from shidian.web.templating import render
@@ -46,7 +47,13 @@ def check_upload_form(
     request: Request, user: Importer, files: Uploads = None, name: DatasetName = ""
 ) -> Response:
     engine, var_dir = request.app.state.engine, request.app.state.settings.var_dir
-    checked, problems = check_upload(engine, user, var_dir, uploads_of(files), name, client_of(request))
+    try:
+        checked, problems = check_upload(engine, user, var_dir, uploads_of(files), name, client_of(request))
+    except Refused as refused:
+        if refused.reason != "conflict" or not request.headers.get("HX-Request"):
+            raise  # 409 job.busy: the error page
+        # HTMX swaps only 2xx answers: another import runs, said where the report would be
+        return render(request, "drg/_import_result.html", {"busy": refused.problems, "problems": []})
     context: dict[str, Any] = {"problems": problems, "name": name}
     if checked is not None:
         context.update(token=checked.token, manifest=checked.manifest, tables=checked.tables)
