@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from shidian.cli import app
 from shidian.insurance.id_number import check_char
-from shidian.platform import clock
+from shidian.platform import clock, jobs
 from shidian.platform.accounts import create_unit, create_user
 from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.registry_schema import registry_doctor_areas
@@ -41,6 +41,12 @@ def test_cli_import_then_indicators(tmp_path, monkeypatch):
     )
     result = runner.invoke(app, ["registry", "import", str(bad), "--as", "cli_doc"])
     assert result.exit_code == 1 and "registry.patient.invalid_id" in result.output
+    engine = make_engine(url)  # an import running in the server (lane imports): the CLI waits its turn
+    held = jobs.started(engine, "insurance.import")
+    result = runner.invoke(app, ["registry", "import", str(path), "--as", "cli_doc", "--json"])
+    assert result.exit_code == 2 and "另一项数据导入正在进行" in result.output, result.output
+    jobs.finish(engine, held)
+    engine.dispose()
     result = runner.invoke(app, ["registry", "import", str(path), "--as", "cli_doc", "--json"])
     assert result.exit_code == 0, result.output
     assert '"imported": 1' in result.output
