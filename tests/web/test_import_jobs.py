@@ -324,3 +324,38 @@ def test_an_import_by_a_session_due_for_its_touch_does_not_wait_for_the_requests
         seen = conn.execute(sa.select(sa.func.max(sessions.c.last_seen_at))).scalar_one()
     seen = seen if seen.tzinfo else seen.replace(tzinfo=dt.UTC)
     assert clock.now() - seen < dt.timedelta(seconds=60)  # touched, and committed
+
+
+def test_shidian_serve_fails_the_interrupted_import_and_removes_its_files_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The start-up path itself (``shidian serve``, uvicorn stubbed): the job a killed process left
+    running is failed, and the folder its DRG import had moved without a row is removed."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from shidian.cli import app
+    from shidian.drg.uploads import MARK
+    from shidian.platform.db.engine import upgrade
+
+    url, var_dir = f"sqlite:///{tmp_path / 'serve.db'}", tmp_path / "var"
+    for name, value in (("DATABASE_URL", url), ("VAR_DIR", str(var_dir)), ("SECRET_KEY", "s" * 48)):
+        monkeypatch.setenv(f"SHIDIAN_{name}", value)
+    engine = make_engine(url)
+    upgrade(engine)
+    token = "ab" * 16
+    jobs.started(engine, "drg.import", token)  # left running by a killed process
+    landed = var_dir / "datasets" / ("cd" * 16)
+    landed.mkdir(parents=True)
+    (landed / MARK).write_text(token, encoding="utf-8")
+    (landed / "cases.csv").write_text("case_id\n", encoding="utf-8")
+    served: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **_: served.append(target))
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert served == ["shidian.web.main:app"]
+    assert "interrupted imports removed" in result.output
+    (job,) = _jobs(engine)
+    assert (job["status"], job["error"]) == ("failed", jobs.INTERRUPTED_IMPORT)
+    assert not landed.exists()
+    engine.dispose()
