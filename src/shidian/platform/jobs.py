@@ -305,7 +305,7 @@ def progress(engine: sa.Engine, run_id: str, label: str) -> None:
 
 
 def step(engine: sa.Engine, job_id: str, label: str) -> None:
-    """Record the stage a job is in (work done in the request, an import: ``exclusive``), in
+    """Record the stage a job is in (work done in the request, an import: ``started``), in
     its own transaction so that a page polling the job sees it, and stop the work
     (``Cancelled``) when cancellation was asked. Never call it inside a write transaction of the
     work (SQLite: it would wait for that transaction's lock)."""
