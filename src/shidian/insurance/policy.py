@@ -147,16 +147,18 @@ ordinary outpatient visit's amount is first limited by what the person's month (
 later ordinary outpatient visits of a day (the visit's `end_date`, in pricing order) are paid 0.
 Order of an ordinary visit: 30% → per-visit limit → once a day → month → year.
 
-**Household pooling (户内共享, `outpatient.cap_scope = "household"`).** “门诊统筹基金以户为单位
-使用, 家庭成员共享”: the ordinary outpatient yearly cap is held by the household (the persons'
-`household_id`, 户号/家庭编号), not by each person. `outpatient.household_cap = "per_member"`
-(default): the household's cap is `outpatient.annual_cap` × the household's insured members
-(“按参合人数 × 标准计入家庭账户”); `"fixed"`: `outpatient.annual_cap` per household. The
+**Household pooling (户内共享, `outpatient.cap_scope = "household"`).** For rules worded like
+“门诊统筹以户为单位封顶, 家庭成员共享” (a shape issue 18 lists; write your own document's sentence):
+the ordinary outpatient yearly cap is held by the household (the persons' `household_id`,
+户号/家庭编号), not by each person. `outpatient.household_cap = "per_member"` (default): the
+household's cap is `outpatient.annual_cap` × the household's insured members (“按参合人数计入
+家庭账户”); `"fixed"`: `outpatient.annual_cap` per household. The
 household's visits use it in the order `(start_date, end_date, claim_id)` across its members
 (the monthly limit and once-a-day rule stay per person and apply first). A person without a
 household id keeps a cap of their own. Worked: cap 50/person, household of 3 insured → 150
 shared; A's visit of 120 is paid 120, then B's visit of 40 is paid 30 (150 − 120), the 10 above
-the household's cap not paid. Default `"person"`: each person's own cap, as before.
+the household's cap not paid. Default `"person"`: each person's own cap, as before. The batch
+prices pooled visits; the discharge desk refuses them for now (`insurance.desk.household_pooling`).
 """
 
 
