@@ -344,3 +344,28 @@ def test_household_desk_after_a_state_equals_the_batch_after_its_prior(year, dat
 @pytest.mark.parametrize("base", BASES)
 def test_shipped_policies_keep_person_scope(base):
     assert insurance_policy(base).outpatient_cap_scope == "person"
+
+
+def test_caps_check_counts_a_household_bucket_over_all_members():
+    """The run's ``caps_respected`` check sums a household bucket over its members: the
+    hand-worked H1 (150) passes; the same rows with P2's 30.00 raised to 60.00 (each member
+    under 150, the household at 180) fail."""
+    import duckdb
+
+    from shidian.insurance.checks import caps_respected
+
+    policy = insurance_policy(**POOLED)
+    priced = price_claims(
+        claims_table([visit("A1", "P1", "400", 10), visit("B1", "P2", "200", 12)]),
+        PEOPLE,
+        INSTITUTIONS,
+        policy,
+    )
+    rows = priced.to_pylist()
+    rows[1]["cap_used"] = rows[1]["reimbursement"] = D("60.00")
+    tampered = pa.Table.from_pylist(rows, schema=priced.schema)
+    for table, ok in ((priced, True), (tampered, False)):
+        con = duckdb.connect()
+        con.register("priced", table)
+        assert caps_respected(con, policy, {}).ok is ok
+        con.close()
