@@ -23,6 +23,7 @@ from shidian.insurance.service.desk import (
     DeskError,
     desk_overview,
     post_claim,
+    preview_claim,
     read_claim,
     reverse_claim,
 )
@@ -304,3 +305,30 @@ def test_the_desk_refuses_outpatient_claims_under_household_pooling(county: Coun
     ]
     with county.engine.begin() as conn:
         assert post_claim(conn, county.officer, claim("HP-2", "P01", "H1", "2000"), CLIENT).recorded
+
+
+def test_preview_prices_a_stay_by_the_institutions_place_as_posting_does(county: County):
+    """Under a policy with tiers by place (illustrative-city-tiers: 县外市内医院 起付线600元, 60%),
+    the preview (试算) takes the institution's place as ``post_claim`` does: S3 is a city
+    hospital out of the county, referred: (3000 − 600) × 60% = 1440.00 in both."""
+    files = []
+    for name, content in county_files():
+        if name == "institutions.csv":
+            lines = content.decode("utf-8").splitlines()
+            places = {"S3": "city"}
+            content = "\n".join(
+                [lines[0] + ",place", *(f"{line},{places.get(line.split(',')[0], '')}" for line in lines[1:])]
+            ).encode("utf-8")
+        files.append((name, content))
+    with county.engine.begin() as conn:
+        dataset_id, problems = import_dataset(
+            conn, county.officer, county.var_dir, files, "illustrative-city-tiers", "示例市", CLIENT
+        )
+    assert dataset_id is not None, problems
+    stay = claim("PL-1", "P03", "S3", "3000", referral=1)
+    with county.engine.begin() as conn:
+        previewed = preview_claim(conn, county.officer, stay)
+    with county.engine.begin() as conn:
+        posted = post_claim(conn, county.officer, stay, CLIENT).body["priced"]
+    assert previewed["reimbursement"] == posted["reimbursement"] == "1440.00"
+    assert previewed == posted
