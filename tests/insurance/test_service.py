@@ -22,6 +22,7 @@ from shidian.insurance.service.datasets import import_dataset
 from shidian.insurance.service.desk import (
     DeskError,
     desk_overview,
+    find_patient,
     post_claim,
     preview_claim,
     read_claim,
@@ -332,3 +333,7 @@ def test_preview_prices_a_stay_by_the_institutions_place_as_posting_does(county:
         posted = post_claim(conn, county.officer, stay, CLIENT).body["priced"]
     assert previewed["reimbursement"] == posted["reimbursement"] == "1440.00"
     assert previewed == posted
+    # the patient's standing at S3 shows the same tier's deductible (县外市内医院 600)
+    with county.engine.begin() as conn:
+        found = find_patient(conn, county.officer, county.var_dir, "P05", 2010, "S3", CLIENT)
+    assert (found.standing.deductible, found.standing.deductible_rule) == (Decimal("600"), "standard")

@@ -388,7 +388,9 @@ def find_patient(
     at = (
         None
         if institution is None
-        else DeskInstitution(institution["level"], institution["designated"], institution["in_county"])
+        else DeskInstitution(
+            institution["level"], institution["designated"], institution["in_county"], institution["place"]
+        )
     )
     found = Patient(
         person_id=person_id,
