@@ -48,7 +48,7 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.clock import today
 from shidian.platform.files import new_id
-from shidian.problems import Problem, Refused, Source, has_errors, refusal
+from shidian.problems import Problem, Refused, Source, has_errors, refusal, request_problem
 from shidian.runs import Check
 
 
@@ -262,20 +262,15 @@ def settle_uploads(
     if bad:
         return None, bad
     if policy not in POLICIES.names():
-        raise refusal(
-            "invalid", "request.invalid", f"未知的政策 {policy!r} (unknown policy)", column="policy"
-        )
+        unknown = f"未知的政策 {policy!r} (unknown policy)"
+        return None, [request_problem("request.invalid", unknown, column="policy")]
     claims_dir = None
     if claims_run_id:
         with engine.connect() as conn:
             claims_dir = store.insurance_run_folder(conn, var_dir, claims_run_id)
         if claims_dir is None:
-            raise refusal(
-                "invalid",
-                "capitation.claims_run.unknown",
-                "没有这个已完成的居民医保结算 (no such finished insurance run)",
-                column="claims_run_id",
-            )
+            message = "没有这个已完成的居民医保结算 (no such finished insurance run)"
+            return None, [request_problem("capitation.claims_run.unknown", message, column="claims_run_id")]
     names = sorted(name for name, _ in uploads)
     with engine.begin() as conn:
         try:
