@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.capitation import service
+from shidian.capitation.model import TIER_LABELS
 from shidian.capitation.payments import Payment
 from shidian.capitation.policy import POLICIES, PRIMARY_CARE_POLICIES
 from shidian.platform.access import can
@@ -90,6 +91,7 @@ def capitation_run(request: Request, conn: Conn, user: Viewer, run_id: str) -> R
         "error_summary": service.error_summary(view.row["error"]),
         "problems": service.run_problems(view.row["error"]),
         "overdue": [p for p in view.paid if p.overdue],
+        "tier_labels": TIER_LABELS,
     }
     return render(request, "capitation/run.html", context)
 
