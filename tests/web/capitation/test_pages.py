@@ -5,7 +5,9 @@ DRG runs, and records prepayments paid; a member institution sees the published 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from shidian.platform import clock, jobs
@@ -13,6 +15,7 @@ from shidian.platform.db.capitation_schema import capitation_runs
 from shidian.platform.db.schema import audit_events
 from shidian.platform.db.schema import jobs as jobs_table
 from tests.capitation.test_cli import FUND, TABLES
+from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
 
 # H1 (a hospital user's institution) is the lead hospital of 医共体 A; H3 is no member.
 MEMBERS = {name: text.replace("A1", "H1") for name, text in TABLES.items()}
@@ -283,3 +286,38 @@ def test_a_run_left_running_by_a_killed_server_is_failed_at_start_up(web_app):
         row = conn.execute(sa.select(capitation_runs).where(capitation_runs.c.id == run_id)).mappings().one()
     assert run_id in failed
     assert row["status"] == "failed" and row["error"] == jobs.INTERRUPTED
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0011_creates_and_drops_the_capitation_tables(backend, tmp_path):
+    """Down to 0008 drops ``capitation_runs`` and ``capitation_payments``; back to head adds them."""
+    from alembic import command
+
+    from shidian.platform.db.engine import alembic_config, make_engine, upgrade
+
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+    else:
+        if not _postgres_available():
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+        name = f"shidian_m_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    tables = {"capitation_runs", "capitation_payments"}
+    try:
+        upgrade(engine)
+        assert tables <= set(sa.inspect(engine).get_table_names())
+        command.downgrade(alembic_config(engine), "0008")
+        assert not tables & set(sa.inspect(engine).get_table_names())
+        upgrade(engine)
+        assert tables <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
