@@ -338,6 +338,8 @@ def publish_run(
     (``capitation.publish.reason_required``; kept in the run's note and the audit record)."""
     require_permission(user, "capitation.settle")
     run = _run_or_not_found(conn, run_id)
+    store.lock_year(conn, run["year"], run_id)  # one publication of a year at a time
+    run = _run_or_not_found(conn, run_id)
     if run["status"] != "draft":
         raise refusal(
             "conflict",
@@ -491,6 +493,7 @@ def record_prepayment(
     or more than is outstanding without the reason (超额拨付须说明原因)."""
     require_permission(user, "capitation.settle")
     row = _run_or_not_found(conn, run_id)
+    store.lock_year(conn, row["year"], run_id)  # one payment of a year at a time: never overpaid unseen
     if row["status"] != "published":
         raise refusal(
             "conflict",

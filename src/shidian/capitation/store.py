@@ -91,6 +91,17 @@ def mark_failed(conn: sa.Connection, run_id: str, error: str, year: int | None =
     )
 
 
+def lock_year(conn: sa.Connection, year: int | None, run_id: str) -> None:
+    """Take the runs of a year (and the run) for the rest of the transaction, first, with a
+    write: a row lock on PostgreSQL, the write lock on SQLite. Two officers publishing runs of
+    the same year, or recording payments of it, then take turns: the second sees the first's."""
+    conn.execute(
+        capitation_runs.update()
+        .where(sa.or_(capitation_runs.c.year == year, capitation_runs.c.id == run_id))
+        .values(status=capitation_runs.c.status)
+    )
+
+
 def get_run(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:
     if not RUN_ID.match(run_id):
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -321,3 +322,60 @@ def test_migration_0011_creates_and_drops_the_capitation_tables(backend, tmp_pat
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+def test_two_officers_paying_the_same_quarter_at_once_never_overpay_unseen(client_for, web_app):
+    """Both pay the whole of B's fourth quarter (9,114,000.00) at the same moment without a reason:
+    the year's runs are locked first, so the second sees the first's payment and is refused."""
+    import threading
+
+    from shidian.capitation import service
+    from shidian.capitation.payments import Payment
+    from shidian.platform.accounts import get_user
+    from shidian.platform.db.schema import users
+    from shidian.problems import Refused
+
+    engine, var_dir = web_app.state.engine, web_app.state.settings.var_dir
+    officer = client_for("officer")
+    run_id = settled(officer)
+    with engine.connect() as conn:
+        others = (
+            conn.execute(
+                sa.select(capitation_runs.c.id).where(
+                    capitation_runs.c.year == 2020, capitation_runs.c.status == "published"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        officer_id = conn.execute(sa.select(users.c.id).where(users.c.username == "officer")).scalar_one()
+        user = get_user(conn, officer_id)
+    body = {"corrects_run_id": others[-1], "reason": "并发测试"} if others else {}
+    assert officer.post(f"/api/capitation/runs/{run_id}/publish", json=body).status_code == 200
+    before = {
+        (p["community_id"], p["quarter"]): p
+        for p in officer.get(f"/api/capitation/runs/{run_id}").json()["paid"]
+    }[("B", 4)]
+    outstanding = before["outstanding"]
+    assert before["status"] in ("unpaid", "part_paid", "on_time", "late", "overpaid")
+    if Decimal(outstanding) <= 0:  # paid in full by an earlier test of the session: nothing to race for
+        return
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def pay(reference: str) -> None:
+        barrier.wait()
+        try:
+            with engine.begin() as conn:
+                payment = Payment("B", 4, Decimal(outstanding), dt.date(2020, 10, 21), reference)
+                service.record_prepayment(conn, user, var_dir, run_id, payment)
+            outcomes.append("paid")
+        except Refused as refused:
+            outcomes.append(refused.problems[0].code)
+
+    threads = [threading.Thread(target=pay, args=(f"并发 {n}",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["capitation.prepayment.overpaid", "paid"]
