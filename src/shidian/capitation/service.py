@@ -15,6 +15,7 @@ run it corrects and the reason, as DRG runs do (issue 19 item 4).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -48,6 +49,7 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.clock import today
 from shidian.platform.files import new_id
+from shidian.platform.notifications import Notice, day_start
 from shidian.problems import Problem, Refused, Source, has_errors, refusal, request_problem
 from shidian.runs import Check
 
@@ -618,3 +620,45 @@ def primary_care_uploads(
     names = tuple(sorted(name for name, _ in uploads))
     log(conn, PrimaryCareCalculated(target=calc_id, policy=policy, files=names), user, client)
     return PrimaryCareDone(calc_id, run, record, problems), problems
+
+
+# ---- notifications (站内通知) -------------------------------------------------------------------
+
+
+def notices(conn: sa.Connection, user: User, var_dir: Path, day: dt.date) -> list[Notice]:
+    """A notice per published run the user may read (a member institution: its 医共体's), and
+    for the bureau a notice per prepayment of each year's current run (the newest published)
+    still not paid in full after its due day (七(二) "及时足额"), dated the day after."""
+    if not can(user, "capitation.view"):
+        return []
+    own = _own_institution(user)
+    published = [
+        r
+        for r in store.list_runs(conn)
+        if r["status"] == "published" and (own is None or own in (r["members"] or {}))
+    ]
+    found = []
+    for run in published:
+        correction = " (更正结算)" if run["corrects_run_id"] else ""
+        text = f"{run['year']} 年度医共体按人头总额预付结算已发布{correction}: {run['policy_id']} · {run['id'][:8]}"
+        found.append(Notice(run["published_at"], "run_published", text, f"/capitation/runs/{run['id']}"))
+    if not can(user, "capitation.settle"):
+        return found
+    current: dict[int, dict[str, Any]] = {}
+    for run in sorted(published, key=lambda r: r["published_at"], reverse=True):
+        current.setdefault(run["year"], run)  # the newest published run of each year
+    for year, run in current.items():
+        files = store.load_run(var_dir, run["id"])
+        if files is None:
+            continue
+        for p in statuses(files["prepayments"], store.payments_of_year(conn, year), day):
+            if p.overdue:
+                text = (
+                    f"医共体 {p.community_id} {year} 年第 {p.quarter} 季度预拨逾期未足额: 应拨 {p.due} 元,"
+                    f" 已拨 {p.paid} 元 (应于 {p.due_on} 前拨付)"
+                )
+                link = f"/capitation/runs/{run['id']}/prepayments"
+                found.append(
+                    Notice(day_start(p.due_on + dt.timedelta(days=1)), "prepayment_overdue", text, link)
+                )
+    return found

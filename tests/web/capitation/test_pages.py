@@ -379,3 +379,37 @@ def test_two_officers_paying_the_same_quarter_at_once_never_overpay_unseen(clien
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(outcomes) == ["capitation.prepayment.overpaid", "paid"]
+
+
+def test_published_runs_and_overdue_prepayments_are_notified(client_for, web_app):
+    """A member of A hears of the published run of its 医共体; H3 (no member) does not; the bureau
+    hears of every prepayment of the year's current run not paid in full after its due day (the
+    business date is years after 2020: B's fourth quarter, due 2020-10-21, is overdue unless a
+    test of the session paid it in full)."""
+    officer = client_for("officer")
+    run_id = settled(officer)
+    with web_app.state.engine.connect() as conn:
+        others = (
+            conn.execute(
+                sa.select(capitation_runs.c.id).where(
+                    capitation_runs.c.year == 2020, capitation_runs.c.status == "published"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    body = {"corrects_run_id": others[-1], "reason": "通知测试"} if others else {}
+    assert officer.post(f"/api/capitation/runs/{run_id}/publish", json=body).status_code == 200
+    paid = {
+        (p["community_id"], p["quarter"]): p
+        for p in officer.get(f"/api/capitation/runs/{run_id}").json()["paid"]
+    }
+    overdue = [key for key, p in paid.items() if p["overdue"]]
+    assert overdue  # the session's payments never pay every quarter in full
+    notices = officer.get("/notifications").text
+    assert f"/capitation/runs/{run_id}" in notices and "医共体按人头总额预付结算已发布" in notices
+    community, quarter = overdue[0]
+    assert f"医共体 {community} 2020 年第 {quarter} 季度预拨逾期未足额" in notices
+    member = client_for("h1").get("/notifications").text
+    assert f"/capitation/runs/{run_id}" in member and "预拨逾期" not in member
+    assert f"/capitation/runs/{run_id}" not in client_for("h3").get("/notifications").text
