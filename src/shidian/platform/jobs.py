@@ -19,10 +19,10 @@ cancelled), its progress, the process that runs it (``owner``) and that process'
 * **Recovery.** The running process beats every ``HEARTBEAT_SECONDS``; a job whose heartbeat is
   older than ``STALE_SECONDS`` (its process was killed) is failed by the next claim of its lane,
   and ``fail_interrupted_runs``, which ``shidian serve`` calls at start-up before any worker
-  exists, fails every job left queued or running (keeping the stage it stopped at) — and the DRG
-  and insurance run rows they drove, so that no run is shown "running" forever. An interrupted
-  import kept nothing (its transaction never committed); the DRG files it had moved are removed
-  at start-up too (``shidian.drg.service.recover_imports``).
+  exists, fails every job left queued or running (keeping the stage it stopped at) — and the
+  DRG, insurance and capitation run rows they drove, so that no run is shown "running" forever.
+  An interrupted import kept nothing (its transaction never committed); the DRG files it had
+  moved are removed at start-up too (``shidian.drg.service.recover_imports``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shidian.platform.clock import now
+from shidian.platform.db.capitation_schema import capitation_runs
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.schema import job_lanes, jobs, runs
 from shidian.problems import refusal
@@ -68,6 +69,7 @@ LANES = {
     "drg.import": "imports",
     "insurance.import": "imports",
     "registry.import": "imports",
+    "capitation.run": "runs",
 }
 #: Why an interrupted job failed, by lane (an import lands whole or not at all: nothing is kept).
 INTERRUPTED_OF = {"runs": INTERRUPTED, "imports": INTERRUPTED_IMPORT}
@@ -82,6 +84,7 @@ POLL_SECONDS = 0.5
 _TARGET_ROWS: dict[str, tuple[sa.Table, tuple[str, ...]]] = {
     "drg.run": (runs, ("queued", "running")),
     "insurance.run": (insurance_runs, ("running",)),
+    "capitation.run": (capitation_runs, ("running",)),
 }
 
 
