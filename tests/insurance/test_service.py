@@ -322,10 +322,9 @@ def test_preview_prices_a_stay_by_the_institutions_place_as_posting_does(county:
                 [lines[0] + ",place", *(f"{line},{places.get(line.split(',')[0], '')}" for line in lines[1:])]
             ).encode("utf-8")
         files.append((name, content))
-    with county.engine.begin() as conn:
-        dataset_id, problems = import_dataset(
-            conn, county.officer, county.var_dir, files, "illustrative-city-tiers", "示例市", CLIENT
-        )
+    dataset_id, problems = import_dataset(
+        county.engine, county.officer, county.var_dir, files, "illustrative-city-tiers", "示例市", CLIENT
+    )
     assert dataset_id is not None, problems
     stay = claim("PL-1", "P03", "S3", "3000", referral=1)
     with county.engine.begin() as conn:
