@@ -18,7 +18,8 @@ assign doctor areas                ``assign``, ``unassign``,        form, API
 import a registry                  ``import_registry``              upload (page, API), CLI
 work list / warnings               ``work_list``, ``warnings``      pages, API
 indicators                         ``indicators``;                  pages, API; CLI, pilots
-                                   ``indicator_values`` (system)
+                                   ``indicator_values``,
+                                   ``unit_indicator_values`` (system)
 guardian rewards                   ``reward_list``,                 pages, API; Excel
                                    ``export_rewards``
 levels below the checklist         ``lowered_levels``               page, API (township review)
@@ -49,6 +50,7 @@ from shidian.registry.service.reports import (
     export_rewards,
     indicator_values,
     indicators,
+    unit_indicator_values,
     lowered_levels,
     reward_list,
     warnings,
@@ -67,6 +69,7 @@ __all__ = [
     "import_registry",
     "indicator_values",
     "indicators",
+    "unit_indicator_values",
     "list_assignments",
     "list_patients",
     "lowered_levels",
