@@ -74,7 +74,9 @@ def test_every_part_of_the_demo_is_of_one_year(demo, engine):
     assert insurance_years == {YEAR}  # demo-county-2020: county-2010's rules for the demo year
     assert report_years == {YEAR}
     assert followed and {d.year for d in followed} == {YEAR}
-    assert plan.first_day <= dt.date(YEAR, 1, 1) and dt.date(YEAR, 12, 31) <= plan.last_day  # 2019-10 … 2021-12
+    assert (
+        plan.first_day <= dt.date(YEAR, 1, 1) and dt.date(YEAR, 12, 31) <= plan.last_day
+    )  # 2019-10 … 2021-12
     (capitation,) = capitation_runs(demo["var"])
     assert capitation["totals"]["year"] == str(YEAR)
     claims = _csv(demo["data"] / "insurance" / "claims.csv")

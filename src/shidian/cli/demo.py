@@ -12,7 +12,6 @@ from shidian.cli.output import err, progress_steps
 app = typer.Typer(help="演示数据 (demo data).", no_args_is_help=True)
 
 
-
 @app.command("generate")
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="写入演示数据的目录 (created if missing)")],

@@ -32,7 +32,9 @@ def _read(path: Path) -> dict[str, list[str]]:
     }
 
 
-def generate_capitation_county(county_dir: Path, out_dir: Path, *, seed: int, year: int = 2010) -> dict[str, int]:
+def generate_capitation_county(
+    county_dir: Path, out_dir: Path, *, seed: int, year: int = 2010
+) -> dict[str, int]:
     """Write fund.toml, communities, members, scores and villages for the county in ``county_dir``."""
     villages = _read(county_dir / "villages.csv")["village_code"]
     institutions = _read(county_dir / "institutions.csv")

@@ -73,7 +73,12 @@ def setup_insurance_demo(
     with engine.begin() as conn:
         county = conn.execute(sa.select(units.c.id).where(units.c.code == COUNTY[0])).scalar()
         unit = create_unit(  # the county hospital of 平南县 (under the county when it exists)
-            conn, institution_id, DESK_INSTITUTION_NAME, "hospital", parent_id=county, hospital_id=institution_id
+            conn,
+            institution_id,
+            DESK_INSTITUTION_NAME,
+            "hospital",
+            parent_id=county,
+            hospital_id=institution_id,
         )
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
             create_user(conn, username, password, role, unit, display)

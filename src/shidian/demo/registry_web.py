@@ -79,7 +79,11 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
             conn,
             county,
             [
-                {"month": dt.date(today.year, m, 1), "counselling_rooms": None, "hotline_contacts": 60 + 9 * m}
+                {
+                    "month": dt.date(today.year, m, 1),
+                    "counselling_rooms": None,
+                    "hotline_contacts": 60 + 9 * m,
+                }
                 for m in range(1, 13)
             ],
         )

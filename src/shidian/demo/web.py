@@ -82,7 +82,9 @@ def setup_demo(
                 create_user(conn, username, password, role, unit_ids[unit_code], display)
             created.append((username, password, role))
     setup_registry_demo(settings, engine)  # 严重精神障碍患者管理: county 450821, the doctor's villages
-    created += setup_pilots_demo(engine)  # 试点方案: 社会心理服务 plan, the demo year's reports, a supervision visit
+    created += setup_pilots_demo(
+        engine
+    )  # 试点方案: 社会心理服务 plan, the demo year's reports, a supervision visit
     setup_drg_demo(engine, settings.var_dir, data_dir, "officer")  # one published settlement
     from shidian.demo.capitation_web import setup_capitation_demo
     from shidian.demo.insurance_web import latest_run_dir, setup_insurance_demo

@@ -32,7 +32,7 @@ import calendar
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -113,9 +113,7 @@ def required_followups(policy: RegistryPolicy, period: Period) -> int:
     return math.ceil(policy.min_followups * period.months / 12)
 
 
-def indicator_sql(
-    patients: str, followups: str, period: Period, required: int, by: str | None = None
-) -> str:
+def indicator_sql(patients: str, followups: str, period: Period, required: int, by: str | None = None) -> str:
     """The one query of the patient indicators over two relations: one row of counts, or with
     ``by`` (a column of the patients, e.g. their village's ``unit_code``) one row per value of it
     (its values as ``unit_code``, in order; a value without patients has no row). ``followed``
@@ -227,7 +225,7 @@ def indicator_table(
 
 
 def unit_indicator_table(
-    counts: list[Mapping[str, object]], services: list[Mapping[str, object]], period: Period
+    counts: Sequence[Mapping[str, object]], services: Sequence[Mapping[str, object]], period: Period
 ) -> pa.Table:
     """Shape 1 per unit: the five patient indicators of every unit of ``counts`` (rows of
     ``indicator_sql(..., by=...)``) and the service counts of every recording unit of

@@ -67,7 +67,9 @@ def test_registry_indicators_of_each_complete_quarter_join_the_plans_values(pilo
     ]
 
 
-def test_after_the_plans_end_the_registry_is_asked_for_the_plans_periods_only(pilots_app, plan_id, monkeypatch):
+def test_after_the_plans_end_the_registry_is_asked_for_the_plans_periods_only(
+    pilots_app, plan_id, monkeypatch
+):
     """Years after the plan (2019-10 … 2021-12) are not the plan's: asked on 2026-12-07 the feed
     stops at 2021-Q4, so the latest registry value is the plan's last quarter, not a later one."""
     asked: list[Period] = []

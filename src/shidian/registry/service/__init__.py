@@ -50,9 +50,9 @@ from shidian.registry.service.reports import (
     export_rewards,
     indicator_values,
     indicators,
-    unit_indicator_values,
     lowered_levels,
     reward_list,
+    unit_indicator_values,
     warnings,
     work_list,
 )
@@ -69,7 +69,6 @@ __all__ = [
     "import_registry",
     "indicator_values",
     "indicators",
-    "unit_indicator_values",
     "list_assignments",
     "list_patients",
     "lowered_levels",
@@ -82,6 +81,7 @@ __all__ = [
     "save_followup",
     "save_patient",
     "unassign",
+    "unit_indicator_values",
     "warnings",
     "work_list",
 ]

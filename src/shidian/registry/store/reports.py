@@ -135,7 +135,9 @@ def village_indicator_counts(
     return [dict(row) for row in conn.execute(sa.text(sql)).mappings()]
 
 
-def unit_service_counts(conn: sa.Connection, unit_ids: frozenset[int], period: Period) -> list[dict[str, Any]]:
+def unit_service_counts(
+    conn: sa.Connection, unit_ids: frozenset[int], period: Period
+) -> list[dict[str, Any]]:
     """Counselling rooms and hotline contacts per recording unit of ``unit_ids`` (``unit_services_sql``)."""
     services = (
         "(SELECT u.code AS unit_code, s.month, s.counselling_rooms, s.hotline_contacts "
