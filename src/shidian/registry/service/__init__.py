@@ -18,7 +18,8 @@ assign doctor areas                ``assign``, ``unassign``,        form, API
 import a registry                  ``import_registry``              upload (page, API), CLI
 work list / warnings               ``work_list``, ``warnings``      pages, API
 indicators                         ``indicators``;                  pages, API; CLI, pilots
-                                   ``indicator_values`` (system)
+                                   ``indicator_values``,
+                                   ``unit_indicator_values`` (system)
 guardian rewards                   ``reward_list``,                 pages, API; Excel
                                    ``export_rewards``
 levels below the checklist         ``lowered_levels``               page, API (township review)
@@ -51,6 +52,7 @@ from shidian.registry.service.reports import (
     indicators,
     lowered_levels,
     reward_list,
+    unit_indicator_values,
     warnings,
     work_list,
 )
@@ -79,6 +81,7 @@ __all__ = [
     "save_followup",
     "save_patient",
     "unassign",
+    "unit_indicator_values",
     "warnings",
     "work_list",
 ]
