@@ -94,6 +94,13 @@ def year_value_conserved(
     total_cost, fund_paid, points_total = _one(
         con, f"SELECT sum(total_cost), sum(fund_paid), sum(year_points) FROM hospital_year{sfx}"
     )
+    if sfx and not Decimal(str(points_total or 0)):  # one scheme without a case: nothing to value
+        return Check(
+            "year_value_conserved",
+            "Σ医疗机构年度点数 × 年度点值 = 总费用 − 统筹基金费用 + DRG总额预算 (第十九条(一))",
+            True,
+            f"本险种无年度点数, 年度点值为0, DRG预算 {params.drg_budget} 元未分配",
+        )
     numerator = Decimal(str(total_cost)) - Decimal(str(fund_paid)) + params.drg_budget
     gap = abs(Decimal(str(points_total)) * year_value - numerator)
     tolerance = Decimal(str(points_total)) * HALF_POINT

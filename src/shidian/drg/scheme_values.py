@@ -115,6 +115,21 @@ def _blank_schemes(con: Engine, inputs: DrgInputs, table: str, key: str) -> list
     ]
 
 
+def idle_budgets(con: Engine, inputs: DrgInputs, budgets: Mapping[str, Decimal]) -> list[Problem]:
+    """A warning for each scheme with a budget and no case: its budget is not paid out."""
+    counts = dict(con.execute(f"SELECT {scheme_sql('scheme')}, count(*) FROM cases GROUP BY 1").fetchall())
+    return [
+        Problem(
+            "drg.scheme.no_cases",
+            f"{SCHEMES[scheme]}无病例: 其DRG预算 {budget} 元按分险种点值不分配 (000 篇6 第六条)",
+            Source(inputs.source("settlement"), key=f"fund_budget.{scheme}"),
+            "warning",
+        )
+        for scheme, budget in budgets.items()
+        if not counts.get(scheme)
+    ]
+
+
 def settle_schemes(
     con: Engine, inputs: DrgInputs, policy: DrgPolicy, budgets: Mapping[str, Decimal]
 ) -> tuple[pa.Table, dict[str, Decimal]]:

@@ -78,6 +78,7 @@ def settle(
             year_value: Decimal | None = year_end.build_annual(con, inputs.params.drg_budget, policy)
             payment_order = "hospital_id, month"
         else:  # each scheme's budget over its own cases' points (分险种点值)
+            problems = problems + scheme_values.idle_budgets(con, inputs, plan)
             monthly, year_values = scheme_values.settle_schemes(con, inputs, policy, plan)
             year_value, payment_order = None, "hospital_id, month, scheme"
         step("自检 invariant checks")
