@@ -298,3 +298,28 @@ def test_each_schemes_money_is_conserved(data, schemes, employee, resident, name
         owed = sum((r["value"] for r in charged if r["scheme"] == scheme), ZERO)
         tolerance = Decimal("0.005") * len(hospitals) + points * POINT / 2
         assert abs(owed - budget[scheme]) <= tolerance
+
+
+def test_a_cases_explanation_names_its_schemes_point_values(tmp_path):
+    """``shidian drg explain``: P1-3 (居民, March) is paid at 居民's March point value 1.25 and
+    year point value 10.5; under the joint reading at the joint ones."""
+    from shidian.drg.service import explain_case
+
+    data = budgets(with_schemes(write_region(tmp_path / "in")), employee="2400.00", resident="3000.00")
+    run, problems = settle_folder(data, tmp_path / "per", "guigang-2020", policy_file(tmp_path))
+    assert run is not None, problems
+    lines = explain_case(tmp_path / "per", "P1-3").found.explanation.lines
+    assert (
+        "险种: 居民医保; 分险种点值 (000 篇6 第六条: 本险种DRG预算 ÷ 本险种病例点数): "
+        "居民医保3月月度点值 1.25000000 (第十八条(二)), 居民医保年度点值 10.50000000 (第十九条(一))"
+    ) in lines
+    case_points = {r["case_id"]: r["scheme"] for r in rows(tmp_path / "per" / "case_points.csv")}
+    assert case_points["P1-1"] == "employee" and case_points["P1-3"] == "resident"
+    joint, problems = settle_folder(data, tmp_path / "joint", "guigang-2020")
+    assert joint is not None, problems
+    lines = explain_case(tmp_path / "joint", "P1-3").found.explanation.lines
+    # joint: March 5400 ÷ 12 = 450.00 over 200 points = 2.25; year (6000 − 4200 + 5400) ÷ 600 = 12
+    assert (
+        "险种: 居民医保; 联合点值 (000 篇6 第六条: 两险种基金纳入同一DRG总额预算): "
+        "3月月度点值 2.25000000 (第十八条(二)), 年度点值 12.00000000 (第十九条(一))"
+    ) in lines

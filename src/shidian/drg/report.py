@@ -132,6 +132,7 @@ CASE_COLUMNS = (
     ("case_id", "病案号", "text"),
     ("hospital_id", "医疗机构编码", "text"),
     ("month", "月份", "int"),
+    ("scheme", "险种", "text"),  # when the cases carry one (000 篇6 第六条)
     ("drg_code", "DRG编码", "text"),
     ("category", "病例类型", "text"),
     ("base_points", "基准点数", "points"),

@@ -98,7 +98,7 @@ def settle(
             checks.run_checks(con, inputs.params, policy, year_value or ZERO, joint=plan is None) + later
         )
         result = SettlementResult(
-            case_points=_case_points(con),
+            case_points=_case_points(con, by_scheme is not None),
             monthly=monthly,
             monthly_payments=con.arrow(f"SELECT * FROM monthly_payments ORDER BY {payment_order}"),
             annual=con.arrow("SELECT * FROM annual ORDER BY hospital_id"),
@@ -158,15 +158,18 @@ def _advance_totals(table: pa.Table) -> dict[str, str]:
     }
 
 
-def _case_points(con: Engine) -> pa.Table:
-    """One row per case, by case id (the documented order of case_points.csv)."""
+def _case_points(con: Engine, with_scheme: bool = False) -> pa.Table:
+    """One row per case, by case id (the documented order of case_points.csv); with the case's
+    scheme (``scheme``, 000 篇6 第六条) when the cases carry one."""
+    scheme = f", {schemes.scheme_sql('k.scheme')} AS scheme" if with_scheme else ""
+    source = "case_calc c JOIN cases k USING (case_id)" if with_scheme else "case_calc c"
     return con.arrow(
-        """
-            SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
-                   prepay_points, final_points, level, cost, unreasonable_cost, extra_points,
-                   review_approved::TINYINT AS review_approved, new_technology::TINYINT AS new_technology,
-                   year_end_grouping::TINYINT AS year_end_grouping, review_pay_month
-            FROM case_calc ORDER BY case_id
+        f"""
+            SELECT c.case_id, c.hospital_id, c.month, c.drg_code, c.category, c.base_points, c.coefficient,
+                   c.prepay_points, c.final_points, c.level, c.cost, c.unreasonable_cost, c.extra_points,
+                   c.review_approved::TINYINT AS review_approved, c.new_technology::TINYINT AS new_technology,
+                   c.year_end_grouping::TINYINT AS year_end_grouping, c.review_pay_month{scheme}
+            FROM {source} ORDER BY c.case_id
         """
     )
 
