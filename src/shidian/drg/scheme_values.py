@@ -158,14 +158,10 @@ def settle_schemes(
         con.register(f"monthly{sfx}", monthly)
         point_value.build_monthly_payments(con, policy, inputs.params.year, sfx)
         values[scheme] = year_end.annual_base(con, policy, budget, sfx)
-        months.append(monthly.add_column(0, "scheme", pa.array([scheme] * monthly.num_rows, pa.string())))
-    columns = con.arrow(f"SELECT * FROM monthly_payments_{next(iter(budgets))} LIMIT 0").column_names
-    rest = ", ".join(c for c in columns if c not in ("hospital_id", "month"))
-    con.execute(
+        months.append(monthly.append_column("scheme", pa.array([scheme] * monthly.num_rows, pa.string())))
+    con.execute(  # the scheme last: the columns of the joint file keep their places (docs/drg-outputs.md)
         "CREATE TABLE monthly_payments AS "
-        + " UNION ALL ".join(
-            f"SELECT hospital_id, month, '{s}' AS scheme, {rest} FROM monthly_payments_{s}" for s in budgets
-        )
+        + " UNION ALL ".join(f"SELECT *, '{s}' AS scheme FROM monthly_payments_{s}" for s in budgets)
     )
     con.execute(
         "CREATE TABLE annual_scheme_base AS "
@@ -269,11 +265,11 @@ def scheme_payments(con: Engine) -> pa.Table:
     money are left out."""
     return con.arrow(
         """
-        SELECT hospital_id, scheme, cases, final_points, year_point_value, patient_cash,
+        SELECT hospital_id, scheme, cases, final_points, patient_cash,
                (entitlement - surplus_cut - self_pay_cut - patient_cash - audit_deductions)::DECIMAL(18,2)
                    AS value,
                monthly_paid::DECIMAL(18,2) AS monthly_paid, settlement::DECIMAL(18,2) AS settlement,
-               (monthly_paid + settlement)::DECIMAL(18,2) AS fund_payment
+               (monthly_paid + settlement)::DECIMAL(18,2) AS fund_payment, year_point_value
         FROM annual_scheme WHERE cases > 0 OR monthly_paid <> 0 OR settlement <> 0
         ORDER BY hospital_id, scheme
         """

@@ -48,12 +48,12 @@ SCHEME_PAYMENTS_SCHEMA = pa.schema(
         ("scheme", pa.string()),
         ("cases", pa.int64()),
         ("final_points", POINTS),
-        ("year_point_value", POINTS),
         ("patient_cash", MONEY),
         ("value", MONEY),
         ("monthly_paid", MONEY),
         ("settlement", MONEY),
         ("fund_payment", MONEY),
+        ("year_point_value", POINTS),  # the point value the scheme's cases were valued at
     ]
 )
 
