@@ -323,3 +323,15 @@ def test_a_cases_explanation_names_its_schemes_point_values(tmp_path):
         "险种: 居民医保; 联合点值 (000 篇6 第六条: 两险种基金纳入同一DRG总额预算): "
         "3月月度点值 2.25000000 (第十八条(二)), 年度点值 12.00000000 (第十九条(一))"
     ) in lines
+
+
+def test_a_deductions_scheme_is_named_as_unused_under_joint_point_values(tmp_path):
+    data = budgets(with_schemes(write_region(tmp_path / "in")), employee="2400.00", resident="3000.00")
+    (data / "deductions.csv").write_text(
+        "hospital_id,month,amount,points,险种\nP1,1,10.00,0,职工\n", encoding="utf-8"
+    )
+    run, problems = settle_folder(data, tmp_path / "out", "guigang-2020")
+    assert run is not None, problems
+    ignored = [w for w in run.result.warnings if w.code == "drg.input.ignored"]
+    assert [(w.where.file, w.where.column) for w in ignored] == [("deductions.csv", "scheme")]
+    assert "schemes.point_value 为 joint" in ignored[0].message

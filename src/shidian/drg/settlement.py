@@ -246,10 +246,15 @@ def _ignored_inputs(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[P
         (dated,) = con.execute("SELECT count(audit_date) FROM deductions").fetchone() or (0,)
         if dated:
             ignored.append(("deductions", "audit_date", "prepayment.deduction_month_after_audit"))
+    if policy.scheme_point_value != "per_scheme":
+        (named,) = con.execute("SELECT count(scheme) FROM deductions").fetchone() or (0,)
+        if named:  # the hospital's deductions: joint point values (000 篇6 第六条)
+            ignored.append(("deductions", "scheme", "schemes.point_value"))
     return [
         Problem(
             "drg.input.ignored",
-            f"政策参数 {switch} 为 false, 本次结算不使用 {column} (按该参数关闭时的规则结算)",
+            f"政策参数 {switch} 为 {'joint' if switch == 'schemes.point_value' else 'false'}, 本次结算不使用 "
+            f"{column} (按该参数{'为联合点值' if switch == 'schemes.point_value' else '关闭'}时的规则结算)",
             Source(inputs.source(table), column=column),
             "warning",
         )

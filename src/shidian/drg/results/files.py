@@ -251,7 +251,9 @@ def scheme_rows(run: Path, hospital_id: str) -> list[SchemeRow]:
             scheme=str(r["scheme"]),
             cases=as_int(r["cases"]),
             year_point_value=dec_or_none(r.get("year_point_value")),
-            **{k: D(r[k]) for k in SchemeRow.model_fields if k not in ("scheme", "cases", "year_point_value")},
+            **{
+                k: D(r[k]) for k in SchemeRow.model_fields if k not in ("scheme", "cases", "year_point_value")
+            },
         )
         for r in rows
     ]
