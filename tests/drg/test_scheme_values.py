@@ -193,6 +193,7 @@ def test_without_a_scheme_column_per_scheme_is_joint(tmp_path):
     assert joint is not None and per is not None, problems
     for name in ("monthly.csv", "monthly_payments.csv", "annual.csv"):
         assert (tmp_path / "per" / name).read_bytes() == (tmp_path / "joint" / name).read_bytes()
+    assert [w.code for w in per.result.warnings if w.code.startswith("drg.scheme")] == ["drg.scheme.single"]
 
 
 def test_per_scheme_needs_each_schemes_budget(tmp_path):

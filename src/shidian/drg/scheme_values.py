@@ -60,9 +60,20 @@ def plan(
 ) -> tuple[dict[str, Decimal] | None, list[Problem]]:
     """The schemes settled each with its own point value and their budgets, in the article's
     order, or None when one point value applies (the policy's ``joint``, or cases without a
-    scheme); and the errors that stop a per-scheme settlement (requires ``cases``, ``deductions``)."""
-    if policy.scheme_point_value != PER_SCHEME or not has_schemes(con):
+    scheme: a warning); and the errors that stop a per-scheme settlement (requires ``cases``,
+    ``deductions``)."""
+    if policy.scheme_point_value != PER_SCHEME:
         return None, []
+    if not has_schemes(con):
+        return None, [
+            Problem(
+                "drg.scheme.single",
+                "政策按险种分别计算点值 (schemes.point_value = per_scheme), 但病例未注明险种: "
+                "按一个险种结算, 即联合点值 (000 篇6 第六条)",
+                Source(inputs.source("cases"), column="scheme"),
+                "warning",
+            )
+        ]
     problems: list[Problem] = []
     budgets = scheme_budgets(inputs.params)
     settlement = inputs.source("settlement")

@@ -67,8 +67,9 @@ def settle(
         points.build_case_points(con, policy, inputs.params.year)
         step("月度点值与预拨 monthly prepayment")
         plan, plan_problems = scheme_values.plan(con, inputs, policy)
-        if plan_problems:
-            return None, problems + plan_problems
+        problems = problems + plan_problems
+        if has_errors(plan_problems):
+            return None, problems
         year_values: dict[str, Decimal] = {}
         if plan is None:  # one point value (联合点值, 第六条 read literally)
             monthly = point_value.monthly_point_values(con, inputs.params, policy)
