@@ -336,3 +336,24 @@ def test_a_deductions_scheme_is_named_as_unused_under_joint_point_values(tmp_pat
     ignored = [w for w in run.result.warnings if w.code == "drg.input.ignored"]
     assert [(w.where.file, w.where.column) for w in ignored] == [("deductions.csv", "scheme")]
     assert "schemes.point_value 为 joint" in ignored[0].message
+
+
+def test_the_settle_command_prints_each_schemes_year_point_value(tmp_path):
+    from typer.testing import CliRunner
+
+    from shidian.cli import app
+
+    data = budgets(with_schemes(write_region(tmp_path / "in")), employee="2400.00", resident="3000.00")
+    args = [
+        "drg",
+        "settle",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--policy-file",
+        str(policy_file(tmp_path)),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "职工医保年度点值 (分险种点值, 000 篇6 第六条)" in result.output
+    assert "15.0000" in result.output and "10.5000" in result.output
