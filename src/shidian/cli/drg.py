@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, progress_steps
+from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.policy import PARAMS, POLICIES
 from shidian.drg.service import explain_case, settle_folder
 from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled
@@ -97,7 +98,18 @@ def _print_summary(settled: Settled, out_dir: Path) -> None:
         ("年底入组病例 (000 篇6 第十八条(一)5)", n(t.get("year_end_grouping", "0"))),
         ("DRG总额预算(元)", y(t["drg_budget"])),
         ("年度总点数 (精确值见 run.json)", points(t["final_points"])),
-        ("年度点值 (精确值见 run.json)", point_value(t["year_point_value"])),
+        *(
+            [("年度点值 (精确值见 run.json)", point_value(t["year_point_value"]))]
+            if "year_point_value" in t
+            else [
+                (
+                    f"{label}年度点值 (分险种点值, 000 篇6 第六条)",
+                    point_value(t[f"scheme.{scheme}.year_point_value"]),
+                )
+                for scheme, label in SCHEMES.items()
+                if f"scheme.{scheme}.year_point_value" in t
+            ]
+        ),
         ("应得金额合计(元)", y(t["entitlement"])),
         ("已预拨合计(元)", y(t["monthly_paid"])),
         ("年终清算合计(元)", y(t["settlement"])),

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shidian.drg.model import CATEGORY_LABELS, SettlementResult
-from shidian.drg.report import ANNUAL_COLUMNS, CASE_COLUMNS, PAYMENT_COLUMNS
+from shidian.drg.report import ANNUAL_COLUMNS, CASE_COLUMNS, PAYMENT_COLUMNS, SCHEME_LABELS
 
 HOSPITALS_DIR = "hospitals"
 _Columns = Sequence[tuple[str, str, str]]
@@ -129,11 +129,12 @@ def _row_sql(columns: _Columns) -> str:
     for name, _, kind in columns:
         value = f'"{name}"'
         if kind == "text":
-            if name == "category":
-                labels = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in CATEGORY_LABELS.items())
+            if name in ("category", "scheme"):
+                codes = CATEGORY_LABELS if name == "category" else SCHEME_LABELS
+                labels = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in codes.items())
                 value = f"CASE {value} {labels} ELSE {value} END"
             text = f"CAST({value} AS VARCHAR)"
-            if name != "category":  # control characters are not allowed in XML 1.0
+            if name not in ("category", "scheme"):  # control characters are not allowed in XML 1.0
                 text = f"translate({text}, {_CONTROL_SQL}, '')"
             escaped = f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
             cell = f"'<c t=\"inlineStr\"><is><t>' || {escaped} || '</t></is></c>'"

@@ -223,6 +223,16 @@ DEDUCTIONS = TableSpec(
             label="扣除点数",
         ),
         Column("audit_date", "date", ("审核日期",), required=False, nullable=True, label="审核日期"),
+        # 000 篇6 第六条: the fund of the case found, read when each scheme has its own point value
+        Column(
+            "scheme",
+            "str",
+            ("险种",),
+            required=False,
+            nullable=True,
+            choices=tuple(SCHEME_ALIASES),
+            label="险种",
+        ),
     ),
     titles=("扣款", "审核扣款"),
 )
