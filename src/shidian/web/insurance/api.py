@@ -40,6 +40,7 @@ from shidian.web.insurance.models import (
     ClaimIn,
     ClaimOut,
     ClaimRecordOut,
+    InstitutionQuery,
     ReversalOut,
 )
 
@@ -119,11 +120,13 @@ async def api_post_claim(request: Request, body: ClaimIn) -> Any:
     responses=error_responses(401, 403, 404, 422, 429),
     dependencies=[Depends(check_csrf_unless_token)],
 )
-async def api_reverse_claim(request: Request, claim_id: ClaimIdPath) -> Any:
+async def api_reverse_claim(
+    request: Request, claim_id: ClaimIdPath, institution_id: InstitutionQuery = None
+) -> Any:
     """冲正: reverse a claim and free what it used; reversing twice answers the first reversal."""
 
     def work(conn: sa.Connection, user: User, client: Client) -> Any:
-        return reverse_claim(conn, user, claim_id, client).body
+        return reverse_claim(conn, user, claim_id, client, institution_id=institution_id).body
 
     return await _in_one_thread(request, work)
 
@@ -133,9 +136,11 @@ async def api_reverse_claim(request: Request, claim_id: ClaimIdPath) -> Any:
     response_model=ClaimRecordOut,
     responses=error_responses(401, 403, 404, 422, 429),
 )
-def api_get_claim(request: Request, conn: Conn, claim_id: ClaimIdPath) -> Any:
+def api_get_claim(
+    request: Request, conn: Conn, claim_id: ClaimIdPath, institution_id: InstitutionQuery = None
+) -> Any:
     """One desk claim as recorded, with its reversal if any (personal data: audited)."""
     user = desk_user(request, conn)
     if not can(user, "insurance.claims_view"):
         raise HTTPException(status_code=403, detail="无权访问 (forbidden)")
-    return read_claim(conn, user, claim_id, client_of(request))
+    return read_claim(conn, user, claim_id, client_of(request), institution_id)
