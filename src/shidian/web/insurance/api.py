@@ -22,7 +22,7 @@ from shidian.insurance.service.desk import DeskError, post_claim, read_claim, re
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client
-from shidian.platform.tokens import RateLimit, token_user
+from shidian.platform.tokens import admit, token_user
 from shidian.web.deps import (
     Conn,
     LoginRequired,
@@ -45,22 +45,32 @@ from shidian.web.insurance.models import (
 )
 
 router = APIRouter()
-#: Requests per API token and minute (this process).
-RATE = RateLimit()
 
 
 def desk_user(request: Request, conn: sa.Connection) -> User:
     """Who calls the desk: a machine client by its API token alone (an institution's HIS; a bad or
-    revoked token is 401, too many requests 429), else the signed-in user of the session."""
+    revoked token is 401, too many requests 429 with Retry-After), else the signed-in user of the
+    session (in ``conn``, the request's transaction).
+
+    A token is checked and its request counted in a short transaction of its own, committed
+    before the desk's work starts: the count holds across worker processes (``tokens.admit``),
+    stays when the request is then refused and rolled back, and its row lock is not held for the
+    request."""
     token = bearer_token(request)
     if token is None:
         return current_user(request, conn)
-    user = token_user(conn, token)
+    with get_engine(request).begin() as own:
+        user = token_user(own, token)
+        retry_after = (
+            None if user is None else admit(own, user, request.app.state.settings.token_rate_per_minute)
+        )
     if user is None:
         raise LoginRequired()
-    if not RATE.allow(user.username):
+    if retry_after is not None:
         raise HTTPException(
-            status_code=429, detail="请求过于频繁, 请稍后再试 (too many requests for this token)"
+            status_code=429,
+            detail=f"接口令牌请求过于频繁, 请 {retry_after} 秒后再试 (too many requests for this token)",
+            headers={"Retry-After": str(retry_after)},
         )
     request.state.user = user
     return user
