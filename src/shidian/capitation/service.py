@@ -39,6 +39,7 @@ from shidian.capitation.store import add_payment, capitation_dir, list_runs, loa
 from shidian.platform.access import can, require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
+from shidian.platform.files import staging_root
 from shidian.problems import Problem, Source, has_errors, refusal
 from shidian.runs import Check
 
@@ -216,7 +217,8 @@ def settle_uploads(
             )
             for name in bad
         ]
-    with tempfile.TemporaryDirectory() as tmp:
+    # staged inside the data directory, never the system's temporary one (issue 22 finding 6)
+    with tempfile.TemporaryDirectory(prefix="capitation-", dir=staging_root(var_dir)) as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         for name, content in uploads:

@@ -63,3 +63,19 @@ def test_bad_files_are_listed_and_nothing_is_stored(client_for):
 def test_only_the_bureau_settles(client_for):
     assert upload(client_for("leader")).status_code == 403
     assert upload(client_for("h1")).status_code == 403
+
+
+def test_uploads_are_staged_in_the_data_directory_not_the_system_temp(client_for, web_app, monkeypatch):
+    """Issue 22 finding 6: a settlement's uploaded files are written under ``var/staging`` (owner
+    only, swept at start-up), never into the system's temporary directory, and removed after."""
+    seen = []
+
+    def spy(data, staging, policy):
+        seen.append((data, sorted(p.name for p in data.iterdir())))
+        return None, []
+
+    monkeypatch.setattr("shidian.capitation.service.settle_folder", spy)
+    upload(client_for("officer"))
+    ((folder, names),) = seen
+    assert folder.is_relative_to(web_app.state.settings.var_dir / "staging")
+    assert "fund.toml" in names and not folder.exists()
