@@ -55,6 +55,7 @@ BUSY_OF = {
 LANES = {
     "drg.run": "runs",
     "insurance.run": "runs",
+    "capitation.run": "runs",
     "drg.import": "imports",
     "insurance.import": "imports",
 }

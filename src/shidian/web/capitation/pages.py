@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.capitation import service
 from shidian.capitation.policy import POLICIES
+from shidian.platform import jobs
 from shidian.platform.access import can
 from shidian.platform.accounts import User
-from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.problems import Problem
+from shidian.web.deps import check_csrf, client_of, require
 from shidian.web.fields import read_uploads
 from shidian.web.templating import render
 
@@ -47,15 +50,20 @@ def capitation_index(request: Request, user: Viewer) -> Response:
 @router.post("/capitation/settle", dependencies=[Depends(check_csrf)])
 async def capitation_settle(
     request: Request,
-    conn: Conn,
     user: Settler,
     policy: Annotated[str, Form(max_length=100)],
     files: Uploads = None,
 ) -> Response:
     uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    run_id, problems = service.settle_uploads(
-        conn, user, _var_dir(request), policy, uploads, client_of(request)
-    )
+    engine, client = request.app.state.engine, client_of(request)
+
+    def settle() -> tuple[str | None, list[Problem]]:
+        # a run is long work: one at a time across the server's processes, with DRG and
+        # insurance runs (the lane ``runs``; 409 job.busy otherwise), failed if the process dies
+        with jobs.exclusive(engine, "capitation.run"), engine.begin() as conn:
+            return service.settle_uploads(conn, user, _var_dir(request), policy, uploads, client)
+
+    run_id, problems = await anyio.to_thread.run_sync(settle)
     if run_id is None:
         return _index(request, user, problems, status_code=422)
     return RedirectResponse(f"/capitation/runs/{run_id}", status_code=303)
