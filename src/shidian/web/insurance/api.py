@@ -1,10 +1,13 @@
 """The discharge desk's JSON API (出院即时结算接口): post a claim, reverse it, read it back.
 
 ``POST /api/insurance/claims`` prices a claim in real time against the person's year and
-records it (201); the same claim id with the same body answers the first answer again (200),
-with a different body 409. ``POST /api/insurance/claims/{claim_id}/reverse`` reverses it (冲正)
-and frees what it used of the caps; a second reversal answers the first again. A hospital user
-posts and reverses for its own institution only; settlement officers for any. Every claim and
+records it (201); the institution's same claim id with the same body answers the first answer
+again (200), with a different body 409. ``POST /api/insurance/claims/{claim_id}/reverse``
+reverses it (冲正) and frees what it used of the caps; a second reversal answers the first again.
+A hospital user (or its HIS's API token) posts and reverses for its own institution only;
+settlement officers for any. Claim ids are each institution's own: another institution's claim
+id is, to a hospital, an unknown one (issue 22 finding 3); officers name the institution
+(``?institution_id=``) when several have the id. Every claim and
 reversal writes an audit record in the same transaction (``insurance.service.desk``).
 """
 
