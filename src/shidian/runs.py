@@ -126,7 +126,12 @@ def write_csv_tables(folder: Path, tables: Mapping[str, pa.Table]) -> None:
                 else '"' + f.name.replace('"', '""') + '"'
                 for f in table.schema
             )  # fmt: skip
-            con.execute(f"COPY (SELECT {columns} FROM t) TO '{folder / file_name}' (HEADER, DELIMITER ',')")
+            # PRESERVE_ORDER explicitly: DuckDB 2.0's CSV COPY otherwise writes a multi-chunk table's
+            # (or a large one's) rows in the order its threads finish them under this projection
+            # (tests/test_runs_order.py reproduces it), which shuffled a run's files between runs.
+            con.execute(
+                f"COPY (SELECT {columns} FROM t) TO '{folder / file_name}' (HEADER, DELIMITER ',', PRESERVE_ORDER)"
+            )
             con.unregister("t")
     finally:
         con.close()

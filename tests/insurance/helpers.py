@@ -28,16 +28,24 @@ def insurance_policy(base: str = "county-2010", /, **overrides: str) -> Insuranc
     lines = text.splitlines()
     section = ""
     seen = set()
+    headers: dict[str, int] = {}
     for i, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("[") and not stripped.startswith("[["):
             section = stripped.strip("[]")
+            headers[section] = i
             continue
         if "=" in stripped and not stripped.startswith("#"):
             key = f"{section}.{stripped.split('=')[0].strip()}"
             if key in overrides:
                 lines[i] = f"{stripped.split('=')[0].strip()} = {overrides[key]}"
                 seen.add(key)
+    # an optional key the file leaves out goes right under its table's header
+    for key in sorted(set(overrides) - seen, key=lambda k: -headers.get(k.rpartition(".")[0], -1)):
+        table, _, name = key.rpartition(".")
+        if table in headers:
+            lines.insert(headers[table] + 1, f"{name} = {overrides[key]}")
+            seen.add(key)
     assert seen == set(overrides), f"unknown keys {set(overrides) - seen}"
     policy, problems = parse_insurance_policy("\n".join(lines), source)
     assert policy is not None, problems

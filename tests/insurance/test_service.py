@@ -22,7 +22,9 @@ from shidian.insurance.service.datasets import import_dataset
 from shidian.insurance.service.desk import (
     DeskError,
     desk_overview,
+    find_patient,
     post_claim,
+    preview_claim,
     read_claim,
     reverse_claim,
 )
@@ -284,3 +286,54 @@ def test_the_desk_reads_the_institutions_place_for_a_place_tiered_policy(tmp_pat
     assert (outside.body["deductible"], outside.body["reimbursement"]) == ("1500.00", "200.00")
     assert city.body["reason"].startswith("住院·县外市内医院")
     engine.dispose()
+
+
+def test_the_desk_refuses_outpatient_claims_under_household_pooling(county: County, monkeypatch):
+    """``outpatient.cap_scope = "household"`` (户内共享): the desk keeps each person's year apart,
+    so it refuses ordinary outpatient claims rather than price them against a personal cap;
+    inpatient claims are priced as before."""
+    from shidian.insurance.service import desk as desk_service
+    from tests.insurance.helpers import insurance_policy
+
+    pooled = insurance_policy(**{"outpatient.cap_scope": '"household"'})
+    monkeypatch.setattr(desk_service, "POLICIES", type("Pooled", (), {"named": lambda self, name: pooled})())
+    visit = claim("HP-1", "P01", "H1", "100", kind="outpatient", start_date=dt.date(2010, 3, 6))
+    with county.engine.begin() as conn, pytest.raises(DeskError) as refused:
+        post_claim(conn, county.officer, visit, CLIENT)
+    assert refused.value.reason == "invalid" and not refused.value.wrote
+    assert [(p.code, p.where.column) for p in refused.value.problems] == [
+        ("insurance.desk.household_pooling", "kind")
+    ]
+    with county.engine.begin() as conn:
+        assert post_claim(conn, county.officer, claim("HP-2", "P01", "H1", "2000"), CLIENT).recorded
+
+
+def test_preview_prices_a_stay_by_the_institutions_place_as_posting_does(county: County):
+    """Under a policy with tiers by place (illustrative-city-tiers: 县外市内医院 起付线600元, 60%),
+    the preview (试算) takes the institution's place as ``post_claim`` does: S3 is a city
+    hospital out of the county, referred: (3000 − 600) × 60% = 1440.00 in both."""
+    files = []
+    for name, content in county_files():
+        if name == "institutions.csv":
+            lines = content.decode("utf-8").splitlines()
+            places = {"S3": "city"}
+            content = "\n".join(
+                [lines[0] + ",place", *(f"{line},{places.get(line.split(',')[0], '')}" for line in lines[1:])]
+            ).encode("utf-8")
+        files.append((name, content))
+    with county.engine.begin() as conn:
+        dataset_id, problems = import_dataset(
+            conn, county.officer, county.var_dir, files, "illustrative-city-tiers", "示例市", CLIENT
+        )
+    assert dataset_id is not None, problems
+    stay = claim("PL-1", "P03", "S3", "3000", referral=1)
+    with county.engine.begin() as conn:
+        previewed = preview_claim(conn, county.officer, stay)
+    with county.engine.begin() as conn:
+        posted = post_claim(conn, county.officer, stay, CLIENT).body["priced"]
+    assert previewed["reimbursement"] == posted["reimbursement"] == "1440.00"
+    assert previewed == posted
+    # the patient's standing at S3 shows the same tier's deductible (县外市内医院 600)
+    with county.engine.begin() as conn:
+        found = find_patient(conn, county.officer, county.var_dir, "P05", 2010, "S3", CLIENT)
+    assert (found.standing.deductible, found.standing.deductible_rule) == (Decimal("600"), "standard")

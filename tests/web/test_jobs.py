@@ -222,30 +222,6 @@ def test_an_insurance_run_while_another_run_is_running_answers_409(web_app: Fast
     assert after == before  # nothing recorded
 
 
-def test_a_capitation_run_while_another_run_is_running_answers_409(web_app: FastAPI, client_for):
-    """Capitation runs share the lane ``runs`` with DRG and insurance runs (issue 22 finding 7)."""
-    from tests.web.capitation.test_pages import upload
-
-    officer = client_for("officer")
-    runs_dir = web_app.state.settings.var_dir / "capitation"
-    before = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
-    held = _hold_the_lane(web_app)
-    try:
-        answer = upload(officer)
-    finally:
-        _release(web_app, held)
-    assert answer.status_code == 409
-    assert "另一项结算正在进行" in answer.text
-    after = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
-    assert after == before  # nothing stored
-    assert upload(officer).status_code == 303  # the lane free again: settled
-    with web_app.state.engine.connect() as conn:
-        done = conn.execute(
-            sa.select(jobs_table.c.status).where(jobs_table.c.kind == "capitation.run")
-        ).scalars()
-        assert set(done) == {"done"}  # none left running
-
-
 def test_a_large_import_while_another_import_runs_answers_409_and_lands_nothing(web_app: FastAPI, client_for):
     from tests.web.insurance.conftest import county_files
 

@@ -68,7 +68,7 @@ def generate_insurance_county(
     try:
         for name, table in tables.items():
             con.register("t", table)
-            con.execute(f"COPY t TO '{out_dir / (name + '.csv')}' (HEADER, DELIMITER ',')")
+            con.execute(f"COPY t TO '{out_dir / (name + '.csv')}' (HEADER, DELIMITER ',', PRESERVE_ORDER)")
             con.unregister("t")
     finally:
         con.close()

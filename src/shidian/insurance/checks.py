@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import duckdb
 
+from shidian.insurance.model import HOUSEHOLD_BUCKET
 from shidian.insurance.policy import InsurancePolicy
 from shidian.runs import Check
 
@@ -75,7 +76,9 @@ def caps_respected(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: M
     buckets, inpatient = _one(
         con,
         f"""
-        SELECT (SELECT count(*) FROM (SELECT person_id, cap_bucket, sum(cap_used) AS used, max(cap) AS cap
+        SELECT (SELECT count(*) FROM (SELECT CASE WHEN cap_bucket LIKE '{HOUSEHOLD_BUCKET}%' THEN NULL
+                                                  ELSE person_id END AS holder,  -- a household's: all members
+                                             cap_bucket, sum(cap_used) AS used, max(cap) AS cap
                                       FROM priced WHERE cap_bucket IS NOT NULL GROUP BY ALL) WHERE used > cap),
                (SELECT count(*) FROM (SELECT person_id, sum(reimbursement) AS r FROM priced
                                       WHERE kind = 'inpatient' GROUP BY ALL) WHERE r > {limit})
@@ -83,7 +86,7 @@ def caps_respected(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: M
     )
     return Check(
         "caps_respected",
-        f"每人每年住院补偿合计不超过封顶线 {limit}; 门诊统筹、病种定额等各封顶线亦然",
+        f"每人每年住院补偿合计不超过封顶线 {limit}; 门诊统筹 (户内共享时每户)、病种定额等各封顶线亦然",
         buckets == 0 and inpatient == 0,
         f"超过封顶线的人·项 {buckets}, 住院超过封顶线的人 {inpatient}",
     )

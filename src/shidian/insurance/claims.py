@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from shidian.insurance import trail
 from shidian.insurance.deductible import inpatient_deductibles
 from shidian.insurance.frame import align, claim_frame, query
-from shidian.insurance.model import EPISODES_SCHEMA, USAGE_SCHEMA, PriorState
+from shidian.insurance.model import EPISODES_SCHEMA, HOUSEHOLD_BUCKET, USAGE_SCHEMA, PriorState
 from shidian.insurance.policy import InsurancePolicy, Tier, Uplift
 from shidian.money import sql_round
 
@@ -139,7 +139,7 @@ def price_claims(
         con.register("frame", frame)
         frame = _append(frame, _month_caps(con, policy, n))
         con.register("frame", frame)
-        frame = _append(frame, align(query(con, _CAPS_SQL, n), n))
+        frame = _append(frame, align(query(con, _caps_sql(policy), n), n))
         con.register("frame", frame)
         # Only the new columns come out of DuckDB; the others are the frame's own, taken as they are.
         if policy.major_bands is None:
@@ -477,11 +477,12 @@ def _amounts_sql(policy: InsurancePolicy) -> str:
             policy, lambda t: _money(t.annual_cap) if t.annual_cap is not None else None, "DECIMAL(18,2)"
         )
     )
+    outpatient_bucket, outpatient_cap, household_cols = _outpatient_cap_sql(policy)
     uplift_flags = "".join(f", up_{j}" for j in range(1, len(policy.uplifts) + 1))
     band_cols = "".join(f", r_{k}, lo_{k}, hi_{k}, seg_{k}" for k in range(1, b + 1)) if b > 1 else ""
     inner = f"""
         SELECT rid, rule, tier, category, tcm, chronic_code, chronic_amount, chronic_ratio, cataract_eyes,
-               total_cost, reimbursable,
+               total_cost, reimbursable{household_cols},
                coalesce(stay_deductible, 0)::DECIMAL(18,2) AS deductible,
                CASE WHEN rule <> 'inpatient' THEN 'none'
                     WHEN waive IS NOT NULL THEN waive
@@ -498,11 +499,11 @@ def _amounts_sql(policy: InsurancePolicy) -> str:
                general_fee_paid, by_ratio, floor_amount, stay_cap, visit_cap{uplift_flags}{band_cols},
                least(computed, coalesce(coordination_limit, 0) - general_fee_paid)::DECIMAL(18,2) AS amount_before_cap,
                CASE rule WHEN 'inpatient' THEN {bucket} WHEN 'delivery' THEN {bucket}
-                         WHEN 'outpatient' THEN 'outpatient' WHEN 'tcm_fracture' THEN 'tcm_fracture'
+                         WHEN 'outpatient' THEN {outpatient_bucket} WHEN 'tcm_fracture' THEN 'tcm_fracture'
                          WHEN 'chronic' THEN 'chronic:' || chronic_code END AS cap_bucket,
                CASE rule WHEN 'inpatient' THEN {inpatient_cap}
                          WHEN 'delivery' THEN {inpatient_cap}
-                         WHEN 'outpatient' THEN {_money(policy.outpatient_cap)}
+                         WHEN 'outpatient' THEN {outpatient_cap}
                          WHEN 'tcm_fracture' THEN {_money(policy.tcm_fracture_cap)}
                          WHEN 'chronic' THEN chronic_amount END::DECIMAL(18,2) AS cap
         FROM (
@@ -547,6 +548,23 @@ def _amounts_sql(policy: InsurancePolicy) -> str:
     """
 
 
+def _outpatient_cap_sql(policy: InsurancePolicy) -> tuple[str, str, str]:
+    """(cap bucket, cap, frame columns needed) of an ordinary outpatient visit.
+
+    ``outpatient.cap_scope = "household"``: a person with a household id uses the household's
+    bucket ``outpatient_household:<户号>``, whose cap is ``annual_cap`` × the household's insured
+    members (``household_cap = "per_member"``) or ``annual_cap`` (``"fixed"``)."""
+    cap = _money(policy.outpatient_cap)
+    if policy.outpatient_cap_scope != "household":
+        return "'outpatient'", cap, ""
+    household = f"{cap} * household_members" if policy.outpatient_household_cap == "per_member" else cap
+    return (
+        f"CASE WHEN household_id IS NULL THEN 'outpatient' ELSE '{HOUSEHOLD_BUCKET}' || household_id END",
+        f"CASE WHEN household_id IS NULL THEN {cap} ELSE {household} END",
+        ", household_id, household_members",
+    )
+
+
 def _general_due_sql(policy: InsurancePolicy) -> str:
     """一般诊疗费 paid in full by the fund (002 篇四 二(二)), only where the policy applies it."""
     if not policy.general_fee_enabled:
@@ -557,16 +575,41 @@ def _general_due_sql(policy: InsurancePolicy) -> str:
     )
 
 
-_CAPS_SQL = f"""
+def _caps_sql(policy: InsurancePolicy) -> str:
+    """Each claim's part of its yearly cap (封顶线): the running sum over the claims of one
+    person and bucket (``ord``), after ``prior_usage``. A household's shared outpatient bucket
+    (``outpatient.cap_scope = "household"``) runs over the household's claims in the order
+    ``(start_date, end_date, claim_id)`` (each person's ``ord`` order too), after what any
+    member's prior usage recorded in that bucket."""
+    limited = f"coalesce(f.month_cap_used, {_DAY_LIMITED})"
+    if policy.outpatient_cap_scope == "household":
+        shared = f"f.cap_bucket LIKE '{HOUSEHOLD_BUCKET}%'"
+        prior = "coalesce(CASE WHEN " + shared + " THEN h.prior_used ELSE u.prior_used END, 0)"
+        joins = (
+            "LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket\n"
+            "        LEFT JOIN h ON h.cap_bucket = f.cap_bucket"
+        )
+        shared_prior = (
+            f", h AS (SELECT bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage "
+            f"WHERE bucket LIKE '{HOUSEHOLD_BUCKET}%' GROUP BY ALL)"
+        )
+        window = (
+            f"PARTITION BY CASE WHEN {shared} THEN -1 ELSE f.person_key END, f.cap_bucket "
+            f"ORDER BY CASE WHEN {shared} THEN f.start_date END, CASE WHEN {shared} THEN f.end_date END, "
+            f"CASE WHEN {shared} THEN f.claim_id END, f.ord"
+        )
+    else:
+        prior = "coalesce(u.prior_used, 0)"
+        joins = "LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket"
+        shared_prior = ""
+        window = "PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord"
+    return f"""
     WITH u AS (
         SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL
-    ), s AS (
-        SELECT f.rid, f.cap, coalesce(f.month_cap_used, {_DAY_LIMITED}) AS amount_before_cap,
-               coalesce(u.prior_used, 0) AS prior_used,
-               sum(coalesce(f.month_cap_used, {_DAY_LIMITED}))
-                   OVER (PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
-        FROM frame f LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket
+    ){shared_prior}, s AS (
+        SELECT f.rid, f.cap, {limited} AS amount_before_cap, {prior} AS prior_used,
+               sum({limited}) OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+        FROM frame f {joins}
         WHERE f.cap IS NOT NULL
     ), b AS (
         SELECT s.*, least(cap, prior_used + running - amount_before_cap) AS lo, least(cap, prior_used + running) AS hi
@@ -578,6 +621,7 @@ _CAPS_SQL = f"""
     UNION ALL  -- every row, so that aligning is a permutation (twice as fast as a take with gaps)
     SELECT rid, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2), NULL::DECIMAL(18,2) FROM frame WHERE cap IS NULL
 """
+
 
 _REIMBURSEMENT_SQL = """
     SELECT *, (general_fee_paid + coalesce(cap_used, month_cap_used,

@@ -33,6 +33,7 @@ from typing import Any
 from shidian.insurance.desk_claim import PARTIAL_ITEMS, dec, input_problems, normalised, reject_code
 from shidian.insurance.desk_state import DeskInstitution, DeskPerson, DeskState, DeskStay
 from shidian.insurance.desk_trail import reason
+from shidian.insurance.model import HOUSEHOLD_BUCKET
 from shidian.insurance.policy import ChronicDisease, InsurancePolicy, Tier
 from shidian.insurance.trail import adjusted, ratio_steps
 from shidian.money import ZERO, round_fen
@@ -274,7 +275,7 @@ def _price(
     amount_before_cap = min(computed, limit - general_fee_paid)
 
     # The cap (封顶线) of the claim's bucket, after what the year has used.
-    bucket, cap = _cap(rule, chronic, tier, policy)
+    bucket, cap = _cap(rule, chronic, tier, person, policy)
     cap_before = cap_used = cap_after = None
     # 每人一天只能报销一次 (claims._day_visits), then 门诊每月封顶线 (claims._month_caps), then the year.
     day_visit = None
@@ -471,13 +472,18 @@ def _ratio(rule: str, chronic_ratio: Decimal | None, policy: InsurancePolicy) ->
 
 
 def _cap(
-    rule: str, chronic: Any, tier: Tier | None, policy: InsurancePolicy
+    rule: str, chronic: Any, tier: Tier | None, person: DeskPerson | None, policy: InsurancePolicy
 ) -> tuple[str | None, Decimal | None]:
     if rule in ("inpatient", "delivery"):
         assert tier is not None
         return policy.tier_cap(tier)
-    if rule == "outpatient":
-        return "outpatient", policy.outpatient_cap
+    if rule == "outpatient":  # claims._outpatient_cap_sql: a household's shared cap (户内共享)
+        household = person.household_id if person is not None else None
+        if policy.outpatient_cap_scope != "household" or household is None:
+            return "outpatient", policy.outpatient_cap
+        assert person is not None
+        members = person.household_members if policy.outpatient_household_cap == "per_member" else 1
+        return f"{HOUSEHOLD_BUCKET}{household}", policy.outpatient_cap * members
     if rule == "tcm_fracture":
         return "tcm_fracture", policy.tcm_fracture_cap
     if rule == "chronic":

@@ -21,10 +21,14 @@ __all__ = ["DeskInstitution", "DeskPerson", "DeskState", "DeskStay"]
 
 @dataclass(frozen=True)
 class DeskPerson:
-    """What pricing needs of an insured person: category (人员类别) and insured this year."""
+    """What pricing needs of an insured person: category (人员类别), insured this year, and the
+    household (户号, None: none given) with its number of insured members, which hold a shared
+    outpatient cap under ``outpatient.cap_scope = "household"``."""
 
     category: str
     insured: int = 1
+    household_id: str | None = None
+    household_members: int = 1
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,13 @@ class DeskState:
 
     usage: Mapping[str, Decimal] = field(default_factory=dict)
     stays: tuple[DeskStay, ...] = ()
+    #: What the *other* members of the person's household have used of the household's shared
+    #: buckets (户内共享, ``outpatient_household:<户号>``): read by ``used``, never changed by
+    #: ``after`` (the person's own usage is ``usage``).
+    shared: Mapping[str, Decimal] = field(default_factory=dict)
 
     def used(self, bucket: str) -> Decimal:
-        return self.usage.get(bucket, ZERO)
+        return self.usage.get(bucket, ZERO) + self.shared.get(bucket, ZERO)
 
     def stay(self, claim_id: str) -> DeskStay | None:
         return next((s for s in self.stays if s.claim_id == claim_id), None)
@@ -118,7 +126,10 @@ class DeskState:
 
     def to_prior(self, person_id: str) -> PriorState:
         """This state as the columnar ``PriorState`` of ``person_id``."""
-        usage = [{"person_id": person_id, "bucket": b, "used": u} for b, u in sorted(self.usage.items())]
+        # The household's shared buckets are read whoever recorded them: the others' part is
+        # written under ``person_id`` too (``claims._caps_sql`` sums a bucket over the household).
+        buckets = sorted(set(self.usage) | set(self.shared))
+        usage = [{"person_id": person_id, "bucket": b, "used": self.used(b)} for b in buckets]
         episodes = [
             {
                 "claim_id": s.claim_id,

@@ -8,7 +8,7 @@ from typing import Any
 from shidian.display import percent
 from shidian.insurance.desk_claim import LISTED_ITEMS
 from shidian.insurance.desk_claim import fen_text as _s
-from shidian.insurance.model import CATEGORY_LABELS
+from shidian.insurance.model import CATEGORY_LABELS, HOUSEHOLD_BUCKET
 from shidian.insurance.policy import InsurancePolicy, Tier
 from shidian.insurance.trail import (
     BANDS_ON,
@@ -220,7 +220,9 @@ def _cap_text(r: Mapping[str, Any], policy: InsurancePolicy) -> str | None:
         inpatient = "住院补偿封顶线"
     label = {
         "chronic": "病种年度定额",
-        "outpatient": "门诊统筹封顶线",
+        "outpatient": "门诊统筹家庭封顶线 (户内共享)"
+        if (r["cap_bucket"] or "").startswith(HOUSEHOLD_BUCKET)
+        else "门诊统筹封顶线",
         "tcm_fracture": "中医门诊骨折封顶线",
     }.get(r["rule"], inpatient)
     text = f"{label}{_s(r['cap'])}余额{_s(r['cap_before'])}→{_s(r['cap_after'])}"

@@ -64,9 +64,37 @@ def claim_frame(
         "ord": pa.array(_order_within_person(person_key, table), pa.int64()),
         "rid": pa.array(np.arange(n, dtype=np.int64)),
     }
+    if policy.outpatient_cap_scope == "household":  # 户内共享: the household holds the outpatient cap
+        household, members = _households(persons)
+        columns["household_id"] = household.take(person)
+        columns["household_members"] = members.take(person)
     for name, column in columns.items():
         table = table.append_column(name, column)
     return table
+
+
+def _households(persons: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Each person's ``household_id`` (blank: null, a household of their own) and the number of
+    insured persons in that household (1 without a household id): ``outpatient.cap_scope =
+    "household"`` shares the outpatient cap among them (``household_cap = "per_member"``)."""
+    n = persons.num_rows
+    if "household_id" not in persons.column_names:
+        return pa.nulls(n, pa.string()), pa.array(np.ones(n, dtype=np.int64))
+    ids = pc.utf8_trim_whitespace(persons.column("household_id").cast(pa.string()))
+    ids = pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    insured = pc.equal(persons.column("insured").cast(pa.int8()), 1)
+    counted = pc.and_(insured, pc.is_valid(ids))
+    counts = (
+        pa.table({"household_id": ids, "insured": insured})
+        .filter(counted)
+        .group_by("household_id")
+        .aggregate([("insured", "count")])
+    )
+    found = pc.index_in(ids, value_set=counts.column("household_id"))
+    members = pc.fill_null(counts.column("insured_count").cast(pa.int64()).take(found), 1)
+    members = members.combine_chunks() if isinstance(members, pa.ChunkedArray) else members
+    return ids, members
 
 
 def _places(institutions: pa.Table) -> pa.Array:

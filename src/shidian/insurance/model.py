@@ -130,6 +130,10 @@ GOVERNMENT_SOURCES = ("central", "region", "city", "county")
 POOLS = ("inpatient", "outpatient")
 POOL_LABELS = {"inpatient": "大病统筹基金 (住院)", "outpatient": "门诊统筹基金 (门诊)", "total": "合计"}
 
+#: The cap bucket of a household's shared outpatient cap (户内共享, ``outpatient.cap_scope =
+#: "household"``): ``outpatient_household:<户号>``, read over every member's usage.
+HOUSEHOLD_BUCKET = "outpatient_household:"
+
 PERSONS_SCHEMA = pa.schema(
     [
         ("person_id", pa.string()),

@@ -147,7 +147,18 @@ ordinary outpatient visit's amount is first limited by what the person's month (
 later ordinary outpatient visits of a day (the visit's `end_date`, in pricing order) are paid 0.
 Order of an ordinary visit: 30% → per-visit limit → once a day → month → year.
 
-Not yet expressible (issue 18, open): household pooling (户内共享).
+**Household pooling (户内共享, `outpatient.cap_scope = "household"`).** For rules worded like
+“门诊统筹以户为单位封顶, 家庭成员共享” (a shape issue 18 lists; write your own document's sentence):
+the ordinary outpatient yearly cap is held by the household (the persons' `household_id`,
+户号/家庭编号), not by each person. `outpatient.household_cap = "per_member"` (default): the
+household's cap is `outpatient.annual_cap` × the household's insured members (“按参合人数计入
+家庭账户”); `"fixed"`: `outpatient.annual_cap` per household. The
+household's visits use it in the order `(start_date, end_date, claim_id)` across its members
+(the monthly limit and once-a-day rule stay per person and apply first). A person without a
+household id keeps a cap of their own. Worked: cap 50/person, household of 3 insured → 150
+shared; A's visit of 120 is paid 120, then B's visit of 40 is paid 30 (150 − 120), the 10 above
+the household's cap not paid. Default `"person"`: each person's own cap, as before. The batch
+prices pooled visits; the discharge desk refuses them for now (`insurance.desk.household_pooling`).
 """
 
 
@@ -444,6 +455,26 @@ _TIER_PARAMS = (
         default=False,
         required=False,
         field="outpatient_once_per_day",
+    ),
+    Param(
+        "outpatient.cap_scope",
+        choice("person", "household"),
+        "issue 18 (门诊“家庭成员共享”/家庭账户, 本系统约定)",
+        "普通门诊统筹年度封顶线的持有者: person 每人各自封顶; household 以户为单位封顶, 家庭成员 "
+        "(persons.household_id 相同者) 共享一个年度额度 (户内共济); household_id 为空的人仍按每人封顶",
+        default="person",
+        required=False,
+        field="outpatient_cap_scope",
+    ),
+    Param(
+        "outpatient.household_cap",
+        choice("per_member", "fixed"),
+        "issue 18 (本系统约定)",
+        "outpatient.cap_scope = household 时家庭额度的算法: per_member outpatient.annual_cap × 户内本年度参合人数 "
+        "(“按参合人数计入家庭账户”); fixed 每户 outpatient.annual_cap",
+        default="per_member",
+        required=False,
+        field="outpatient_household_cap",
     ),
 )
 
@@ -837,6 +868,8 @@ class InsurancePolicy:
     outpatient_visit_cap: Decimal | None
     outpatient_monthly_cap: Decimal | None
     outpatient_once_per_day: bool
+    outpatient_cap_scope: str
+    outpatient_household_cap: str
     major_bands: tuple[tuple[Decimal, Decimal], ...] | None
     major_cap: Decimal | None
     major_rules: tuple[str, ...]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shidian.display import percent
-from shidian.insurance.model import CATEGORY_LABELS, PLACE_LABELS
+from shidian.insurance.model import CATEGORY_LABELS, HOUSEHOLD_BUCKET, PLACE_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy, Tier, Uplift
 from shidian.money import round_to
 
@@ -316,7 +316,9 @@ def _cap(policy: InsurancePolicy) -> str:
         + " END, '住院补偿封顶线')"
     )
     return f"""CASE WHEN cap IS NOT NULL THEN concat(
-        CASE rule WHEN 'chronic' THEN '病种年度定额' WHEN 'outpatient' THEN '门诊统筹封顶线'
+        CASE rule WHEN 'chronic' THEN '病种年度定额'
+                  WHEN 'outpatient' THEN CASE WHEN cap_bucket LIKE '{HOUSEHOLD_BUCKET}%'
+                                              THEN '门诊统筹家庭封顶线 (户内共享)' ELSE '门诊统筹封顶线' END
                   WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE {inpatient} END,
         {_v("cap")}, '余额', {_v("cap_before")}, '→', {_v("cap_after")},
         CASE WHEN cap_used < coalesce(month_cap_used, {_LIMITED})

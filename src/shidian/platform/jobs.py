@@ -16,7 +16,7 @@ cancelled), its progress, the process that runs it (``owner``) and that process'
 * **Recovery.** The running process beats every ``HEARTBEAT_SECONDS``; a job whose heartbeat is
   older than ``STALE_SECONDS`` (its process was killed) is failed by the next claim of its lane,
   and ``fail_interrupted_runs``, which ``shidian serve`` calls at start-up before any worker
-  exists, fails every job left queued or running — and the DRG and insurance run rows they drove,
+  exists, fails every job left queued or running — and the DRG, insurance and capitation run rows they drove,
   so that no run is shown "running" forever.
 """
 
@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shidian.platform.clock import now
+from shidian.platform.db.capitation_schema import capitation_runs
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.schema import job_lanes, jobs, runs
 
@@ -55,9 +56,9 @@ BUSY_OF = {
 LANES = {
     "drg.run": "runs",
     "insurance.run": "runs",
-    "capitation.run": "runs",
     "drg.import": "imports",
     "insurance.import": "imports",
+    "capitation.run": "runs",
 }
 #: How often a running job's process says it is alive, and when silence means it died.
 HEARTBEAT_SECONDS = 10.0
@@ -70,6 +71,7 @@ POLL_SECONDS = 0.5
 _TARGET_ROWS: dict[str, tuple[sa.Table, tuple[str, ...]]] = {
     "drg.run": (runs, ("queued", "running")),
     "insurance.run": (insurance_runs, ("running",)),
+    "capitation.run": (capitation_runs, ("running",)),
 }
 
 

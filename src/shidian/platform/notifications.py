@@ -26,6 +26,7 @@ KINDS = {
     "rectification_overdue": "整改逾期",
     "followup_overdue": "随访逾期",
     "run_published": "结算已发布",
+    "prepayment_overdue": "预拨逾期",
 }
 #: The most notices a user's list shows (the newest).
 LIMIT = 100

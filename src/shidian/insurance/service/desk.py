@@ -31,7 +31,7 @@ from shidian.insurance.desk_claim import canonical, show
 from shidian.insurance.desk_standing import Standing, standing
 from shidian.insurance.id_number import mask_id, mask_name
 from shidian.insurance.io import find_person
-from shidian.insurance.policy import POLICIES
+from shidian.insurance.policy import POLICIES, InsurancePolicy
 from shidian.insurance.store import desk as store
 from shidian.money import from_fen
 from shidian.platform.access import can
@@ -155,6 +155,18 @@ def _posted(conn: sa.Connection, user: User, client: Client | None, answer: Answ
     return answer
 
 
+def _refuse_household_pooling(policy: InsurancePolicy, claim: Mapping[str, Any]) -> None:
+    """An outpatient claim under a policy whose outpatient cap the household shares (户内共享,
+    ``outpatient.cap_scope = "household"``) is refused at the desk: the desk keeps each person's
+    year apart and would price it against the person's own cap. The batch prices it (issue 18)."""
+    if policy.outpatient_cap_scope == "household" and claim.get("kind") == "outpatient":
+        message = (
+            f"政策 {policy.name} 的门诊统筹封顶线以户为单位 (户内共享), 即时结算暂不支持门诊; "
+            "请按批量结算办理 (outpatient cap shared by the household: not at the desk)"
+        )
+        raise DeskError("invalid", [_problem("insurance.desk.household_pooling", message, "kind")])
+
+
 def post_claim(
     conn: sa.Connection, user: User, claim: dict[str, Any], client: Client | None = None
 ) -> Answer:
@@ -178,6 +190,7 @@ def post_claim(
         )
         raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
     policy = POLICIES.named(found["manifest"]["policy_id"])
+    _refuse_household_pooling(policy, claim)
     who = None if found["category"] is None else DeskPerson(found["category"], found["insured"])
     where = (
         None
@@ -446,7 +459,9 @@ def find_patient(
     at = (
         None
         if institution is None
-        else DeskInstitution(institution["level"], institution["designated"], institution["in_county"])
+        else DeskInstitution(
+            institution["level"], institution["designated"], institution["in_county"], institution["place"]
+        )
     )
     found = Patient(
         person_id=person_id,
@@ -482,11 +497,12 @@ def preview_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> dic
         message = f"结束日期 {claim['end_date']} 所在的 {year} 年度没有导入参合数据, 不能结算 (no insurance dataset for {year})"
         raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
     policy = POLICIES.named(found["manifest"]["policy_id"])
+    _refuse_household_pooling(policy, claim)
     who = None if found["category"] is None else DeskPerson(found["category"], found["insured"])
     where = (
         None
         if found["level"] is None
-        else DeskInstitution(found["level"], found["designated"], found["in_county"])
+        else DeskInstitution(found["level"], found["designated"], found["in_county"], found["place"])
     )
     decision = decide(
         claim, who, where, policy, lambda: store.read_person_year(conn, year, person_id), SOURCE

@@ -1,11 +1,13 @@
 """医共体按人头总额预付 JSON API: the stored runs and one run as the reader may see it.
 
-``POST /api/capitation/runs/{run_id}/payments`` records a quarterly prepayment paid (the
-bureau); ``GET /api/capitation/runs`` lists the runs a user may read (newest first); ``GET
+``POST /api/capitation/runs/{run_id}/payments`` records a quarterly prepayment paid against a
+published run (the bureau); ``POST /api/capitation/runs/{run_id}/publish`` publishes a draft
+(naming the run it corrects, with the reason, when the year has a published run); ``GET
+/api/capitation/runs`` lists the runs a user may read (newest first); ``GET
 /api/capitation/runs/{run_id}`` answers a run's budget build-up (each line with its article),
 quarterly prepayments due, the year end per 医共体 and each member's share — every 医共体 for
 leaders, the pilot office and the insurance bureau (``capitation.view_all``), a member
-institution's own 医共体 only. The same service functions as the pages; errors in the one shape.
+institution's own 医共体 in published runs only. The same service functions as the pages; errors in the one shape.
 Amounts are strings (元, two decimals), as in the run's files.
 """
 
@@ -34,8 +36,10 @@ class RunSummaryOut(BaseModel):
     run_id: str
     year: str
     policy: str
+    status: str
     pot: str
     communities: str
+    corrects_run_id: str | None
 
 
 class BudgetLineOut(BaseModel):
@@ -64,6 +68,7 @@ class PaidOut(BaseModel):
     outstanding: str
     last_paid_on: str | None
     status: str
+    overdue: bool
 
 
 class PaymentIn(BaseModel):
@@ -75,6 +80,17 @@ class PaymentIn(BaseModel):
     quarter: Annotated[int, Field(ge=1, le=4)]
     amount: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, description="元")]
     paid_on: dt.date
+    reference: Annotated[str, Field(min_length=1, max_length=100, description="拨付凭证号")]
+    reason: Annotated[str, Field(max_length=2000, description="超额拨付的原因")] = ""
+
+
+class PublishIn(BaseModel):
+    """Publish a draft; when its year has a published run, the run it corrects and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corrects_run_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{32}$")] = None
+    reason: Annotated[str, Field(max_length=2000)] = ""
 
 
 class YearEndOut(BaseModel):
@@ -104,6 +120,9 @@ class ShareOut(BaseModel):
 
 class RunOut(BaseModel):
     run_id: str
+    status: str
+    year: int | None
+    corrects_run_id: str | None
     full: bool
     policy: dict[str, Any]
     totals: dict[str, Any]
@@ -125,22 +144,35 @@ def _text(row: object, model: type[BaseModel]) -> dict[str, Any]:
 
 
 @router.get("/api/capitation/runs", response_model=list[RunSummaryOut], responses=error_responses(401, 403))
-def api_runs(request: Request, user: Viewer) -> list[RunSummaryOut]:
-    """The runs the user may read, newest first."""
-    runs = service.overview(user, request.app.state.settings.var_dir)
-    return [RunSummaryOut(**_text(r, RunSummaryOut)) for r in runs]
+def api_runs(conn: Conn, user: Viewer) -> list[RunSummaryOut]:
+    """The runs the user may read, newest first (a member institution: published runs only)."""
+    return [
+        RunSummaryOut(
+            run_id=r.run_id,
+            year=r.year,
+            policy=r.policy,
+            status=r.status,
+            pot=r.pot,
+            communities=r.communities,
+            corrects_run_id=r.corrects_run_id,
+        )
+        for r in service.overview(conn, user)
+    ]
 
 
 @router.get(
     "/api/capitation/runs/{run_id}", response_model=RunOut, responses=error_responses(401, 403, 404, 422)
 )
-def api_run(request: Request, user: Viewer, run_id: RunIdPath) -> RunOut:
+def api_run(request: Request, conn: Conn, user: Viewer, run_id: RunIdPath) -> RunOut:
     """One run: budget build-up, prepayments, year ends, member shares (scoped to the reader)."""
-    view = service.run_view(user, request.app.state.settings.var_dir, run_id)
+    view = service.run_view(conn, user, request.app.state.settings.var_dir, run_id)
     record = view.record
     totals = record.get("totals", {}) if view.full else {"year": record.get("totals", {}).get("year")}
     return RunOut(
         run_id=view.run_id,
+        status=view.row["status"],
+        year=view.row["year"],
+        corrects_run_id=view.row["corrects_run_id"],
         full=view.full,
         policy=record.get("policy", {}),
         totals=totals,
@@ -163,6 +195,7 @@ def _paid(row: PrepaymentStatus) -> PaidOut:
         outstanding=str(row.outstanding),
         last_paid_on=None if row.last_paid_on is None else row.last_paid_on.isoformat(),
         status=row.status,
+        overdue=row.overdue,
     )
 
 
@@ -177,8 +210,38 @@ def api_record_payment(
     request: Request, conn: Conn, user: Settler, run_id: RunIdPath, body: PaymentIn
 ) -> PaidOut:
     """Record a payment of a quarterly prepayment (001 第十七篇 七(二)); the prepayment's status."""
-    payment = Payment(body.community_id, body.quarter, body.amount, body.paid_on)
+    payment = Payment(
+        body.community_id,
+        body.quarter,
+        body.amount,
+        body.paid_on,
+        body.reference.strip(),
+        body.reason.strip(),
+    )
     status = service.record_prepayment(
         conn, user, request.app.state.settings.var_dir, run_id, payment, client_of(request)
     )
     return _paid(status)
+
+
+@router.post(
+    "/api/capitation/runs/{run_id}/publish",
+    response_model=RunSummaryOut,
+    responses=error_responses(400, 401, 403, 404, 409, 422),
+    dependencies=[Depends(check_csrf)],
+)
+def api_publish(
+    request: Request, conn: Conn, user: Settler, run_id: RunIdPath, body: PublishIn
+) -> RunSummaryOut:
+    """Publish a draft run (a correction names the published run of the year it corrects)."""
+    run = service.publish_run(conn, user, run_id, body.corrects_run_id, body.reason, client_of(request))
+    totals = run["totals"] or {}
+    return RunSummaryOut(
+        run_id=run["id"],
+        year=str(run["year"]),
+        policy=run["policy_id"],
+        status=run["status"],
+        pot=totals.get("pot_yuan", ""),
+        communities=totals.get("communities", ""),
+        corrects_run_id=run["corrects_run_id"],
+    )

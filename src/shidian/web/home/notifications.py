@@ -1,17 +1,20 @@
 """Notifications (站内通知): the list, and the unread count the navigation shows.
 
 Each domain's service gives its notices for the user (``pilots``, ``registry``, ``drg``
-``service.notifications``); ``platform.notifications`` orders them and tells which are unread.
+``service.notifications``, ``capitation.service.notices``); ``platform.notifications`` orders them and tells which are unread.
 Opening the list marks everything read. The navigation's count is fetched after the page has
 loaded (``hx-trigger="load"``), so no page waits for it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from shidian.capitation.service import notices as capitation_notices
 from shidian.drg.service.notifications import published_notices
 from shidian.pilots.service.notifications import pilot_notices
 from shidian.platform import notifications
@@ -24,20 +27,21 @@ from shidian.web.templating import render
 router = APIRouter()
 
 
-def _notices(conn: sa.Connection, user: User) -> list[notifications.Notice]:
+def _notices(conn: sa.Connection, user: User, var_dir: Path) -> list[notifications.Notice]:
     day = today()
     return notifications.newest_first(
         [
             *pilot_notices(conn, user, day),
             *followup_notices(conn, user, day),
             *published_notices(conn, user),
+            *capitation_notices(conn, user, var_dir, day),
         ]
     )
 
 
 @router.get("/notifications", include_in_schema=False)
 def notifications_page(request: Request, conn: Conn, user: CurrentUser) -> Response:
-    notices = _notices(conn, user)
+    notices = _notices(conn, user, request.app.state.settings.var_dir)
     seen = notifications.seen_at(conn, user.id)
     fresh = set(map(id, notifications.unread(notices, seen)))
     rows = [{"n": n, "unread": id(n) in fresh} for n in notices]
@@ -46,9 +50,10 @@ def notifications_page(request: Request, conn: Conn, user: CurrentUser) -> Respo
 
 
 @router.get("/notifications/count", include_in_schema=False)
-def notifications_count(conn: Conn, user: CurrentUser) -> Response:
+def notifications_count(request: Request, conn: Conn, user: CurrentUser) -> Response:
     """The unread count as the navigation's badge (empty when nothing is unread)."""
-    count = len(notifications.unread(_notices(conn, user), notifications.seen_at(conn, user.id)))
+    notices = _notices(conn, user, request.app.state.settings.var_dir)
+    count = len(notifications.unread(notices, notifications.seen_at(conn, user.id)))
     badge = (
         f'<span class="badge unread" id="unread-count">{count}</span>'
         if count
