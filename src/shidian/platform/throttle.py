@@ -12,6 +12,9 @@ Four limits, each a fixed window of counted hits in ``login_throttle``:
   ``pace_seconds`` is let through, so a stranger cannot lock the real user out.
 * ``client:<client>`` with ``name:<client>|<name>``: the distinct user names a client got wrong.
   Past ``client_names_max`` in the window the client may try only names it already tried.
+
+The same counter (``hit``) limits the requests of each API token (``token:<id>``,
+``shidian.platform.tokens.admit``): the table is the server's shared memory of counted hits.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from shidian.problems import refusal
 PREFIX = "shd_"
 #: Requests a token may make in a minute (all processes together), unless configured.
 RATE_PER_MINUTE = 600
-#: The rate's window: a fixed minute, counted in ``login_throttle`` under ``token:<id>``.
+#: The rate's window: 60 s from the first request counted in it, in ``login_throttle`` under
+#: ``token:<id>`` (``throttle.hit``).
 RATE_WINDOW_SECONDS = 60
 
 
