@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shidian.cells import csv_row
@@ -572,9 +574,32 @@ CASE_POINTS_PARQUET = "case_points.parquet"
 def write_case_points_parquet(case_points: pa.Table, path: Path) -> pa.Table:
     """Every case, sorted by (hospital_id, case_id), in row groups small enough to skip by
     hospital (the web's case lists read it so); zstd-compressed. Returns the sorted table."""
-    ordered = case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+    ordered = by_hospital_and_case(case_points)
     pq.write_table(ordered, path, row_group_size=64 * 1024, compression="zstd")
     return ordered
+
+
+def by_hospital_and_case(case_points: pa.Table) -> pa.Table:
+    """``case_points`` sorted by (hospital_id, case_id).
+
+    The settlement gives the cases by case_id (case_points.csv's order), so a stable sort on
+    the hospital alone — an integer rank per hospital, sorted by NumPy — gives the order; a
+    two-key sort of the texts takes a second of one core at a million cases. Any other
+    input is sorted on both keys.
+    """
+    case_id = case_points.column("case_id")
+    hospital_id = case_points.column("hospital_id")
+    n = case_points.num_rows
+    by_case = n < 2 or (
+        not case_id.null_count and pc.all(pc.less(case_id.slice(0, n - 1), case_id.slice(1))).as_py()
+    )
+    if not by_case or hospital_id.null_count:
+        return case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+    encoded = pc.dictionary_encode(hospital_id.combine_chunks())
+    rank = np.empty(len(encoded.dictionary), np.int32)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=np.int32)
+    order = np.argsort(rank[encoded.indices.to_numpy()], kind="stable")
+    return case_points.take(pa.array(order))
 
 
 OUTPUT_TABLES = {
