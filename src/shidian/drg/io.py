@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -270,7 +270,11 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
     tables: dict[str, pa.Table | None] = {}
     sources: dict[str, str] = {}
     partial: set[str] = set()  # tables read with some bad rows left out
-    hashing = ThreadPoolExecutor(max_workers=1)  # hashes files while the tables are read
+    # The tables are read two at a time (the cases beside the others: the reference cases are
+    # the second biggest) while a third thread hashes the files; results are taken in order.
+    hashing = ThreadPoolExecutor(max_workers=1)
+    reading = ThreadPoolExecutor(max_workers=2)
+    pending: list[tuple[str, Path, Future[tuple[pa.Table | None, list[Problem]]], Future[str]]] = []
     for key, spec, required in (
         ("hospitals", HOSPITALS, True),
         ("groups", GROUPS, True),
@@ -294,16 +298,20 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
                 )
             continue
         digest = hashing.submit(file_sha256, path)
-        table, found = read_table(path, spec, keep_valid_rows=True)
+        pending.append((key, path, reading.submit(read_table, path, spec, keep_valid_rows=True), digest))
+    for key, path, read, digest in pending:
+        table, found = read.result()
         problems += found
         if found:
             partial.add(key)
         tables[key] = table
         sources[key] = path.name
-        manifest[path.name] = {"sha256": digest, "rows": table.num_rows if table is not None else None}
+        manifest[path.name] = {
+            "sha256": digest.result(),
+            "rows": table.num_rows if table is not None else None,
+        }
+    reading.shutdown(wait=True)
     hashing.shutdown(wait=True)
-    for entry in manifest.values():
-        entry["sha256"] = entry["sha256"].result()
     params, found = read_settlement(data_dir / SETTLEMENT_FILE)
     problems += found
     if (data_dir / SETTLEMENT_FILE).is_file():
