@@ -3,15 +3,17 @@ escaped only where a column needs it, blank cells for NULLs, deflated with ISA-L
 
 from __future__ import annotations
 
+import itertools
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import openpyxl
 import pyarrow as pa
 
-from shidian.drg.hospital_books import _header_xml, _rows_by_hospital, _write_book
+from shidian.drg.hospital_books import _header_xml, _rows_by_hospital, _write_book, write_hospital_books
 from shidian.drg.io import by_hospital_and_case
 
 COLUMNS = (
@@ -90,3 +92,52 @@ def test_cases_by_hospital_and_case_from_either_order():
             == expected
         )
         assert ordered.equals(table.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")]))
+
+
+def test_the_workbooks_are_the_same_bytes_whatever_the_batch(tmp_path: Path):
+    """At ten million cases the rows are built a slice of hospitals at a time: a batch of one
+    row (each hospital alone) gives the same files as one batch, and a hospital without
+    cases still gets its workbook."""
+    cases = _cases(["A&B", "<x>", "a\x01b", "plain"], ["GC45", None, "R&D", "FR95"])
+    result = SimpleNamespace(
+        annual=pa.table({"hospital_id": ["H1", "H2", "H3"], "cases": [3, 1, 0]}),
+        monthly_payments=pa.table({"hospital_id": ["H1"], "month": [1]}),
+        case_points=cases,
+    )
+    books = {}
+    for batch in (1, 1_000_000):
+        folder = tmp_path / str(batch)
+        names = write_hospital_books(result, folder, batch_rows=batch)  # type: ignore[arg-type]
+        assert names == ["H1.xlsx", "H2.xlsx", "H3.xlsx"]
+        books[batch] = {name: (folder / name).read_bytes() for name in names}
+    assert books[1] == books[1_000_000]
+    empty = openpyxl.load_workbook(tmp_path / "1" / "H3.xlsx")
+    assert len(list(empty["病例"].iter_rows(values_only=True))) == 1  # the header
+
+
+def test_a_sheet_is_written_in_fixed_blocks_whatever_its_pieces():
+    """ISA-L's stream depends on where the writes split: the pieces (DuckDB's chunks) are
+    written as fixed blocks, so the same bytes give the same calls, hence the same file."""
+    from shidian.drg import hospital_books
+
+    data = bytes(range(256)) * 20_000  # 5,120,000 bytes: 4 whole blocks and a rest
+    calls = []
+    for cuts in ([], [1], [3, 1_048_576, 1_048_580, 4_000_000], list(range(0, len(data), 999_999))):
+        bounds = [0, *cuts, len(data)]
+        pieces = [pa.py_buffer(data[a:b]) for a, b in itertools.pairwise(bounds)]
+        sink = _Sink()
+        hospital_books._write_blocks(sink, pieces)
+        calls.append(sink.sizes)
+        assert b"".join(sink.chunks) == data
+    assert all(sizes == [1 << 20] * 4 + [len(data) - 4 * (1 << 20)] for sizes in calls)
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.sizes: list[int] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        self.sizes.append(len(data))
+        return len(data)

@@ -53,13 +53,24 @@ def hospital_book_name(hospital_id: str) -> str:
     return _SAFE_NAME.sub("_", hospital_id) + ".xlsx"
 
 
+#: The case rows turned into XML at a time (about 350 bytes each): at ten million cases the
+#: sheets' XML (3.5 GB) is built and compressed a slice of hospitals after another.
+BATCH_ROWS = 1_000_000
+
+
 def write_hospital_books(
-    result: SettlementResult, folder: Path, *, ordered_cases: pa.Table | None = None, workers: int = 2
+    result: SettlementResult,
+    folder: Path,
+    *,
+    ordered_cases: pa.Table | None = None,
+    workers: int = 2,
+    batch_rows: int = BATCH_ROWS,
 ) -> list[str]:
     """Write one workbook per hospital of ``result.annual`` into ``folder``; their file names.
 
     ``ordered_cases``: ``result.case_points`` already sorted by (hospital_id, case_id), when the
-    caller has it (case_points.parquet is written in that order).
+    caller has it (case_points.parquet is written in that order). The case rows are built for
+    whole hospitals about ``batch_rows`` rows at a time (the same bytes whatever the batch).
     """
     folder.mkdir(parents=True, exist_ok=True)
     hospital_ids = sorted(str(h) for h in result.annual.column("hospital_id").to_pylist())
@@ -67,27 +78,55 @@ def write_hospital_books(
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        for title, table, columns, order in _SHEETS:
-            source: pa.Table = getattr(result, table)
-            if table == "case_points" and ordered_cases is not None:
-                source = ordered_cases
-            else:
-                source = source.sort_by([("hospital_id", "ascending"), (order, "ascending")])
+        for title, table, columns, order in _SHEETS[:-1]:  # the statement's sheets: small
+            source = getattr(result, table).sort_by([("hospital_id", "ascending"), (order, "ascending")])
             present = [c for c in columns if c[0] in source.column_names]
             sheets.append(
                 (title, _header_xml(present), _rows_by_hospital(con, source, present), len(present))
             )
+        title, _, columns, _ = _SHEETS[-1]
+        cases = ordered_cases
+        if cases is None:
+            cases = result.case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+        present = [c for c in columns if c[0] in cases.column_names]
+        header = _header_xml(present)
+
+        def write(hospital_id: str, case_rows: list[pa.Buffer]) -> str:
+            name = hospital_book_name(hospital_id)
+            parts = [(t, head, rows.get(hospital_id, []), width) for t, head, rows, width in sheets]
+            _write_book(folder / name, [*parts, (title, header, case_rows, len(present))])
+            return name
+
+        wanted, written = set(hospital_ids), set()
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # ISA-L and zlib compress without the GIL
+            for start, stop in _hospital_batches(cases.column("hospital_id"), batch_rows):
+                rows = _rows_by_hospital(con, cases.slice(start, stop - start), present)
+                batch = [h for h in rows if h in wanted]
+                list(pool.map(write, batch, [rows[h] for h in batch]))
+                written.update(batch)
+                del rows
+            empty = [h for h in hospital_ids if h not in written]
+            list(pool.map(write, empty, [[] for _ in empty]))  # a hospital without cases
     finally:
         con.close()
+    return [hospital_book_name(h) for h in hospital_ids]
 
-    def write(hospital_id: str) -> str:
-        name = hospital_book_name(hospital_id)
-        parts = [(title, header, rows.get(hospital_id, []), width) for title, header, rows, width in sheets]
-        _write_book(folder / name, parts)
-        return name
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # ISA-L and zlib compress without the GIL
-        return list(pool.map(write, hospital_ids))
+def _hospital_batches(hospital_ids: pa.ChunkedArray, batch_rows: int) -> list[tuple[int, int]]:
+    """Row ranges of a table sorted by hospital, each of whole hospitals and, unless one
+    hospital alone has more, at most ``batch_rows`` rows."""
+    if not len(hospital_ids):
+        return []
+    ends = pc.run_end_encode(hospital_ids.combine_chunks()).run_ends.to_pylist()
+    batches: list[tuple[int, int]] = []
+    start = previous = 0
+    for end in ends:
+        if end - start > batch_rows and previous > start:
+            batches.append((start, previous))
+            start = previous
+        previous = end
+    batches.append((start, previous))
+    return batches
 
 
 def _rows_by_hospital(
@@ -245,11 +284,38 @@ def _write_book(path: Path, sheets: list[tuple[str, str, list[pa.Buffer], int]])
         for i, (_, header, rows, width) in enumerate(sheets, 1):
             with book.open(_entry(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as sheet:
                 _deflate_with_isal(sheet)
-                sheet.write(_sheet_head(header, width))
-                for piece in rows:
-                    sheet.write(memoryview(piece))
-                sheet.write(_SHEET_TAIL)
+                _write_blocks(sheet, [_sheet_head(header, width), *rows, _SHEET_TAIL])
     partial.replace(path)
+
+
+#: The size of each write into a sheet's compressor.
+_BLOCK = 1 << 20
+
+
+def _write_blocks(entry: IO[bytes], pieces: Sequence[bytes | pa.Buffer]) -> None:
+    """Write ``pieces`` end to end in blocks of ``_BLOCK`` bytes (the last one shorter).
+
+    ISA-L's deflate stream depends on where the writes split the bytes, and the pieces split
+    where DuckDB's result chunks do; fixed blocks make the file a function of its bytes alone
+    (the same run, the same workbook). Whole blocks are slices of the pieces, not copies.
+    """
+    pending = bytearray()
+    for piece in pieces:
+        view = memoryview(piece)
+        if pending:
+            take = min(_BLOCK - len(pending), len(view))
+            pending += view[:take]
+            view = view[take:]
+            if len(pending) < _BLOCK:
+                continue
+            entry.write(pending)
+            pending = bytearray()
+        whole = len(view) - len(view) % _BLOCK
+        for start in range(0, whole, _BLOCK):
+            entry.write(view[start : start + _BLOCK])
+        pending += view[whole:]
+    if pending:
+        entry.write(pending)
 
 
 def _deflate_with_isal(entry: IO[bytes]) -> None:
