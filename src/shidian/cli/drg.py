@@ -11,8 +11,7 @@ import typer
 from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, progress_steps
 from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.policy import PARAMS, POLICIES
-from shidian.drg.service import explain_case, settle_folder
-from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled
+from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled, settle_folder
 from shidian.problems import Refused
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
@@ -127,6 +126,8 @@ def explain_command(
     policy_file: PolicyFileOption = None,
 ) -> None:
     """说明一个病例的类型、例均费用、判定界值与点数计算 (explain one case)."""
+    from shidian.drg.service import explain_case  # the run's files reader, loaded for this command only
+
     try:
         explained = explain_case(run, case_id, policy_file=policy_file)
     except Refused as refused:
