@@ -37,8 +37,8 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/shidian demo generate var/demo/data --cases 200000 --hospitals 40 --persons 20000 --seed 2020
 	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
-	$(BIN)/shidian insurance reimburse var/demo/data/insurance --out var/demo/insurance-out
-	$(BIN)/shidian capitation settle var/demo/data/capitation --out var/demo/capitation-out --policy county-2010 --claims var/demo/insurance-out
+	$(BIN)/shidian insurance reimburse var/demo/data/insurance --out var/demo/insurance-out --policy demo-county-2020
+	$(BIN)/shidian capitation settle var/demo/data/capitation --out var/demo/capitation-out --policy demo-county-2020 --claims var/demo/insurance-out
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian demo web var/demo/data
 	@echo "Shidian is serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian serve --host 127.0.0.1 --port 8000

@@ -2,7 +2,8 @@
 
 The commands are read from the README's code blocks; placeholders stand for the reader's own
 folders: ``DATA_DIR`` a small demo written by ``shidian demo generate`` (the README's own
-command, with fewer cases), ``OUT_DIR`` and ``DIR`` fresh folders; files under ``examples/``
+command, with fewer cases; for ``insurance reimburse`` a county of the policy's year),
+``OUT_DIR`` and ``DIR`` fresh folders (``DIR/insurance``: the county written there); files under ``examples/``
 are the shipped samples. The registry commands run against the database ``shidian demo web``
 set up (``SHIDIAN_VAR_DIR``); ``serve`` is checked for its options only. A README command this
 test does not know fails it, so that a new example is run too.
@@ -41,6 +42,14 @@ def readme_commands() -> list[list[str]]:
 def place(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("readme")
     return {"DATA_DIR": base / "data", "OUT_DIR": base / "out", "DIR": base / "dir", "base": base}
+
+
+def _placed(place: dict[str, Path], arg: str) -> str:
+    """A placeholder (``DIR``) or a path under one (``DIR/insurance``) made real; else as written."""
+    head, _, rest = arg.partition("/")
+    if head in place and head != "base":
+        return str(place[head] / rest) if rest else str(place[head])
+    return SMALL.get(arg, arg)
 
 
 def test_every_readme_command_runs_as_written(place, monkeypatch):
@@ -83,9 +92,19 @@ def test_every_readme_command_runs_as_written(place, monkeypatch):
         "serve": 7,
     }
     for args in sorted(commands, key=lambda a: order[a[0]]):
-        args = [str(place[a]) if a in place else SMALL.get(a, a) for a in args]
-        if args[0] == "insurance" and args[1] == "reimburse":
-            args[2] = str(place["DATA_DIR"] / "insurance")  # the county the generator wrote
+        if args[:3] == ["insurance", "reimburse", "DATA_DIR"]:
+            # the reader's own county of the policy named (county-2010: a county of 2010, which
+            # the generator writes when asked; the demo's county is 2020's, demo-county-2020)
+            policy = args[args.index("--policy") + 1]
+            county = base / f"county-{policy}"
+            if not county.exists():
+                from shidian.demo.insurance import generate_insurance_county
+                from shidian.insurance.policy import POLICIES
+
+                year = POLICIES.named(policy).year
+                generate_insurance_county(county, persons=600, seed=7, year=year, policy=policy)
+            args[2] = str(county)
+        args = [_placed(place, a) for a in args]
         if args[0] == "serve":
             assert "--workers" in run(["serve", "--help"])
             continue

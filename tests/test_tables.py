@@ -558,7 +558,9 @@ def test_dates_read_back_exactly(tmp_path: Path, days: list[dt.date], layout: st
     assert table.column("admitted_on").to_pylist() == days
 
 
-@pytest.mark.parametrize("text", ["2020-02-30", "2019-02-29", "2020-04-31", "2020-13-01", "0000-01-01"])
+@pytest.mark.parametrize(
+    "text", ["2020-02-30", "2019-02-29", "2020-04-31", "2020-13-01", "0000-01-01", "10000-01-01"]
+)
 def test_impossible_iso_dates_are_refused(tmp_path: Path, text: str) -> None:
     assert problems_of(tmp_path, [f"A1,1,,{text},1,0,"]) == [("table.cell.not_date", where(2, "admitted_on"))]
 
@@ -625,3 +627,23 @@ def test_a_bad_value_in_many_rows_is_one_problem_with_its_row_count_and_first_ro
     repeated = problems[0]
     assert repeated.details["first_rows"] == "2、3、4、5、6…"
     assert "共 1000 行" in repeated.message and "住院 (inpatient)" in repeated.message
+
+
+@pytest.mark.parametrize(
+    ("cost", "points", "day", "days", "expected"),
+    [  # the text DuckDB writes for the value (checked without the regular expression) and others
+        ("12.30", "1.25000000", "2020-01-05", "3", ("12.30", "1.25000000", "2020-01-05", 3)),
+        ("12.3", "1.25", "2020-1-5", "+3", ("12.30", "1.25000000", "2020-01-05", 3)),
+        ("12", "1.250000000", "20200105", "03", ("12.00", "1.25000000", "2020-01-05", 3)),
+        ("+12.300", "0001.25", "2020/01/05", "3", ("12.30", "1.25000000", "2020-01-05", 3)),
+    ],
+)
+def test_canonical_and_other_valid_texts_read_the_same(
+    tmp_path: Path, cost: str, points: str, day: str, days: str, expected: tuple[object, ...]
+) -> None:
+    table, problems = read_csv(tmp_path, [HEADER_EN, f"A1,{cost},{points},{day},{days},0,"])
+    assert problems == []
+    assert table is not None
+    row = table.to_pylist()[0]
+    got = (str(row["total_cost"]), str(row["points"]), row["admitted_on"].isoformat(), row["days"])
+    assert got == expected

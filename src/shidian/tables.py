@@ -563,7 +563,7 @@ def _validate(
             text = _lit(col.default)
         else:  # an absent optional column without default: all null, nothing to check
             text, error = "NULL::VARCHAR", "NULL"
-        match = "NULL" if (pattern := _pattern(col)) is None else f"regexp_full_match({t}, {_lit(pattern)})"
+        match = _match_sql(col, t)
         texts.append(f"{text} AS {t}, {match} AS {m}")
         values.append(f"{t}, {m}, {_value_sql(col, t, m)} AS {v}")
         errors.append(f"CAST({error} AS TINYINT) AS _e{i}")
@@ -675,6 +675,21 @@ def _pattern(col: Column) -> str | None:
     return _DATE_RE if col.kind == "date" else None
 
 
+def _match_sql(col: Column, t: str) -> str:
+    """Whether a cell has its column's shape (``_pattern``). A cell that is already the text
+    DuckDB writes for its value (``12.30``, ``2020-01-31``: nearly every cell of a machine's
+    export) has it, so the regular expression runs only on the others."""
+    pattern = _pattern(col)
+    if pattern is None:
+        return "NULL"
+    regex = f"regexp_full_match({t}, {_lit(pattern)})"
+    if col.kind == "date":  # DuckDB writes a year beyond 9999 with more digits: not the shape
+        canonical = f"length({t}) = 10 AND TRY_CAST({t} AS DATE)::VARCHAR = {t}"
+    else:
+        canonical = f"TRY_CAST({t} AS {_DECIMAL_SQL.get(col.kind, ('BIGINT', 0))[0]})::VARCHAR = {t}"
+    return f"CASE WHEN {canonical} THEN TRUE ELSE {regex} END"
+
+
 def _value_sql(col: Column, t: str, m: str) -> str:
     if col.kind == "str":
         return f"NULLIF({t}, '')"
@@ -688,7 +703,8 @@ def _value_sql(col: Column, t: str, m: str) -> str:
         return f"CASE WHEN {m} THEN CASE WHEN {plain} THEN TRY_CAST({t} AS DATE) ELSE TRY_CAST({iso} AS DATE) END END"
     if col.kind == "flag":
         cases = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in _FLAGS.items())
-        return f"CAST(CASE lower({t}) {cases} END AS TINYINT)"
+        common = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in _FLAGS.items() if k.isdigit())
+        return f"CAST(CASE {t} {common} ELSE CASE lower({t}) {cases} END END AS TINYINT)"
     return f"CASE WHEN {m} THEN {_number_cast(t, _DECIMAL_SQL[col.kind][0])} END"
 
 

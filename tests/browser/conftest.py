@@ -44,14 +44,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served_app(var_dir: Path, *seeders: Callable[[FastAPI], object]) -> Iterator[tuple[str, FastAPI]]:
+def served_app(
+    var_dir: Path, *seeders: Callable[[FastAPI], object], fixture_users: bool = True
+) -> Iterator[tuple[str, FastAPI]]:
     """The app on a fresh SQLite database in ``var_dir``, seeded with the web fixture's users and
-    published run and then by each of ``seeders``, served by uvicorn on a free loopback port."""
+    published run (unless ``fixture_users`` is false: the demo brings its own) and then by each
+    of ``seeders``, served by uvicorn on a free loopback port."""
     settings = Settings(
         database_url=f"sqlite:///{var_dir / 'shidian.db'}", var_dir=var_dir, secret_key="b" * 48
     )
     app = create_app(settings)
-    seed(app)
+    if fixture_users:
+        seed(app)
     for seeder in seeders:
         seeder(app)
     port = _free_port()

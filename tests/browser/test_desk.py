@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ def test_a_clerk_settles_prints_and_reverses_a_stay(browser, desk_server):
     assert "起付线500.00" in page.locator("#desk-priced").inner_text()
     _shoot(page, "desk-priced")
     page.click("#desk-confirm")
-    page.wait_for_url("**/insurance/desk/claims/W-0001/slip")
+    page.wait_for_url(re.compile(r".*/insurance/desk/claims/W-0001/slip\?institution_id=\w+$"))
     assert page.locator("#slip-reimbursement").inner_text() == "600.00"
     assert "报销600.00元" in page.locator("#slip").inner_text()
     page.emulate_media(media="print")
@@ -122,7 +123,7 @@ def test_a_clerk_settles_prints_and_reverses_a_stay(browser, desk_server):
     _shoot(page, "desk")
     row.locator("input[name=reason]").fill("患者信息录入错误")
     row.locator("button[type=submit]").click()
-    page.wait_for_url("**/insurance/desk/claims/W-0001/slip")
+    page.wait_for_url(re.compile(r".*/insurance/desk/claims/W-0001/slip\?institution_id=\w+$"))
     assert "患者信息录入错误" in page.locator("#slip-reversal").inner_text()
     page.goto("/insurance/desk?q=D01")
     assert page.locator("#desk-deductible").inner_text() == "500.00"

@@ -99,3 +99,43 @@ def test_a_refused_spark_session_is_a_problem_and_writes_nothing(regions, tmp_pa
     assert [p.code for p in problems] == ["drg.engine.spark_settings"]
     assert "allowPrecisionLoss" in problems[0].message
     assert not (tmp_path / "out").exists()
+
+
+def _per_scheme_region(source: Path, folder: Path) -> Path:
+    """``source`` with a scheme on every case and deduction (two 职工 to one 居民) and the DRG
+    budget given per scheme (000 篇6 第六条), the monthly shares kept."""
+    shutil.copytree(source, folder)
+    for name in ("cases.csv", "deductions.csv"):
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        named = [f"{line},{'职工' if i % 3 else '居民'}" for i, line in enumerate(lines[1:])]
+        (folder / name).write_text("\n".join([lines[0] + ",险种", *named]) + "\n", encoding="utf-8")
+    shares = next(
+        line
+        for line in (folder / "settlement.toml").read_text(encoding="utf-8").splitlines()
+        if line.startswith("monthly_shares")
+    )
+    (folder / "settlement.toml").write_text(
+        f'year = 2020\n{shares}\n[fund_budget.employee]\npooled_budget = "1800000.00"\n'
+        '[fund_budget.resident]\npooled_budget = "921302.50"\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_spark_writes_the_duckdb_files_with_per_scheme_point_values(spark, regions, tmp_path):
+    """schemes.point_value = "per_scheme": each scheme's point values on both engines, the same bytes."""
+    from tests.drg.test_scheme_values import policy_file
+
+    data = _per_scheme_region(regions["csv"], tmp_path / "in")
+    outputs = {}
+    for engine in ("duckdb", "spark"):
+        settled, problems = settle_folder(
+            data, tmp_path / engine, "guigang-2020", policy_file(tmp_path), engine=engine
+        )
+        assert settled is not None, problems
+        assert settled.result.ok, [c for c in settled.result.checks if not c.ok]
+        outputs[engine] = _files(tmp_path / engine)
+    assert outputs["spark"].keys() == outputs["duckdb"].keys()
+    assert [n for n in outputs["duckdb"] if outputs["duckdb"][n] != outputs["spark"][n]] == []
+    assert outputs["duckdb"]["monthly.csv"].decode().splitlines()[0].endswith(",scheme")
+    assert "scheme.resident.year_point_value" in outputs["duckdb"]["run.json"].decode()

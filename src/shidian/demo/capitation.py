@@ -5,8 +5,9 @@ Written next to the resident-insurance county (``OUT_DIR/insurance``) and consis
 health centres and the village clinics of their villages. The townships are split in two (the
 first half to the 县人民医院; a county of one township splits its villages); every village of the county is mapped (``villages.csv``), so the
 year end takes each 医共体's spending and insured from the county's insurance run. The fund:
-``insured × 150`` 元 (the county-2010 insurance policy's 30 + 60 + 30 + 15 + 15), last year
-``insured × 120`` 元, no 大病保险 in 2010, 意外伤害 ``insured × 2`` 元 (demo values).
+``insured × 150`` 元 (the insurance policy's 30 + 60 + 30 + 15 + 15: county-2010 and the demo's
+demo-county-2020), last year ``insured × 120`` 元, no 大病保险, 意外伤害 ``insured × 2`` 元
+(demo values), for ``year`` (the insurance county's: 2020 in ``shidian demo generate``).
 Scores come from ``numpy.random.default_rng(seed)``: equal arguments give equal files.
 """
 
@@ -18,8 +19,9 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-#: The capitation policy of the demo county (its year is the insurance county's, 2010).
-POLICY = "county-2010"
+#: The capitation policy of the demo county (its year is the insurance county's, the demo year 2020:
+#: the rules and 2020 calendar of langxi-2020, docs/capitation.md).
+POLICY = "demo-county-2020"
 LEADS = ("县人民医院", "县中医院")
 
 
@@ -30,7 +32,9 @@ def _read(path: Path) -> dict[str, list[str]]:
     }
 
 
-def generate_capitation_county(county_dir: Path, out_dir: Path, *, seed: int) -> dict[str, int]:
+def generate_capitation_county(
+    county_dir: Path, out_dir: Path, *, seed: int, year: int = 2010
+) -> dict[str, int]:
     """Write fund.toml, communities, members, scores and villages for the county in ``county_dir``."""
     villages = _read(county_dir / "villages.csv")["village_code"]
     institutions = _read(county_dir / "institutions.csv")
@@ -51,9 +55,12 @@ def generate_capitation_county(county_dir: Path, out_dir: Path, *, seed: int) ->
         (by_name[LEADS[0]], LEADS[0], "A", "county"),
         (by_name[LEADS[1]], LEADS[1], "B", "county"),
     ]
+    # the township health centres, one per township in township order (``…乡镇卫生院`` or
+    # ``<township>卫生院``; village clinics end in their code, the county's hospitals in 医院)
+    centres = [name for name in institutions["name"] if name.endswith("卫生院")]
     members += [
-        (by_name[f"第{t}乡镇卫生院"], f"第{t}乡镇卫生院", community_of_township[t], "township")
-        for t in townships
+        (by_name[centre], centre, community_of_township[t], "township")
+        for t, centre in zip(townships, centres, strict=True)
     ]
     clinics = {
         name.rsplit(" (", 1)[1].rstrip(")"): (iid, name)
@@ -66,8 +73,8 @@ def generate_capitation_county(county_dir: Path, out_dir: Path, *, seed: int) ->
     scores = rng.integers(55, 99, len(members))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "fund.toml").write_text(
-        "# 演示县 2010 年新农合基金 (演示取值, 见 shidian.demo.capitation)\n"
-        "year = 2010\n"
+        f"# 演示县 {year} 年新农合基金 (演示取值, 见 shidian.demo.capitation)\n"
+        f"year = {year}\n"
         f"funding_total = {insured * 150}\n"
         f"funding_last_year = {insured * 120}\n"
         "catastrophic = 0\n"

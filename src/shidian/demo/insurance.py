@@ -19,6 +19,7 @@ arguments give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,32 @@ _VILLAGE_WORDS = "东西南北前后上下大小新老红白青黑马牛羊沙�
 _CHRONIC = ("HBP", "DM", "CHD", "UREMIA")
 
 
+@dataclass(frozen=True)
+class CountyArea:
+    """A real county's tree for the generated county (the web demo's 平南县, ``shidian.demo.area``):
+    its 6-digit code (the ID numbers' first six digits), its townships (9-digit code, name: each
+    gets a ``<name>卫生院``) and its villages (12-digit code, name, township code). Without one the
+    county is made up (``COUNTY_CODE``, 15 villages a township, ``第N乡镇卫生院``)."""
+
+    code: str
+    townships: tuple[tuple[str, str], ...]
+    villages: tuple[tuple[str, str, str], ...]
+
+
 def generate_insurance_county(
-    out_dir: Path, *, persons: int = 500_000, seed: int = 2010, year: int = 2010
+    out_dir: Path,
+    *,
+    persons: int = 500_000,
+    seed: int = 2010,
+    year: int = 2010,
+    area: CountyArea | None = None,
+    policy: str = "county-2010",
 ) -> dict[str, int]:
-    """Write villages, persons, institutions, claims and prior_year (CSV, UTF-8); row counts."""
-    tables = build_county(persons=persons, seed=seed, year=year)
+    """Write villages, persons, institutions, claims and prior_year (CSV, UTF-8); row counts.
+
+    ``area``: the county's real tree (default: a made-up county); ``policy``: the insurance
+    policy whose contribution rates make the contributions due (its year should be ``year``)."""
+    tables = build_county(persons=persons, seed=seed, year=year, area=area, policy=policy)
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:")
     try:
@@ -75,12 +97,16 @@ def generate_insurance_county(
     return {f"{name}.csv": table.num_rows for name, table in tables.items()}
 
 
-def build_county(*, persons: int, seed: int, year: int) -> dict[str, pa.Table]:
+def build_county(
+    *, persons: int, seed: int, year: int, area: CountyArea | None = None, policy: str = "county-2010"
+) -> dict[str, pa.Table]:
     """The county's tables in memory (villages, persons, institutions, claims, prior_year)."""
     if persons < 100:
         raise ValueError("at least 100 persons")
     rng = np.random.default_rng(seed)
-    villages = _villages(rng, max(2, persons // PERSONS_PER_VILLAGE))
+    villages = (
+        _villages(rng, max(2, persons // PERSONS_PER_VILLAGE)) if area is None else _area_villages(area)
+    )
     people = _persons(rng, persons, villages, year)
     institutions = _institutions(rng, villages)
     con = duckdb.connect(":memory:")
@@ -107,7 +133,7 @@ def build_county(*, persons: int, seed: int, year: int) -> dict[str, pa.Table]:
         ),
         "claims": claims,
         "prior_year": prior,
-        "contributions": _contributions(people, year),
+        "contributions": _contributions(people, year, policy),
     }
 
 
@@ -126,10 +152,25 @@ def _villages(rng: np.random.Generator, n: int) -> dict[str, Any]:
     names = np.char.add(
         names, np.where(np.arange(n) >= len(_VILLAGE_WORDS) ** 2, (np.arange(n) % 97).astype(str), "")
     )
-    return {"code": codes, "name": names, "township": township, "n": n}
+    return {"code": codes, "name": names, "township": township, "n": n, "county": COUNTY_CODE, "towns": None}
 
 
-def _id_numbers(rng: np.random.Generator, n: int, year: int) -> tuple[npt.NDArray[np.str_], IntArray]:
+def _area_villages(area: CountyArea) -> dict[str, Any]:
+    """The villages of a real county: township numbers 1… in the order of ``area.townships``."""
+    number = {code: k for k, (code, _) in enumerate(area.townships, start=1)}
+    return {
+        "code": np.array([v[0] for v in area.villages]),
+        "name": np.array([v[1] for v in area.villages]),
+        "township": np.array([number[v[2]] for v in area.villages], dtype=np.int64),
+        "n": len(area.villages),
+        "county": area.code,
+        "towns": [name for _, name in area.townships],
+    }
+
+
+def _id_numbers(
+    rng: np.random.Generator, n: int, year: int, county: str = COUNTY_CODE
+) -> tuple[npt.NDArray[np.str_], IntArray]:
     """Valid GB 11643 numbers: county code, birth date, sequence, check character; and ages."""
     births = np.datetime64(f"{year - 85}-01-01") + rng.integers(0, 85 * 365, n).astype("timedelta64[D]")
     birth_text = np.char.replace(np.datetime_as_string(births, unit="D"), "-", "")
@@ -142,7 +183,7 @@ def _id_numbers(rng: np.random.Generator, n: int, year: int) -> tuple[npt.NDArra
     if codes.max() > 999:
         raise ValueError("too many persons born on one day for 3-digit sequence codes")
     sequence = np.char.zfill(codes.astype(str), 3)
-    first17 = np.char.add(np.char.add(COUNTY_CODE, birth_text), sequence)
+    first17 = np.char.add(np.char.add(county, birth_text), sequence)
     digits = np.frombuffer("".join(first17.tolist()).encode(), dtype=np.uint8).reshape(n, 17) - ord("0")
     checks = np.array(list(CHECK_CHARS))[(digits.astype(np.int64) @ np.array(WEIGHTS)) % 11]
     ages = year - (births.astype("datetime64[Y]").astype(np.int64) + 1970)
@@ -161,7 +202,7 @@ def _persons(rng: np.random.Generator, n: int, villages: dict[str, Any], year: i
     first = np.r_[True, household[1:] != household[:-1]]
     category = np.where(np.isin(category, ["disabled", "orphan"]) & ~first, "general", category)
     insured = (rng.random(households) >= UNINSURED_HOUSEHOLD_SHARE).astype(np.int8)[household]
-    id_numbers, ages = _id_numbers(rng, n, year)
+    id_numbers, ages = _id_numbers(rng, n, year, villages["county"])
     names = np.char.add(_pick(rng, _SURNAMES, n), _pick(rng, _GIVEN, n))
     names = np.where(rng.random(n) < 0.6, np.char.add(names, _pick(rng, _GIVEN, n)), names)
     return {
@@ -181,12 +222,13 @@ def _persons(rng: np.random.Generator, n: int, villages: dict[str, Any], year: i
 def _institutions(rng: np.random.Generator, villages: dict[str, Any]) -> dict[str, Any]:
     """Village clinics, township centres (1); county hospitals (2); city, out-of-area (3)."""
     townships = int(villages["township"].max())
+    towns = villages["towns"] or [f"第{t}乡镇" for t in range(1, townships + 1)]
     rows: list[tuple[str, int, int, int]] = [  # name, level, designated, in county
         *(
             (f"{name}卫生室 ({code})", 1, 1, 1)
             for code, name in zip(villages["code"], villages["name"], strict=True)
         ),
-        *((f"第{t}乡镇卫生院", 1, 1, 1) for t in range(1, townships + 1)),
+        *((f"{town}卫生院", 1, 1, 1) for town in towns),
         *((name, 2, 1, 1) for name in ("县人民医院", "县中医院", "县妇幼保健院")),
         *((name, 3, 1, 0) for name in ("市中心医院", "市中医院", "自治区人民医院")),
         *((f"民营诊所{k}", 1, 0, 1) for k in range(1, 6)),
@@ -204,6 +246,7 @@ def _institutions(rng: np.random.Generator, villages: dict[str, Any]) -> dict[st
         "place": np.array([_place(name, in_county) for name, _, _, in_county in rows]),
         "villages": villages["n"],
         "townships": townships,
+        "village_township": villages["township"] - 1,  # village index → township index
     }
 
 
@@ -235,7 +278,7 @@ def _claims(
     op_person = np.repeat(np.arange(n_people), visits)
     n_op = len(op_person)
     where = rng.random(n_op)
-    township_of = (people["village"] // 15).clip(0, t - 1)
+    township_of = inst["village_township"][people["village"]].clip(0, t - 1)
     op_inst = np.where(
         where < 0.62,
         people["village"][op_person],
@@ -486,10 +529,10 @@ _RECEIPTS = {  # per mille of what is due, and the day it arrives
 }
 
 
-def _contributions(people: dict[str, Any], year: int) -> pa.Table:
-    """筹资到账: what the reference policy makes due (``ledger.contributions_due``), received in
+def _contributions(people: dict[str, Any], year: int, policy_name: str = "county-2010") -> pa.Table:
+    """筹资到账: what the policy makes due (``ledger.contributions_due``), received in
     instalments."""
-    policy = POLICIES.named("county-2010")
+    policy = POLICIES.named(policy_name)
     assert policy is not None
     categories, counts = np.unique(people["category"][people["insured"] == 1], return_counts=True)
     due_rows = contributions_due(dict(zip(categories.tolist(), counts.tolist(), strict=True)), policy)

@@ -2,10 +2,12 @@
 
 ``shidian demo web DATA_DIR`` calls ``setup_insurance_demo`` after the DRG set-up: it takes the
 county ``shidian demo generate`` wrote to ``DATA_DIR/insurance`` or, when there is none,
-generates one of ``persons`` insured (the same generator) under ``var/demo-insurance/``;
-imports it as the 2010 insurance dataset (persons, institutions, villages, last year and a
-year of claims), runs the year's reimbursement once, and creates a hospital user for the county
-hospital's discharge desk. Idempotent: a second call reuses them.
+generates one of ``persons`` insured (``generate_demo_county``, the same generator) under
+``var/demo-insurance/``; imports it as the demo year's (2020) insurance dataset under the
+policy demo-county-2020 (county-2010's rules for 2020: persons, institutions, villages, last
+year and a year of claims), runs the year's reimbursement once, and creates a hospital user
+for the county hospital's discharge desk. The county is the demo county 平南县 (its townships
+and villages, ``shidian.demo.area``). Idempotent: a second call reuses them.
 
 The import and the run are the services' bodies as the settlement officer ``officer`` (when the
 demo has one), not audited: a set-up, not an officer's action.
@@ -18,18 +20,28 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from shidian.demo.area import COUNTY, DEMO_YEAR, insurance_area
 from shidian.demo.insurance import generate_insurance_county
 from shidian.insurance.service.datasets import import_insurance_dataset, list_insurance_datasets
 from shidian.insurance.service.runs import run_insurance_batch
-from shidian.insurance.store.runs import has_run
+from shidian.insurance.store.runs import has_run, list_runs
 from shidian.platform.accounts import create_unit, create_user
-from shidian.platform.db.schema import users
+from shidian.platform.db.schema import units, users
 from shidian.platform.settings import Settings
 
 #: The county hospital of the generated county (level 2, designated; its id depends on the
 #: county's size) and its desk user.
 DESK_INSTITUTION_NAME = "县人民医院"
-DESK_USER = ("desk", "hospital-2010-demo", "hospital", "县人民医院 出院结算窗口")
+DESK_USER = ("desk", "hospital-2020-demo", "hospital", "县人民医院 出院结算窗口")
+#: The demo county's insurance policy: county-2010's rules (004 篇6) for the demo year 2020.
+POLICY = "demo-county-2020"
+
+
+def generate_demo_county(out_dir: Path, *, persons: int, seed: int) -> dict[str, int]:
+    """The demo county (平南县's townships and villages) of ``persons`` insured, its 2020 claims."""
+    return generate_insurance_county(
+        out_dir, persons=persons, seed=seed, year=DEMO_YEAR, area=insurance_area(), policy=POLICY
+    )
 
 
 def desk_institution(county: Path) -> str:
@@ -54,12 +66,18 @@ def setup_insurance_demo(
     else:
         data = settings.var_dir / "demo-insurance"
         if not (data / "persons.csv").is_file():
-            generate_insurance_county(data, persons=persons, seed=seed)
+            generate_demo_county(data, persons=persons, seed=seed)
     username, password, role, display = DESK_USER
     institution_id = desk_institution(data)
     with engine.begin() as conn:
-        unit = create_unit(
-            conn, institution_id, DESK_INSTITUTION_NAME, "hospital", hospital_id=institution_id
+        county = conn.execute(sa.select(units.c.id).where(units.c.code == COUNTY[0])).scalar()
+        unit = create_unit(  # the county hospital of 平南县 (under the county when it exists)
+            conn,
+            institution_id,
+            DESK_INSTITUTION_NAME,
+            "hospital",
+            parent_id=county,
+            hospital_id=institution_id,
         )
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
             create_user(conn, username, password, role, unit, display)
@@ -70,7 +88,7 @@ def setup_insurance_demo(
         else:
             files = [(p.name, p.read_bytes()) for p in sorted(data.iterdir()) if p.suffix == ".csv"]
             found, problems = import_insurance_dataset(
-                conn, settings.var_dir, files, "county-2010", "演示县 2010 年度参合数据", officer
+                conn, settings.var_dir, files, POLICY, f"{COUNTY[1]} (演示) {DEMO_YEAR} 年度参合数据", officer
             )
             if found is None:
                 raise ValueError("demo insurance data has problems: " + "; ".join(map(str, problems[:5])))
@@ -79,3 +97,10 @@ def setup_insurance_demo(
     if not ran:
         run_insurance_batch(engine, settings.var_dir, dataset_id, officer)
     return [(username, password, role)]
+
+
+def latest_run_id(engine: sa.Engine) -> str | None:
+    """The latest finished insurance run (the 医共体 demo takes its spending), or None."""
+    with engine.connect() as conn:
+        done = [r for r in list_runs(conn) if r["status"] == "done"]
+    return str(done[0]["id"]) if done else None

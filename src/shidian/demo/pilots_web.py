@@ -1,12 +1,14 @@
 """Pilot-plan demo (试点方案演示数据): the 社会心理服务 plan, a county's reports, a supervision visit.
 
-Loads the ``psy-service`` template (quarterly, 2019-10 … 2021-12) for 平南县 450821 and its
-townships and villages (GB/T 2260 codes, shared with ``demo_registry``: created only when
-absent), adds a county and a township reporting user, and fills 2021's four quarters: most
-reports on time and approved, some late, some missing, one returned; one village reports no
-counselling room, so it lands on the supervision list. A supervision visit to 寺面镇 has two
-findings: one rectified and verified, one still open long after its deadline (an overdue
-warning on the pilot office's page). Deterministic; skipped when the plan is already loaded.
+Loads the ``psy-service`` template (quarterly, 2019-10 … 2021-12) for the demo county 平南县
+450821 and its townships and villages (``shidian.demo.area``, shared with the registry demo:
+created only when absent), adds a county and a township reporting user, and fills the demo
+year's (2020) four quarters: most reports on time and approved, some late, some missing, one
+returned; one village reports no counselling room, so it lands on the supervision list. The
+plan's registry indicators (在册患者规范管理率 …) come from the registry demo's 2020 follow-ups
+of the same villages. A supervision visit to 寺面镇 has two findings: one rectified and
+verified, one still open long after its deadline (an overdue warning on the pilot office's
+page). Deterministic; skipped when the plan is already loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from shidian.demo.area import COUNTY, DEMO_YEAR, TOWNSHIPS, VILLAGE_NAMES
 from shidian.pilots.plan_file import TEMPLATES
 from shidian.pilots.service.plans import load_plan_text
 from shidian.pilots.supervision import due_date
@@ -31,15 +34,12 @@ from shidian.platform.db.pilots_schema import (
 from shidian.platform.db.schema import units, users
 from shidian.platform.units import all_units, descendants
 
-COUNTY = ("450821", "平南县")
-TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))
-VILLAGE_NAMES = ("东村", "西村", "南村", "北村")
 #: (username, password, role, unit code, display name), printed with the other demo users.
 PILOT_USERS = (
     ("pn_county", "county-2020-demo", "reporting_unit", "450821", "平南县填报员 周敏"),
     ("pn_town", "town-2020-demo", "reporting_unit", "450821100", "平南镇填报员 黄伟"),
 )
-QUARTERS = (dt.date(2021, 1, 1), dt.date(2021, 4, 1), dt.date(2021, 7, 1), dt.date(2021, 10, 1))
+QUARTERS = tuple(dt.date(DEMO_YEAR, month, 1) for month in (1, 4, 7, 10))
 
 
 def _unit(conn: sa.Connection, code: str, name: str, kind: str, parent: int | None) -> int:
@@ -59,7 +59,7 @@ def _at(day: dt.date, hour: int = 10) -> dt.datetime:
 
 
 def setup_pilots_demo(engine: sa.Engine) -> list[tuple[str, str, str]]:
-    """Units, users, the loaded plan, 2021's reports and a visit; returns the users created."""
+    """Units, users, the loaded plan, the demo year's reports and a visit; returns the users created."""
     created: list[tuple[str, str, str]] = []
     with engine.begin() as conn:
         county = _unit(conn, COUNTY[0], COUNTY[1], "county", None)
@@ -103,7 +103,7 @@ def _reports(
     county_user: int | None,
     town_user: int | None,
 ) -> None:
-    """2021 Q1–Q4. Lateness pattern (days after the due date, None = missing) by unit index."""
+    """The demo year's Q1–Q4. Lateness pattern (days after the due date, None = missing) by unit index."""
     lateness: dict[int, tuple[int | None, ...]] = {
         county: (-3, -1, 6, -2),
         towns[0]: (-5, -4, -3, 0),
@@ -197,8 +197,8 @@ def _values(
 
 
 def _visit(conn: sa.Connection, plan_id: int, town: int, office: int | None) -> None:
-    """寺面镇, 2021-06-15: two findings; one rectification verified, one open and overdue."""
-    visited = dt.date(2021, 6, 15)
+    """寺面镇, mid-June of the demo year: two findings; one rectification verified, one open and overdue."""
+    visited = dt.date(DEMO_YEAR, 6, 15)
     visit_id = conn.execute(
         pilot_visits.insert().values(
             plan_id=plan_id,
@@ -212,9 +212,9 @@ def _visit(conn: sa.Connection, plan_id: int, town: int, office: int | None) -> 
     ).inserted_primary_key[0]  # type: ignore[index]
     findings = (
         ("TOWNSHIP_HC_PSY_STAFF", "乡镇卫生院未配备精神卫生专干", "major", Decimal("3.00"),
-         "配备1名精神卫生专干并报县卫生健康委备案", dt.date(2021, 8, 31), "open"),
+         "配备1名精神卫生专干并报县卫生健康委备案", dt.date(DEMO_YEAR, 8, 31), "open"),
         ("TOWNSHIP_WORKGROUP", "工作小组会议记录不全", "minor", Decimal("1.00"),
-         "补齐2021年上半年会议记录", dt.date(2021, 7, 15), "verified"),
+         f"补齐{DEMO_YEAR}年上半年会议记录", dt.date(DEMO_YEAR, 7, 15), "verified"),
     )  # fmt: skip
     for indicator, description, severity, points, action, deadline, status in findings:
         finding_id = conn.execute(

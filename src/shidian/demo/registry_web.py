@@ -2,9 +2,12 @@
 ``doctor`` assigned to the villages of one township, a few hundred patients with a year of
 follow-ups — some overdue, some unstable with a case-management team.
 
-Units use GB/T 2260 codes (county 450821, townships 450821100…, villages 450821100001…) and
-are created only when absent (the pilots demo may create the same ones). Deterministic for a
-seed; follow-up dates end at ``today``.
+Units are the demo county's (``shidian.demo.area``: county 450821, townships 450821100…,
+villages 450821100001…) and are created only when absent (the pilots demo may create the same
+ones). Deterministic for a seed; everything is dated within the demo year (2020): patients are
+registered on or before it, followed up from January (or their registration) to December, and
+the services (counselling rooms per village, hotline contacts of the county) are its months —
+so the registry's 2020 indicators are the pilot plan's registry numbers of 2020.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import random
 
 import sqlalchemy as sa
 
+from shidian.demo.area import COUNTY, TOWNSHIPS, VILLAGE_NAMES, YEAR_END, YEAR_START
 from shidian.insurance.id_number import check_char
-from shidian.platform import clock
 from shidian.platform.accounts import User, create_unit, get_user
 from shidian.platform.crypto import DataKeys
 from shidian.platform.db.schema import units
@@ -27,9 +30,6 @@ from shidian.registry.store import assignments, followups, reports
 from shidian.registry.store import patients as patient_store
 from shidian.registry.store.scope import Scope
 
-COUNTY = ("450821", "平南县")
-TOWNSHIPS = (("450821100", "平南镇"), ("450821101", "平山镇"), ("450821102", "寺面镇"))
-VILLAGE_NAMES = ("东村", "西村", "南村", "北村")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 ICD10 = (("F20.0", 55), ("F20.3", 10), ("F31.1", 12), ("F25.0", 5), ("F22", 6), ("F06.2", 5), ("F70", 7))
@@ -44,11 +44,11 @@ def _unit(conn: sa.Connection, code: str, name: str, kind: str, parent: int | No
 
 
 def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 300, seed: int = 2020) -> None:
-    """Units, the doctor's areas, patients and a year of follow-ups (skipped when present)."""
+    """Units, the doctor's areas, patients and the demo year's follow-ups (skipped when present)."""
     keys = DataKeys.from_env(settings.secret_key)
     policy = registry_policy()
     rng = random.Random(seed)
-    today = clock.today()
+    today = YEAR_END  # the demo's records are the year's: entered as on its last day
     with engine.begin() as conn:
         county = _unit(conn, COUNTY[0], COUNTY[1], "county", None)
         villages: list[tuple[int, str]] = []
@@ -61,18 +61,32 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
                 villages.append((village, v_code))
                 if t_index == 0:
                     first_township.append(village)
-            reports.replace_services(
-                conn,
-                township,
-                [
-                    {
-                        "month": dt.date(today.year, m, 1),
-                        "counselling_rooms": 1 + t_index,
-                        "hotline_contacts": 20 + 3 * m,
-                    }
-                    for m in range(1, today.month + 1)
-                ],
-            )
+                # 村心理咨询室 (000 篇3 二(二)2): the village's rooms, one opened in the summer here and there
+                reports.replace_services(
+                    conn,
+                    village,
+                    [
+                        {
+                            "month": dt.date(today.year, m, 1),
+                            "counselling_rooms": int(v_index != 4 or (t_index == 0 and m >= 7)),
+                            "hotline_contacts": None,
+                        }
+                        for m in range(1, 13)
+                    ],
+                )
+        # 县心理援助热线 (000 篇3 三(二)8): the county's hotline, contacts per month
+        reports.replace_services(
+            conn,
+            county,
+            [
+                {
+                    "month": dt.date(today.year, m, 1),
+                    "counselling_rooms": None,
+                    "hotline_contacts": 60 + 9 * m,
+                }
+                for m in range(1, 13)
+            ],
+        )
         found = assignments.user_named(conn, DOCTOR)
         doctor = None if found is None else found.id
         if doctor is not None:
@@ -114,7 +128,7 @@ def setup_registry_demo(settings: Settings, engine: sa.Engine, patients: int = 3
                 rng,
                 acting,
                 values["registry_no"],
-                max(registered_on, today - dt.timedelta(days=365)),
+                max(registered_on, YEAR_START),
                 today,
                 policy,
             )

@@ -1,7 +1,8 @@
 """Invariants every DRG settlement verifies about itself (结算自检).
 
 Each check is a plain function of the settlement's connection returning one ``Check``; they
-run on every settlement and their results go into ``run.json``. Tolerances are derived from
+run on every settlement (those about a point value once per scheme, on that scheme's tables
+``<table>_<scheme>``, when each scheme has its own point value: ``shidian.drg.scheme_values``) and their results go into ``run.json``. Tolerances are derived from
 the rounding the rules perform (half a unit of the last kept decimal per rounding), never an
 arbitrary epsilon; reconciliations that involve no rounding are exact.
 """
@@ -25,12 +26,14 @@ CheckFn = Callable[[Engine, SettlementParams, DrgPolicy, Decimal], Check]
 
 
 def _one(con: Engine, sql: str) -> tuple[object, ...]:
-    row = con.execute(sql).fetchone()
-    assert row is not None
-    return tuple(row)
+    rows = con.execute(sql).fetchall()  # all: no result left open on the connection
+    assert len(rows) == 1
+    return tuple(rows[0])
 
 
-def budgets_sum_to_annual(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
+def budgets_sum_to_annual(
+    con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal, sfx: str = ""
+) -> Check:
     total = sum(monthly_budgets(params), ZERO)
     return Check(
         "monthly_budgets_sum",
@@ -61,11 +64,11 @@ def every_case_classified(con: Engine, params: SettlementParams, policy: DrgPoli
 
 
 def monthly_points_value_budget(
-    con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal
+    con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal, sfx: str = ""
 ) -> Check:
     """Σ(points × point value) over the month's cases equals the month's point-value numerator."""
     rows = con.execute(
-        "SELECT month, budget, non_fund, total_points, point_value FROM monthly WHERE total_points > 0"
+        f"SELECT month, budget, non_fund, total_points, point_value FROM monthly{sfx} WHERE total_points > 0"
     ).fetchall()
     worst = ZERO
     ok = True
@@ -86,11 +89,18 @@ def monthly_points_value_budget(
 
 
 def year_value_conserved(
-    con: Engine, params: SettlementParams, policy: DrgPolicy, year_value: Decimal
+    con: Engine, params: SettlementParams, policy: DrgPolicy, year_value: Decimal, sfx: str = ""
 ) -> Check:
     total_cost, fund_paid, points_total = _one(
-        con, "SELECT sum(total_cost), sum(fund_paid), sum(year_points) FROM hospital_year"
+        con, f"SELECT sum(total_cost), sum(fund_paid), sum(year_points) FROM hospital_year{sfx}"
     )
+    if sfx and not Decimal(str(points_total or 0)):  # one scheme without a case: nothing to value
+        return Check(
+            "year_value_conserved",
+            "Σ医疗机构年度点数 × 年度点值 = 总费用 − 统筹基金费用 + DRG总额预算 (第十九条(一))",
+            True,
+            f"本险种无年度点数, 年度点值为0, DRG预算 {params.drg_budget} 元未分配",
+        )
     numerator = Decimal(str(total_cost)) - Decimal(str(fund_paid)) + params.drg_budget
     gap = abs(Decimal(str(points_total)) * year_value - numerator)
     tolerance = Decimal(str(points_total)) * HALF_POINT
@@ -137,8 +147,11 @@ def case_points_add_up(con: Engine, params: SettlementParams, policy: DrgPolicy,
     )
 
 
-def incentive_pool_conserved(con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal) -> Check:
-    withheld, incentive = _one(con, "SELECT sum(withheld), sum(coalesce(incentive, 0)) FROM annual")
+def incentive_pool_conserved(
+    con: Engine, params: SettlementParams, policy: DrgPolicy, _: Decimal, sfx: str = ""
+) -> Check:
+    table = f"annual_base{sfx}" if sfx else "annual"  # one scheme's pool (分险种点值)
+    withheld, incentive = _one(con, f"SELECT sum(withheld), sum(coalesce(incentive, 0)) FROM {table}")
     if policy.year_end_method != "incentive_pool":
         return Check("incentive_pool_conserved", "激励基金池 (篇5): 本政策不适用", True, "不适用")
     # A pool that no hospital may share (every weight zero) stays in the pool.
@@ -162,5 +175,19 @@ CHECKS: tuple[CheckFn, ...] = (
 )
 
 
-def run_checks(con: Engine, params: SettlementParams, policy: DrgPolicy, year_value: Decimal) -> list[Check]:
-    return [check(con, params, policy, year_value) for check in CHECKS]
+#: The checks about a point value: run once per scheme when each scheme has its own.
+POINT_VALUE_CHECKS = (
+    budgets_sum_to_annual,
+    monthly_points_value_budget,
+    year_value_conserved,
+    incentive_pool_conserved,
+)
+
+
+def run_checks(
+    con: Engine, params: SettlementParams, policy: DrgPolicy, year_value: Decimal, *, joint: bool = True
+) -> list[Check]:
+    """Every check (``joint``), or those that do not concern a point value (per-scheme values)."""
+    return [
+        check(con, params, policy, year_value) for check in CHECKS if joint or check not in POINT_VALUE_CHECKS
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.model import CATEGORY_LABELS
 from shidian.drg.points import RULES
 from shidian.drg.policy import DrgPolicy
@@ -38,9 +39,16 @@ def _d(row: Row, key: str) -> Decimal:
 
 
 def explain_case(
-    case: Row, standard: Row | None, coefficient: Row | None, totals: Row, policy: DrgPolicy
+    case: Row,
+    standard: Row | None,
+    coefficient: Row | None,
+    totals: Row,
+    policy: DrgPolicy,
+    month_values: Mapping[tuple[str, str], str] | None = None,
 ) -> Explanation:
-    """The explanation of one case. ``standard``/``coefficient`` are None for ungroupable cases."""
+    """The explanation of one case. ``standard``/``coefficient`` are None for ungroupable cases.
+    ``month_values``: the run's monthly point values by (scheme or "", month), to name the point
+    values a case with a scheme is paid at (000 篇6 第六条)."""
     category = str(case["category"])
     cost, unreasonable = _d(case, "cost"), _d(case, "unreasonable_cost")
     total_cost = cost + unreasonable
@@ -128,9 +136,31 @@ def explain_case(
         lines.append(f"月度预拨点数 = 正常点数 {prepay} (第十八条(二)3; {paid})")
     else:
         lines.append(f"月度预拨点数 = 病例点数 {prepay} (第十八条(二))")
+    lines += _scheme_lines(case, totals, month_values or {})
     rule = RULES[f"drg.points.{category}"]
     lines.append(f"规则 {rule.id} ({rule.article}): {rule.formula}")
     consistent = expected == final
     if not consistent:
         lines.append(f"注意: 复算结果 {expected} 与结算结果 {final} 不一致")
     return Explanation(str(case["case_id"]), category, final, tuple(lines), consistent)
+
+
+def _scheme_lines(case: Row, totals: Row, month_values: Mapping[tuple[str, str], str]) -> list[str]:
+    """The case's scheme and the point values its points are paid at (000 篇6 第六条): its
+    scheme's own with per-scheme point values, else the joint ones; nothing without a scheme."""
+    scheme = str(case.get("scheme") or "")
+    if not scheme:
+        return []
+    name, month = SCHEMES.get(scheme, scheme), str(case.get("month"))
+    own = totals.get(f"scheme.{scheme}.year_point_value")
+    if own is not None:
+        return [
+            f"险种: {name}; 分险种点值 (000 篇6 第六条: 本险种DRG预算 ÷ 本险种病例点数): "
+            f"{name}{month}月月度点值 {month_values.get((scheme, month), '—')} (第十八条(二)), "
+            f"{name}年度点值 {own} (第十九条(一))"
+        ]
+    return [
+        f"险种: {name}; 联合点值 (000 篇6 第六条: 两险种基金纳入同一DRG总额预算): "
+        f"{month}月月度点值 {month_values.get(('', month), '—')} (第十八条(二)), "
+        f"年度点值 {totals.get('year_point_value', '—')} (第十九条(一))"
+    ]

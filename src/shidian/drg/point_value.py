@@ -23,25 +23,29 @@ def monthly_budgets(params: SettlementParams) -> list[Decimal]:
     """月度预算 = DRG总额预算 × 该月份上年度住院统筹基金费用占比 (第十八条(二)).
 
     Split with the largest-remainder method so the twelve budgets sum to the annual budget
-    to the fen; equal twelfths when no shares are given.
+    to the fen; equal twelfths when no shares are given. With per-scheme point values
+    (``schemes.point_value``) ``params`` carries one scheme's budget and each scheme's budget is
+    split on its own.
     """
     shares = list(params.monthly_shares) if params.monthly_shares else [ONE] * 12
     return split_largest_remainder(params.drg_budget, shares, scale=2)
 
 
-def monthly_point_values(con: Engine, params: SettlementParams, policy: DrgPolicy) -> pa.Table:
+def monthly_point_values(con: Engine, params: SettlementParams, policy: DrgPolicy, sfx: str = "") -> pa.Table:
     """``monthly``: budget, prepayment points, non-fund payments and point value per month.
 
     ``as_written``: 月度点值 = 月度预算 ÷ 月度总点数; ``non_fund_inclusive`` adds the month's
     non-fund payments (total_cost − fund_paid) to the numerator, as the year point value does.
-    A month without points has point value 0.
+    A month without points has point value 0. ``sfx``: the table suffix of one scheme's cases
+    (``case_calc_<scheme>``) when each scheme has its own point value; ``params`` then carries
+    that scheme's budget.
     """
     sums = {
         int(m): (Decimal(p), Decimal(n))
         for m, p, n in con.execute(
-            """
+            f"""
             SELECT month, sum(prepay_points)::DECIMAL(38,8), sum(total_cost - fund_paid)::DECIMAL(38,2)
-            FROM case_calc WHERE NOT year_end_grouping GROUP BY month
+            FROM case_calc{sfx} WHERE NOT year_end_grouping GROUP BY month
             """
         ).fetchall()
     }
@@ -75,7 +79,7 @@ def monthly_point_values(con: Engine, params: SettlementParams, policy: DrgPolic
     )
 
 
-def build_monthly_payments(con: Engine, policy: DrgPolicy, year: int) -> None:
+def build_monthly_payments(con: Engine, policy: DrgPolicy, year: int, sfx: str = "") -> None:
     """``monthly_payments``: each hospital's prepayment for each month (第十八条(三)(四)).
 
     amount = round_fen((预拨总点数 × 月度点值 − 减项) × 预拨比例) + review_amount
@@ -90,7 +94,9 @@ def build_monthly_payments(con: Engine, policy: DrgPolicy, year: int) -> None:
     (``prepayment.deduction_month_after_audit``), else in its own month, at its own month's point
     value; one audited in December or later waits for the year end. withheld = allocation −
     the prepaid part + review_allocation − review_amount (质量保证金 or 激励基金池).
-    Requires ``case_calc``, ``monthly`` (registered), ``hospitals`` and ``deductions``.
+    Requires ``case_calc``, ``monthly`` (registered), ``hospitals`` and ``deductions``; with
+    ``sfx`` (one scheme's point value) ``case_calc<sfx>``, ``monthly<sfx>`` and ``deductions<sfx>``,
+    and it builds ``monthly_payments<sfx>``.
     """
     if policy.deduction_month_after_audit:
         pay_month = f"""CASE WHEN audit_date IS NULL THEN month::INTEGER
@@ -104,27 +110,27 @@ def build_monthly_payments(con: Engine, policy: DrgPolicy, year: int) -> None:
     prepaid = sql_round(f"{value} * {policy.prepay_ratio}", 2)
     con.execute(
         f"""
-        CREATE TABLE monthly_payments AS
+        CREATE TABLE monthly_payments{sfx} AS
         WITH grid AS (
-            SELECT h.hospital_id, m.month, m.point_value FROM hospitals h CROSS JOIN monthly m
+            SELECT h.hospital_id, m.month, m.point_value FROM hospitals h CROSS JOIN monthly{sfx} m
         ), hm AS (
             SELECT hospital_id, month,
                    sum(prepay_points)::DECIMAL(38,8) AS prepay_points,
                    sum(patient_cash)::DECIMAL(38,2) AS patient_cash,
                    sum(total_cost - fund_paid)::DECIMAL(38,2) AS non_fund,
                    count(*)::BIGINT AS cases
-            FROM case_calc WHERE NOT year_end_grouping GROUP BY hospital_id, month
+            FROM case_calc{sfx} WHERE NOT year_end_grouping GROUP BY hospital_id, month
         ), d AS (
             SELECT x.hospital_id, x.pay_month AS month, sum(x.amount)::DECIMAL(38,2) AS audit_deduction,
                    sum(x.points)::DECIMAL(38,8) AS deducted_points,
                    sum(x.points * m.point_value) AS deducted_value
-            FROM (SELECT *, {pay_month} AS pay_month FROM deductions) x
-            JOIN monthly m ON m.month = x.month
+            FROM (SELECT *, {pay_month} AS pay_month FROM deductions{sfx}) x
+            JOIN monthly{sfx} m ON m.month = x.month
             WHERE x.pay_month IS NOT NULL GROUP BY x.hospital_id, x.pay_month
         ), r AS (
             SELECT c.hospital_id, c.review_pay_month AS month, sum(c.extra_points)::DECIMAL(38,8) AS review_points,
                    sum(c.extra_points * m.point_value) AS review_value
-            FROM case_calc c JOIN monthly m ON m.month = c.month
+            FROM case_calc{sfx} c JOIN monthly{sfx} m ON m.month = c.month
             WHERE c.review_pay_month IS NOT NULL GROUP BY c.hospital_id, c.review_pay_month
         ), base AS (
             SELECT g.hospital_id, g.month, g.point_value,

@@ -123,6 +123,17 @@ PARAMS: tuple[Param, ...] = (
         field="advance_months",
     ),
     Param(
+        "schemes.point_value",
+        choice("joint", "per_scheme"),
+        "000 篇6 第六条",
+        "职工医保和居民医保的点值: joint 联合点值 (两险种基金分别纳入同一DRG总额预算, 一个月度点值、一个年度点值; "
+        "按原文); per_scheme 分险种点值 (各险种DRG预算 ÷ 本险种病例点数, 月度预拨与年终清算分险种计算后相加; "
+        "需在 settlement.toml 按险种给出 fund_budget, 病例注明险种) (joint: one point value for all cases, the literal reading; "
+        "per_scheme: each scheme's budget over its own cases' points)",
+        default="joint",
+        field="scheme_point_value",
+    ),
+    Param(
         "year_end.method",
         choice("point_value", "incentive_pool"),
         "000 篇6 第十九条 / 篇5 三(四)",
@@ -178,6 +189,7 @@ class DrgPolicy:
     deduction_month_after_audit: bool
     monthly_formula: str
     advance_months: int
+    scheme_point_value: str
     year_end_method: str
     apply_caps: bool
     surplus_cap_ratio: Decimal

@@ -30,6 +30,7 @@ EXCEL_MAX_ROWS = 1_048_576
 #: (column, Chinese header, format) per sheet; format is "money", "points", "point_value",
 #: "exact" (coefficients), "int" or "text".
 MONTHLY_COLUMNS = (
+    ("scheme", "险种", "text"),  # only with per-scheme point values (000 篇6 第六条)
     ("month", "月份", "int"),
     ("budget", "月度预算(元)", "money"),
     ("total_points", "月度总点数", "points"),
@@ -39,6 +40,7 @@ MONTHLY_COLUMNS = (
 PAYMENT_COLUMNS = (
     ("hospital_id", "医疗机构编码", "text"),
     ("month", "月份", "int"),
+    ("scheme", "险种", "text"),  # only with per-scheme point values (000 篇6 第六条)
     ("cases", "病例数", "int"),
     ("prepay_points", "预拨点数", "points"),
     ("point_value", "月度点值", "point_value"),
@@ -78,6 +80,7 @@ SCHEME_COLUMNS = (
     ("scheme", "险种", "text"),
     ("cases", "病例数", "int"),
     ("final_points", "核准总点数", "points"),
+    ("year_point_value", "年度点值", "point_value"),
     ("patient_cash", "患者现金支付(元)", "money"),
     ("value", "险种应付(点数×年度点值×考核系数−现金)(元)", "money"),
     ("monthly_paid", "已预拨(元)", "money"),
@@ -105,6 +108,8 @@ PACKAGE_COLUMNS = (
     ("payee_total", "收款机构合计(元)", "money"),
 )
 SCHEME_LABELS = {"employee": "职工医保", "resident": "居民医保"}
+#: Codes shown by their Chinese names in text cells: case categories and schemes.
+TEXT_LABELS = {**CATEGORY_LABELS, **SCHEME_LABELS}
 STANDARD_COLUMNS = (
     ("drg_code", "DRG编码", "text"),
     ("name", "DRG名称", "text"),
@@ -127,6 +132,7 @@ CASE_COLUMNS = (
     ("case_id", "病案号", "text"),
     ("hospital_id", "医疗机构编码", "text"),
     ("month", "月份", "int"),
+    ("scheme", "险种", "text"),  # when the cases carry one (000 篇6 第六条)
     ("drg_code", "DRG编码", "text"),
     ("category", "病例类型", "text"),
     ("base_points", "基准点数", "points"),
@@ -199,6 +205,17 @@ def write_report(
     book.close()
 
 
+def _year_point_values(t: Any) -> list[tuple[str, Any]]:
+    """The year point value, or each scheme's when each has its own (000 篇6 第六条)."""
+    if "year_point_value" in t:
+        return [("年度点值", Decimal(t["year_point_value"]))]
+    rows: list[tuple[str, Any]] = [("点值", "分险种点值: 各险种DRG预算 ÷ 本险种病例点数 (000 篇6 第六条)")]
+    for scheme, label in SCHEME_LABELS.items():
+        if f"scheme.{scheme}.year_point_value" in t:
+            rows.append((f"年度点值 ({label})", Decimal(t[f"scheme.{scheme}.year_point_value"])))
+    return rows
+
+
 def _names(hospitals: pa.Table) -> dict[str, str]:
     return dict(
         zip(hospitals.column("hospital_id").to_pylist(), hospitals.column("name").to_pylist(), strict=True)
@@ -217,7 +234,7 @@ def _cell(value: Any, kind: str) -> Any:
     if kind == "text":
         if isinstance(value, bool):
             return "是" if value else "否"
-        return CATEGORY_LABELS.get(str(value), str(value))
+        return TEXT_LABELS.get(str(value), str(value))
     if isinstance(value, Decimal):
         return float(value)  # display only: the exact value is in the CSV
     return value
@@ -268,7 +285,7 @@ def _summary(
         ("医疗总费用(元)", Decimal(t["total_cost"])),
         ("统筹基金支付(元)", Decimal(t["fund_paid"])),
         ("年度总点数", Decimal(t["final_points"])),
-        ("年度点值", Decimal(t["year_point_value"])),
+        *_year_point_values(t),
         ("应得金额合计(元)", Decimal(t["entitlement"])),
         ("已预拨合计(元)", Decimal(t["monthly_paid"])),
         ("年终清算合计(元)", Decimal(t["settlement"])),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ CASE_POINTS_PARQUET = "case_points.parquet"
 CASE_POINTS_CSV = "case_points.csv"
 STANDARDS_CSV = "drg_standards.csv"
 COEFFICIENTS_CSV = "coefficients.csv"
+MONTHLY_CSV = "monthly.csv"
 
 TextRow = dict[str, str | None]
 
@@ -54,6 +55,8 @@ class RunReference:
     standards: Mapping[str, TextRow]
     coefficients: Mapping[tuple[str, str], TextRow]
     totals: Mapping[str, object]
+    #: monthly.csv's point values by (scheme, month) as text; scheme "" for the joint value.
+    month_values: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _text_rows(path: Path) -> list[TextRow]:
@@ -62,10 +65,17 @@ def _text_rows(path: Path) -> list[TextRow]:
 
 
 def read_run_reference(run_dir: Path) -> RunReference:
-    """``drg_standards.csv``, ``coefficients.csv`` and the totals of ``run.json``, as text."""
+    """``drg_standards.csv``, ``coefficients.csv``, the totals of ``run.json`` and the monthly
+    point values of ``monthly.csv`` (one per month, or per scheme and month), as text."""
     standards = {str(r["drg_code"]): r for r in _text_rows(run_dir / STANDARDS_CSV)}
     coefficients = {(str(r["drg_code"]), str(r["level"])): r for r in _text_rows(run_dir / COEFFICIENTS_CSV)}
-    return RunReference(standards, coefficients, read_run_record(run_dir)["totals"])
+    months = run_dir / MONTHLY_CSV
+    month_values = (
+        {(r.get("scheme") or "", str(r["month"])): str(r["point_value"]) for r in _text_rows(months)}
+        if months.is_file()
+        else {}
+    )
+    return RunReference(standards, coefficients, read_run_record(run_dir)["totals"], month_values)
 
 
 def _literal(path: Path) -> str:
@@ -137,5 +147,5 @@ def explain_case_row(case: TextRow, reference: RunReference, policy: DrgPolicy) 
     if case.get("drg_code"):
         standard = reference.standards.get(str(case["drg_code"]))
         coefficient = reference.coefficients.get((str(case["drg_code"]), str(case["level"])))
-    explanation = explain_case(case, standard, coefficient, reference.totals, policy)
+    explanation = explain_case(case, standard, coefficient, reference.totals, policy, reference.month_values)
     return CaseExplanation(case, standard, coefficient, explanation)

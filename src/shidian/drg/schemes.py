@@ -1,7 +1,9 @@
 """Payments charged to each scheme's fund (分险种记账), 000 篇6 第二、六条.
 
 "职工医保和居民医保的基金分别纳入DRG总额预算" (第六条): the DRG budget is the sum of the two schemes'
-DRG budgets and, read literally, settled with one point value (联合点值). Each case carries its
+DRG budgets and, read literally, settled with one point value (联合点值, the policy's
+``schemes.point_value = "joint"``; with ``"per_scheme"`` each scheme has its own point value and
+``shidian.drg.scheme_values`` builds these rows from each scheme's own year end). Each case carries its
 scheme (``cases.scheme``: employee/resident, 职工/居民; absent = one scheme, nothing here), and
 each hospital's fund payments are charged to the schemes' funds so each fund can be reconciled
 against its own budget:
@@ -51,6 +53,7 @@ SCHEME_PAYMENTS_SCHEMA = pa.schema(
         ("monthly_paid", MONEY),
         ("settlement", MONEY),
         ("fund_payment", MONEY),
+        ("year_point_value", POINTS),  # the point value the scheme's cases were valued at
     ]
 )
 
@@ -103,6 +106,7 @@ def scheme_payments(con: Engine, year_value: Decimal) -> pa.Table:
             out["scheme"].append(r[1])
             out["cases"].append(r[2])
             out["final_points"].append(Decimal(str(r[3])))
+            out["year_point_value"].append(year_value)
             out["patient_cash"].append(Decimal(str(r[4])))
             out["value"].append(Decimal(str(r[5])))
             out["monthly_paid"].append(month)
@@ -111,9 +115,12 @@ def scheme_payments(con: Engine, year_value: Decimal) -> pa.Table:
     return pa.table(out, schema=SCHEME_PAYMENTS_SCHEMA)
 
 
-def scheme_totals(table: pa.Table, budgets: dict[str, Decimal]) -> dict[str, str]:
+def scheme_totals(
+    table: pa.Table, budgets: dict[str, Decimal], year_values: dict[str, Decimal] | None = None
+) -> dict[str, str]:
     """Per scheme: cases, final points, fund payment, and its DRG budget and the difference
-    (budget − payment) when the budget was derived by scheme (第六条)."""
+    (budget − payment) when the budget was derived by scheme (第六条); its year point value when
+    each scheme has its own (``year_values``, ``shidian.drg.scheme_values``)."""
     totals: dict[str, str] = {}
     rows = table.to_pylist()
     for scheme in SCHEMES:
@@ -124,6 +131,8 @@ def scheme_totals(table: pa.Table, budgets: dict[str, Decimal]) -> dict[str, str
         totals[f"scheme.{scheme}.cases"] = str(sum(r["cases"] for r in mine))
         totals[f"scheme.{scheme}.final_points"] = str(sum((r["final_points"] for r in mine), ZERO))
         totals[f"scheme.{scheme}.fund_payment"] = str(paid)
+        if year_values and scheme in year_values:
+            totals[f"scheme.{scheme}.year_point_value"] = str(year_values[scheme])
         if scheme in budgets:
             totals[f"scheme.{scheme}.drg_budget"] = str(budgets[scheme])
             totals[f"scheme.{scheme}.balance"] = str(budgets[scheme] - paid)

@@ -16,7 +16,18 @@ from decimal import Decimal
 import pyarrow as pa
 
 from shidian.dialect import DuckDBEngine, Engine
-from shidian.drg import advance, checks, package, point_value, points, reference, schemes
+from shidian.drg import (
+    advance,
+    checks,
+    package,
+    point_value,
+    points,
+    reference,
+    scheme_values,
+    schemes,
+    year_end,
+)
+from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.model import (
     ASSESSMENT_SCHEMA,
     DEDUCTIONS_SCHEMA,
@@ -26,7 +37,7 @@ from shidian.drg.model import (
 )
 from shidian.drg.policy import DrgPolicy
 from shidian.drg.validate import validate_inputs
-from shidian.money import ZERO, split_largest_remainder, sql_round
+from shidian.money import ZERO
 from shidian.problems import Problem, Source, has_errors
 
 Progress = Callable[[str], None]
@@ -55,25 +66,47 @@ def settle(
         step("病例分类与点数 case points")
         points.build_case_points(con, policy, inputs.params.year)
         step("月度点值与预拨 monthly prepayment")
-        monthly = point_value.monthly_point_values(con, inputs.params, policy)
-        con.register("monthly", monthly)
-        point_value.build_monthly_payments(con, policy, inputs.params.year)
-        step("年终清算 year-end settlement")
-        year_value = _build_annual(con, inputs, policy)
+        plan, plan_problems = scheme_values.plan(con, inputs, policy)
+        problems = problems + plan_problems
+        if has_errors(plan_problems):
+            return None, problems
+        year_values: dict[str, Decimal] = {}
+        if plan is None:  # one point value (联合点值, 第六条 read literally)
+            monthly = point_value.monthly_point_values(con, inputs.params, policy)
+            con.register("monthly", monthly)
+            point_value.build_monthly_payments(con, policy, inputs.params.year)
+            step("年终清算 year-end settlement")
+            year_value: Decimal | None = year_end.build_annual(con, inputs.params.drg_budget, policy)
+            payment_order = "hospital_id, month"
+        else:  # each scheme's budget over its own cases' points (分险种点值)
+            problems = problems + scheme_values.idle_budgets(con, inputs, plan)
+            monthly, year_values = scheme_values.settle_schemes(con, inputs, policy, plan)
+            year_value, payment_order = None, "hospital_id, month, scheme"
         step("自检 invariant checks")
-        by_scheme = schemes.scheme_payments(con, year_value) if schemes.has_schemes(con) else None
+        if not schemes.has_schemes(con):
+            by_scheme = None
+        elif year_value is not None:
+            by_scheme = schemes.scheme_payments(con, year_value)
+        else:
+            by_scheme = scheme_values.scheme_payments(con)
         packages = package.build_packages(con) if package.has_packages(con) else None
         advances = advance.build_advances(con, policy.advance_months) if inputs.advances is not None else None
-        scheme_checks = [schemes.scheme_check(con, by_scheme)] if by_scheme is not None else []
+        # registering a table needs no unfinished result: the scheme checks first (checks use fetchone)
+        later = [schemes.scheme_check(con, by_scheme)] if by_scheme is not None else []
+        if plan is not None:
+            later = scheme_values.scheme_checks(con, inputs.params, policy, plan, year_values) + later
+        found_checks = (
+            checks.run_checks(con, inputs.params, policy, year_value or ZERO, joint=plan is None) + later
+        )
         result = SettlementResult(
-            case_points=_case_points(con),
+            case_points=_case_points(con, by_scheme is not None),
             monthly=monthly,
-            monthly_payments=con.arrow("SELECT * FROM monthly_payments ORDER BY hospital_id, month"),
+            monthly_payments=con.arrow(f"SELECT * FROM monthly_payments ORDER BY {payment_order}"),
             annual=con.arrow("SELECT * FROM annual ORDER BY hospital_id"),
             standards=con.arrow("SELECT * FROM standards ORDER BY drg_code"),
             coefficients=con.arrow("SELECT * FROM coefficients ORDER BY drg_code, level"),
             warnings=tuple(problems + _warnings(con, monthly, inputs, policy)),
-            checks=tuple(checks.run_checks(con, inputs.params, policy, year_value)) + tuple(scheme_checks),
+            checks=tuple(found_checks),
             totals=_totals(con, inputs, year_value),
             scheme_payments=by_scheme,
             advances=advances,
@@ -82,12 +115,9 @@ def settle(
         if advances is not None:
             result = replace(result, totals={**result.totals, **_advance_totals(advances)})
         if by_scheme is not None:
-            budgets = {
-                scheme: amount
-                for scheme, item, _, amount, _ in inputs.params.budget_lines
-                if item == "drg_budget" and scheme != "total"
-            }
-            result = replace(result, totals={**result.totals, **schemes.scheme_totals(by_scheme, budgets)})
+            budgets = scheme_values.scheme_budgets(inputs.params)
+            totals = schemes.scheme_totals(by_scheme, budgets, year_values)
+            result = replace(result, totals={**result.totals, **totals})
     finally:
         con.close()
     return result, problems
@@ -114,92 +144,11 @@ def _register_inputs(con: Engine, inputs: DrgInputs) -> None:
         "assessment", inputs.assessment if inputs.assessment is not None else ASSESSMENT_SCHEMA.empty_table()
     )
     deductions = inputs.deductions if inputs.deductions is not None else DEDUCTIONS_SCHEMA.empty_table()
-    con.register("deductions", _with_column(deductions, "audit_date", pa.date32()))
+    con.register(
+        "deductions", _with_column(_with_column(deductions, "audit_date", pa.date32()), "scheme", pa.string())
+    )
     if inputs.advances is not None:
         con.register("advances", _with_column(inputs.advances, "previous_advance", pa.decimal128(18, 2)))
-
-
-def _build_annual(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> Decimal:
-    """``annual``: the year-end settlement per hospital (第十九条 / 篇5 激励基金池).
-
-    Returns the year point value.
-    """
-    con.execute(
-        """
-        CREATE TABLE hospital_year AS
-        WITH c AS (
-            SELECT hospital_id, count(*)::BIGINT AS cases,
-                   sum(final_points)::DECIMAL(38,8) AS final_points,
-                   sum(total_cost)::DECIMAL(38,2) AS total_cost,
-                   sum(fund_paid)::DECIMAL(38,2) AS fund_paid,
-                   sum(total_cost - fund_paid)::DECIMAL(38,2) AS non_fund,
-                   sum(self_pay)::DECIMAL(38,2) AS self_pay
-            FROM case_calc GROUP BY hospital_id
-        ), m AS (
-            SELECT hospital_id, sum(amount)::DECIMAL(38,2) AS monthly_paid,
-                   sum(withheld)::DECIMAL(38,2) AS withheld
-            FROM monthly_payments GROUP BY hospital_id
-        ), d AS (  -- every deduction of the year, taken monthly or waiting for the year end
-            SELECT hospital_id, sum(amount)::DECIMAL(38,2) AS audit_deductions,
-                   sum(points)::DECIMAL(38,8) AS deducted_points
-            FROM deductions GROUP BY hospital_id
-        )
-        SELECT h.hospital_id, coalesce(c.cases, 0) AS cases,
-               coalesce(c.final_points, 0)::DECIMAL(38,8) AS final_points,
-               coalesce(d.deducted_points, 0)::DECIMAL(38,8) AS deducted_points,
-               (coalesce(c.final_points, 0) - coalesce(d.deducted_points, 0))::DECIMAL(38,8) AS year_points,
-               coalesce(c.total_cost, 0)::DECIMAL(38,2) AS total_cost,
-               coalesce(c.fund_paid, 0)::DECIMAL(38,2) AS fund_paid,
-               coalesce(c.non_fund, 0)::DECIMAL(38,2) AS patient_cash,
-               coalesce(c.self_pay, 0)::DECIMAL(38,2) AS self_pay,
-               m.monthly_paid, coalesce(d.audit_deductions, 0)::DECIMAL(38,2) AS audit_deductions, m.withheld,
-               coalesce(a.coefficient, 1)::DECIMAL(38,8) AS assessment_coefficient
-        FROM hospitals h
-        LEFT JOIN c USING (hospital_id)
-        JOIN m USING (hospital_id)
-        LEFT JOIN d USING (hospital_id)
-        LEFT JOIN assessment a USING (hospital_id)
-        """
-    )
-    total_cost, fund_paid, year_points = con.execute(
-        "SELECT sum(total_cost), sum(fund_paid), sum(year_points) FROM hospital_year"
-    ).fetchone() or (ZERO, ZERO, ZERO)
-    year_value = point_value.year_point_value(
-        Decimal(total_cost or 0), Decimal(fund_paid or 0), inputs.params.drg_budget, Decimal(year_points or 0)
-    )
-    if policy.year_end_method == "point_value":
-        entitlement = sql_round(f"year_points * {year_value} * assessment_coefficient", 2)
-        con.execute(
-            f"CREATE TABLE annual_base AS SELECT *, NULL::DECIMAL(38,2) AS incentive, {entitlement} AS entitlement "
-            "FROM hospital_year"
-        )
-    else:
-        _incentive_pool(con, year_value)
-    surplus_cut, self_pay_cut = "0", "0"
-    if policy.apply_caps:
-        surplus_cut = sql_round(
-            f"greatest(0, entitlement - total_cost - total_cost * {policy.surplus_cap_ratio})", 2
-        )
-        self_pay_cut = sql_round(f"greatest(0, self_pay - total_cost * {policy.self_pay_cap_ratio})", 2)
-    con.execute(
-        f"""
-        CREATE TABLE annual AS
-        WITH cuts AS (
-            SELECT *, CAST({year_value} AS DECIMAL(38,8)) AS year_point_value,
-                   ({surplus_cut})::DECIMAL(38,2) AS surplus_cut,
-                   ({self_pay_cut})::DECIMAL(38,2) AS self_pay_cut
-            FROM annual_base
-        )
-        SELECT hospital_id, year_points, year_point_value, assessment_coefficient, entitlement,
-               surplus_cut, self_pay_cut, patient_cash, monthly_paid,
-               (entitlement - surplus_cut - self_pay_cut - patient_cash - monthly_paid - audit_deductions)
-                   ::DECIMAL(38,2) AS settlement,
-               audit_deductions, cases, final_points, deducted_points, total_cost, fund_paid, self_pay,
-               withheld, incentive
-        FROM cuts
-        """
-    )
-    return year_value
 
 
 def _advance_totals(table: pa.Table) -> dict[str, str]:
@@ -210,51 +159,18 @@ def _advance_totals(table: pa.Table) -> dict[str, str]:
     }
 
 
-def _incentive_pool(con: Engine, year_value: Decimal) -> None:
-    """000 篇5 三(四)3: settle the year on final points, then share the 激励机制基金池.
-
-    The year is settled like 贵港's (第十九条): ``round_fen(year points × year point value)``, so
-    approved extra points, whole-group points held back in the months and cases grouped at the
-    year end are paid to their hospital. The money withheld each month (the pool) is then shared
-    by withheld × 鼓励系数 (largest remainder) instead of being returned as withheld:
-    entitlement = round_fen(year points × year point value) − withheld + incentive.
-    """
-    rows = con.execute(
-        "SELECT hospital_id, withheld, assessment_coefficient FROM hospital_year ORDER BY hospital_id"
-    ).fetchall()
-    pool = sum((Decimal(r[1]) for r in rows), ZERO)
-    weights = [max(ZERO, Decimal(r[1])) * Decimal(r[2]) for r in rows]
-    if rows and sum(weights, ZERO) > 0:
-        shares = split_largest_remainder(pool, weights, scale=2)
-    else:
-        shares = [ZERO] * len(rows)
-    con.register(
-        "incentives",
-        pa.table(
-            {"hospital_id": [r[0] for r in rows], "incentive": shares},
-            schema=pa.schema([("hospital_id", pa.string()), ("incentive", pa.decimal128(38, 2))]),
-        ),
-    )
-    con.execute(
-        f"""
-        CREATE TABLE annual_base AS
-        SELECT y.*, i.incentive,
-               ({sql_round(f"y.year_points * {year_value}", 2)} - y.withheld + i.incentive)::DECIMAL(38,2)
-                   AS entitlement
-        FROM hospital_year y JOIN incentives i USING (hospital_id)
-        """
-    )
-
-
-def _case_points(con: Engine) -> pa.Table:
-    """One row per case, by case id (the documented order of case_points.csv)."""
+def _case_points(con: Engine, with_scheme: bool = False) -> pa.Table:
+    """One row per case, by case id (the documented order of case_points.csv); with the case's
+    scheme (``scheme``, 000 篇6 第六条) when the cases carry one."""
+    scheme = f", {schemes.scheme_sql('k.scheme')} AS scheme" if with_scheme else ""
+    source = "case_calc c JOIN cases k USING (case_id)" if with_scheme else "case_calc c"
     return con.arrow(
-        """
-            SELECT case_id, hospital_id, month, drg_code, category, base_points, coefficient,
-                   prepay_points, final_points, level, cost, unreasonable_cost, extra_points,
-                   review_approved::TINYINT AS review_approved, new_technology::TINYINT AS new_technology,
-                   year_end_grouping::TINYINT AS year_end_grouping, review_pay_month
-            FROM case_calc ORDER BY case_id
+        f"""
+            SELECT c.case_id, c.hospital_id, c.month, c.drg_code, c.category, c.base_points, c.coefficient,
+                   c.prepay_points, c.final_points, c.level, c.cost, c.unreasonable_cost, c.extra_points,
+                   c.review_approved::TINYINT AS review_approved, c.new_technology::TINYINT AS new_technology,
+                   c.year_end_grouping::TINYINT AS year_end_grouping, c.review_pay_month{scheme}
+            FROM {source} ORDER BY c.case_id
         """
     )
 
@@ -331,10 +247,15 @@ def _ignored_inputs(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[P
         (dated,) = con.execute("SELECT count(audit_date) FROM deductions").fetchone() or (0,)
         if dated:
             ignored.append(("deductions", "audit_date", "prepayment.deduction_month_after_audit"))
+    if policy.scheme_point_value != "per_scheme":
+        (named,) = con.execute("SELECT count(scheme) FROM deductions").fetchone() or (0,)
+        if named:  # the hospital's deductions: joint point values (000 篇6 第六条)
+            ignored.append(("deductions", "scheme", "schemes.point_value"))
     return [
         Problem(
             "drg.input.ignored",
-            f"政策参数 {switch} 为 false, 本次结算不使用 {column} (按该参数关闭时的规则结算)",
+            f"政策参数 {switch} 为 {'joint' if switch == 'schemes.point_value' else 'false'}, 本次结算不使用 "
+            f"{column} (按该参数{'为联合点值' if switch == 'schemes.point_value' else '关闭'}时的规则结算)",
             Source(inputs.source(table), column=column),
             "warning",
         )
@@ -363,26 +284,42 @@ def _warnings(con: Engine, monthly: pa.Table, inputs: DrgInputs, policy: DrgPoli
                 {"drg_code": drg_code, "level": str(level)},
             )
         )
-    for month, points_total in zip(
-        monthly.column("month").to_pylist(), monthly.column("total_points").to_pylist(), strict=True
+    schemes_of = (
+        monthly.column("scheme").to_pylist()
+        if "scheme" in monthly.column_names
+        else [None] * monthly.num_rows
+    )
+    for scheme, month, points_total in zip(
+        schemes_of,
+        monthly.column("month").to_pylist(),
+        monthly.column("total_points").to_pylist(),
+        strict=True,
     ):
         if points_total == 0:
             found.append(
                 Problem(
                     "drg.month.no_cases",
-                    f"{month}月无出院病例, 当月点值为0, 月度预算留待年终清算",
-                    Source("<run>", key=f"monthly.{month}"),
+                    f"{_scheme_label(scheme)}{month}月无出院病例, 当月点值为0, 月度预算留待年终清算",
+                    Source("<run>", key=f"monthly.{scheme}.{month}" if scheme else f"monthly.{month}"),
                     "warning",
                 )
             )
-    for hospital_id, month, amount in con.execute(
-        "SELECT hospital_id, month, amount FROM monthly_payments WHERE amount < 0 ORDER BY hospital_id, month"
-    ).fetchall():
+    by_scheme = "scheme" in monthly.column_names
+    negative = (
+        "SELECT hospital_id, month, scheme, amount FROM monthly_payments WHERE amount < 0 "
+        "ORDER BY hospital_id, month, scheme"
+        if by_scheme
+        else "SELECT hospital_id, month, NULL, amount FROM monthly_payments WHERE amount < 0 ORDER BY hospital_id, month"
+    )
+    for hospital_id, month, scheme, amount in con.execute(negative).fetchall():
         found.append(
             Problem(
                 "drg.payment.negative_month",
-                f"医疗机构 {hospital_id} {month}月预拨金额为负 ({amount} 元): 患者现金或扣款超过点数价值",
-                Source("<run>", key=f"monthly_payments.{hospital_id}.{month}"),
+                f"医疗机构 {hospital_id} {month}月{_scheme_label(scheme, ' ')}预拨金额为负 ({amount} 元): "
+                "患者现金或扣款超过点数价值",
+                Source(
+                    "<run>", key=f"monthly_payments.{hospital_id}.{month}" + (f".{scheme}" if scheme else "")
+                ),
                 "warning",
             )
         )
@@ -401,7 +338,13 @@ def _warnings(con: Engine, monthly: pa.Table, inputs: DrgInputs, policy: DrgPoli
     return found
 
 
-def _totals(con: Engine, inputs: DrgInputs, year_value: Decimal) -> dict[str, str]:
+def _scheme_label(scheme: object, before: str = "") -> str:
+    """``职工医保`` etc. for a month of one scheme's point value (分险种点值), else nothing."""
+    return f"{before}{SCHEMES[str(scheme)]} " if scheme else ""
+
+
+def _totals(con: Engine, inputs: DrgInputs, year_value: Decimal | None) -> dict[str, str]:
+    """run.json's totals; ``year_value`` None: each scheme has its own (``scheme.<s>.year_point_value``)."""
     row = con.execute(
         """
         SELECT count(*), sum(total_cost), sum(fund_paid), sum(final_points),
@@ -435,7 +378,12 @@ def _totals(con: Engine, inputs: DrgInputs, year_value: Decimal) -> dict[str, st
             "drg_budget": str(inputs.params.drg_budget),
             # 000 篇6 第六条: derived from the schemes' fund budgets (drg_budget.csv) or given
             "drg_budget_source": "fund" if inputs.params.budget_lines else "given",
-            "year_point_value": str(year_value),
+            # one year point value, or each scheme its own (scheme.<s>.year_point_value, 第六条)
+            **(
+                {"year_point_value": str(year_value)}
+                if year_value is not None
+                else {"scheme_point_value": "per_scheme"}
+            ),
             "entitlement": str(annual[0]),
             "monthly_paid": str(annual[1]),
             "settlement": str(annual[2]),

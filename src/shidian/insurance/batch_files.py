@@ -82,16 +82,22 @@ def with_desk_claims(
 
     A recorded request is the claim with its values as text (``desk_claim.canonical``), so
     the columns are cast to ``CLAIMS_SCHEMA`` whole (absent ones take ``CLAIM_DEFAULTS``), and
-    ``desk_paid`` is what the desk paid (yuan, as text). A claim id both in the dataset's claims
-    file and at the desk is refused (ValueError naming them): it would be settled twice.
+    ``desk_paid`` is what the desk paid (yuan, as text). A claim of one institution both in the
+    dataset's claims file and at the desk is refused (ValueError naming them): it would be
+    settled twice. A desk claim id is its institution's own (issue 22 finding 3): one that another
+    institution uses too, in the file or at the desk, enters the run as
+    ``<institution_id>/<claim_id>`` (``desk_keys``), which no claim id can be.
     """
     if not requests:
         return inputs
-    recorded = pa.Table.from_pylist(requests)
-    twice = pc.filter(
-        recorded.column("claim_id"),
-        pc.is_in(recorded.column("claim_id"), value_set=inputs.claims.column("claim_id")),
-    ).to_pylist()
+    # every key of any request (``from_pylist`` would take the first request's keys only: a
+    # request recorded before a field existed would drop that field from all the others)
+    recorded = pa.Table.from_struct_array(pa.array(requests))
+    own = pc.binary_join_element_wise(recorded.column("institution_id"), recorded.column("claim_id"), "/")
+    in_file = pc.binary_join_element_wise(
+        inputs.claims.column("institution_id").cast(pa.string()), inputs.claims.column("claim_id"), "/"
+    )
+    twice = pc.filter(recorded.column("claim_id"), pc.is_in(own, value_set=in_file)).to_pylist()
     if twice:
         shown = ", ".join(sorted(twice)[:10]) + (" …" if len(twice) > 10 else "")
         raise ValueError(
@@ -110,8 +116,40 @@ def with_desk_claims(
         columns[field.name] = (
             column if default is None else pc.fill_null(column, pa.scalar(default, field.type))
         )
-    added = pa.table(columns, schema=CLAIMS_SCHEMA)
+    added = desk_keys(pa.table(columns, schema=CLAIMS_SCHEMA), inputs.claims.column("claim_id"))
     claims = inputs.claims
     if "_row" in claims.column_names:  # the desk's claims have no row in the claims file
         added = added.append_column("_row", pa.nulls(added.num_rows, claims.schema.field("_row").type))
     return dataclasses.replace(inputs, claims=pa.concat_tables([claims, added.select(claims.column_names)]))
+
+
+def desk_keys(desk: pa.Table, file_ids: pa.ChunkedArray) -> pa.Table:
+    """The desk's claims with the key each has in a run: its claim id, or
+    ``<institution_id>/<claim_id>`` when the id is shared, by a claim of another institution in
+    the claims file or at the desk (a claim id is an institution's own; the run needs one key).
+    A ``transfer_of`` naming a claim of the same person that was given such a key follows it
+    (the person's first claim of that id in ``desk``'s order: ``paid_requests`` sorts by claim id,
+    then institution)."""
+    ids = desk.column("claim_id")
+    counts = pc.value_counts(ids)
+    several = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    shared = pc.or_(pc.is_in(ids, value_set=file_ids), pc.is_in(ids, value_set=several))
+    if not pc.any(shared).as_py():
+        return desk
+    qualified = pc.binary_join_element_wise(desk.column("institution_id"), ids, "/")
+    keys = pc.if_else(shared, qualified, ids)
+    moved = pa.table({"person_id": desk.column("person_id"), "transfer_of": ids, "key": keys}).filter(shared)
+    moved = moved.group_by(["person_id", "transfer_of"], use_threads=False).aggregate([("key", "first")])
+    rows = pa.table(
+        {
+            "_i": pa.array(range(desk.num_rows), pa.int64()),
+            "person_id": desk.column("person_id"),
+            "transfer_of": desk.column("transfer_of"),
+        }
+    )
+    linked = rows.join(moved, ["person_id", "transfer_of"], join_type="left outer").sort_by("_i")
+    transfer_of = pc.coalesce(linked.column("key_first"), linked.column("transfer_of"))
+    claim = desk.schema.get_field_index("claim_id")
+    desk = desk.set_column(claim, desk.schema.field(claim), keys)
+    index = desk.schema.get_field_index("transfer_of")
+    return desk.set_column(index, desk.schema.field(index), transfer_of.cast(desk.schema.field(index).type))

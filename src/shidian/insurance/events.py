@@ -49,6 +49,7 @@ class DeskReplayed(AuditEvent, action="insurance.desk_replay", summary="即时�
 @dataclass(frozen=True, kw_only=True)
 class DeskReversed(AuditEvent, action="insurance.desk_reverse", summary="即时结算冲正"):
     person_id: str
+    institution_id: str
     freed: str
     reason: str = ""
 
@@ -58,6 +59,7 @@ class DeskReverseReplayed(
     AuditEvent, action="insurance.desk_reverse_replay", summary="即时结算冲正重发 (返回首次结果)"
 ):
     person_id: str
+    institution_id: str
     freed: str
 
 
@@ -69,6 +71,7 @@ class DeskPatientFound(AuditEvent, action="insurance.desk_find", summary="结算
 @dataclass(frozen=True, kw_only=True)
 class DeskClaimViewed(AuditEvent, action="insurance.desk_claim_view", summary="查看即时结算记录"):
     person_id: str
+    institution_id: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,7 @@ class Settings:
     session_max_age_seconds: int = 8 * 3600
     session_idle_seconds: int = 30 * 60
     max_upload_bytes: int = 1024 * 1024 * 1024
+    token_rate_per_minute: int = 600
 
     @property
     def login_limits(self) -> LoginLimits:
@@ -93,6 +94,7 @@ class Settings:
                 session_idle_seconds=int(env.get("SHIDIAN_SESSION_IDLE_MINUTES", "30")) * 60,
                 session_max_age_seconds=int(float(env.get("SHIDIAN_SESSION_HOURS", "8")) * 3600),
                 max_upload_bytes=int(env.get("SHIDIAN_MAX_UPLOAD_MB", "1024")) * 1024 * 1024,
+                token_rate_per_minute=int(env.get("SHIDIAN_TOKEN_RATE_PER_MINUTE", "600")),
             )
         except ValueError as exc:
             raise ValueError(f"bad SHIDIAN_* setting: {exc}") from exc

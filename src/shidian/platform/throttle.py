@@ -12,6 +12,9 @@ Four limits, each a fixed window of counted hits in ``login_throttle``:
   ``pace_seconds`` is let through, so a stranger cannot lock the real user out.
 * ``client:<client>`` with ``name:<client>|<name>``: the distinct user names a client got wrong.
   Past ``client_names_max`` in the window the client may try only names it already tried.
+
+The same counter (``hit``) limits the requests of each API token (``token:<id>``,
+``shidian.platform.tokens.admit``): the table is the server's shared memory of counted hits.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ class LoginLimits:
 
 def _hit(conn: sa.Connection, bucket: str, window_seconds: int) -> int:
     """Count one hit in ``bucket`` (a new window when the last one is over); the new count."""
+    return hit(conn, bucket, window_seconds)[0]
+
+
+def hit(conn: sa.Connection, bucket: str, window_seconds: int) -> tuple[int, int]:
+    """Count one hit in ``bucket`` (a new window when the last one is over), atomically (one
+    upsert under the row's lock, shared by every process): the new count and the window's start
+    (Unix seconds)."""
     at = int(now().timestamp())
     table = login_throttle
     fresh = table.c.window_start <= at - window_seconds
@@ -51,9 +61,10 @@ def _hit(conn: sa.Connection, bucket: str, window_seconds: int) -> int:
                 "window_start": sa.case((fresh, at), else_=table.c.window_start),
             },
         )
-        .returning(table.c.hits)
+        .returning(table.c.hits, table.c.window_start)
     )
-    return int(conn.execute(statement).scalar_one())
+    hits, start = conn.execute(statement).one()
+    return int(hits), int(start)
 
 
 def _hits(conn: sa.Connection, bucket: str, window_seconds: int) -> int:

@@ -5,7 +5,8 @@ in a browser: an administrator issues it a token (``shd_<id>_<secret>``, shown o
 one institution (its unit) and to the desk routes only, and revokes it when the HIS is retired.
 The table keeps the secret's SHA-256 only. A request with ``Authorization: Bearer <token>`` is
 authenticated by the token alone (never by a cookie as well), so it needs no CSRF token; each
-token is rate-limited (``RATE_PER_MINUTE`` per server process) and every claim it posts is
+token is rate-limited (``admit``: ``SHIDIAN_TOKEN_RATE_PER_MINUTE`` requests a minute, counted
+in the database, so the limit holds across every worker process) and every claim it posts is
 audited under ``token:<id>``.
 """
 
@@ -14,13 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 
 import sqlalchemy as sa
 
-from shidian.platform import audit
+from shidian.platform import audit, throttle
 from shidian.platform.access import require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client
@@ -29,8 +27,11 @@ from shidian.platform.db.schema import api_tokens, units
 from shidian.problems import refusal
 
 PREFIX = "shd_"
-#: Requests a token may make in a minute, per server process.
+#: Requests a token may make in a minute (all processes together), unless configured.
 RATE_PER_MINUTE = 600
+#: The rate's window: 60 s from the first request counted in it, in ``login_throttle`` under
+#: ``token:<id>`` (``throttle.hit``).
+RATE_WINDOW_SECONDS = 60
 
 
 def _digest(secret: str) -> str:
@@ -118,21 +119,14 @@ def token_user(conn: sa.Connection, token: str) -> User | None:
     )
 
 
-class RateLimit:
-    """At most ``per_minute`` requests a minute for each key (a sliding window, this process)."""
-
-    def __init__(self, per_minute: int = RATE_PER_MINUTE) -> None:
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        at = time.monotonic()
-        with self._lock:
-            seen = self._seen.setdefault(key, deque())
-            while seen and seen[0] <= at - 60:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return False
-            seen.append(at)
-            return True
+def admit(conn: sa.Connection, user: User, per_minute: int = RATE_PER_MINUTE) -> int | None:
+    """Count one request of the token ``user`` signed in with; None when it is within
+    ``per_minute`` requests of the current minute, else the seconds until the next minute
+    (Retry-After). The count is one atomic upsert in the database (``throttle.hit``), so every
+    worker process of the server shares it: ``--workers 2`` does not double the rate. Run it in
+    a transaction of its own (committed whatever the request then does: a refused request
+    counts too, and the counter's row lock is held only for that short transaction)."""
+    hits, start = throttle.hit(conn, user.username, RATE_WINDOW_SECONDS)
+    if hits <= per_minute:
+        return None
+    return max(1, start + RATE_WINDOW_SECONDS - int(now().timestamp()))

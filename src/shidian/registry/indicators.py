@@ -32,7 +32,7 @@ import calendar
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -113,12 +113,18 @@ def required_followups(policy: RegistryPolicy, period: Period) -> int:
     return math.ceil(policy.min_followups * period.months / 12)
 
 
-def indicator_sql(patients: str, followups: str, period: Period, required: int) -> str:
-    """The one query of the patient indicators (one row of counts) over two relations."""
+def indicator_sql(patients: str, followups: str, period: Period, required: int, by: str | None = None) -> str:
+    """The one query of the patient indicators over two relations: one row of counts, or with
+    ``by`` (a column of the patients, e.g. their village's ``unit_code``) one row per value of it
+    (its values as ``unit_code``, in order; a value without patients has no row). ``followed``
+    counts the patients with any follow-up in the period."""
     start, end = period.start.isoformat(), period.end.isoformat()
+    key = "" if by is None else f", {by}"
+    head = "" if by is None else f"p.{by} AS unit_code,\n  "
+    tail = "" if by is None else f"\nGROUP BY p.{by} ORDER BY p.{by}"
     return f"""
 WITH p AS (
-  SELECT patient_id, disorder FROM {patients}
+  SELECT patient_id, disorder{key} FROM {patients}
   WHERE registered_on <= '{end}' AND (status NOT IN ('moved', 'deceased') OR status_on > '{end}')
 ),
 f AS (
@@ -139,7 +145,8 @@ h AS (
   FROM f
 )
 SELECT
-  COUNT(*) AS registered,
+  {head}COUNT(*) AS registered,
+  SUM(CASE WHEN f.patient_id IS NULL THEN 0 ELSE 1 END) AS followed,
   SUM(CASE WHEN f.assessed >= {int(required)} THEN 1 ELSE 0 END) AS managed,
   SUM(CASE WHEN f.treated = 1 THEN 1 ELSE 0 END) AS treated,
   SUM(CASE WHEN p.disorder = 'schizophrenia' THEN 1 ELSE 0 END) AS schiz_registered,
@@ -147,7 +154,7 @@ SELECT
   SUM(CASE WHEN COALESCE(f.in_hospital, 0) = 0 THEN 1 ELSE 0 END) AS home,
   SUM(CASE WHEN COALESCE(f.in_hospital, 0) = 0 AND f.rehab = 1 THEN 1 ELSE 0 END) AS home_rehab,
   SUM(CASE WHEN COALESCE(f.in_hospital, 0) = 0 AND f.support = 1 THEN 1 ELSE 0 END) AS home_support
-FROM p LEFT JOIN h AS f ON f.patient_id = p.patient_id
+FROM p LEFT JOIN h AS f ON f.patient_id = p.patient_id{tail}
 """
 
 
@@ -163,6 +170,22 @@ SELECT
   ) AS rooms,
   (SELECT SUM(s.hotline_contacts) FROM {services} s
     WHERE s.hotline_contacts IS NOT NULL AND s.month >= '{start}' AND s.month <= '{end}') AS hotline
+"""
+
+
+def unit_services_sql(services: str, period: Period) -> str:
+    """Per recording unit (``unit_code, indicator_code, n``): its own latest counselling-room count
+    up to the period's end and its hotline contacts in the period (``services_sql`` unsummed)."""
+    start, end = period.start.isoformat(), period.end.isoformat()
+    return f"""
+SELECT s.unit_code, 'PSY_COUNSELLING_ROOMS' AS indicator_code, s.counselling_rooms AS n FROM {services} s
+WHERE s.counselling_rooms IS NOT NULL AND s.month = (
+  SELECT MAX(s2.month) FROM {services} s2
+  WHERE s2.unit_code = s.unit_code AND s2.month <= '{end}' AND s2.counselling_rooms IS NOT NULL)
+UNION ALL
+SELECT s.unit_code, 'PSY_HOTLINE_CONTACTS' AS indicator_code, SUM(s.hotline_contacts) AS n FROM {services} s
+WHERE s.hotline_contacts IS NOT NULL AND s.month >= '{start}' AND s.month <= '{end}'
+GROUP BY s.unit_code
 """
 
 
@@ -198,6 +221,30 @@ def indicator_table(
         add("PSY_COUNSELLING_ROOMS", int(services["rooms"]), None)  # type: ignore[call-overload]
     if services.get("hotline") is not None:
         add("PSY_HOTLINE_CONTACTS", int(services["hotline"]), None)  # type: ignore[call-overload]
+    return pa.table(rows, schema=SHAPE1)
+
+
+def unit_indicator_table(
+    counts: Sequence[Mapping[str, object]], services: Sequence[Mapping[str, object]], period: Period
+) -> pa.Table:
+    """Shape 1 per unit: the five patient indicators of every unit of ``counts`` (rows of
+    ``indicator_sql(..., by=...)``) and the service counts of every recording unit of
+    ``services`` (rows of ``unit_services_sql``), ordered by unit and indicator."""
+    rows: dict[str, list[object]] = {name: [] for name in SHAPE1.names}
+    found: list[tuple[str, str, int, int | None]] = []
+    for row in counts:
+        for code, (num, den) in _COLUMNS.items():
+            found.append((str(row["unit_code"]), code, int(row[num] or 0), int(row[den] or 0)))  # type: ignore[call-overload]
+    for row in services:
+        if row["n"] is not None:
+            found.append((str(row["unit_code"]), str(row["indicator_code"]), int(row["n"]), None))  # type: ignore[call-overload]
+    for unit, code, numerator, denominator in sorted(found, key=lambda r: (r[0], r[1])):
+        rows["unit_code"].append(unit)
+        rows["indicator_code"].append(code)
+        rows["period_start"].append(period.start)
+        rows["population"].append("")
+        rows["numerator"].append(Decimal(numerator))
+        rows["denominator"].append(None if denominator is None else Decimal(denominator))
     return pa.table(rows, schema=SHAPE1)
 
 

@@ -27,6 +27,7 @@ from shidian.display import yuan as format_yuan
 from shidian.platform.access import can, require_permission
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
+from shidian.platform.files import staging_root
 from shidian.problems import Problem, Source, errors, refusal
 from shidian.rewards import store
 from shidian.rewards.allocation import Allocation, allocate
@@ -168,7 +169,8 @@ def allocate_uploads(
         if rules is None:
             return None, problems
         return None, [Problem("rewards.facts.no_tables", "请上传事实表 (no fact tables)", Source("<facts>"))]
-    with tempfile.TemporaryDirectory(prefix="rewards-") as folder:
+    # staged inside the data directory, never the system's temporary one (issue 22 finding 6)
+    with tempfile.TemporaryDirectory(prefix="rewards-", dir=staging_root(var_dir)) as folder:
         paths, names = [], []
         for index, (name, content) in enumerate(uploads):
             suffix = ".xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else ".csv"

@@ -181,7 +181,9 @@ def install(app: FastAPI, login_required: type[Exception]) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return answer(request, exc.status_code, [http_problem(exc.status_code, str(exc.detail))])
+        response = answer(request, exc.status_code, [http_problem(exc.status_code, str(exc.detail))])
+        response.headers.update(exc.headers or {})  # Retry-After of a 429, WWW-Authenticate …
+        return response
 
     @app.exception_handler(sa.exc.DataError)
     async def _data_error(request: Request, exc: sa.exc.DataError) -> Response:

@@ -7,8 +7,7 @@ import csv
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from shidian.demo.insurance import generate_insurance_county
-from shidian.demo.insurance_web import DESK_USER, desk_institution, setup_insurance_demo
+from shidian.demo.insurance_web import DESK_USER, desk_institution, generate_demo_county, setup_insurance_demo
 from shidian.insurance.service.datasets import list_insurance_datasets
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.settings import Settings
@@ -23,7 +22,7 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
     app = create_app(settings)
     try:
         engine = app.state.engine
-        # 4,000 insured live in 3 villages: the county hospital comes after 3 clinics and 1 centre
+        # the demo county 平南县: 12 villages' clinics and 3 townships' centres, then the county hospital
         first = setup_insurance_demo(settings, engine, persons=4000)
         again = setup_insurance_demo(settings, engine, persons=4000)  # idempotent
         assert first == again == [(DESK_USER[0], DESK_USER[1], "hospital")]
@@ -32,7 +31,7 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
         assert runs == ["done"]
         desk = login(TestClient(app), DESK_USER[0], DESK_USER[1])
         hospital = desk_institution(settings.var_dir / "demo-insurance")
-        assert hospital == "I00005"
+        assert hospital == "I00016"
         with (settings.var_dir / "demo-insurance" / "persons.csv").open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         person = next(r["person_id"] for r in rows if r["category"] == "general" and r["insured"] == "1")
@@ -43,13 +42,14 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
                 "person_id": person,
                 "institution_id": hospital,
                 "kind": "inpatient",
-                "start_date": "2010-06-01",
-                "end_date": "2010-06-05",
+                "start_date": "2020-06-01",
+                "end_date": "2020-06-05",
                 "total_cost": "3000",
             },
         )
         assert answer.status_code == 201, answer.text
-        # 县人民医院 is level 2: deductible 100, 65% (004 篇6 三(四)3): (3000 − 100) × 0.65 = 1885.00
+        # 县人民医院 is level 2: deductible 100, 65% (004 篇6 三(四)3, the demo county's 2020 year
+        # under county-2010's rules): (3000 − 100) × 0.65 = 1885.00
         assert answer.json()["reimbursement"] == "1885.00"
         assert desk.get("/insurance").status_code == 200
     finally:
@@ -60,7 +60,7 @@ def test_the_demo_takes_the_county_demo_generate_wrote(tmp_path):
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/db.sqlite", var_dir=tmp_path / "var", secret_key="d" * 48
     )
-    generate_insurance_county(tmp_path / "data" / "insurance", persons=200, seed=5)
+    generate_demo_county(tmp_path / "data" / "insurance", persons=200, seed=5)
     app = create_app(settings)
     try:
         setup_insurance_demo(settings, app.state.engine, tmp_path / "data" / "insurance")

@@ -54,3 +54,37 @@ def test_a_claim_id_in_the_file_and_at_the_desk_is_refused_by_name():
     twice = REQUEST | {"claim_id": inputs.claims.column("claim_id")[0].as_py()}
     with pytest.raises(ValueError, match=f"就诊编号 {twice['claim_id']} 既在 claims.csv"):
         with_desk_claims(inputs, [twice], ["1.00"])
+
+
+def test_a_claim_id_of_another_institution_is_not_settled_twice_but_kept_apart():
+    """Claim ids are each institution's own (issue 22 finding 3): a desk claim of C2 with the id
+    of T1's claim in the file, and two desk claims of one id at T1 and M2, each enter the run
+    under ``<institution>/<id>``; an unshared id keeps its own; a transfer naming a moved claim
+    of the same person follows it. Only the same institution's id in the file is refused."""
+    inputs, _, _ = read_inputs(COUNTY)
+    assert inputs is not None
+    file_id = inputs.claims.column("claim_id")[0].as_py()  # K01, a claim of T1
+    requests = [
+        REQUEST | {"claim_id": file_id, "institution_id": "C2"},
+        REQUEST | {"claim_id": "D-9", "institution_id": "T1"},
+        REQUEST
+        | {"claim_id": "D-9", "institution_id": "M2", "start_date": "2010-11-05", "end_date": "2010-11-09"},
+        REQUEST
+        | {"claim_id": "D-10", "start_date": "2010-11-09", "end_date": "2010-11-12", "transfer_of": "D-9"},
+        REQUEST | {"claim_id": "D-11", "person_id": "P02", "transfer_of": "D-9"},  # not P01's: kept
+    ]
+    merged = with_desk_claims(inputs, requests, ["1.00"] * len(requests))
+    added = merged.claims.slice(inputs.claims.num_rows).to_pylist()
+    assert [(a["claim_id"], a["institution_id"], a["transfer_of"]) for a in added] == [
+        (f"C2/{file_id}", "C2", None),
+        ("T1/D-9", "T1", None),
+        ("M2/D-9", "M2", None),
+        ("D-10", "T1", "T1/D-9"),  # P01's first D-9 as the desk's claims come (paid_requests)
+        ("D-11", "T1", "D-9"),
+    ]
+    assert merged.claims.column("claim_id").to_pylist()[: inputs.claims.num_rows] == (
+        inputs.claims.column("claim_id").to_pylist()
+    )
+    same_institution = REQUEST | {"claim_id": file_id, "institution_id": "T1"}
+    with pytest.raises(ValueError, match=f"就诊编号 {file_id} 既在 claims.csv"):
+        with_desk_claims(inputs, [same_institution], ["1.00"])

@@ -5,14 +5,17 @@ on every route but the desk's; revoked, it signs in nothing; it is rate-limited 
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from shidian.platform import clock
 from shidian.platform.db.schema import api_tokens, audit_events, units
-from shidian.web.insurance import api as desk_api
+from shidian.web.app import create_app
 from tests.web.session_helpers import new_user, signed_in
 
 pytestmark = pytest.mark.usefixtures("insurance_app")
@@ -81,12 +84,35 @@ def test_a_token_reaches_its_institutions_desk_only_and_dies_when_revoked(insura
     assert actions == {"admin.token_created", "admin.token_revoked"}
 
 
-def test_a_token_is_rate_limited(insurance_app, monkeypatch):
+def test_a_token_is_rate_limited_across_worker_processes(insurance_app):
+    """Two apps on one database, each with its own engine, are what two worker processes of
+    ``shidian serve --workers 2`` are: a token's requests are counted in the database, so with 3
+    a minute the 4th request — whichever process serves it — is refused, 429 in Chinese with
+    Retry-After (the seconds left of the minute from the token's first request); a refused request
+    counts too; the next minute starts afresh. (Counted per process, each would let 3 through: 6.)"""
     admin = signed_in(insurance_app, new_user(insurance_app, "admin", "BUREAU")[1])
-    client = his(insurance_app, issue(insurance_app, admin))
-    monkeypatch.setattr(desk_api, "RATE", desk_api.RateLimit(per_minute=3))
-    answers = [client.get("/api/insurance/claims/TOK-R").status_code for _ in range(5)]
-    assert answers == [404, 404, 404, 429, 429]
+    token = issue(insurance_app, admin)
+    kept = insurance_app.state.settings
+    settings = dataclasses.replace(kept, token_rate_per_minute=3)
+    insurance_app.state.settings = settings
+    other = create_app(settings, migrate=False)
+    minute = clock.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    clock.start_at(minute + dt.timedelta(seconds=1))
+    try:
+        workers = [his(insurance_app, token), his(other, token)]
+        answers = [workers[i % 2].get("/api/insurance/claims/TOK-R") for i in range(6)]
+        assert [a.status_code for a in answers] == [404, 404, 404, 429, 429, 429]
+        refused = answers[3]
+        assert refused.json()["problems"][0]["code"] == "auth.throttled"
+        assert "请求过于频繁" in refused.json()["problems"][0]["message"]
+        assert 50 <= int(refused.headers["Retry-After"]) <= 60  # the window: 60 s from the 1st
+        assert workers[1].post("/api/insurance/claims", json=claim("TOK-R")).status_code == 429
+        clock.start_at(minute + dt.timedelta(minutes=1, seconds=2))
+        assert workers[1].get("/api/insurance/claims/TOK-R").status_code == 404
+    finally:
+        clock.reset()
+        insurance_app.state.settings = kept
+        other.state.engine.dispose()
 
 
 def test_only_an_admin_issues_tokens_and_only_to_hospitals(insurance_app, client_for):

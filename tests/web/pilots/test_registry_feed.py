@@ -36,7 +36,7 @@ def test_registry_indicators_of_each_complete_quarter_join_the_plans_values(pilo
             schema=VALUES_SCHEMA,
         )
 
-    monkeypatch.setattr(registry_service, "indicator_values", fake_registry)
+    monkeypatch.setattr(registry_service, "unit_indicator_values", fake_registry)
     with pilots_app.state.engine.connect() as conn:
         plan_row = get_plan(conn, plan_id)
         # the plan starts 2019-10-01, quarterly; on 2020-07-15 three quarters are complete
@@ -65,3 +65,21 @@ def test_registry_indicators_of_each_complete_quarter_join_the_plans_values(pilo
     assert [(r["numerator"], r["denominator"], r["value"]) for r in county] == [
         (Decimal(9), Decimal(10), Decimal(90))
     ]
+
+
+def test_after_the_plans_end_the_registry_is_asked_for_the_plans_periods_only(
+    pilots_app, plan_id, monkeypatch
+):
+    """Years after the plan (2019-10 … 2021-12) are not the plan's: asked on 2026-12-07 the feed
+    stops at 2021-Q4, so the latest registry value is the plan's last quarter, not a later one."""
+    asked: list[Period] = []
+
+    def fake_registry(conn, unit_code, period, policy=None):
+        asked.append(period)
+        return VALUES_SCHEMA.empty_table()
+
+    monkeypatch.setattr(registry_service, "unit_indicator_values", fake_registry)
+    with pilots_app.state.engine.connect() as conn:
+        plan_values(conn, get_plan(conn, plan_id), dt.date(2026, 12, 7))
+    assert len(asked) == 9  # 2019-Q4 and the eight quarters of 2020 and 2021
+    assert asked[-1] == Period(dt.date(2021, 10, 1), dt.date(2021, 12, 31))

@@ -33,7 +33,7 @@ def test_demo_shows_late_missing_overdue_and_lagging(tmp_path: Path) -> None:
         # 平山镇 Q4, 寺面镇 Q2, villages with index % 5 == 4 (indexes 4 and 9) Q4 → 16 × 4 − 4 = 60
         assert conn.execute(sa.select(sa.func.count()).select_from(pilot_reports)).scalar() == 60
     office_client = login(TestClient(app), "pilot")
-    completeness = office_client.get("/pilots/reports/completeness").text
+    completeness = office_client.get("/pilots/reports/completeness?year=2020").text  # the demo year
     assert 'data-status="late"' in completeness and 'data-status="missing"' in completeness
     supervision = office_client.get("/pilots/supervision").text
     warnings = supervision[supervision.index('id="overdue-warnings"') :]

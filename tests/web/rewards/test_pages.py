@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
+import pytest
 
 UNITS = (
     "unit_code,unit_name,核定项目资金,考核得分\n"
@@ -81,3 +82,22 @@ def test_what_if_compare_lists_the_units_that_change(rewards_client):
     assert "+1,500,000.00" in page.text
     assert "甲项目" not in page.text  # unchanged units are not listed
     assert rewards_client("rw_village").get(f"/rewards/compare?a={base}&b={changed}").status_code == 403
+
+
+def test_uploads_are_staged_in_the_data_directory_not_the_system_temp(
+    rewards_client, rewards_app, monkeypatch
+):
+    """Issue 22 finding 6: uploaded fact tables are written under ``var/staging`` (owner only,
+    swept at start-up), never into the system's temporary directory, and removed after."""
+    seen = []
+
+    def spy(rule_name, paths, overrides, names):
+        seen.append(list(paths))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr("shidian.rewards.service.allocate_files", spy)
+    client = rewards_client("rw_office")
+    with pytest.raises(RuntimeError):
+        allocate(client, [("units.csv", UNITS)])
+    ((path,),) = seen
+    assert path.is_relative_to(rewards_app.state.settings.var_dir / "staging") and not path.exists()

@@ -33,6 +33,7 @@ from shidian.drg.results.models import (
     PaymentRow,
     RunFilesSummary,
     RunWarning,
+    SchemeRow,
 )
 from shidian.drg.run_files import CASE_POINTS_PARQUET, RunReference, read_run_record, read_run_reference
 from shidian.money import MONEY_SQL_TYPE, ZERO, D, div_round
@@ -147,9 +148,11 @@ def run_files_summary(run: Path, dataset: Path) -> RunFilesSummary:
             total_points=D(r["total_points"]),
             non_fund=D(r["non_fund"]),
             point_value=D(r["point_value"]),
+            scheme=r.get("scheme") or None,
         )
         for r in query(f"SELECT * FROM {_csv(run / 'monthly.csv')} ORDER BY month::INTEGER")
     ]
+    months.sort(key=lambda m: (m.scheme or "", m.month))  # each scheme's year (第六条), in order
     hospitals = [_hospital_year(r, names) for r in query(f"SELECT * FROM {_csv(run / 'annual.csv')}")]
     mix_rows = query(
         f"""SELECT hospital_id, count(*) AS cases,
@@ -223,9 +226,35 @@ def payments(run: Path, hospital_id: str) -> list[PaymentRow]:
         f"SELECT * FROM {_csv(run / 'monthly_payments.csv')} WHERE hospital_id = ? ORDER BY month::INTEGER",
         [hospital_id],
     )
-    keys = [k for k in PaymentRow.model_fields if k not in ("month", "cases")]
+    keys = [k for k in PaymentRow.model_fields if k not in ("month", "cases", "scheme")]
+    found = [
+        PaymentRow(
+            month=as_int(r["month"]),
+            cases=as_int(r["cases"]),
+            scheme=r.get("scheme") or None,
+            **{k: D(r[k]) for k in keys if k in r},
+        )
+        for r in rows
+    ]
+    return sorted(found, key=lambda p: (p.month, p.scheme or ""))
+
+
+@lru_cache(maxsize=512)
+def scheme_rows(run: Path, hospital_id: str) -> list[SchemeRow]:
+    """The hospital's rows of scheme_payments.csv (000 篇6 第六条), none when the cases carry no scheme."""
+    path = run / "scheme_payments.csv"
+    if not path.exists():
+        return []
+    rows = query(f"SELECT * FROM {_csv(path)} WHERE hospital_id = ? ORDER BY scheme", [hospital_id])
     return [
-        PaymentRow(month=as_int(r["month"]), cases=as_int(r["cases"]), **{k: D(r[k]) for k in keys if k in r})
+        SchemeRow(
+            scheme=str(r["scheme"]),
+            cases=as_int(r["cases"]),
+            year_point_value=dec_or_none(r.get("year_point_value")),
+            **{
+                k: D(r[k]) for k in SchemeRow.model_fields if k not in ("scheme", "cases", "year_point_value")
+            },
+        )
         for r in rows
     ]
 

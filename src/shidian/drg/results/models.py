@@ -20,13 +20,15 @@ class _Model(BaseModel):
 
 
 class MonthRow(_Model):
-    """monthly.csv: one month of the region (月度点值)."""
+    """monthly.csv: one month of the region (月度点值); of one scheme when each scheme has its
+    own point value (``scheme``, 000 篇6 第六条), else ``scheme`` is None."""
 
     month: int
     budget: Dec
     total_points: Dec
     non_fund: Dec
     point_value: Dec
+    scheme: str | None = None
 
 
 class HospitalYear(_Model):
@@ -35,7 +37,7 @@ class HospitalYear(_Model):
     hospital_id: str
     name: str
     year_points: Dec
-    year_point_value: Dec
+    year_point_value: Dec | None  # None: each scheme has its own (scheme_payments.csv, 第六条)
     assessment_coefficient: Dec
     entitlement: Dec
     surplus_cut: Dec
@@ -161,3 +163,18 @@ class PaymentRow(_Model):
     amount: Dec
     review_points: Dec = Decimal(0)  # 特病单议核准追加点数, paid this month (第十八条(三)(四))
     review_amount: Dec = Decimal(0)
+    scheme: str | None = None  # the scheme of the row with per-scheme point values (第六条)
+
+
+class SchemeRow(_Model):
+    """scheme_payments.csv: a hospital's fund payments charged to one scheme (000 篇6 第六条)."""
+
+    scheme: str
+    cases: int
+    final_points: Dec
+    year_point_value: Dec | None = None
+    patient_cash: Dec
+    value: Dec
+    monthly_paid: Dec
+    settlement: Dec
+    fund_payment: Dec

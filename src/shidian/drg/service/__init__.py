@@ -18,18 +18,50 @@ the acting user and the client for the audit log; it returns ``(result, problems
 problems and raises ``shidian.problems.Refused`` for forbidden, not found and conflicts.
 """
 
-from shidian.drg.service.datasets import (
-    check_upload,
-    import_dataset,
-    import_folder,
-    import_running,
-    import_uploads,
-    recover_imports,
-)
-from shidian.drg.service.explain import explain_case
-from shidian.drg.service.results import explain_run_case
-from shidian.drg.service.runs import cancel_run, execute_run, executor, publish_run, start_run
-from shidian.drg.service.settle import settle_folder
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shidian.drg.service.datasets import (
+        check_upload,
+        import_dataset,
+        import_folder,
+        import_running,
+        import_uploads,
+        recover_imports,
+    )
+    from shidian.drg.service.explain import explain_case
+    from shidian.drg.service.results import explain_run_case
+    from shidian.drg.service.runs import cancel_run, execute_run, executor, publish_run, start_run
+    from shidian.drg.service.settle import settle_folder
+
+#: Each workflow's module, imported when first asked for: ``shidian drg settle`` needs only
+#: settle.py, not the database layer the web's workflows bring (a second of start-up).
+_MODULES = {
+    "check_upload": "datasets",
+    "import_dataset": "datasets",
+    "import_folder": "datasets",
+    "import_running": "datasets",
+    "import_uploads": "datasets",
+    "recover_imports": "datasets",
+    "explain_case": "explain",
+    "explain_run_case": "results",
+    "cancel_run": "runs",
+    "execute_run": "runs",
+    "executor": "runs",
+    "publish_run": "runs",
+    "start_run": "runs",
+    "settle_folder": "settle",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+
 
 __all__ = [
     "cancel_run",

@@ -20,9 +20,7 @@ from shidian.drg.caps import NearCap, near_caps, year_amounts
 from shidian.drg.io import CASE_POINTS_PARQUET, read_inputs, write_outputs
 from shidian.drg.model import DrgInputs, SettlementResult
 from shidian.drg.policy import POLICIES, DrgPolicy
-from shidian.drg.results.cases import CASE_POINTS_ARROW
 from shidian.drg.settlement import settle
-from shidian.platform.files import write_case_arrow
 from shidian.problems import Problem, Source
 
 Progress = Callable[[str], None]
@@ -120,6 +118,9 @@ def settle_folder(
         budget_lines=inputs.params.budget_lines,
     )
     if parquet:  # not in run.json: a copy of case_points.parquet, the web's memory-mapped index
+        from shidian.drg.results.cases import CASE_POINTS_ARROW  # the web's reader (pydantic, …)
+        from shidian.platform.files import write_case_arrow
+
         write_case_arrow(pq.read_table(out_dir / CASE_POINTS_PARQUET), out_dir / CASE_POINTS_ARROW)
     names = dict(
         zip(

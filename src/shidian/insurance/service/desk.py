@@ -99,15 +99,40 @@ def _may_see(user: User, institution_id: str) -> bool:
     )
 
 
+def _scoped_claim(
+    conn: sa.Connection, user: User, claim_id: str, institution_id: str | None
+) -> dict[str, Any] | None:
+    """The desk claim ``claim_id`` as the user may name it, or None (answered as unknown).
+
+    A claim id is an institution's own (issue 22 finding 3): a hospital user (or an HIS token)
+    names its own institution's claims only, whatever ``institution_id`` says, so another
+    institution's claim of the id is never read, and the same id of its own is its own claim.
+    A user who sees the county names the institution, or leaves it out when one institution only
+    has the id (several: 422 ``insurance.claim.ambiguous`` naming them)."""
+    if not can(user, "insurance.view_all"):
+        own = user.hospital_id
+        return None if own is None else store.stored_claim(conn, own, claim_id)
+    if institution_id is None:
+        having = store.institutions_with_claim(conn, claim_id)
+        if len(having) > 1:
+            message = (
+                f"就诊编号 {claim_id} 在医疗机构 {'、'.join(having)} 都有, 请指明医疗机构 "
+                "(claim id used by several institutions: give institution_id)"
+            )
+            raise DeskError("invalid", [_problem("insurance.claim.ambiguous", message, "institution_id")])
+        institution_id = having[0] if having else None
+    return None if institution_id is None else store.stored_claim(conn, institution_id, claim_id)
+
+
 def _check_desk(user: User) -> None:
     if not can(user, "insurance.desk"):
         raise DeskError("forbidden", [_problem("auth.forbidden", "无权访问 (forbidden)", None)])
 
 
 def _replay(stored: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
-    """The same claim id again: the first answer, or a conflict when the body differs. The
-    conflict names no field: a claim id of another institution or person must not tell whose
-    it is (issue 22 finding 3), so every differing body gets the same answer."""
+    """The institution's same claim id again: the first answer, or a conflict when the body
+    differs (naming no field). Only the caller's own institution's claims get here: claim ids are
+    each institution's own (issue 22 finding 3)."""
     if stored["request"] != request:
         message = (
             f"就诊编号 {request['claim_id']} 已用于另一笔不同的结算; "
@@ -155,7 +180,7 @@ def post_claim(
     year = claim["end_date"].year
     found = store.lookup(conn, claim)
     if found is None or found["stored_id"] is not None:
-        stored = store.stored_claim(conn, claim_id)
+        stored = store.stored_claim(conn, institution_id, claim_id)
         if stored is not None:
             return _posted(conn, user, client, Answer(_replay(stored, request), False))
     if found is None:
@@ -214,28 +239,34 @@ def post_claim(
     }
     if not store.record_claim(conn, values, person_year, decision.after):
         # a twin of this request landed while we waited for the lock
-        stored = store.stored_claim(conn, claim_id)
+        stored = store.stored_claim(conn, institution_id, claim_id)
         assert stored is not None
         try:
             return _posted(conn, user, client, Answer(_replay(stored, request), False))
-        except DeskError as exc:  # the claim id went to another person's claim meanwhile
+        except DeskError as exc:  # the institution's claim id went to another claim meanwhile
             exc.wrote = True
             raise
     return _posted(conn, user, client, Answer(response, True))
 
 
 def reverse_claim(
-    conn: sa.Connection, user: User, claim_id: str, client: Client | None = None, reason: str = ""
+    conn: sa.Connection,
+    user: User,
+    claim_id: str,
+    client: Client | None = None,
+    reason: str = "",
+    institution_id: str | None = None,
 ) -> Answer:
     """冲正: reverse a desk claim and free what it used; the second time, the first answer.
     ``reason`` (冲正原因, the desk page requires one) is kept with the reversal and audited.
+    ``institution_id``: whose claim, for users who see the county (``_scoped_claim``).
     Audited. Refuses with ``DeskError``."""
     _check_desk(user)
-    stored = store.stored_claim(conn, claim_id)
+    stored = _scoped_claim(conn, user, claim_id, institution_id)
     if stored is None or not may_post_for(user, stored["institution_id"]):
         raise _not_found(claim_id)  # another institution's claim: exactly as an unknown one
     person_year = store.lock_person_year(conn, stored["year"], stored["person_id"])
-    stored = store.stored_claim(conn, claim_id)
+    stored = store.stored_claim(conn, stored["institution_id"], claim_id)
     assert stored is not None
     if stored["status"] == "reversed":
         answer = Answer(dict(stored["reversal"]), False)
@@ -244,10 +275,19 @@ def reverse_claim(
     body = answer.body
     event: events.DeskReversed | events.DeskReverseReplayed = (
         events.DeskReversed(
-            target=claim_id, person_id=body["person_id"], freed=body["freed"], reason=body.get("reason", "")
+            target=claim_id,
+            person_id=body["person_id"],
+            institution_id=body["institution_id"],
+            freed=body["freed"],
+            reason=body.get("reason", ""),
         )
         if answer.recorded
-        else events.DeskReverseReplayed(target=claim_id, person_id=body["person_id"], freed=body["freed"])
+        else events.DeskReverseReplayed(
+            target=claim_id,
+            person_id=body["person_id"],
+            institution_id=body["institution_id"],
+            freed=body["freed"],
+        )
     )
     log(conn, event, user, client)
     return answer
@@ -256,8 +296,8 @@ def reverse_claim(
 def _reverse(
     conn: sa.Connection, user: User, stored: Mapping[str, Any], person_year: store.PersonYear, reason: str
 ) -> dict[str, Any]:
-    claim_id = stored["claim_id"]
-    remaining = store.paid_claims_but(conn, stored["year"], stored["person_id"], claim_id)
+    claim_id, institution_id = stored["claim_id"], stored["institution_id"]
+    remaining = store.paid_claims_but(conn, stored["year"], stored["person_id"], institution_id, claim_id)
     before, after = person_year.state, DeskState.from_priced(remaining)
     bucket = stored["cap_bucket"]
     freed = before.used(bucket) - after.used(bucket) if bucket else Decimal(0)
@@ -275,21 +315,52 @@ def _reverse(
         "reversed_at": at.isoformat(),
         **({"reason": reason} if reason else {}),
     }
-    store.save_reversal(conn, claim_id, user.id or None, at, reversal, person_year, after)
+    store.save_reversal(conn, institution_id, claim_id, user.id or None, at, reversal, person_year, after)
     return reversal
 
 
 def read_claim(
-    conn: sa.Connection, user: User, claim_id: str, client: Client | None = None
+    conn: sa.Connection,
+    user: User,
+    claim_id: str,
+    client: Client | None = None,
+    institution_id: str | None = None,
 ) -> dict[str, Any]:
     """One desk claim as recorded, with its reversal if any (personal data: audited); a claim
-    outside the user's scope is not found."""
-    stored = store.stored_claim(conn, claim_id)
+    outside the user's scope is not found (``_scoped_claim``: ``institution_id`` names whose
+    claim for users who see the county)."""
+    if not can(user, "insurance.claims_view"):
+        raise _not_found(claim_id)
+    stored = _scoped_claim(conn, user, claim_id, institution_id)
     if stored is None or not _may_see(user, stored["institution_id"]):
         raise _not_found(claim_id)
     record = {**stored["response"], "status": stored["status"], "reversal": stored["reversal"]}
-    log(conn, events.DeskClaimViewed(target=claim_id, person_id=record["person_id"]), user, client)
+    log(
+        conn,
+        events.DeskClaimViewed(
+            target=claim_id, person_id=record["person_id"], institution_id=record["institution_id"]
+        ),
+        user,
+        client,
+    )
     return record
+
+
+def claims_named(
+    conn: sa.Connection, user: User, claim_id: str, client: Client | None = None
+) -> list[dict[str, Any]]:
+    """Every desk claim ``claim_id`` the user may read (``read_claim`` each, audited): a hospital
+    user's own institution's, or each institution's for a user who sees the county."""
+    if not can(user, "insurance.claims_view"):
+        return []
+    having = store.institutions_with_claim(conn, claim_id) if can(user, "insurance.view_all") else [None]
+    found = []
+    for institution_id in having:
+        try:
+            found.append(read_claim(conn, user, claim_id, client, institution_id))
+        except DeskError:
+            continue
+    return found
 
 
 @dataclass(frozen=True)
@@ -417,7 +488,7 @@ def preview_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> dic
     institution_id, person_id = claim["institution_id"], claim["person_id"]
     if not may_post_for(user, institution_id):
         raise _forbidden(f"无权为医疗机构 {institution_id} 结算 (not your institution)", "institution_id")
-    if store.stored_claim(conn, claim["claim_id"]) is not None:
+    if store.stored_claim(conn, institution_id, claim["claim_id"]) is not None:
         message = f"就诊编号 {claim['claim_id']} 已结算过 (claim id already used)"
         raise DeskError("conflict", [_problem("insurance.claim.id_reused", message, "claim_id")])
     found = store.lookup(conn, claim)

@@ -113,15 +113,27 @@ def lock_person_year(conn: sa.Connection, year: int, person_id: str) -> PersonYe
 
 
 _STORED_CLAIM = sa.select(insurance_desk_claims).where(
-    insurance_desk_claims.c.claim_id == sa.bindparam("claim_id")
+    insurance_desk_claims.c.institution_id == sa.bindparam("institution_id"),
+    insurance_desk_claims.c.claim_id == sa.bindparam("claim_id"),
 )
 
 
-def stored_claim(conn: sa.Connection, claim_id: str) -> dict[str, Any] | None:
-    """A desk claim's row (request, priced, response, reversal …), or None."""
-    row = conn.execute(_STORED_CLAIM, {"claim_id": claim_id})
+def stored_claim(conn: sa.Connection, institution_id: str, claim_id: str) -> dict[str, Any] | None:
+    """The institution's desk claim ``claim_id`` (request, priced, response, reversal …), or
+    None. A claim id is the institution's own: another institution's claim is never read."""
+    row = conn.execute(_STORED_CLAIM, {"institution_id": institution_id, "claim_id": claim_id})
     found = row.mappings().first()
     return None if found is None else dict(found)
+
+
+def institutions_with_claim(conn: sa.Connection, claim_id: str) -> list[str]:
+    """The institutions that have a desk claim ``claim_id`` (for users who see the county)."""
+    query = (
+        sa.select(insurance_desk_claims.c.institution_id)
+        .where(insurance_desk_claims.c.claim_id == claim_id)
+        .order_by(insurance_desk_claims.c.institution_id)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def _lookup_statement() -> sa.Select[Any]:
@@ -159,7 +171,13 @@ def _lookup_statement() -> sa.Select[Any]:
                     institutions.c.institution_id == sa.bindparam("institution_id"),
                 ),
             )
-            .outerjoin(claims, claims.c.claim_id == sa.bindparam("claim_id"))
+            .outerjoin(
+                claims,
+                sa.and_(
+                    claims.c.institution_id == sa.bindparam("institution_id"),
+                    claims.c.claim_id == sa.bindparam("claim_id"),
+                ),
+            )
         )
         .where(datasets.c.id == latest)
     )
@@ -170,7 +188,7 @@ _LOOKUP = _lookup_statement()
 
 def lookup(conn: sa.Connection, claim: Mapping[str, Any]) -> dict[str, Any] | None:
     """In one query: the year's desk dataset, the person and the institution in it, and the
-    claim if the desk has it already. None when no insurance dataset of the year exists."""
+    institution's claim of that id if the desk has it already. None when no insurance dataset of the year exists."""
     parameters = {
         "year": claim["end_date"].year,
         "person_id": claim["person_id"],
@@ -187,7 +205,7 @@ def _claim_insert(dialect: Any) -> Any:
     return (
         dialect.insert(table)
         .values({c: sa.bindparam(f"c_{c}", type_=table.c[c].type) for c in columns})
-        .on_conflict_do_nothing(index_elements=[table.c.claim_id])
+        .on_conflict_do_nothing(index_elements=[table.c.institution_id, table.c.claim_id])
         .returning(table.c.claim_id)
     )
 
@@ -248,7 +266,7 @@ def claim_values(priced: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_claim(conn: sa.Connection, claim: Mapping[str, Any], year: PersonYear, after: DeskState) -> bool:
     """Insert the claim and save the person's year (``after``, one claim more); False when the
-    claim id is already recorded (nothing written). One statement on PostgreSQL, two on SQLite."""
+    institution's claim id is already recorded (nothing written). One statement on PostgreSQL, two on SQLite."""
     parameters = {f"c_{k}": v for k, v in claim.items()}
     state = _state_parameters(year, after, claims=year.claims + 1)
     if conn.dialect.name == "postgresql":  # one round trip
@@ -269,16 +287,24 @@ def _state_saved(rows: int) -> None:
         raise RuntimeError("insurance_person_years changed under its lock")
 
 
-def paid_claims_but(conn: sa.Connection, year: int, person_id: str, claim_id: str) -> list[Mapping[str, Any]]:
-    """What ``DeskState.after`` needs of each paid claim of the person's year but ``claim_id``,
-    in pricing order (a 冲正 rebuilds the year from the claims that remain)."""
+def paid_claims_but(
+    conn: sa.Connection, year: int, person_id: str, institution_id: str, claim_id: str
+) -> list[Mapping[str, Any]]:
+    """What ``DeskState.after`` needs of each paid claim of the person's year but the
+    institution's ``claim_id``, in pricing order (a 冲正 rebuilds the year from the claims that
+    remain; another institution's claim of the same id stays)."""
     rows = conn.execute(
         sa.select(insurance_desk_claims.c.priced)
         .where(
             insurance_desk_claims.c.year == year,
             insurance_desk_claims.c.person_id == person_id,
             insurance_desk_claims.c.status == "paid",
-            insurance_desk_claims.c.claim_id != claim_id,
+            sa.not_(
+                sa.and_(
+                    insurance_desk_claims.c.institution_id == institution_id,
+                    insurance_desk_claims.c.claim_id == claim_id,
+                )
+            ),
         )
         .order_by(insurance_desk_claims.c.seq)
     ).all()
@@ -304,6 +330,7 @@ def _priced_of(p: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def save_reversal(
     conn: sa.Connection,
+    institution_id: str,
     claim_id: str,
     user_id: int | None,
     at: dt.datetime,
@@ -314,6 +341,7 @@ def save_reversal(
     """Mark the claim reversed with its reversal answer and save the person's year ``after``."""
     conn.execute(
         insurance_desk_claims.update()
+        .where(insurance_desk_claims.c.institution_id == institution_id)
         .where(insurance_desk_claims.c.claim_id == claim_id)
         .values(status="reversed", reversed_by=user_id, reversed_at=at, reversal=dict(reversal))
     )
@@ -350,15 +378,16 @@ def recent_claims(conn: sa.Connection, own: str | None, limit: int) -> list[dict
 
 
 def paid_requests(conn: sa.Connection, dataset_id: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The claims paid at the desk against a dataset (not reversed), by claim id: each request
-    as recorded, and what the desk paid (yuan, as text)."""
+    """The claims paid at the desk against a dataset (not reversed), by claim id and institution
+    (a claim id is an institution's own): each request as recorded, and what the desk paid (yuan,
+    as text)."""
     rows = conn.execute(
         sa.select(
             insurance_desk_claims.c.request,
             insurance_desk_claims.c.response["reimbursement"].as_string().label("paid"),
         )
         .where(insurance_desk_claims.c.dataset_id == dataset_id, insurance_desk_claims.c.status == "paid")
-        .order_by(insurance_desk_claims.c.claim_id)
+        .order_by(insurance_desk_claims.c.claim_id, insurance_desk_claims.c.institution_id)
     ).all()
     return [r.request for r in rows], [r.paid for r in rows]
 

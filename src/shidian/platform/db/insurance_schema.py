@@ -56,14 +56,16 @@ insurance_person_years = sa.Table(
 )
 
 #: Claims posted at the desk (即时结算记录): the request as sent, the answer as given (returned
-#: unchanged when the same claim id is sent again), and the reversal (冲正) if any.
+#: unchanged when the same claim id is sent again), and the reversal (冲正) if any. A claim id is
+#: the institution's own (HIS numbering): the key is (institution_id, claim_id), so another
+#: hospital may use the same id and learns nothing from it (issue 22 finding 3; revision 0009).
 insurance_desk_claims = sa.Table(
     "insurance_desk_claims",
     metadata,
+    sa.Column("institution_id", sa.String(64), primary_key=True, index=True),
     sa.Column("claim_id", sa.String(64), primary_key=True),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("person_id", sa.String(64), nullable=False),
-    sa.Column("institution_id", sa.String(64), nullable=False, index=True),
     sa.Column("dataset_id", sa.String(32), sa.ForeignKey("datasets.id"), nullable=False),
     sa.Column("policy_id", sa.String(64), nullable=False),
     # paid → reversed (冲正); a reversed claim never changes again

@@ -21,7 +21,8 @@ import a registry                  ``import_registry``,             upload (page
                                    ``import_running``
 work list / warnings               ``work_list``, ``warnings``      pages, API
 indicators                         ``indicators``;                  pages, API; CLI, pilots
-                                   ``indicator_values`` (system)
+                                   ``indicator_values``,
+                                   ``unit_indicator_values`` (system)
 guardian rewards                   ``reward_list``,                 pages, API; Excel
                                    ``export_rewards``
 levels below the checklist         ``lowered_levels``               page, API (township review)
@@ -54,6 +55,7 @@ from shidian.registry.service.reports import (
     indicators,
     lowered_levels,
     reward_list,
+    unit_indicator_values,
     warnings,
     work_list,
 )
@@ -83,6 +85,7 @@ __all__ = [
     "save_followup",
     "save_patient",
     "unassign",
+    "unit_indicator_values",
     "warnings",
     "work_list",
 ]

@@ -29,7 +29,7 @@ from shidian.registry.events import (
     WarningsViewed,
     WorklistViewed,
 )
-from shidian.registry.indicators import indicator_table, rate_text, required_followups
+from shidian.registry.indicators import indicator_table, rate_text, required_followups, unit_indicator_table
 from shidian.registry.io import xlsx
 from shidian.registry.model import DISORDER_NAMES
 from shidian.registry.policy import RegistryPolicy
@@ -153,6 +153,26 @@ def indicator_values(
         return None
     villages = scope.villages_under(conn, [area.id])
     return area_indicators(conn, rules or policy(), area.id, area.code, villages, period)
+
+
+def unit_indicator_values(
+    conn: sa.Connection, unit_code: str, period: Period, rules: RegistryPolicy | None = None
+) -> pa.Table | None:
+    """Shape 1 per unit under ``unit_code`` (no user scope: for system callers such as the pilot
+    plans, whose reports come from each reporting unit): the patient indicators of every village
+    with patients, the service counts of every unit that recorded them. Empty when no patient of
+    the area was followed up in ``period`` (the registry has no data for it, not 0%); None when
+    no unit has that code."""
+    area = scope.area_by_code(conn, unit_code)
+    if area is None:
+        return None
+    rules = rules or policy()
+    villages = scope.villages_under(conn, [area.id])
+    counts = reports.village_indicator_counts(conn, villages, period, required_followups(rules, period))
+    if not any(row["followed"] for row in counts):
+        return indicator_table({}, {}, area.code, period).slice(0, 0)
+    services = reports.unit_service_counts(conn, scope.units_below(conn, area.id), period)
+    return unit_indicator_table(counts, services, period)
 
 
 def indicator_rows(table: pa.Table, rules: RegistryPolicy) -> list[IndicatorRow]:

@@ -24,7 +24,7 @@ from shidian.platform.db.registry_schema import (
 )
 from shidian.platform.db.schema import units, users
 from shidian.registry import Period, indicator_sql
-from shidian.registry.indicators import services_sql
+from shidian.registry.indicators import services_sql, unit_services_sql
 from shidian.registry.store.scope import Scope
 
 WORKLIST_LIMIT = 500
@@ -113,6 +113,37 @@ def service_counts(conn: sa.Connection, unit_ids: frozenset[int], period: Period
         f"FROM registry_services s JOIN units u ON u.id = s.unit_id WHERE s.unit_id IN ({_ids(unit_ids)}))"
     )
     return dict(conn.execute(sa.text(services_sql(services, period))).mappings().one())
+
+
+def village_indicator_counts(
+    conn: sa.Connection, villages: frozenset[int], period: Period, required: int
+) -> list[dict[str, Any]]:
+    """``indicator_counts`` per village (one row per village with patients, its code as
+    ``unit_code``): one grouped query."""
+    ids = _ids(villages)
+    patients = (
+        "(SELECT pt.id AS patient_id, pt.disorder, pt.registered_on, pt.status, pt.status_on, "
+        "u.code AS village_code FROM registry_patients pt JOIN units u ON u.id = pt.village_id "
+        f"WHERE pt.village_id IN ({ids})) AS pa"
+    )
+    followups = (
+        "(SELECT patient_id, followed_on, risk_level, treatment, rehab, psy_support FROM registry_followups "
+        f"WHERE village_id IN ({ids}) "
+        f"AND followed_on >= '{period.start.isoformat()}' AND followed_on <= '{period.end.isoformat()}')"
+    )
+    sql = indicator_sql(patients, followups, period, required, by="village_code")
+    return [dict(row) for row in conn.execute(sa.text(sql)).mappings()]
+
+
+def unit_service_counts(
+    conn: sa.Connection, unit_ids: frozenset[int], period: Period
+) -> list[dict[str, Any]]:
+    """Counselling rooms and hotline contacts per recording unit of ``unit_ids`` (``unit_services_sql``)."""
+    services = (
+        "(SELECT u.code AS unit_code, s.month, s.counselling_rooms, s.hotline_contacts "
+        f"FROM registry_services s JOIN units u ON u.id = s.unit_id WHERE s.unit_id IN ({_ids(unit_ids)}))"
+    )
+    return [dict(row) for row in conn.execute(sa.text(unit_services_sql(services, period))).mappings()]
 
 
 def replace_services(conn: sa.Connection, unit_id: int, months: list[dict[str, Any]]) -> None:

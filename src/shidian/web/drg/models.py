@@ -223,6 +223,18 @@ PAYMENT_LABELS: dict[str, str] = {
     "amount": "实际拨付",
 }
 
+#: scheme_payments.csv columns → Chinese label (000 篇6 第六条: each fund's share of a hospital).
+SCHEME_LABELS: dict[str, str] = {
+    "scheme": "险种",
+    "cases": "病例数",
+    "final_points": "病例点数合计",
+    "year_point_value": "年度点值",
+    "patient_cash": "患者支付现金",
+    "monthly_paid": "月度已预拨",
+    "settlement": "年终清算",
+    "fund_payment": "记入该险种基金",
+}
+
 #: case_points columns → Chinese label.
 CASE_LABELS: dict[str, str] = {
     "case_id": "病案号",

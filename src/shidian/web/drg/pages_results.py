@@ -19,9 +19,10 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from shidian.display import number, plain, point_value, points, yuan
+from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.model import CATEGORY_LABELS
 from shidian.drg.results.cases import PAGE_SIZE
-from shidian.drg.results.files import once_per_key, payments, run_files_summary, run_near_caps
+from shidian.drg.results.files import once_per_key, payments, run_files_summary, run_near_caps, scheme_rows
 from shidian.drg.results.models import CasePage, HospitalYear, RunFilesSummary
 from shidian.drg.service import explain_run_case
 from shidian.drg.service.results import OpenRun, hospital_cases, open_hospital, open_run, selectable_runs
@@ -33,6 +34,7 @@ from shidian.web.drg.models import (
     ANNUAL_LABELS,
     CASE_LABELS,
     PAYMENT_LABELS,
+    SCHEME_LABELS,
     Category,
     Month,
     Page,
@@ -108,16 +110,49 @@ def kpis(totals: dict[str, str]) -> list[dict[str, str]]:
         {"label": "病例数", "value": _count(totals.get("cases"))},
         {"label": "正常 / 高倍率 / 低倍率 / 整组单议", "value": mix},
         {"label": "年度总点数", "value": points(totals.get("final_points"))},
-        {"label": "年度点值", "value": point_value(totals.get("year_point_value"))},
+        *_year_point_values(totals),
         {"label": "应得金额合计 (元)", "value": _money(totals.get("entitlement"))},
         {"label": "月度已预拨合计 (元)", "value": _money(totals.get("monthly_paid"))},
         {"label": "年终清算合计 (元)", "value": _money(totals.get("settlement"))},
     ]
 
 
+def _year_point_values(totals: dict[str, str]) -> list[dict[str, str]]:
+    """The year point value, or each scheme's when each has its own (分险种点值, 000 篇6 第六条)."""
+    if "year_point_value" in totals or not totals.get("scheme_point_value"):
+        return [{"label": "年度点值", "value": point_value(totals.get("year_point_value"))}]
+    return [
+        {"label": f"{label}年度点值", "value": point_value(totals[f"scheme.{scheme}.year_point_value"])}
+        for scheme, label in SCHEMES.items()
+        if f"scheme.{scheme}.year_point_value" in totals
+    ]
+
+
+def _month_series(summary: RunFilesSummary) -> list[dict[str, Any]]:
+    """Budget bars and point-value lines by month: one pair, or one per scheme (第六条)."""
+    schemes = list(dict.fromkeys(m.scheme for m in summary.months))
+    series: list[dict[str, Any]] = []
+    for scheme in schemes:
+        rows = [m for m in summary.months if m.scheme == scheme]
+        label = f"{SCHEMES.get(scheme, scheme)} " if scheme else ""
+        series.append(
+            {"name": f"{label}月度预算 (元)", "type": "bar", "data": [plain(m.budget) for m in rows]}
+        )
+        series.append(
+            {
+                "name": f"{label}月度点值",
+                "type": "line",
+                "yAxisIndex": 1,
+                "data": [plain(m.point_value) for m in rows],
+            }
+        )
+    return series
+
+
 def charts(summary: RunFilesSummary) -> dict[str, dict[str, Any]]:
     """ECharts options, drawn by static/js/app.js. Numbers stay exact strings."""
-    months = [f"{m.month}月" for m in summary.months]
+    months = list(dict.fromkeys(f"{m.month}月" for m in summary.months))
+    month_series = _month_series(summary)
     names = [h.name for h in summary.hospitals]
     many = len(names) > 15
     zoom = [{"type": "slider", "end": 100 if not many else 15 * 100 // len(names)}] if many else []
@@ -126,19 +161,11 @@ def charts(summary: RunFilesSummary) -> dict[str, dict[str, Any]]:
     return {
         "chart-months": {
             "tooltip": {"trigger": "axis"},
-            "legend": {"data": ["月度预算 (元)", "月度点值"]},
+            "legend": {"data": [s["name"] for s in month_series]},
             "grid": {"left": 100, "right": 70},
             "xAxis": {"type": "category", "data": months},
             "yAxis": [{"type": "value", "name": "元"}, {"type": "value", "name": "点值"}],
-            "series": [
-                {"name": "月度预算 (元)", "type": "bar", "data": [plain(m.budget) for m in summary.months]},
-                {
-                    "name": "月度点值",
-                    "type": "line",
-                    "yAxisIndex": 1,
-                    "data": [plain(m.point_value) for m in summary.months],
-                },
-            ],
+            "series": month_series,
         },
         "chart-payments": {
             "tooltip": {"trigger": "axis"},
@@ -261,14 +288,28 @@ def _cases_context(opened: OpenRun, year: HospitalYear, page: CasePage) -> dict[
 def hospital_year_html(run: Path, dataset: Path, hospital_id: str, lang: str) -> Markup:
     """Monthly payments and year-end statement of a hospital, rendered once per run and language."""
     year = next(h for h in run_files_summary(run, dataset).hospitals if h.hospital_id == hospital_id)
+    rows = payments(run, hospital_id)
+    by_scheme = any(p.scheme for p in rows)  # each scheme its own point value (第六条)
+    labels = (
+        {"month": PAYMENT_LABELS["month"], "scheme": "险种", **PAYMENT_LABELS}
+        if by_scheme
+        else PAYMENT_LABELS
+    )
     context = {
         "hospital": year,
-        "payments": (rows := payments(run, hospital_id)),
+        "payments": [{**p.model_dump(), "scheme": SCHEMES.get(p.scheme or "", p.scheme)} for p in rows],
         "payment_totals": column_totals(
             rows, [k for k in PAYMENT_LABELS if k not in ("month", "point_value") and "coefficient" not in k]
         ),
-        "annual_labels": ANNUAL_LABELS,
-        "payment_labels": PAYMENT_LABELS,
+        "annual_labels": ANNUAL_LABELS
+        if year.year_point_value is not None
+        else {k: v for k, v in ANNUAL_LABELS.items() if k != "year_point_value"},
+        "payment_labels": labels,
+        "schemes": [
+            {**r.model_dump(), "scheme": SCHEMES.get(r.scheme, r.scheme)}
+            for r in scheme_rows(run, hospital_id)
+        ],
+        "scheme_labels": SCHEME_LABELS,
     }
     return Markup(templates.get_template("drg/_hospital_year.html").render(context))
 

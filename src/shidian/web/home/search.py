@@ -7,12 +7,13 @@ claim the user may read (``insurance`` desk, audited)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from shidian.drg.service.results import explain_run_case
-from shidian.insurance.service.desk import read_claim
+from shidian.insurance.service.desk import claims_named
 from shidian.pilots.scope import visible_units
 from shidian.platform.access import can
 from shidian.platform.accounts import User
@@ -86,13 +87,13 @@ def search_page(
             except Refused:
                 pass
         if can(user, "insurance.claims_view"):
-            try:
-                claim = read_claim(conn, user, text, client)
-                name = f"{claim['person_id']} · {claim['institution_id']}"
-                results["claims"] = [
-                    {"code": text, "name": name, "link": f"/insurance/desk/claims/{text}/slip"}
-                ]
-            except Refused:
-                pass
+            results["claims"] = [
+                {
+                    "code": text,
+                    "name": f"{claim['person_id']} · {claim['institution_id']}",
+                    "link": f"/insurance/desk/claims/{text}/slip?{urlencode({'institution_id': claim['institution_id']})}",
+                }
+                for claim in claims_named(conn, user, text, client)
+            ]
     total = sum(len(v) for v in results.values())
     return render(request, "search.html", {"q": text, "results": results, "total": total})

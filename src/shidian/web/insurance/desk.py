@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import pydantic
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -33,7 +34,7 @@ from shidian.platform.accounts import User
 from shidian.platform.clock import local, now, today
 from shidian.problems import REQUEST, Problem, Refused, Source
 from shidian.web.deps import Conn, check_csrf, client_of, require
-from shidian.web.insurance.models import ClaimIdPath, ClaimIn
+from shidian.web.insurance.models import ClaimIdPath, ClaimIn, InstitutionQuery
 from shidian.web.templating import render
 
 router = APIRouter()
@@ -202,13 +203,22 @@ async def desk_confirm(request: Request, conn: Conn, user: Clerk) -> Response:
     if claim is None:
         raise Refused("invalid", problems)
     answer = post_claim(conn, user, claim, client_of(request))
-    return RedirectResponse(f"/insurance/desk/claims/{answer.body['claim_id']}/slip", status_code=303)
+    return RedirectResponse(
+        _slip_url(answer.body["claim_id"], answer.body["institution_id"]), status_code=303
+    )
+
+
+def _slip_url(claim_id: str, institution_id: str) -> str:
+    """The slip of the institution's claim (a claim id is an institution's own)."""
+    return f"/insurance/desk/claims/{claim_id}/slip?{urlencode({'institution_id': institution_id})}"
 
 
 @router.get("/insurance/desk/claims/{claim_id}/slip", include_in_schema=False)
-def desk_slip(request: Request, conn: Conn, user: Viewer, claim_id: ClaimIdPath) -> Response:
+def desk_slip(
+    request: Request, conn: Conn, user: Viewer, claim_id: ClaimIdPath, institution_id: InstitutionQuery = None
+) -> Response:
     """结算单: the settlement slip for the patient, with the rule trail (prints on A4)."""
-    record = read_claim(conn, user, claim_id, client_of(request))
+    record = read_claim(conn, user, claim_id, client_of(request), institution_id)
     reversal = record.get("reversal") or {}
     context = {
         "c": record,
@@ -229,7 +239,8 @@ def desk_reverse(
     user: Clerk,
     claim_id: ClaimIdPath,
     reason: Annotated[str, Form(min_length=2, max_length=200, pattern=r"^[^\x00]*$")],
+    institution_id: InstitutionQuery = None,
 ) -> Response:
     """冲正 with a reason: frees what the claim used of the caps; the slip shows the reversal."""
-    reverse_claim(conn, user, claim_id, client_of(request), reason)
-    return RedirectResponse(f"/insurance/desk/claims/{claim_id}/slip", status_code=303)
+    answer = reverse_claim(conn, user, claim_id, client_of(request), reason, institution_id)
+    return RedirectResponse(_slip_url(claim_id, answer.body["institution_id"]), status_code=303)

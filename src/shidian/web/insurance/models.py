@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shidian.insurance.model import DELIVERY_LABELS, KIND_LABELS, code_of
@@ -14,6 +14,15 @@ from shidian.insurance.model import DELIVERY_LABELS, KIND_LABELS, code_of
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 ClaimId = Annotated[str, Field(pattern=ID, description="就诊编号 (claim id), the idempotency key")]
 ClaimIdPath = Annotated[str, Path(pattern=ID, description="就诊编号 (claim id)")]
+#: Whose claim: a claim id is an institution's own (issue 22 finding 3). Users who see the
+#: county name the institution when several have the id; a hospital (or its HIS token) always
+#: means its own, whatever this says.
+InstitutionQuery = Annotated[
+    str | None,
+    Query(
+        pattern=ID, description="医疗机构编码: whose claim (users who see the county; a hospital: its own)"
+    ),
+]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, description="元, 两位小数")]
 Flag = Literal[0, 1]
 
