@@ -56,7 +56,11 @@ def publish_over(client, web_app, run_id: str, reason: str) -> None:
 
 def actions_of(web_app, target: str) -> list[str]:
     with web_app.state.engine.connect() as conn:
-        query = sa.select(audit_events.c.action).where(audit_events.c.target == target)
+        query = (
+            sa.select(audit_events.c.action)
+            .where(audit_events.c.target == target)
+            .order_by(audit_events.c.id)
+        )
         return list(conn.execute(query).scalars())
 
 
