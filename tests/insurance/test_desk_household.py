@@ -191,7 +191,12 @@ def test_two_members_share_the_household_cap_at_the_desk(county: County):
         Decimal(150),
         Decimal(0),
     )
-    assert _outpatient_cap(county, "Q4") == ("门诊统筹家庭封顶线 (户内共享)", Decimal(75), Decimal(75), Decimal(0))
+    assert _outpatient_cap(county, "Q4") == (
+        "门诊统筹家庭封顶线 (户内共享)",
+        Decimal(75),
+        Decimal(75),
+        Decimal(0),
+    )
 
 
 def test_a_reversal_frees_the_household_bucket_for_every_member(county: County):

@@ -31,9 +31,9 @@ from shidian.insurance.desk_claim import canonical, show
 from shidian.insurance.desk_standing import Standing, standing
 from shidian.insurance.id_number import mask_id, mask_name
 from shidian.insurance.io import find_person
+from shidian.insurance.model import HOUSEHOLD_BUCKET
 from shidian.insurance.policy import POLICIES, InsurancePolicy
 from shidian.insurance.store import desk as store
-from shidian.insurance.model import HOUSEHOLD_BUCKET
 from shidian.money import ZERO, from_fen
 from shidian.platform.access import can
 from shidian.platform.accounts import User
