@@ -8,7 +8,8 @@ statement it has prepared on the connection).
 
 ``post_claim``: one lookup (the year's dataset, the person, the institution, the claim if the
 desk has it: a replay answers the first answer), the core's one decision (``desk.decide``, which
-locks the person's year only for a claim the fund pays), one write (the claim and the year:
+locks the person's year only for a claim the fund pays; under a policy pooling the outpatient
+cap per household, an outpatient claim locks every member's year, in person id order), one write (the claim and the year:
 one statement on PostgreSQL), one audit record. Nothing more per claim: the desk has a latency
 target (p99 < 20 ms at 50 desks, ``bench/insurance.py``).
 """

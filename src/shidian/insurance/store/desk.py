@@ -6,7 +6,8 @@ PostgreSQL a row lock, as ``SELECT … FOR UPDATE`` takes; on SQLite the stateme
 which takes the database's write lock for the rest of the transaction (``BEGIN IMMEDIATE``
 semantics). Either way a second claim of the person waits until the first has committed, then
 reads the state it left: the caps and the deductible are never used twice, however many
-processes serve the desk.
+processes serve the desk. A household's shared outpatient cap (户内共享) is serialised by every
+member's row, locked in person id order (``lock_household_years``).
 
 The per-claim statements are built once per database: building and keying a statement for
 SQLAlchemy's compiled cache costs more than running it, and the desk runs them per claim.
