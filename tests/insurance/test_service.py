@@ -289,26 +289,6 @@ def test_the_desk_reads_the_institutions_place_for_a_place_tiered_policy(tmp_pat
     engine.dispose()
 
 
-def test_the_desk_refuses_outpatient_claims_under_household_pooling(county: County, monkeypatch):
-    """``outpatient.cap_scope = "household"`` (户内共享): the desk keeps each person's year apart,
-    so it refuses ordinary outpatient claims rather than price them against a personal cap;
-    inpatient claims are priced as before."""
-    from shidian.insurance.service import desk as desk_service
-    from tests.insurance.helpers import insurance_policy
-
-    pooled = insurance_policy(**{"outpatient.cap_scope": '"household"'})
-    monkeypatch.setattr(desk_service, "POLICIES", type("Pooled", (), {"named": lambda self, name: pooled})())
-    visit = claim("HP-1", "P01", "H1", "100", kind="outpatient", start_date=dt.date(2010, 3, 6))
-    with county.engine.begin() as conn, pytest.raises(DeskError) as refused:
-        post_claim(conn, county.officer, visit, CLIENT)
-    assert refused.value.reason == "invalid" and not refused.value.wrote
-    assert [(p.code, p.where.column) for p in refused.value.problems] == [
-        ("insurance.desk.household_pooling", "kind")
-    ]
-    with county.engine.begin() as conn:
-        assert post_claim(conn, county.officer, claim("HP-2", "P01", "H1", "2000"), CLIENT).recorded
-
-
 def test_preview_prices_a_stay_by_the_institutions_place_as_posting_does(county: County):
     """Under a policy with tiers by place (illustrative-city-tiers: 县外市内医院 起付线600元, 60%),
     the preview (试算) takes the institution's place as ``post_claim`` does: S3 is a city

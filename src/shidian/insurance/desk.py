@@ -48,6 +48,7 @@ __all__ = [
     "DeskStay",
     "claim_problems",
     "decide",
+    "outpatient_cap",
     "price_claim",
     "refusal",
 ]
@@ -471,19 +472,26 @@ def _ratio(rule: str, chronic_ratio: Decimal | None, policy: InsurancePolicy) ->
     }.get(rule)
 
 
+def outpatient_cap(person: DeskPerson | None, policy: InsurancePolicy) -> tuple[str, Decimal]:
+    """The bucket and yearly cap of the person's ordinary outpatient visits
+    (``claims._outpatient_cap_sql``): the household's shared cap (户内共享) under
+    ``outpatient.cap_scope = "household"`` for a person with a household id, else their own."""
+    household = person.household_id if person is not None else None
+    if policy.outpatient_cap_scope != "household" or household is None:
+        return "outpatient", policy.outpatient_cap
+    assert person is not None
+    members = person.household_members if policy.outpatient_household_cap == "per_member" else 1
+    return f"{HOUSEHOLD_BUCKET}{household}", policy.outpatient_cap * members
+
+
 def _cap(
     rule: str, chronic: Any, tier: Tier | None, person: DeskPerson | None, policy: InsurancePolicy
 ) -> tuple[str | None, Decimal | None]:
     if rule in ("inpatient", "delivery"):
         assert tier is not None
         return policy.tier_cap(tier)
-    if rule == "outpatient":  # claims._outpatient_cap_sql: a household's shared cap (户内共享)
-        household = person.household_id if person is not None else None
-        if policy.outpatient_cap_scope != "household" or household is None:
-            return "outpatient", policy.outpatient_cap
-        assert person is not None
-        members = person.household_members if policy.outpatient_household_cap == "per_member" else 1
-        return f"{HOUSEHOLD_BUCKET}{household}", policy.outpatient_cap * members
+    if rule == "outpatient":
+        return outpatient_cap(person, policy)
     if rule == "tcm_fracture":
         return "tcm_fracture", policy.tcm_fracture_cap
     if rule == "chronic":

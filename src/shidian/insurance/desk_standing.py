@@ -8,7 +8,9 @@ transfer and not waived for its TCM share (004 篇6 三(四)1): none for a waive
 证件报销不设起付线), none at a county-level-or-above hospital once the year already has a stay
 counted there (县级以上医院多次住院只计首次起付线), else the level's deductible. The caps are 三(四)3's
 annual inpatient cap, the outpatient cap, 特殊慢性病's annual fixed amounts and the TCM fracture
-cap; what is left is the cap less what the person's desk claims of the year used.
+cap; what is left is the cap less what the person's desk claims of the year used. Under
+``outpatient.cap_scope = "household"`` the outpatient cap shown is the household's (户内共享):
+its amount and what is left after every member's desk claims (``DeskState.shared``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from shidian.insurance.desk import outpatient_cap
 from shidian.insurance.desk_state import DeskInstitution, DeskPerson, DeskState
 from shidian.insurance.model import CATEGORY_LABELS
 from shidian.insurance.policy import InsurancePolicy
@@ -71,9 +74,14 @@ def standing(
     """The person's standing at ``institution`` (None: the desk's institution is not in the
     year's list, so no deductible is shown) after the year's desk claims (``state``)."""
     tier = None if institution is None else policy.tier(institution.level, institution.where)
+    outpatient, outpatient_amount = outpatient_cap(person, policy)  # the household's (户内共享) or own
     buckets: list[tuple[str, str, Decimal | None]] = [
         ("inpatient", "住院补偿封顶线", policy.inpatient_cap),
-        ("outpatient", "门诊统筹封顶线", policy.outpatient_cap),
+        (
+            outpatient,
+            "门诊统筹封顶线" if outpatient == "outpatient" else "门诊统筹家庭封顶线 (户内共享)",
+            outpatient_amount,
+        ),
         *(
             (f"chronic:{c.code}", f"特殊慢性病 {c.name} 年度定额", c.annual_amount)
             for c in policy.chronic_diseases

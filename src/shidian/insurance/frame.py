@@ -65,7 +65,7 @@ def claim_frame(
         "rid": pa.array(np.arange(n, dtype=np.int64)),
     }
     if policy.outpatient_cap_scope == "household":  # 户内共享: the household holds the outpatient cap
-        household, members = _households(persons)
+        household, members = households(persons)
         columns["household_id"] = household.take(person)
         columns["household_members"] = members.take(person)
     for name, column in columns.items():
@@ -73,7 +73,7 @@ def claim_frame(
     return table
 
 
-def _households(persons: pa.Table) -> tuple[pa.Array, pa.Array]:
+def households(persons: pa.Table) -> tuple[pa.Array, pa.Array]:
     """Each person's ``household_id`` (blank: null, a household of their own) and the number of
     insured persons in that household (1 without a household id): ``outpatient.cap_scope =
     "household"`` shares the outpatient cap among them (``household_cap = "per_member"``)."""

@@ -158,7 +158,8 @@ household's visits use it in the order `(start_date, end_date, claim_id)` across
 household id keeps a cap of their own. Worked: cap 50/person, household of 3 insured → 150
 shared; A's visit of 120 is paid 120, then B's visit of 40 is paid 30 (150 − 120), the 10 above
 the household's cap not paid. Default `"person"`: each person's own cap, as before. The batch
-prices pooled visits; the discharge desk refuses them for now (`insurance.desk.household_pooling`).
+and the discharge desk both price pooled visits (at the desk: in the order they are posted, the
+household's members' years locked together).
 """
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shidian.insurance import events
+from shidian.insurance.frame import households
 from shidian.insurance.io import read_inputs
 from shidian.insurance.policy import POLICIES
 from shidian.insurance.store import datasets as store
@@ -98,7 +99,13 @@ def commit_insurance_dataset(
     inputs, problems, _ = read_inputs(staging)
     if inputs is None:
         raise ValueError("; ".join(str(p) for p in problems[:5]))
-    persons = inputs.persons.select(["person_id", "category", "insured", "village_code"]).to_pylist()
+    household, members = households(inputs.persons)  # as the batch counts them (户内共享)
+    persons = (
+        inputs.persons.select(["person_id", "category", "insured", "village_code"])
+        .append_column("household_id", household)
+        .append_column("household_members", members)
+        .to_pylist()
+    )
     institutions = inputs.institutions.select(
         ["institution_id", "name", "level", "designated", "in_county", "place"]
     ).to_pylist()

@@ -8,7 +8,8 @@ statement it has prepared on the connection).
 
 ``post_claim``: one lookup (the year's dataset, the person, the institution, the claim if the
 desk has it: a replay answers the first answer), the core's one decision (``desk.decide``, which
-locks the person's year only for a claim the fund pays), one write (the claim and the year:
+locks the person's year only for a claim the fund pays; under a policy pooling the outpatient
+cap per household, an outpatient claim locks every member's year, in person id order), one write (the claim and the year:
 one statement on PostgreSQL), one audit record. Nothing more per claim: the desk has a latency
 target (p99 < 20 ms at 50 desks, ``bench/insurance.py``).
 """
@@ -16,8 +17,8 @@ target (p99 < 20 ms at 50 desks, ``bench/insurance.py``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -31,9 +32,10 @@ from shidian.insurance.desk_claim import canonical, show
 from shidian.insurance.desk_standing import Standing, standing
 from shidian.insurance.id_number import mask_id, mask_name
 from shidian.insurance.io import find_person
+from shidian.insurance.model import HOUSEHOLD_BUCKET
 from shidian.insurance.policy import POLICIES, InsurancePolicy
 from shidian.insurance.store import desk as store
-from shidian.money import from_fen
+from shidian.money import ZERO, from_fen
 from shidian.platform.access import can
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
@@ -155,16 +157,43 @@ def _posted(conn: sa.Connection, user: User, client: Client | None, answer: Answ
     return answer
 
 
-def _refuse_household_pooling(policy: InsurancePolicy, claim: Mapping[str, Any]) -> None:
-    """An outpatient claim under a policy whose outpatient cap the household shares (户内共享,
-    ``outpatient.cap_scope = "household"``) is refused at the desk: the desk keeps each person's
-    year apart and would price it against the person's own cap. The batch prices it (issue 18)."""
-    if policy.outpatient_cap_scope == "household" and claim.get("kind") == "outpatient":
+def _person(found: Mapping[str, Any]) -> DeskPerson | None:
+    """The person as pricing needs them (None: not in the year's dataset), with the household
+    (户号) and its insured members as the batch counts them."""
+    if found["category"] is None:
+        return None
+    members = found["household_members"]
+    return DeskPerson(found["category"], found["insured"], found["household_id"], int(members or 1))
+
+
+def _pool(policy: InsurancePolicy, claim: Mapping[str, Any], found: Mapping[str, Any]) -> str | None:
+    """The household (户号) whose shared outpatient cap the claim may use (户内共享, ``outpatient.
+    cap_scope = "household"``): an outpatient claim of a person with a household id under such a
+    policy; None otherwise (the person's own year only). A person of a dataset imported before
+    the desk stored households (revision 0012: ``household_members`` NULL) is refused
+    (``insurance.desk.household_pooling``): priced against a personal cap, the desk would pay
+    what the batch does not."""
+    if policy.outpatient_cap_scope != "household" or claim.get("kind") != "outpatient":
+        return None
+    if found["category"] is None:
+        return None
+    if found["household_members"] is None:
         message = (
-            f"政策 {policy.name} 的门诊统筹封顶线以户为单位 (户内共享), 即时结算暂不支持门诊; "
-            "请按批量结算办理 (outpatient cap shared by the household: not at the desk)"
+            f"政策 {policy.name} 的门诊统筹封顶线以户为单位 (户内共享), 但本年度参合数据导入时未记录户号, "
+            "请重新导入参合数据后再结算门诊 (dataset imported before households were stored: import it again)"
         )
         raise DeskError("invalid", [_problem("insurance.desk.household_pooling", message, "kind")])
+    household: str | None = found["household_id"]
+    return household
+
+
+def _with_shared(own: DeskState, household: str, others: Iterable[DeskState]) -> DeskState:
+    """The person's year with what the other members of the household used of its shared
+    outpatient bucket (``DeskState.shared``): their desk claims of the year not reversed (the
+    desk's year state starts empty, as the person's own does: the dataset's claims file does not
+    feed the desk's caps)."""
+    bucket = f"{HOUSEHOLD_BUCKET}{household}"
+    return replace(own, shared={bucket: sum((s.usage.get(bucket, ZERO) for s in others), ZERO)})
 
 
 def post_claim(
@@ -190,8 +219,8 @@ def post_claim(
         )
         raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
     policy = POLICIES.named(found["manifest"]["policy_id"])
-    _refuse_household_pooling(policy, claim)
-    who = None if found["category"] is None else DeskPerson(found["category"], found["insured"])
+    household = _pool(policy, claim, found)
+    who = _person(found)
     where = (
         None
         if found["level"] is None
@@ -200,8 +229,14 @@ def post_claim(
     locked: list[store.PersonYear] = []
 
     def lock() -> DeskState:  # called by the decision only for a claim the fund pays
-        locked.append(store.lock_person_year(conn, year, person_id))
-        return locked[0].state
+        if household is None:
+            locked.append(store.lock_person_year(conn, year, person_id))
+            return locked[0].state
+        # 户内共享: every member's year, locked in person id order (no deadlock)
+        members = store.household_members(conn, found["dataset_id"], household)
+        own, others = store.lock_household_years(conn, year, person_id, members)
+        locked.append(own)
+        return _with_shared(own.state, household, (y.state for y in others.values()))
 
     decision = decide(claim, who, where, policy, lock, SOURCE)
     if decision.priced is None or decision.after is None:
@@ -455,7 +490,10 @@ def find_patient(
         message = f"{dataset['year']} 年度参合数据中没有人员编号或身份证号为 {query} 的人员 (no such person)"
         raise DeskError("not_found", [_problem("insurance.desk.no_person", message, "query")])
     policy = POLICIES.named(dataset["manifest"]["policy_id"])
-    state = store.read_person_year(conn, int(dataset["year"]), person_id)
+    who = _person(person)
+    assert who is not None
+    household = who.household_id if policy.outpatient_cap_scope == "household" else None
+    state = _year_as_it_stands(conn, int(dataset["year"]), person_id, dataset["id"], household)
     at = (
         None
         if institution is None
@@ -474,10 +512,23 @@ def find_patient(
         policy_id=policy.name,
         institution_id=where,
         institution_name="" if institution is None else institution["name"],
-        standing=standing(DeskPerson(person["category"], person["insured"]), at, policy, state),
+        standing=standing(who, at, policy, state),
     )
     log(conn, events.DeskPatientFound(target=person_id, person_id=person_id), user, client)
     return found
+
+
+def _year_as_it_stands(
+    conn: sa.Connection, year: int, person_id: str, dataset_id: str, household: str | None
+) -> DeskState:
+    """The person's year as it stands (no lock: the standing and 试算), with what the other
+    members of ``household`` used of its shared outpatient bucket (None: the person's own)."""
+    if household is None:
+        return store.read_person_year(conn, year, person_id)
+    members = store.household_members(conn, dataset_id, household)
+    years = store.read_household_years(conn, year, [*members, person_id])
+    own = years.pop(person_id, DeskState())
+    return _with_shared(own, household, years.values())
 
 
 def preview_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> dict[str, Any]:
@@ -497,16 +548,18 @@ def preview_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> dic
         message = f"结束日期 {claim['end_date']} 所在的 {year} 年度没有导入参合数据, 不能结算 (no insurance dataset for {year})"
         raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
     policy = POLICIES.named(found["manifest"]["policy_id"])
-    _refuse_household_pooling(policy, claim)
-    who = None if found["category"] is None else DeskPerson(found["category"], found["insured"])
+    household = _pool(policy, claim, found)
+    who = _person(found)
     where = (
         None
         if found["level"] is None
         else DeskInstitution(found["level"], found["designated"], found["in_county"], found["place"])
     )
-    decision = decide(
-        claim, who, where, policy, lambda: store.read_person_year(conn, year, person_id), SOURCE
-    )
+
+    def year_now() -> DeskState:
+        return _year_as_it_stands(conn, year, person_id, found["dataset_id"], household)
+
+    decision = decide(claim, who, where, policy, year_now, SOURCE)
     if decision.priced is None:
         raise DeskError("invalid", decision.problems)
     return {k: show(k, v) for k, v in decision.priced.items()}

@@ -6,7 +6,8 @@ PostgreSQL a row lock, as ``SELECT … FOR UPDATE`` takes; on SQLite the stateme
 which takes the database's write lock for the rest of the transaction (``BEGIN IMMEDIATE``
 semantics). Either way a second claim of the person waits until the first has committed, then
 reads the state it left: the caps and the deductible are never used twice, however many
-processes serve the desk.
+processes serve the desk. A household's shared outpatient cap (户内共享) is serialised by every
+member's row, locked in person id order (``lock_household_years``).
 
 The per-claim statements are built once per database: building and keying a statement for
 SQLAlchemy's compiled cache costs more than running it, and the desk runs them per claim.
@@ -112,6 +113,43 @@ def lock_person_year(conn: sa.Connection, year: int, person_id: str) -> PersonYe
     return PersonYear(row["year"], row["person_id"], int(row["version"]), int(row["claims"]), _state_of(row))
 
 
+_MEMBERS = (
+    sa.select(insurance_persons.c.person_id)
+    .where(
+        insurance_persons.c.dataset_id == sa.bindparam("dataset_id"),
+        insurance_persons.c.household_id == sa.bindparam("household_id"),
+    )
+    .order_by(insurance_persons.c.person_id)
+)
+
+
+def household_members(conn: sa.Connection, dataset_id: str, household_id: str) -> list[str]:
+    """The person ids of the household ``household_id`` (户号) in the dataset, in person id order:
+    the order a pooled claim locks their years in (one order for every claim: no deadlock)."""
+    return list(conn.execute(_MEMBERS, {"dataset_id": dataset_id, "household_id": household_id}).scalars())
+
+
+def lock_household_years(
+    conn: sa.Connection, year: int, person_id: str, members: list[str]
+) -> tuple[PersonYear, dict[str, PersonYear]]:
+    """Lock the years of every member of a household (``members``, the person among them), one
+    after the other in person id order, as ``lock_person_year`` locks one: a claim that locks
+    several years always takes them in the same order, and every other claim takes one only, so
+    no two claims wait for each other. Returns the person's year and the others'."""
+    years = {m: lock_person_year(conn, year, m) for m in sorted({*members, person_id})}
+    own = years.pop(person_id)
+    return own, years
+
+
+def read_household_years(conn: sa.Connection, year: int, members: list[str]) -> dict[str, DeskState]:
+    """The years of ``members`` as they stand (no lock: for display and 试算; pricing locks)."""
+    table = insurance_person_years
+    rows = conn.execute(
+        sa.select(table).where(table.c.year == year, table.c.person_id.in_(members))
+    ).mappings()
+    return {row["person_id"]: _state_of(dict(row)) for row in rows}
+
+
 _STORED_CLAIM = sa.select(insurance_desk_claims).where(
     insurance_desk_claims.c.institution_id == sa.bindparam("institution_id"),
     insurance_desk_claims.c.claim_id == sa.bindparam("claim_id"),
@@ -151,6 +189,8 @@ def _lookup_statement() -> sa.Select[Any]:
             datasets.c.manifest,
             persons.c.category,
             persons.c.insured,
+            persons.c.household_id,
+            persons.c.household_members,
             institutions.c.level,
             institutions.c.designated,
             institutions.c.in_county,

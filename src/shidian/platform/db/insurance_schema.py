@@ -21,6 +21,12 @@ insurance_persons = sa.Table(
     sa.Column("category", sa.String(16), nullable=False),
     sa.Column("insured", sa.Integer, nullable=False),
     sa.Column("village_code", sa.String(12), nullable=True),
+    # 户号 (blank: none) and the household's insured members, as the batch counts them
+    # (``frame.households``): a policy pooling the outpatient cap per household prices by them at
+    # the desk (issue 18; revision 0012). NULL members: imported before 0012 (not recorded).
+    sa.Column("household_id", sa.String(64), nullable=True),
+    sa.Column("household_members", sa.Integer, nullable=True),
+    sa.Index("ix_insurance_persons_household", "dataset_id", "household_id"),
 )
 
 #: The institutions of an insurance dataset (医疗机构): level, designated, in the county.
