@@ -99,9 +99,9 @@ def county(
                 conn, create_user(conn, "officer", "officer-password-2010", "settlement_officer", bureau, "o")
             )
             assert officer is not None
-            dataset_id, problems = import_dataset(
-                conn, officer, var_dir, _files(), "county-2010", "户内共享县", CLIENT
-            )
+        dataset_id, problems = import_dataset(
+            engine, officer, var_dir, _files(), "county-2010", "户内共享县", CLIENT
+        )
         assert dataset_id is not None, problems
         monkeypatch.setattr(desk_service, "POLICIES", _Pooled())
         monkeypatch.setattr(runs_service, "POLICIES", _Pooled())
