@@ -24,6 +24,7 @@ import pyarrow as pa
 from shidian import __version__
 from shidian.cells import csv_sql
 from shidian.policy import Policy
+from shidian.problems import Problem, Refused, Source
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,22 @@ def write_run_json(folder: Path, record: Mapping[str, Any]) -> None:
     (folder / "run.json").write_text(
         json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+
+
+def check_correction(domain: str, year: object, others: list[str], named: str | None, reason: str) -> None:
+    """A year has one published settlement its readers see: publishing a run of a ``year`` that
+    already has published runs (``others``) must name the one it corrects (``named``; refused
+    ``<domain>.publish.correction_required``, a conflict) and give the reason (``reason``, stripped;
+    refused ``<domain>.publish.reason_required``). Raises ``Refused``; nothing when allowed."""
+    if others and named not in others:
+        listed = ", ".join(o[:8] for o in others)
+        message = (
+            f"{year} 年度已有发布的结算 {listed}: 发布本结算须指明它更正哪一个结算并说明原因 "
+            "(the year has a published run: name the run this one corrects)"
+        )
+        where = Source("<request>", column="corrects_run_id")
+        raise Refused("conflict", [Problem(f"{domain}.publish.correction_required", message, where)])
+    if others and not reason:
+        message = "发布更正结算须说明更正原因 (give the reason for the correction)"
+        where = Source("<request>", column="reason")
+        raise Refused("invalid", [Problem(f"{domain}.publish.reason_required", message, where)])

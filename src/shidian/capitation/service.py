@@ -50,8 +50,8 @@ from shidian.platform.audit import Client, log
 from shidian.platform.clock import today
 from shidian.platform.files import new_id
 from shidian.platform.notifications import Notice, day_start
-from shidian.problems import Problem, Refused, Source, has_errors, refusal, request_problem
-from shidian.runs import Check
+from shidian.problems import Problem, Source, has_errors, refusal, request_problem
+from shidian.runs import Check, check_correction
 
 
 @dataclass(frozen=True)
@@ -357,28 +357,7 @@ def publish_run(
             "只能更正同一年度已发布的结算 (only a published run of the year can be corrected)",
             column="corrects_run_id",
         )
-    if others and not corrects:
-        listed = ", ".join(o[:8] for o in others)
-        message = (
-            f"{run['year']} 年度已有发布的结算 {listed}: 发布本结算须指明它更正哪一个结算并说明原因 "
-            "(the year has a published run: name the run this one corrects)"
-        )
-        raise Refused(
-            "conflict",
-            [
-                Problem(
-                    "capitation.publish.correction_required",
-                    message,
-                    Source("<request>", column="corrects_run_id"),
-                )
-            ],
-        )
-    if others and not reason:
-        message = "发布更正结算须说明更正原因 (give the reason for the correction)"
-        raise Refused(
-            "invalid",
-            [Problem("capitation.publish.reason_required", message, Source("<request>", column="reason"))],
-        )
+    check_correction("capitation", run["year"], others, corrects or None, reason)
     note = f"更正原因: {reason}" if reason else None
     if not store.publish(conn, run_id, user.id, corrects or None, note):
         raise refusal("conflict", "conflict", "只有草稿状态的结算可以发布 (only a draft can be published)")

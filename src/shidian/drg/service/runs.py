@@ -24,7 +24,8 @@ from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.files import dataset_dir, new_id, run_dir
 from shidian.policy import reference_policy_names
-from shidian.problems import Problem, Refused, Source, refusal
+from shidian.problems import Problem, Source, refusal
+from shidian.runs import check_correction
 
 #: Above this many cases report.xlsx leaves the case sheet out (case_points.csv has them).
 REPORT_CASES_LIMIT = 100_000
@@ -101,25 +102,7 @@ def publish_run(
         raise refusal(
             "invalid", "request.invalid", "只能更正已发布的结算 (only a published run can be corrected)"
         )
-    if others and named not in others:
-        listed = ", ".join(o[:8] for o in others)
-        message = (
-            f"{run['year']} 年度已有发布的结算 {listed}: 发布本结算须指明它更正哪一个结算并说明原因 "
-            "(the year has a published run: name the run this one corrects)"
-        )
-        raise Refused(
-            "conflict",
-            [
-                Problem(
-                    "drg.publish.correction_required", message, Source("<request>", column="corrects_run_id")
-                )
-            ],
-        )
-    if others and not reason:
-        message = "发布更正结算须说明更正原因 (give the reason for the correction)"
-        raise Refused(
-            "invalid", [Problem("drg.publish.reason_required", message, Source("<request>", column="reason"))]
-        )
+    check_correction("drg", run["year"], others, named, reason)
     note = None
     if reason:
         note = "；".join(n for n in (run["note"], f"更正原因: {reason}") if n)
