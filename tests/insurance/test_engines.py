@@ -1,0 +1,100 @@
+"""The resident-insurance batch on Spark writes the same files as on DuckDB, byte for byte (issue 21).
+
+Two implementations of the claim frame run the one pricing text (``claims._price``): on DuckDB
+the positional frame (``frame.claim_frame``: row positions and a numpy sort, the fast path of
+``bench/insurance.py``), on any ``Engine`` the joined frame (``frame.JoinedFrame``: lookups as
+joins on ids, ``ord`` a ``row_number`` window, every step joined back on the row id), which is
+what Spark runs. A hypothesis property pins the two together on DuckDB under every shipped
+policy, also after a prior state; a generated county is then reimbursed on both engines and
+every output file compared byte for byte. The Spark tests run on a real local Spark (the
+session fixture in tests/conftest.py), skipped without Java.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shidian.demo.insurance import generate_insurance_county
+from shidian.dialect import DuckDBEngine
+from shidian.insurance.batch_files import reimburse_files
+from shidian.insurance.claims import price_claims, state_after
+from shidian.insurance.model import claims_table
+from shidian.insurance.policy import POLICIES
+from tests.insurance.helpers import CITY_TIERS, COUNTY_FLOOR, GENERAL_FEE, INSTITUTIONS, insurance_policy
+from tests.insurance.test_invariants import years
+from tests.properties import property_settings
+
+BASES = ("county-2010", GENERAL_FEE, CITY_TIERS, COUNTY_FLOOR)
+POLICY_OF = {base: insurance_policy(base) for base in BASES}
+
+
+@property_settings(30)
+@given(years(), st.sampled_from(BASES), st.integers(0, 7))
+def test_the_joined_frame_prices_like_the_positional_frame(year, base, split):
+    """Claim by claim, every column and type: the SQL path (joins on row ids, window functions)
+    equals the positional fast path, also for claims priced after the state of earlier ones
+    (prior cap usage, episodes that a transfer continues)."""
+    people, rows = year
+    policy = POLICY_OF[base]
+    split = min(split, len(rows) - 1)
+    earlier, claims = rows[:split], claims_table(rows[split:])
+    prior = (
+        state_after(price_claims(claims_table(earlier), people, INSTITUTIONS, policy)) if earlier else None
+    )
+    fast = price_claims(claims, people, INSTITUTIONS, policy, prior)
+    joined = price_claims(claims, people, INSTITUTIONS, policy, prior, engine=DuckDBEngine())
+    assert joined.schema == fast.schema
+    assert joined.to_pylist() == fast.to_pylist()
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated county of 300 insured (about 650 claims: paid and rejected, inpatient stays
+    with transfers, caps reached)."""
+    folder = tmp_path_factory.mktemp("county")
+    generate_insurance_county(folder, persons=300, seed=21, year=2010)
+    return folder
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("policy", ["county-2010", COUNTY_FLOOR])
+def test_spark_writes_the_duckdb_files_byte_for_byte(spark, county, tmp_path, policy):
+    loaded, problems = POLICIES.load(policy, None)
+    assert loaded is not None, problems
+    outputs = {}
+    for engine in ("duckdb", "spark"):
+        outcome = reimburse_files(county, tmp_path / engine, loaded, engine=engine)
+        assert outcome.record is not None, outcome.problems
+        outputs[engine] = _files(tmp_path / engine)
+    assert {"claims_out.csv", "run.json"} <= set(outputs["duckdb"])
+    assert outputs["spark"].keys() == outputs["duckdb"].keys()
+    different = [name for name in outputs["duckdb"] if outputs["duckdb"][name] != outputs["spark"][name]]
+    assert different == []
+    # the county exercises the windows, not only single claims
+    claims = outputs["duckdb"]["claims_out.csv"].decode()
+    assert ",transfer," in claims and ",rejected," in claims and ",county_repeat," in claims
+
+
+def test_a_refused_spark_session_is_a_problem_and_writes_nothing(county, tmp_path, monkeypatch):
+    """The engine's refusal (tests/test_spark.py) becomes insurance.engine.spark_settings."""
+    from shidian.dialect import SparkSettingsError
+    from shidian.insurance import batch_files
+
+    def refuse(master: str | None) -> None:
+        raise SparkSettingsError("spark.sql.decimalOperations.allowPrecisionLoss=true")
+
+    monkeypatch.setattr(batch_files, "spark_session", refuse)
+    loaded, _ = POLICIES.load("county-2010", None)
+    assert loaded is not None
+    outcome = batch_files.reimburse_files(county, tmp_path / "out", loaded, engine="spark")
+    assert outcome.result is None and outcome.record is None
+    assert [p.code for p in outcome.problems] == ["insurance.engine.spark_settings"]
+    assert "allowPrecisionLoss" in outcome.problems[0].message
+    assert not (tmp_path / "out").exists()
