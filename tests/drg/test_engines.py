@@ -125,7 +125,9 @@ def test_cases_given_twice_or_unreadable_are_problems(regions, tmp_path):
     settled, problems = settle_folder(regions["csv"], tmp_path / "out", "guigang-2020", cases_uri=uri)
     assert settled is None and [p.code for p in problems] == ["drg.input.cases_twice"]
     missing = (regions["lake"].parent / "nowhere.parquet").as_uri()
-    settled, problems = settle_folder(regions["no_cases"], tmp_path / "out", "guigang-2020", cases_uri=missing)
+    settled, problems = settle_folder(
+        regions["no_cases"], tmp_path / "out", "guigang-2020", cases_uri=missing
+    )
     assert settled is None and [p.code for p in problems] == ["table.file.unreadable"]
     assert problems[0].where.file == missing
     assert not (tmp_path / "out").exists()

@@ -184,7 +184,9 @@ class Frame(Protocol):
     extend: positional on DuckDB (``PositionalFrame``), joined on the row id on any engine
     (``JoinedFrame``)."""
 
-    con: duckdb.DuckDBPyConnection | Engine
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection | Engine:
+        """Where the steps run (``deductible.prepare_deductibles`` creates its tables there)."""
 
     def execute(self, sql: str) -> None: ...
 
