@@ -51,12 +51,27 @@ def test_the_joined_frame_prices_like_the_positional_frame(year, base, split):
     assert joined.to_pylist() == fast.to_pylist()
 
 
+#: A year of one person that the generator does not draw: a stay, a transfer up to a city
+#: hospital continuing it (one deductible per episode), a second county-level stay of another
+#: illness (the county rule), and four visits of one day (once a day, the monthly limit).
+STORY = """\
+Z001,P0000001,I00004,inpatient,2010-03-01,2010-03-10,8000.00,500.00,0,0,0,0,0,,0,0,,0,0,,0,0,3000.00,0,,
+Z002,P0000001,I00007,inpatient,2010-03-10,2010-03-20,20000.00,800.00,0,0,0,0,0,,0,0,Z001,0,1,,0,0,9000.00,0,,
+Z003,P0000001,I00005,inpatient,2010-06-01,2010-06-05,5000.00,100.00,0,0,0,0,0,,0,0,,0,0,,0,0,2000.00,0,,
+Z004,P0000001,I00003,outpatient,2010-04-02,2010-04-02,60.00,0,0,0,0,0,0,,0,0,,0,0,,0,0,20.00,0,,
+Z005,P0000001,I00003,outpatient,2010-04-02,2010-04-02,35.00,0,0,0,0,0,0,,0,0,,0,0,,0,0,20.00,0,,
+Z006,P0000001,I00001,outpatient,2010-04-02,2010-04-02,15.00,0,0,0,0,0,0,,0,0,,0,0,,0,0,5.00,0,,
+Z007,P0000001,I00003,outpatient,2010-04-09,2010-04-09,150.00,0,0,0,0,0,0,,0,0,,0,0,,0,0,50.00,0,,
+"""
+
+
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated county of 300 insured (about 650 claims: paid and rejected, inpatient stays
-    with transfers, caps reached)."""
+    """A generated county of 300 insured (about 650 claims, paid and rejected) and ``STORY``."""
     folder = tmp_path_factory.mktemp("county")
     generate_insurance_county(folder, persons=300, seed=21, year=2010)
+    with (folder / "claims.csv").open("a", encoding="utf-8") as claims:
+        claims.write(STORY)
     return folder
 
 
@@ -77,9 +92,9 @@ def test_spark_writes_the_duckdb_files_byte_for_byte(spark, county, tmp_path, po
     assert outputs["spark"].keys() == outputs["duckdb"].keys()
     different = [name for name in outputs["duckdb"] if outputs["duckdb"][name] != outputs["spark"][name]]
     assert different == []
-    # the county exercises the windows, not only single claims
+    # the windows are exercised, not only single claims
     claims = outputs["duckdb"]["claims_out.csv"].decode()
-    assert ",transfer," in claims and ",rejected," in claims and ",county_repeat," in claims
+    assert all(f",{rule}," in claims for rule in ("transfer", "county_repeat", "rejected", "standard"))
 
 
 def test_a_refused_spark_session_is_a_problem_and_writes_nothing(county, tmp_path, monkeypatch):

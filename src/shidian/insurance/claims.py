@@ -6,9 +6,11 @@ county-year batch and the discharge desk share. Claims are priced per person in 
 one batch, or one claim at a time with ``state_after`` carried from claim to claim, gives the
 same rows to the fen (pinned by a hypothesis test).
 
-The work is columnar: an Arrow claim frame (``frame.claim_frame``) and DuckDB projections over
-it, each appending its columns by position. What depends on a person's earlier claims uses
-window functions, never a loop per claim:
+The work is columnar: a claim frame and SQL steps over it (``_price``), each adding its
+columns — on DuckDB by position to an Arrow frame (``frame.claim_frame``, the fast path), on
+Spark by joins on the row id (``frame.JoinedFrame``): the same text, the same rows (issue 21,
+docs/scale.md). What depends on a person's earlier claims uses window functions, never a loop
+per claim:
 
 * a cap (封顶线): ``paid_i = min(cap, used + Σ_{j≤i} a_j) − min(cap, used + Σ_{j<i} a_j)``
   over the claims of one person and cap bucket, ``used`` coming from ``prior``;

@@ -9,6 +9,11 @@ end_date, claim_id)``) and ``rid`` (the row number). Lookups are hash lookups wh
 put back by position, and the order is one stable integer sort: the row order never changes,
 and every later stage appends its columns by position (``align``) instead of joining wide rows
 back, which is what keeps two million claims within seconds.
+
+On Spark there are no row positions: ``JoinedFrame`` builds the same frame in SQL
+(``CLAIM_FRAME_SQL``: lookups as joins, ``ord`` a ``row_number`` window, the claim id as the
+row id) and joins each step back on the row id. ``tests/insurance/test_engines.py`` pins the
+two frames together claim by claim (docs/scale.md).
 """
 
 from __future__ import annotations
