@@ -166,14 +166,12 @@ def _price(frame: Frame, policy: InsurancePolicy) -> pa.Table:
     frame.add(_CAPS_SQL, ordered=False)
     if policy.major_bands is None:
         frame.nulls({"major_oop": MONEY, "major_cum": MONEY, "major_paid": MONEY})
-        reason = (
-            f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
-        )
+        reason = f"SELECT rid, reimbursement, {trail.reason_sql(policy, frame.dialect)} AS reason FROM ({_REIMBURSEMENT_SQL})"
         frame.add(reason, ordered=True)
         return frame.result(PRICED_COLUMNS)
     frame.add(f"SELECT rid, reimbursement FROM ({_REIMBURSEMENT_SQL})", ordered=True)
     frame.add(_major_sql(policy), ordered=True)
-    reason = f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy))} AS reason FROM frame"
+    reason = f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy), frame.dialect)} AS reason FROM frame"
     frame.add(reason, ordered=True)
     return frame.result(PRICED_COLUMNS)
 

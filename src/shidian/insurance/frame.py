@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from shidian.dialect import Engine
 from shidian.insurance.model import CLAIMS_SCHEMA, MONEY, RATIO
 from shidian.insurance.policy import InsurancePolicy
+from shidian.money import Dialect
 
 __all__ = ["Frame", "JoinedFrame", "PositionalFrame", "align", "claim_frame", "query"]
 
@@ -193,6 +194,10 @@ class Frame(Protocol):
     def con(self) -> duckdb.DuckDBPyConnection | Engine:
         """Where the steps run (``deductible.prepare_deductibles`` creates its tables there)."""
 
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL dialect of ``con``."""
+
     def execute(self, sql: str) -> None: ...
 
     def add(self, sql: str, *, ordered: bool) -> None:
@@ -211,6 +216,8 @@ class Frame(Protocol):
 class PositionalFrame:
     """The DuckDB fast path: the Arrow frame of ``claim_frame``, each step's columns appended by
     position (a projection checked to have kept the order, else ``align``)."""
+
+    dialect: Dialect = "duckdb"
 
     def __init__(self, table: pa.Table, usage: pa.Table, episodes: pa.Table) -> None:
         self.table = table
@@ -267,6 +274,7 @@ class JoinedFrame:
         episodes: pa.Table,
     ) -> None:
         self.con = engine
+        self.dialect = engine.dialect
         self.step = 0
         if "inpatient_category" not in claims.column_names:
             claims = claims.append_column("inpatient_category", pa.nulls(claims.num_rows, pa.string()))

@@ -18,7 +18,7 @@ from decimal import Decimal
 from shidian.display import percent
 from shidian.insurance.model import CATEGORY_LABELS, PLACE_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy, Tier, Uplift
-from shidian.money import round_to
+from shidian.money import Dialect, round_to
 
 __all__ = [
     "floor_note",
@@ -105,13 +105,24 @@ def _pct(policy: InsurancePolicy, expr: str) -> str:
     return f"CASE {expr} {known} ELSE {fallback} END"
 
 
-def reason_sql(policy: InsurancePolicy) -> str:
+#: The texts are joined by ``concat_ws('', …)``, which skips NULL parts on both engines; on
+#: DuckDB it becomes ``concat(…)``, which skips them too and builds the long texts faster
+#: (about a fifth); Spark's ``concat`` is NULL when any part is.
+_JOIN = "concat_ws('', "
+_JOIN_IN: dict[Dialect, str] = {"duckdb": "concat(", "spark": _JOIN}
+
+
+def _in_dialect(sql: str, dialect: Dialect) -> str:
+    return sql.replace(_JOIN, _JOIN_IN[dialect])
+
+
+def reason_sql(policy: InsurancePolicy, dialect: Dialect = "duckdb") -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
         f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
         f"{_coordination()}, {_day()}, {_month()}, {_cap(policy)}, concat_ws('', '报销', {_v('reimbursement')}, '元'))"
     )
-    return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
+    return _in_dialect(f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END", dialect)
 
 
 def major_header(policy: InsurancePolicy) -> str:
@@ -119,9 +130,13 @@ def major_header(policy: InsurancePolicy) -> str:
     return "大病保险" + (f" ({policy.major_article})" if policy.major_article else "")
 
 
-def major_reason_sql(policy: InsurancePolicy, reason: str) -> str:
+def major_reason_sql(policy: InsurancePolicy, reason: str, dialect: Dialect = "duckdb") -> str:
     """``reason`` followed, on a claim that counts for the 大病保险 layer, by its part:
     ``; 大病保险 (<article>): 本次个人自付合规费用<oop>元, 年度累计<cum>元, 大病保险支付<paid>元``."""
+    return _in_dialect(_major_reason(policy, reason), dialect)
+
+
+def _major_reason(policy: InsurancePolicy, reason: str) -> str:
     return f"""CASE WHEN major_oop IS NULL THEN {reason} ELSE concat_ws('', {reason}, '; ', {_lit(major_header(policy))},
         ': 本次个人自付合规费用', {_v("major_oop")}, '元, 年度累计', {_v("major_cum")},
         '元, 大病保险支付', {_v("major_paid")}, '元') END"""
