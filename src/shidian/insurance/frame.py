@@ -328,12 +328,13 @@ class JoinedFrame:
         self.con.execute(f"DROP TABLE frame_{before}")
 
     def add(self, sql: str, *, ordered: bool) -> None:
+        # the step is a view, computed once inside the join that is kept as the next frame
         name = f"step_{self.step + 1}"
-        self.con.execute(f"CREATE TABLE {name} AS {sql}")
+        self.con.execute(f"CREATE VIEW {name} AS {sql}")
         columns = [c for c in self.con.arrow(f"SELECT * FROM {name} LIMIT 0").column_names if c != "rid"]
         picked = ", ".join(f"s.{c}" for c in columns)
         self._next(f"SELECT f.*, {picked} FROM frame_{self.step} f LEFT JOIN {name} s ON s.rid = f.rid")
-        self.con.execute(f"DROP TABLE {name}")
+        self.con.execute(f"DROP VIEW {name}")
 
     def nulls(self, columns: dict[str, pa.DataType]) -> None:
         added = ", ".join(f"CAST(NULL AS {_SQL_TYPES[kind]}) AS {name}" for name, kind in columns.items())
