@@ -171,7 +171,7 @@ def _price(frame: Frame, policy: InsurancePolicy) -> pa.Table:
         return frame.result(PRICED_COLUMNS)
     frame.add(f"SELECT rid, reimbursement FROM ({_REIMBURSEMENT_SQL})", ordered=True)
     frame.add(_major_sql(policy), ordered=True)
-    reason = f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy), frame.dialect)} AS reason FROM frame"
+    reason = f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy, frame.dialect), frame.dialect)} AS reason FROM frame"
     frame.add(reason, ordered=True)
     return frame.result(PRICED_COLUMNS)
 
