@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shidian.dialect import SparkEngine, SparkSettingsError, check_spark_settings
+from shidian.dialect import SparkEngine, SparkSettingsError, check_spark_settings, statements
 from shidian.money import Dialect, div_round, round_fen, sql_div, sql_round
 from tests.properties import property_settings
 
@@ -105,3 +105,13 @@ def test_spark_without_exact_decimals_is_refused(spark, key, value):
     finally:
         spark.conf.set(key, {"true": "false", "false": "true"}[value])
     check_spark_settings(spark)
+
+
+def test_statements_split_at_semicolons_outside_string_literals():
+    """A rule trail's text has '; ' in it (insurance ``reason``): Spark runs one statement at a
+    time, so the text is split only where a semicolon ends a statement."""
+    sql = "CREATE TABLE t AS SELECT concat_ws('; ', 'a', 'it''s; b') AS r; SELECT * FROM t;\n"
+    assert statements(sql) == [
+        "CREATE TABLE t AS SELECT concat_ws('; ', 'a', 'it''s; b') AS r",
+        " SELECT * FROM t",
+    ]

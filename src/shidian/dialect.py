@@ -127,6 +127,21 @@ def spark_session(master: str | None = None, config: dict[str, str] | None = Non
     return spark
 
 
+def statements(sql: str) -> list[str]:
+    """The statements of ``sql``, split at the semicolons outside string literals (a rule
+    trail's text has '; ' in it)."""
+    parts: list[str] = []
+    start, quoted = 0, False
+    for i, char in enumerate(sql):
+        if char == "'":
+            quoted = not quoted  # '' inside a literal toggles twice: still quoted
+        elif char == ";" and not quoted:
+            parts.append(sql[start:i])
+            start = i + 1
+    parts.append(sql[start:])
+    return [part for part in parts if part.strip()]
+
+
 class _SparkRows:
     def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self.rows = list(rows)
@@ -158,7 +173,7 @@ class SparkEngine:
 
     def execute(self, sql: str) -> Rows:
         rows: list[tuple[Any, ...]] = []
-        for statement in (s for s in sql.split(";") if s.strip()):
+        for statement in statements(sql):
             created = _CREATE.match(statement)
             if created:
                 kind, name, query = created.groups()
@@ -176,6 +191,10 @@ class SparkEngine:
 
     def register(self, name: str, table: pa.Table) -> None:
         self._view(name, self.spark.createDataFrame(table))
+
+    def read_parquet(self, uri: str) -> pa.Table:
+        """The Parquet dataset at ``uri`` (any URI this Spark reads), as Arrow on the driver."""
+        return _plain_types(self.spark.read.parquet(uri).toArrow())
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)

@@ -440,12 +440,41 @@ def _read_parquet(path: Path, file: str) -> _Read | list[Problem]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
         return [_file_problem(file, "unreadable", f"无法读取 Parquet 文件 (cannot read Parquet): {exc}")]
+    return _arrow_read(table, file)
+
+
+def read_arrow_table(
+    table: pa.Table, spec: TableSpec, file: str, *, limit: int = 1000, keep_valid_rows: bool = False
+) -> tuple[pa.Table | None, list[Problem]]:
+    """``read_table`` of a table already read as Arrow (Parquet read by Spark from a URI): every
+    cell as its text, then the same checks as a Parquet file named ``file``."""
+    read = _arrow_read(table, file)
+    if isinstance(read, list):
+        return None, read
+    first, second, merged, raw = read
+    layout, problems, raw = _choose_header(first, second, merged, raw, spec, file)
+    return _validate(raw, layout, problems, spec, limit, keep_valid_rows)
+
+
+def arrow_sha256(table: pa.Table) -> str:
+    """The sha256 of a table's content (its Arrow IPC stream, one batch): what ``run.json``
+    records for an input read from a URI, where there is no one file to hash."""
+    import hashlib
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def _arrow_read(table: pa.Table, file: str) -> _Read | list[Problem]:
+    """An Arrow table as ``_read_parquet`` reads a file: each column as text, a ``_row``."""
     # a column with no value at all (an optional column a lake's schema carries, all NULL) is
     # read as absent, as a CSV without that column would be
     table = table.select([i for i, c in enumerate(table.columns) if len(c) == 0 or c.null_count < len(c)])
     arrays = []
     for column in table.columns:
-        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())  # large_string too
         arrays.append(pc.utf8_trim(pc.fill_null(text, ""), _BLANKS))
     arrays.append(pa.chunked_array([pa.array(range(2, table.num_rows + 2), pa.int32())]))
     names = [f"c{i}" for i in range(table.num_columns)] + ["_row"]

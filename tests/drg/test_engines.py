@@ -9,6 +9,7 @@ tests/conftest.py), skipped without Java.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -51,7 +52,10 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pq.write_table(cases.slice(half), parquet / "cases.parquet" / "part-00001.parquet")
     (parquet / "cases.parquet" / "_SUCCESS").write_bytes(b"")
     (parquet / "cases.csv").unlink()
-    return {"csv": csv, "own": own, "parquet": parquet}
+    no_cases = root / "no_cases"  # the cases elsewhere: a URI (--cases)
+    shutil.copytree(parquet, no_cases)
+    shutil.move(no_cases / "cases.parquet", root / "lake.parquet")
+    return {"csv": csv, "own": own, "parquet": parquet, "no_cases": no_cases, "lake": root / "lake.parquet"}
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -139,3 +143,47 @@ def test_spark_writes_the_duckdb_files_with_per_scheme_point_values(spark, regio
     assert [n for n in outputs["duckdb"] if outputs["duckdb"][n] != outputs["spark"][n]] == []
     assert outputs["duckdb"]["monthly.csv"].decode().splitlines()[0].endswith(",scheme")
     assert "scheme.resident.year_point_value" in outputs["duckdb"]["run.json"].decode()
+
+
+def test_cases_from_a_file_uri_settle_like_the_folder(regions, tmp_path):
+    """``--cases file:///…``: the cases read from a URI (here by pyarrow) are checked like a
+    Parquet file of DATA_DIR and settle alike; run.json names the URI and hashes the cases."""
+    uri = regions["lake"].as_uri()
+    assert uri.startswith("file:///")
+    settled, problems = settle_folder(regions["parquet"], tmp_path / "folder", "shanwei-2021")
+    assert settled is not None, problems
+    settled, problems = settle_folder(regions["no_cases"], tmp_path / "uri", "shanwei-2021", cases_uri=uri)
+    assert settled is not None, problems
+    folder, from_uri = _files(tmp_path / "folder"), _files(tmp_path / "uri")
+    assert [folder[n] == from_uri[n] for n in RESULTS] == [True] * len(RESULTS)
+    inputs = json.loads(from_uri["run.json"])["inputs"]
+    assert inputs[uri]["rows"] == 300 and len(inputs[uri]["sha256"]) == 64
+
+
+def test_cases_given_twice_or_unreadable_are_problems(regions, tmp_path):
+    uri = regions["lake"].as_uri()
+    settled, problems = settle_folder(regions["csv"], tmp_path / "out", "guigang-2020", cases_uri=uri)
+    assert settled is None and [p.code for p in problems] == ["drg.input.cases_twice"]
+    missing = (regions["lake"].parent / "nowhere.parquet").as_uri()
+    settled, problems = settle_folder(
+        regions["no_cases"], tmp_path / "out", "guigang-2020", cases_uri=missing
+    )
+    assert settled is None and [p.code for p in problems] == ["table.file.unreadable"]
+    assert problems[0].where.file == missing
+    assert not (tmp_path / "out").exists()
+
+
+def test_spark_reads_the_cases_from_a_file_uri(spark, regions, tmp_path):
+    """On Spark the URI is read by Spark (any filesystem it is configured for: s3a://, hdfs://);
+    the files equal DuckDB's from the same URI byte for byte (run.json's hash of the cases does
+    not depend on the order Spark read the parts in)."""
+    uri = regions["lake"].as_uri()
+    outputs = {}
+    for engine in ("duckdb", "spark"):
+        settled, problems = settle_folder(
+            regions["no_cases"], tmp_path / engine, "shanwei-2021", engine=engine, cases_uri=uri
+        )
+        assert settled is not None, problems
+        outputs[engine] = _files(tmp_path / engine)
+    different = [name for name in outputs["duckdb"] if outputs["duckdb"][name] != outputs["spark"][name]]
+    assert different == []

@@ -58,6 +58,14 @@ def settle_command(
             "--spark-master", help="Spark master URL, 如 local[*] 或 spark://host:7077 (默认: Spark 自身配置)"
         ),
     ] = None,
+    cases_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--cases",
+            help="病例 Parquet 的 URI (file:///…; --engine spark 时 Spark 可读的任何 URI, 如 s3a://、hdfs://), "
+            "代替输入目录中的病例文件 (见 docs/scale.md)",
+        ),
+    ] = None,
 ) -> None:
     """结算一个统筹区一个年度: 病例点数、月度点值与预拨、年终清算, 写出报表 (settle a year)."""
     with progress_steps(not as_json) as step:
@@ -71,6 +79,7 @@ def settle_command(
             progress=step,
             engine=engine,
             spark_master=spark_master,
+            cases_uri=cases_uri,
         )
     if settled is None:
         failed_check = any(p.code == CHECK_FAILED for p in problems)

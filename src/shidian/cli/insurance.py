@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -35,6 +35,19 @@ def reimburse_command(
     policy: PolicyOption = DEFAULT_POLICY,
     policy_file: PolicyFileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
+    engine: Annotated[
+        Literal["duckdb", "spark"],
+        typer.Option(
+            "--engine",
+            help="计算引擎: duckdb (本机) 或 spark (集群, 见 docs/scale.md); 结果逐字节相同",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master", help="Spark master URL, 如 local[*] 或 spark://host:7077 (默认: Spark 自身配置)"
+        ),
+    ] = None,
 ) -> None:
     """结算一个县一个年度的补偿: 逐笔补偿、基金台账、机构月度结算、村级公示、健康体检名单."""
     from shidian.insurance.batch_files import reimburse_files
@@ -47,7 +60,9 @@ def reimburse_command(
         missing = Problem("insurance.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))
         fail_with_problems([missing], as_json)
     with progress_steps(not as_json) as step:
-        outcome = reimburse_files(data_dir, out_dir, loaded, progress=step)
+        outcome = reimburse_files(
+            data_dir, out_dir, loaded, progress=step, engine=engine, spark_master=spark_master
+        )
     result = outcome.result
     if result is None:
         fail_with_problems(outcome.problems, as_json)

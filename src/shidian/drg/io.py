@@ -45,7 +45,7 @@ from shidian.runs import (
     write_csv_tables,
     write_run_json,
 )
-from shidian.tables import Column, TableSpec, find_table, read_table
+from shidian.tables import Column, TableSpec, arrow_sha256, find_table, read_arrow_table, read_table
 
 ZERO_TEXT = "0"
 #: The 医保信息平台's names (国家医疗保障局《医疗保障信息平台 定点医药机构接口规范》; the
@@ -270,10 +270,15 @@ INPUT_SPECS = (HOSPITALS, GROUPS, CASES, ASSESSMENT, DEDUCTIONS, REFERENCE, REGR
 SETTLEMENT_FILE = "settlement.toml"
 
 
-def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[str, dict[str, Any]]]:
+def read_inputs(
+    data_dir: Path, cases: tuple[str, pa.Table] | None = None
+) -> tuple[DrgInputs | None, list[Problem], dict[str, dict[str, Any]]]:
     """Read every input table of DATA_DIR. Returns (inputs or None, problems, file manifest).
 
-    The manifest maps each file read to its sha256 and row count, for ``run.json``.
+    The manifest maps each file read to its sha256 and row count, for ``run.json``. ``cases``:
+    the cases read elsewhere (a URI, docs/scale.md) as (its URI, the Arrow table read), checked
+    cell by cell like a Parquet file in DATA_DIR, which must then have no cases file of its own;
+    its manifest entry hashes the checked table's content (``_content_sha256``).
     """
     problems: list[Problem] = []
     manifest: dict[str, dict[str, Any]] = {}
@@ -296,6 +301,29 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         ("advances", ADVANCES, False),
     ):
         path = find_table(data_dir, spec.name, spec.titles)
+        if key == "cases" and cases is not None:
+            uri, given = cases
+            if path is not None:
+                problems.append(
+                    Problem(
+                        "drg.input.cases_twice",
+                        f"病例既由 {uri} 给出, 输入目录中又有 {path.name}: 只能有一处 (cases given twice)",
+                        Source(path.name),
+                    )
+                )
+                tables[key] = None
+                continue
+            table, found = read_arrow_table(given, spec, uri, keep_valid_rows=True)
+            problems += found
+            if found:
+                partial.add(key)
+            tables[key] = table
+            sources[key] = uri
+            manifest[uri] = {
+                "sha256": _content_sha256(table, spec) if table is not None else None,
+                "rows": table.num_rows if table is not None else None,
+            }
+            continue
         if path is None:
             tables[key] = None
             if required:
@@ -350,6 +378,13 @@ def read_inputs(data_dir: Path) -> tuple[DrgInputs | None, list[Problem], dict[s
         sources=sources,
     )
     return inputs, [], manifest
+
+
+def _content_sha256(table: pa.Table, spec: TableSpec) -> str:
+    """The hash of a table read from a URI: its rows in key order without ``_row``, so the
+    same cases give the same hash whatever order an engine read the parts in."""
+    content = table.drop_columns([c for c in ("_row",) if c in table.column_names])
+    return arrow_sha256(content.sort_by([(key, "ascending") for key in spec.key]))
 
 
 def _cross_problems(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from shidian.dialect import Engine
 from shidian.insurance import checks
 from shidian.insurance.claims import price_claims
 from shidian.insurance.health_check import health_check_list
@@ -34,10 +35,16 @@ Progress = Callable[[str], None]
 
 
 def reimburse(
-    inputs: InsuranceInputs, policy: InsurancePolicy, progress: Progress | None = None
+    inputs: InsuranceInputs,
+    policy: InsurancePolicy,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> tuple[ReimbursementResult | None, list[Problem]]:
     """Price a county's year of claims and build its ledger, statements, notices, list.
 
+    ``engine``: where the claims are priced (``claims.price_claims``): None, DuckDB on this
+    machine; a ``SparkEngine``, a cluster (docs/scale.md). The priced claims come back to this
+    process either way, and the ledger, statements and notices are built from them here.
     Returns (None, problems) when the inputs have any error; warnings travel in the result.
     """
     step = progress or (lambda _label: None)
@@ -46,7 +53,7 @@ def reimburse(
     if has_errors(problems):
         return None, problems
     step("计算补偿 pricing claims")
-    priced = price_claims(inputs.claims, inputs.persons, inputs.institutions, policy)
+    priced = price_claims(inputs.claims, inputs.persons, inputs.institutions, policy, engine=engine)
     step("基金台账 fund ledger")
     ledger, ledger_warnings = build_ledger(inputs.persons, priced, policy, inputs.contributions)
     step("机构月度结算 monthly settlement")

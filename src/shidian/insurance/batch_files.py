@@ -12,16 +12,19 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian.dialect import SparkEngine, SparkSettingsError, spark_session
 from shidian.insurance.batch import reimburse
 from shidian.insurance.io import read_inputs, write_outputs
 from shidian.insurance.model import CLAIM_DEFAULTS, CLAIMS_SCHEMA, InsuranceInputs, ReimbursementResult
 from shidian.insurance.policy import InsurancePolicy
-from shidian.problems import Problem
+from shidian.problems import Problem, Source
+
+EngineName = Literal["duckdb", "spark"]
 
 #: The desk's claims among a run's inputs (``run.json``), beside the dataset's files.
 DESK_INPUT = "insurance_desk_claims"
@@ -51,9 +54,14 @@ def reimburse_files(
     policy: InsurancePolicy,
     desk: DeskClaims | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: EngineName = "duckdb",
+    spark_master: str | None = None,
 ) -> BatchOutcome:
     """Read DATA_DIR (and ``desk``'s claims), reimburse under ``policy``, write OUT_DIR.
 
+    ``engine``: ``duckdb`` (this machine) or ``spark`` (the claims priced on ``spark_master``,
+    else Spark's own configuration; docs/scale.md), the same files either way; a Spark session
+    without exact decimals is refused (``insurance.engine.spark_settings``, nothing written).
     A claim id both in the claims file and at the desk raises ValueError (``with_desk_claims``).
     """
     step = progress or (lambda _label: None)
@@ -67,7 +75,20 @@ def reimburse_files(
             **manifest,
             DESK_INPUT: {"rows": len(desk.requests), "source": "即时结算 (discharge desk)"},
         }
-    result, problems = reimburse(inputs, policy, progress=step)
+    if engine == "spark":
+        step("启动 Spark starting Spark")
+        try:
+            spark = SparkEngine(spark_session(spark_master))
+        except SparkSettingsError as exc:
+            return BatchOutcome(
+                None, [Problem("insurance.engine.spark_settings", str(exc), Source("<spark>"))], None
+            )
+        try:
+            result, problems = reimburse(inputs, policy, progress=step, engine=spark)
+        finally:
+            spark.close()
+    else:
+        result, problems = reimburse(inputs, policy, progress=step)
     if result is None or not result.ok:
         return BatchOutcome(result, problems, None)
     step("写出结果 writing outputs")

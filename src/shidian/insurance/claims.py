@@ -6,9 +6,11 @@ county-year batch and the discharge desk share. Claims are priced per person in 
 one batch, or one claim at a time with ``state_after`` carried from claim to claim, gives the
 same rows to the fen (pinned by a hypothesis test).
 
-The work is columnar: an Arrow claim frame (``frame.claim_frame``) and DuckDB projections over
-it, each appending its columns by position. What depends on a person's earlier claims uses
-window functions, never a loop per claim:
+The work is columnar: a claim frame and SQL steps over it (``_price``), each adding its
+columns — on DuckDB by position to an Arrow frame (``frame.claim_frame``, the fast path), on
+Spark by joins on the row id (``frame.JoinedFrame``): the same text, the same rows (issue 21,
+docs/scale.md). What depends on a person's earlier claims uses window functions, never a loop
+per claim:
 
 * a cap (封顶线): ``paid_i = min(cap, used + Σ_{j≤i} a_j) − min(cap, used + Σ_{j<i} a_j)``
   over the claims of one person and cap bucket, ``used`` coming from ``prior``;
@@ -24,14 +26,14 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian.dialect import Engine
 from shidian.insurance import trail
-from shidian.insurance.deductible import inpatient_deductibles
-from shidian.insurance.frame import align, claim_frame, query
-from shidian.insurance.model import EPISODES_SCHEMA, HOUSEHOLD_BUCKET, USAGE_SCHEMA, PriorState
+from shidian.insurance.deductible import deductibles_sql, prepare_deductibles
+from shidian.insurance.frame import Frame, JoinedFrame, PositionalFrame, claim_frame
+from shidian.insurance.model import EPISODES_SCHEMA, HOUSEHOLD_BUCKET, MONEY, USAGE_SCHEMA, PriorState
 from shidian.insurance.policy import InsurancePolicy, Tier, Uplift
 from shidian.money import sql_round
 
@@ -107,6 +109,7 @@ def price_claims(
     institutions: pa.Table,
     policy: InsurancePolicy,
     prior: PriorState | None = None,
+    engine: Engine | None = None,
 ) -> pa.Table:
     """Price ``claims`` after ``prior``: one row per claim, ``PRICED_COLUMNS``, by claim_id.
 
@@ -114,88 +117,90 @@ def price_claims(
     category, insured``; ``institutions`` at least ``institution_id, level, designated,
     in_county``. Never raises for bad data: a claim the fund does not pay is ``rejected`` with
     its reason (cross-table input problems are ``validate.validate_inputs``'s job).
+
+    ``engine`` None: an in-memory DuckDB over the positional claim frame (``frame.claim_frame``,
+    the fast path); an ``Engine`` (Spark, or DuckDB for the test that pins the two): the claim
+    frame in SQL, every step joined back on the row id (``frame.JoinedFrame``). The steps are
+    the same SQL text either way (``_price``); the results are equal claim by claim.
     """
     state = prior or PriorState()
-    frame = claim_frame(claims, persons, institutions, policy)
-    n = frame.num_rows
-    con = duckdb.connect(":memory:")
+    if engine is not None:
+        joined = JoinedFrame(engine, claims, persons, institutions, policy, state.usage, state.episodes)
+        try:
+            priced = _price(joined, policy)
+        finally:
+            joined.close()
+        # The DuckDB path's types (an empty run): Spark's integers and strings differ in width.
+        schema = price_claims(
+            claims.slice(0, 0), persons.slice(0, 0), institutions.slice(0, 0), policy
+        ).schema
+        return priced.cast(schema)
+    positional = PositionalFrame(
+        claim_frame(claims, persons, institutions, policy), state.usage, state.episodes
+    )
     try:
-        con.execute("SET enable_progress_bar = false")
-        con.execute("SET preserve_insertion_order = true")
-        con.register("prior_usage", state.usage)
-        con.register("prior_episodes", state.episodes)
-        con.register("frame", frame)
-        frame = _append(frame, _projection(con, _base_sql(policy), n))
-        con.register("frame", frame)
-        con.execute(
-            "CREATE TABLE ip AS SELECT rid, claim_id, person_id, ord, level, tier, transfer_of, rule, category, "
-            "total_cost, tcm_cost FROM frame WHERE kind = 'inpatient'"
-        )
-        frame = _append(frame, align(inpatient_deductibles(con, policy, n), n))
-        con.register("frame", frame)
-        frame = _append(frame, _projection(con, _amounts_sql(policy), n))
-        con.register("frame", frame)
-        frame = _append(frame, _day_visits(con, policy, n))
-        con.register("frame", frame)
-        frame = _append(frame, _month_caps(con, policy, n))
-        con.register("frame", frame)
-        frame = _append(frame, align(query(con, _caps_sql(policy), n), n))
-        con.register("frame", frame)
-        # Only the new columns come out of DuckDB; the others are the frame's own, taken as they are.
-        if policy.major_bands is None:
-            final = (
-                f"SELECT rid, reimbursement, {trail.reason_sql(policy)} AS reason FROM ({_REIMBURSEMENT_SQL})"
-            )
-            frame = _append(frame, _null_major(n))
-            frame = _append(frame, _projection(con, final, n))
-            return frame.select(list(PRICED_COLUMNS))
-        frame = _append(frame, _projection(con, f"SELECT rid, reimbursement FROM ({_REIMBURSEMENT_SQL})", n))
-        con.register("frame", frame)
-        frame = _append(frame, _projection(con, _major_sql(policy), n))
-        con.register("frame", frame)
-        reason = (
-            f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy))} AS reason FROM frame"
-        )
-        frame = _append(frame, _projection(con, reason, n))
-        return frame.select(list(PRICED_COLUMNS))
+        return _price(positional, policy)
     finally:
-        con.close()
+        positional.close()
+
+
+def _price(frame: Frame, policy: InsurancePolicy) -> pa.Table:
+    """The pricing steps over ``frame`` (either engine): each query reads the view ``frame`` and
+    adds its columns to it by row id (``rid``)."""
+    frame.add(_base_sql(policy), ordered=True)
+    frame.execute(
+        "CREATE TABLE ip AS SELECT rid, claim_id, person_id, ord, level, tier, transfer_of, rule, category, "
+        "total_cost, tcm_cost FROM frame WHERE kind = 'inpatient'"
+    )
+    prepare_deductibles(frame.con, policy)
+    frame.add(deductibles_sql(policy), ordered=False)
+    frame.add(_amounts_sql(policy), ordered=True)
+    if policy.outpatient_once_per_day:
+        frame.add(_DAY_VISITS_SQL, ordered=False)
+    else:
+        frame.nulls({"day_visit": pa.int64()})
+    if policy.outpatient_monthly_cap is None:
+        frame.nulls({"month_cap": MONEY, "month_cap_used": MONEY})
+    else:
+        frame.add(_month_caps_sql(policy.outpatient_monthly_cap), ordered=False)
+    frame.add(_caps_sql(policy), ordered=False)
+    if policy.major_bands is None:
+        frame.nulls({"major_oop": MONEY, "major_cum": MONEY, "major_paid": MONEY})
+        reason = f"SELECT rid, reimbursement, {trail.reason_sql(policy, frame.dialect)} AS reason FROM ({_REIMBURSEMENT_SQL})"
+        frame.add(reason, ordered=True)
+        return frame.result(PRICED_COLUMNS)
+    frame.add(f"SELECT rid, reimbursement FROM ({_REIMBURSEMENT_SQL})", ordered=True)
+    frame.add(_major_sql(policy), ordered=True)
+    reason = f"SELECT rid, {trail.major_reason_sql(policy, trail.reason_sql(policy, frame.dialect), frame.dialect)} AS reason FROM frame"
+    frame.add(reason, ordered=True)
+    return frame.result(PRICED_COLUMNS)
 
 
 #: An ordinary outpatient visit's amount after the once-a-day rule (0 for a day's later visits).
 _DAY_LIMITED = "CASE WHEN coalesce(f.day_visit, 1) > 1 THEN 0 ELSE f.amount_before_cap END"
 
-
-def _day_visits(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
-    """``day_visit``: an ordinary outpatient visit's number among the person's visits of its day
-    (``outpatient.once_per_day``; prior buckets ``outpatient_day:<date>`` count earlier ones)."""
-    if not policy.outpatient_once_per_day:
-        return pa.table({"day_visit": pa.nulls(n, pa.int64())})
-    sql = """
-        WITH u AS (
-            SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
-            WHERE bucket LIKE 'outpatient_day:%' GROUP BY ALL
-        )
-        SELECT f.rid, (coalesce(u.prior, 0) + row_number() OVER (PARTITION BY f.person_key, f.end_date ORDER BY f.ord))
-                   ::BIGINT AS day_visit
-        FROM frame f LEFT JOIN u ON u.person_id = f.person_id
-                                AND u.bucket = 'outpatient_day:' || CAST(f.end_date AS VARCHAR)
-        WHERE f.rule = 'outpatient'
-        UNION ALL
-        SELECT rid, NULL::BIGINT FROM frame WHERE rule <> 'outpatient'
-    """
-    return align(query(con, sql, n), n)
+#: ``day_visit``: an ordinary outpatient visit's number among the person's visits of its day
+#: (``outpatient.once_per_day``; prior buckets ``outpatient_day:<date>`` count earlier ones).
+_DAY_VISITS_SQL = """
+    WITH u AS (
+        SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
+        WHERE bucket LIKE 'outpatient_day:%' GROUP BY ALL
+    )
+    SELECT f.rid, CAST(coalesce(u.prior, 0)
+                       + row_number() OVER (PARTITION BY f.person_key, f.end_date ORDER BY f.ord) AS BIGINT) AS day_visit
+    FROM frame f LEFT JOIN u ON u.person_id = f.person_id
+                            AND u.bucket = 'outpatient_day:' || CAST(f.end_date AS STRING)
+    WHERE f.rule = 'outpatient'
+    UNION ALL
+    SELECT rid, NULL::BIGINT FROM frame WHERE rule <> 'outpatient'
+"""
 
 
-def _month_caps(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
+def _month_caps_sql(cap: Decimal) -> str:
     """``month_cap``, ``month_cap_used``: an ordinary outpatient visit's amount within the
     person's monthly limit (``outpatient.monthly_cap``; prior buckets ``outpatient_month:<m>``),
-    the same window as the yearly caps'; null without the limit or for other claims."""
-    cap = policy.outpatient_monthly_cap
-    if cap is None:
-        empty = pa.nulls(n, pa.decimal128(18, 2))
-        return pa.table({"month_cap": empty, "month_cap_used": empty})
-    sql = f"""
+    the same window as the yearly caps'; null for other claims."""
+    return f"""
         WITH u AS (
             SELECT person_id, bucket, sum(used) AS prior FROM prior_usage
             WHERE bucket LIKE 'outpatient_month:%' GROUP BY ALL
@@ -213,13 +218,6 @@ def _month_caps(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int)
         UNION ALL
         SELECT rid, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2) FROM frame WHERE rule <> 'outpatient'
     """
-    return align(query(con, sql, n), n)
-
-
-def _null_major(n: int) -> pa.Table:
-    """The 大病保险 columns of a policy without that layer: all null."""
-    empty = pa.nulls(n, pa.decimal128(18, 2))
-    return pa.table({"major_oop": empty, "major_cum": empty, "major_paid": empty})
 
 
 def _major_amount_sql(policy: InsurancePolicy, oop: str) -> str:
@@ -261,21 +259,6 @@ def _major_sql(policy: InsurancePolicy) -> str:
                    ::DECIMAL(18,2) AS major_paid
         FROM c ORDER BY rid
     """
-
-
-def _append(frame: pa.Table, columns: pa.Table) -> pa.Table:
-    for name in columns.column_names:
-        frame = frame.append_column(name, columns.column(name))
-    return frame
-
-
-def _projection(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> pa.Table:
-    """Run a row-by-row query over ``frame`` (first column ``rid``); check the order held."""
-    result = query(con, sql, n)
-    rid = result.column("rid").to_numpy()
-    if len(rid) != n or not np.array_equal(rid, np.arange(n)):
-        raise AssertionError("a projection over the claim frame changed the row order")
-    return result.drop_columns(["rid"])
 
 
 def _partial_counted_sql(policy: InsurancePolicy) -> str:
@@ -394,7 +377,7 @@ def _inpatient_ratios_sql(policy: InsurancePolicy, inner: str) -> str:
             return _money(t.bands[k + 1][0]) if k + 1 < len(t.bands) else None
 
         cols.append(
-            f"CASE WHEN rule = 'inpatient' THEN {_by_tier(policy, band_ratio, 'DECIMAL(9,4)')} END AS r_{k + 1}"
+            f"CASE WHEN rule = 'inpatient' THEN {_by_tier(policy, band_ratio, 'DECIMAL(9,4)')} END AS r0_{k + 1}"
         )
         if b > 1:
             cols.append(f"{_by_tier(policy, lower, 'DECIMAL(18,2)')} AS lo_{k + 1}")
@@ -404,14 +387,17 @@ def _inpatient_ratios_sql(policy: InsurancePolicy, inner: str) -> str:
     tcm_amount = policy.tcm_ratio_increase if tcm_mode == "points" else 1 + policy.tcm_ratio_increase
     steps = [("rule = 'inpatient' AND tcm", tcm_mode, tcm_amount)]
     steps += [(_uplift_condition(u), u.mode, u.amount) for u in policy.uplifts]
+    # Each step reads r<j>_k and writes r<j+1>_k, the last one r_k: new names, not ``* REPLACE``
+    # (DuckDB only), so that the text runs on Spark too.
     for j, (condition, mode, amount) in enumerate(steps):
         flag = "" if j == 0 else f", coalesce({condition}, FALSE) AS up_{j}"
-        replaced = ", ".join(
-            f"CASE WHEN {condition} THEN {_uplifted(f'r_{k + 1}', mode, amount)} ELSE r_{k + 1} END"
-            f"::DECIMAL(9,4) AS r_{k + 1}"
+        out = "r" if j + 1 == len(steps) else f"r{j + 1}"
+        adjusted = ", ".join(
+            f"CASE WHEN {condition} THEN {_uplifted(f'r{j}_{k + 1}', mode, amount)} ELSE r{j}_{k + 1} END"
+            f"::DECIMAL(9,4) AS {out}_{k + 1}"
             for k in range(b)
         )
-        sql = f"SELECT * REPLACE ({replaced}){flag} FROM ({sql})"
+        sql = f"SELECT *, {adjusted}{flag} FROM ({sql})"
     return sql
 
 
@@ -594,7 +580,7 @@ def _caps_sql(policy: InsurancePolicy) -> str:
             f"WHERE bucket LIKE '{HOUSEHOLD_BUCKET}%' GROUP BY ALL)"
         )
         window = (
-            f"PARTITION BY CASE WHEN {shared} THEN -1 ELSE f.person_key END, f.cap_bucket "
+            f"PARTITION BY f.cap_bucket, CASE WHEN {shared} THEN NULL ELSE f.person_key END "
             f"ORDER BY CASE WHEN {shared} THEN f.start_date END, CASE WHEN {shared} THEN f.end_date END, "
             f"CASE WHEN {shared} THEN f.claim_id END, f.ord"
         )
@@ -654,7 +640,7 @@ def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState
                 SELECT person_id, 'outpatient_month:' || month, month_cap_used FROM priced
                 WHERE month_cap_used IS NOT NULL
                 UNION ALL
-                SELECT person_id, 'outpatient_day:' || CAST(end_date AS VARCHAR), 1 FROM priced
+                SELECT person_id, 'outpatient_day:' || CAST(end_date AS STRING), 1 FROM priced
                 WHERE day_visit IS NOT NULL
             ) GROUP BY ALL ORDER BY person_id, bucket
             """

@@ -24,10 +24,11 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from shidian.dialect import Engine
 from shidian.insurance.frame import query
 from shidian.insurance.policy import InsurancePolicy
 
-__all__ = ["inpatient_deductibles"]
+__all__ = ["deductibles_sql", "inpatient_deductibles", "prepare_deductibles"]
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -37,6 +38,13 @@ def _in(values: tuple[str, ...]) -> str:
 def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, n: int) -> pa.Table:
     """Per inpatient stay (``rid``): episode, waiver, county counts, ``deductible_basis``
     (its own ``D``), ``episode_before`` (what the episode charged before) and ``deductible``."""
+    prepare_deductibles(con, policy)
+    return query(con, deductibles_sql(policy), n)
+
+
+def prepare_deductibles(con: duckdb.DuckDBPyConnection | Engine, policy: InsurancePolicy) -> None:
+    """The tables ``deductibles_sql`` reads (``ip_rules``, ``links``, ``chain``), from ``ip``
+    and ``prior_episodes``, on either engine (the same text)."""
     county = policy.county_level
     if policy.repeat_deductible == "first_charged":
         counted = f"rule = 'inpatient' AND waive IS NULL AND level >= {county}"
@@ -44,9 +52,6 @@ def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolic
         counted = f"rule IN ('inpatient', 'delivery') AND level >= {county}"
     tcm = f"total_cost > 0 AND tcm_cost >= CAST('{policy.tcm_share}' AS DECIMAL(9,4)) * total_cost"
     waive_tcm = f"WHEN {tcm} THEN 'tcm'" if policy.tcm_waive_deductible else ""
-    deductibles = " ".join(
-        f"WHEN '{t.key}' THEN CAST('{t.deductible}' AS DECIMAL(18,2))" for t in policy.terms
-    )
     con.execute(
         f"""
         CREATE TABLE ip_rules AS
@@ -88,9 +93,15 @@ def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolic
         SELECT * FROM r
         """
     )
-    return query(
-        con,
-        f"""
+
+
+def deductibles_sql(policy: InsurancePolicy) -> str:
+    """The query of ``inpatient_deductibles`` over the tables of ``prepare_deductibles``."""
+    county = policy.county_level
+    deductibles = " ".join(
+        f"WHEN '{t.key}' THEN CAST('{t.deductible}' AS DECIMAL(18,2))" for t in policy.terms
+    )
+    return f"""
         WITH prior_ep AS (
             SELECT episode_id, max(episode_deductible) AS prior_deductible,
                    max(episode_county_admissions) AS prior_ep_county
@@ -131,6 +142,4 @@ def inpatient_deductibles(con: duckdb.DuckDBPyConnection, policy: InsurancePolic
         FROM d
         WINDOW episode_upto AS (PARTITION BY episode_id ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
                episode_before AS (PARTITION BY episode_id ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-        """,
-        n,
-    )
+        """

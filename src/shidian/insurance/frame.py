@@ -9,21 +9,30 @@ end_date, claim_id)``) and ``rid`` (the row number). Lookups are hash lookups wh
 put back by position, and the order is one stable integer sort: the row order never changes,
 and every later stage appends its columns by position (``align``) instead of joining wide rows
 back, which is what keeps two million claims within seconds.
+
+On Spark there are no row positions: ``JoinedFrame`` builds the same frame in SQL
+(``CLAIM_FRAME_SQL``: lookups as joins, ``ord`` a ``row_number`` window, the claim id as the
+row id) and joins each step back on the row id. ``tests/insurance/test_engines.py`` pins the
+two frames together claim by claim (docs/scale.md).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Protocol
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian.dialect import Engine
 from shidian.insurance.model import CLAIMS_SCHEMA, MONEY, RATIO
 from shidian.insurance.policy import InsurancePolicy
+from shidian.money import Dialect
 
-__all__ = ["align", "claim_frame", "query"]
+__all__ = ["Frame", "JoinedFrame", "PositionalFrame", "align", "claim_frame", "query"]
 
 #: Up to this many claims a query takes the prepared-statement path (see ``query``).
 SMALL = 10_000
@@ -187,11 +196,212 @@ def _order_within_person(person_key: np.ndarray, table: pa.Table) -> np.ndarray:
     return ordinal
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str, n: int) -> pa.Table:
+def query(con: duckdb.DuckDBPyConnection | Engine, sql: str, n: int) -> pa.Table:
     """``sql``'s result as Arrow. Large results stream (relational API, no copy); small ones
-    take the prepared-statement path, which plans faster (the discharge desk prices one claim)."""
+    take the prepared-statement path, which plans faster (the discharge desk prices one claim).
+    On an ``Engine`` (Spark): its ``arrow``."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.arrow(sql)
     if n > SMALL:
         return con.sql(sql).to_arrow_table()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
         return con.execute(sql).to_arrow_table()
+
+
+#: The SQL type of each Arrow type the pricing adds as an all-null column.
+_SQL_TYPES = {pa.int64(): "BIGINT", MONEY: "DECIMAL(18,2)"}
+
+
+class Frame(Protocol):
+    """The claim frame the pricing steps (``claims._price``) read as the view ``frame`` and
+    extend: positional on DuckDB (``PositionalFrame``), joined on the row id on any engine
+    (``JoinedFrame``)."""
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection | Engine:
+        """Where the steps run (``deductible.prepare_deductibles`` creates its tables there)."""
+
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL dialect of ``con``."""
+
+    def execute(self, sql: str) -> None: ...
+
+    def add(self, sql: str, *, ordered: bool) -> None:
+        """Add the columns of ``sql`` (first column ``rid``, at most one row per claim; rows
+        absent: null). ``ordered``: one row per claim in the frame's order (a projection)."""
+
+    def nulls(self, columns: dict[str, pa.DataType]) -> None:
+        """Add all-null columns."""
+
+    def result(self, columns: Sequence[str]) -> pa.Table:
+        """``columns`` of every claim, by claim_id."""
+
+    def close(self) -> None: ...
+
+
+class PositionalFrame:
+    """The DuckDB fast path: the Arrow frame of ``claim_frame``, each step's columns appended by
+    position (a projection checked to have kept the order, else ``align``)."""
+
+    dialect: Dialect = "duckdb"
+
+    def __init__(self, table: pa.Table, usage: pa.Table, episodes: pa.Table) -> None:
+        self.table = table
+        self.n = table.num_rows
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.register("prior_usage", usage)
+        self.con.register("prior_episodes", episodes)
+        self.con.register("frame", table)
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def add(self, sql: str, *, ordered: bool) -> None:
+        rows = query(self.con, sql, self.n)
+        if ordered:
+            rid = rows.column("rid").to_numpy()
+            if len(rid) != self.n or not np.array_equal(rid, np.arange(self.n)):
+                raise AssertionError("a projection over the claim frame changed the row order")
+            columns = rows.drop_columns(["rid"])
+        else:
+            columns = align(rows, self.n)
+        self._append(columns)
+
+    def nulls(self, columns: dict[str, pa.DataType]) -> None:
+        self._append(pa.table({name: pa.nulls(self.n, kind) for name, kind in columns.items()}))
+
+    def _append(self, columns: pa.Table) -> None:
+        for name in columns.column_names:
+            self.table = self.table.append_column(name, columns.column(name))
+        self.con.register("frame", self.table)
+
+    def result(self, columns: Sequence[str]) -> pa.Table:
+        return self.table.select(list(columns))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class JoinedFrame:
+    """The claim frame on any ``Engine`` (Spark's executors hold it, no row positions): built in
+    SQL by ``CLAIM_FRAME_SQL`` (lookups as joins, ``ord`` a ``row_number`` window, ``rid`` the
+    claim id), each step a table joined back on ``rid``; ``frame`` is a view of the latest."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        claims: pa.Table,
+        persons: pa.Table,
+        institutions: pa.Table,
+        policy: InsurancePolicy,
+        usage: pa.Table,
+        episodes: pa.Table,
+    ) -> None:
+        self.con = engine
+        self.dialect = engine.dialect
+        self.step = 0
+        if "inpatient_category" not in claims.column_names:
+            claims = claims.append_column("inpatient_category", pa.nulls(claims.num_rows, pa.string()))
+        codes = [c.code for c in policy.chronic_diseases]
+        pooled = (
+            policy.outpatient_cap_scope == "household"
+        )  # 户内共享: the household holds the outpatient cap
+        household = dict(zip(("household_id", "household_members"), households(persons), strict=True))
+        inputs = {
+            "claims_in": claims.select(list(CLAIMS_SCHEMA.names)).cast(CLAIMS_SCHEMA),
+            "persons_in": pa.table(
+                {
+                    "person_id": persons.column("person_id"),
+                    "category": persons.column("category"),
+                    "insured": persons.column("insured").cast(pa.int8()),
+                    **(household if pooled else {}),
+                    "pos": pa.array(np.arange(persons.num_rows, dtype=np.int64)),
+                }
+            ),
+            "institutions_in": pa.table(
+                {
+                    "institution_id": institutions.column("institution_id"),
+                    "level": institutions.column("level").cast(pa.int64()),
+                    "designated": institutions.column("designated").cast(pa.int8()),
+                    "in_county": institutions.column("in_county").cast(pa.int8()),
+                    "place": _places(institutions),
+                    "pos": pa.array(np.arange(institutions.num_rows, dtype=np.int64)),
+                }
+            ),
+            "chronic_terms": pa.table(
+                {
+                    "chronic_code": pa.array(codes, pa.string()),
+                    "chronic_name": pa.array([c.name for c in policy.chronic_diseases], pa.string()),
+                    "chronic_amount": pa.array([c.annual_amount for c in policy.chronic_diseases], MONEY),
+                    "chronic_ratio": pa.array([c.ratio for c in policy.chronic_diseases], RATIO),
+                    "pos": pa.array(np.arange(len(codes), dtype=np.int64)),
+                }
+            ),
+            "prior_usage": usage,
+            "prior_episodes": episodes,
+        }
+        self.registered = list(inputs)
+        for name, table in inputs.items():
+            engine.register(name, table)
+        columns = ", p.household_id, p.household_members" if pooled else ""
+        engine.execute(f"CREATE TABLE frame_0 AS {CLAIM_FRAME_SQL.format(household=columns)}")
+        engine.execute("CREATE VIEW frame AS SELECT * FROM frame_0")
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def _next(self, select: str) -> None:
+        before, self.step = self.step, self.step + 1
+        self.con.execute(f"CREATE TABLE frame_{self.step} AS {select}")
+        self.con.execute("DROP VIEW frame")
+        self.con.execute(f"CREATE VIEW frame AS SELECT * FROM frame_{self.step}")
+        self.con.execute(f"DROP TABLE frame_{before}")
+
+    def add(self, sql: str, *, ordered: bool) -> None:
+        # the step is a view, computed once inside the join that is kept as the next frame
+        name = f"step_{self.step + 1}"
+        self.con.execute(f"CREATE VIEW {name} AS {sql}")
+        columns = [c for c in self.con.arrow(f"SELECT * FROM {name} LIMIT 0").column_names if c != "rid"]
+        picked = ", ".join(f"s.{c}" for c in columns)
+        self._next(f"SELECT f.*, {picked} FROM frame_{self.step} f LEFT JOIN {name} s ON s.rid = f.rid")
+        self.con.execute(f"DROP VIEW {name}")
+
+    def nulls(self, columns: dict[str, pa.DataType]) -> None:
+        added = ", ".join(f"CAST(NULL AS {_SQL_TYPES[kind]}) AS {name}" for name, kind in columns.items())
+        self._next(f"SELECT *, {added} FROM frame_{self.step}")
+
+    def result(self, columns: Sequence[str]) -> pa.Table:
+        # Sorted here, on the driver: Spark's Arrow of an ORDER BY query came back in blocks out
+        # of order (22,332 claims, local[2]); claim ids are unique, so the order is total.
+        table = self.con.arrow(f"SELECT {', '.join(columns)} FROM frame")
+        return table.take(pc.sort_indices(table.column("claim_id")))
+
+    def close(self) -> None:
+        for name in self.registered:
+            self.con.unregister(name)
+
+
+#: The claim frame in SQL (``JoinedFrame``): ``claim_frame``'s columns by joins and a window.
+#: A person or institution listed twice keeps its first row (as ``claim_frame``'s lookups);
+#: missing dates sort last.
+CLAIM_FRAME_SQL = """
+    SELECT c.*, p.category, p.insured, i.level, i.designated, i.in_county, i.place,
+           t.chronic_code, t.chronic_name, t.chronic_amount, t.chronic_ratio,
+           c.person_id AS person_key,
+           CAST(row_number() OVER (PARTITION BY c.person_id
+                                   ORDER BY c.start_date NULLS LAST, c.end_date NULLS LAST, c.claim_id) AS BIGINT)
+               AS ord,
+           c.claim_id AS rid{household}
+    FROM claims_in c
+    LEFT JOIN (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY pos) AS k
+                              FROM persons_in) AS x WHERE k = 1) AS p ON p.person_id = c.person_id
+    LEFT JOIN (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY institution_id ORDER BY pos) AS k
+                              FROM institutions_in) AS x WHERE k = 1) AS i ON i.institution_id = c.institution_id
+    LEFT JOIN (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chronic_code ORDER BY pos) AS k
+                              FROM chronic_terms) AS x WHERE k = 1) AS t
+        ON c.kind = 'outpatient' AND t.chronic_code = c.chronic_disease
+"""

@@ -18,7 +18,7 @@ from decimal import Decimal
 from shidian.display import percent
 from shidian.insurance.model import CATEGORY_LABELS, HOUSEHOLD_BUCKET, PLACE_LABELS
 from shidian.insurance.policy import LEVELS, InsurancePolicy, Tier, Uplift
-from shidian.money import round_to
+from shidian.money import Dialect, round_to
 
 __all__ = [
     "floor_note",
@@ -37,7 +37,7 @@ _LIMITED = "(CASE WHEN coalesce(day_visit, 1) > 1 THEN 0 ELSE amount_before_cap 
 
 
 def _v(expr: str) -> str:
-    return f"CAST({expr} AS VARCHAR)"
+    return f"CAST({expr} AS STRING)"
 
 
 def _lit(text: str) -> str:
@@ -101,17 +101,28 @@ def _pct(policy: InsurancePolicy, expr: str) -> str:
     known = " ".join(
         f"WHEN CAST('{r}' AS DECIMAL(9,4)) THEN {_lit(percent(r))}" for r in sorted(possible_ratios(policy))
     )
-    fallback = f"(rtrim(rtrim(CAST(CAST(({expr}) * 100 AS DECIMAL(9,2)) AS VARCHAR), '0'), '.') || '%')"
+    fallback = f"(regexp_replace(CAST(CAST(({expr}) * 100 AS DECIMAL(9,2)) AS STRING), '[.]?0+$', '') || '%')"
     return f"CASE {expr} {known} ELSE {fallback} END"
 
 
-def reason_sql(policy: InsurancePolicy) -> str:
+#: The texts are joined by ``concat_ws('', …)``, which skips NULL parts on both engines; on
+#: DuckDB it becomes ``concat(…)``, which skips them too and builds the long texts faster
+#: (about a fifth); Spark's ``concat`` is NULL when any part is.
+_JOIN = "concat_ws('', "
+_JOIN_IN: dict[Dialect, str] = {"duckdb": "concat(", "spark": _JOIN}
+
+
+def _in_dialect(sql: str, dialect: Dialect) -> str:
+    return sql.replace(_JOIN, _JOIN_IN[dialect])
+
+
+def reason_sql(policy: InsurancePolicy, dialect: Dialect = "duckdb") -> str:
     """The ``reason`` column over the priced claim frame of ``claims.price_claims``."""
     paid = (
         f"concat_ws('; ', {_header(policy)}, {_reimbursable(policy)}, {_deductible(policy)}, {_computation(policy)}, "
-        f"{_coordination()}, {_day()}, {_month()}, {_cap(policy)}, concat('报销', {_v('reimbursement')}, '元'))"
+        f"{_coordination()}, {_day()}, {_month()}, {_cap(policy)}, concat_ws('', '报销', {_v('reimbursement')}, '元'))"
     )
-    return f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END"
+    return _in_dialect(f"CASE WHEN status = 'rejected' THEN {_rejected(policy)} ELSE {paid} END", dialect)
 
 
 def major_header(policy: InsurancePolicy) -> str:
@@ -119,10 +130,14 @@ def major_header(policy: InsurancePolicy) -> str:
     return "大病保险" + (f" ({policy.major_article})" if policy.major_article else "")
 
 
-def major_reason_sql(policy: InsurancePolicy, reason: str) -> str:
+def major_reason_sql(policy: InsurancePolicy, reason: str, dialect: Dialect = "duckdb") -> str:
     """``reason`` followed, on a claim that counts for the 大病保险 layer, by its part:
     ``; 大病保险 (<article>): 本次个人自付合规费用<oop>元, 年度累计<cum>元, 大病保险支付<paid>元``."""
-    return f"""CASE WHEN major_oop IS NULL THEN {reason} ELSE concat({reason}, '; ', {_lit(major_header(policy))},
+    return _in_dialect(_major_reason(policy, reason), dialect)
+
+
+def _major_reason(policy: InsurancePolicy, reason: str) -> str:
+    return f"""CASE WHEN major_oop IS NULL THEN {reason} ELSE concat_ws('', {reason}, '; ', {_lit(major_header(policy))},
         ': 本次个人自付合规费用', {_v("major_oop")}, '元, 年度累计', {_v("major_cum")},
         '元, 大病保险支付', {_v("major_paid")}, '元') END"""
 
@@ -130,16 +145,16 @@ def major_reason_sql(policy: InsurancePolicy, reason: str) -> str:
 def _rejected(policy: InsurancePolicy) -> str:
     listed = "self_pay + special_exam + special_treatment + blood + special_material + tcm_cost + general_fee"
     levels = "、".join(str(lv) for lv in policy.outpatient_levels)
-    return f"""concat('不予补偿: ', CASE reject_code
-        WHEN 'not_insured' THEN concat('人员 ', person_id, ' 不在本年度参合名单, 未参合人员医药费用不予补偿 (004 篇6 三(四)5(1))')
-        WHEN 'unknown_institution' THEN concat('医疗机构 ', institution_id, ' 不在医疗机构名单中')
-        WHEN 'outside_year' THEN concat('结束日期 ', {_v("end_date")}, ' 不在政策年度 {policy.year} 年内')
-        WHEN 'items_exceed_total' THEN concat('所列自费、部分支付、中医药及一般诊疗费合计 ',
+    return f"""concat_ws('', '不予补偿: ', CASE reject_code
+        WHEN 'not_insured' THEN concat_ws('', '人员 ', person_id, ' 不在本年度参合名单, 未参合人员医药费用不予补偿 (004 篇6 三(四)5(1))')
+        WHEN 'unknown_institution' THEN concat_ws('', '医疗机构 ', institution_id, ' 不在医疗机构名单中')
+        WHEN 'outside_year' THEN concat_ws('', '结束日期 ', {_v("end_date")}, ' 不在政策年度 {policy.year} 年内')
+        WHEN 'items_exceed_total' THEN concat_ws('', '所列自费、部分支付、中医药及一般诊疗费合计 ',
             {_v(f"({listed})::DECIMAL(18,2)")}, ' 超过医疗总费用 ', {_v("total_cost")})
         WHEN 'not_designated' THEN '在非定点医疗机构就医的费用不予补偿 (004 篇6 三(四)5(2))'
         WHEN 'not_referred' THEN '未按规定办理转诊手续, 自行在县外医疗机构就医的费用不予报销 (004 篇6 三(四)5(2))'
         WHEN 'outpatient_level' THEN '门诊统筹补偿限{levels}级 (乡、村两级) 定点医疗机构 (004 篇6 三(四)2)'
-        WHEN 'no_tier' THEN concat('本政策没有适用于', level, '级、', {_place_sql()}, '医疗机构的住院档次 (inpatient.tiers)')
+        WHEN 'no_tier' THEN concat_ws('', '本政策没有适用于', level, '级、', {_place_sql()}, '医疗机构的住院档次 (inpatient.tiers)')
     END)"""
 
 
@@ -167,9 +182,9 @@ def _header(policy: InsurancePolicy) -> str:
         f"WHEN {_lit(c.code)} THEN {_lit(f'特殊慢性病门诊·{c.name} (按病种定额补偿, 004 篇6 三(四)3)')}"
         for c in policy.chronic_diseases
     )
-    return f"""concat(CASE rule
+    return f"""concat_ws('', CASE rule
         WHEN 'outpatient' THEN CASE level {outpatient} END
-        WHEN 'inpatient' THEN concat('住院·', {_tier_names(policy)}, CASE WHEN delivery = 'pathological'
+        WHEN 'inpatient' THEN concat_ws('', '住院·', {_tier_names(policy)}, CASE WHEN delivery = 'pathological'
                                    THEN '·病理产科住院分娩按疾病住院补偿' END)
         WHEN 'delivery' THEN '住院分娩正常产定额补偿 (004 篇6 三(四)1)'
         WHEN 'chronic' THEN CASE chronic_code {chronic} END
@@ -195,10 +210,10 @@ def partial_rule(policy: InsurancePolicy) -> str:
 
 
 def _reimbursable(policy: InsurancePolicy) -> str:
-    return f"""CASE WHEN self_pay = 0 AND partial_total = 0 THEN concat('可补偿费用', {_v("reimbursable")})
-        ELSE concat('可补偿费用 = 总费用', {_v("total_cost")},
-            CASE WHEN self_pay > 0 THEN concat(' − 自费', {_v("self_pay")}) END,
-            CASE WHEN partial_total > 0 THEN concat(' − 部分支付项目不计入', {_v("(partial_total - partial_counted)")},
+    return f"""CASE WHEN self_pay = 0 AND partial_total = 0 THEN concat_ws('', '可补偿费用', {_v("reimbursable")})
+        ELSE concat_ws('', '可补偿费用 = 总费用', {_v("total_cost")},
+            CASE WHEN self_pay > 0 THEN concat_ws('', ' − 自费', {_v("self_pay")}) END,
+            CASE WHEN partial_total > 0 THEN concat_ws('', ' − 部分支付项目不计入', {_v("(partial_total - partial_counted)")},
                 ' (部分支付项目', {_v("partial_total")}, {_lit(f", {partial_rule(policy)}, 计入")},
                 {_v("partial_counted")}, ')') END,
             ' = ', {_v("reimbursable")}) END"""
@@ -212,15 +227,15 @@ def _deductible(policy: InsurancePolicy) -> str:
     standard = " ".join(
         f"WHEN {_lit(t.key)} THEN {_lit(f'起付线{t.deductible} ({t.name})')}" for t in policy.terms
     )
-    return f"""CASE WHEN rule <> 'inpatient' THEN '不设起付线' ELSE concat(CASE deductible_rule
+    return f"""CASE WHEN rule <> 'inpatient' THEN '不设起付线' ELSE concat_ws('', CASE deductible_rule
         WHEN 'category' THEN CASE category {labels} END
-        WHEN 'tcm' THEN concat('免起付线: 中医药费用', {_v("tcm_cost")}, '占总费用{percent(policy.tcm_share)}以上 (004 篇6 三(四)1)')
+        WHEN 'tcm' THEN concat_ws('', '免起付线: 中医药费用', {_v("tcm_cost")}, '占总费用{percent(policy.tcm_share)}以上 (004 篇6 三(四)1)')
         WHEN 'county_repeat' THEN '不计起付线: 本年度已因其他疾病在县级以上医院住院计算起付线, 只计首次 (004 篇6 三(四)1)'
-        WHEN 'transfer' THEN concat('同一疾病连续转诊只计最高级别医院一次起付线 (004 篇6 三(四)1): 本院', level,
+        WHEN 'transfer' THEN concat_ws('', '同一疾病连续转诊只计最高级别医院一次起付线 (004 篇6 三(四)1): 本院', level,
             '级起付线', {_v("deductible_basis")}, ', 此前已计', {_v("episode_before")}, ', 本次计', {_v("deductible")})
         WHEN 'standard' THEN CASE tier {standard} END
     END, CASE WHEN transfer_of IS NOT NULL AND NOT linked
-              THEN concat(' (转诊来源', transfer_of, '不是本人本年度此前的住院, 按新一次住院计)') END) END"""
+              THEN concat_ws('', ' (转诊来源', transfer_of, '不是本人本年度此前的住院, 按新一次住院计)') END) END"""
 
 
 def _computation(policy: InsurancePolicy) -> str:
@@ -230,21 +245,21 @@ def _computation(policy: InsurancePolicy) -> str:
         else (f"{percent(policy.tcm_ratio_increase).rstrip('%')}个百分点")
     )
     boost = f"' (中医药费用占总费用{percent(policy.tcm_share)}以上, 补偿比例提高{increase})'"
-    times = f"concat({_v('pooled_cost')}, '×', {_pct(policy, 'ratio')}, '=', {_v('by_ratio')})"
+    times = f"concat_ws('', {_v('pooled_cost')}, '×', {_pct(policy, 'ratio')}, '=', {_v('by_ratio')})"
     uplifts = ", ".join(
         f"CASE WHEN up_{j} THEN {_lit(uplift_note(u))} END" for j, u in enumerate(policy.uplifts, start=1)
     )
     limits = []
     if policy.floor_ratio is not None:
         limits.append(
-            f"CASE WHEN floor_amount > by_ratio THEN concat('; ', {_lit(floor_note(policy))}, {_v('floor_amount')}) END"
+            f"CASE WHEN floor_amount > by_ratio THEN concat_ws('', '; ', {_lit(floor_note(policy))}, {_v('floor_amount')}) END"
         )
     limits.append(
         f"CASE WHEN stay_cap IS NOT NULL AND computed < greatest(by_ratio, coalesce(floor_amount, 0))"
-        f" THEN concat('; 每次住院补偿限', {_v('stay_cap')}) END"
+        f" THEN concat_ws('', '; 每次住院补偿限', {_v('stay_cap')}) END"
     )
     by_ratio = (
-        f"concat({(_bands_text(policy) or '{times}').format(times=times)}, "
+        f"concat_ws('', {(_bands_text(policy) or '{times}').format(times=times)}, "
         f"CASE WHEN tcm AND {policy.tcm_ratio_increase} > 0 THEN {boost} END"
         + (f", {uplifts}" if uplifts else "")
         + ")"
@@ -255,30 +270,30 @@ def _computation(policy: InsurancePolicy) -> str:
             f"WHEN {_lit(t.key)} THEN {_lit(f'{t.flat:.2f}')}" for t in flat if t.flat is not None
         )
         fixed = (
-            f"concat({_v('pooled_cost')}, '; 每次定额', CASE tier {amounts} END, "
+            f"concat_ws('', {_v('pooled_cost')}, '; 每次定额', CASE tier {amounts} END, "
             f"CASE WHEN by_ratio < CAST(CASE tier {amounts} END AS DECIMAL(18,2)) "
-            f"THEN concat(', 以统筹费用为限: ', {_v('by_ratio')}) END)"
+            f"THEN concat_ws('', ', 以统筹费用为限: ', {_v('by_ratio')}) END)"
         )
         by_ratio = f"CASE WHEN ratio IS NULL THEN {fixed} ELSE {by_ratio} END"
-    inpatient = f"concat('统筹费用', {by_ratio}, {', '.join(limits)})"
+    inpatient = f"concat_ws('', '统筹费用', {by_ratio}, {', '.join(limits)})"
     visit = (
-        "CASE WHEN visit_cap IS NOT NULL AND computed < by_ratio THEN concat('; 每次门诊补偿限', "
+        "CASE WHEN visit_cap IS NOT NULL AND computed < by_ratio THEN concat_ws('', '; 每次门诊补偿限', "
         + _v("visit_cap")
         + ") END"
     )
     return f"""CASE rule
         WHEN 'inpatient' THEN {inpatient}
-        WHEN 'outpatient' THEN concat(CASE WHEN general_due > 0
-                                           THEN concat('一般诊疗费', {_v("general_due")}, '基金支付; ') END, {times}, {visit})
+        WHEN 'outpatient' THEN concat_ws('', CASE WHEN general_due > 0
+                                           THEN concat_ws('', '一般诊疗费', {_v("general_due")}, '基金支付; ') END, {times}, {visit})
         WHEN 'chronic' THEN {times}
         WHEN 'tcm_fracture' THEN {times}
-        WHEN 'delivery' THEN concat('每次定额{policy.delivery_amount}',
+        WHEN 'delivery' THEN concat_ws('', '每次定额{policy.delivery_amount}',
             CASE WHEN computed < CAST('{policy.delivery_amount}' AS DECIMAL(18,2))
-                 THEN concat(', 以可补偿费用为限: ', {_v("computed")}) END)
-        WHEN 'cataract' THEN concat('每例患眼{policy.cataract_amount_per_eye}×', cataract_eyes, '眼',
+                 THEN concat_ws('', ', 以可补偿费用为限: ', {_v("computed")}) END)
+        WHEN 'cataract' THEN concat_ws('', '每例患眼{policy.cataract_amount_per_eye}×', cataract_eyes, '眼',
             CASE WHEN computed < CAST('{policy.cataract_amount_per_eye}' AS DECIMAL(18,2)) * cataract_eyes
-                 THEN concat(', 以可补偿费用为限: ', {_v("computed")})
-                 ELSE concat('=', {_v("computed")}) END)
+                 THEN concat_ws('', ', 以可补偿费用为限: ', {_v("computed")})
+                 ELSE concat_ws('', '=', {_v("computed")}) END)
     END"""
 
 
@@ -288,52 +303,52 @@ def _bands_text(policy: InsurancePolicy) -> str | None:
     if b == 1:
         return None
     parts = ", ".join(
-        f"CASE WHEN seg_{k} > 0 THEN concat({_v(f'lo_{k}')}, CASE WHEN hi_{k} IS NULL THEN '元以上段' "
-        f"ELSE concat('-', {_v(f'hi_{k}')}, '元段') END, {_v(f'seg_{k}')}, '×', {_pct(policy, f'r_{k}')}) END"
+        f"CASE WHEN seg_{k} > 0 THEN concat_ws('', {_v(f'lo_{k}')}, CASE WHEN hi_{k} IS NULL THEN '元以上段' "
+        f"ELSE concat_ws('', '-', {_v(f'hi_{k}')}, '元段') END, {_v(f'seg_{k}')}, '×', {_pct(policy, f'r_{k}')}) END"
         for k in range(1, b + 1)
     )
     multi = tuple(t.key for t in policy.terms if len(t.bands) > 1)
     keys = ", ".join(_lit(k) for k in multi)
     return (
-        f"CASE WHEN tier IN ({keys}) THEN concat({_v('pooled_cost')}, {_lit(', ' + BANDS_ON[policy.bands_on] + ': ')}, "
+        f"CASE WHEN tier IN ({keys}) THEN concat_ws('', {_v('pooled_cost')}, {_lit(', ' + BANDS_ON[policy.bands_on] + ': ')}, "
         f"coalesce(nullif(concat_ws(' + ', {parts}), ''), '0'), ' = ', {_v('by_ratio')}) ELSE {{times}} END"
     )
 
 
 def _coordination() -> str:
-    return f"""CASE WHEN other_insurance_paid > 0 THEN concat('已由其他保险支付', {_v("other_insurance_paid")},
+    return f"""CASE WHEN other_insurance_paid > 0 THEN concat_ws('', '已由其他保险支付', {_v("other_insurance_paid")},
         ', 合计补偿不得超出实际费用 (004 篇6 三(四)1): 本次至多', {_v("coordination_limit")},
         CASE WHEN amount_before_cap + general_fee_paid < computed + general_due
-             THEN concat(', 按限额计', {_v("(amount_before_cap + general_fee_paid)")}) END) END"""
+             THEN concat_ws('', ', 按限额计', {_v("(amount_before_cap + general_fee_paid)")}) END) END"""
 
 
 def _cap(policy: InsurancePolicy) -> str:
     inpatient = (
         "'住院补偿封顶线'"
         if policy.cap_scope == "shared"
-        else "concat(CASE tier "
+        else "concat_ws('', CASE tier "
         + " ".join(f"WHEN {_lit(t.key)} THEN {_lit(t.name)}" for t in policy.terms)
         + " END, '住院补偿封顶线')"
     )
-    return f"""CASE WHEN cap IS NOT NULL THEN concat(
+    return f"""CASE WHEN cap IS NOT NULL THEN concat_ws('',
         CASE rule WHEN 'chronic' THEN '病种年度定额'
                   WHEN 'outpatient' THEN CASE WHEN cap_bucket LIKE '{HOUSEHOLD_BUCKET}%'
                                               THEN '门诊统筹家庭封顶线 (户内共享)' ELSE '门诊统筹封顶线' END
                   WHEN 'tcm_fracture' THEN '中医门诊骨折封顶线' ELSE {inpatient} END,
         {_v("cap")}, '余额', {_v("cap_before")}, '→', {_v("cap_after")},
         CASE WHEN cap_used < coalesce(month_cap_used, {_LIMITED})
-             THEN concat(', 超出部分', {_v(f"(coalesce(month_cap_used, {_LIMITED}) - cap_used)")}, '不予补偿')
+             THEN concat_ws('', ', 超出部分', {_v(f"(coalesce(month_cap_used, {_LIMITED}) - cap_used)")}, '不予补偿')
         END) END"""
 
 
 def _day() -> str:
     """The once-a-day rule (``outpatient.once_per_day``) on a day's second and later visits."""
-    return f"""CASE WHEN day_visit > 1 THEN concat('每人一天只能报销一次: 本日第', {_v("day_visit")},
+    return f"""CASE WHEN day_visit > 1 THEN concat_ws('', '每人一天只能报销一次: 本日第', {_v("day_visit")},
         '次门诊, 本次', {_v("amount_before_cap")}, '不予补偿') END"""
 
 
 def _month() -> str:
     """The monthly outpatient limit (``outpatient.monthly_cap``), when the visit has one."""
-    return f"""CASE WHEN month_cap IS NOT NULL THEN concat('门诊每月封顶线', {_v("month_cap")}, ': 本次计入',
+    return f"""CASE WHEN month_cap IS NOT NULL THEN concat_ws('', '门诊每月封顶线', {_v("month_cap")}, ': 本次计入',
         {_v("month_cap_used")}, CASE WHEN month_cap_used < {_LIMITED}
-             THEN concat(', 超出部分', {_v(f"({_LIMITED} - month_cap_used)")}, '不予补偿') END) END"""
+             THEN concat_ws('', ', 超出部分', {_v(f"({_LIMITED} - month_cap_used)")}, '不予补偿') END) END"""

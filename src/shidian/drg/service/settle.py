@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shidian.dialect import SparkEngine, SparkSettingsError, spark_session
@@ -42,6 +43,15 @@ class Settled:
     near_caps: list[NearCap]
 
 
+def read_parquet_uri(uri: str, spark: SparkEngine | None) -> pa.Table:
+    """The Parquet dataset at ``uri`` (a file or a folder of parts) as Arrow: read by Spark
+    (its own filesystems and configuration: ``s3a://``, ``hdfs://``) when it runs, else by
+    pyarrow (``file://``, ``s3://`` …)."""
+    if spark is not None:
+        return spark.read_parquet(uri)
+    return pq.read_table(uri)
+
+
 def check_failures(result: SettlementResult) -> list[Problem]:
     """A Problem for every failed self-check of ``result``."""
     return [
@@ -64,6 +74,7 @@ def settle_folder(
     progress: Progress | None = None,
     engine: EngineName = "duckdb",
     spark_master: str | None = None,
+    cases_uri: str | None = None,
 ) -> tuple[Settled | None, list[Problem]]:
     """Settle the inputs in ``data_dir`` under a policy (a reference policy's name, or
     ``policy_file``) and write every output into ``out_dir`` at once.
@@ -75,7 +86,9 @@ def settle_folder(
     are left out (writing a million rows of Excel takes minutes). ``parquet``: also write the
     Arrow copy of case_points.parquet that the web pages map. ``engine``: ``duckdb`` (this
     machine) or ``spark`` (``spark_master``, else Spark's own configuration; docs/scale.md), the
-    same files either way. Returns (settled, warnings) or (None, problems).
+    same files either way. ``cases_uri``: the cases as Parquet at a URI (``file://``, or any
+    URI Spark reads on ``engine`` spark: ``s3a://``, ``hdfs://`` …; pyarrow's otherwise),
+    instead of a cases file in ``data_dir``. Returns (settled, warnings) or (None, problems).
     """
     step = progress or (lambda _label: None)
     loaded, problems = POLICIES.load(policy, policy_file)
@@ -83,22 +96,29 @@ def settle_folder(
         return None, problems
     if not data_dir.is_dir():
         return None, [Problem("drg.input.missing_dir", f"输入目录不存在: {data_dir}", Source(str(data_dir)))]
-    step("读取输入 reading inputs")
-    inputs, problems, manifest = read_inputs(data_dir)
-    if inputs is None:
-        return None, problems
+    spark = None
     if engine == "spark":
         step("启动 Spark starting Spark")
         try:
             spark = SparkEngine(spark_session(spark_master))
         except SparkSettingsError as exc:
             return None, [Problem("drg.engine.spark_settings", str(exc), Source("<spark>"))]
-        try:
-            result, problems = settle(inputs, loaded, progress=step, engine=spark)
-        finally:
+    try:
+        step("读取输入 reading inputs")
+        cases = None
+        if cases_uri is not None:
+            try:
+                cases = (cases_uri, read_parquet_uri(cases_uri, spark))
+            except Exception as exc:  # Spark and pyarrow raise many types for a missing or foreign dataset
+                message = f"无法读取 Parquet (cannot read Parquet): {str(exc).splitlines()[0]}"
+                return None, [Problem("table.file.unreadable", message, Source(cases_uri))]
+        inputs, problems, manifest = read_inputs(data_dir, cases)
+        if inputs is None:
+            return None, problems
+        result, problems = settle(inputs, loaded, progress=step, engine=spark)
+    finally:
+        if spark is not None:
             spark.close()
-    else:
-        result, problems = settle(inputs, loaded, progress=step)
     if result is None:
         return None, problems
     failed = check_failures(result)
