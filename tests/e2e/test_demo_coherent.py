@@ -1,6 +1,8 @@
 """Issue 19 item 3: one coherent demo. After ``shidian demo generate`` and ``shidian demo web`` (small
 sizes), every part is of one year and one county: the DRG run, the pilot plan's reports, the
-registry's follow-ups, the insurance run, the capitation run are of 2020; the insurance villages,
+registry's follow-ups, the insurance run, the capitation run are of 2020 (the registry then follows
+its patients, after the plan's end, up to the business date, so the doctor's work list of today is a realistic one, while
+the 2020 numbers are the demo year's); the insurance villages,
 the registry's and the plan's villages are one tree. The score card's registry indicators of
 each township equal what the registry's follow-up rows give, counted here by hand in Python
 (000 篇3 第12、14项; the definitions of docs/registry.md), and what ``shidian registry
@@ -21,6 +23,7 @@ from typer.testing import CliRunner
 
 from shidian.capitation.store import list_runs as capitation_runs
 from shidian.cli import app
+from shidian.demo.registry_web import RESUMED_ON
 from shidian.pilots.service.monitoring import scorecard
 from shidian.platform import clock
 from shidian.platform.accounts import get_user
@@ -29,6 +32,9 @@ from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.pilots_schema import pilot_plans, pilot_reports
 from shidian.platform.db.registry_schema import registry_followups, registry_patients
 from shidian.platform.db.schema import runs, units, users
+from shidian.registry import registry_policy
+from shidian.registry.service.reports import worklist_items
+from shidian.registry.store.scope import scope_of
 
 YEAR = 2020
 TOWNSHIPS = ("450821100", "450821101", "450821102")
@@ -74,7 +80,10 @@ def test_every_part_of_the_demo_is_of_one_year(demo, engine):
     assert drg_years == {YEAR}  # guigang-2020
     assert insurance_years == {YEAR}  # demo-county-2020: county-2010's rules for the demo year
     assert report_years == {YEAR}
-    assert followed and {d.year for d in followed} == {YEAR}
+    assert any(d.year == YEAR for d in followed)  # the demo year's follow-ups ...
+    assert max(followed) <= clock.today()  # ... and the later ones, none after the business date
+    # every year since, from the plan's end (2021-12): the score card keeps judging 2020-Q4
+    assert {d.year for d in followed} == {YEAR, *range(RESUMED_ON.year, clock.today().year + 1)}
     assert (
         plan.first_day <= dt.date(YEAR, 1, 1) and dt.date(YEAR, 12, 31) <= plan.last_day
     )  # 2019-10 … 2021-12
@@ -83,6 +92,34 @@ def test_every_part_of_the_demo_is_of_one_year(demo, engine):
     claims = _csv(demo["data"] / "insurance" / "claims.csv")
     assert {c["end_date"][:4] for c in claims} <= {str(YEAR), str(YEAR + 1)}  # stays may end in January
     assert sum(c["end_date"].startswith(str(YEAR)) for c in claims) > 0.95 * len(claims)
+
+
+def test_the_doctors_work_list_of_today_is_a_realistic_one(engine):
+    """The registry keeps following its patients up after 2020 (README "Demo data"), so on the
+    business date the doctor's work list (the landing page) is a real one: most of the doctor's
+    patients are up to date (not on the list), some are due within the due-soon window, a few
+    are overdue, and none by years (issue 19: every patient was ~2,100 days overdue)."""
+    today = clock.today()
+    rules = registry_policy()
+    with engine.connect() as conn:
+        doctor_id = conn.execute(sa.select(users.c.id).where(users.c.username == "doctor")).scalar_one()
+        doctor = get_user(conn, doctor_id)
+        assert doctor is not None
+        scope = scope_of(conn, doctor)
+        items = worklist_items(conn, scope, rules, today)
+        managed = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(registry_patients)
+            .where(scope.where(registry_patients.c.village_id), registry_patients.c.status == "managed")
+        ).scalar_one()
+    overdue = [i for i in items if i.state == "overdue"]
+    due = [i for i in items if i.state == "due"]
+    assert managed >= 50
+    assert len(items) < managed / 2  # most are up to date
+    assert due and overdue  # some due soon, a few overdue
+    assert len(overdue) < managed / 5
+    assert max(i.days_overdue for i in overdue) <= 200  # weeks or months, never years
+    assert all(i.last_followed_on is not None and i.last_followed_on.year >= today.year - 1 for i in due)
 
 
 def test_one_county_one_tree(demo, engine):
