@@ -7,7 +7,8 @@ the 医共体 members' townships; the villages (12-digit codes: county + townshi
 the plan's reporting villages, the registry's villages and the insurance villages.
 
 The year is 2020 (``DEMO_YEAR``): the DRG settlement (guigang-2020), the pilot plan's reports
-(the 社会心理服务 plan runs 2019-10 … 2021-12), the registry's follow-ups, the insurance claims and
+(the 社会心理服务 plan runs 2019-10 … 2021-12), the registry's follow-ups (which then go on
+from 2022 to the business date: ``shidian.demo.registry_web``), the insurance claims and
 the capitation year all fall in it (README, "The demo").
 """
 
