@@ -103,3 +103,66 @@ def test_the_score_card_and_the_registry_show_the_same_rates(browser, demo_serve
     assert Decimal(cells[5].replace(",", "")) == points, (cells, line)
     assert all(Decimal(c.replace(",", "")) > 0 for c in cells[3:7]), cells  # no 0.00 registry items
     context.close()
+
+
+#: a raw code on a Chinese page: an identifier with an underscore or a dot between lowercase or
+#: uppercase words (``case_points_add_up``, ``SMD_REGULAR_MGMT_RATE``), or the mistranslated header
+RAW_CODE = re.compile(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b|问题代码")
+
+
+def test_the_doctors_work_list_is_of_today(browser, demo_server):
+    """The registry follows its patients up to the business date (README "Demo data"): the
+    doctor's landing page lists a few patients, due soon or overdue by weeks or months — not
+    every patient thousands of days overdue (issue 19)."""
+    base, users = demo_server
+    context = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    sign_in(page, "doctor", users["doctor"])
+    rows = page.locator("#worklist tbody tr")
+    states = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
+    assert "due" in states and "overdue" in states, states
+    assert states.count("overdue") < states.count("due") + 5, states  # a few overdue, not all
+    days = [
+        int(d) for d in re.findall(r"(\d+)", " ".join(page.locator("#worklist b.error").all_inner_texts()))
+    ]
+    assert days and max(days) <= 200, days  # weeks or months, never years
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "path"),
+    [
+        ("pilot", "/registry/indicators?period=2020-Q4&area=450821100"),
+        ("doctor", "/registry/indicators?period=2020&area=450821100"),
+        ("officer", "/drg/runs"),
+        ("admin", "/notifications"),
+    ],
+)
+def test_chinese_pages_carry_no_raw_codes(browser, demo_server, username, path):
+    """Issue 19 item 7: in the Chinese UI the registry's indicators show their names (no
+    indicator codes under a "问题代码" header) and a DRG run's invariant checks their
+    descriptions (no check names) and its totals their labels (no ``drg_budget_source``), and
+    every notice its kind's label (``prepayment_overdue`` was left raw); the English UI keeps
+    the codes where they are shown."""
+    base, users = demo_server
+    context = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    sign_in(page, username, users[username])
+    page.goto(path)
+    if path == "/drg/runs":  # the published run's page
+        page.locator("a[href^='/drg/runs/']").first.click()
+        page.wait_for_load_state("networkidle")
+        table = page.locator("#totals, #checks")
+    elif path == "/notifications":
+        table = page.locator("main table")
+    else:
+        table = page.locator("#indicators")
+    assert table.locator("tbody tr").count() > 0
+    text = "\n".join(table.all_inner_texts())
+    assert not RAW_CODE.search(text), RAW_CODE.findall(text)
+    if path == "/notifications":
+        assert "预拨逾期" in text  # the 医共体 prepayments of the demo, labelled
+    if path != "/notifications":  # the English UI keeps the codes
+        page.goto(page.url + ("&" if "?" in page.url else "?") + "lang=en")
+        assert RAW_CODE.search("\n".join(table.all_inner_texts()))
+    context.close()

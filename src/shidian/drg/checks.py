@@ -82,7 +82,7 @@ def monthly_points_value_budget(
         ok = ok and gap <= tolerance
     return Check(
         "monthly_value_conserved",
-        "每月 Σ预拨点数 × 月度点值 = 月度预算 (non_fund_inclusive: 加非统筹支付), 误差不超过点值舍入",
+        "每月 Σ预拨点数 × 月度点值 = 月度预算 (月度点值计入非统筹支付时另加非统筹支付), 误差不超过点值舍入",
         ok,
         f"最大偏差 {worst} 元",
     )

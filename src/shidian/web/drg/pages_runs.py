@@ -71,9 +71,13 @@ TOTALS = (
     ("self_pay_cut", N_("Self-pay cut (yuan)")),
     ("reference_cases", N_("Reference cases")),
     ("reference_cost", N_("Reference cost (yuan)")),
+    ("drg_budget_source", N_("DRG budget source")),
 )
 #: Totals shown as written, never as numbers.
 TEXT_TOTALS = frozenset({"year"})
+#: Coded totals and their values' labels (English message ids): where the DRG budget came from
+#: (given in settlement.toml, or from the fund's budget lines: docs/drg.md).
+CODED_TOTALS = {"drg_budget_source": {"given": N_("as given"), "fund": N_("from the fund's budget lines")}}
 
 
 # ---- shared helpers -----------------------------------------------------------------------------
@@ -109,7 +113,13 @@ def _totals_rows(totals: dict[str, str] | None) -> list[dict[str, str]]:
         {
             "key": k,
             "label": _(known[k]) if k in known else k,
-            "value": totals[k] if k in TEXT_TOTALS else _fmt(totals[k], k),
+            "value": (
+                totals[k]
+                if k in TEXT_TOTALS
+                else _(CODED_TOTALS[k].get(str(totals[k]), str(totals[k])))
+                if k in CODED_TOTALS
+                else _fmt(totals[k], k)
+            ),
         }
         for k in keys
     ]
