@@ -156,11 +156,13 @@ def test_return_needs_a_comment_and_a_change_request_reopens_a_locked_report(eng
     ]
 
 
-def test_a_refused_upload_is_audited_and_writes_nothing(engine, world):
+def test_a_refused_upload_is_audited_and_writes_nothing(engine, world, tmp_path):
     ref = ReportRef(world["plan_id"], TOWN_A, "2020-07-01")
     data = "指标编码,人群编码,分子/数值\nTOWNSHIP_WORKGROUP,,abc\n".encode()
     with engine.begin() as conn:
-        report_id, problems = service.upload_report_form(conn, user(world, "town_a"), ref, data, "form.csv")
+        report_id, problems = service.upload_report_form(
+            conn, user(world, "town_a"), ref, data, "form.csv", tmp_path
+        )
         assert report_id is None and problems
         assert conn.execute(sa.select(pilot_reports.c.id)).first() is None
     logged = audit(engine, ref.path)
@@ -184,12 +186,12 @@ def test_index_queue_and_completeness(engine, world):
         assert [code for code, _ in grid["units"]] == [TOWN_B]  # a unit sees itself (and below)
 
 
-def test_plan_loading_refusals(engine, world):
+def test_plan_loading_refusals(engine, world, tmp_path):
     office = user(world, "office")
     with engine.begin() as conn:
         plan_id, problems = plans.load_template_plan(conn, office, "no-such", 10)
         assert plan_id is None and [p.code for p in problems] == ["pilots.template.unknown"]
-        plan_id, problems = plans.upload_plan(conn, office, b"\xff\xfe bad", "plan.yaml", 10)
+        plan_id, problems = plans.upload_plan(conn, office, b"\xff\xfe bad", "plan.yaml", 10, tmp_path)
         assert plan_id is None and [p.code for p in problems] == ["pilots.plan.unreadable"]
         loaded, _ = plans.load_template_plan(conn, office, "psy-service", 15)
     assert loaded is not None

@@ -144,7 +144,8 @@ def test_an_imports_stage_is_visible_to_other_processes_while_it_runs(db_url: st
         assert seen is not None and seen == shown
         assert seen["kind"] == "drg.import"
         assert str(seen["progress"]).startswith("读取并校验 5 个文件")
-        assert set(seen) == {"kind", "progress", "started_at"}  # no owner, no upload token
+        assert set(seen) == {"id", "kind", "progress", "started_at", "started_by"}  # no owner, no token
+        assert seen["started_by"] == users["officer"].id  # who may cancel it
     finally:
         release.set()
         worker.join(60)

@@ -155,7 +155,11 @@ def write_report(
 ) -> None:
     fits = result.case_points.num_rows + 1 <= EXCEL_MAX_ROWS
     include_cases = fits if report_cases is None else (report_cases and fits)
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, **XLSX_OPTIONS})
+    # constant_memory spools each sheet's rows (cases) to files: beside the report (the run's own
+    # staging folder), never the system's temporary directory
+    book = xlsxwriter.Workbook(
+        str(path), {"constant_memory": True, "tmpdir": str(path.parent), **XLSX_OPTIONS}
+    )
     book.set_properties({"title": "DRG点数法付费结算报告", "created": dt.datetime(2000, 1, 1)})
     formats = {
         "money": book.add_format({"num_format": "#,##0.00"}),

@@ -9,7 +9,6 @@ sheet row) and then checked by ``shidian.pilots.entry``; any error means nothing
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -116,15 +115,18 @@ def _plain(value: object) -> object:
     return format(number.normalize(), "f")
 
 
-def read_form(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]:
-    """The entries of an uploaded form, or every problem of reading it (file, row, column)."""
+def read_form(data: bytes, filename: str, folder: Path) -> tuple[list[Entry], list[Problem]]:
+    """The entries of an uploaded form, or every problem of reading it (file, row, column).
+    The file is written into ``folder`` (a staging folder the caller owns and removes) to be read."""
     suffix = Path(filename).suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         suffix = ".xlsx" if data.startswith(b"PK\x03\x04") else ".csv"
-    with tempfile.TemporaryDirectory(prefix="shidian-form-") as tmp:
-        path = Path(tmp) / f"form{suffix}"
-        path.write_bytes(data)
+    path = folder / f"form{suffix}"
+    path.write_bytes(data)
+    try:
         table, problems = read_table(path, FORM, display_name=filename)
+    finally:
+        path.unlink(missing_ok=True)
     if table is None:
         return [], problems
     columns = table.to_pydict()
@@ -142,15 +144,15 @@ def read_form(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]:
     return entries, problems
 
 
-def read_upload(data: bytes, filename: str) -> tuple[list[Entry], list[Problem]]:
+def read_upload(data: bytes, filename: str, folder: Path) -> tuple[list[Entry], list[Problem]]:
     """An uploaded form (at most ``MAX_UPLOAD_BYTES``): its entries with a value (blank rows
-    dropped), or every problem of reading it."""
+    dropped), or every problem of reading it; ``folder`` as in ``read_form``."""
     if not data:
         return [], [Problem("pilots.upload.empty", "没有上传文件 (no file)", Source(filename))]
     if len(data) > MAX_UPLOAD_BYTES:
         message = f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB (file too large)"
         return [], [Problem("pilots.upload.too_large", message, Source(filename))]
-    entries, problems = read_form(data, filename)
+    entries, problems = read_form(data, filename, folder)
     return [e for e in entries if e.numerator is not None or e.denominator is not None], problems
 
 

@@ -227,7 +227,7 @@ def write_table(table: pa.Table, path: Path, headers: dict[str, str] | None = No
     names = [headers.get(c, c) if headers else c for c in table.column_names]
     rows = table.to_pylist()
     if path.suffix.lower() == ".xlsx":
-        wb = xlsxwriter.Workbook(str(path), XLSX_OPTIONS)
+        wb = xlsxwriter.Workbook(str(path), {"in_memory": True, **XLSX_OPTIONS})
         ws = wb.add_worksheet("结果")
         bold = wb.add_format({"bold": True})
         ws.write_row(0, 0, names, bold)

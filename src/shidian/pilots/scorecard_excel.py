@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import xlsxwriter
@@ -23,9 +24,14 @@ from shidian.pilots.scoring import Scores
 
 
 def write_scorecard_xlsx(
-    plan: Plan, scores: Scores, path: Path, as_of: date, unit_names: Mapping[str, str] | None = None
+    plan: Plan,
+    scores: Scores,
+    path: Path | BinaryIO,
+    as_of: date,
+    unit_names: Mapping[str, str] | None = None,
 ) -> None:
-    """Write the score card workbook (see the module doc)."""
+    """Write the score card workbook (see the module doc) to a path or a binary stream; built in
+    memory (xlsxwriter writes no temporary files)."""
     names = unit_names or {}
     card = plan.scorecard
     items = list(card.items) if card else []
@@ -34,7 +40,9 @@ def write_scorecard_xlsx(
     for row in scores.items.to_pylist():
         by_unit.setdefault(str(row["unit_code"]), {})[int(row["item"])] = row
     totals = scores.totals.to_pylist()
-    wb = xlsxwriter.Workbook(str(path), XLSX_OPTIONS)
+    wb = xlsxwriter.Workbook(
+        path if not isinstance(path, Path) else str(path), {"in_memory": True, **XLSX_OPTIONS}
+    )
     title = wb.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
     head = wb.add_format(
         {

@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "insurance.view_all": frozenset({"admin", "settlement_officer", "leader"}),
     "insurance.import": frozenset({"admin", "settlement_officer"}),
     "admin.users": frozenset({"admin"}),
+    # cancel any running import (its importer may always cancel their own)
+    "imports.cancel_any": frozenset({"admin"}),
     "admin.audit": frozenset({"admin", "leader"}),
     "pilots.reports.view": frozenset({"admin", "leader", "pilot_office", "reporting_unit"}),
     "pilots.plans.load": frozenset({"admin", "pilot_office"}),

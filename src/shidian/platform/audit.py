@@ -110,6 +110,14 @@ class LoggedOut(AuditEvent, action="auth.logout", summary="退出"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImportCancelled(AuditEvent, action="jobs.import_cancelled", summary="取消数据导入"):
+    """An import's cancellation was asked (``shidian.platform.import_jobs``); the target is the
+    job, ``kind`` the import (``drg.import``, ``insurance.import``, ``registry.import``)."""
+
+    kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserCreated(AuditEvent, action="admin.user_created", summary="创建用户"):
     user_id: int
     role: str

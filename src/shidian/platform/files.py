@@ -4,7 +4,7 @@
 * ``runs/<id>/``: the settlement outputs (CSV, report.xlsx, run.json) and ``case_points.parquet``,
   sorted by hospital and case so that a hospital's page reads only its own row groups;
 * ``staging/``: uploads being checked (``shidian-upload-*``, ``shidian-insurance-*``,
-  ``registry-import-*``): names and ID numbers stay inside the data directory, never in the
+  ``registry-import-*``, ``rewards-*``, pilots' ``shidian-form-*`` and ``shidian-plan-*``): names and ID numbers stay inside the data directory, never in the
   system's temporary directory; a folder is removed when its check fails or its import lands,
   and whatever a crash left is swept when the server starts (``sweep_staging``).
 
@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,17 @@ def staging_root(var_dir: Path) -> Path:
     root = var_dir / "staging"
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     return root
+
+
+@contextmanager
+def staged_folder(var_dir: Path, prefix: str) -> Iterator[Path]:
+    """A fresh folder under ``var/staging`` for one upload's files, removed when the block ends
+    (whether the file was accepted or refused); a crash leaves it to ``sweep_staging``."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=staging_root(var_dir)))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def sweep_staging(var_dir: Path, older_than_seconds: float = 0) -> int:

@@ -196,10 +196,11 @@ def claim(engine: sa.Engine, job_id: str) -> bool | None:
         return True if started.rowcount == 1 else None
 
 
-def start(conn: sa.Connection, kind: str, target: str | None) -> str:
+def start(conn: sa.Connection, kind: str, target: str | None, started_by: int | None = None) -> str:
     """Start a job now, in the caller's transaction (work done in the request: an insurance run,
     an import), or raise ``Busy`` when its lane is taken. Call it before anything else writes in
-    the transaction; run the work under ``running``."""
+    the transaction; run the work under ``running``. ``started_by``: the user starting it (who
+    may cancel it, ``cancel_job``)."""
     lane = LANES[kind]
     _lock_lane(conn, lane)
     _fail_stale(conn, lane)
@@ -215,6 +216,7 @@ def start(conn: sa.Connection, kind: str, target: str | None) -> str:
             target=target,
             status="running",
             owner=owner(),
+            started_by=started_by,
             created_at=at,
             started_at=at,
             heartbeat_at=at,
@@ -277,13 +279,13 @@ def exclusive(engine: sa.Engine, kind: str, target: str | None = None) -> Iterat
         yield job_id
 
 
-def started(engine: sa.Engine, kind: str, target: str | None = None) -> str:
+def started(engine: sa.Engine, kind: str, target: str | None = None, started_by: int | None = None) -> str:
     """A job of ``kind`` started now in its own transaction (work done in the request by a
     service: run it under ``running``), or the refusal 409 ``job.busy`` when its lane is taken
     in any process (the same answer on the web, the API and the command line)."""
     try:
         with engine.begin() as conn:
-            return start(conn, kind, target)
+            return start(conn, kind, target, started_by)
     except Busy as exc:
         raise refusal("conflict", "job.busy", str(exc)) from None
 
@@ -325,8 +327,9 @@ def step(engine: sa.Engine, job_id: str, label: str) -> None:
 
 def running_job(conn: sa.Connection, lane: str) -> dict[str, object] | None:
     """The job running in ``lane`` now, in any process (its kind, stage and start), or None:
-    what an import page shows (no owner, no target: an upload's token stays its uploader's)."""
-    columns = (jobs.c.kind, jobs.c.progress, jobs.c.started_at)
+    what an import page shows (no owner, no target: an upload's token stays its uploader's), with
+    its id and who started it (whether the page offers to cancel it)."""
+    columns = (jobs.c.id, jobs.c.kind, jobs.c.progress, jobs.c.started_at, jobs.c.started_by)
     cutoff = now() - dt.timedelta(seconds=STALE_SECONDS)
     query = (
         sa.select(*columns)
@@ -357,6 +360,15 @@ def cancel(conn: sa.Connection, target: str) -> str | None:
         return "cancelled"
     conn.execute(jobs.update().where(jobs.c.id == row.id).values(cancel_requested=True))
     return "running"
+
+
+def cancel_job(conn: sa.Connection, job_id: str) -> str | None:
+    """Ask the running job ``job_id`` to stop (work done in the request, an import): it stops
+    at its next ``step`` and is recorded ``cancelled``. Its status after the request, or None."""
+    changed = conn.execute(
+        jobs.update().where(jobs.c.id == job_id, jobs.c.status == "running").values(cancel_requested=True)
+    )
+    return "running" if changed.rowcount else None
 
 
 def job_of(conn: sa.Connection, target: str) -> dict[str, object] | None:

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shidian.platform.jobs import Busy
+from shidian.platform.jobs import Busy, Cancelled
 from shidian.problems import Problem, Reason, Refused, request_problem
 
 #: Pydantic's error types → the Chinese reason (the English gist follows in parentheses).
@@ -174,6 +174,10 @@ def install(app: FastAPI, login_required: type[Exception]) -> None:
     @app.exception_handler(Busy)
     async def _busy(request: Request, exc: Busy) -> Response:  # a lane of long work is taken
         return answer(request, 409, [request_problem("job.busy", str(exc))])
+
+    @app.exception_handler(Cancelled)
+    async def _cancelled(request: Request, exc: Cancelled) -> Response:  # stopped as asked
+        return answer(request, 409, [request_problem("job.cancelled", str(exc))])
 
     @app.exception_handler(ProblemsHTTPError)
     async def _problems(request: Request, exc: ProblemsHTTPError) -> Response:

@@ -9,9 +9,11 @@ hierarchy of ``conftest.seed_pilots``, with approved reports for the quarter fro
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -169,7 +171,15 @@ def test_monitoring_is_scoped_to_the_users_unit(
     assert pilot_client("h1").get("/pilots/plans").status_code == 403
 
 
-def test_scorecard_page_and_excel(pilot_client: Callable[[str], TestClient], monitor_plan: int) -> None:
+def test_scorecard_page_and_excel(
+    pilot_client: Callable[[str], TestClient],
+    monitor_plan: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))  # the export is built in memory
     client = pilot_client("pilot_office")
     page = client.get(f"/pilots/plans/{monitor_plan}/scorecard?as_of={AS_OF}")
     assert page.status_code == 200
@@ -178,6 +188,7 @@ def test_scorecard_page_and_excel(pilot_client: Callable[[str], TestClient], mon
     assert download.status_code == 200
     ws = openpyxl.load_workbook(io.BytesIO(download.content))["考核评分表"]
     assert "考核评分表" in ws["A1"].value
+    assert list(system_tmp.iterdir()) == []
     rows = {ws.cell(r, 2).value: r for r in range(4, ws.max_row + 1)}
     # 丹竹镇: its serious finding carries 5 deduction points
     assert ws.cell(rows[TOWN_B], ws.max_column - 1).value == 5

@@ -76,10 +76,10 @@ def _stage(var_dir: Path, staging: Path, manifest: dict[str, Any], name: str, us
     return uploads.stage(var_dir, staging, manifest, name, user.id)
 
 
-def _job(engine: sa.Engine, target: str | None = None) -> tuple[str, Step]:
+def _job(engine: sa.Engine, user: User, target: str | None = None) -> tuple[str, Step]:
     """A started import job (lane ``imports``: one import at a time across every server process,
     else 409 ``job.busy``) and the function that records its stages."""
-    job_id = jobs.started(engine, "drg.import", target)
+    job_id = jobs.started(engine, "drg.import", target, user.id)
     return job_id, functools.partial(jobs.step, engine, job_id)
 
 
@@ -94,7 +94,7 @@ def check_upload(
     """Check uploaded files, as an import job: kept for confirmation with a preview, or every
     problem."""
     require_permission(user, "drg.import")
-    job_id, step = _job(engine)
+    job_id, step = _job(engine, user)
     with jobs.running(engine, job_id):
         staging, problems, manifest = _check(files, var_dir, step)
         checked = None
@@ -182,7 +182,7 @@ def import_dataset(
     """Land checked files as a dataset (once, by their uploader, in time), as an import job;
     returns its row. The folder and the row land together, or neither."""
     require_permission(user, "drg.import")
-    job_id, step = _job(engine, token if uploads.TOKEN.match(token) else None)
+    job_id, step = _job(engine, user, token if uploads.TOKEN.match(token) else None)
     with jobs.running(engine, job_id):
         return _import_staged(engine, user, var_dir, token, client, step)
 
@@ -198,7 +198,7 @@ def import_uploads(
     """Check and import uploaded files in one step, as one import job: (the dataset's row, [])
     or (None, every problem), the refusal audited."""
     require_permission(user, "drg.import")
-    job_id, step = _job(engine)
+    job_id, step = _job(engine, user)
     with jobs.running(engine, job_id):
         staging, problems, manifest = _check(files, var_dir, step)
         if staging is None or manifest is None:

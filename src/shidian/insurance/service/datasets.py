@@ -155,7 +155,7 @@ def import_dataset(
     of their own."""
     if not can(user, "insurance.import"):
         raise Refused("forbidden", [Problem("auth.forbidden", "无权导入 (forbidden)", Source("<request>"))])
-    job_id = jobs.started(engine, "insurance.import")
+    job_id = jobs.started(engine, "insurance.import", None, user.id)
     with jobs.running(engine, job_id):
         jobs.step(engine, job_id, f"读取并校验 {len(files)} 个文件 (checking the files)")
         staging, problems, manifest = check_insurance_files(files, policy_id, staging_root(var_dir))

@@ -7,10 +7,9 @@ totals need every child — then keep the rows of the units ``visible_units`` al
 
 from __future__ import annotations
 
-import tempfile
+import io
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -177,9 +176,8 @@ def export_scorecard(
     card = scorecard(conn, user, plan_id, as_of)
     if card.scores is None or not card.scores.totals.num_columns:
         refuse("not_found", "没有可导出的考核评分 (no score card)")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scorecard.xlsx"
-        write_scorecard_xlsx(card.plan, card.scores, path, as_of, card.names)
-        data = path.read_bytes()
+    out = io.BytesIO()  # built in memory: no file with unit names in any temporary directory
+    write_scorecard_xlsx(card.plan, card.scores, out, as_of, card.names)
+    data = out.getvalue()
     log(conn, events.ScorecardExported(target=f"pilot_plan/{plan_id}", as_of=as_of.isoformat()), user, client)
     return data, f"scorecard-{card.plan.code}-{as_of.isoformat()}.xlsx"

@@ -7,7 +7,6 @@ area at a reporting level become the plan's reporting units.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from shidian.pilots.store import plans as store
 from shidian.pilots.supervision import DEFAULT_DUE_DAY
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
+from shidian.platform.files import staged_folder
 from shidian.platform.units import all_units
 from shidian.problems import Problem, Source
 
@@ -91,10 +91,17 @@ def load_template_plan(
 
 
 def upload_plan(
-    conn: sa.Connection, user: User, data: bytes, filename: str, due_day: int, client: Client | None = None
+    conn: sa.Connection,
+    user: User,
+    data: bytes,
+    filename: str,
+    due_day: int,
+    var_dir: Path,
+    client: Client | None = None,
 ) -> tuple[int | None, list[Problem]]:
     """Load an uploaded plan file (YAML, or an .xlsx workbook) for the user's area; a refused file
-    is audited too. (plan id, problems)."""
+    is audited too. (plan id, problems). A workbook is read from a folder under ``var/staging``,
+    removed at once (never the system's temporary directory)."""
     problems: list[Problem] = []
     plan: Plan | None = None
     text = ""
@@ -102,8 +109,8 @@ def upload_plan(
         message = "没有上传文件或文件超过 5 MB (no file or too large)"
         problems.append(Problem("pilots.upload.empty", message, Source(filename)))
     elif filename.lower().endswith((".xlsx", ".xlsm")) or data.startswith(b"PK\x03\x04"):
-        with tempfile.TemporaryDirectory(prefix="shidian-plan-") as tmp:
-            path = Path(tmp) / "plan.xlsx"
+        with staged_folder(var_dir, "shidian-plan-") as folder:
+            path = folder / "plan.xlsx"
             path.write_bytes(data)
             plan, problems = read_plan_xlsx(path)
         text = plan_to_yaml(plan) if plan is not None else ""

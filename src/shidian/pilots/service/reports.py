@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from shidian.pilots.workflow import Actor, Refusal, decide
 from shidian.platform.accounts import User
 from shidian.platform.audit import Client, log
 from shidian.platform.clock import today
+from shidian.platform.files import staged_folder
 from shidian.platform.units import UnitRow, all_units
 from shidian.problems import Problem, Refused, has_errors
 
@@ -165,13 +167,21 @@ def save_report(
 
 
 def upload_report_form(
-    conn: sa.Connection, user: User, ref: ReportRef, data: bytes, filename: str, client: Client | None = None
+    conn: sa.Connection,
+    user: User,
+    ref: ReportRef,
+    data: bytes,
+    filename: str,
+    var_dir: Path,
+    client: Client | None = None,
 ) -> tuple[int | None, list[Problem]]:
     """Import a filled Excel/CSV form as a draft: (report id, problems). A refused file is
-    audited (the refusal is recorded, nothing else is written)."""
+    audited (the refusal is recorded, nothing else is written). The file is read from a folder
+    under ``var/staging``, removed at once (never the system's temporary directory)."""
     ctx = open_report(conn, user, ref)
     allowed(ctx.decide("save"))
-    entries, problems = read_upload(data, filename)
+    with staged_folder(var_dir, "shidian-form-") as folder:
+        entries, problems = read_upload(data, filename, folder)
     if has_errors(problems):
         log(
             conn,

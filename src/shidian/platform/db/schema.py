@@ -175,6 +175,8 @@ jobs = sa.Table(
     sa.Column("progress", sa.String(200), nullable=True),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("owner", sa.String(64), nullable=True),
+    # the user who started it (an import: its importer may cancel it), None for a system job
+    sa.Column("started_by", sa.Integer, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),

@@ -51,7 +51,7 @@ def import_registry(
     the rows are checked and registered in one transaction of their own, so a process killed
     mid-way keeps nothing and its job is failed at the next start-up."""
     require(user, "registry.import")
-    job_id = jobs.started(engine, "registry.import")
+    job_id = jobs.started(engine, "registry.import", None, user.id)
     with jobs.running(engine, job_id):
         jobs.step(engine, job_id, "读取文件 (reading the file)")
         rows, problems = read_registry(path, display_name)

@@ -1,5 +1,10 @@
 """医共体按人头总额预付 JSON API: the stored runs and one run as the reader may see it.
 
+``POST /api/capitation/runs`` settles uploaded files (multipart, as the page: ``policy``, the
+``files`` — ``fund.toml`` and the tables — and optionally ``claims_run_id``, a finished
+resident-insurance run whose claims give the spending through the ``villages`` map) with the
+page's service (``settle_uploads``): 201 with the stored draft, 422 with every problem (the run
+is recorded failed), 409 ``job.busy`` while another run holds the lane.
 ``POST /api/capitation/runs/{run_id}/payments`` records a quarterly prepayment paid against a
 published run (the bureau); ``POST /api/capitation/runs/{run_id}/publish`` publishes a draft
 (naming the run it corrects, with the reason, when the year has a published run); ``GET
@@ -17,19 +22,35 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shidian.capitation import service
 from shidian.capitation.payments import Payment, PrepaymentStatus
 from shidian.platform.accounts import User
 from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.errors import ErrorOut, error_response
 from shidian.web.errors import responses as error_responses
+from shidian.web.fields import read_uploads
 
 router = APIRouter()
 Viewer = Annotated[User, Depends(require("capitation.view"))]
 Settler = Annotated[User, Depends(require("capitation.settle"))]
 RunIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8,64}$", description="结算编号 (run id)")]
+Uploads = Annotated[list[UploadFile] | None, File(description="fund.toml 与输入表 (.csv/.xlsx)")]
+PolicyForm = Annotated[str, Form(min_length=1, max_length=100, description="政策 (policy id)")]
+ClaimsRunForm = Annotated[
+    str,
+    Form(
+        max_length=32,
+        pattern=r"^[0-9a-f]*$",
+        description="已完成的居民医保结算编号 (spending from its claims)",
+    ),
+]
+#: The largest file accepted (the page's limit).
+MAX_UPLOAD_BYTES = 50 << 20
 
 
 class RunSummaryOut(BaseModel):
@@ -158,6 +179,50 @@ def api_runs(conn: Conn, user: Viewer) -> list[RunSummaryOut]:
         )
         for r in service.overview(conn, user)
     ]
+
+
+@router.post(
+    "/api/capitation/runs",
+    status_code=201,
+    response_model=RunSummaryOut,
+    responses=error_responses(400, 401, 403, 409, 413)
+    | {422: {"model": ErrorOut, "description": "每个问题及其文件、行、列 (every problem)"}},
+    dependencies=[Depends(check_csrf)],
+)
+async def api_settle(
+    request: Request,
+    user: Settler,
+    policy: PolicyForm,
+    files: Uploads = None,
+    claims_run_id: ClaimsRunForm = "",
+) -> Response | RunSummaryOut:
+    """Settle uploaded files (the page's service, ``settle_uploads``): 201 with the draft run, 422
+    with every problem, 409 ``job.busy`` while another run holds the lane ``runs``."""
+    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
+    engine, var_dir = request.app.state.engine, request.app.state.settings.var_dir
+    run_id, problems = await run_in_threadpool(
+        service.settle_uploads,
+        engine,
+        user,
+        var_dir,
+        policy,
+        uploads,
+        client_of(request),
+        claims_run_id or None,
+    )
+    if run_id is None:
+        return error_response(422, problems)
+    with engine.connect() as conn:
+        run = next(r for r in service.overview(conn, user) if r.run_id == run_id)
+    return RunSummaryOut(
+        run_id=run.run_id,
+        year=run.year,
+        policy=run.policy,
+        status=run.status,
+        pot=run.pot,
+        communities=run.communities,
+        corrects_run_id=run.corrects_run_id,
+    )
 
 
 @router.get(

@@ -18,6 +18,7 @@ from shidian.drg import store
 from shidian.drg.service import check_upload, import_dataset, import_running
 from shidian.drg.uploads import INPUT_NAMES
 from shidian.platform.accounts import User
+from shidian.platform.import_jobs import may_cancel
 from shidian.problems import Refused
 from shidian.web.deps import Conn, check_csrf, client_of, require
 from shidian.web.drg.api import DatasetName, Uploads, uploads_of
@@ -30,6 +31,7 @@ Importer = Annotated[User, Depends(require("drg.import"))]
 @router.get("/drg/imports", include_in_schema=False)
 def imports_page(request: Request, conn: Conn, user: Importer, imported: str | None = None) -> Response:
     datasets = store.list_datasets(conn)
+    running = import_running(conn, user)
     return render(
         request,
         "drg/imports.html",
@@ -37,7 +39,8 @@ def imports_page(request: Request, conn: Conn, user: Importer, imported: str | N
             "datasets": datasets,
             "imported": next((d for d in datasets if d["id"] == imported), None),
             "input_names": INPUT_NAMES,
-            "running": import_running(conn, user),
+            "running": running,
+            "can_cancel": may_cancel(user, running),
         },
     )
 

@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from shidian.web.home import notifications, pages, search
+from shidian.web.home import imports, notifications, pages, search
 
-ROUTERS: list[APIRouter] = [pages.router, notifications.router, search.router]
+ROUTERS: list[APIRouter] = [pages.router, notifications.router, search.router, imports.router]

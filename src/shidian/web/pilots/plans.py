@@ -112,7 +112,9 @@ def plans_upload(
 ) -> Response:
     filename = Path(file.filename or "plan.yaml").name if file is not None else "plan.yaml"
     data = file.file.read(MAX_UPLOAD_BYTES + 1) if file is not None else b""
-    plan_id, problems = service.upload_plan(conn, user, data, filename, due_day, client_of(request))
+    plan_id, problems = service.upload_plan(
+        conn, user, data, filename, due_day, request.app.state.settings.var_dir, client_of(request)
+    )
     if plan_id is None:
         return _plans_page(request, conn, problems, status_code=422)
     return RedirectResponse(f"/pilots/reports/plans?loaded={filename}", status_code=303)

@@ -169,7 +169,9 @@ def report_upload(
     ref = ReportRef(plan_id, unit_code, period)
     filename = Path(file.filename or "upload.xlsx").name if file is not None else "upload.xlsx"
     data = file.file.read(MAX_UPLOAD_BYTES + 1) if file is not None else b""
-    report_id, problems = service.upload_report_form(conn, user, ref, data, filename, client_of(request))
+    report_id, problems = service.upload_report_form(
+        conn, user, ref, data, filename, request.app.state.settings.var_dir, client_of(request)
+    )
     if report_id is None:
         return _form_page(request, conn, user, ref, problems=problems, status_code=422)
     return _done(ref, "uploaded")

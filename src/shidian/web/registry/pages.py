@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from shidian.platform.accounts import User
 from shidian.platform.clock import today
+from shidian.platform.import_jobs import may_cancel
 from shidian.problems import Problem, Source
 from shidian.registry import BEHAVIOURS, RISK_LEVELS, Period, service, suggest_level
 from shidian.registry.followup import CLASSES
@@ -314,7 +315,13 @@ def patients_export(request: Request, conn: Conn, user: Viewer) -> Response:
 @router.get("/import", include_in_schema=False)
 def import_page(request: Request, conn: Conn, user: Importer) -> Response:
     running = service.import_running(conn, user)
-    return render(request, "registry/import.html", {"problems": [], "imported": None, "running": running})
+    context: dict[str, Any] = {
+        "problems": [],
+        "imported": None,
+        "running": running,
+        "can_cancel": may_cancel(user, running),
+    }
+    return render(request, "registry/import.html", context)
 
 
 @router.post("/import", include_in_schema=False, dependencies=WRITE)
