@@ -36,8 +36,10 @@ def plain(value: object) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def grouped(value: Decimal | int) -> str:
-    """Exact digits with thousands separators: ``12,000.00`` (no rounding)."""
+def grouped(value: Decimal | int | None) -> str:
+    """Exact digits with thousands separators: ``12,000.00`` (no rounding); None is a dash."""
+    if value is None:
+        return DASH
     return format(value, ",f") if isinstance(value, Decimal) else format(value, ",")
 
 

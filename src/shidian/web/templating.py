@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -40,7 +43,18 @@ def local_time(value: dt.datetime | dt.date | None, fmt: str = "%Y-%m-%d %H:%M")
     return display.date_time(value, TIME_ZONE, fmt)
 
 
-templates.env.globals.update(display.TEMPLATE_FUNCTIONS)
+def _missing_as_none(function: Callable[..., str]) -> Callable[..., str]:
+    """A formatter that reads a value the page does not have (Jinja's ``Undefined``, e.g. a key a
+    stored record lacks) as None: a dash, never a 500."""
+
+    @functools.wraps(function)
+    def formatted(value: object = None, *args: Any, **kwargs: Any) -> str:
+        return function(None if isinstance(value, jinja2.Undefined) else value, *args, **kwargs)
+
+    return formatted
+
+
+templates.env.globals.update({name: _missing_as_none(f) for name, f in display.TEMPLATE_FUNCTIONS.items()})
 templates.env.filters["local_time"] = local_time
 
 
