@@ -52,6 +52,11 @@ def test_the_demo_county_is_imported_run_and_has_a_desk_user(tmp_path):
         # under county-2010's rules): (3000 − 100) × 0.65 = 1885.00
         assert answer.json()["reimbursement"] == "1885.00"
         assert desk.get("/insurance").status_code == 200
+        # the nav's 本院 link of a desk hospital outside the DRG pilot explains, with its other work
+        # (issue 19: no dead ends), instead of a bare 404
+        mine = desk.get(f"/drg/hospitals/{hospital}")
+        assert mine.status_code == 404 and "本院没有DRG付费结算" in mine.text
+        assert 'href="/insurance/desk"' in mine.text
     finally:
         app.state.engine.dispose()
 

@@ -28,6 +28,7 @@ from shidian.drg.service import explain_run_case
 from shidian.drg.service.results import OpenRun, hospital_cases, open_hospital, open_run, selectable_runs
 from shidian.money import D
 from shidian.platform.accounts import User
+from shidian.problems import Refused
 from shidian.web.caching import cached_page
 from shidian.web.deps import Conn, CurrentUser, client_of, require
 from shidian.web.drg.models import (
@@ -327,7 +328,14 @@ def hospital_page(
     q: str | None = None,
     page: Page = 1,
 ) -> Response:
-    opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
+    try:
+        opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
+    except Refused as refused:
+        if run is None and refused.reason == "not_found" and user.hospital_id == hospital_id:
+            # a hospital's own page where no published DRG settlement includes it (a 居民医保 desk
+            # hospital outside the DRG pilot): say so, with its other work, not a dead 404
+            return render(request, "drg/hospital_none.html", {"hospital_id": hospital_id}, status_code=404)
+        raise
     filters = case_filters(category, drg_code, month, q)
     cases = hospital_cases(
         conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request), whole_page=True
