@@ -228,3 +228,16 @@ def test_desk_input_checks_equal_the_batch_checks(row):
     }
     desk = {p.code for p in claim_problems(row, POLICY)}
     assert desk == batch & CHECKED
+
+
+def test_the_desk_names_the_level_and_place_no_tier_takes():
+    """A3 (level 3, out of the county, place not given) has no inpatient tier under the city tiers:
+    the desk refuses the stay with the batch's own words (test_tiers), naming level and place —
+    the desk's row once lacked them and the refusal failed (KeyError 'level')."""
+    policy = insurance_policy(CITY_TIERS)
+    who, where = lookups(persons(("P1", "general")))
+    refused = refusal(claim("A", "P1", "A3", "5000", certificate=1), who["P1"], where["A3"], policy)
+    assert refused == (
+        "no_tier",
+        "不予补偿: 本政策没有适用于3级、所在地未填的医疗机构的住院档次 (inpatient.tiers)",
+    )

@@ -105,7 +105,7 @@ def decide(
         return Decision(problems=problems)
     code = reject_code(c, person, institution, policy)
     if code is not None:
-        why = reason({**c, "status": "rejected", "reject_code": code}, policy)
+        why = reason(_rejected_row(c, code, institution), policy)
         return Decision(problems=[_problem(code, why, REJECT_FIELDS[code], source)])
     state = year()
     priced = _price(c, chronic, person, institution, policy, state)
@@ -137,7 +137,14 @@ def refusal(
     code = reject_code(c, person, institution, policy)
     if code is None:
         return None
-    return code, reason({**c, "status": "rejected", "reject_code": code}, policy)
+    return code, reason(_rejected_row(c, code, institution), policy)
+
+
+def _rejected_row(c: Mapping[str, Any], code: str, institution: DeskInstitution | None) -> dict[str, Any]:
+    """The row the trail reads for a rejected claim: the claim with its institution's level and
+    place (``no_tier`` names them, as the batch's frame does)."""
+    where = {} if institution is None else {"level": institution.level, "place": institution.where}
+    return {**c, **where, "status": "rejected", "reject_code": code}
 
 
 def price_claim(
