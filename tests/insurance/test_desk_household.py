@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,7 +35,7 @@ from shidian.platform.db.insurance_schema import insurance_desk_claims, insuranc
 from shidian.platform.files import run_dir
 from tests.insurance.helpers import id_number, insurance_policy
 from tests.waiting import PATIENCE
-from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
+from tests.web.conftest import fresh_database
 from tests.web.insurance.conftest import INSTITUTIONS, _csv
 
 CLIENT = Client("127.0.0.1", "test-agent")
@@ -78,17 +77,11 @@ class _Pooled:
 def county(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[County]:
-    admin, name = None, ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    else:
-        if not _postgres_available():
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-        name = f"shidian_hh_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with fresh_database(request.param, tmp_path, "shidian_hh") as url:
+        yield from _county(url, tmp_path, monkeypatch)
+
+
+def _county(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[County]:
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -108,10 +101,6 @@ def county(
         yield County(engine, var_dir, dataset_id, officer)
     finally:
         engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def visit(claim_id: str, person: str, total: str, day: int, **extra: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ person until the dataset is imported again)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from shidian.platform.db.engine import alembic_config, make_engine, upgrade
-from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
+from tests.web.conftest import fresh_database
 
 TABLE = "insurance_persons"
 AT = dt.datetime(2010, 3, 6, 8, 0, tzinfo=dt.UTC)
@@ -22,26 +21,12 @@ AT = dt.datetime(2010, 3, 6, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
-    admin, name = None, ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-    else:
-        if not _postgres_available():
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-        name = f"shidian_m12_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    made = make_engine(url)
-    try:
-        yield made
-    finally:
-        made.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    with fresh_database(request.param, tmp_path, "shidian_m12") as url:
+        made = make_engine(url)
+        try:
+            yield made
+        finally:
+            made.dispose()
 
 
 def _columns(engine: sa.Engine) -> set[str]:

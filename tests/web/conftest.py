@@ -3,6 +3,7 @@ every role, a published settlement of the hand-worked region, and signed-in clie
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import uuid
@@ -46,22 +47,33 @@ def _postgres_available() -> bool:
         engine.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty database per backend for the test session."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'shidian.db'}"
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path, prefix: str = "shidian_test") -> Iterator[str]:
+    """The URL of a fresh, empty database of ``backend`` ("sqlite": a file in ``folder``;
+    "postgresql": a database of its own on 127.0.0.1, dropped afterwards; skipped when
+    PostgreSQL is not running)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'shidian.db'}"
         return
     if not _postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"shidian_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database per backend for the test session."""
+    with fresh_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.insurance_schema import insurance_runs
 from shidian.platform.db.schema import datasets, runs
 from shidian.platform.db.schema import jobs as jobs_table
-from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
+from tests.web.conftest import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,24 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of its own (jobs left running would block a shared one)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    else:
-        if not _postgres_available():
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-        name = f"shidian_jobs_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if request.param == "postgresql":
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path, "shidian_jobs") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def test_two_server_processes_never_run_two_runs_at_once(db_url: str, tmp_path: Path):

@@ -5,7 +5,6 @@ DRG runs, and records prepayments paid; a member institution sees the published 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -16,7 +15,7 @@ from shidian.platform.db.capitation_schema import capitation_runs
 from shidian.platform.db.schema import audit_events
 from shidian.platform.db.schema import jobs as jobs_table
 from tests.capitation.test_cli import FUND, TABLES
-from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
+from tests.web.conftest import fresh_database
 
 # H1 (a hospital user's institution) is the lead hospital of 医共体 A; H3 is no member.
 MEMBERS = {name: text.replace("A1", "H1") for name, text in TABLES.items()}
@@ -304,32 +303,18 @@ def test_migration_0011_creates_and_drops_the_capitation_tables(backend, tmp_pat
 
     from shidian.platform.db.engine import alembic_config, make_engine, upgrade
 
-    admin = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-    else:
-        if not _postgres_available():
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-        name = f"shidian_m_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
     tables = {"capitation_runs", "capitation_payments"}
-    try:
-        upgrade(engine)
-        assert tables <= set(sa.inspect(engine).get_table_names())
-        command.downgrade(alembic_config(engine), "0008")
-        assert not tables & set(sa.inspect(engine).get_table_names())
-        upgrade(engine)
-        assert tables <= set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    with fresh_database(backend, tmp_path, "shidian_m") as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            assert tables <= set(sa.inspect(engine).get_table_names())
+            command.downgrade(alembic_config(engine), "0008")
+            assert not tables & set(sa.inspect(engine).get_table_names())
+            upgrade(engine)
+            assert tables <= set(sa.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
 
 
 def test_two_officers_paying_the_same_quarter_at_once_never_overpay_unseen(client_for, web_app):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import uuid
 
 import openpyxl
 import pytest
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 
 from shidian.platform import clock
 from shidian.platform.db.engine import make_engine, upgrade
-from tests.web.conftest import POSTGRES_ADMIN_URL, _postgres_available
+from tests.web.conftest import fresh_database
 from tests.web.registry.test_registry_api import audits, register
 from tests.web.registry.test_registry_pages import csrf
 
@@ -135,36 +134,22 @@ def test_000p7_8_team_role_civil_affairs_officer(reg_client):
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_0005_adds_and_drops_the_assessment_columns(backend, tmp_path):
     """Down to 0004 drops ``lowered_reason`` and ``annual``; back to head adds them again."""
-    admin = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-    else:
-        if not _postgres_available():
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-        name = f"shidian_m_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    try:
+    from alembic import command
+
+    from shidian.platform.db.engine import alembic_config
+
+    with fresh_database(backend, tmp_path, "shidian_m") as url:
+        engine = make_engine(url)
 
         def columns() -> set[str]:
             return {c["name"] for c in sa.inspect(engine).get_columns("registry_assessments")}
 
-        upgrade(engine)
-        assert {"lowered_reason", "annual"} <= columns()
-        from alembic import command
-
-        from shidian.platform.db.engine import alembic_config
-
-        command.downgrade(alembic_config(engine), "0004")
-        assert not {"lowered_reason", "annual"} & columns()
-        upgrade(engine)
-        assert {"lowered_reason", "annual"} <= columns()
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        try:
+            upgrade(engine)
+            assert {"lowered_reason", "annual"} <= columns()
+            command.downgrade(alembic_config(engine), "0004")
+            assert not {"lowered_reason", "annual"} & columns()
+            upgrade(engine)
+            assert {"lowered_reason", "annual"} <= columns()
+        finally:
+            engine.dispose()
