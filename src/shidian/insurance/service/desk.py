@@ -212,20 +212,7 @@ def post_claim(
         stored = store.stored_claim(conn, institution_id, claim_id)
         if stored is not None:
             return _posted(conn, user, client, Answer(_replay(stored, request), False))
-    if found is None:
-        message = (
-            f"结束日期 {claim['end_date']} 所在的 {year} 年度没有导入参合数据, 不能结算 "
-            f"(no insurance dataset for {year})"
-        )
-        raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
-    policy = POLICIES.named(found["manifest"]["policy_id"])
-    household = _pool(policy, claim, found)
-    who = _person(found)
-    where = (
-        None
-        if found["level"] is None
-        else DeskInstitution(found["level"], found["designated"], found["in_county"], found["place"])
-    )
+    found, policy, household, who, where = _priced_against(claim, found, year)
     locked: list[store.PersonYear] = []
 
     def lock() -> DeskState:  # called by the decision only for a claim the fund pays
@@ -544,17 +531,7 @@ def preview_claim(conn: sa.Connection, user: User, claim: dict[str, Any]) -> dic
         raise DeskError("conflict", [_problem("insurance.claim.id_reused", message, "claim_id")])
     found = store.lookup(conn, claim)
     year = claim["end_date"].year
-    if found is None:
-        message = f"结束日期 {claim['end_date']} 所在的 {year} 年度没有导入参合数据, 不能结算 (no insurance dataset for {year})"
-        raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
-    policy = POLICIES.named(found["manifest"]["policy_id"])
-    household = _pool(policy, claim, found)
-    who = _person(found)
-    where = (
-        None
-        if found["level"] is None
-        else DeskInstitution(found["level"], found["designated"], found["in_county"], found["place"])
-    )
+    found, policy, household, who, where = _priced_against(claim, found, year)
 
     def year_now() -> DeskState:
         return _year_as_it_stands(conn, year, person_id, found["dataset_id"], household)
@@ -575,3 +552,24 @@ def today_claims(conn: sa.Connection, user: User, client: Client | None = None) 
     if claims:
         log(conn, events.DeskListViewed(claims=[c["claim_id"] for c in claims]), user, client)
     return claims
+
+
+def _priced_against(
+    claim: Mapping[str, Any], found: dict[str, Any] | None, year: int
+) -> tuple[dict[str, Any], InsurancePolicy, str | None, DeskPerson | None, DeskInstitution | None]:
+    """What a desk claim is priced against, from its dataset's row (``store.lookup``): the row,
+    the dataset's policy, the household pool (``_pool``), the person and the institution; refused
+    ``insurance.claim.outside_year`` when no dataset covers the claim's year."""
+    if found is None:
+        message = (
+            f"结束日期 {claim['end_date']} 所在的 {year} 年度没有导入参合数据, 不能结算 "
+            f"(no insurance dataset for {year})"
+        )
+        raise DeskError("invalid", [_problem("insurance.claim.outside_year", message, "end_date")])
+    policy = POLICIES.named(found["manifest"]["policy_id"])
+    where = (
+        None
+        if found["level"] is None
+        else DeskInstitution(found["level"], found["designated"], found["in_county"], found["place"])
+    )
+    return found, policy, _pool(policy, claim, found), _person(found), where
