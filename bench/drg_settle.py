@@ -10,7 +10,10 @@ belong to that run alone,
 * the pandas reference end-to-end: ``python bench/pandas_drg.py DATA OUT`` (exact rounding,
   writes its four CSV results);
 * the lean pandas script: ``python bench/pandas_drg.py DATA OUT --lean`` (reads the CSVs and
-  computes the settlement in floats, nothing else).
+  computes the settlement in floats, nothing else);
+* the floor: pyarrow reading ``cases.csv`` alone, typed, on every core, and nothing else. No
+  settlement that reads the CSV can be faster; at 10,000,000 cases it shows how much of the
+  10-second target the reading alone takes on this machine.
 
 Peak memory is the child's ``ru_maxrss`` from ``os.wait4`` (the child and its waited-for
 descendants), not ``RUSAGE_CHILDREN``, which keeps the maximum over every child so far.
@@ -43,6 +46,9 @@ POINTS_TOLERANCE = 1e-6
 MONEY_TOLERANCE = 0.01  # yuan, plus MONEY_RELATIVE × |value|
 MONEY_RELATIVE = 1e-9
 POINT_VALUE_TOLERANCE = 1e-7
+#: The floor: the fastest read of the cases there is here (pyarrow's multi-threaded CSV reader,
+#: types inferred), no validation, no settlement, no output.
+FLOOR_SCRIPT = "import sys, pyarrow.csv as c; c.read_csv(sys.argv[1])"
 
 
 @dataclass
@@ -67,6 +73,7 @@ class SizeResult:
     pandas: Run | None
     agreement: dict[str, str] | None
     lean: Run | None = None
+    floor: Run | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,11 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   pandas: {describe(pandas_run)}", flush=True)
         else:
             print(f"   pandas: skipped (more than --skip-pandas-above {args.skip_pandas_above:,} cases)")
+        floor_out = args.workdir / f"out-floor-{cases}"
+        floor = timed([sys.executable, "-c", FLOOR_SCRIPT, str(data / "cases.csv")], floor_out)
+        print(f"   floor (pyarrow reads cases.csv, typed, nothing else): {describe(floor)}", flush=True)
         agreement = None
         if engine.ok and pandas_run is not None and pandas_run.ok:
             agreement = compare(engine_out, args.workdir / f"out-pandas-{cases}")
             print("   cross-check: " + ", ".join(f"{k} {v}" for k, v in agreement.items()), flush=True)
-        rows.append(SizeResult(cases, engine, pandas_run, agreement, lean_run))
+        rows.append(SizeResult(cases, engine, pandas_run, agreement, lean_run, floor))
 
     print()
     print_table(rows)
@@ -220,7 +230,7 @@ def compare(engine_out: Path, pandas_out: Path) -> dict[str, str]:
 def print_table(rows: list[SizeResult]) -> None:
     print(
         f"{'cases':>12} {'engine s':>10} {'engine GiB':>11} {'pandas s':>10} {'pandas GiB':>11} {'engine/pandas':>14}"
-        f" {'lean s':>8} {'engine/lean':>12}"
+        f" {'lean s':>8} {'engine/lean':>12} {'floor s':>8}"
     )
     for row in rows:
         e_s, e_g = _cells(row.engine)
@@ -232,9 +242,10 @@ def print_table(rows: list[SizeResult]) -> None:
             if row.lean and row.lean.ok and row.engine.ok
             else "-"
         )
+        f_s = _cells(row.floor)[0] if row.floor else "-"
         print(
             f"{row.cases:>12,} {e_s:>10} {e_g:>11} {p_s:>10} {p_g:>11} {ratio if ratio else '-':>14}"
-            f" {l_s:>8} {lean:>12}"
+            f" {l_s:>8} {lean:>12} {f_s:>8}"
         )
 
 
@@ -281,6 +292,8 @@ def targets(rows: list[SizeResult]) -> list[str]:
         ten = "FAIL (engine did not complete)"
     else:
         ten = f"{'PASS' if row.engine.seconds <= 10 else 'FAIL'} ({row.engine.seconds:.1f} s)"
+        if row.floor is not None and row.floor.ok:
+            ten += f"; reading cases.csv alone takes {row.floor.seconds:.1f} s here"
     return [
         f"1M: engine (default command) ≤ 0.5 × pandas with outputs: {speed}",
         f"1M: engine (default command) ≤ 1.0 × lean pandas (read + float settlement): {lean}",
