@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.capitation import service
@@ -67,7 +68,8 @@ async def capitation_settle(
     claims_run_id: HexId = "",
 ) -> Response:
     uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    run_id, problems = service.settle_uploads(
+    run_id, problems = await run_in_threadpool(  # a settlement takes seconds: not on the event loop
+        service.settle_uploads,
         request.app.state.engine,
         user,
         _var_dir(request),
@@ -256,8 +258,8 @@ async def primary_care_run(
     files: Uploads = None,
 ) -> Response:
     uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    done, problems = service.primary_care_uploads(
-        conn, user, _var_dir(request), policy, uploads, client_of(request)
+    done, problems = await run_in_threadpool(
+        service.primary_care_uploads, conn, user, _var_dir(request), policy, uploads, client_of(request)
     )
     if done is None:
         return _primary_care(request, user, None, problems, 422)

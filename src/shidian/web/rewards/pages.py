@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from shidian.platform.accounts import User
@@ -48,8 +49,8 @@ async def rewards_allocate(
     overrides: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    run_id, problems = service.allocate_uploads(
-        conn, user, _var_dir(request), rules, uploads, overrides, client_of(request)
+    run_id, problems = await run_in_threadpool(  # reading and allocating files: not on the event loop
+        service.allocate_uploads, conn, user, _var_dir(request), rules, uploads, overrides, client_of(request)
     )
     if run_id is None:
         found = service.overview(conn, user, _var_dir(request))
