@@ -35,8 +35,9 @@ def import_command(
     """导入存量患者名册: 全部导入, 或一行都不导入 (import an existing registry, all rows or none)."""
     from shidian.platform.crypto import DataKeys
     from shidian.platform.db.engine import existing_database, make_engine, upgrade
+    from shidian.platform.jobs import Cancelled
     from shidian.platform.settings import Settings
-    from shidian.problems import Refused
+    from shidian.problems import Refused, request_problem
     from shidian.registry import service
 
     missing = existing_database(Settings.database_url_from_env(), "users")
@@ -63,6 +64,9 @@ def import_command(
         else:
             raise
         raise typer.Exit(2) from None
+    except Cancelled as cancelled:  # cancelled on the import page (取消导入) while it ran
+        nothing = f"{cancelled}: 导入已在网页上取消，未导入任何患者 (cancelled on the import page; nothing imported)"
+        problems = [request_problem("job.cancelled", nothing)]
     finally:
         engine.dispose()
     if problems:
