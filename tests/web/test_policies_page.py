@@ -34,7 +34,7 @@ def test_policy_page_shows_meta_every_parameter_with_its_article_and_the_file(cl
     assert page.status_code == 200
     html = page.text
     assert hashlib.sha256(shipped_text("guigang-2020").encode("utf-8")).hexdigest() in html
-    for expected in ("贵港市", "2020.2", "2020-12-01", "000 篇6"):
+    for expected in ("贵港市", "2020.3", "2020-12-01", "000 篇6"):
         assert expected in html
     for param in PARAMS:
         assert f'title="{param.key}"' in html and param.article in html  # the key as the name's tooltip
