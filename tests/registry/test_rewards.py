@@ -53,13 +53,13 @@ def test_000p3_item11_highest_level_of_the_year():
             "recipient_id": "A",
             "unit_code": "450821100001",
             "category": "risk_3_plus",
-            "basis": "2020-06-03 危险性评估 3级 (assessment 12)",
+            "basis": "2020-06-03 危险性评估 3级 (评估记录 12)",
         },
         {
             "recipient_id": "B",
             "unit_code": "450821100002",
             "category": "risk_below_3",
-            "basis": "2020-05-05 危险性评估 0级 (assessment 21)",
+            "basis": "2020-05-05 危险性评估 0级 (评估记录 21)",
         },
     ]
 
@@ -71,7 +71,7 @@ def test_000p3_item11_latest_assessment_reading():
     first = table.to_pylist()[0]
     assert (first["category"], first["basis"]) == (
         "risk_below_3",
-        "2020-10-01 危险性评估 2级 (assessment 13)",
+        "2020-10-01 危险性评估 2级 (评估记录 13)",
     )
 
 
@@ -98,7 +98,7 @@ def test_000p3_item11_reward_rests_on_the_years_last_assessment_by_default():
     assert (first["recipient_id"], first["category"], first["basis"]) == (
         "A",
         "risk_below_3",
-        "2020-10-01 危险性评估 2级 (assessment 13)",
+        "2020-10-01 危险性评估 2级 (评估记录 13)",
     )
 
 
@@ -117,7 +117,7 @@ def test_000p3_item11_the_assessment_marked_annual_is_the_basis():
         3,
         True,
     )
-    assert a["basis"] == "2020-06-03 危险性评估 3级 (assessment 12) 年度定期评估"
+    assert a["basis"] == "2020-06-03 危险性评估 3级 (评估记录 12) 年度定期评估"
     latest = guardian_rewards(patients, assessments, 2020, basis="latest").to_pylist()[0]
     assert latest["category"] == "risk_below_3"
 

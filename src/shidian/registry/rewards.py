@@ -82,7 +82,7 @@ ranked AS (
 )
 SELECT p.recipient_id, p.unit_code,
   CASE WHEN r.risk_level >= {int(high_level)} THEN 'risk_3_plus' ELSE 'risk_below_3' END AS category,
-  strftime(r.assessed_on, '%Y-%m-%d') || ' 危险性评估 ' || CAST(r.risk_level AS VARCHAR) || '级 (assessment '
+  strftime(r.assessed_on, '%Y-%m-%d') || ' 危险性评估 ' || CAST(r.risk_level AS VARCHAR) || '级 (评估记录 '
     || CAST(r.assessment_id AS VARCHAR) || ')'
     || CASE WHEN coalesce(r.annual, false) THEN ' 年度定期评估' ELSE '' END AS basis,
   r.assessment_id, r.assessed_on, r.risk_level, coalesce(r.annual, false) AS annual

@@ -199,7 +199,7 @@ def test_guardian_rewards_list_and_excel(reg_client, registry_app):
         for r in doc.get("/api/registry/rewards", params={"year": day.year}).json()["rows"]
     }
     assert rows[no]["category"] == "risk_3_plus"
-    assert rows[no]["basis"].startswith(f"{day} 危险性评估 3级 (assessment ")
+    assert rows[no]["basis"].startswith(f"{day} 危险性评估 3级 (评估记录 ")
     assert rows[no]["unit_code"] == V1
     export = doc.get("/registry/rewards.xlsx", params={"year": day.year})
     sheet = list(openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
