@@ -41,3 +41,18 @@ def test_a_run_settled_before_year_end_grouping_existed_lists_its_cases(tmp_path
     page = case_page(tmp_path, "r" * 32, "H1", CaseFilters(), 1, 50)
     assert page.total == 2
     assert [(c.case_id, c.year_end_grouping) for c in page.cases] == [("C1", 0), ("C2", 0)]
+
+
+def test_a_warning_place_in_the_run_reads_in_words():
+    """The overview's 位置 column: a place in the run's own results is named by the result and its
+    keys, an input's file:column stays as written (issue 19 item 7: no raw keys on a Chinese page)."""
+    from shidian.drg.results.models import RunWarning, run_place
+
+    assert run_place("<run>:monthly_payments.H0001.3") == "月度预拨 H0001 3月"
+    assert run_place("<run>:monthly_payments.H0001.12.resident") == "月度预拨 H0001 12月 居民医保"
+    assert run_place("<run>:monthly.employee.7") == "月度点值 职工医保 7月"
+    assert run_place("<run>:annual.H0042") == "年终清算 H0042"
+    assert run_place("<run>:coefficients.GC45.3") == "差异系数 GC45 3级"
+    assert run_place("cases.csv:drg_code") == "cases.csv:drg_code"
+    assert run_place("<run>:checks") == "<run>:checks"  # a place it does not know stays as written
+    assert RunWarning(code="c", where="<run>:annual.H0001", message="m").place == "年终清算 H0001"

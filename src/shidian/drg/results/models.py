@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
+from shidian.drg.fund_budget import SCHEMES
+
 #: A Decimal written to JSON as a plain string (``"0.00000000"``), never a float.
 Dec = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
 
@@ -77,6 +79,42 @@ class RunWarning(_Model):
     code: str
     where: str
     message: str
+
+    @property
+    def place(self) -> str:
+        """``where`` as a page shows it: an input's ``file:column`` as it is, a place in the run's
+        own results (``<run>:monthly_payments.H0001.3``) by its result and keys (月度预拨 H0001 3月)."""
+        return run_place(self.where)
+
+
+#: The run's own results a warning may point into (``Source("<run>", key="<result>.<keys>")``).
+_RESULTS = {
+    "monthly": "月度点值",
+    "monthly_payments": "月度预拨",
+    "annual": "年终清算",
+    "coefficients": "差异系数",
+}
+
+
+def run_place(where: str) -> str:
+    """A warning's place in words: ``<run>:monthly_payments.H0001.3.employee`` → ``月度预拨 H0001
+    3月 职工医保``, ``<run>:coefficients.GC45.3`` → ``差异系数 GC45 3级``; other places unchanged."""
+    if not where.startswith("<run>:"):
+        return where
+    result, *keys = where.removeprefix("<run>:").split(".")
+    if result not in _RESULTS:
+        return where
+    words = [_RESULTS[result]]
+    for key in keys:
+        if key in SCHEMES:
+            words.append(SCHEMES[key])
+        elif key.isdigit() and result == "coefficients":
+            words.append(f"{key}级")
+        elif key.isdigit():
+            words.append(f"{key}月")
+        else:
+            words.append(key)
+    return " ".join(words)
 
 
 class NearCap(_Model):
