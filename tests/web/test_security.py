@@ -140,3 +140,25 @@ def test_open_redirect_after_login_is_refused(web_app):
         follow_redirects=False,
     )
     assert response.headers["location"] == "/"
+
+
+def test_the_audit_page_names_each_detail_in_chinese(client_for):
+    """The Chinese audit page shows an event's details as 名称: 值, not as JSON keys; the English
+    page keeps the field names (the code as each name's tooltip on both)."""
+    admin = client_for("admin")
+    admin.get("/admin/audit", params={"action": "auth.login", "page": 1})  # audited: action_filter, page
+    zh = admin.get("/admin/audit?action=admin.audit_browsed&lang=zh_CN").text
+    assert '<span title="action_filter">按操作筛选</span>: auth.login' in zh
+    assert '<span title="page">页码</span>: 1' in zh and '"action_filter":' not in zh
+    en = admin.get("/admin/audit?action=admin.audit_browsed&lang=en").text
+    assert '<span title="action_filter">action_filter</span>: auth.login' in en
+
+
+def test_every_audit_detail_has_a_chinese_name():
+    import dataclasses
+
+    import shidian.docs  # noqa: F401  (imports every domain's events)
+    from shidian.platform.audit import DETAIL_LABELS, EVENTS
+
+    fields = {f.name for event in EVENTS.values() for f in dataclasses.fields(event)} - {"target"}
+    assert sorted(fields - DETAIL_LABELS.keys()) == []

@@ -146,13 +146,14 @@ def audit_page(
 
 
 def audit_labels() -> dict[str, dict[str, str]]:
-    """Actions and roles by their Chinese names on the Chinese pages (``summary`` of each
-    audit event, the role names); the English pages keep the codes."""
+    """Actions, roles and detail fields by their Chinese names on the Chinese pages (``summary``
+    of each audit event, the role names, ``DETAIL_LABELS``); the English pages keep the codes."""
     if language.get() != "zh_CN":
-        return {"action_labels": {}, "role_labels": {}}
+        return {"action_labels": {}, "role_labels": {}, "detail_labels": {}}
     return {
         "action_labels": {code: event.summary for code, event in audit.EVENTS.items()},
         "role_labels": dict(ROLES),
+        "detail_labels": audit.DETAIL_LABELS,
     }
 
 
