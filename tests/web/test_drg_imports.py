@@ -236,3 +236,21 @@ def test_a_failure_while_landing_leaves_neither_row_nor_folder(web_app, client_f
     landed = {f for f in _folders(web_app) - folders if f.startswith("datasets/")}
     assert not landed
     assert not (web_app.state.settings.var_dir / "uploads" / token).exists()
+
+
+def test_the_upload_help_names_each_table_in_chinese_and_a_chinese_file_name_is_its_table(
+    web_app, client_for
+):
+    """The import page lists the tables by their Chinese file names with the file stem (医疗机构
+    hospitals …, 年度预付 advances), and a file under that name is read as its table."""
+    officer = client_for("officer")
+    page = officer.get("/drg/imports?lang=zh_CN").text
+    for label, name in (("医疗机构", "hospitals"), ("病例", "cases"), ("年度预付", "advances")):
+        assert f"{label} <code>{name}</code>" in page
+    files = dict(handworked_files())
+    files["年度预付.csv"] = "医疗机构编码,上年度统筹基金支付,上年已预付\nH1,1000.00,\nH3,2000.00,\n".encode()
+    response = officer.post(
+        "/api/drg/imports", data={"name": "年度预付"}, files=_multipart(list(files.items()))
+    )
+    assert response.status_code == 201, response.text
+    assert "advances.csv" in response.json()["files"]

@@ -200,6 +200,7 @@ ADVANCES = TableSpec(
         ),
     ),
     key=("hospital_id",),
+    titles=("年度预付",),
 )
 DEDUCTIONS = TableSpec(
     "deductions",
@@ -266,7 +267,7 @@ REFERENCE = TableSpec(
 )
 
 #: Every input table of a DRG dataset, in the order they are read.
-INPUT_SPECS = (HOSPITALS, GROUPS, CASES, ASSESSMENT, DEDUCTIONS, REFERENCE, REGROUPED)
+INPUT_SPECS = (HOSPITALS, GROUPS, CASES, ASSESSMENT, DEDUCTIONS, REFERENCE, REGROUPED, ADVANCES)
 SETTLEMENT_FILE = "settlement.toml"
 
 

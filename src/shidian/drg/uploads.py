@@ -35,6 +35,8 @@ INPUT_NAMES = (
 )
 #: Chinese file names of the inputs (医疗机构.xlsx) → the table: kept under the table's name.
 INPUT_TITLES = {title: spec.name for spec in INPUT_SPECS for title in spec.titles}
+#: Each input's first Chinese file name (hospitals → 医疗机构), for the upload page's help.
+INPUT_LABELS = {spec.name: spec.titles[0] for spec in INPUT_SPECS if spec.titles}
 SETTLEMENT_FILE = "settlement.toml"
 TABLE_SUFFIXES = (".csv", *EXCEL_SUFFIXES)
 #: How long checked files wait for the officer's confirmation.

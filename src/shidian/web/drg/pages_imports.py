@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from shidian.drg import store
 from shidian.drg.service import check_upload, import_dataset, import_running
-from shidian.drg.uploads import INPUT_NAMES
+from shidian.drg.uploads import INPUT_LABELS, INPUT_NAMES
 from shidian.platform.accounts import User
 from shidian.platform.import_jobs import may_cancel
 from shidian.problems import Refused
@@ -39,6 +39,7 @@ def imports_page(request: Request, conn: Conn, user: Importer, imported: str | N
             "datasets": datasets,
             "imported": next((d for d in datasets if d["id"] == imported), None),
             "input_names": INPUT_NAMES,
+            "input_labels": INPUT_LABELS,
             "running": running,
             "can_cancel": may_cancel(user, running),
         },
