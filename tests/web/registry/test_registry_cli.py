@@ -13,7 +13,9 @@ from shidian.platform.db.engine import make_engine, upgrade
 from shidian.platform.db.registry_schema import registry_doctor_areas
 
 
-def test_cli_import_then_indicators(tmp_path, monkeypatch):
+def _county_with_a_doctor(tmp_path, monkeypatch):
+    """A SQLite database the CLI finds through the environment: 平南县, a town, a village and the
+    doctor cli_doc responsible for it. Returns (url, engine)."""
     url = f"sqlite:///{tmp_path}/db.sqlite"
     monkeypatch.setenv("SHIDIAN_DATABASE_URL", url)
     monkeypatch.setenv("SHIDIAN_VAR_DIR", str(tmp_path / "var"))
@@ -26,6 +28,11 @@ def test_cli_import_then_indicators(tmp_path, monkeypatch):
         village = create_unit(conn, "450821100001", "东村", "village", parent_id=town)
         doctor = create_user(conn, "cli_doc", "secret-pass-2020", "mental_health_doctor", town, "医生")
         conn.execute(registry_doctor_areas.insert().values(user_id=doctor, unit_id=village))
+    return url, engine
+
+
+def test_cli_import_then_indicators(tmp_path, monkeypatch):
+    url, engine = _county_with_a_doctor(tmp_path, monkeypatch)
     engine.dispose()
     first17 = "45082119800101123"
     good = first17 + check_char(first17)
@@ -76,18 +83,7 @@ def test_an_import_cancelled_on_the_web_page_ends_the_command_with_a_message_and
 ):
     """取消导入 on the import page while ``shidian registry import`` runs: the command stops at its
     next stage with the job.cancelled problem (it ended in a traceback), exit 1, no patient."""
-    url = f"sqlite:///{tmp_path}/db.sqlite"
-    monkeypatch.setenv("SHIDIAN_DATABASE_URL", url)
-    monkeypatch.setenv("SHIDIAN_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("SHIDIAN_SECRET_KEY", "c" * 48)
-    engine = make_engine(url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        county = create_unit(conn, "450821", "平南县", "county", region_code="450821")
-        town = create_unit(conn, "450821100", "平南镇", "township", parent_id=county)
-        village = create_unit(conn, "450821100001", "东村", "village", parent_id=town)
-        doctor = create_user(conn, "cli_doc", "secret-pass-2020", "mental_health_doctor", town, "医生")
-        conn.execute(registry_doctor_areas.insert().values(user_id=doctor, unit_id=village))
+    _url, engine = _county_with_a_doctor(tmp_path, monkeypatch)
     first17 = "45082119800101123"
     path = tmp_path / "old.csv"
     path.write_text(
