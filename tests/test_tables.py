@@ -383,6 +383,22 @@ def test_blank_cells_required_nullable_and_default(tmp_path: Path) -> None:
     assert (row["points"], row["transferred"], row["level"]) == (None, 0, None)
 
 
+@pytest.mark.parametrize("blank", [" ", "\t", "\u00a0", "\u3000"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_only_blank_of_a_file_is_trimmed(tmp_path: Path, blank: str, newline: str) -> None:
+    """Each blank is trimmed even where it is the only one (a file without any is not trimmed:
+    a row ends at LF or CRLF, so no cell holds one), under a header with or without one."""
+    for header in (HEADER_EN, HEADER_EN.replace("case_id", "case_id ")):
+        path = write_csv(
+            tmp_path, [header, "A1,1,,2020-01-01,1,0,", f"A2,2{blank},,2020-01-01,1,0,"], newline=newline
+        )
+        table, problems = read_table(path, SPEC)
+        assert problems == []
+        assert table is not None
+        assert table.column("total_cost").to_pylist() == [Decimal(1), Decimal(2)]
+        assert table.column("case_id").to_pylist() == ["A1", "A2"]
+
+
 def test_entirely_blank_rows_are_skipped_and_rows_keep_counting(tmp_path: Path) -> None:
     rows = ["A1,1,,2020-01-01,1,0,", ",,,,,,", "", "A2,x,,2020-01-01,1,0,"]
     assert problems_of(tmp_path, rows) == [("table.cell.not_number", where(5, "total_cost"))]

@@ -163,3 +163,50 @@ def test_000p6_art12_basic_group_same_coefficient_everywhere(cases):
 def test_every_category_occurs_and_the_checks_pass(result):
     assert result.ok, [c for c in result.checks if not c.ok]
     assert set(result.case_points.column("category").to_pylist()) == {"normal", "high", "low", "whole_group"}
+
+
+def _reference_by_hospital(tmp_path, last_hospital: str):
+    """The hand-worked region with its reference cases' levels given by hospital (H1 is level
+    1, H3 level 3) instead of in a level column, but for the last row (U, 5000), whose level is
+    blank and whose hospital is ``last_hospital``."""
+    import csv
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(HANDWORKED, data)
+    with (HANDWORKED / "reference_cases.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    lines = ["drg_code,level,total_cost,hospital_id"]
+    for i, row in enumerate(rows):
+        by_level = {"1": "H1", "3": "H3"}[row["level"]]
+        if i == len(rows) - 1:
+            lines.append(f"{row['drg_code']},,{row['total_cost']},{last_hospital}")
+        elif i % 2:  # every other row: the level from the hospital alone
+            lines.append(f"{row['drg_code']},,{row['total_cost']},{by_level}")
+        else:  # a given level wins over the hospital's
+            lines.append(
+                f"{row['drg_code']},{row['level']},{row['total_cost']},{'H3' if by_level == 'H1' else 'H1'}"
+            )
+    (data / "reference_cases.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data, rows
+
+
+def test_a_reference_case_takes_its_level_else_its_hospitals(tmp_path):
+    data, rows = _reference_by_hospital(tmp_path, "H3")
+    inputs, problems, _ = read_inputs(data)
+    assert problems == [] and inputs is not None and inputs.reference is not None
+    expected = [int(row["level"]) for row in rows[:-1]] + [3]
+    assert inputs.reference.column("level").to_pylist() == expected
+    assert inputs.reference.column("_row").to_pylist() == list(range(2, len(rows) + 2))
+    assert inputs.reference.column("total_cost").to_pylist() == [D(row["total_cost"]) for row in rows]
+
+
+@pytest.mark.parametrize("hospital", ["H9", ""])
+def test_a_reference_case_without_level_or_known_hospital_is_a_problem_at_its_row(tmp_path, hospital):
+    data, rows = _reference_by_hospital(tmp_path, hospital)
+    inputs, problems, _ = read_inputs(data)
+    assert inputs is None
+    assert [(p.code, p.where.file, p.where.row, p.where.column) for p in problems] == [
+        ("drg.reference.no_level", "reference_cases.csv", len(rows) + 1, "hospital_id")
+    ]
+    assert f"医疗机构编码 {hospital or '(空)'}" in problems[0].message

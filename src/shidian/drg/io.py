@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -591,35 +590,39 @@ def _decimal_value(value: object) -> Decimal | None:
 def _reference_levels(
     reference: pa.Table, hospitals: pa.Table, source: str
 ) -> tuple[pa.Table | None, list[Problem]]:
-    """Give every reference case its level: from ``level``, else from its hospital."""
-    con = duckdb.connect(":memory:")
-    try:
-        con.register("reference", reference)
-        con.register("hospitals", hospitals)
-        bad = con.execute(
-            """
-            SELECT r._row, r.hospital_id FROM reference r LEFT JOIN hospitals h USING (hospital_id)
-            WHERE r.level IS NULL AND h.level IS NULL ORDER BY r._row LIMIT 200
-            """
-        ).fetchall()
-        if bad:
-            return None, [
-                Problem(
-                    "drg.reference.no_level",
-                    f"参考病例须给出医院等级, 或属于 hospitals 中的医疗机构 (医疗机构编码 {hid or '(空)'})",
-                    Source(source, int(row), "hospital_id"),
-                )
-                for row, hid in bad
-            ]
-        table = con.sql(
-            """
-            SELECT r.drg_code, coalesce(r.level, h.level)::BIGINT AS level, r.total_cost, r._row
-            FROM reference r LEFT JOIN hospitals h USING (hospital_id) ORDER BY r._row
-            """
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return table, []
+    """Give every reference case its level: from ``level``, else from its hospital; in row order.
+
+    The hospital's level is looked up by its id (unique in hospitals, each with a level) rather
+    than joined: no sort of a million rows back into their order afterwards (0.25 s of CPU).
+    """
+    ids = hospitals.column("hospital_id").combine_chunks()
+    at = pc.index_in(reference.column("hospital_id"), value_set=ids, skip_nulls=True)
+    level = pc.coalesce(
+        reference.column("level").cast(pa.int64()), hospitals.column("level").cast(pa.int64()).take(at)
+    )
+    names = ["drg_code", "level", "total_cost", "_row"]
+    table = pa.table(
+        [
+            reference.column("drg_code"),
+            level,
+            *(reference.column(n) for n in ("total_cost", "_row", "hospital_id")),
+        ],
+        names=[*names, "hospital_id"],
+    )
+    rows = table.column("_row")
+    if len(rows) > 1 and not pc.all(pc.less(rows.slice(0, len(rows) - 1), rows.slice(1))).as_py():
+        table = table.sort_by("_row")
+    missing = table.filter(pc.is_null(table.column("level"))).slice(0, 200)
+    if missing.num_rows:
+        return None, [
+            Problem(
+                "drg.reference.no_level",
+                f"参考病例须给出医院等级, 或属于 hospitals 中的医疗机构 (医疗机构编码 {hid or '(空)'})",
+                Source(source, int(row), "hospital_id"),
+            )
+            for row, hid in zip(missing["_row"].to_pylist(), missing["hospital_id"].to_pylist(), strict=True)
+        ]
+    return table.select(names), []
 
 
 CASE_POINTS_PARQUET = "case_points.parquet"
