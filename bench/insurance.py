@@ -8,7 +8,8 @@ then times, each the best of ``--repeat`` runs,
   health checks, invariants), without reading or writing files — the number the target is
   judged on (the stricter reading of "a county-year batch").
 
-Prints claims per second and PASS/FAIL against the target (2,000,000 claims in under 10 s).
+Prints claims per second and PASS/FAIL against the target (2,000,000 claims in under 10 s) and
+against issue 20's (under 6 s, a margin for a noisy host).
 
 Then the discharge desk (``POST /api/insurance/claims``): a demo county's persons and
 institutions are imported into a fresh PostgreSQL database, the app is served by uvicorn in its
@@ -63,6 +64,7 @@ TARGET_P99_MS = 20.0
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_CLAIMS = 2_000_000
 TARGET_SECONDS = 10.0
+ISSUE_20_SECONDS = 6.0  # issue 20: the whole core with a margin on a noisy host
 CLAIMS_PER_PERSON = 2.2  # a little under what the demo county draws, so the batch has the target size
 
 
@@ -137,11 +139,12 @@ def batch_bench(args: argparse.Namespace) -> None:
     if joined is not None:  # the SQL path Spark runs, on DuckDB: why the positional frame stays
         print(f"{'  the same, joined frame (Spark path)':<36}{joined:>10.2f}{n / joined:>14,.0f}")
     print(f"{'reimburse (whole batch core)':<36}{batch:>10.2f}{n / batch:>14,.0f}")
-    verdict = "PASS" if scaled < TARGET_SECONDS else "FAIL"
-    print(
-        f"target: a county-year batch of {TARGET_CLAIMS:,} claims (the whole core) in < {TARGET_SECONDS:.0f} s; "
-        f"measured {scaled:.2f} s for {TARGET_CLAIMS:,} (scaled from {n:,}): {verdict}"
-    )
+    for label, seconds in (("target", TARGET_SECONDS), ("issue 20 target", ISSUE_20_SECONDS)):
+        verdict = "PASS" if scaled < seconds else "FAIL"
+        print(
+            f"{label}: a county-year batch of {TARGET_CLAIMS:,} claims (the whole core) in < {seconds:.0f} s; "
+            f"measured {scaled:.2f} s for {TARGET_CLAIMS:,} (scaled from {n:,}): {verdict}"
+        )
 
 
 # ---- the discharge desk ---------------------------------------------------------------------------

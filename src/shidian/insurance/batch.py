@@ -10,6 +10,7 @@ give byte-identical outputs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 
@@ -48,19 +49,35 @@ def reimburse(
     Returns (None, problems) when the inputs have any error; warnings travel in the result.
     """
     step = progress or (lambda _label: None)
-    step("校验输入 validating inputs")
-    problems = validate_inputs(inputs, policy)
-    if has_errors(problems):
-        return None, problems
-    step("计算补偿 pricing claims")
-    priced = price_claims(inputs.claims, inputs.persons, inputs.institutions, policy, engine=engine)
-    step("基金台账 fund ledger")
-    ledger, ledger_warnings = build_ledger(inputs.persons, priced, policy, inputs.contributions)
-    step("机构月度结算 monthly settlement")
-    settlement = monthly_settlement(priced, inputs.institutions, policy)
-    step("公示与健康体检 notice and health checks")
-    notice, villages = public_notice(priced, inputs.persons, inputs.institutions, inputs.villages, policy)
-    health_checks = health_check_list(inputs.persons, priced, inputs.prior_year)
+    # Independent stages overlap in two threads (each has its own DuckDB connection; DuckDB,
+    # Arrow and numpy release the GIL): validation beside pricing, the ledger and the notice
+    # beside the statements and the health checks, so that one stage's single-threaded parts
+    # (Arrow takes, numpy sorts, Python) leave the other core to the other. Inputs with an
+    # error are still refused before anything is built from the priced claims; the pricing
+    # begun meanwhile is waited for and dropped.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        step("校验输入 validating inputs")
+        validating = pool.submit(validate_inputs, inputs, policy)
+        pricing = pool.submit(
+            price_claims, inputs.claims, inputs.persons, inputs.institutions, policy, engine=engine
+        )
+        problems = validating.result()
+        if has_errors(problems):
+            pricing.cancel()
+            return None, problems
+        step("计算补偿 pricing claims")
+        priced = pricing.result()
+        step("基金台账 fund ledger")
+        ledgering = pool.submit(build_ledger, inputs.persons, priced, policy, inputs.contributions)
+        noticing = pool.submit(
+            public_notice, priced, inputs.persons, inputs.institutions, inputs.villages, policy
+        )
+        step("机构月度结算 monthly settlement")
+        settlement = monthly_settlement(priced, inputs.institutions, policy)
+        step("公示与健康体检 notice and health checks")
+        health_checks = health_check_list(inputs.persons, priced, inputs.prior_year)
+        ledger, ledger_warnings = ledgering.result()
+        notice, villages = noticing.result()
     step("自检 invariant checks")
     con = duckdb.connect(":memory:")
     try:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import duckdb
+import pyarrow.compute as pc
 
 from shidian.insurance.model import HOUSEHOLD_BUCKET
 from shidian.insurance.policy import InsurancePolicy
@@ -22,23 +23,34 @@ CheckFn = Callable[[duckdb.DuckDBPyConnection, InsurancePolicy, Mapping[str, str
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[object, ...]:
-    row = con.execute(sql).fetchone()
-    assert row is not None
-    return tuple(row)
+    rows = con.execute(sql).fetchall()  # all (one row): the connection is free for the next query
+    assert len(rows) == 1
+    return tuple(rows[0])
+
+
+def _increasing(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when ``priced``'s claim ids, in row order, have no null and strictly increase (the
+    batch's order): then they are distinct, shown by one vectorised comparison of neighbours
+    instead of a hash of two million ids (``count(DISTINCT)``, five times the CPU)."""
+    ids = con.sql("SELECT claim_id FROM priced").to_arrow_table().column(0)
+    if ids.null_count:
+        return False
+    return len(ids) < 2 or bool(pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py())
 
 
 def claims_priced_once(
     con: duckdb.DuckDBPyConnection, policy: InsurancePolicy, _: Mapping[str, str]
 ) -> Check:
-    given, priced, distinct, bad = _one(
+    given, priced, bad = _one(
         con,
         """
-        SELECT (SELECT count(*) FROM claims_in), count(*), count(DISTINCT claim_id),
+        SELECT (SELECT count(*) FROM claims_in), count(*),
                count(*) FILTER (WHERE status NOT IN ('paid', 'rejected') OR reason IS NULL OR reason = ''
                                 OR (status = 'rejected') <> (reject_code IS NOT NULL))
         FROM priced
         """,
     )
+    distinct = priced if _increasing(con) else _one(con, "SELECT count(DISTINCT claim_id) FROM priced")[0]
     return Check(
         "claims_priced_once",
         "每笔就诊恰好结算一次, 状态为 paid 或 rejected, 且有补偿计算说明",

@@ -45,7 +45,7 @@ def public_notice(
             f"WHEN {_lit('chronic:' + c.code)} THEN {_lit('特殊慢性病门诊: ' + c.name)}"
             for c in policy.chronic_diseases
         )
-        con.execute(  # a view: the summary reads all of it once, the listed rows only their few
+        con.execute(  # a view: the summary reads it once
             f"""
             CREATE VIEW rows AS
             SELECT pe.village_code, p.claim_id, p.person_id, p.institution_id, {listed} AS listed, p.rule,
@@ -54,18 +54,22 @@ def public_notice(
             WHERE p.status = 'paid' AND p.reimbursement > 0
             """
         )
-        con.execute(  # names, numbers and labels only for the rows the notice lists
+        con.execute(  # names, numbers and labels only for the rows the notice lists: ``rows``'s
+            # columns and the person's name and number from one join (``person_id`` is the
+            # persons table's key), not a second join of ``rows`` with the persons
             f"""
             CREATE TABLE listed_rows AS
-            SELECT r.*, {sql_mask_name("pe.name")} AS masked_name,
+            SELECT pe.village_code, p.claim_id, p.person_id, p.institution_id, {listed} AS listed, p.rule,
+                   p.cap_bucket, p.start_date, p.end_date, p.total_cost, p.reimbursable, p.reimbursement,
+                   {sql_mask_name("pe.name")} AS masked_name,
                    {sql_mask_id("pe.id_number", policy.notice_id_head, policy.notice_id_tail)} AS masked_id_number,
                    coalesce(i.name, '') AS institution_name,
-                   CASE WHEN r.rule = 'chronic' THEN CASE r.cap_bucket {chronic} END ELSE CASE r.rule {labels} END END
+                   CASE WHEN p.rule = 'chronic' THEN CASE p.cap_bucket {chronic} END ELSE CASE p.rule {labels} END END
                        AS item
-            FROM rows r
-            JOIN persons pe ON pe.person_id = r.person_id
-            LEFT JOIN institutions i ON i.institution_id = r.institution_id
-            WHERE r.listed
+            FROM priced p
+            JOIN persons pe ON pe.person_id = p.person_id
+            LEFT JOIN institutions i ON i.institution_id = p.institution_id
+            WHERE p.status = 'paid' AND p.reimbursement > 0 AND {listed}
             """
         )
         notice = con.sql(
