@@ -50,7 +50,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from wrk_think import think_delay
+from wrk_think import cpu_seconds, think_delay
 
 from shidian.demo.insurance import build_county
 from shidian.dialect import DuckDBEngine
@@ -235,28 +235,6 @@ end
 """
 
 
-def _cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
-    """CPU seconds (user + system) used so far by the server's processes (uvicorn and its
-    workers) and by the PostgreSQL backends serving ``database``, from ``/proc``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    server = database_cpu = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:  # gone meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-        ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == server_pid or ppid == server_pid:
-            server += cpu
-        elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
-            database_cpu += cpu
-    return server, database_cpu
-
-
 def _run_desks(
     base: str, headers: dict[str, str], bodies: list[dict[str, Any]], args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
@@ -371,9 +349,9 @@ def desk_bench(args: argparse.Namespace) -> None:
             closed_loop = argparse.Namespace(clients=args.clients, think=0.0, jitter=0.0, desk_seconds=3.0)
             _run_desks(base, headers, bodies[:1_000], closed_loop, Path(tmp))  # warm-up, not measured
             # each part posts claims not posted before (a claim sent again is a cheaper replay)
-            cpu_before = _cpu_seconds(server.pid, name)
+            cpu_before = cpu_seconds(server.pid, name)
             desks = _run_desks(base, headers, bodies[1_000:10_000], args, Path(tmp))
-            cpu_after = _cpu_seconds(server.pid, name)
+            cpu_after = cpu_seconds(server.pid, name)
             print(
                 f"desk, {args.clients} desks, think {args.think:g} s ± {args.jitter:g} s: {desks['claims']:,} "
                 f"claims ({desks['per_second']:,.1f}/s), statuses {desks['statuses']}"

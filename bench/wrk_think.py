@@ -4,9 +4,15 @@
 moment within the think time (clients do not all start in the same millisecond), then think ±
 jitter milliseconds (uniform) after each answer. wrk calls ``delay`` once per request of a
 thread, so the first ``first`` calls are the first requests of the thread's connections.
+
+``cpu_seconds`` reads from ``/proc`` the CPU the server and its database backends have used, so
+that a bench can print the CPU a request costs (steadier than latency on a shared host).
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 
 def think_delay(think_ms: int, jitter_ms: int, first: int) -> str:
@@ -21,3 +27,25 @@ def think_delay(think_ms: int, jitter_ms: int, first: int) -> str:
         f"  return {think_ms} + math.random(-{jitter_ms}, {jitter_ms})\n"
         "end\n"
     )
+
+
+def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server's processes (uvicorn and its
+    workers) and by the PostgreSQL backends serving ``database``, from ``/proc``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = database_cpu = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == server_pid or ppid == server_pid:
+            server += cpu
+        elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
+            database_cpu += cpu
+    return server, database_cpu

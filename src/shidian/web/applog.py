@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
 import traceback
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def _request_id(scope: Scope) -> str:
             given = str(value.decode("latin-1"))
             if _REQUEST_ID.match(given):
                 return given
-    return uuid.uuid4().hex[:16]
+    return secrets.token_hex(8)  # 16 random hex digits, as uuid4().hex[:16] gave, without the UUID
 
 
 def frames(exc: BaseException) -> list[str]:

@@ -33,6 +33,9 @@ def _ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 
 
 templates = Jinja2Templates(directory=str(resources.files("shidian.web") / "templates"))
+#: The templates ship with the code and never change while it runs: compiled once, not checked
+#: against their files (a stat of each template and its includes) on every page.
+templates.env.auto_reload = False
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates.env.globals["LANGUAGES"] = LANGUAGES

@@ -9,6 +9,7 @@ published run is shown. Cases are personal data: every view of a case list or a 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,30 @@ class OpenRun:
         return str(self.run["id"])
 
 
+#: Published runs by database and id. A published row is never edited nor deleted (``store``),
+#: and every page of a run asks for its row on every request: each process reads it once.
+_PUBLISHED: weakref.WeakKeyDictionary[sa.Engine, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+_PUBLISHED_PER_DATABASE = 256
+
+
+def run_row(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:
+    """``store.get_run``, a published run from the process's memory after its first read."""
+    known = _PUBLISHED.get(conn.engine)
+    if known is not None and run_id in known:
+        return dict(known[run_id])
+    run = store.get_run(conn, run_id)
+    if run is not None and run["status"] == "published":
+        known = _PUBLISHED.setdefault(conn.engine, {})
+        if len(known) >= _PUBLISHED_PER_DATABASE:
+            known.clear()
+        known[run_id] = dict(run)
+    return run
+
+
 def visible_run(conn: sa.Connection, user: User, run_id: str | None) -> dict[str, Any]:
     """The run to show (latest published when None); ``not_found`` when it does not exist or
     the user may not see it, ``conflict`` while it is not finished."""
-    run = store.latest_published(conn) if run_id is None else store.get_run(conn, run_id)
+    run = store.latest_published(conn) if run_id is None else run_row(conn, run_id)
     if run is None or (run["status"] != "published" and not can(user, "drg.view_all")):
         raise refusal("not_found", "not_found", NO_RUN)
     if run["status"] not in ("draft", "published"):

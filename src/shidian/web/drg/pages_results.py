@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
@@ -30,7 +31,7 @@ from shidian.money import D
 from shidian.platform.accounts import User
 from shidian.problems import Refused
 from shidian.web.caching import cached_page
-from shidian.web.deps import Conn, CurrentUser, client_of, require
+from shidian.web.deps import Conn, CurrentUser, client_of, signed_in_work
 from shidian.web.drg.models import (
     ANNUAL_LABELS,
     CASE_LABELS,
@@ -47,7 +48,6 @@ from shidian.web.paging import paginate
 from shidian.web.templating import language, render, templates
 
 router = APIRouter()
-Viewer = Annotated[User, Depends(require("drg.view_all"))]
 
 #: Warning codes an officer acts on, in the order the overview lists them.
 WARNING_CODES = {
@@ -239,7 +239,13 @@ def overview_body(run: Path, dataset: Path, policy_id: str, run_id: str, lang: s
 
 
 @router.get("/drg/overview", include_in_schema=False)
-def overview_page(request: Request, conn: Conn, user: Viewer, run: str | None = None) -> Response:
+async def overview_page(request: Request, run: str | None = None) -> Response:
+    return await signed_in_work(
+        request, lambda conn, user: _overview(request, conn, user, run), action="drg.view_all"
+    )
+
+
+def _overview(request: Request, conn: sa.Connection, user: User, run: str | None) -> Response:
     opened = open_run(conn, user, request.app.state.settings.var_dir, run)
     runs = selectable_runs(conn, user)
 
@@ -359,10 +365,8 @@ def hospital_page(
 
 
 @router.get("/drg/hospitals/{hospital_id}/cases", include_in_schema=False)
-def hospital_cases_partial(
+async def hospital_cases_partial(
     request: Request,
-    conn: Conn,
-    user: CurrentUser,
     hospital_id: str,
     run: str | None = None,
     category: Category = None,
@@ -372,26 +376,35 @@ def hospital_cases_partial(
     page: Page = 1,
 ) -> Response:
     """The case table with its count and pager (HTMX swaps it into the hospital page)."""
-    opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
-    filters = case_filters(category, drg_code, month, q)
-    cases = hospital_cases(conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request))
-    return _published(
-        request,
-        opened,
-        [request.headers.get("hx-request", "")],
-        lambda: render(request, "drg/_hospital_cases.html", _cases_context(opened, year, cases)),
-    )
+
+    def work(conn: sa.Connection, user: User) -> Response:
+        opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
+        filters = case_filters(category, drg_code, month, q)
+        cases = hospital_cases(conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request))
+        return _published(
+            request,
+            opened,
+            [request.headers.get("hx-request", "")],
+            lambda: render(request, "drg/_hospital_cases.html", _cases_context(opened, year, cases)),
+        )
+
+    return await signed_in_work(request, work)
 
 
 @router.get("/drg/runs/{run_id}/cases/{case_id}", include_in_schema=False)
-def case_page_view(request: Request, conn: Conn, user: CurrentUser, run_id: str, case_id: str) -> Response:
-    opened, explained = explain_run_case(
-        conn, user, request.app.state.settings.var_dir, run_id, case_id, client_of(request)
-    )
-    out = explanation_out(opened.id, explained)
-    return _published(
-        request,
-        opened,
-        [],
-        lambda: render(request, "drg/case.html", {"explained": out, "case": out.case, "labels": CASE_LABELS}),
-    )
+async def case_page_view(request: Request, run_id: str, case_id: str) -> Response:
+    def work(conn: sa.Connection, user: User) -> Response:
+        opened, explained = explain_run_case(
+            conn, user, request.app.state.settings.var_dir, run_id, case_id, client_of(request)
+        )
+        out = explanation_out(opened.id, explained)
+        return _published(
+            request,
+            opened,
+            [],
+            lambda: render(
+                request, "drg/case.html", {"explained": out, "case": out.case, "labels": CASE_LABELS}
+            ),
+        )
+
+    return await signed_in_work(request, work)
