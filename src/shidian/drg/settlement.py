@@ -14,7 +14,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shidian.dialect import DuckDBEngine, Engine
 from shidian.drg import (
@@ -165,27 +164,15 @@ def _case_points(con: Engine, with_scheme: bool = False) -> pa.Table:
     scheme (``scheme``, 000 篇6 第六条) when the cases carry one."""
     scheme = f", {schemes.scheme_sql('k.scheme')} AS scheme" if with_scheme else ""
     source = "case_calc c JOIN cases k USING (case_id)" if with_scheme else "case_calc c"
-    query = f"""
-        SELECT c.case_id, c.hospital_id, c.month, c.drg_code, c.category, c.base_points, c.coefficient,
-               c.prepay_points, c.final_points, c.level, c.cost, c.unreasonable_cost, c.extra_points,
-               c.review_approved::TINYINT AS review_approved, c.new_technology::TINYINT AS new_technology,
-               c.year_end_grouping::TINYINT AS year_end_grouping, c.review_pay_month{scheme}
-        FROM {source}
-    """
-    # The cases nearly always come by case_id and the engine keeps their order, so the rows are
-    # read as they are and sorted only when they turn out not to be: the sort of every case by
-    # its id text cost 0.4 CPU-s at a million cases and 12 (8 of it page faults) at ten million.
-    table = con.arrow(query)
-    if by_id(table.column("case_id")):
-        return table
-    return con.arrow(f"{query} ORDER BY c.case_id")
-
-
-def by_id(ids: pa.ChunkedArray) -> bool:
-    """Whether ``ids`` has no NULL and each is greater than the one before (the order ``ORDER
-    BY`` gives a column of distinct texts: both compare the UTF-8 bytes)."""
-    n = len(ids)
-    return n < 2 or (not ids.null_count and pc.all(pc.less(ids.slice(0, n - 1), ids.slice(1))).as_py())
+    return con.arrow(
+        f"""
+            SELECT c.case_id, c.hospital_id, c.month, c.drg_code, c.category, c.base_points, c.coefficient,
+                   c.prepay_points, c.final_points, c.level, c.cost, c.unreasonable_cost, c.extra_points,
+                   c.review_approved::TINYINT AS review_approved, c.new_technology::TINYINT AS new_technology,
+                   c.year_end_grouping::TINYINT AS year_end_grouping, c.review_pay_month{scheme}
+            FROM {source} ORDER BY c.case_id
+        """
+    )
 
 
 def _timing_warnings(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
