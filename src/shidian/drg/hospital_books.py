@@ -174,9 +174,9 @@ def _plain_text_columns(table: pa.Table, columns: _Columns) -> set[str]:
 
     Every such character is ASCII (``&``, ``<``, ``>``, the control characters but tab, line
     feed and carriage return), and in UTF-8 an ASCII byte is always that character, so the text
-    bytes are looked up as they lie in the column's buffers: a twentieth of the time of a regular
-    expression over each text (0.2 CPU-s at a million cases). Bytes a NULL slot may hold are
-    looked at too; at worst a column is escaped for nothing (the same cells).
+    bytes are looked up as they lie in the column's buffers: a quarter of the time of a regular
+    expression over each text (0.05 against 0.2 CPU-s at a million cases). Bytes a NULL slot may
+    hold are looked at too; at worst a column is escaped for nothing (the same cells).
     """
     return {
         name
