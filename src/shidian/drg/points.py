@@ -68,7 +68,8 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int) -> None:
     held to the year end (``year_end_grouping``, 第十八条(一)5): no prepayment points; it is
     grouped by the DRG code supplied in ``regrouped`` when there is one, else it is a whole-group
     case. ``review_pay_month`` is the month an approved extra is paid (第十八条(四): the month
-    after approval), NULL for the year end.
+    after approval), NULL for the year end; ``review_date`` is the case's own (the warning of an
+    approved extra without one reads it here, not through a second join of the cases).
     """
     held = "c.drg_code IS NULL" if policy.ungroupable_at_year_end else "false"
     review_month = (
@@ -92,7 +93,7 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int) -> None:
         f"""
         CREATE VIEW case_base AS
         SELECT c.case_id, c.hospital_id, h.level, month(c.discharge_date)::INTEGER AS month, c.drg_code,
-               c.year_end_grouping, c.review_month,
+               c.year_end_grouping, c.review_month, c.review_date,
                c.total_cost, c.fund_paid, c.patient_cash, c.self_pay, c.unreasonable_cost,
                (c.total_cost - c.unreasonable_cost)::DECIMAL(18,2) AS cost,
                c.review_approved = 1 AS review_approved, c.new_technology = 1 AS new_technology,
@@ -146,7 +147,7 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int) -> None:
         CREATE TABLE case_calc AS
         SELECT case_id, hospital_id, level, month, drg_code, category,
                total_cost, fund_paid, patient_cash, self_pay, unreasonable_cost, cost,
-               review_approved, new_technology, year_end_grouping,
+               review_approved, new_technology, year_end_grouping, review_date,
                CASE WHEN extra_points > 0 AND NOT year_end_grouping THEN review_month END AS review_pay_month,
                CAST(base_points AS {CASE_POINTS_SQL_TYPE}) AS base_points,
                CAST(coefficient AS {CASE_POINTS_SQL_TYPE}) AS coefficient,

@@ -202,8 +202,8 @@ def _timing_warnings(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[
         )
     if policy.review_month_after_approval:
         undated = """
-            SELECT c.case_id FROM case_calc c JOIN cases_in i USING (case_id)
-            WHERE c.extra_points > 0 AND NOT c.year_end_grouping AND i.review_date IS NULL
+            SELECT case_id FROM case_calc
+            WHERE extra_points > 0 AND NOT year_end_grouping AND review_date IS NULL
         """
         (count,) = con.execute(f"SELECT count(*) FROM ({undated}) u").fetchone() or (0,)
         ids = _first_ids(con, undated, count)
