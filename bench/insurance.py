@@ -50,7 +50,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from wrk_think import cpu_seconds, think_delay
+from wrk_think import cpu_snapshot, cpu_used, think_delay
 
 from shidian.demo.insurance import build_county
 from shidian.dialect import DuckDBEngine
@@ -349,9 +349,9 @@ def desk_bench(args: argparse.Namespace) -> None:
             closed_loop = argparse.Namespace(clients=args.clients, think=0.0, jitter=0.0, desk_seconds=3.0)
             _run_desks(base, headers, bodies[:1_000], closed_loop, Path(tmp))  # warm-up, not measured
             # each part posts claims not posted before (a claim sent again is a cheaper replay)
-            cpu_before = cpu_seconds(server.pid, name)
+            cpu_before = cpu_snapshot(server.pid, name)
             desks = _run_desks(base, headers, bodies[1_000:10_000], args, Path(tmp))
-            cpu_after = cpu_seconds(server.pid, name)
+            cpu_after = cpu_snapshot(server.pid, name)
             print(
                 f"desk, {args.clients} desks, think {args.think:g} s ± {args.jitter:g} s: {desks['claims']:,} "
                 f"claims ({desks['per_second']:,.1f}/s), statuses {desks['statuses']}"
@@ -360,7 +360,7 @@ def desk_bench(args: argparse.Namespace) -> None:
                 f"  latency p50 {desks['p50']:.1f} ms, p99 {desks['p99']:.1f} ms, max {desks['max']:.1f} ms"
             )
             worker_ms, database_ms = (
-                1000 * (a - b) / desks["claims"] for a, b in zip(cpu_after, cpu_before, strict=True)
+                1000 * used / desks["claims"] for used in cpu_used(cpu_before, cpu_after)
             )
             print(
                 f"  CPU a claim: {worker_ms:.2f} ms in the server's processes, {database_ms:.2f} ms in PostgreSQL"

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import sqlalchemy as sa
-from wrk_think import cpu_seconds, think_delay
+from wrk_think import Snapshot, cpu_snapshot, cpu_used, think_delay
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -149,7 +149,7 @@ def load(
     workdir: Path,
     think: float = 0.0,
     jitter: float = 0.0,
-    cpu: Callable[[], tuple[float, float]] | None = None,
+    cpu: Callable[[], Snapshot] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Three wrk processes at once, one per page, sharing ``clients`` connections between them,
     each connection thinking ``think`` ± ``jitter`` seconds between requests (0: a closed loop);
@@ -204,14 +204,14 @@ def load(
         return {kind: proc.communicate()[0] for kind, proc in procs.items()}
 
     run_all(5, warm)  # warm-up, not measured
-    before = cpu() if cpu else (0.0, 0.0)
+    before = cpu() if cpu else {}
     results = {kind: parse_wrk(output) for kind, output in run_all(seconds, scripts).items()}
     if cpu:
-        after, requests = cpu(), sum(r["requests"] for r in results.values())
+        (server, database), requests = cpu_used(before, cpu()), sum(r["requests"] for r in results.values())
         results["all"] = {
             "requests": requests,
-            "server_ms": (after[0] - before[0]) * 1000 / max(requests, 1),
-            "database_ms": (after[1] - before[1]) * 1000 / max(requests, 1),
+            "server_ms": server * 1000 / max(requests, 1),
+            "database_ms": database * 1000 / max(requests, 1),
         }
     return results
 
@@ -286,8 +286,8 @@ def main() -> int:
 
         server_pid = server.pid
 
-        def cpu() -> tuple[float, float]:
-            return cpu_seconds(server_pid, name)
+        def cpu() -> Snapshot:
+            return cpu_snapshot(server_pid, name)
 
         thinking = load(
             base,

@@ -5,8 +5,9 @@ moment within the think time (clients do not all start in the same millisecond),
 jitter milliseconds (uniform) after each answer. wrk calls ``delay`` once per request of a
 thread, so the first ``first`` calls are the first requests of the thread's connections.
 
-``cpu_seconds`` reads from ``/proc`` the CPU the server and its database backends have used, so
-that a bench can print the CPU a request costs (steadier than latency on a shared host).
+``cpu_snapshot`` and ``cpu_used`` read from ``/proc`` the CPU the server and its database backends
+have used, so that a bench can print the CPU a request costs (steadier than latency on a shared
+host).
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ def think_delay(think_ms: int, jitter_ms: int, first: int) -> str:
     )
 
 
-def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
-    """CPU seconds (user + system) used so far by the server's processes (uvicorn and its
-    workers) and by the PostgreSQL backends serving ``database``, from ``/proc``."""
+#: One reading of the CPU the measured processes have used: pid -> (a server process?, seconds).
+Snapshot = dict[int, tuple[bool, float]]
+
+
+def cpu_snapshot(server_pid: int, database: str) -> Snapshot:
+    """CPU seconds (user + system) used so far by each of the server's processes (uvicorn and its
+    workers) and each PostgreSQL backend serving ``database``, from ``/proc``."""
     tick = os.sysconf("SC_CLK_TCK")
-    server = database_cpu = 0.0
+    found: Snapshot = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -45,7 +50,22 @@ def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
         fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
         ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
         if int(entry.name) == server_pid or ppid == server_pid:
-            server += cpu
+            found[int(entry.name)] = (True, cpu)
         elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
-            database_cpu += cpu
-    return server, database_cpu
+            found[int(entry.name)] = (False, cpu)
+    return found
+
+
+def cpu_used(before: Snapshot, after: Snapshot) -> tuple[float, float]:
+    """CPU seconds the server and the PostgreSQL backends used between two snapshots. Each process
+    of ``after`` counts from its value in ``before`` (0 for one started since); one that ended in
+    between is left out, so a connection the pool closed loses its last seconds: an undercount,
+    never the negative total that subtracting two sums gave when a backend exited."""
+    server = database = 0.0
+    for pid, (is_server, cpu) in after.items():
+        used = cpu - before.get(pid, (is_server, 0.0))[1]
+        if is_server:
+            server += used
+        else:
+            database += used
+    return server, database
