@@ -31,7 +31,7 @@ from shidian.money import D
 from shidian.platform.accounts import User
 from shidian.problems import Refused
 from shidian.web.caching import cached_page
-from shidian.web.deps import Conn, CurrentUser, client_of, signed_in_work
+from shidian.web.deps import client_of, signed_in_work
 from shidian.web.drg.models import (
     ANNUAL_LABELS,
     CASE_LABELS,
@@ -322,10 +322,8 @@ def hospital_year_html(run: Path, dataset: Path, hospital_id: str, lang: str) ->
 
 
 @router.get("/drg/hospitals/{hospital_id}", include_in_schema=False)
-def hospital_page(
+async def hospital_page(
     request: Request,
-    conn: Conn,
-    user: CurrentUser,
     hospital_id: str,
     run: str | None = None,
     category: Category = None,
@@ -334,34 +332,39 @@ def hospital_page(
     q: str | None = None,
     page: Page = 1,
 ) -> Response:
-    try:
-        opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
-    except Refused as refused:
-        if run is None and refused.reason == "not_found" and user.hospital_id == hospital_id:
-            # a hospital's own page where no published DRG settlement includes it (a 居民医保 desk
-            # hospital outside the DRG pilot): say so, with its other work, not a dead 404
-            return render(request, "drg/hospital_none.html", {"hospital_id": hospital_id}, status_code=404)
-        raise
-    filters = case_filters(category, drg_code, month, q)
-    cases = hospital_cases(
-        conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request), whole_page=True
-    )
-    runs = selectable_runs(conn, user)
-    return _published(
-        request,
-        opened,
-        [runs],
-        lambda: render(
+    def work(conn: sa.Connection, user: User) -> Response:
+        try:
+            opened, year = open_hospital(conn, user, request.app.state.settings.var_dir, run, hospital_id)
+        except Refused as refused:
+            if run is None and refused.reason == "not_found" and user.hospital_id == hospital_id:
+                # a hospital's own page where no published DRG settlement includes it (a 居民医保
+                # desk hospital outside the DRG pilot): say so, with its other work, not a dead 404
+                return render(
+                    request, "drg/hospital_none.html", {"hospital_id": hospital_id}, status_code=404
+                )
+            raise
+        filters = case_filters(category, drg_code, month, q)
+        cases = hospital_cases(
+            conn, user, opened, hospital_id, filters, page, PAGE_SIZE, client_of(request), whole_page=True
+        )
+        runs = selectable_runs(conn, user)
+        return _published(
             request,
-            "drg/hospital.html",
-            {
-                **_cases_context(opened, year, cases),
-                "runs": runs,
-                "year_html": hospital_year_html(opened.path, opened.dataset, hospital_id, language.get()),
-                "annual_labels": ANNUAL_LABELS,
-            },
-        ),
-    )
+            opened,
+            [runs],
+            lambda: render(
+                request,
+                "drg/hospital.html",
+                {
+                    **_cases_context(opened, year, cases),
+                    "runs": runs,
+                    "year_html": hospital_year_html(opened.path, opened.dataset, hospital_id, language.get()),
+                    "annual_labels": ANNUAL_LABELS,
+                },
+            ),
+        )
+
+    return await signed_in_work(request, work)
 
 
 @router.get("/drg/hospitals/{hospital_id}/cases", include_in_schema=False)
