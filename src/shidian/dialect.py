@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import duckdb
 import pyarrow as pa
 
 from shidian.money import Dialect
+
+#: The engines a batch runs on: this machine (DuckDB) or a cluster (Spark); the same files either way.
+EngineName = Literal["duckdb", "spark"]
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

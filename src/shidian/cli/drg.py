@@ -8,10 +8,18 @@ from typing import Annotated
 
 import typer
 
-from shidian.cli.output import fail_with_problems, out, print_policy, print_summary, progress_steps
+from shidian.cli.output import (
+    EngineOption,
+    SparkMasterOption,
+    fail_with_problems,
+    out,
+    print_policy,
+    print_summary,
+    progress_steps,
+)
 from shidian.drg.fund_budget import SCHEMES
 from shidian.drg.policy import PARAMS, POLICIES
-from shidian.drg.service.settle import CHECK_FAILED, EngineName, Settled, settle_folder
+from shidian.drg.service.settle import CHECK_FAILED, Settled, settle_folder
 from shidian.problems import Refused
 
 app = typer.Typer(help="DRG点数法付费 (DRG point-method payment).", no_args_is_help=True)
@@ -46,18 +54,8 @@ def settle_command(
         ),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
-    engine: Annotated[
-        EngineName,
-        typer.Option(
-            "--engine", help="计算引擎: duckdb (本机) 或 spark (集群, 见 docs/scale.md); 结果逐字节相同"
-        ),
-    ] = "duckdb",
-    spark_master: Annotated[
-        str | None,
-        typer.Option(
-            "--spark-master", help="Spark master URL, 如 local[*] 或 spark://host:7077 (默认: Spark 自身配置)"
-        ),
-    ] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
     cases_uri: Annotated[
         str | None,
         typer.Option(

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shidian.cli.output import fail_with_problems, print_policy, print_summary, progress_steps
+from shidian.cli.output import (
+    EngineOption,
+    SparkMasterOption,
+    fail_with_problems,
+    print_policy,
+    print_summary,
+    progress_steps,
+)
 from shidian.insurance.model import POOL_LABELS, POOLS
 from shidian.insurance.policy import POLICIES
 from shidian.problems import Problem, Source
@@ -35,19 +42,8 @@ def reimburse_command(
     policy: PolicyOption = DEFAULT_POLICY,
     policy_file: PolicyFileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题")] = False,
-    engine: Annotated[
-        Literal["duckdb", "spark"],
-        typer.Option(
-            "--engine",
-            help="计算引擎: duckdb (本机) 或 spark (集群, 见 docs/scale.md); 结果逐字节相同",
-        ),
-    ] = "duckdb",
-    spark_master: Annotated[
-        str | None,
-        typer.Option(
-            "--spark-master", help="Spark master URL, 如 local[*] 或 spark://host:7077 (默认: Spark 自身配置)"
-        ),
-    ] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """结算一个县一个年度的补偿: 逐笔补偿、基金台账、机构月度结算、村级公示、健康体检名单."""
     from shidian.insurance.batch_files import reimburse_files

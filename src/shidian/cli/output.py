@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.cells import cell_len
@@ -15,8 +15,23 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shidian.dialect import EngineName
 from shidian.policy import Param, Policy
 from shidian.problems import Problem, format_problems, problems_json
+
+#: ``--engine`` and ``--spark-master`` of the batch commands (drg settle, insurance reimburse).
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine", help="计算引擎: duckdb (本机) 或 spark (集群, 见 docs/scale.md); 结果逐字节相同"
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master", help="Spark master URL, 如 local[*] 或 spark://host:7077 (默认: Spark 自身配置)"
+    ),
+]
 
 err = Console(stderr=True)
 out = Console()

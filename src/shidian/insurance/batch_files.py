@@ -12,19 +12,17 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shidian.dialect import SparkEngine, SparkSettingsError, spark_session
+from shidian.dialect import EngineName, SparkEngine, SparkSettingsError, spark_session
 from shidian.insurance.batch import reimburse
 from shidian.insurance.io import read_inputs, write_outputs
 from shidian.insurance.model import CLAIM_DEFAULTS, CLAIMS_SCHEMA, InsuranceInputs, ReimbursementResult
 from shidian.insurance.policy import InsurancePolicy
 from shidian.problems import Problem, Source
-
-EngineName = Literal["duckdb", "spark"]
 
 #: The desk's claims among a run's inputs (``run.json``), beside the dataset's files.
 DESK_INPUT = "insurance_desk_claims"

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shidian.dialect import SparkEngine, SparkSettingsError, spark_session
+from shidian.dialect import EngineName, SparkEngine, SparkSettingsError, spark_session
 from shidian.drg.caps import NearCap, near_caps, year_amounts
 from shidian.drg.io import CASE_POINTS_PARQUET, read_inputs, write_outputs
 from shidian.drg.model import DrgInputs, SettlementResult
@@ -25,7 +25,6 @@ from shidian.drg.settlement import settle
 from shidian.problems import Problem, Source
 
 Progress = Callable[[str], None]
-EngineName = Literal["duckdb", "spark"]
 
 #: The code of a failed self-check (a defect: nothing is written).
 CHECK_FAILED = "drg.check.failed"
