@@ -383,21 +383,36 @@ def overview(conn: sa.Connection, user: User) -> list[RunSummary]:
     office; a member institution the published runs of its own 医共体."""
     require_permission(user, "capitation.view")
     own = _own_institution(user)
-    return [
-        RunSummary(
-            r["id"],
-            "" if r["year"] is None else str(r["year"]),
-            r["policy_id"],
-            r["status"],
-            (r["totals"] or {}).get("pot_yuan", "") if own is None else "",
-            (r["totals"] or {}).get("communities", "") if own is None else "",
-            r["corrects_run_id"],
-            r["created_at"],
-            r["published_at"],
-        )
-        for r in store.list_runs(conn)
-        if own is None or (r["status"] == "published" and own in (r["members"] or {}))
-    ]
+    return [_summary(r, own) for r in store.list_runs(conn) if _may_read(r, own)]
+
+
+def run_summary(conn: sa.Connection, user: User, run_id: str) -> RunSummary:
+    """One run's line of ``overview``, looked up by id (``not_found`` when the user may not read it)."""
+    require_permission(user, "capitation.view")
+    own = _own_institution(user)
+    row = _run_or_not_found(conn, run_id)
+    if not _may_read(row, own):
+        raise refusal("not_found", "capitation.run.not_found", NO_RUN)
+    return _summary(row, own)
+
+
+def _may_read(row: dict[str, Any], own: str | None) -> bool:
+    """Every run for the bureau and the readers of all 医共体; a member the published runs of its own."""
+    return own is None or (row["status"] == "published" and own in (row["members"] or {}))
+
+
+def _summary(r: dict[str, Any], own: str | None) -> RunSummary:
+    return RunSummary(
+        r["id"],
+        "" if r["year"] is None else str(r["year"]),
+        r["policy_id"],
+        r["status"],
+        (r["totals"] or {}).get("pot_yuan", "") if own is None else "",
+        (r["totals"] or {}).get("communities", "") if own is None else "",
+        r["corrects_run_id"],
+        r["created_at"],
+        r["published_at"],
+    )
 
 
 @dataclass(frozen=True)

@@ -167,18 +167,19 @@ def _text(row: object, model: type[BaseModel]) -> dict[str, Any]:
 @router.get("/api/capitation/runs", response_model=list[RunSummaryOut], responses=error_responses(401, 403))
 def api_runs(conn: Conn, user: Viewer) -> list[RunSummaryOut]:
     """The runs the user may read, newest first (a member institution: published runs only)."""
-    return [
-        RunSummaryOut(
-            run_id=r.run_id,
-            year=r.year,
-            policy=r.policy,
-            status=r.status,
-            pot=r.pot,
-            communities=r.communities,
-            corrects_run_id=r.corrects_run_id,
-        )
-        for r in service.overview(conn, user)
-    ]
+    return [_summary_out(r) for r in service.overview(conn, user)]
+
+
+def _summary_out(run: service.RunSummary) -> RunSummaryOut:
+    return RunSummaryOut(
+        run_id=run.run_id,
+        year=run.year,
+        policy=run.policy,
+        status=run.status,
+        pot=run.pot,
+        communities=run.communities,
+        corrects_run_id=run.corrects_run_id,
+    )
 
 
 @router.post(
@@ -213,16 +214,7 @@ async def api_settle(
     if run_id is None:
         return error_response(422, problems)
     with engine.connect() as conn:
-        run = next(r for r in service.overview(conn, user) if r.run_id == run_id)
-    return RunSummaryOut(
-        run_id=run.run_id,
-        year=run.year,
-        policy=run.policy,
-        status=run.status,
-        pot=run.pot,
-        communities=run.communities,
-        corrects_run_id=run.corrects_run_id,
-    )
+        return _summary_out(service.run_summary(conn, user, run_id))
 
 
 @router.get(
