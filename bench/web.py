@@ -150,12 +150,15 @@ def load(
     think: float = 0.0,
     jitter: float = 0.0,
     cpu: Callable[[], Snapshot] | None = None,
+    sessions: Callable[[], int] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Three wrk processes at once, one per page, sharing ``clients`` connections between them,
     each connection thinking ``think`` ± ``jitter`` seconds between requests (0: a closed loop);
     a short closed-loop warm-up first (each server process reads the run once). With ``cpu``
     (CPU seconds of the server and of the database so far), the results also hold, under
-    ``"all"``, the CPU a request of the measured part cost (ms)."""
+    ``"all"``, the CPU a request of the measured part cost (ms); with ``sessions`` (PostgreSQL
+    sessions of the bench database so far), how many the server opened meanwhile (a pool that
+    keeps opening and closing connections spends a backend start-up on each)."""
     officer = sign_in(base, "officer")
     hospital_cookies = {h: sign_in(base, h.lower()) for h in hospitals}
     rng = random.Random(7)
@@ -204,7 +207,7 @@ def load(
         return {kind: proc.communicate()[0] for kind, proc in procs.items()}
 
     run_all(5, warm)  # warm-up, not measured
-    before = cpu() if cpu else {}
+    before, opened = cpu() if cpu else {}, sessions() if sessions else 0
     results = {kind: parse_wrk(output) for kind, output in run_all(seconds, scripts).items()}
     if cpu:
         (server, database), requests = cpu_used(before, cpu()), sum(r["requests"] for r in results.values())
@@ -212,6 +215,7 @@ def load(
             "requests": requests,
             "server_ms": server * 1000 / max(requests, 1),
             "database_ms": database * 1000 / max(requests, 1),
+            "sessions": sessions() - opened if sessions else float("nan"),
         }
     return results
 
@@ -233,7 +237,8 @@ def report(results: dict[str, dict[str, float]], target: bool) -> bool:
         r = results["all"]
         print(
             f"all pages: {sum(r['rps'] for k, r in results.items() if k != 'all'):.0f} req/s; CPU a request "
-            f"{r['server_ms']:.2f} ms in the server's processes, {r['database_ms']:.2f} ms in PostgreSQL"
+            f"{r['server_ms']:.2f} ms in the server's processes, {r['database_ms']:.2f} ms in PostgreSQL; "
+            f"{r['sessions']:.0f} database sessions opened"
         )
     return failed
 
@@ -289,6 +294,12 @@ def main() -> int:
         def cpu() -> Snapshot:
             return cpu_snapshot(server_pid, name)
 
+        def sessions() -> int:
+            with admin.connect() as conn:
+                conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+                query = sa.text("SELECT sessions FROM pg_stat_database WHERE datname = :name")
+                return int(conn.execute(query, {"name": name}).scalar_one())
+
         thinking = load(
             base,
             run_id,
@@ -300,6 +311,7 @@ def main() -> int:
             args.think,
             args.jitter,
             cpu,
+            sessions,
         )
         print(
             f"\n{args.cases:,} cases, {args.clients} concurrent clients, {args.workers} server processes, "
@@ -309,7 +321,17 @@ def main() -> int:
             f"\nthink-time model (information): each client reads a page {args.think:g} s ± {args.jitter:g} s"
         )
         report(thinking, target=False)
-        closed = load(base, run_id, hospitals, sample, args.clients, args.seconds, args.workdir, cpu=cpu)
+        closed = load(
+            base,
+            run_id,
+            hospitals,
+            sample,
+            args.clients,
+            args.seconds,
+            args.workdir,
+            cpu=cpu,
+            sessions=sessions,
+        )
         print("\nclosed loop (issue 20's target): each client sends its next request when answered")
         failed = report(closed, target=True)
         return 1 if failed else 0

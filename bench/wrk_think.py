@@ -7,7 +7,10 @@ thread, so the first ``first`` calls are the first requests of the thread's conn
 
 ``cpu_snapshot`` and ``cpu_used`` read from ``/proc`` the CPU the server and its database backends
 have used, so that a bench can print the CPU a request costs (steadier than latency on a shared
-host).
+host). A backend that exits during the run (the pool closes a connection it opened beyond its
+size) is counted through the PostgreSQL postmaster's "children" CPU, where the kernel adds the CPU
+of every child the postmaster has reaped; that also takes in backends of other databases that
+ended meanwhile (none on a quiet host).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def cpu_snapshot(server_pid: int, database: str) -> Snapshot:
     workers) and each PostgreSQL backend serving ``database``, from ``/proc``."""
     tick = os.sysconf("SC_CLK_TCK")
     found: Snapshot = {}
+    postmaster: int | None = None
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -53,14 +57,24 @@ def cpu_snapshot(server_pid: int, database: str) -> Snapshot:
             found[int(entry.name)] = (True, cpu)
         elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
             found[int(entry.name)] = (False, cpu)
+            postmaster = ppid
+    if postmaster is not None:  # the reaped backends' CPU (cutime + cstime), under a key no pid has
+        try:
+            stat = Path(f"/proc/{postmaster}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            found[-postmaster] = (False, (int(fields[13]) + int(fields[14])) / tick)
+        except OSError:
+            pass
     return found
 
 
 def cpu_used(before: Snapshot, after: Snapshot) -> tuple[float, float]:
     """CPU seconds the server and the PostgreSQL backends used between two snapshots. Each process
     of ``after`` counts from its value in ``before`` (0 for one started since); one that ended in
-    between is left out, so a connection the pool closed loses its last seconds: an undercount,
-    never the negative total that subtracting two sums gave when a backend exited."""
+    between is left out of the per-process sum (never the negative total that subtracting two
+    sums gave when a backend exited) and counted instead in the postmaster's reaped children's
+    CPU; a backend that started before ``before`` and ended since is counted whole, an overcount
+    of at most its CPU before the run."""
     server = database = 0.0
     for pid, (is_server, cpu) in after.items():
         used = cpu - before.get(pid, (is_server, 0.0))[1]

@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from shidian import __version__
 from shidian.drg.service import executor as drg_executor
-from shidian.platform.db.engine import make_engine, upgrade
+from shidian.platform.db.engine import POOL_SIZE, make_engine, upgrade
 from shidian.platform.files import sweep_staging
 from shidian.platform.jobs import Jobs
 from shidian.platform.settings import Settings
@@ -66,8 +66,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     On startup, everything loaded so far (modules, policies, templates) is moved out of the
     garbage collector's sight (``gc.freeze``): a full collection then walks only what requests
-    allocate, which keeps its pauses out of the latency tail.
+    allocate, which keeps its pauses out of the latency tail. The worker threads that run sync
+    routes and dependencies are limited to the database pool's size (anyio's default is 40): each
+    can hold a connection without the pool opening overflow connections under load, and fewer
+    threads contend for the interpreter on a machine of few cores.
     """
+    anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
     gc.freeze()
     yield
     executor: Jobs = app.state.executor

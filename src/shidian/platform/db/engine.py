@@ -9,6 +9,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+#: Connections a PostgreSQL engine keeps open; the web server runs at most this many
+#: requests' work at once in its threads (``shidian.web.app``), so that a busy server reuses them instead of
+#: opening and closing overflow connections (a backend start-up each) request after request.
+POOL_SIZE = 20
+
 
 def make_engine(url: str) -> sa.Engine:
     """An engine for SQLite (the embedded default) or PostgreSQL (production).
@@ -29,7 +34,9 @@ def make_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    return sa.create_engine(
+        url, pool_size=POOL_SIZE, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def alembic_config(engine: sa.Engine) -> Config:
