@@ -111,3 +111,33 @@ def test_drg_pages_list_and_run_drg_datasets_only(web_app, client_for):
         start_run(
             conn, officer(conn), "ffffffffffffffffffffffffffff0001", "guigang-2020", None, "not a DRG dataset"
         )
+
+
+def test_read_uploads_refuses_a_file_above_the_routes_limit_and_skips_unnamed_parts():
+    """The upload routes are sync (the thread pool): ``read_uploads`` reads the parsed form's
+    files with plain reads, from memory or from the temporary file Starlette spooled to disk."""
+    import contextlib
+    import tempfile
+
+    import pytest
+    from fastapi import HTTPException
+    from starlette.datastructures import UploadFile
+
+    from shidian.web.fields import read_uploads
+
+    with contextlib.ExitStack() as stack:
+
+        def upload(name: str, content: bytes, in_memory: int) -> UploadFile:
+            spooled = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=in_memory))
+            spooled.write(content)
+            spooled.seek(0)
+            return UploadFile(spooled, filename=name, size=len(content))
+
+        files = [upload("fund.toml", b"year = 2020\n", 1024), upload("", b"no name", 1024),
+                 upload("cases.csv", b"x" * 100, 10)]  # fmt: skip
+        assert files[2].file._rolled  # type: ignore[attr-defined]  # on disk, as a large upload
+        assert read_uploads(files, 100) == [("fund.toml", b"year = 2020\n"), ("cases.csv", b"x" * 100)]
+        assert read_uploads(None, 100) == []
+        with pytest.raises(HTTPException) as refused:
+            read_uploads([upload("cases.csv", b"x" * 101, 10)], 100)
+        assert refused.value.status_code == 413

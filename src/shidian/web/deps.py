@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import FormData
 
 from shidian.platform.access import can
 from shidian.platform.accounts import User
@@ -122,6 +123,18 @@ async def signed_in_work(
             return work(conn, user)
 
     return await anyio.to_thread.run_sync(run)
+
+
+async def submitted_form(request: Request) -> FormData:
+    """The submitted form (url-encoded or multipart), read on the event loop: waiting for the
+    body is what needs ``await``, so the route itself can be a plain ``def`` that FastAPI runs in
+    the thread pool with its ``Conn`` — its queries, commit and page then keep off the event loop.
+    Starlette keeps the parsed form on the request: ``check_csrf`` reading it too costs nothing."""
+    return await request.form()
+
+
+#: The submitted form of a route without declared ``Form`` fields (its own parsing).
+FormBody = Annotated[FormData, Depends(submitted_form)]
 
 
 def bearer_token(request: Request) -> str | None:

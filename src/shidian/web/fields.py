@@ -27,12 +27,16 @@ def _as_utc(value: object) -> object:
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_as_utc)]
 
 
-async def read_uploads(files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
+def read_uploads(files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
     """The named uploaded files as (file name, content); one larger than ``limit`` bytes is
-    refused with 413 before more of it is read."""
+    refused with 413 before more of it is read.
+
+    Plain file reads: the form is parsed (spooled to memory or a temporary file) before the route
+    runs, so a sync route reads it in its worker thread, as Starlette's ``await upload.read()``
+    would for a file on disk, and keeps its database work and page there too."""
     uploads = []
     for upload in files or []:
-        content = await upload.read(limit + 1)
+        content = upload.file.read(limit + 1)
         if len(content) > limit:
             raise HTTPException(status_code=413, detail="文件过大 (file too large)")
         if upload.filename:

@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -190,7 +189,7 @@ def _summary_out(run: service.RunSummary) -> RunSummaryOut:
     | {422: {"model": ErrorOut, "description": "每个问题及其文件、行、列 (every problem)"}},
     dependencies=[Depends(check_csrf)],
 )
-async def api_settle(
+def api_settle(
     request: Request,
     user: Settler,
     policy: PolicyForm,
@@ -199,10 +198,10 @@ async def api_settle(
 ) -> Response | RunSummaryOut:
     """Settle uploaded files (the page's service, ``settle_uploads``): 201 with the draft run, 422
     with every problem, 409 ``job.busy`` while another run holds the lane ``runs``."""
-    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
+    # a sync route: the settlement (seconds) and the summary's query run in the thread pool
+    uploads = read_uploads(files, MAX_UPLOAD_BYTES)
     engine, var_dir = request.app.state.engine, request.app.state.settings.var_dir
-    run_id, problems = await run_in_threadpool(
-        service.settle_uploads,
+    run_id, problems = service.settle_uploads(
         engine,
         user,
         var_dir,

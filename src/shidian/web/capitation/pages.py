@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from shidian.capitation import service
@@ -59,7 +58,7 @@ def capitation_index(request: Request, conn: Conn, user: Viewer) -> Response:
 
 
 @router.post("/capitation/settle", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def capitation_settle(
+def capitation_settle(
     request: Request,
     conn: Conn,
     user: Settler,
@@ -67,9 +66,9 @@ async def capitation_settle(
     files: Uploads = None,
     claims_run_id: HexId = "",
 ) -> Response:
-    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    run_id, problems = await run_in_threadpool(  # a settlement takes seconds: not on the event loop
-        service.settle_uploads,
+    # a sync route: the settlement (seconds), the page and its queries run in the thread pool
+    uploads = read_uploads(files, MAX_UPLOAD_BYTES)
+    run_id, problems = service.settle_uploads(
         request.app.state.engine,
         user,
         _var_dir(request),
@@ -250,16 +249,16 @@ def primary_care_page(request: Request, user: Settler) -> Response:
 
 
 @router.post("/capitation/primary-care", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def primary_care_run(
+def primary_care_run(
     request: Request,
     conn: Conn,
     user: Settler,
     policy: Annotated[str, Form(max_length=100)],
     files: Uploads = None,
 ) -> Response:
-    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    done, problems = await run_in_threadpool(
-        service.primary_care_uploads, conn, user, _var_dir(request), policy, uploads, client_of(request)
+    uploads = read_uploads(files, MAX_UPLOAD_BYTES)
+    done, problems = service.primary_care_uploads(
+        conn, user, _var_dir(request), policy, uploads, client_of(request)
     )
     if done is None:
         return _primary_care(request, user, None, problems, 422)

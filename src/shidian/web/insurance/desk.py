@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pydantic
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from shidian.insurance.policy import POLICIES
 from shidian.insurance.service.desk import (
@@ -33,7 +34,7 @@ from shidian.money import D, from_fen
 from shidian.platform.accounts import User
 from shidian.platform.clock import local, now, today
 from shidian.problems import REQUEST, Problem, Refused, Source
-from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.deps import Conn, FormBody, check_csrf, client_of, require
 from shidian.web.insurance.models import ClaimIdPath, ClaimIn, InstitutionQuery
 from shidian.web.templating import render
 
@@ -168,15 +169,14 @@ def _find(
     return _desk(request, conn, user, context)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    data = await request.form()
+def _form(data: FormData) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str) and "\x00" not in v}
 
 
 @router.post("/insurance/desk/price", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def desk_price(request: Request, conn: Conn, user: Clerk) -> Response:
+def desk_price(request: Request, submitted: FormBody, conn: Conn, user: Clerk) -> Response:
     """试算: the claim priced as it would be now; nothing recorded until the clerk confirms."""
-    form = await _form(request)
+    form = _form(submitted)
     claim, problems = _claim_of(form)
     priced: dict[str, Any] | None = None
     if claim is not None:
@@ -197,9 +197,9 @@ async def desk_price(request: Request, conn: Conn, user: Clerk) -> Response:
 
 
 @router.post("/insurance/desk/claims", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def desk_confirm(request: Request, conn: Conn, user: Clerk) -> Response:
+def desk_confirm(request: Request, submitted: FormBody, conn: Conn, user: Clerk) -> Response:
     """确认结算: record the claim (the desk's service prices it again under the lock)."""
-    claim, problems = _claim_of(await _form(request))
+    claim, problems = _claim_of(_form(submitted))
     if claim is None:
         raise Refused("invalid", problems)
     answer = post_claim(conn, user, claim, client_of(request))

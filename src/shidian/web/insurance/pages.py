@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -21,7 +20,6 @@ from shidian.insurance.service.datasets import import_dataset
 from shidian.insurance.service.overview import overview as insurance_overview
 from shidian.insurance.service.runs import run_dataset, run_download, view_run
 from shidian.platform.accounts import User
-from shidian.problems import Problem
 from shidian.web.deps import Conn, check_csrf, client_of, require
 from shidian.web.paging import matches, paginate
 from shidian.web.templating import render
@@ -48,23 +46,21 @@ def overview(request: Request, conn: Conn, user: Viewer) -> Response:
 
 
 @router.post("/insurance/imports", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def import_upload(
+def import_upload(
     request: Request,
     user: Officer,
     files: Annotated[list[UploadFile], File(description="persons, institutions, claims …")],
     name: Annotated[str, Form(max_length=200, pattern=TEXT)] = "",
     policy_id: Annotated[str, Form(max_length=64, pattern=r"^[a-z0-9-]+$")] = "county-2010",
 ) -> Response:
-    uploads = [(u.filename or "", await u.read()) for u in files if u.filename]
+    # a sync route: reading the files, checking the county (seconds) and the page run in the thread pool
+    uploads = [(u.filename or "", u.file.read()) for u in files if u.filename]
     engine = request.app.state.engine
     var_dir = request.app.state.settings.var_dir
-    client = client_of(request)
-
-    def land() -> tuple[str | None, list[Problem]]:
-        # an import job: one at a time across the server's processes (409 job.busy otherwise)
-        return import_dataset(engine, user, var_dir, uploads, policy_id, name or "参合数据", client)
-
-    dataset_id, problems = await anyio.to_thread.run_sync(land)  # checking a county takes seconds
+    # an import job: one at a time across the server's processes (409 job.busy otherwise)
+    dataset_id, problems = import_dataset(
+        engine, user, var_dir, uploads, policy_id, name or "参合数据", client_of(request)
+    )
     if dataset_id is None:
         with engine.begin() as conn:
             return _overview(request, conn, user, {"problems": problems}, 422)

@@ -19,7 +19,7 @@ from shidian.pilots.workflow import STATUSES
 from shidian.platform.accounts import User
 from shidian.platform.clock import today
 from shidian.problems import Problem
-from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.deps import Conn, FormBody, check_csrf, client_of, require
 from shidian.web.fields import TEXT
 from shidian.web.pilots.forms import form_rows, parse_form_values
 from shidian.web.pilots.views import problem_rows
@@ -101,9 +101,8 @@ def reports_index(request: Request, conn: Conn, user: Viewer) -> Response:
 
 
 @router.post("/pilots/reports/review", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def reports_review(request: Request, conn: Conn, user: Viewer) -> Response:
+def reports_review(request: Request, form: FormBody, conn: Conn, user: Viewer) -> Response:
     """批量审核/退回: the reports ticked in the approval queue, all or none."""
-    form = await request.form()
     action: Literal["approve", "return"] = "return" if form.get("action") == "return" else "approve"
     comment = str(form.get("comment") or "").replace("\x00", "")[:2000]
     refs = []
@@ -128,12 +127,11 @@ def report_form(
 
 
 @router.post(FORM, include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def report_save(
-    request: Request, conn: Conn, user: Viewer, plan_id: int, unit_code: str, period: str
+def report_save(
+    request: Request, form: FormBody, conn: Conn, user: Viewer, plan_id: int, unit_code: str, period: str
 ) -> Response:
     ref = ReportRef(plan_id, unit_code, period)
     specs = service.open_report(conn, user, ref).specs
-    form = await request.form()
     action: Literal["save", "submit"] = "submit" if form.get("action") == "submit" else "save"
     entries, raw, problems = parse_form_values(form, specs)
     report_id, problems = service.save_report(

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from shidian.platform.accounts import User
 from shidian.platform.clock import today
@@ -23,7 +24,7 @@ from shidian.registry import BEHAVIOURS, RISK_LEVELS, Period, service, suggest_l
 from shidian.registry.followup import CLASSES
 from shidian.registry.model import DISORDER_NAMES, DISORDERS, REGISTRY_STATUSES, TEAM_ROLES, TREATMENTS
 from shidian.registry.records import AssignmentIn, FollowUpIn, PatientIn, TeamActionIn, TeamMemberIn
-from shidian.web.deps import Conn, check_csrf, client_of, require
+from shidian.web.deps import Conn, FormBody, check_csrf, client_of, require
 from shidian.web.paging import matches, paginate
 from shidian.web.registry.context import keys, uploaded
 from shidian.web.templating import render
@@ -64,8 +65,7 @@ def _form_model(model: type[BaseModel], form: dict[str, Any]) -> tuple[Any, list
         ]
 
 
-async def _form(request: Request) -> dict[str, Any]:
-    form = await request.form()
+def _form(form: FormData) -> dict[str, Any]:
     data: dict[str, Any] = {k: v for k, v in form.items() if k not in ("csrf_token", "behaviours")}
     data["behaviours"] = [str(b) for b in form.getlist("behaviours")]
     return data
@@ -123,8 +123,8 @@ def new_page(request: Request, user: Editor) -> Response:
 
 
 @router.post("/new", include_in_schema=False, dependencies=WRITE)
-async def new_submit(request: Request, conn: Conn, user: Editor) -> Response:
-    form = await _form(request)
+def new_submit(request: Request, submitted: FormBody, conn: Conn, user: Editor) -> Response:
+    form = _form(submitted)
     form.pop("behaviours", None)
     data, problems = _form_model(PatientIn, form)
     registry_no = None
@@ -180,8 +180,10 @@ def suggest(
 
 
 @router.post("/patients/{registry_no}/followups", include_in_schema=False, dependencies=WRITE)
-async def followup_submit(request: Request, conn: Conn, user: Editor, registry_no: str) -> Response:
-    form = await _form(request)
+def followup_submit(
+    request: Request, submitted: FormBody, conn: Conn, user: Editor, registry_no: str
+) -> Response:
+    form = _form(submitted)
     for flag in _FLAGS:
         form[flag] = flag in form
     data, problems = _form_model(FollowUpIn, form)
@@ -194,8 +196,10 @@ async def followup_submit(request: Request, conn: Conn, user: Editor, registry_n
 
 
 @router.post("/patients/{registry_no}/team", include_in_schema=False, dependencies=WRITE)
-async def team_submit(request: Request, conn: Conn, user: Editor, registry_no: str) -> Response:
-    form = await _form(request)
+def team_submit(
+    request: Request, submitted: FormBody, conn: Conn, user: Editor, registry_no: str
+) -> Response:
+    form = _form(submitted)
     data, problems = _form_model(TeamMemberIn, form)
     if data is None:
         return _patient_page(request, conn, user, registry_no, {"problems": problems}, 422)
@@ -204,8 +208,10 @@ async def team_submit(request: Request, conn: Conn, user: Editor, registry_no: s
 
 
 @router.post("/patients/{registry_no}/team/actions", include_in_schema=False, dependencies=WRITE)
-async def team_action_submit(request: Request, conn: Conn, user: Editor, registry_no: str) -> Response:
-    form = await _form(request)
+def team_action_submit(
+    request: Request, submitted: FormBody, conn: Conn, user: Editor, registry_no: str
+) -> Response:
+    form = _form(submitted)
     data, problems = _form_model(TeamActionIn, form)
     action = None
     if data is not None:
@@ -346,8 +352,8 @@ def assignments_page(request: Request, conn: Conn, user: Assigner) -> Response:
 
 
 @router.post("/assignments", include_in_schema=False, dependencies=WRITE)
-async def assignments_submit(request: Request, conn: Conn, user: Assigner) -> Response:
-    form = await _form(request)
+def assignments_submit(request: Request, submitted: FormBody, conn: Conn, user: Assigner) -> Response:
+    form = _form(submitted)
     remove = form.pop("remove", None) is not None
     form.pop("behaviours", None)
     data, problems = _form_model(AssignmentIn, form)

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from shidian.platform.accounts import User
@@ -40,7 +39,7 @@ def rewards_index(request: Request, conn: Conn, user: Viewer) -> Response:
 
 
 @router.post("/rewards/allocate", dependencies=[Depends(check_csrf)])
-async def rewards_allocate(
+def rewards_allocate(
     request: Request,
     conn: Conn,
     user: Allocator,
@@ -48,9 +47,10 @@ async def rewards_allocate(
     files: Uploads = None,
     overrides: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    uploads = await read_uploads(files, MAX_UPLOAD_BYTES)
-    run_id, problems = await run_in_threadpool(  # reading and allocating files: not on the event loop
-        service.allocate_uploads, conn, user, _var_dir(request), rules, uploads, overrides, client_of(request)
+    # a sync route: reading and allocating the files, the page and its queries run in the thread pool
+    uploads = read_uploads(files, MAX_UPLOAD_BYTES)
+    run_id, problems = service.allocate_uploads(
+        conn, user, _var_dir(request), rules, uploads, overrides, client_of(request)
     )
     if run_id is None:
         found = service.overview(conn, user, _var_dir(request))
