@@ -115,19 +115,13 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-#: Rows per chunk of a table DuckDB writes (its row-group size).
-_SCAN_ROWS = 122_880
-
-
 def write_csv_tables(folder: Path, tables: Mapping[str, pa.Table]) -> None:
     """Each Arrow table as ``folder/name``: UTF-8, header row, rows in the table's order; text
     a spreadsheet would run as a formula is neutralised (``shidian.cells``), column by column."""
     con = duckdb.connect(":memory:")
     try:
         for file_name, table in tables.items():
-            # DuckDB scans an Arrow table a chunk per thread: a big one-chunk table is cut (no copy)
-            # into chunks of its row-group size, so both cores write
-            con.register("t", pa.Table.from_batches(table.to_batches(max_chunksize=_SCAN_ROWS), table.schema))
+            con.register("t", table)
             columns = ", ".join(
                 csv_sql(f.name) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                 else '"' + f.name.replace('"', '""') + '"'

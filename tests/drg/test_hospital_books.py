@@ -14,7 +14,7 @@ import openpyxl
 import pyarrow as pa
 
 from shidian.drg.hospital_books import _header_xml, _rows_by_hospital, _write_book, write_hospital_books
-from shidian.drg.io import by_hospital_and_case, hospital_order, write_case_points_parquet
+from shidian.drg.io import by_hospital_and_case
 
 COLUMNS = (
     ("case_id", "病案号", "text"),
@@ -92,31 +92,6 @@ def test_cases_by_hospital_and_case_from_either_order():
             == expected
         )
         assert ordered.equals(table.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")]))
-        order = hospital_order(table)
-        assert order.hospital_ends() == [1, 3, 5]
-        assert order.rows(1, 4, ["case_id"]).column(0).to_pylist() == ["c2", "c5", "c1"]
-
-
-def test_the_parquet_file_is_written_a_row_group_at_a_time_with_the_same_bytes(tmp_path: Path, monkeypatch):
-    """case_points.parquet is written a row group after another, each taken from the order:
-    the same bytes as one write of the sorted table."""
-    import pyarrow.parquet as pq
-
-    from shidian.drg import io
-
-    monkeypatch.setattr(io, "PARQUET_ROW_GROUP", 3)
-    n = 10
-    cases = pa.table(
-        {
-            "case_id": [f"c{i:02d}" for i in range(n)],
-            "hospital_id": [f"H{i % 3}" for i in range(n)],
-            "final_points": pa.array([Decimal(i * 12345) / 1000 for i in range(n)], pa.decimal128(18, 8)),
-        }
-    )
-    write_case_points_parquet(hospital_order(cases), tmp_path / "a.parquet")
-    pq.write_table(by_hospital_and_case(cases), tmp_path / "b.parquet", row_group_size=3, compression="zstd")
-    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
-    assert pq.ParquetFile(tmp_path / "a.parquet").num_row_groups == 4
 
 
 def test_the_workbooks_are_the_same_bytes_whatever_the_batch(tmp_path: Path):

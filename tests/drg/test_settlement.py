@@ -150,33 +150,3 @@ def test_000p6_art18_3_prepayment_is_rounded_once():
     assert result.monthly.to_pylist()[0]["point_value"] == D("5.00005")
     assert p1["amount"] == D("180.00")
     assert (p1["allocation"], p1["withheld"]) == (D("200.01"), D("20.01"))
-
-
-def test_case_points_by_case_id_whatever_the_order_of_the_cases():
-    """Cases that come by case_id are put back at their row positions (no sort); cases in any
-    other order are sorted; both give the same table, by case_id."""
-    from shidian.drg import settlement
-
-    cases = [
-        case(f"{h}-{m:02d}-{i}", h, "A", str(900 + 37 * i + m), month=m)
-        for m in (1, 2, 3, 11)
-        for h in ("P1", "P2")
-        for i in range(3)
-    ]
-    cases.sort(key=lambda c: str(c["case_id"]))
-    tables = {}
-    for name, order in (("by id", cases), ("reversed", cases[::-1]), ("shuffled", cases[5:] + cases[:5])):
-        inputs = region([("P1", 2), ("P2", 1)], [("A", None, 0)], order, "30000.00")
-        result, problems = settle(inputs, drg_policy("guigang-2020"))
-        assert result is not None, problems
-        tables[name] = result.case_points
-    ids = tables["by id"].column("case_id").to_pylist()
-    assert ids == sorted(str(c["case_id"]) for c in cases)
-    assert tables["by id"].equals(tables["reversed"]) and tables["by id"].equals(tables["shuffled"])
-    import pyarrow as pa
-
-    with_pos = tables["by id"].append_column("_pos", pa.array([1, 0, *range(2, len(ids))], pa.int64()))
-    placed = settlement._by_position(with_pos)
-    assert placed is not None and placed.column("case_id").to_pylist() == [ids[1], ids[0], *ids[2:]]
-    repeated = tables["by id"].append_column("_pos", pa.array([0, 0, *range(2, len(ids))], pa.int64()))
-    assert settlement._by_position(repeated) is None  # a repeated position: the sort

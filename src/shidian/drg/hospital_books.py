@@ -56,51 +56,13 @@ def hospital_book_name(hospital_id: str) -> str:
 #: The case rows turned into XML at a time (about 350 bytes each): at ten million cases the
 #: sheets' XML (3.5 GB) is built and compressed a slice of hospitals after another.
 BATCH_ROWS = 1_000_000
-#: Rows per chunk of a table DuckDB scans (its row-group size).
-_SCAN_ROWS = 122_880
-
-
-class HospitalOrder:
-    """A table's rows in (hospital_id, case_id) order, kept as a permutation of its rows: each
-    writer takes the slice it writes (a Parquet row group, a batch of hospitals), so the sorted
-    copy is never made whole (at ten million cases: gigabytes of fresh memory, much of its time
-    in page faults). ``order`` None: ``table`` is in that order already; ``ends``: where each
-    hospital's rows end in that order, when known.
-    """
-
-    def __init__(
-        self, table: pa.Table, order: np.ndarray | None = None, ends: list[int] | None = None
-    ) -> None:
-        # one chunk per column: a take from a chunked column joins its chunks first, each time
-        self.table = table if order is None else table.combine_chunks()
-        self.order = order
-        self.num_rows = table.num_rows
-        self._ends = ends
-
-    def rows(self, start: int, stop: int, columns: Sequence[str] | None = None) -> pa.Table:
-        """Rows ``start`` to ``stop`` (exclusive) of the ordered table (only ``columns``, if given)."""
-        table = self.table if columns is None else self.table.select(list(columns))
-        if self.order is None:
-            return table.slice(start, stop - start)
-        return table.take(pa.array(self.order[start:stop]))
-
-    def hospital_ends(self) -> list[int]:
-        """Where each hospital's rows end, in order (the run ends of the ordered ``hospital_id``)."""
-        if self._ends is None:
-            hospitals = self.rows(0, self.num_rows, ["hospital_id"]).column(0).combine_chunks()
-            self._ends = pc.run_end_encode(hospitals).run_ends.to_pylist() if len(hospitals) else []
-        return self._ends
-
-    def whole(self) -> pa.Table:
-        """The ordered table, made whole."""
-        return self.rows(0, self.num_rows)
 
 
 def write_hospital_books(
     result: SettlementResult,
     folder: Path,
     *,
-    ordered_cases: pa.Table | HospitalOrder | None = None,
+    ordered_cases: pa.Table | None = None,
     workers: int = 2,
     batch_rows: int = BATCH_ROWS,
 ) -> list[str]:
@@ -123,15 +85,10 @@ def write_hospital_books(
                 (title, _header_xml(present), _rows_by_hospital(con, source, present), len(present))
             )
         title, _, columns, _ = _SHEETS[-1]
-        if ordered_cases is None:
-            cases = HospitalOrder(
-                result.case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
-            )
-        elif isinstance(ordered_cases, pa.Table):
-            cases = HospitalOrder(ordered_cases)
-        else:
-            cases = ordered_cases
-        present = [c for c in columns if c[0] in cases.table.column_names]
+        cases = ordered_cases
+        if cases is None:
+            cases = result.case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+        present = [c for c in columns if c[0] in cases.column_names]
         header = _header_xml(present)
 
         def write(hospital_id: str, case_rows: list[pa.Buffer]) -> str:
@@ -142,13 +99,12 @@ def write_hospital_books(
 
         wanted, written = set(hospital_ids), set()
         with ThreadPoolExecutor(max_workers=workers) as pool:  # ISA-L and zlib compress without the GIL
-            for start, stop in _hospital_batches(cases.hospital_ends(), batch_rows):
-                batch = cases.rows(start, stop, ["hospital_id", *(c[0] for c in present)])
-                rows = _rows_by_hospital(con, batch, present)
-                named = [h for h in rows if h in wanted]
-                list(pool.map(write, named, [rows[h] for h in named]))
-                written.update(named)
-                del rows, batch
+            for start, stop in _hospital_batches(cases.column("hospital_id"), batch_rows):
+                rows = _rows_by_hospital(con, cases.slice(start, stop - start), present)
+                batch = [h for h in rows if h in wanted]
+                list(pool.map(write, batch, [rows[h] for h in batch]))
+                written.update(batch)
+                del rows
             empty = [h for h in hospital_ids if h not in written]
             list(pool.map(write, empty, [[] for _ in empty]))  # a hospital without cases
     finally:
@@ -156,11 +112,12 @@ def write_hospital_books(
     return [hospital_book_name(h) for h in hospital_ids]
 
 
-def _hospital_batches(ends: list[int], batch_rows: int) -> list[tuple[int, int]]:
-    """Row ranges of a table sorted by hospital (``ends``: where each hospital's rows end),
-    each of whole hospitals and, unless one hospital alone has more, at most ``batch_rows`` rows."""
-    if not ends:
+def _hospital_batches(hospital_ids: pa.ChunkedArray, batch_rows: int) -> list[tuple[int, int]]:
+    """Row ranges of a table sorted by hospital, each of whole hospitals and, unless one
+    hospital alone has more, at most ``batch_rows`` rows."""
+    if not len(hospital_ids):
         return []
+    ends = pc.run_end_encode(hospital_ids.combine_chunks()).run_ends.to_pylist()
     batches: list[tuple[int, int]] = []
     start = previous = 0
     for end in ends:
@@ -176,9 +133,7 @@ def _rows_by_hospital(
     con: duckdb.DuckDBPyConnection, ordered: pa.Table, columns: _Columns
 ) -> dict[str, list[pa.Buffer]]:
     """The ``<row>`` texts of ``ordered`` (sorted by hospital), as zero-copy byte ranges per hospital."""
-    # a chunk per DuckDB row group (no copy): DuckDB scans an Arrow table a chunk per thread
-    sheet = ordered.select([c[0] for c in columns])
-    con.register("sheet_in", pa.Table.from_batches(sheet.to_batches(max_chunksize=_SCAN_ROWS), sheet.schema))
+    con.register("sheet_in", ordered.select([c[0] for c in columns]))
     try:  # a plain projection keeps the scan order (preserve_insertion_order, DuckDB's default)
         plain = _plain_text_columns(ordered, columns)
         nullable = {name for name, _, _ in columns if ordered.column(name).null_count}

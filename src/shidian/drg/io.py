@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from shidian.cells import csv_row
 from shidian.drg.fund_budget import POOLED, SCHEMES, drg_budget_lines, scheme_items
-from shidian.drg.hospital_books import HOSPITALS_DIR, HospitalOrder, write_hospital_books
+from shidian.drg.hospital_books import HOSPITALS_DIR, write_hospital_books
 from shidian.drg.model import (
     CASES_SCHEMA,
     GROUPS_SCHEMA,
@@ -628,36 +628,19 @@ def _reference_levels(
 CASE_POINTS_PARQUET = "case_points.parquet"
 
 
-#: Rows in a row group of case_points.parquet.
-PARQUET_ROW_GROUP = 64 * 1024
-
-
-def write_case_points_parquet(ordered: pa.Table | HospitalOrder, path: Path) -> None:
-    """Every case, sorted by (hospital_id, case_id) (``hospital_order``), in row groups
-    small enough to skip by hospital (the web's case lists read it so); zstd-compressed.
-
-    Written a row group at a time, each taken from the order as it is written: the same
-    row groups, hence the same bytes, as one ``write_table`` of the sorted table.
-    """
-    cases = ordered if isinstance(ordered, HospitalOrder) else HospitalOrder(ordered)
-    with pq.ParquetWriter(path, cases.table.schema, compression="zstd") as writer:
-        for start in range(0, cases.num_rows, PARQUET_ROW_GROUP):
-            stop = min(start + PARQUET_ROW_GROUP, cases.num_rows)
-            writer.write_table(cases.rows(start, stop), row_group_size=PARQUET_ROW_GROUP)
+def write_case_points_parquet(ordered: pa.Table, path: Path) -> None:
+    """Every case, sorted by (hospital_id, case_id) (``by_hospital_and_case``), in row groups
+    small enough to skip by hospital (the web's case lists read it so); zstd-compressed."""
+    pq.write_table(ordered, path, row_group_size=64 * 1024, compression="zstd")
 
 
 def by_hospital_and_case(case_points: pa.Table) -> pa.Table:
-    """``case_points`` sorted by (hospital_id, case_id) (``hospital_order``, made whole)."""
-    return hospital_order(case_points).whole()
-
-
-def hospital_order(case_points: pa.Table) -> HospitalOrder:
-    """``case_points`` in (hospital_id, case_id) order, as a permutation of its rows.
+    """``case_points`` sorted by (hospital_id, case_id).
 
     The settlement gives the cases by case_id (case_points.csv's order), so a stable sort on
-    the hospital alone — an integer rank per hospital, sorted by NumPy (a radix sort: the rank
-    fits 16 bits up to 65,536 hospitals) — gives the order; a two-key sort of the texts takes
-    about 0.7 s of one core at a million cases. Any other input is sorted on both keys.
+    the hospital alone — an integer rank per hospital, sorted by NumPy — gives the order; a
+    two-key sort of the texts takes about 0.7 s of one core at a million cases. Any other
+    input is sorted on both keys.
     """
     case_id = case_points.column("case_id")
     hospital_id = case_points.column("hospital_id")
@@ -666,15 +649,12 @@ def hospital_order(case_points: pa.Table) -> HospitalOrder:
         not case_id.null_count and pc.all(pc.less(case_id.slice(0, n - 1), case_id.slice(1))).as_py()
     )
     if not by_case or hospital_id.null_count:
-        return HospitalOrder(case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")]))
+        return case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
     encoded = pc.dictionary_encode(hospital_id.combine_chunks())
-    kind = np.uint16 if len(encoded.dictionary) <= 1 << 16 else np.int32
-    rank = np.empty(len(encoded.dictionary), kind)
-    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=kind)
-    ranks = rank[encoded.indices.to_numpy()]
-    order = np.argsort(ranks, kind="stable")
-    ends = np.cumsum(np.bincount(ranks, minlength=len(rank))).tolist()
-    return HospitalOrder(case_points, order, ends)
+    rank = np.empty(len(encoded.dictionary), np.int32)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=np.int32)
+    order = np.argsort(rank[encoded.indices.to_numpy()], kind="stable")
+    return case_points.take(pa.array(order))
 
 
 OUTPUT_TABLES = {
@@ -732,7 +712,7 @@ def write_outputs(
                 tables["scheme_payments.csv"] = result.scheme_payments
             csv_files = pool.submit(write_csv_tables, staging, tables)
             _write_warnings(result, staging / "warnings.csv")
-            ordered = hospital_order(result.case_points)
+            ordered = by_hospital_and_case(result.case_points)
             parquet = pool.submit(write_case_points_parquet, ordered, staging / CASE_POINTS_PARQUET)
             if hospital_books:
                 write_hospital_books(result, staging / HOSPITALS_DIR, ordered_cases=ordered)

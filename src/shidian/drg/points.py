@@ -60,7 +60,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def build_case_points(con: Engine, policy: DrgPolicy, year: int, *, positions: bool = False) -> None:
+def build_case_points(con: Engine, policy: DrgPolicy, year: int) -> None:
     """``case_calc``: classify every case and compute its points.
 
     Requires ``cases``, ``regrouped``, ``hospitals``, ``standards``, ``coefficients`` and
@@ -70,10 +70,7 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int, *, positions: b
     case. ``review_pay_month`` is the month an approved extra is paid (第十八条(四): the month
     after approval), NULL for the year end; ``review_date`` is the case's own (the warning of an
     approved extra without one reads it here, not through a second join of the cases).
-    ``positions``: ``cases`` has ``_pos`` (its row position), carried into ``case_calc``.
     """
-    pos = ", c._pos" if positions else ""
-    calc_pos = ", _pos" if positions else ""
     held = "c.drg_code IS NULL" if policy.ungroupable_at_year_end else "false"
     review_month = (
         f"""CASE WHEN c.review_date IS NOT NULL AND year(c.review_date) = {int(year)}
@@ -88,7 +85,7 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int, *, positions: b
                c.self_pay, c.unreasonable_cost, c.review_approved, c.new_technology, c.review_date,
                ({held}) AS year_end_grouping,
                CASE WHEN {held} THEN r.drg_code ELSE c.drg_code END AS drg_code,
-               ({review_month}) AS review_month{pos}
+               ({review_month}) AS review_month
         FROM cases c LEFT JOIN regrouped r USING (case_id)
         """
     )
@@ -104,7 +101,7 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int, *, positions: b
                k.threshold_n, k.threshold_sum, k.high_multiple, k.high_threshold_sum, k.low_threshold_sum,
                CASE WHEN c.drg_code IS NOT NULL AND coalesce(s.stable, false) AND c.new_technology = 0
                     THEN k.coefficient ELSE CAST(1 AS {POINTS_SQL_TYPE}) END AS coefficient,
-               k.normal_points{pos}
+               k.normal_points
         FROM cases_in c
         JOIN hospitals h USING (hospital_id)
         LEFT JOIN standards s USING (drg_code)
@@ -160,7 +157,7 @@ def build_case_points(con: Engine, policy: DrgPolicy, year: int, *, positions: b
                    WHEN year_end_grouping THEN 0
                    WHEN category = 'whole_group' THEN {sql_round(f"category_points * {policy.whole_group_prepay_ratio}", 8)}
                    ELSE category_points
-               END AS {CASE_POINTS_SQL_TYPE}) AS prepay_points{calc_pos}
+               END AS {CASE_POINTS_SQL_TYPE}) AS prepay_points
         FROM case_points_raw
         """
     )

@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shidian.dialect import DuckDBEngine, Engine
 from shidian.drg import (
@@ -60,13 +58,13 @@ def settle(
         return None, problems
     con = engine if engine is not None else DuckDBEngine()
     try:
-        positions = _register_inputs(con, inputs)
+        _register_inputs(con, inputs)
         step("病组标准与差异系数 reference statistics")
         reference.build_reference(con, inputs.reference is not None)
         reference.build_standards(con, policy)
         reference.build_coefficients(con, policy)
         step("病例分类与点数 case points")
-        points.build_case_points(con, policy, inputs.params.year, positions=positions)
+        points.build_case_points(con, policy, inputs.params.year)
         step("月度点值与预拨 monthly prepayment")
         plan, plan_problems = scheme_values.plan(con, inputs, policy)
         problems = problems + plan_problems
@@ -101,7 +99,7 @@ def settle(
             checks.run_checks(con, inputs.params, policy, year_value or ZERO, joint=plan is None) + later
         )
         result = SettlementResult(
-            case_points=_case_points(con, by_scheme is not None, positions=positions),
+            case_points=_case_points(con, by_scheme is not None),
             monthly=monthly,
             monthly_payments=con.arrow(f"SELECT * FROM monthly_payments ORDER BY {payment_order}"),
             annual=con.arrow("SELECT * FROM annual ORDER BY hospital_id"),
@@ -132,13 +130,8 @@ def _with_column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
     return table.append_column(name, pa.nulls(table.num_rows, kind))
 
 
-def _register_inputs(con: Engine, inputs: DrgInputs) -> bool:
-    """Register the inputs as the settlement's tables. True: the cases are by case_id and carry
-    their row position ``_pos`` (DuckDB), so their points come back in that order without a sort."""
+def _register_inputs(con: Engine, inputs: DrgInputs) -> None:
     cases = _with_column(_with_column(inputs.cases, "review_date", pa.date32()), "scheme", pa.string())
-    positions = con.dialect == "duckdb" and _strictly_increasing(cases.column("case_id"))
-    if positions:
-        cases = cases.append_column("_pos", pa.array(np.arange(cases.num_rows, dtype=np.int64)))
     con.register("cases", cases)
     con.register(
         "regrouped", inputs.regrouped if inputs.regrouped is not None else REGROUPED_SCHEMA.empty_table()
@@ -156,14 +149,6 @@ def _register_inputs(con: Engine, inputs: DrgInputs) -> bool:
     )
     if inputs.advances is not None:
         con.register("advances", _with_column(inputs.advances, "previous_advance", pa.decimal128(18, 2)))
-    return positions
-
-
-def _strictly_increasing(values: pa.ChunkedArray) -> bool:
-    n = len(values)
-    return not values.null_count and (
-        n < 2 or bool(pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py())
-    )
 
 
 def _advance_totals(table: pa.Table) -> dict[str, str]:
@@ -174,43 +159,20 @@ def _advance_totals(table: pa.Table) -> dict[str, str]:
     }
 
 
-def _case_points(con: Engine, with_scheme: bool = False, *, positions: bool = False) -> pa.Table:
+def _case_points(con: Engine, with_scheme: bool = False) -> pa.Table:
     """One row per case, by case id (the documented order of case_points.csv); with the case's
-    scheme (``scheme``, 000 篇6 第六条) when the cases carry one.
-
-    ``positions``: the cases came by case_id and each row of ``case_calc`` has its case's row
-    position ``_pos``; the rows are put back at their positions (one pass, no sort: DuckDB's
-    ORDER BY case_id costs about 0.2 CPU-s a million cases, and gigabytes of fresh memory at ten
-    million). Anything unexpected (a missing or repeated position) takes the sort.
-    """
+    scheme (``scheme``, 000 篇6 第六条) when the cases carry one."""
     scheme = f", {schemes.scheme_sql('k.scheme')} AS scheme" if with_scheme else ""
     source = "case_calc c JOIN cases k USING (case_id)" if with_scheme else "case_calc c"
-    select = f"""
+    return con.arrow(
+        f"""
             SELECT c.case_id, c.hospital_id, c.month, c.drg_code, c.category, c.base_points, c.coefficient,
                    c.prepay_points, c.final_points, c.level, c.cost, c.unreasonable_cost, c.extra_points,
                    c.review_approved::TINYINT AS review_approved, c.new_technology::TINYINT AS new_technology,
                    c.year_end_grouping::TINYINT AS year_end_grouping, c.review_pay_month{scheme}
+            FROM {source} ORDER BY c.case_id
         """
-    if positions:
-        table = con.arrow(f"{select}, c._pos FROM {source}")
-        placed = _by_position(table)
-        if placed is not None:
-            return placed
-    return con.arrow(f"{select} FROM {source} ORDER BY c.case_id")
-
-
-def _by_position(table: pa.Table) -> pa.Table | None:
-    """``table`` (with ``_pos``, a permutation of 0 … n−1) put in ``_pos`` order, one chunk a
-    column; None when ``_pos`` is not such a permutation."""
-    n = table.num_rows
-    pos = table.column("_pos").to_numpy()
-    if n and (pos.min() < 0 or pos.max() >= n):
-        return None
-    rows = np.full(n, -1, dtype=np.int64)
-    rows[pos] = np.arange(n, dtype=np.int64)
-    if n and rows.min() < 0:  # a position missing, so another repeated
-        return None
-    return table.drop_columns(["_pos"]).take(pa.array(rows))
+    )
 
 
 def _timing_warnings(con: Engine, inputs: DrgInputs, policy: DrgPolicy) -> list[Problem]:
