@@ -94,6 +94,17 @@ def test_cases_by_hospital_and_case_from_either_order():
         assert ordered.equals(table.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")]))
 
 
+def test_cases_by_hospital_and_case_with_more_hospitals_than_16_bits_hold():
+    """Up to 65,536 hospitals the rank is sorted as 16-bit integers (a radix sort), above as
+    32-bit ones: the same order either way."""
+    n = 70_000
+    for hospitals in (65_536, n):
+        ids = [f"H{(i * 7919) % hospitals:05d}" for i in range(n)]
+        cases = pa.table({"case_id": [f"c{i:06d}" for i in range(n)], "hospital_id": ids})
+        expected = cases.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
+        assert by_hospital_and_case(cases).equals(expected)
+
+
 def test_the_workbooks_are_the_same_bytes_whatever_the_batch(tmp_path: Path):
     """At ten million cases the rows are built a slice of hospitals at a time: a batch of one
     row (each hospital alone) gives the same files as one batch, and a hospital without

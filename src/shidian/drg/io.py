@@ -638,9 +638,9 @@ def by_hospital_and_case(case_points: pa.Table) -> pa.Table:
     """``case_points`` sorted by (hospital_id, case_id).
 
     The settlement gives the cases by case_id (case_points.csv's order), so a stable sort on
-    the hospital alone — an integer rank per hospital, sorted by NumPy — gives the order; a
-    two-key sort of the texts takes about 0.7 s of one core at a million cases. Any other
-    input is sorted on both keys.
+    the hospital alone — an integer rank per hospital, sorted by NumPy (a radix sort) — gives
+    the order; a two-key sort of the texts takes about 0.7 s of one core at a million cases.
+    Any other input is sorted on both keys.
     """
     case_id = case_points.column("case_id")
     hospital_id = case_points.column("hospital_id")
@@ -651,8 +651,11 @@ def by_hospital_and_case(case_points: pa.Table) -> pa.Table:
     if not by_case or hospital_id.null_count:
         return case_points.sort_by([("hospital_id", "ascending"), ("case_id", "ascending")])
     encoded = pc.dictionary_encode(hospital_id.combine_chunks())
-    rank = np.empty(len(encoded.dictionary), np.int32)
-    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=np.int32)
+    # up to 65,536 hospitals the rank fits 16 bits, and NumPy's stable sort of 16-bit integers
+    # is a radix sort: 0.01 against 0.05 CPU-s at a million cases (0.11 against 0.7 at ten)
+    kind = np.uint16 if len(encoded.dictionary) <= 1 << 16 else np.int32
+    rank = np.empty(len(encoded.dictionary), kind)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=kind)
     order = np.argsort(rank[encoded.indices.to_numpy()], kind="stable")
     return case_points.take(pa.array(order))
 
