@@ -32,12 +32,12 @@ import pyarrow.compute as pc
 from shidian.dialect import Engine
 from shidian.insurance import trail
 from shidian.insurance.deductible import deductibles_sql, prepare_deductibles
-from shidian.insurance.frame import Frame, JoinedFrame, PositionalFrame, claim_frame
+from shidian.insurance.frame import Frame, JoinedFrame, PositionalFrame, claim_frame, person_rows
 from shidian.insurance.model import EPISODES_SCHEMA, HOUSEHOLD_BUCKET, MONEY, USAGE_SCHEMA, PriorState
 from shidian.insurance.policy import InsurancePolicy, Tier, Uplift
 from shidian.money import sql_round
 
-__all__ = ["PRICED_COLUMNS", "price_claims", "reverse_claim", "state_after"]
+__all__ = ["PRICED_COLUMNS", "price_claims", "price_claims_keyed", "reverse_claim", "state_after"]
 
 #: Columns of a priced claim, in order (claims_out.csv). Money is DECIMAL(18,2).
 PRICED_COLUMNS = (
@@ -142,6 +142,32 @@ def price_claims(
         return _price(positional, policy)
     finally:
         positional.close()
+
+
+def price_claims_keyed(
+    claims: pa.Table,
+    persons: pa.Table,
+    institutions: pa.Table,
+    policy: InsurancePolicy,
+    engine: Engine | None = None,
+) -> tuple[pa.Table, pa.Array]:
+    """``price_claims`` and each priced claim's row in ``persons`` (null: its person is not
+    listed), the integer key the batch's notice and health checks use instead of joining on the
+    id text. On the positional frame the key is the frame's own (``frame.claim_frame``); on an
+    engine it is looked up again."""
+    if engine is not None:
+        priced = price_claims(claims, persons, institutions, policy, engine=engine)
+        return priced, person_rows(priced.column("person_id"), persons.column("person_id"))
+    state = PriorState()
+    positional = PositionalFrame(
+        claim_frame(claims, persons, institutions, policy), state.usage, state.episodes
+    )
+    try:
+        priced = _price(positional, policy)
+        key = positional.table.column("person_key").to_numpy()
+    finally:
+        positional.close()
+    return priced, pa.array(key, pa.int64(), mask=key >= persons.num_rows)
 
 
 def _price(frame: Frame, policy: InsurancePolicy) -> pa.Table:

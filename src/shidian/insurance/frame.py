@@ -32,7 +32,7 @@ from shidian.insurance.model import CLAIMS_SCHEMA, MONEY, RATIO
 from shidian.insurance.policy import InsurancePolicy
 from shidian.money import Dialect
 
-__all__ = ["Frame", "JoinedFrame", "PositionalFrame", "align", "claim_frame", "query"]
+__all__ = ["Frame", "JoinedFrame", "PositionalFrame", "align", "claim_frame", "person_rows", "query"]
 
 #: Up to this many claims a query takes the prepared-statement path (see ``query``).
 SMALL = 10_000
@@ -131,6 +131,11 @@ def _sorted(ids: pa.ChunkedArray) -> bool:
     if ids.null_count or len(ids) < 2:
         return bool(ids.null_count == 0)
     return bool(pc.all(pc.less_equal(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py())
+
+
+def person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> pa.Array:
+    """Each id's row among ``known`` (null when not there; an id listed twice: its first row)."""
+    return _person_rows(person_ids, known)[0]
 
 
 def _person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
