@@ -16,7 +16,7 @@ import duckdb
 
 from shidian.dialect import Engine
 from shidian.insurance import checks
-from shidian.insurance.claims import price_claims
+from shidian.insurance.claims import price_claims_keyed
 from shidian.insurance.health_check import health_check_list
 from shidian.insurance.ledger import build_ledger
 from shidian.insurance.model import (
@@ -59,23 +59,23 @@ def reimburse(
         step("校验输入 validating inputs")
         validating = pool.submit(validate_inputs, inputs, policy)
         pricing = pool.submit(
-            price_claims, inputs.claims, inputs.persons, inputs.institutions, policy, engine=engine
+            price_claims_keyed, inputs.claims, inputs.persons, inputs.institutions, policy, engine=engine
         )
         problems = validating.result()
         if has_errors(problems):
             pricing.cancel()
             return None, problems
         step("计算补偿 pricing claims")
-        priced = pricing.result()
+        priced, person_row = pricing.result()  # each claim's row in the persons table: the key below
         step("基金台账 fund ledger")
         ledgering = pool.submit(build_ledger, inputs.persons, priced, policy, inputs.contributions)
         noticing = pool.submit(
-            public_notice, priced, inputs.persons, inputs.institutions, inputs.villages, policy
+            public_notice, priced, inputs.persons, inputs.institutions, inputs.villages, policy, person_row
         )
         step("机构月度结算 monthly settlement")
         settlement = monthly_settlement(priced, inputs.institutions, policy)
         step("公示与健康体检 notice and health checks")
-        health_checks = health_check_list(inputs.persons, priced, inputs.prior_year)
+        health_checks = health_check_list(inputs.persons, priced, inputs.prior_year, person_row)
         ledger, ledger_warnings = ledgering.result()
         notice, villages = noticing.result()
     step("自检 invariant checks")

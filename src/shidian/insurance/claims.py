@@ -32,12 +32,12 @@ import pyarrow.compute as pc
 from shidian.dialect import Engine
 from shidian.insurance import trail
 from shidian.insurance.deductible import deductibles_sql, prepare_deductibles
-from shidian.insurance.frame import Frame, JoinedFrame, PositionalFrame, claim_frame
+from shidian.insurance.frame import Frame, JoinedFrame, PositionalFrame, claim_frame, person_rows
 from shidian.insurance.model import EPISODES_SCHEMA, HOUSEHOLD_BUCKET, MONEY, USAGE_SCHEMA, PriorState
 from shidian.insurance.policy import InsurancePolicy, Tier, Uplift
 from shidian.money import sql_round
 
-__all__ = ["PRICED_COLUMNS", "price_claims", "reverse_claim", "state_after"]
+__all__ = ["PRICED_COLUMNS", "price_claims", "price_claims_keyed", "reverse_claim", "state_after"]
 
 #: Columns of a priced claim, in order (claims_out.csv). Money is DECIMAL(18,2).
 PRICED_COLUMNS = (
@@ -127,7 +127,7 @@ def price_claims(
     if engine is not None:
         joined = JoinedFrame(engine, claims, persons, institutions, policy, state.usage, state.episodes)
         try:
-            priced = _price(joined, policy)
+            priced = _price(joined, policy, prior_usage=state.usage.num_rows > 0)
         finally:
             joined.close()
         # The DuckDB path's types (an empty run): Spark's integers and strings differ in width.
@@ -139,14 +139,41 @@ def price_claims(
         claim_frame(claims, persons, institutions, policy), state.usage, state.episodes
     )
     try:
-        return _price(positional, policy)
+        return _price(positional, policy, prior_usage=state.usage.num_rows > 0)
     finally:
         positional.close()
 
 
-def _price(frame: Frame, policy: InsurancePolicy) -> pa.Table:
+def price_claims_keyed(
+    claims: pa.Table,
+    persons: pa.Table,
+    institutions: pa.Table,
+    policy: InsurancePolicy,
+    engine: Engine | None = None,
+) -> tuple[pa.Table, pa.Array]:
+    """``price_claims`` and each priced claim's row in ``persons`` (null: its person is not
+    listed), the integer key the batch's notice and health checks use instead of joining on the
+    id text. On the positional frame the key is the frame's own (``frame.claim_frame``); on an
+    engine it is looked up again."""
+    if engine is not None:
+        priced = price_claims(claims, persons, institutions, policy, engine=engine)
+        return priced, person_rows(priced.column("person_id"), persons.column("person_id"))
+    state = PriorState()
+    positional = PositionalFrame(
+        claim_frame(claims, persons, institutions, policy), state.usage, state.episodes
+    )
+    try:
+        priced = _price(positional, policy, prior_usage=False)
+        key = positional.table.column("person_key").to_numpy()
+    finally:
+        positional.close()
+    return priced, pa.array(key, pa.int64(), mask=key >= persons.num_rows)
+
+
+def _price(frame: Frame, policy: InsurancePolicy, *, prior_usage: bool = True) -> pa.Table:
     """The pricing steps over ``frame`` (either engine): each query reads the view ``frame`` and
-    adds its columns to it by row id (``rid``)."""
+    adds its columns to it by row id (``rid``). ``prior_usage`` False: the table ``prior_usage``
+    is empty (a batch from the start of the year), so the caps need not join it."""
     frame.add(_base_sql(policy), ordered=True)
     frame.execute(
         "CREATE TABLE ip AS SELECT rid, claim_id, person_id, ord, level, tier, transfer_of, rule, category, "
@@ -163,7 +190,7 @@ def _price(frame: Frame, policy: InsurancePolicy) -> pa.Table:
         frame.nulls({"month_cap": MONEY, "month_cap_used": MONEY})
     else:
         frame.add(_month_caps_sql(policy.outpatient_monthly_cap), ordered=False)
-    frame.add(_caps_sql(policy), ordered=False)
+    frame.add(_caps_sql(policy, prior_usage=prior_usage), ordered=False)
     if policy.major_bands is None:
         frame.nulls({"major_oop": MONEY, "major_cum": MONEY, "major_paid": MONEY})
         reason = f"SELECT rid, reimbursement, {trail.reason_sql(policy, frame.dialect)} AS reason FROM ({_REIMBURSEMENT_SQL})"
@@ -561,13 +588,22 @@ def _general_due_sql(policy: InsurancePolicy) -> str:
     )
 
 
-def _caps_sql(policy: InsurancePolicy) -> str:
+def _caps_sql(policy: InsurancePolicy, *, prior_usage: bool = True) -> str:
     """Each claim's part of its yearly cap (封顶线): the running sum over the claims of one
     person and bucket (``ord``), after ``prior_usage``. A household's shared outpatient bucket
     (``outpatient.cap_scope = "household"``) runs over the household's claims in the order
     ``(start_date, end_date, claim_id)`` (each person's ``ord`` order too), after what any
-    member's prior usage recorded in that bucket."""
-    limited = f"coalesce(f.month_cap_used, {_DAY_LIMITED})"
+    member's prior usage recorded in that bucket.
+
+    What is known when the SQL is written is left out of it: without a prior usage (a batch from
+    the start of the year) the prior is 0 and ``prior_usage`` is not joined; without the
+    once-a-day rule and a monthly limit (``day_visit``, ``month_cap_used`` always null) the
+    amount is ``amount_before_cap``."""
+    limited = (
+        f"coalesce(f.month_cap_used, {_DAY_LIMITED})"
+        if policy.outpatient_once_per_day or policy.outpatient_monthly_cap is not None
+        else "f.amount_before_cap"
+    )
     if policy.outpatient_cap_scope == "household":
         shared = f"f.cap_bucket LIKE '{HOUSEHOLD_BUCKET}%'"
         prior = "coalesce(CASE WHEN " + shared + " THEN h.prior_used ELSE u.prior_used END, 0)"
@@ -589,6 +625,8 @@ def _caps_sql(policy: InsurancePolicy) -> str:
         joins = "LEFT JOIN u ON u.person_id = f.person_id AND u.cap_bucket = f.cap_bucket"
         shared_prior = ""
         window = "PARTITION BY f.person_key, f.cap_bucket ORDER BY f.ord"
+    if not prior_usage:
+        prior, joins = "0::DECIMAL(38,2)", ""
     return f"""
     WITH u AS (
         SELECT person_id, bucket AS cap_bucket, sum(used) AS prior_used FROM prior_usage GROUP BY ALL

@@ -32,7 +32,7 @@ from shidian.insurance.model import CLAIMS_SCHEMA, MONEY, RATIO
 from shidian.insurance.policy import InsurancePolicy
 from shidian.money import Dialect
 
-__all__ = ["Frame", "JoinedFrame", "PositionalFrame", "align", "claim_frame", "query"]
+__all__ = ["Frame", "JoinedFrame", "PositionalFrame", "align", "claim_frame", "person_rows", "query"]
 
 #: Up to this many claims a query takes the prepared-statement path (see ``query``).
 SMALL = 10_000
@@ -133,6 +133,11 @@ def _sorted(ids: pa.ChunkedArray) -> bool:
     return bool(pc.all(pc.less_equal(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py())
 
 
+def person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> pa.Array:
+    """Each id's row among ``known`` (null when not there; an id listed twice: its first row)."""
+    return _person_rows(person_ids, known)[0]
+
+
 def _person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """Each claim's row in the persons table (null when unknown), and its person key.
 
@@ -185,7 +190,7 @@ def _order_within_person(person_key: np.ndarray, table: pa.Table) -> np.ndarray:
         pc.fill_null(table.column(name).cast(pa.int32()), last).to_numpy()
         for name in ("start_date", "end_date")
     )
-    order = np.lexsort((end, start, person_key))
+    order = _stable_order(person_key, start, end)
     people = person_key[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = people[1:] != people[:-1]
@@ -194,6 +199,24 @@ def _order_within_person(person_key: np.ndarray, table: pa.Table) -> np.ndarray:
     ordinal = np.empty(n, dtype=np.int64)
     ordinal[order] = rank
     return ordinal
+
+
+def _stable_order(*keys: np.ndarray) -> np.ndarray:
+    """``np.lexsort(keys[::-1])``: the stable order by ``keys[0]``, then ``keys[1]`` … (integers).
+
+    When the keys' ranges fit in 63 bits together (a county's persons and a year of dates: about
+    45), one stable argsort of the keys packed into an int64 gives the same permutation for half
+    the CPU of the lexsort (2 M claims: 0.3 against 0.6 s); else the lexsort."""
+    packed = np.zeros(len(keys[0]), dtype=np.int64)
+    bits = 0
+    for key in keys:
+        low = int(key.min())
+        width = (int(key.max()) - low).bit_length()
+        bits += width
+        if bits > 63:
+            return np.lexsort(keys[::-1])
+        packed = (packed << width) | (key.astype(np.int64) - low)
+    return np.argsort(packed, kind="stable")
 
 
 def query(con: duckdb.DuckDBPyConnection | Engine, sql: str, n: int) -> pa.Table:

@@ -7,26 +7,49 @@ reimbursement; a rejected claim is none). Choice (docs/insurance.md): a person m
 entitled in the prior year (``health_check`` = 1) starts counting again, so it is one check per
 two years without reimbursement, not one every year after the second.
 
-This year is an anti join on the persons with a reimbursement, not a sum per person (a
-reimbursement is never negative: ``checks.amounts_bounded``).
+This year is a mark on the persons with a reimbursement (by each claim's row in the persons
+table), not a sum per person (a reimbursement is never negative: ``checks.amounts_bounded``).
 """
 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from shidian.insurance.frame import person_rows
 from shidian.insurance.model import PRIOR_YEAR_SCHEMA, or_empty
 
 __all__ = ["health_check_list"]
 
 
-def health_check_list(persons: pa.Table, priced: pa.Table, prior_year: pa.Table | None) -> pa.Table:
-    """The entitled persons, by village code and person id (empty without a prior-year table)."""
+def health_check_list(
+    persons: pa.Table, priced: pa.Table, prior_year: pa.Table | None, person_row: pa.Array | None = None
+) -> pa.Table:
+    """The entitled persons, by village code and person id (empty without a prior-year table).
+
+    ``person_row``: each priced claim's row in ``persons`` (``claims.price_claims_keyed``);
+    looked up when not given."""
+    if person_row is None:
+        person_row = person_rows(priced.column("person_id"), persons.column("person_id"))
     con = duckdb.connect(":memory:")
     try:
-        con.register("persons", persons)
-        con.register("priced", priced)
+        con.register(
+            "priced",
+            pa.table(
+                {
+                    "status": priced.column("status"),
+                    "reimbursement": priced.column("reimbursement"),
+                    "person_row": person_row,
+                }
+            ),
+        )
+        rows = con.sql(
+            "SELECT person_row FROM priced WHERE status = 'paid' AND reimbursement <> 0 AND person_row IS NOT NULL"
+        ).to_arrow_table()
+        reimbursed = np.zeros(persons.num_rows, dtype=bool)
+        reimbursed[rows.column(0).to_numpy()] = True
+        con.register("persons", persons.append_column("_reimbursed", pa.array(reimbursed)))
         con.register("prior_year", or_empty(prior_year, PRIOR_YEAR_SCHEMA))
         return con.sql(
             """
@@ -36,8 +59,7 @@ def health_check_list(persons: pa.Table, priced: pa.Table, prior_year: pa.Table 
             SELECT p.person_id, p.name, p.household_id, p.village_code, p.category
             FROM persons p
             SEMI JOIN last_year USING (person_id)
-            ANTI JOIN (SELECT person_id FROM priced WHERE status = 'paid' AND reimbursement <> 0) USING (person_id)
-            WHERE p.insured = 1
+            WHERE p.insured = 1 AND NOT p._reimbursed
             ORDER BY p.village_code, p.person_id
             """
         ).to_arrow_table()

@@ -12,8 +12,10 @@ leading and ``notice.id_keep_tail`` trailing characters (PRODUCT: 保护个人�
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from shidian.insurance.frame import person_rows
 from shidian.insurance.id_number import sql_mask_id, sql_mask_name
 from shidian.insurance.model import RULE_LABELS, VILLAGES_SCHEMA, or_empty
 from shidian.insurance.policy import InsurancePolicy
@@ -25,20 +27,58 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: The priced claims' columns the notice reads.
+_PRICED = (
+    "claim_id",
+    "person_id",
+    "institution_id",
+    "status",
+    "rule",
+    "cap_bucket",
+    "start_date",
+    "end_date",
+    "total_cost",
+    "reimbursable",
+    "reimbursement",
+)
+
+
 def public_notice(
     priced: pa.Table,
     persons: pa.Table,
     institutions: pa.Table,
     villages: pa.Table | None,
     policy: InsurancePolicy,
+    person_row: pa.Array | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """(notice rows by village, end date, claim id; one summary row per village with insured)."""
+    """(notice rows by village, end date, claim id; one summary row per village with insured).
+
+    ``person_row``: each priced claim's row in ``persons`` (null: not listed), as
+    ``claims.price_claims_keyed`` gives it; looked up when not given. A claim finds its village,
+    and the summary counts its persons, by that integer instead of a join on the id text."""
+    if person_row is None:
+        person_row = person_rows(priced.column("person_id"), persons.column("person_id"))
     labels = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in RULE_LABELS.items())
     listed = "TRUE" if policy.notice_list_outpatient else "p.rule <> 'outpatient'"
     con = duckdb.connect(":memory:")
     try:
-        con.register("priced", priced)
+        con.register(
+            "priced",
+            priced.select(list(_PRICED))
+            .append_column("person_row", person_row)
+            .append_column("village_code", persons.column("village_code").take(person_row)),
+        )
         con.register("persons", persons)
+        con.register(
+            "persons_at",
+            pa.table(
+                {
+                    "pos": np.arange(persons.num_rows, dtype=np.int64),
+                    "name": persons.column("name"),
+                    "id_number": persons.column("id_number"),
+                }
+            ),
+        )
         con.register("institutions", institutions)
         con.register("villages", or_empty(villages, VILLAGES_SCHEMA))
         chronic = " ".join(
@@ -48,10 +88,10 @@ def public_notice(
         con.execute(  # a view: the summary reads it once
             f"""
             CREATE VIEW rows AS
-            SELECT pe.village_code, p.claim_id, p.person_id, p.institution_id, {listed} AS listed, p.rule,
+            SELECT p.village_code, p.claim_id, p.person_row, p.institution_id, {listed} AS listed, p.rule,
                    p.cap_bucket, p.start_date, p.end_date, p.total_cost, p.reimbursable, p.reimbursement
-            FROM priced p JOIN persons pe ON pe.person_id = p.person_id
-            WHERE p.status = 'paid' AND p.reimbursement > 0
+            FROM priced p
+            WHERE p.status = 'paid' AND p.reimbursement > 0 AND p.person_row IS NOT NULL
             """
         )
         con.execute(  # names, numbers and labels only for the rows the notice lists: ``rows``'s
@@ -59,7 +99,7 @@ def public_notice(
             # persons table's key), not a second join of ``rows`` with the persons
             f"""
             CREATE TABLE listed_rows AS
-            SELECT pe.village_code, p.claim_id, p.person_id, p.institution_id, {listed} AS listed, p.rule,
+            SELECT p.village_code, p.claim_id, p.person_id, p.institution_id, {listed} AS listed, p.rule,
                    p.cap_bucket, p.start_date, p.end_date, p.total_cost, p.reimbursable, p.reimbursement,
                    {sql_mask_name("pe.name")} AS masked_name,
                    {sql_mask_id("pe.id_number", policy.notice_id_head, policy.notice_id_tail)} AS masked_id_number,
@@ -67,7 +107,7 @@ def public_notice(
                    CASE WHEN p.rule = 'chronic' THEN CASE p.cap_bucket {chronic} END ELSE CASE p.rule {labels} END END
                        AS item
             FROM priced p
-            JOIN persons pe ON pe.person_id = p.person_id
+            JOIN persons_at pe ON pe.pos = p.person_row
             LEFT JOIN institutions i ON i.institution_id = p.institution_id
             WHERE p.status = 'paid' AND p.reimbursement > 0 AND {listed}
             """
@@ -100,7 +140,7 @@ def public_notice(
                        coalesce(sum(reimbursement) FILTER (WHERE listed), 0)::DECIMAL(18,2) AS listed_amount,
                        count(*) FILTER (WHERE NOT listed)::BIGINT AS outpatient_visits,
                        coalesce(sum(reimbursement) FILTER (WHERE NOT listed), 0)::DECIMAL(18,2) AS outpatient_amount,
-                       count(DISTINCT person_id)::BIGINT AS persons_reimbursed,
+                       count(DISTINCT person_row)::BIGINT AS persons_reimbursed,
                        sum(reimbursement)::DECIMAL(18,2) AS reimbursement
                 FROM rows GROUP BY village_code
             )

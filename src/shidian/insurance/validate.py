@@ -15,6 +15,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shidian.insurance.id_number import id_number_errors
 from shidian.insurance.model import EPISODES_SCHEMA, PLACE_LABELS, InsuranceInputs, PriorState
@@ -268,16 +269,16 @@ def validate_inputs(
                     "_row": persons.column("_row"),
                     "id_number": persons.column("id_number"),
                     "id_error": id_number_errors(persons.column("id_number")),
+                    "first_row": _repeated_first_rows(persons.column("id_number"), persons.column("_row")),
                 }
             ),
         )
         con.execute(
             f"""
-            CREATE TABLE persons_checked AS
-            SELECT p._row, p.id_number, p.id_error, d.first_row,
+            CREATE VIEW persons_checked AS
+            SELECT p._row, p.id_number, p.id_error, p.first_row,
                    p.id_error IS NULL AND substr(p.id_number, 7, 8) > '{int(policy.year)}1231' AS born_after_year
             FROM person_ids p
-            LEFT JOIN ({_first_rows("persons", "id_number")}) d USING (id_number)
             """
         )
         if inputs.contributions is not None:
@@ -384,6 +385,25 @@ def _institutions_without_tier(inputs: InsuranceInputs, policy: InsurancePolicy,
                 )
             )
     return problems
+
+
+def _repeated_first_rows(values: pa.ChunkedArray, rows: pa.ChunkedArray) -> pa.Array:
+    """Per row: the first (smallest) ``_row`` of its value when the value repeats, else null
+    (a null value: null) — what ``_first_rows`` and a join on the value give, without hashing the
+    texts twice in SQL: one dictionary encoding, counts and minima per code in numpy (909,090 ID
+    numbers: about a third of the CPU)."""
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    row = rows.to_numpy() if isinstance(rows, pa.ChunkedArray) else rows.to_numpy(zero_copy_only=False)
+    row = np.asarray(row, dtype=np.int64)
+    valid = codes >= 0
+    k = len(encoded.dictionary)
+    counts = np.bincount(codes[valid], minlength=k)
+    first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes[valid], row[valid])
+    code = np.where(valid, codes, 0)
+    repeated = valid & (counts[code] > 1) if k else valid
+    return pa.array(np.where(repeated, first[code] if k else 0, 0), pa.int64(), mask=~repeated)
 
 
 def _first_rows(table: str, column: str, *, skip_blank: bool = False) -> str:
