@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.money import Dialect
 
 #: The engines a batch runs on: this machine (DuckDB) or a cluster (Spark); the same files either way.
@@ -72,7 +73,7 @@ class DuckDBEngine:
     dialect: Dialect = "duckdb"
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
-        self.con = con if con is not None else duckdb.connect(":memory:")
+        self.con = con if con is not None else duck.connect()
 
     def execute(self, sql: str) -> Rows:
         return self.con.execute(sql)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from shidian import __version__
+from shidian import __version__, duck
 from shidian.cells import csv_sql
 from shidian.policy import Policy
 from shidian.problems import Problem, Refused, Source
@@ -118,7 +117,7 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
 def write_csv_tables(folder: Path, tables: Mapping[str, pa.Table]) -> None:
     """Each Arrow table as ``folder/name``: UTF-8, header row, rows in the table's order; text
     a spreadsheet would run as a formula is neutralised (``shidian.cells``), column by column."""
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         for file_name, table in tables.items():
             con.register("t", table)

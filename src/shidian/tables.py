@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
+from shidian import duck
 from shidian.money import MONEY_SCALE, MONEY_SQL_TYPE, POINT_SCALE, POINTS_SQL_TYPE
 from shidian.problems import Problem, Source
 
@@ -381,7 +382,7 @@ def _read_csv_as(
     for i, column in enumerate(columns if blanks else []):
         columns[i] = pc.utf8_trim(column, _BLANKS)
         del column
-    rows = _connect().sql(f"SELECT range::INTEGER AS _row FROM range(2, {count + 2})")
+    rows = duck.connect().sql(f"SELECT range::INTEGER AS _row FROM range(2, {count + 2})")
     return pa.table([*columns, rows.to_arrow_table().column(0)], names=[*names, "_row"])
 
 
@@ -622,7 +623,7 @@ def _validate(
         f"SELECT _row, {', '.join(values)} FROM (SELECT _row, {', '.join(texts)} FROM raw "
         f"WHERE NOT ({blank_row})))"
     )
-    con = _connect()
+    con = duck.connect()
     con.register("raw", raw)
     result = con.sql(sql).to_arrow_table()
     error_names = [f"_e{i}" for i in range(len(spec.columns))]
@@ -765,7 +766,7 @@ def _clean_rows(raw: pa.Table, layout: _Layout, spec: TableSpec) -> tuple[pa.Tab
         f"SELECT {', '.join(['_row', *names])}, coalesce({' AND '.join(checks) or 'TRUE'}, FALSE) AS _clean "
         f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} FROM raw))"
     )
-    con = _connect()
+    con = duck.connect()
     try:
         con.register("raw", raw)
         return con.sql(sql).to_arrow_table(), plain
@@ -804,7 +805,7 @@ def _unique_keys(table: pa.Table, key: tuple[str, ...]) -> bool:
             not column.null_count and pc.all(pc.less(column.slice(0, n - 1), column.slice(1))).as_py()
         ):
             return True
-    con = _connect()
+    con = duck.connect()
     try:
         con.register("result", table)
         keys = ", ".join(map(_quote, key))
@@ -1081,13 +1082,6 @@ def _valid_default(col: Column, text: str) -> bool:
         except ValueError:
             return False
     return re.fullmatch(_pattern(col) or "", text) is not None
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB, quiet (no progress bar on the user's terminal)."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def _quote(name: str) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from shidian import duck
 from shidian.insurance.id_number import CHECK_CHARS, WEIGHTS
 from shidian.insurance.ledger import contributions_due
 from shidian.insurance.model import CONTRIBUTIONS_SCHEMA
@@ -86,7 +87,7 @@ def generate_insurance_county(
     policy whose contribution rates make the contributions due (its year should be ``year``)."""
     tables = build_county(persons=persons, seed=seed, year=year, area=area, policy=policy)
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         for name, table in tables.items():
             con.register("t", table)
@@ -109,9 +110,8 @@ def build_county(
     )
     people = _persons(rng, persons, villages, year)
     institutions = _institutions(rng, villages)
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
         claims = _claims(rng, con, people, institutions, year)
         prior = _prior_year(rng, people)
     finally:
@@ -567,7 +567,7 @@ def _prior_year(rng: np.random.Generator, people: dict[str, Any]) -> pa.Table:
     none = rng.random(len(keep)) < 0.55
     fen = np.where(none, 0, np.round(rng.lognormal(np.log(20000), 1.3, len(keep)))).astype(np.int64)
     checked = (none & (rng.random(len(keep)) < 0.2)).astype(np.int8)
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register(
             "p", pa.table({"person_id": people["person_id"][keep], "fen": fen, "health_check": checked})

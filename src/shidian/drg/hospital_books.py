@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from isal import isal_zlib
 
+from shidian import duck
 from shidian.drg.model import CATEGORY_LABELS, SettlementResult
 from shidian.drg.report import ANNUAL_COLUMNS, CASE_COLUMNS, PAYMENT_COLUMNS, SCHEME_LABELS
 
@@ -75,9 +76,8 @@ def write_hospital_books(
     folder.mkdir(parents=True, exist_ok=True)
     hospital_ids = sorted(str(h) for h in result.annual.column("hospital_id").to_pylist())
     sheets: list[tuple[str, str, dict[str, list[pa.Buffer]], int]] = []
-    con = duckdb.connect()
+    con = duck.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
         for title, table, columns, order in _SHEETS[:-1]:  # the statement's sheets: small
             source = getattr(result, table).sort_by([("hospital_id", "ascending"), (order, "ascending")])
             present = [c for c in columns if c[0] in source.column_names]

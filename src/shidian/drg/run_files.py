@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from shidian import duck
 from shidian.drg.explain import Explanation, explain_case
 from shidian.drg.policy import DrgPolicy
 
@@ -109,7 +110,7 @@ def find_case(
         where += f" AND hospital_id IN ({', '.join('?' for _ in ids)})"
         params += ids
     own = con is None
-    con = duckdb.connect(":memory:") if con is None else con
+    con = duck.connect() if con is None else con
     try:
         cursor = con.execute(f"SELECT * FROM {_case_source(run_dir)} WHERE {where} LIMIT 1", params)
         row = cursor.fetchone()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.drg.model import DrgInputs
 from shidian.money import ONE, ZERO
 from shidian.problems import Problem, Source, problems_from_rows
@@ -180,7 +180,7 @@ def validate_inputs(inputs: DrgInputs, limit: int = 200, *, check_year: bool = T
     ``check_year=False`` leaves out the checks that need ``settlement.toml`` (its year).
     """
     problems = _param_problems(inputs) if check_year else []
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         tables = {
             "cases": inputs.cases,

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import duckdb
-
+from shidian import duck
 from shidian.dialect import Engine
 from shidian.insurance import checks
 from shidian.insurance.claims import price_claims_keyed
@@ -79,7 +78,7 @@ def reimburse(
         ledger, ledger_warnings = ledgering.result()
         notice, villages = noticing.result()
     step("自检 invariant checks")
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         for name, table in (
             ("priced", priced),

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.dialect import Engine
 from shidian.insurance import trail
 from shidian.insurance.deductible import deductibles_sql, prepare_deductibles
@@ -661,7 +661,7 @@ def state_after(priced: pa.Table, prior: PriorState | None = None) -> PriorState
     ``state_after(stored)``. Rows are sorted, so equal states compare equal.
     """
     state = prior or PriorState()
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register("priced", priced)
         con.register("prior_usage", state.usage)

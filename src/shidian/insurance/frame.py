@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.dialect import Engine
 from shidian.insurance.model import CLAIMS_SCHEMA, MONEY, RATIO
 from shidian.insurance.policy import InsurancePolicy
@@ -150,9 +151,8 @@ def _person_rows(person_ids: pa.ChunkedArray, known: pa.ChunkedArray) -> tuple[p
     duplicates).
     """
     n = len(person_ids)
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
         con.register(
             "claim_persons", pa.table({"person_id": person_ids, "rid": np.arange(n, dtype=np.int64)})
         )
@@ -273,8 +273,7 @@ class PositionalFrame:
     def __init__(self, table: pa.Table, usage: pa.Table, episodes: pa.Table) -> None:
         self.table = table
         self.n = table.num_rows
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET enable_progress_bar = false")
+        self.con = duck.connect()
         self.con.execute("SET preserve_insertion_order = true")
         self.con.register("prior_usage", usage)
         self.con.register("prior_episodes", episodes)

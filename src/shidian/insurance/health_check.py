@@ -13,10 +13,10 @@ table), not a sum per person (a reimbursement is never negative: ``checks.amount
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
+from shidian import duck
 from shidian.insurance.frame import person_rows
 from shidian.insurance.model import PRIOR_YEAR_SCHEMA, or_empty
 
@@ -32,7 +32,7 @@ def health_check_list(
     looked up when not given."""
     if person_row is None:
         person_row = person_rows(priced.column("person_id"), persons.column("person_id"))
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register(
             "priced",

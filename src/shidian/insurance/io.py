@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.cells import csv_row
 from shidian.insurance.model import (
     CATEGORIES,
@@ -435,7 +435,7 @@ def _write_statements(
             strict=True,
         )
     )
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register("priced", result.claims)
         con.register("settlement", result.settlement)

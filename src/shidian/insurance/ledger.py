@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.insurance.model import (
     CATEGORIES,
     CATEGORY_LABELS,
@@ -60,7 +60,7 @@ def build_ledger(
 ) -> tuple[Ledger, list[Problem]]:
     """The year's ledger and its 以收定支 warnings; ``received``: the contributions received
     (``CONTRIBUTIONS_SCHEMA``), or None when the county gave none."""
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register("persons", persons)
         con.register("priced", priced)

@@ -11,10 +11,10 @@ leading and ``notice.id_keep_tail`` trailing characters (PRODUCT: 保护个人�
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
+from shidian import duck
 from shidian.insurance.frame import person_rows
 from shidian.insurance.id_number import sql_mask_id, sql_mask_name
 from shidian.insurance.model import RULE_LABELS, VILLAGES_SCHEMA, or_empty
@@ -60,7 +60,7 @@ def public_notice(
         person_row = person_rows(priced.column("person_id"), persons.column("person_id"))
     labels = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in RULE_LABELS.items())
     listed = "TRUE" if policy.notice_list_outpatient else "p.rule <> 'outpatient'"
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register(
             "priced",

@@ -20,9 +20,9 @@ the insured directly and appear in no statement; nor do claims dated outside the
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.insurance.policy import LEVELS, InsurancePolicy
 from shidian.money import sql_round
 
@@ -39,7 +39,7 @@ def monthly_settlement(priced: pa.Table, institutions: pa.Table, policy: Insuran
             ),
         }
     )
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register("priced", priced)
         con.register("institutions", institutions)

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.insurance.id_number import id_number_errors
 from shidian.insurance.model import EPISODES_SCHEMA, PLACE_LABELS, InsuranceInputs, PriorState
 from shidian.insurance.policy import InsurancePolicy
@@ -240,9 +241,8 @@ def validate_inputs(
     """
     problems: list[Problem] = []
     episodes = prior.episodes if prior is not None else EPISODES_SCHEMA.empty_table()
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
         tables = {
             "persons": inputs.persons,
             "claims": inputs.claims

@@ -41,6 +41,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.money import sql_div
 from shidian.pilots.hierarchy import normalize_units
 from shidian.pilots.model import NUMBER, Plan
@@ -101,7 +102,7 @@ def indicators_table(plan: Plan) -> pa.Table:
 
 def connect(plan: Plan, units: pa.Table) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with ``units`` and ``ind`` registered (shared by attainment)."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET preserve_insertion_order = false")
     con.register("units_raw", normalize_units(units))
     con.execute("CREATE TEMP TABLE units AS SELECT * FROM units_raw")
@@ -355,7 +356,7 @@ def _denominators(denominator: pa.Array, share: Mask, valid: Mask) -> pa.Array:
 
 def _sql_values(numerator: pa.Array, denominator: pa.Array, scale: pa.Array) -> pa.Array:
     """Each row's value by ``value_sql`` in exact DECIMAL arithmetic (any numbers), in row order."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("v", pa.table({"n": numerator, "d": denominator, "s": scale}))
     return one_array(
         con.sql(f"SELECT {value_sql('n', 'd', 's', _N)} AS value FROM v").to_arrow_table()["value"]
@@ -641,7 +642,7 @@ def _decimal_path(
     parent = unit_parent[rows.unit]
     rolls = np.array([i.aggregation != "none" for i in inds], np.bool_)[rows.ind] & (parent >= 0)
     mask = pa.array(rolls)
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET preserve_insertion_order = false")
     con.register(
         "moving",

@@ -24,12 +24,12 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shidian import duck
 from shidian.money import div_round
 from shidian.pilots import aggregate
 from shidian.pilots.aggregate import decimal_words, number_array, validity, value_sql
@@ -177,7 +177,7 @@ def attainment(plan: Plan, aggregated: pa.Table, as_of: date) -> pa.Table:
     lv, level_dict = _encoded(aggregated["level"])
     ind, ind_dict = _encoded(aggregated["indicator_code"])
     pop, pop_dict = _encoded(aggregated["population"])
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("SET preserve_insertion_order = false")
     plan_levels = [level.code for level in plan.levels]
     # the aggregated table's level index → the plan's level index (top = 0)
@@ -450,7 +450,7 @@ def _finish(raw: pa.Table, unit_dict: pa.Array, level_dict: pa.Array, status: pa
 def lagging_units(attained: pa.Table, level: str | None = None) -> pa.Table:
     """The supervision list (督导名单): units with lagging or overdue targets, the most overdue
     first, each with its indicators (``代码:人群`` joined by ``、``)."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("a", attained)
     where = "" if level is None else "AND level = $level"
     params = {} if level is None else {"level": level}

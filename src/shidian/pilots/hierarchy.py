@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.pilots.model import Level
 from shidian.problems import Problem, Source
 
@@ -48,7 +48,7 @@ def find_cycles(parents: Mapping[str, str]) -> list[list[str]]:
 
 def normalize_units(units: pa.Table) -> pa.Table:
     """The units table with string columns and '' for a missing parent."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("u", units)
     return con.sql(
         "SELECT CAST(unit_code AS VARCHAR) AS unit_code, coalesce(CAST(parent_code AS VARCHAR), '') AS parent_code, "
@@ -60,7 +60,7 @@ def check_units(
     units: pa.Table, levels: Sequence[Level], file: str = "units.csv", limit: int = 200
 ) -> list[Problem]:
     """Every problem of a hierarchy table, in DuckDB; ``_row`` (when present) names the row."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("raw", units)
     has_row = "_row" in units.column_names
     con.execute(

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.money import sql_div, sql_round
 from shidian.pilots.model import Plan, Scorecard
 
@@ -114,7 +114,7 @@ def score(
             "cap": pa.array([d.cap for d in card.deductions], SCORE),
         }
     )
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("a", attained)
     con.register("items", items)
     con.register("th", thresholds)

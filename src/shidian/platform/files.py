@@ -23,9 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from shidian import duck
 
 _ID = re.compile(r"^[0-9a-f]{8,32}$")
 
@@ -103,7 +104,7 @@ def write_case_arrow(case_points: pa.Table, path: Path) -> None:
 
 def query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     """Run one read-only DuckDB query (over Parquet/CSV paths in the SQL) and return dict rows."""
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         cursor = con.execute(sql, params or [])
         names = [d[0] for d in cursor.description]

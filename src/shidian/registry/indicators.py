@@ -39,6 +39,7 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.registry.policy import RegistryPolicy
 
 INDICATORS: dict[str, tuple[str, str]] = {
@@ -257,7 +258,7 @@ def compute_indicators(
     policy: RegistryPolicy,
 ) -> pa.Table:
     """The indicators of the patients given (already restricted to the area), shape 1."""
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("patients", patients)
         con.register("followups", followups)

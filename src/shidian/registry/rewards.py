@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pyarrow as pa
+
+from shidian import duck
 
 BASES = ("annual", "latest", "highest")
 SHAPE3 = pa.schema(
@@ -89,7 +90,7 @@ SELECT p.recipient_id, p.unit_code,
 FROM p JOIN ranked r ON r.recipient_id = p.recipient_id AND r.n = 1
 ORDER BY p.unit_code, p.recipient_id
 """
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("patients", patients)
         con.register("assessments", assessments)

@@ -20,6 +20,7 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.money import ZERO, to_fen
 from shidian.money import from_fen as fen_yuan
 from shidian.problems import Problem, Source
@@ -70,7 +71,7 @@ def allocate(
     Inputs are expected valid (``facts.check_facts``); returns Problems only for values the
     arithmetic cannot hold (``rewards.facts.too_large``) and warnings (nobody eligible).
     """
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register("units_in", units)
         name_expr = "coalesce(CAST(unit_name AS VARCHAR), '')" if "unit_name" in units.column_names else "''"

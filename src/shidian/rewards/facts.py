@@ -16,6 +16,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.problems import Problem, Source, problems_from_rows
 from shidian.rewards.rules import RewardRules
 
@@ -96,7 +97,7 @@ def check_facts(rules: RewardRules, tables: list[FactTable]) -> tuple[Facts | No
             )
     if problems:
         return None, problems
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         for index, t in enumerate(tables):
             con.register(f"t{index}", t.table)

@@ -8,16 +8,16 @@ own key paths (``fund.pot=6000000``, ``stages.evaluation.steps.pass.min=70``): s
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
+from shidian import duck
 from shidian.rewards.allocation import Allocation
 
 
 def compare(before: Allocation, after: Allocation) -> pa.Table:
     """One row per unit: ``unit_code, unit_name, before_yuan, after_yuan, change_yuan`` (and per
     stage present in both), ordered by the largest change first, then unit_code."""
-    con = duckdb.connect(":memory:")
+    con = duck.connect()
     try:
         con.register("b", before.units)
         con.register("a", after.units)

@@ -21,8 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import duckdb
-
+from shidian import duck
 from shidian.drg.caps import near_caps
 from shidian.drg.policy import POLICIES, DrgPolicy
 from shidian.drg.results.models import (
@@ -46,7 +45,7 @@ R = TypeVar("R")
 #: footers are cached (run files never change once written). One thread a query: a page's
 #: query reads one hospital's row groups, and the server's parallelism is its concurrent
 #: requests and processes — a query spreading over every core stalls the other requests.
-_DATABASE = duckdb.connect(":memory:", config={"threads": 1})
+_DATABASE = duck.connect(threads=1)
 _DATABASE.execute("SET GLOBAL parquet_metadata_cache = true")
 _CURSOR_LOCK = threading.Lock()
 
