@@ -24,6 +24,7 @@ host). Prints the numbers and PASS/FAIL; nothing here is a unit test.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -300,28 +301,8 @@ def main() -> int:
                 query = sa.text("SELECT sessions FROM pg_stat_database WHERE datname = :name")
                 return int(conn.execute(query, {"name": name}).scalar_one())
 
-        thinking = load(
-            base,
-            run_id,
-            hospitals,
-            sample,
-            args.clients,
-            args.seconds,
-            args.workdir,
-            args.think,
-            args.jitter,
-            cpu,
-            sessions,
-        )
-        print(
-            f"\n{args.cases:,} cases, {args.clients} concurrent clients, {args.workers} server processes, "
-            f"PostgreSQL, {args.seconds} s each"
-        )
-        print(
-            f"\nthink-time model (information): each client reads a page {args.think:g} s ± {args.jitter:g} s"
-        )
-        report(thinking, target=False)
-        closed = load(
+        measure = functools.partial(
+            load,
             base,
             run_id,
             hospitals,
@@ -332,6 +313,16 @@ def main() -> int:
             cpu=cpu,
             sessions=sessions,
         )
+        thinking = measure(think=args.think, jitter=args.jitter)
+        print(
+            f"\n{args.cases:,} cases, {args.clients} concurrent clients, {args.workers} server processes, "
+            f"PostgreSQL, {args.seconds} s each"
+        )
+        print(
+            f"\nthink-time model (information): each client reads a page {args.think:g} s ± {args.jitter:g} s"
+        )
+        report(thinking, target=False)
+        closed = measure()
         print("\nclosed loop (issue 20's target): each client sends its next request when answered")
         failed = report(closed, target=True)
         return 1 if failed else 0
