@@ -39,6 +39,9 @@ demo: $(STAMP)
 	$(BIN)/shidian drg settle var/demo/data --out var/demo/out --policy guigang-2020
 	$(BIN)/shidian insurance reimburse var/demo/data/insurance --out var/demo/insurance-out --policy demo-county-2020
 	$(BIN)/shidian capitation settle var/demo/data/capitation --out var/demo/capitation-out --policy demo-county-2020 --claims var/demo/insurance-out
+	# the web demo starts afresh: a second `make demo` would otherwise publish a second 2020 DRG run,
+	# which the app refuses unless it names the run it corrects
+	rm -rf var/demo/web
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian demo web var/demo/data
 	@echo "Shidian is serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	SHIDIAN_VAR_DIR=var/demo/web $(BIN)/shidian serve --host 127.0.0.1 --port 8000
